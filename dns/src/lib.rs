@@ -1,0 +1,4 @@
+//! gitns-dns: zone files, the authority (answering), TSIG, NOTIFY, UPDATE and
+//! zone transfers, as sans-I/O no_std code.
+#![no_std]
+extern crate alloc;

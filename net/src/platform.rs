@@ -1,0 +1,41 @@
+//! The platform trait: everything the appliance needs from below.
+//!
+//! boot/guest implements it over hvt hypercalls, boot/unix over a Linux tap
+//! device. Nothing above boot/ talks to hardware any other way.
+
+/// Errors of the network device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The frame is larger than the device MTU allows.
+    TooBig,
+    /// The device refused the operation.
+    Device,
+}
+
+/// What the appliance needs from the machine it runs on.
+pub trait Platform {
+    /// Wall-clock time in nanoseconds since the Unix epoch.
+    fn wall_clock_ns(&mut self) -> u64;
+    /// Monotonic time in nanoseconds since boot.
+    fn monotonic_ns(&mut self) -> u64;
+    /// Fill `buf` with cryptographically secure random bytes.
+    fn fill_random(&mut self, buf: &mut [u8]);
+    /// Write bytes to the console.
+    fn console_write(&mut self, bytes: &[u8]);
+    /// MAC address of the service network device.
+    fn mac(&self) -> [u8; 6];
+    /// MTU of the service network device (IP payload bytes per frame).
+    fn mtu(&self) -> usize;
+    /// Send one Ethernet frame. The platform may buffer it until
+    /// [`Platform::net_flush`] or [`Platform::poll`].
+    fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError>;
+    /// Push out frames buffered by `net_send`.
+    fn net_flush(&mut self);
+    /// Receive one Ethernet frame into `buf`; `Ok(None)` when none is pending.
+    fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError>;
+    /// Flush, then sleep until a frame is pending or the monotonic clock
+    /// reaches `deadline_ns`. Returns true when the network is ready.
+    fn poll(&mut self, deadline_ns: u64) -> bool;
+    /// End the program with an exit status.
+    fn exit(&mut self, status: i32) -> !;
+}
