@@ -6,6 +6,7 @@
 //! Guest pointers are `u64` guest-physical addresses on both sides.
 #![no_std]
 
+pub mod exit;
 pub mod hypercall;
 pub mod manifest;
 pub mod note;
