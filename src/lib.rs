@@ -4,3 +4,13 @@
 //! Linux process (boot/unix).
 #![no_std]
 extern crate alloc;
+
+use gitns_net::Platform;
+
+/// Run the appliance; returns the exit status.
+pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
+    platform.console_write(b"gitns: hello, cmdline: ");
+    platform.console_write(cmdline.as_bytes());
+    platform.console_write(b"\n");
+    0
+}

@@ -1,2 +1,41 @@
-//! The gitns guest platform on the Solo5 hvt ABI (not yet written).
-#![no_std]
+//! The gitns guest platform on the Solo5 hvt ABI (version 2).
+//!
+//! `_start` (start.rs) aligns the stack, enables SSE and calls
+//! [`start::gitns_guest_entry`], which sets up the heap, clocks and RNG and
+//! then calls the image's main function, declared with [`main!`]. Everything
+//! the appliance needs goes through [`Hvt`], the implementation of
+//! [`gitns_net::Platform`].
+#![cfg_attr(not(test), no_std)]
+
+pub mod clock;
+pub mod console;
+mod cpu;
+#[cfg(not(test))]
+mod heap;
+mod hypercall;
+#[cfg(not(test))]
+mod mem;
+pub mod net;
+#[cfg(not(test))]
+mod panic;
+mod platform;
+pub mod rng;
+#[cfg(not(test))]
+mod start;
+
+pub use platform::Hvt;
+
+/// Exit statuses shared by the image and the tender.
+pub use gitns_abi::exit;
+
+/// Declare the image's main function: `fn(&mut Hvt, cmdline: &str) -> i32`.
+/// Its return value becomes the guest's exit status.
+#[macro_export]
+macro_rules! main {
+    ($f:path) => {
+        #[no_mangle]
+        pub fn gitns_image_main(platform: &mut $crate::Hvt, cmdline: &str) -> i32 {
+            $f(platform, cmdline)
+        }
+    };
+}

@@ -1,0 +1,64 @@
+//! The network device named in the manifest, through NET_WRITE / NET_READ.
+
+use crate::hypercall;
+use gitns_abi::hypercall::{NetRead, NetWrite, Nr, RESULT_AGAIN, RESULT_OK};
+use gitns_abi::manifest::{MftEntry, MFT_DEV_NET_BASIC, MFT_MAX_ENTRIES, MFT_NAME_SIZE};
+
+/// An attached network device.
+#[derive(Clone, Copy, Debug)]
+pub struct NetDevice {
+    pub handle: u64,
+    pub mac: [u8; 6],
+    pub mtu: u16,
+}
+
+/// Find the attached net device called `name` in the manifest copy at `mft`.
+pub(crate) fn find(mft: u64, name: &str) -> Option<NetDevice> {
+    if mft == 0 {
+        return None;
+    }
+    let header = mft as *const u32;
+    // SAFETY: the tender places the manifest copy (u32 version, u32 count,
+    // then entries) at this address, inside guest memory, before entry.
+    let count = unsafe { core::ptr::read(header.add(1)) } as usize;
+    let entries = (mft + 8) as *const MftEntry;
+    for i in 1..count.min(MFT_MAX_ENTRIES) {
+        // SAFETY: i < count, and the tender copied `count` entries.
+        let e = unsafe { core::ptr::read(entries.add(i)) };
+        if e.kind == MFT_DEV_NET_BASIC && e.attached && name_is(&e.name, name) {
+            let u = e.u[0].to_le_bytes();
+            return Some(NetDevice {
+                handle: i as u64,
+                mac: [u[0], u[1], u[2], u[3], u[4], u[5]],
+                mtu: u16::from_le_bytes([u[6], u[7]]),
+            });
+        }
+    }
+    None
+}
+
+fn name_is(raw: &[u8; MFT_NAME_SIZE], name: &str) -> bool {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(MFT_NAME_SIZE);
+    &raw[..end] == name.as_bytes()
+}
+
+impl NetDevice {
+    /// Send one frame.
+    pub fn write(&self, frame: &[u8]) -> bool {
+        let mut arg = NetWrite { handle: self.handle, data: frame.as_ptr() as u64, len: frame.len() as u64, ret: 0 };
+        hypercall::call(Nr::NetWrite, &mut arg);
+        arg.ret == RESULT_OK
+    }
+
+    /// Receive one frame into `buf`: Ok(Some(len)), Ok(None) when nothing is
+    /// pending, Err(()) on a device error.
+    pub fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, ()> {
+        let mut arg = NetRead { handle: self.handle, data: buf.as_mut_ptr() as u64, len: buf.len() as u64, ret: 0 };
+        hypercall::call(Nr::NetRead, &mut arg);
+        match arg.ret {
+            RESULT_OK => Ok(Some((arg.len as usize).min(buf.len()))),
+            RESULT_AGAIN => Ok(None),
+            _ => Err(()),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! [`Hvt`]: the platform trait over hvt hypercalls.
+
+use crate::net::NetDevice;
+use crate::rng::Rng;
+use crate::{clock, console, hypercall};
+use gitns_abi::hypercall::{Halt, Nr, Poll};
+use gitns_net::{NetError, Platform};
+
+/// The guest platform handed to the image's main function.
+pub struct Hvt {
+    rng: Rng,
+    net: Option<NetDevice>,
+    /// Command line as the tender passed it.
+    pub cmdline: &'static str,
+    /// Guest memory size in bytes.
+    pub mem_size: u64,
+    /// Heap bytes available at boot.
+    pub heap_size: u64,
+}
+
+impl Hvt {
+    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64) -> Hvt {
+        Hvt { rng, net, cmdline, mem_size, heap_size }
+    }
+
+    /// True when the manifest's `service` network device is attached.
+    pub fn has_net(&self) -> bool {
+        self.net.is_some()
+    }
+}
+
+/// Halt the guest with an exit status.
+pub fn halt(status: i32) -> ! {
+    let mut arg = Halt { cookie: 0, exit_status: status };
+    loop {
+        hypercall::call(Nr::Halt, &mut arg);
+    }
+}
+
+impl Platform for Hvt {
+    fn wall_clock_ns(&mut self) -> u64 {
+        clock::wall_ns()
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        clock::monotonic_ns()
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        self.rng.fill(buf)
+    }
+
+    fn console_write(&mut self, bytes: &[u8]) {
+        console::write(bytes)
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        self.net.map(|n| n.mac).unwrap_or([0; 6])
+    }
+
+    fn mtu(&self) -> usize {
+        self.net.map(|n| n.mtu as usize).unwrap_or(1500)
+    }
+
+    fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        let net = self.net.ok_or(NetError::Device)?;
+        if frame.len() > net.mtu as usize + 18 {
+            return Err(NetError::TooBig);
+        }
+        if net.write(frame) {
+            Ok(())
+        } else {
+            Err(NetError::Device)
+        }
+    }
+
+    fn net_flush(&mut self) {}
+
+    fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
+        match self.net {
+            None => Ok(None),
+            Some(net) => net.read(buf).map_err(|()| NetError::Device),
+        }
+    }
+
+    fn poll(&mut self, deadline_ns: u64) -> bool {
+        let now = clock::monotonic_ns();
+        let mut arg = Poll { timeout_nsecs: deadline_ns.saturating_sub(now), ready_set: 0, ret: 0 };
+        hypercall::call(Nr::Poll, &mut arg);
+        arg.ret > 0
+    }
+
+    fn exit(&mut self, status: i32) -> ! {
+        halt(status)
+    }
+}

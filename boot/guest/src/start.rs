@@ -1,0 +1,105 @@
+//! `_start` and the first Rust code of the image.
+
+use crate::{clock, console, heap, net, platform, rng};
+use gitns_abi::{BootInfo, CMDLINE_SIZE};
+
+// Entry per the hvt ABI: long mode, RDI = boot info, RSP = mem_size - 8, no
+// IDT, no interrupts. Align the stack, enable SSE (CR0.EM clear, CR0.MP set,
+// CR4.OSFXSR | CR4.OSXMMEXCPT) before any Rust code runs, initialise the
+// x87/MXCSR state, then call into Rust. The red zone is safe: nothing
+// interrupts us.
+core::arch::global_asm!(
+    ".section .text._start,\"ax\",@progbits",
+    ".global _start",
+    "_start:",
+    "and rsp, -16",
+    "mov rax, cr0",
+    "and rax, ~(1 << 2)",
+    "or rax, (1 << 1)",
+    "mov cr0, rax",
+    "mov rax, cr4",
+    "or rax, (3 << 9)",
+    "mov cr4, rax",
+    "fninit",
+    "push 0x1f80",
+    "ldmxcsr [rsp]",
+    "add rsp, 8",
+    "xor rbp, rbp",
+    "call {entry}",
+    "2: hlt",
+    "jmp 2b",
+    entry = sym gitns_guest_entry,
+);
+
+extern "Rust" {
+    /// Defined by the image with [`crate::main!`].
+    fn gitns_image_main(platform: &mut platform::Hvt, cmdline: &str) -> i32;
+}
+
+extern "C" {
+    /// End of the image (linker script).
+    static _end: u8;
+}
+
+/// First Rust function: set up the platform and run the image's main.
+extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
+    // SAFETY: the tender wrote the boot info at this address before entry.
+    let bi = unsafe { core::ptr::read(bi) };
+    clock::init(bi.cpu_cycle_freq);
+    // SAFETY: `_end` is a linker-defined symbol; only its address is used.
+    let image_end = core::ptr::addr_of!(_end) as u64;
+    let heap_size = match heap::init(bi.kernel_end.max(image_end), bi.mem_size) {
+        Ok(size) => size,
+        Err(e) => {
+            console::write(b"gitns: not enough guest memory: need at least ");
+            write_mib(e.needed);
+            console::write(b" MiB (use --mem)\n");
+            platform::halt(gitns_abi::exit::UNSUPPORTED)
+        }
+    };
+    let rng = match rng::Rng::from_cpu() {
+        Ok(r) => r,
+        Err(e) => {
+            console::write(match e {
+                rng::RngError::NoHardwareEntropy => {
+                    b"gitns: refusing to start: the CPU offers neither RDSEED nor RDRAND, and gitns never runs crypto without entropy\n"
+                        as &[u8]
+                }
+                rng::RngError::EntropyExhausted => b"gitns: refusing to start: RDSEED/RDRAND keep failing\n",
+            });
+            platform::halt(gitns_abi::exit::UNSUPPORTED)
+        }
+    };
+    let cmdline = cmdline_of(bi.cmdline);
+    let service = net::find(bi.mft, "service");
+    let mut hvt = platform::Hvt::new(rng, service, cmdline, bi.mem_size, heap_size);
+    // SAFETY: the image defines this function with `gitns_guest::main!`.
+    let status = unsafe { gitns_image_main(&mut hvt, cmdline) };
+    platform::halt(status)
+}
+
+fn cmdline_of(addr: u64) -> &'static str {
+    if addr == 0 {
+        return "";
+    }
+    // SAFETY: the tender writes a NUL-terminated string of at most
+    // CMDLINE_SIZE bytes at `addr`, which stays untouched for the guest's life.
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, CMDLINE_SIZE) };
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+    core::str::from_utf8(&bytes[..len]).unwrap_or("")
+}
+
+fn write_mib(bytes: u64) {
+    let mut buf = [0u8; 20];
+    let mut n = bytes.div_ceil(1 << 20);
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    console::write(&buf[i..]);
+}

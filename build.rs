@@ -1,0 +1,23 @@
+//! Link arguments for the image binary only (feature "image"); host builds
+//! of the library are untouched. See DESIGN.md "Image build".
+fn main() {
+    println!("cargo:rerun-if-changed=boot/guest/link.ld");
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_IMAGE").is_none() {
+        return;
+    }
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-no-pie",
+        "-Wl,--gc-sections",
+        "-Wl,--build-id=none",
+        "-Wl,-z,max-page-size=4096",
+        "-Wl,-z,noexecstack",
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/boot/guest/link.ld");
+}

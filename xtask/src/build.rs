@@ -1,0 +1,66 @@
+//! `cargo xtask build`: the image, with its own profile, target and link
+//! arguments (DESIGN.md "Image build").
+
+use crate::util::{cargo, root, run_ok};
+use std::path::PathBuf;
+
+/// Where the built image is left.
+pub fn image_path() -> PathBuf {
+    root().join("target/image/gitns.hvt")
+}
+
+/// Build the image and return its path.
+pub fn image(quiet: bool) -> Result<PathBuf, String> {
+    let root = root();
+    let target_dir = root.join("target/image-build");
+    let mut cmd = cargo();
+    cmd.args(["build", "--profile", "image", "--target", "x86_64-unknown-linux-gnu"])
+        .args(["-p", "gitns", "--bin", "gitns", "--features", "image"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // Only target crates see these flags because --target is explicit.
+        .env("RUSTFLAGS", "-C relocation-model=static -C code-model=small --cfg getrandom_backend=\"custom\"")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    run_ok(&mut cmd)?;
+    let built = target_dir.join("x86_64-unknown-linux-gnu/image/gitns");
+    let out = image_path();
+    std::fs::create_dir_all(out.parent().expect("image path has a parent")).map_err(|e| e.to_string())?;
+    std::fs::copy(&built, &out).map_err(|e| format!("copy {}: {e}", built.display()))?;
+    Ok(out)
+}
+
+/// Build the tender (release) and return its path.
+pub fn tender(quiet: bool) -> Result<PathBuf, String> {
+    let root = root();
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "-p", "gitns-tender", "--bin", "gitns-hvt"]);
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    run_ok(&mut cmd)?;
+    Ok(root.join("target/release/gitns-hvt"))
+}
+
+/// Build the unix platform binary (release) and return its path.
+pub fn unix(quiet: bool) -> Result<PathBuf, String> {
+    let root = root();
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "-p", "gitns-unix", "--bin", "gitns-unix"]);
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    run_ok(&mut cmd)?;
+    Ok(root.join("target/release/gitns-unix"))
+}
+
+/// `cargo xtask build`.
+pub fn main(_args: &[String]) -> Result<(), String> {
+    let img = image(false)?;
+    let size = std::fs::metadata(&img).map_err(|e| e.to_string())?.len();
+    tender(false)?;
+    println!("image: {} ({} bytes, {:.1} KiB)", img.display(), size, size as f64 / 1024.0);
+    Ok(())
+}

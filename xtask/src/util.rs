@@ -1,0 +1,41 @@
+//! Small helpers shared by the xtask commands.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Run a command, failing with its description when it does not succeed.
+pub fn run_ok(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+/// A cargo command pinned to the workspace's toolchain.
+///
+/// Cargo started outside the rustup proxy would let the proxy pick a
+/// toolchain per crate directory, and some registry crates ship a
+/// `rust-toolchain` file naming nightly; pin rustc by absolute path.
+pub fn cargo() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let mut cmd = Command::new(cargo);
+    if let Some(rustc) = pinned_rustc() {
+        cmd.env("RUSTC", rustc);
+    }
+    cmd.current_dir(root());
+    cmd
+}
+
+fn pinned_rustc() -> Option<PathBuf> {
+    let out = Command::new("rustc").current_dir(root()).args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8(out.stdout).ok()?;
+    let path = PathBuf::from(sysroot.trim()).join("bin/rustc");
+    path.exists().then_some(path)
+}
