@@ -1,9 +1,13 @@
 //! gitns-net: the platform trait (the only way to the hardware) and the
 //! smoltcp glue: a `Device` over the platform, interface setup and the poll
-//! loop helpers.
+//! step of the main loop.
 #![no_std]
 extern crate alloc;
 
+pub mod device;
+pub mod iface;
 pub mod platform;
 
+pub use iface::{Net, NetConfig};
 pub use platform::{NetError, Platform};
+pub use smoltcp;

@@ -36,6 +36,12 @@ pub trait Platform {
     /// Flush, then sleep until a frame is pending or the monotonic clock
     /// reaches `deadline_ns`. Returns true when the network is ready.
     fn poll(&mut self, deadline_ns: u64) -> bool;
+    /// A free function writing to the console, for the global log backend
+    /// (which cannot hold a borrow of the platform).
+    fn console_fn(&self) -> fn(&[u8]);
+    /// A free function reading the wall clock (ns since the epoch), for the
+    /// log backend.
+    fn wall_clock_fn(&self) -> fn() -> u64;
     /// End the program with an exit status.
     fn exit(&mut self, status: i32) -> !;
 }

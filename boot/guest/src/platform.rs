@@ -90,6 +90,14 @@ impl Platform for Hvt {
         arg.ret > 0
     }
 
+    fn console_fn(&self) -> fn(&[u8]) {
+        console::write
+    }
+
+    fn wall_clock_fn(&self) -> fn() -> u64 {
+        clock::wall_ns
+    }
+
     fn exit(&mut self, status: i32) -> ! {
         halt(status)
     }

@@ -1,0 +1,93 @@
+//! The interface: addresses and routes from the configuration, one smoltcp
+//! `Interface` and `SocketSet`, and the poll step of the main loop.
+
+use crate::device::{Buffers, PlatformDevice};
+use crate::platform::Platform;
+use alloc::vec::Vec;
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
+
+/// Addresses of the service interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetConfig {
+    pub ipv4: Ipv4Cidr,
+    pub ipv4_gateway: Option<Ipv4Address>,
+    pub ipv6: Option<Ipv6Cidr>,
+    pub ipv6_gateway: Option<Ipv6Address>,
+}
+
+impl Default for NetConfig {
+    /// 10.0.0.2/24 without a gateway (the boot issue's default).
+    fn default() -> Self {
+        NetConfig {
+            ipv4: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24),
+            ipv4_gateway: None,
+            ipv6: None,
+            ipv6_gateway: None,
+        }
+    }
+}
+
+/// The network stack of the appliance.
+pub struct Net {
+    pub iface: Interface,
+    pub sockets: SocketSet<'static>,
+    bufs: Buffers,
+    /// Frames received and sent since boot.
+    pub frames_in: u64,
+    pub frames_out: u64,
+}
+
+/// Monotonic nanoseconds as a smoltcp instant.
+pub fn instant(ns: u64) -> Instant {
+    Instant::from_micros((ns / 1000) as i64)
+}
+
+impl Net {
+    /// Bring the interface up on the platform's device.
+    pub fn new<P: Platform>(platform: &mut P, cfg: &NetConfig) -> Net {
+        let mut bufs = Buffers::new(platform.mtu());
+        let mac = EthernetAddress(platform.mac());
+        let mut seed = [0u8; 8];
+        platform.fill_random(&mut seed);
+        let mut config = Config::new(HardwareAddress::Ethernet(mac));
+        config.random_seed = u64::from_le_bytes(seed);
+        let now = instant(platform.monotonic_ns());
+        let mut iface = {
+            let mut dev = PlatformDevice::new(platform, &mut bufs);
+            Interface::new(config, &mut dev, now)
+        };
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv4(cfg.ipv4));
+            if let Some(v6) = cfg.ipv6 {
+                let _ = addrs.push(IpCidr::Ipv6(v6));
+            }
+        });
+        if let Some(gw) = cfg.ipv4_gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        if let Some(gw) = cfg.ipv6_gateway {
+            let _ = iface.routes_mut().add_default_ipv6_route(gw);
+        }
+        Net { iface, sockets: SocketSet::new(Vec::new()), bufs, frames_in: 0, frames_out: 0 }
+    }
+
+    /// Process every pending frame and send what the sockets queued.
+    /// Returns true when a socket may have changed state.
+    pub fn poll<P: Platform>(&mut self, platform: &mut P, now_ns: u64) -> bool {
+        let mut dev = PlatformDevice::new(platform, &mut self.bufs);
+        let r = self.iface.poll(instant(now_ns), &mut dev, &mut self.sockets);
+        self.frames_in += dev.frames_in as u64;
+        self.frames_out += dev.frames_out as u64;
+        platform.net_flush();
+        r == PollResult::SocketStateChanged
+    }
+
+    /// Monotonic nanoseconds at which smoltcp next needs a poll, if any.
+    pub fn poll_at_ns(&mut self, now_ns: u64) -> Option<u64> {
+        self.iface
+            .poll_delay(instant(now_ns), &self.sockets)
+            .map(|d| now_ns.saturating_add(d.total_micros().saturating_mul(1000)))
+    }
+}
