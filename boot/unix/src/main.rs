@@ -1,5 +1,108 @@
-//! gitns-unix: the appliance as a Linux process (not yet written).
+//! gitns-unix: the appliance as a Linux process on an existing tap device,
+//! for development (gdb, valgrind, perf) and hosts without /dev/kvm.
+//!
+//! `gitns-unix --net:service=TAP [--net-mac:service=MAC] [--] ARGS...`
+//! (the same device options as gitns-hvt).
+
+mod platform;
+mod tap;
+
+use gitns_abi::exit;
+
+const USAGE: &str = "usage: gitns-unix --net:service=TAP [--net-mac:service=MAC] [--] ARGS...";
+
+struct Cli {
+    tap: String,
+    mac: Option<[u8; 6]>,
+    args: Vec<String>,
+}
+
+fn parse_cli(argv: &[String]) -> Result<Cli, String> {
+    let mut tap = None;
+    let mut mac = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        if a == "--" {
+            i += 1;
+            break;
+        } else if let Some(v) = a.strip_prefix("--net:service=") {
+            tap = Some(v.to_string());
+        } else if let Some(v) = a.strip_prefix("--net-mac:service=") {
+            mac = Some(parse_mac(v).ok_or_else(|| format!("bad MAC address `{v}`"))?);
+        } else if a.starts_with("--net:") || a.starts_with("--net-mac:") {
+            return Err(format!("{a}: the image declares only the network device `service`"));
+        } else if a == "--help" || a == "-h" {
+            return Err(USAGE.to_string());
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let tap = tap.ok_or_else(|| format!("missing --net:service=TAP\n{USAGE}"))?;
+    Ok(Cli { tap, mac, args: argv[i..].to_vec() })
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in out.iter_mut() {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+fn random_mac() -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    platform::random(&mut mac);
+    mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+    mac
+}
+
 fn main() {
-    eprintln!("gitns-unix: not yet implemented");
-    std::process::exit(1);
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match parse_cli(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gitns-unix: {e}");
+            std::process::exit(exit::CONFIG);
+        }
+    };
+    let tap = match tap::Tap::open(&cli.tap) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("gitns-unix: cannot attach tap `{}`: {e}", cli.tap);
+            std::process::exit(exit::FAILURE);
+        }
+    };
+    let mut p = platform::Unix::new(tap, cli.mac.unwrap_or_else(random_mac));
+    let status = gitns::run(&mut p, &cli.args.join(" "));
+    std::process::exit(status);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn cli_takes_device_options_then_image_args() {
+        let c = parse_cli(&s(&["--net:service=tap0", "--net-mac:service=02:00:00:00:00:01", "--ipv4=10.0.0.2/24"])).unwrap();
+        assert_eq!(c.tap, "tap0");
+        assert_eq!(c.mac, Some([2, 0, 0, 0, 0, 1]));
+        assert_eq!(c.args, s(&["--ipv4=10.0.0.2/24"]));
+        let c = parse_cli(&s(&["--net:service=t", "--", "--help"])).unwrap();
+        assert_eq!(c.args, s(&["--help"]));
+    }
+
+    #[test]
+    fn cli_errors() {
+        assert!(parse_cli(&s(&[])).is_err());
+        assert!(parse_cli(&s(&["--net:other=t"])).is_err());
+        assert!(parse_cli(&s(&["--net:service=t", "--net-mac:service=zz"])).is_err());
+        assert_eq!(parse_mac("02:00:00:00:00"), None);
+    }
 }

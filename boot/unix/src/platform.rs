@@ -1,0 +1,109 @@
+//! [`Unix`]: the platform trait as a Linux process.
+
+use crate::tap::Tap;
+use gitns_net::{NetError, Platform};
+use std::io::Write;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The appliance's machine when it runs as a process on a tap device.
+pub struct Unix {
+    tap: Tap,
+    mac: [u8; 6],
+    start: Instant,
+}
+
+impl Unix {
+    pub fn new(tap: Tap, mac: [u8; 6]) -> Unix {
+        Unix { tap, mac, start: Instant::now() }
+    }
+}
+
+/// Console output: standard output, unbuffered per call.
+pub fn console(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+/// Wall clock in ns since the epoch.
+pub fn wall_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// Fill with kernel randomness (getrandom(2)); aborts when the kernel refuses.
+pub fn random(buf: &mut [u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the range [done, len) of buf is valid for writing.
+        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            eprintln!("gitns-unix: getrandom failed: {e}; refusing to run without entropy");
+            std::process::exit(gitns_abi::exit::UNSUPPORTED);
+        }
+        done += n as usize;
+    }
+}
+
+impl Platform for Unix {
+    fn wall_clock_ns(&mut self) -> u64 {
+        wall_ns()
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        random(buf)
+    }
+
+    fn console_write(&mut self, bytes: &[u8]) {
+        console(bytes)
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn mtu(&self) -> usize {
+        1500
+    }
+
+    fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        if frame.len() > 1500 + 18 {
+            return Err(NetError::TooBig);
+        }
+        self.tap.write(frame).map_err(|_| NetError::Device)
+    }
+
+    fn net_flush(&mut self) {}
+
+    fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
+        self.tap.read(buf).map_err(|_| NetError::Device)
+    }
+
+    fn poll(&mut self, deadline_ns: u64) -> bool {
+        let now = self.monotonic_ns();
+        let timeout_ms = deadline_ns.saturating_sub(now).div_ceil(1_000_000).min(i32::MAX as u64) as i32;
+        let mut pfd = libc::pollfd { fd: self.tap.fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, count 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        n > 0
+    }
+
+    fn console_fn(&self) -> fn(&[u8]) {
+        console
+    }
+
+    fn wall_clock_fn(&self) -> fn() -> u64 {
+        wall_ns
+    }
+
+    fn exit(&mut self, status: i32) -> ! {
+        std::process::exit(status)
+    }
+}
