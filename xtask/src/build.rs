@@ -2,7 +2,13 @@
 //! arguments (DESIGN.md "Image build").
 
 use crate::util::{cargo, root, run_ok};
+
 use std::path::PathBuf;
+
+/// Target dir of the tender and unix binaries built by xtask: separate from
+/// target/ so a build started from inside `cargo test` never waits on the
+/// lock of the test build.
+const HOST_TOOLS_DIR: &str = "target/host-tools";
 
 /// Where the built image is left.
 pub fn image_path() -> PathBuf {
@@ -40,8 +46,9 @@ pub fn tender(quiet: bool) -> Result<PathBuf, String> {
     if quiet {
         cmd.arg("--quiet");
     }
+    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
     run_ok(&mut cmd)?;
-    Ok(root.join("target/release/gitns-hvt"))
+    Ok(root.join(HOST_TOOLS_DIR).join("release/gitns-hvt"))
 }
 
 /// Build the unix platform binary (release) and return its path.
@@ -52,8 +59,9 @@ pub fn unix(quiet: bool) -> Result<PathBuf, String> {
     if quiet {
         cmd.arg("--quiet");
     }
+    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
     run_ok(&mut cmd)?;
-    Ok(root.join("target/release/gitns-unix"))
+    Ok(root.join(HOST_TOOLS_DIR).join("release/gitns-unix"))
 }
 
 /// `cargo xtask build`.

@@ -1,12 +1,15 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
-mod build;
-mod util;
+mod run;
+
+use xtask::build;
 
 const USAGE: &str = "usage: cargo xtask <command> [args]
 
 commands:
   build                 build the image (target/image/gitns.hvt) and the tender
+  run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
+                        boot the image (in its own netns + tap unless --tap)
 ";
 
 fn main() {
@@ -18,6 +21,7 @@ fn main() {
     let rest = &args[1..];
     let result = match cmd.as_str() {
         "build" => build::main(rest),
+        "run" => run::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

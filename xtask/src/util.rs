@@ -39,3 +39,8 @@ fn pinned_rustc() -> Option<PathBuf> {
     let path = PathBuf::from(sysroot.trim()).join("bin/rustc");
     path.exists().then_some(path)
 }
+
+/// True when /dev/kvm can be opened read-write.
+pub fn have_kvm() -> bool {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+}

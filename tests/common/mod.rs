@@ -1,0 +1,179 @@
+//! Shared harness of the end-to-end tests: binaries, network namespaces,
+//! guests with captured output, and the skip-or-fail rule for /dev/kvm.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use xtask::netns::Netns;
+
+/// True when VM tests can run. Without /dev/kvm they skip loudly, unless
+/// GITNS_REQUIRE_KVM=1, where they fail.
+pub fn kvm_or_skip(test: &str) -> bool {
+    if xtask::util::have_kvm() {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: /dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
+    }
+    eprintln!("SKIP {test}: /dev/kvm is not usable here (set GITNS_REQUIRE_KVM=1 to fail instead)");
+    false
+}
+
+/// True when network namespaces can be made (root). Otherwise skip loudly,
+/// or fail under GITNS_REQUIRE_KVM=1 (CI runs as root).
+pub fn netns_or_skip(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: network namespaces need root and GITNS_REQUIRE_KVM=1");
+    }
+    eprintln!("SKIP {test}: network namespaces need root");
+    false
+}
+
+fn cached(cell: &'static OnceLock<PathBuf>, var: &str, build: fn(bool) -> Result<PathBuf, String>) -> PathBuf {
+    cell.get_or_init(|| match std::env::var_os(var) {
+        Some(p) => PathBuf::from(p),
+        None => build(true).unwrap_or_else(|e| panic!("building for {var}: {e}")),
+    })
+    .clone()
+}
+
+/// The image (GITNS_IMAGE, or built now).
+pub fn image() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_IMAGE", xtask::build::image)
+}
+
+/// The tender (GITNS_HVT, or built now).
+pub fn tender() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_HVT", xtask::build::tender)
+}
+
+/// The unix platform binary (GITNS_UNIX, or built now).
+pub fn unix() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_UNIX", xtask::build::unix)
+}
+
+/// A fresh namespace whose name includes the test name and our PID.
+pub fn netns(test: &str) -> Netns {
+    let short: String = test.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
+    Netns::create(&format!("gt-{short}-{}", std::process::id())).expect("create network namespace")
+}
+
+/// A running guest (or any process) with its output captured.
+pub struct Guest {
+    child: Child,
+    out: Arc<Mutex<String>>,
+}
+
+impl Guest {
+    /// Start `cmd` with stdout and stderr captured.
+    pub fn spawn(mut cmd: Command) -> Guest {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let out = Arc::new(Mutex::new(String::new()));
+        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+                     child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)]
+            .into_iter()
+            .flatten()
+        {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    eprintln!("  | {line}");
+                    out.lock().expect("output lock").push_str(&(line + "\n"));
+                }
+            });
+        }
+        Guest { child, out }
+    }
+
+    /// Boot the image on `ns`'s tap with image arguments `args`.
+    pub fn boot(ns: &Netns, args: &[&str]) -> Guest {
+        let mut c = ns.command(tender().to_str().expect("utf-8 path"));
+        c.arg(format!("--net:service={}", ns.tap)).arg(image()).args(args);
+        Guest::spawn(c)
+    }
+
+    /// Start the unix platform on `ns`'s tap with arguments `args`.
+    pub fn unix(ns: &Netns, args: &[&str]) -> Guest {
+        let mut c = ns.command(unix().to_str().expect("utf-8 path"));
+        c.arg(format!("--net:service={}", ns.tap)).arg("--").args(args);
+        Guest::spawn(c)
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.out.lock().expect("output lock").clone()
+    }
+
+    /// Wait until the output contains `needle`; panics with the output after `timeout`.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.output().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("`{needle}` not seen within {timeout:?}; output:\n{}", self.output());
+    }
+
+    /// Wait for the process to end; panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                std::thread::sleep(Duration::from_millis(50)); // let the readers drain
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("process did not exit within {timeout:?}; output:\n{}", self.output());
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        // Only our own child, by its PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// ping 10.0.0.2 from inside `ns`: true when answered.
+pub fn ping(ns: &Netns, count: u32) -> bool {
+    ns.command("ping")
+        .args(["-c", &count.to_string(), "-i", "0.2", "-W", "1", "10.0.0.2"])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Send `payload` to 10.0.0.2:`port` over UDP from inside `ns`, return the reply.
+pub fn udp_roundtrip(ns: &Netns, port: u16, payload: &'static [u8]) -> Option<Vec<u8>> {
+    ns.run_in(move || {
+        let s = std::net::UdpSocket::bind("10.0.0.1:0").ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        for _ in 0..3 {
+            s.send_to(payload, ("10.0.0.2", port)).ok()?;
+            let mut buf = [0u8; 2048];
+            if let Ok((n, _)) = s.recv_from(&mut buf) {
+                return Some(buf[..n].to_vec());
+            }
+        }
+        None
+    })
+    .ok()
+    .flatten()
+}

@@ -1,0 +1,6 @@
+//! The xtask library: building the image and tools, network namespaces, and
+//! helpers shared by the xtask commands and the end-to-end tests in tests/.
+
+pub mod build;
+pub mod netns;
+pub mod util;

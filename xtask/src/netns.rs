@@ -1,0 +1,67 @@
+//! Network namespaces with a tap, for `run`, `demo` and benchmarks.
+//!
+//! Traffic stays inside the namespace: the host side of the tap is
+//! 10.0.0.1/24 in the namespace, the guest is 10.0.0.2.
+
+use crate::util::run_ok;
+use std::process::Command;
+
+/// A network namespace holding `tap0` at 10.0.0.1/24; deleted on drop.
+pub struct Netns {
+    pub name: String,
+    pub tap: String,
+}
+
+impl Netns {
+    /// Create namespace `name` with an up loopback and tap0 = 10.0.0.1/24.
+    pub fn create(name: &str) -> Result<Netns, String> {
+        let _ = Command::new("ip").args(["netns", "del", name]).stderr(std::process::Stdio::null()).status();
+        run_ok(Command::new("ip").args(["netns", "add", name]))
+            .map_err(|e| format!("{e}\n(creating a network namespace needs root and iproute2)"))?;
+        let ns = Netns { name: name.to_string(), tap: "tap0".to_string() };
+        ns.exec_ok(&["ip", "link", "set", "lo", "up"])?;
+        ns.exec_ok(&["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
+        ns.exec_ok(&["ip", "addr", "add", "10.0.0.1/24", "dev", "tap0"])?;
+        ns.exec_ok(&["ip", "link", "set", "tap0", "up"])?;
+        Ok(ns)
+    }
+
+    /// A command run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    fn exec_ok(&self, argv: &[&str]) -> Result<(), String> {
+        let mut c = self.command(argv[0]);
+        c.args(&argv[1..]);
+        run_ok(&mut c)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+impl Netns {
+    /// Run `f` on a thread that has entered this namespace (setns(2) moves
+    /// only the calling thread), so std sockets made in `f` live inside it.
+    pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+        let path = format!("/var/run/netns/{}", self.name);
+        let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns on an open namespace fd affects only this thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            if rc != 0 {
+                return Err(format!("setns: {}", std::io::Error::last_os_error()));
+            }
+            Ok(f())
+        })
+        .join()
+        .map_err(|_| "namespace thread panicked".to_string())?
+    }
+}

@@ -1,0 +1,103 @@
+//! `cargo xtask run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS`
+//!
+//! With `--tap` the guest attaches to an existing tap (as operators and
+//! tests do). Without, xtask makes its own network namespace with tap0 at
+//! 10.0.0.1/24 and tells how to reach the guest at 10.0.0.2.
+
+use xtask::build;
+use xtask::netns::Netns;
+use std::process::Command;
+
+struct Opts {
+    tap: Option<String>,
+    mem: Option<u32>,
+    blocks: Vec<String>,
+    unix: bool,
+    args: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let mut o = Opts { tap: None, mem: None, blocks: vec![], unix: false, args: vec![] };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tap" => o.tap = Some(it.next().ok_or("--tap needs a name")?.clone()),
+            "--mem" => o.mem = Some(it.next().ok_or("--mem needs MiB")?.parse().map_err(|_| "--mem needs MiB")?),
+            "--block" => o.blocks.push(it.next().ok_or("--block needs NAME=FILE")?.clone()),
+            "--unix" => o.unix = true,
+            "--" => {
+                o.args = it.cloned().collect();
+                break;
+            }
+            other => return Err(format!("run: unknown option `{other}`")),
+        }
+    }
+    Ok(o)
+}
+
+/// Forward Ctrl-C to the guest only: xtask waits and then cleans up.
+fn ignore_sigint_here() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    // SAFETY: installs a handler that does nothing; handlers (unlike SIG_IGN)
+    // are reset in the child at exec, so the guest still gets SIGINT.
+    unsafe {
+        libc::signal(libc::SIGINT, nothing as *const () as libc::sighandler_t);
+    }
+}
+
+/// The command that boots the image (or the unix platform) on `tap`.
+pub fn guest_command(unix: bool, tap: &str, mem: Option<u32>, blocks: &[String], args: &[String]) -> Result<Command, String> {
+    let mut c = if unix {
+        let mut c = Command::new(build::unix(true)?);
+        c.arg(format!("--net:service={tap}"));
+        c
+    } else {
+        let mut c = Command::new(build::tender(true)?);
+        if let Some(m) = mem {
+            c.arg(format!("--mem={m}"));
+        }
+        c.arg(format!("--net:service={tap}"));
+        for b in blocks {
+            c.arg(format!("--block:{b}"));
+        }
+        c.arg(build::image(true)?);
+        c
+    };
+    c.args(args);
+    Ok(c)
+}
+
+pub fn main(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    let unix = o.unix || !xtask::util::have_kvm();
+    if unix && !o.unix {
+        eprintln!("xtask run: /dev/kvm is not usable here; running the unix platform instead");
+    }
+    let (ns, tap) = match &o.tap {
+        Some(t) => (None, t.clone()),
+        None => {
+            let ns = Netns::create(&format!("gitns-run-{}", std::process::id()))?;
+            let tap = ns.tap.clone();
+            (Some(ns), tap)
+        }
+    };
+    let inner = guest_command(unix, &tap, o.mem, &o.blocks, &o.args)?;
+    let mut cmd = match &ns {
+        Some(ns) => {
+            eprintln!("xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)", ns.name);
+            eprintln!("xtask run: try `ip netns exec {} ping 10.0.0.2`; Ctrl-C stops the guest", ns.name);
+            let mut c = ns.command(inner.get_program().to_str().ok_or("program path is not UTF-8")?);
+            c.args(inner.get_args());
+            c
+        }
+        None => inner,
+    };
+    ignore_sigint_here();
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    drop(ns);
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(c) => std::process::exit(c),
+        None => Err(format!("guest ended by {status}")),
+    }
+}
