@@ -2,5 +2,6 @@
 //! helpers shared by the xtask commands and the end-to-end tests in tests/.
 
 pub mod build;
+pub mod deps;
 pub mod netns;
 pub mod util;

@@ -1,15 +1,19 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
+mod demo;
 mod run;
+mod test;
 
 use xtask::build;
 
 const USAGE: &str = "usage: cargo xtask <command> [args]
 
 commands:
+  demo                  the main job: boot the appliance in its own netns and show it working
   build                 build the image (target/image/gitns.hvt) and the tender
   run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
+  test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
 
 fn main() {
@@ -22,6 +26,8 @@ fn main() {
     let result = match cmd.as_str() {
         "build" => build::main(rest),
         "run" => run::main(rest),
+        "demo" => demo::main(rest),
+        "test" => test::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
