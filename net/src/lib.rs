@@ -9,5 +9,5 @@ pub mod iface;
 pub mod platform;
 
 pub use iface::{Net, NetConfig};
-pub use platform::{NetError, Platform};
+pub use platform::{BlockError, NetError, Platform};
 pub use smoltcp;

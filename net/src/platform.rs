@@ -12,6 +12,17 @@ pub enum NetError {
     Device,
 }
 
+/// Errors of the block device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// No block device is attached.
+    Absent,
+    /// Offset or length outside the device.
+    OutOfRange,
+    /// The device refused the operation.
+    Device,
+}
+
 /// What the appliance needs from the machine it runs on.
 pub trait Platform {
     /// Wall-clock time in nanoseconds since the Unix epoch.
@@ -36,6 +47,18 @@ pub trait Platform {
     /// Flush, then sleep until a frame is pending or the monotonic clock
     /// reaches `deadline_ns`. Returns true when the network is ready.
     fn poll(&mut self, deadline_ns: u64) -> bool;
+    /// Capacity in bytes of the `storage` block device, if one is attached.
+    fn block_capacity(&self) -> Option<u64> {
+        None
+    }
+    /// Read `buf.len()` bytes of the block device at `offset`.
+    fn block_read(&mut self, _offset: u64, _buf: &mut [u8]) -> Result<(), BlockError> {
+        Err(BlockError::Absent)
+    }
+    /// Write `data` to the block device at `offset`.
+    fn block_write(&mut self, _offset: u64, _data: &[u8]) -> Result<(), BlockError> {
+        Err(BlockError::Absent)
+    }
     /// A free function writing to the console, for the global log backend
     /// (which cannot hold a borrow of the platform).
     fn console_fn(&self) -> fn(&[u8]);

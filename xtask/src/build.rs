@@ -10,18 +10,59 @@ use std::path::PathBuf;
 /// lock of the test build.
 const HOST_TOOLS_DIR: &str = "target/host-tools";
 
+/// The image variants: the plain one declares only the network device
+/// `service`; the storage one also declares the block device `storage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    Plain,
+    Storage,
+}
+
+impl Variant {
+    fn file(self) -> &'static str {
+        match self {
+            Variant::Plain => "gitns.hvt",
+            Variant::Storage => "gitns-storage.hvt",
+        }
+    }
+
+    fn features(self) -> &'static str {
+        match self {
+            Variant::Plain => "image",
+            Variant::Storage => "image storage",
+        }
+    }
+
+    fn target_dir(self) -> &'static str {
+        match self {
+            Variant::Plain => "target/image-build",
+            Variant::Storage => "target/image-build-storage",
+        }
+    }
+}
+
 /// Where the built image is left.
 pub fn image_path() -> PathBuf {
     root().join("target/image/gitns.hvt")
 }
 
-/// Build the image and return its path.
+/// Build the plain image and return its path.
 pub fn image(quiet: bool) -> Result<PathBuf, String> {
+    image_variant(Variant::Plain, quiet)
+}
+
+/// Build the storage variant and return its path.
+pub fn image_storage(quiet: bool) -> Result<PathBuf, String> {
+    image_variant(Variant::Storage, quiet)
+}
+
+/// Build one image variant and return its path.
+pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
     let root = root();
-    let target_dir = root.join("target/image-build");
+    let target_dir = root.join(variant.target_dir());
     let mut cmd = cargo();
     cmd.args(["build", "--profile", "image", "--target", "x86_64-unknown-linux-gnu"])
-        .args(["-p", "gitns", "--bin", "gitns", "--features", "image"])
+        .args(["-p", "gitns", "--bin", "gitns", "--features", variant.features()])
         .arg("--target-dir")
         .arg(&target_dir)
         // Only target crates see these flags because --target is explicit.
@@ -32,7 +73,7 @@ pub fn image(quiet: bool) -> Result<PathBuf, String> {
     }
     run_ok(&mut cmd)?;
     let built = target_dir.join("x86_64-unknown-linux-gnu/image/gitns");
-    let out = image_path();
+    let out = root.join("target/image").join(variant.file());
     std::fs::create_dir_all(out.parent().expect("image path has a parent")).map_err(|e| e.to_string())?;
     std::fs::copy(&built, &out).map_err(|e| format!("copy {}: {e}", built.display()))?;
     Ok(out)
@@ -65,10 +106,19 @@ pub fn unix(quiet: bool) -> Result<PathBuf, String> {
 }
 
 /// `cargo xtask build`.
-pub fn main(_args: &[String]) -> Result<(), String> {
-    let img = image(false)?;
-    let size = std::fs::metadata(&img).map_err(|e| e.to_string())?.len();
+pub fn main(args: &[String]) -> Result<(), String> {
+    let mut variants = vec![Variant::Plain];
+    if args.iter().any(|a| a == "--storage") {
+        variants.push(Variant::Storage);
+    }
+    let mut built = vec![];
+    for v in variants {
+        built.push(image_variant(v, false)?);
+    }
     tender(false)?;
-    println!("image: {} ({} bytes, {:.1} KiB)", img.display(), size, size as f64 / 1024.0);
+    for img in built {
+        let size = std::fs::metadata(&img).map_err(|e| e.to_string())?.len();
+        println!("image: {} ({} bytes, {:.1} KiB)", img.display(), size, size as f64 / 1024.0);
+    }
     Ok(())
 }

@@ -7,12 +7,14 @@
 //! [`gitns_net::Platform`].
 #![cfg_attr(not(test), no_std)]
 
+pub mod block;
 pub mod clock;
 pub mod console;
 mod cpu;
 #[cfg(not(test))]
 mod heap;
 mod hypercall;
+mod manifest;
 #[cfg(not(test))]
 mod mem;
 pub mod net;

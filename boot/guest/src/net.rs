@@ -2,7 +2,7 @@
 
 use crate::hypercall;
 use gitns_abi::hypercall::{NetRead, NetWrite, Nr, RESULT_AGAIN, RESULT_OK};
-use gitns_abi::manifest::{MftEntry, MFT_DEV_NET_BASIC, MFT_MAX_ENTRIES, MFT_NAME_SIZE};
+use gitns_abi::manifest::MFT_DEV_NET_BASIC;
 
 /// An attached network device.
 #[derive(Clone, Copy, Debug)]
@@ -14,32 +14,9 @@ pub struct NetDevice {
 
 /// Find the attached net device called `name` in the manifest copy at `mft`.
 pub(crate) fn find(mft: u64, name: &str) -> Option<NetDevice> {
-    if mft == 0 {
-        return None;
-    }
-    let header = mft as *const u32;
-    // SAFETY: the tender places the manifest copy (u32 version, u32 count,
-    // then entries) at this address, inside guest memory, before entry.
-    let count = unsafe { core::ptr::read(header.add(1)) } as usize;
-    let entries = (mft + 8) as *const MftEntry;
-    for i in 1..count.min(MFT_MAX_ENTRIES) {
-        // SAFETY: i < count, and the tender copied `count` entries.
-        let e = unsafe { core::ptr::read(entries.add(i)) };
-        if e.kind == MFT_DEV_NET_BASIC && e.attached && name_is(&e.name, name) {
-            let u = e.u[0].to_le_bytes();
-            return Some(NetDevice {
-                handle: i as u64,
-                mac: [u[0], u[1], u[2], u[3], u[4], u[5]],
-                mtu: u16::from_le_bytes([u[6], u[7]]),
-            });
-        }
-    }
-    None
-}
-
-fn name_is(raw: &[u8; MFT_NAME_SIZE], name: &str) -> bool {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(MFT_NAME_SIZE);
-    &raw[..end] == name.as_bytes()
+    let (handle, e) = crate::manifest::find(mft, name, MFT_DEV_NET_BASIC)?;
+    let u = e.u[0].to_le_bytes();
+    Some(NetDevice { handle, mac: [u[0], u[1], u[2], u[3], u[4], u[5]], mtu: u16::from_le_bytes([u[6], u[7]]) })
 }
 
 impl NetDevice {

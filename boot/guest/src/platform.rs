@@ -1,15 +1,17 @@
 //! [`Hvt`]: the platform trait over hvt hypercalls.
 
+use crate::block::BlockDevice;
 use crate::net::NetDevice;
 use crate::rng::Rng;
 use crate::{clock, console, hypercall};
 use gitns_abi::hypercall::{Halt, Nr, Poll};
-use gitns_net::{NetError, Platform};
+use gitns_net::{BlockError, NetError, Platform};
 
 /// The guest platform handed to the image's main function.
 pub struct Hvt {
     rng: Rng,
     net: Option<NetDevice>,
+    block: Option<BlockDevice>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
     /// Guest memory size in bytes.
@@ -19,8 +21,8 @@ pub struct Hvt {
 }
 
 impl Hvt {
-    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64) -> Hvt {
-        Hvt { rng, net, cmdline, mem_size, heap_size }
+    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, block: Option<BlockDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64) -> Hvt {
+        Hvt { rng, net, block, cmdline, mem_size, heap_size }
     }
 
     /// True when the manifest's `service` network device is attached.
@@ -88,6 +90,18 @@ impl Platform for Hvt {
         let mut arg = Poll { timeout_nsecs: deadline_ns.saturating_sub(now), ready_set: 0, ret: 0 };
         hypercall::call(Nr::Poll, &mut arg);
         arg.ret > 0
+    }
+
+    fn block_capacity(&self) -> Option<u64> {
+        self.block.map(|b| b.capacity)
+    }
+
+    fn block_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.block.ok_or(BlockError::Absent)?.read(offset, buf)
+    }
+
+    fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        self.block.ok_or(BlockError::Absent)?.write(offset, data)
     }
 
     fn console_fn(&self) -> fn(&[u8]) {

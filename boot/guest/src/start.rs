@@ -1,6 +1,6 @@
 //! `_start` and the first Rust code of the image.
 
-use crate::{clock, console, heap, net, platform, rng};
+use crate::{block, clock, console, heap, net, platform, rng};
 use gitns_abi::{BootInfo, CMDLINE_SIZE};
 
 // Entry per the hvt ABI: long mode, RDI = boot info, RSP = mem_size - 8, no
@@ -72,7 +72,8 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
     };
     let cmdline = cmdline_of(bi.cmdline);
     let service = net::find(bi.mft, "service");
-    let mut hvt = platform::Hvt::new(rng, service, cmdline, bi.mem_size, heap_size);
+    let storage = block::find(bi.mft, "storage");
+    let mut hvt = platform::Hvt::new(rng, service, storage, cmdline, bi.mem_size, heap_size);
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, cmdline) };
     platform::halt(status)

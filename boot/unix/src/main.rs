@@ -1,7 +1,7 @@
 //! gitns-unix: the appliance as a Linux process on an existing tap device,
 //! for development (gdb, valgrind, perf) and hosts without /dev/kvm.
 //!
-//! `gitns-unix --net:service=TAP [--net-mac:service=MAC] [--] ARGS...`
+//! `gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE] [--] ARGS...`
 //! (the same device options as gitns-hvt).
 
 mod platform;
@@ -9,17 +9,20 @@ mod tap;
 
 use gitns_abi::exit;
 
-const USAGE: &str = "usage: gitns-unix --net:service=TAP [--net-mac:service=MAC] [--] ARGS...";
+const USAGE: &str =
+    "usage: gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE] [--] ARGS...";
 
 struct Cli {
     tap: String,
     mac: Option<[u8; 6]>,
+    block: Option<String>,
     args: Vec<String>,
 }
 
 fn parse_cli(argv: &[String]) -> Result<Cli, String> {
     let mut tap = None;
     let mut mac = None;
+    let mut block = None;
     let mut i = 0;
     while i < argv.len() {
         let a = &argv[i];
@@ -30,6 +33,10 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
             tap = Some(v.to_string());
         } else if let Some(v) = a.strip_prefix("--net-mac:service=") {
             mac = Some(parse_mac(v).ok_or_else(|| format!("bad MAC address `{v}`"))?);
+        } else if let Some(v) = a.strip_prefix("--block:storage=") {
+            block = Some(v.to_string());
+        } else if a.starts_with("--block:") {
+            return Err(format!("{a}: the only block device is `storage`"));
         } else if a.starts_with("--net:") || a.starts_with("--net-mac:") {
             return Err(format!("{a}: the image declares only the network device `service`"));
         } else if a == "--help" || a == "-h" {
@@ -40,7 +47,7 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
         i += 1;
     }
     let tap = tap.ok_or_else(|| format!("missing --net:service=TAP\n{USAGE}"))?;
-    Ok(Cli { tap, mac, args: argv[i..].to_vec() })
+    Ok(Cli { tap, mac, block, args: argv[i..].to_vec() })
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {
@@ -75,7 +82,15 @@ fn main() {
             std::process::exit(exit::FAILURE);
         }
     };
-    let mut p = platform::Unix::new(tap, cli.mac.unwrap_or_else(random_mac));
+    let block = match cli.block.as_deref().map(|f| std::fs::OpenOptions::new().read(true).write(true).open(f)) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("gitns-unix: cannot open block device file `{}`: {e}", cli.block.as_deref().unwrap_or(""));
+            std::process::exit(exit::FAILURE);
+        }
+    };
+    let mut p = platform::Unix::new(tap, cli.mac.unwrap_or_else(random_mac), block);
     let status = gitns::run(&mut p, &cli.args.join(" "));
     std::process::exit(status);
 }

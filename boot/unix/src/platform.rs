@@ -1,20 +1,22 @@
 //! [`Unix`]: the platform trait as a Linux process.
 
 use crate::tap::Tap;
-use gitns_net::{NetError, Platform};
+use gitns_net::{BlockError, NetError, Platform};
+use std::os::unix::fs::FileExt;
 use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The appliance's machine when it runs as a process on a tap device.
 pub struct Unix {
     tap: Tap,
+    block: Option<std::fs::File>,
     mac: [u8; 6],
     start: Instant,
 }
 
 impl Unix {
-    pub fn new(tap: Tap, mac: [u8; 6]) -> Unix {
-        Unix { tap, mac, start: Instant::now() }
+    pub fn new(tap: Tap, mac: [u8; 6], block: Option<std::fs::File>) -> Unix {
+        Unix { tap, block, mac, start: Instant::now() }
     }
 }
 
@@ -93,6 +95,28 @@ impl Platform for Unix {
         // SAFETY: one valid pollfd, count 1.
         let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         n > 0
+    }
+
+    fn block_capacity(&self) -> Option<u64> {
+        self.block.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.len())
+    }
+
+    fn block_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        let cap = self.block_capacity().ok_or(BlockError::Absent)?;
+        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > cap) {
+            return Err(BlockError::OutOfRange);
+        }
+        let f = self.block.as_ref().ok_or(BlockError::Absent)?;
+        f.read_exact_at(buf, offset).map_err(|_| BlockError::Device)
+    }
+
+    fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        let cap = self.block_capacity().ok_or(BlockError::Absent)?;
+        if offset.checked_add(data.len() as u64).is_none_or(|end| end > cap) {
+            return Err(BlockError::OutOfRange);
+        }
+        let f = self.block.as_ref().ok_or(BlockError::Absent)?;
+        f.write_all_at(data, offset).and_then(|()| f.sync_data()).map_err(|_| BlockError::Device)
     }
 
     fn console_fn(&self) -> fn(&[u8]) {
