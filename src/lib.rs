@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod config;
 mod echo;
+pub mod tar;
 pub mod logger;
 
 use gitns_abi::exit;
