@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod config;
 mod echo;
+pub mod server;
 pub mod tar;
 pub mod logger;
 

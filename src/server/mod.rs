@@ -1,0 +1,34 @@
+//! DNS transport: UDP and TCP port 53 over smoltcp, handing each message to
+//! a [`Handler`] (the DNS cores) and sending back what it produces.
+
+pub mod tcp;
+pub mod udp;
+
+use gitns_net::smoltcp::wire::IpEndpoint;
+
+/// How a message arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Something that answers DNS messages.
+pub trait Handler {
+    /// Handle one message from `peer` at monotonic time `now_ns`; call
+    /// `reply` once per response message (UDP: at most once; TCP: several
+    /// for zone transfers). Dropping the message is calling it zero times.
+    fn handle(&mut self, msg: &[u8], peer: IpEndpoint, transport: Transport, now_ns: u64, reply: &mut dyn FnMut(&[u8]));
+}
+
+/// Counters of the transport layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub udp_in: u64,
+    pub udp_out: u64,
+    pub udp_dropped: u64,
+    pub tcp_conns: u64,
+    pub tcp_in: u64,
+    pub tcp_out: u64,
+    pub tcp_timeouts: u64,
+}

@@ -1,0 +1,160 @@
+//! DNS over TCP (RFC 7766): a pool of sockets listening on port 53 (smoltcp
+//! has no accept backlog, so each socket serves one client at a time and
+//! listens again when done), 2-byte length framing, pipelined queries,
+//! idle timeout.
+
+use super::{Handler, Stats, Transport};
+use alloc::vec;
+use alloc::vec::Vec;
+use gitns_net::smoltcp::iface::SocketHandle;
+use gitns_net::smoltcp::socket::tcp;
+use gitns_net::smoltcp::time::Duration;
+use gitns_net::Net;
+
+/// Tuning of the TCP listener.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConfig {
+    pub port: u16,
+    /// Concurrent connections.
+    pub sockets: usize,
+    /// Close a connection idle this long (RFC 7766 section 6.2.3).
+    pub idle_ns: u64,
+    /// Stop reading queries while this many response bytes wait to be sent.
+    pub max_pending: usize,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig { port: 53, sockets: 16, idle_ns: 10_000_000_000, max_pending: 1 << 20 }
+    }
+}
+
+struct Conn {
+    handle: SocketHandle,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    sent: usize,
+    last_ns: u64,
+    active: bool,
+}
+
+/// The TCP listener pool.
+pub struct TcpServer {
+    cfg: TcpConfig,
+    conns: Vec<Conn>,
+}
+
+fn new_socket() -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 8 * 1024]), tcp::SocketBuffer::new(vec![0; 64 * 1024]));
+    s.set_timeout(Some(Duration::from_secs(30)));
+    s.set_nagle_enabled(false);
+    s
+}
+
+impl TcpServer {
+    /// Create the pool and start listening.
+    pub fn bind(net: &mut Net, cfg: TcpConfig) -> Result<TcpServer, tcp::ListenError> {
+        let mut conns = Vec::with_capacity(cfg.sockets);
+        for _ in 0..cfg.sockets {
+            let mut s = new_socket();
+            s.listen(cfg.port)?;
+            let handle = net.sockets.add(s);
+            conns.push(Conn { handle, inbuf: Vec::new(), outbuf: Vec::new(), sent: 0, last_ns: 0, active: false });
+        }
+        Ok(TcpServer { cfg, conns })
+    }
+
+    /// Serve every connection once; returns true when anything was done.
+    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, now_ns: u64, stats: &mut Stats) -> bool {
+        let mut busy = false;
+        for c in &mut self.conns {
+            let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
+            busy |= serve_one(&self.cfg, c, sock, handler, now_ns, stats);
+        }
+        busy
+    }
+
+    /// Earliest idle deadline of an open connection.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.conns.iter().filter(|c| c.active).map(|c| c.last_ns + self.cfg.idle_ns).min()
+    }
+}
+
+fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, now: u64, stats: &mut Stats) -> bool {
+    if !sock.is_open() {
+        // Closed (or never connected): reset and listen again.
+        c.inbuf.clear();
+        c.outbuf.clear();
+        c.sent = 0;
+        c.active = false;
+        let _ = sock.listen(cfg.port);
+        return false;
+    }
+    if !sock.is_active() {
+        return false; // listening
+    }
+    if !c.active {
+        c.active = true;
+        c.last_ns = now;
+        stats.tcp_conns += 1;
+    }
+    let mut busy = read_frames(cfg, c, sock, handler, now, stats);
+    busy |= flush(c, sock);
+    if busy {
+        c.last_ns = now;
+    }
+    let drained = c.sent == c.outbuf.len();
+    if drained && !sock.may_recv() && sock.state() == tcp::State::CloseWait {
+        sock.close();
+    } else if drained && now.saturating_sub(c.last_ns) >= cfg.idle_ns {
+        stats.tcp_timeouts += 1;
+        sock.close();
+    }
+    busy
+}
+
+/// Take bytes from the socket and answer every complete message.
+fn read_frames(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, now: u64, stats: &mut Stats) -> bool {
+    let mut busy = false;
+    while sock.can_recv() && c.outbuf.len() - c.sent < cfg.max_pending {
+        let got = sock.recv(|data| (data.len(), data.to_vec())).unwrap_or_default();
+        if got.is_empty() {
+            break;
+        }
+        c.inbuf.extend_from_slice(&got);
+        busy = true;
+    }
+    let Some(peer) = sock.remote_endpoint() else { return busy };
+    let mut start = 0;
+    while c.inbuf.len() - start >= 2 {
+        let len = u16::from_be_bytes([c.inbuf[start], c.inbuf[start + 1]]) as usize;
+        if c.inbuf.len() - start - 2 < len {
+            break;
+        }
+        stats.tcp_in += 1;
+        let msg = &c.inbuf[start + 2..start + 2 + len];
+        let out = &mut c.outbuf;
+        handler.handle(msg, peer, Transport::Tcp, now, &mut |resp| {
+            stats.tcp_out += 1;
+            out.extend_from_slice(&(resp.len() as u16).to_be_bytes());
+            out.extend_from_slice(resp);
+        });
+        start += 2 + len;
+    }
+    c.inbuf.drain(..start);
+    busy
+}
+
+/// Send as much of the pending output as the socket takes.
+fn flush(c: &mut Conn, sock: &mut tcp::Socket) -> bool {
+    if c.sent == c.outbuf.len() {
+        return false;
+    }
+    let n = sock.send_slice(&c.outbuf[c.sent..]).unwrap_or(0);
+    c.sent += n;
+    if c.sent == c.outbuf.len() {
+        c.outbuf.clear();
+        c.sent = 0;
+    }
+    n > 0
+}

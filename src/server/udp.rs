@@ -1,0 +1,53 @@
+//! DNS over UDP: one socket on port 53 with room for bursts.
+
+use super::{Handler, Stats, Transport};
+use alloc::vec;
+use gitns_net::smoltcp::iface::SocketHandle;
+use gitns_net::smoltcp::socket::udp;
+use gitns_net::smoltcp::storage::PacketMetadata;
+use gitns_net::Net;
+
+/// Datagrams the socket buffers in each direction.
+const SLOTS: usize = 512;
+/// Largest DNS message over UDP we accept or send (EDNS payload cap).
+pub const MAX_UDP: usize = 4096;
+
+/// The UDP listener.
+pub struct UdpServer {
+    handle: SocketHandle,
+    buf: [u8; MAX_UDP],
+}
+
+impl UdpServer {
+    /// Bind UDP `port` on every address of the interface.
+    pub fn bind(net: &mut Net, port: u16) -> Result<UdpServer, udp::BindError> {
+        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; SLOTS * 512]);
+        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; SLOTS * 1232]);
+        let mut sock = udp::Socket::new(rx, tx);
+        sock.bind(port)?;
+        Ok(UdpServer { handle: net.sockets.add(sock), buf: [0; MAX_UDP] })
+    }
+
+    /// Answer every queued datagram; returns how many were handled.
+    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, now_ns: u64, stats: &mut Stats) -> usize {
+        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
+        let mut n = 0;
+        while sock.can_send() {
+            let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else { break };
+            n += 1;
+            stats.udp_in += 1;
+            let mut sent = false;
+            handler.handle(&self.buf[..len], meta.endpoint, Transport::Udp, now_ns, &mut |resp| {
+                if !sent && sock.send_slice(resp, meta).is_ok() {
+                    sent = true;
+                }
+            });
+            if sent {
+                stats.udp_out += 1;
+            } else {
+                stats.udp_dropped += 1;
+            }
+        }
+        n
+    }
+}
