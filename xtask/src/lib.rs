@@ -1,6 +1,7 @@
 //! The xtask library: building the image and tools, network namespaces, and
 //! helpers shared by the xtask commands and the end-to-end tests in tests/.
 
+pub mod bench;
 pub mod build;
 pub mod deps;
 pub mod netns;

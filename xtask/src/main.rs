@@ -13,6 +13,7 @@ commands:
   build                 build the image (target/image/gitns.hvt) and the tender
   run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
+  bench [boot] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
 
@@ -28,6 +29,7 @@ fn main() {
         "run" => run::main(rest),
         "demo" => demo::main(rest),
         "test" => test::main(rest),
+        "bench" => xtask::bench::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,97 @@
+//! `cargo xtask bench boot`: launch-to-halt and launch-to-first-ping-reply
+//! of the image under gitns-hvt, and the image size.
+//!
+//! The guest runs in a network namespace of our own; processes are started
+//! from a thread that entered it, so no `ip netns exec` sits in the timing.
+
+use super::icmp;
+use super::report;
+use super::stats::{summary, Summary};
+use crate::build;
+use crate::netns::Netns;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn runs(quick: bool) -> usize {
+    if quick { 10 } else { 30 }
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    if !crate::util::have_kvm() {
+        return Err("bench boot needs /dev/kvm".to_string());
+    }
+    let image = build::image(true)?;
+    let hvt = build::tender(true)?;
+    let size = std::fs::metadata(&image).map_err(|e| e.to_string())?.len();
+    let ns = Netns::create(&format!("gitns-bench-{}", std::process::id()))?;
+    let n = runs(quick);
+    let halt = launch_to_halt(&ns, &hvt, &image, n)?;
+    let ping = launch_to_ping(&ns, &hvt, &image, n)?;
+    drop(ns);
+    let cmd = format!("cargo xtask bench boot{}", if quick { " --quick" } else { "" });
+    let body = format!(
+        "## Boot\n\nCommand: `{cmd}`. Machine: {}.\n{n} runs each; times in ms from spawning gitns-hvt.\n\n\
+| figure | min | median | max | goal |\n|---|---|---|---|---|\n\
+| launch to halt (`--help`) | {:.2} | {:.2} | {:.2} | median <= 5 ms |\n\
+| launch to first ping reply | {:.2} | {:.2} | {:.2} | |\n\
+| image size (bytes) | | {size} | | <= 300 KB at the boot stage |\n\n\
+No peer is measured here: solo5-hvt is not packaged for Debian and cannot be fetched on this host.\n",
+        report::machine(), halt.min, halt.median, halt.max, ping.min, ping.median, ping.max
+    );
+    print!("{body}");
+    report::write_section("boot", &body)?;
+    report::write_json(
+        "boot",
+        &format!(
+            "{{\"runs\": {n}, \"halt_ms\": {}, \"ping_ms\": {}, \"image_bytes\": {size}}}",
+            json(halt),
+            json(ping)
+        ),
+    )
+}
+
+fn json(s: Summary) -> String {
+    format!("{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}", s.min, s.median, s.max)
+}
+
+fn tender_cmd(hvt: &std::path::Path, image: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(hvt);
+    c.arg("--quiet").arg("--net:service=tap0").arg(image).args(args);
+    c.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+    c
+}
+
+fn launch_to_halt(ns: &Netns, hvt: &std::path::Path, image: &std::path::Path, n: usize) -> Result<Summary, String> {
+    let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
+    let times = ns.run_in(move || -> Result<Vec<f64>, String> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            let t0 = Instant::now();
+            let st = tender_cmd(&hvt, &image, &["--help"]).status().map_err(|e| e.to_string())?;
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            if !st.success() {
+                return Err(format!("guest exited with {st}"));
+            }
+            v.push(ms);
+        }
+        Ok(v)
+    })??;
+    Ok(summary(&times))
+}
+
+fn launch_to_ping(ns: &Netns, hvt: &std::path::Path, image: &std::path::Path, n: usize) -> Result<Summary, String> {
+    let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
+    let times = ns.run_in(move || -> Result<Vec<f64>, String> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            let t0 = Instant::now();
+            let mut child = tender_cmd(&hvt, &image, &["--ipv4=10.0.0.2/24"]).spawn().map_err(|e| e.to_string())?;
+            let r = icmp::first_reply([10, 0, 0, 2], Duration::from_millis(1), Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            v.push(r?.duration_since(t0).as_secs_f64() * 1e3);
+        }
+        Ok(v)
+    })??;
+    Ok(summary(&times))
+}

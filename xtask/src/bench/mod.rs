@@ -1,0 +1,22 @@
+//! `cargo xtask bench [boot] [--quick]`: measured figures, written to
+//! docs/bench.md (a section per benchmark) and docs/bench.json.
+
+mod boot;
+pub mod icmp;
+pub mod report;
+pub mod stats;
+
+pub fn main(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let which: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let all = which.is_empty();
+    if all || which.contains(&"boot") {
+        boot::run(quick)?;
+    }
+    for w in &which {
+        if *w != "boot" {
+            return Err(format!("bench: unknown benchmark `{w}` (known: boot)"));
+        }
+    }
+    Ok(())
+}
