@@ -6,3 +6,4 @@ pub mod build;
 pub mod deps;
 pub mod netns;
 pub mod util;
+pub mod zones;
