@@ -1,0 +1,157 @@
+//! The command line, as solo5-hvt takes it.
+
+use std::path::PathBuf;
+
+/// What the command line asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cli {
+    pub mem_mib: u64,
+    /// (device name, tap interface)
+    pub nets: Vec<(String, String)>,
+    /// (device name, MAC)
+    pub macs: Vec<(String, [u8; 6])>,
+    /// (device name, file)
+    pub blocks: Vec<(String, PathBuf)>,
+    pub quiet: bool,
+    pub image: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// The usage text.
+pub const USAGE: &str = "usage: gitns-hvt [ CORE OPTIONS ] [ MODULE OPTIONS ] [ -- ] KERNEL [ ARGS ]
+KERNEL is the filename of the unikernel to run.
+ARGS are optional arguments passed to the unikernel.
+Core options:
+  [ --mem=512 ] (guest memory in MB)
+    --quiet (no tender messages)
+    --help (display this help)
+    --version (display version information)
+Module options:
+    --net:NAME=IFACE | @NN (host tap device or open fd for guest network interface NAME)
+    --net-mac:NAME=HWADDR (guest MAC address for NAME)
+    --block:NAME=PATH (host file for guest block device NAME)
+";
+
+/// What to do instead of booting.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Early {
+    Help,
+    Version,
+    Error(String),
+}
+
+fn split_dev<'a>(rest: &'a str, opt: &str) -> Result<(&'a str, &'a str), Early> {
+    match rest.split_once('=') {
+        Some((name, v)) if !name.is_empty() && !v.is_empty() => Ok((name, v)),
+        _ => Err(Early::Error(format!("Malformed argument to {opt}"))),
+    }
+}
+
+/// Parse `--net-mac` values like `02:00:00:00:00:01`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut it = s.split(':');
+    for b in out.iter_mut() {
+        let p = it.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    it.next().is_none().then_some(out)
+}
+
+/// Parse the arguments after the program name.
+pub fn parse(argv: &[String]) -> Result<Cli, Early> {
+    let mut cli = Cli { mem_mib: 512, ..Default::default() };
+    let mut i = 0;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with("--") {
+            break;
+        }
+        if a == "--help" {
+            return Err(Early::Help);
+        } else if a == "--version" {
+            return Err(Early::Version);
+        } else if a == "--quiet" {
+            cli.quiet = true;
+        } else if let Some(v) = a.strip_prefix("--mem=") {
+            cli.mem_mib = v.parse().ok().filter(|m| *m > 0).ok_or_else(|| Early::Error("Malformed argument to --mem".into()))?;
+        } else if let Some(rest) = a.strip_prefix("--net:") {
+            let (n, v) = split_dev(rest, "--net")?;
+            cli.nets.push((n.into(), v.into()));
+        } else if let Some(rest) = a.strip_prefix("--net-mac:") {
+            let (n, v) = split_dev(rest, "--net-mac")?;
+            let mac = parse_mac(v).ok_or_else(|| Early::Error(format!("Malformed mac address: {v}")))?;
+            cli.macs.push((n.into(), mac));
+        } else if let Some(rest) = a.strip_prefix("--block:") {
+            let (n, v) = split_dev(rest, "--block")?;
+            cli.blocks.push((n.into(), v.into()));
+        } else {
+            return Err(Early::Error(format!("Invalid option: `{a}'")));
+        }
+        i += 1;
+    }
+    let image = argv.get(i).ok_or_else(|| Early::Error("Missing KERNEL operand".into()))?;
+    cli.image = image.into();
+    cli.args = argv[i + 1..].to_vec();
+    Ok(cli)
+}
+
+/// The guest command line: arguments joined by spaces, NUL-terminated,
+/// at most `max` bytes with the terminator.
+pub fn cmdline(args: &[String], max: usize) -> Result<Vec<u8>, String> {
+    let mut out = args.join(" ").into_bytes();
+    if out.contains(&0) {
+        return Err("guest arguments must not contain NUL bytes".into());
+    }
+    out.push(0);
+    if out.len() > max {
+        return Err(format!("guest command line too long ({} > {} bytes with terminator)", out.len(), max));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn solo5_style_options() {
+        let c = parse(&v(&["--mem=64", "--net:service=tap0", "--net-mac:service=02:00:00:00:00:09", "--block:storage=/tmp/d", "img", "--ipv4=10.0.0.2/24", "-l", "debug"])).unwrap();
+        assert_eq!(c.mem_mib, 64);
+        assert_eq!(c.nets, vec![("service".into(), "tap0".into())]);
+        assert_eq!(c.macs, vec![("service".into(), [2, 0, 0, 0, 0, 9])]);
+        assert_eq!(c.blocks, vec![("storage".into(), PathBuf::from("/tmp/d"))]);
+        assert_eq!(c.image, PathBuf::from("img"));
+        assert_eq!(c.args, v(&["--ipv4=10.0.0.2/24", "-l", "debug"]));
+        let c = parse(&v(&["--", "--weird-image-name", "--x"])).unwrap();
+        assert_eq!(c.image, PathBuf::from("--weird-image-name"));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse(&v(&[])), Err(Early::Error("Missing KERNEL operand".into())));
+        assert_eq!(parse(&v(&["--mem=x", "img"])), Err(Early::Error("Malformed argument to --mem".into())));
+        assert_eq!(parse(&v(&["--bogus", "img"])), Err(Early::Error("Invalid option: `--bogus'".into())));
+        assert!(matches!(parse(&v(&["--net:service", "img"])), Err(Early::Error(_))));
+        assert!(matches!(parse(&v(&["--net-mac:service=zz:00", "img"])), Err(Early::Error(_))));
+        assert_eq!(parse(&v(&["--help"])), Err(Early::Help));
+    }
+
+    #[test]
+    fn cmdline_is_bounded() {
+        assert_eq!(cmdline(&v(&["a", "bc"]), 10).unwrap(), b"a bc\0");
+        assert!(cmdline(&v(&["x".repeat(10).as_str()]), 10).is_err());
+        assert!(cmdline(&v(&["a\0b"]), 10).is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! The hypercalls (Solo5 hvt ABI 2, DESIGN.md "Boot ABI"). Every guest
+//! address goes through [`GuestMem`]; a guest passing an address outside its
+//! memory is stopped with an error, as solo5-hvt does.
+
+use crate::devices::{Backend, Devices};
+use crate::guestmem::GuestMem;
+use gitns_abi::hypercall::{self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+
+/// What the vCPU loop does next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Resume,
+    Halt(i32),
+}
+
+/// Counters of what the guest did.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub calls: [u64; 9],
+    pub frames_out: u64,
+    pub frames_in: u64,
+}
+
+/// Handle the `out` of `gpa` to `port`.
+pub fn dispatch(port: u16, gpa: u64, mem: &mut GuestMem, devs: &mut Devices, counters: &mut Counters) -> Result<Next, String> {
+    let nr = Nr::from_port(port).ok_or_else(|| format!("guest wrote to unknown I/O port {port:#x}"))?;
+    counters.calls[nr as usize] += 1;
+    let r = match nr {
+        Nr::Walltime => walltime(gpa, mem),
+        Nr::Puts => puts(gpa, mem),
+        Nr::Poll => poll(gpa, mem, devs),
+        Nr::NetWrite => net_write(gpa, mem, devs, counters),
+        Nr::NetRead => net_read(gpa, mem, devs, counters),
+        Nr::BlockWrite => block_write(gpa, mem, devs),
+        Nr::BlockRead => block_read(gpa, mem, devs),
+        Nr::Halt => return Ok(Next::Halt(mem.read::<hc::Halt>(gpa).map_err(|e| e.to_string())?.exit_status)),
+    };
+    r.map(|()| Next::Resume).map_err(|e| format!("hypercall {nr:?}: {e}"))
+}
+
+type R = Result<(), String>;
+
+fn walltime(gpa: u64, mem: &mut GuestMem) -> R {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    mem.write(gpa, &hc::Walltime { nsecs: now }).map_err(|e| e.to_string())
+}
+
+fn puts(gpa: u64, mem: &mut GuestMem) -> R {
+    let a: hc::Puts = mem.read(gpa).map_err(|e| e.to_string())?;
+    let s = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s);
+    let _ = out.flush();
+    Ok(())
+}
+
+fn poll(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
+    let mut a: hc::Poll = mem.read(gpa).map_err(|e| e.to_string())?;
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut idx: Vec<usize> = Vec::new();
+    for (i, b) in devs.by_index.iter().enumerate() {
+        if let Some(Backend::Net(tap)) = b {
+            fds.push(libc::pollfd { fd: tap.fd(), events: libc::POLLIN, revents: 0 });
+            idx.push(i);
+        }
+    }
+    let ts = libc::timespec { tv_sec: (a.timeout_nsecs / 1_000_000_000) as libc::time_t, tv_nsec: (a.timeout_nsecs % 1_000_000_000) as libc::c_long };
+    // SAFETY: fds is a valid array of fds.len() pollfds; ts is a valid timespec.
+    let n = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
+    a.ready_set = 0;
+    if n > 0 {
+        for (f, i) in fds.iter().zip(&idx) {
+            if f.revents & libc::POLLIN != 0 {
+                a.ready_set |= 1 << i;
+            }
+        }
+    }
+    a.ret = (a.ready_set != 0) as i32;
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+fn net<'a>(devs: &'a Devices, handle: u64) -> Option<&'a crate::tap::Tap> {
+    match devs.by_index.get(handle as usize) {
+        Some(Some(Backend::Net(t))) => Some(t),
+        _ => None,
+    }
+}
+
+fn net_write(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R {
+    let mut a: hc::NetWrite = mem.read(gpa).map_err(|e| e.to_string())?;
+    a.ret = match net(devs, a.handle) {
+        None => RESULT_EINVAL,
+        Some(_) if a.len > crate::devices::MTU as u64 + 18 => RESULT_EINVAL,
+        Some(tap) => {
+            let frame = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
+            match tap.write(frame) {
+                Ok(n) if n == frame.len() => {
+                    c.frames_out += 1;
+                    RESULT_OK
+                }
+                _ => RESULT_EUNSPEC,
+            }
+        }
+    };
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+fn net_read(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R {
+    let mut a: hc::NetRead = mem.read(gpa).map_err(|e| e.to_string())?;
+    match net(devs, a.handle) {
+        None => a.ret = RESULT_EINVAL,
+        Some(tap) => {
+            let buf = mem.slice_mut(a.data, a.len).map_err(|e| e.to_string())?;
+            match tap.read(buf) {
+                Ok(Some(n)) => {
+                    c.frames_in += 1;
+                    a.len = n as u64;
+                    a.ret = RESULT_OK;
+                }
+                Ok(None) => a.ret = RESULT_AGAIN,
+                Err(_) => a.ret = RESULT_EUNSPEC,
+            }
+        }
+    }
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+fn block<'a>(devs: &'a Devices, handle: u64, offset: u64, len: u64) -> Option<&'a std::fs::File> {
+    match devs.by_index.get(handle as usize) {
+        Some(Some(Backend::Block { file, capacity })) if offset.checked_add(len).is_some_and(|e| e <= *capacity) => Some(file),
+        _ => None,
+    }
+}
+
+fn block_write(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
+    let mut a: hc::BlockWrite = mem.read(gpa).map_err(|e| e.to_string())?;
+    a.ret = match block(devs, a.handle, a.offset, a.len) {
+        None => RESULT_EINVAL,
+        Some(f) => {
+            let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
+            f.write_all_at(data, a.offset).map_err(|e| format!("Fatal error when writing: {e}"))?;
+            RESULT_OK
+        }
+    };
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+fn block_read(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
+    let mut a: hc::BlockRead = mem.read(gpa).map_err(|e| e.to_string())?;
+    a.ret = match block(devs, a.handle, a.offset, a.len) {
+        None => RESULT_EINVAL,
+        Some(f) => {
+            let buf = mem.slice_mut(a.data, a.len).map_err(|e| e.to_string())?;
+            f.read_exact_at(buf, a.offset).map_err(|e| format!("Fatal error when reading: {e}"))?;
+            RESULT_OK
+        }
+    };
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}

@@ -1,0 +1,103 @@
+//! Host tap devices for guest network interfaces (Solo5 tap_attach rules:
+//! the interface must exist and be up; `@NN` uses an inherited open fd).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+
+/// An attached, non-blocking tap.
+pub struct Tap {
+    file: File,
+}
+
+fn interface_up(name: &str) -> io::Result<bool> {
+    let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags"))
+        .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "No such device"))?;
+    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap_or(0);
+    Ok(flags & 1 != 0)
+}
+
+impl Tap {
+    /// Attach to `iface` (or `@FD`).
+    pub fn attach(iface: &str) -> io::Result<Tap> {
+        if let Some(fd) = iface.strip_prefix('@') {
+            let fd: i32 = fd.parse().map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            // SAFETY: the operator passed this inherited fd to us for the guest's use.
+            let file = unsafe { File::from_raw_fd(fd) };
+            set_nonblocking(&file)?;
+            return Ok(Tap { file });
+        }
+        if iface.is_empty() || iface.len() >= libc::IFNAMSIZ || iface.contains('/') {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        if !interface_up(iface)? {
+            return Err(io::Error::from_raw_os_error(libc::ENETDOWN));
+        }
+        let file = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun")?;
+        let mut req = [0u8; 40];
+        req[..iface.len()].copy_from_slice(iface.as_bytes());
+        req[16..18].copy_from_slice(&(IFF_TAP | IFF_NO_PI).to_ne_bytes());
+        // SAFETY: TUNSETIFF reads a 40-byte struct ifreq from `req`; fd is open.
+        if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, req.as_mut_ptr()) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        set_nonblocking(&file)?;
+        Ok(Tap { file })
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+
+    /// Read one frame into `buf`: Ok(None) when nothing is pending.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: buf is valid for buf.len() bytes.
+        let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(e),
+        }
+    }
+
+    /// Write one frame.
+    pub fn write(&self, frame: &[u8]) -> io::Result<usize> {
+        // SAFETY: frame is valid for frame.len() bytes.
+        let n = unsafe { libc::write(self.fd(), frame.as_ptr().cast(), frame.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+fn set_nonblocking(f: &File) -> io::Result<()> {
+    // SAFETY: fcntl on an open fd.
+    let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A random locally administered unicast MAC.
+pub fn random_mac() -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    // SAFETY: mac is valid for 6 bytes.
+    let n = unsafe { libc::getrandom(mac.as_mut_ptr().cast(), 6, 0) };
+    if n != 6 {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        mac.copy_from_slice(&t.to_le_bytes()[..6]);
+    }
+    mac[0] = (mac[0] & 0xfe) | 0x02;
+    mac
+}
