@@ -260,6 +260,11 @@ pub mod tests {
     /// A minimal valid image: one RX text segment at 1 MiB holding `code`,
     /// the ABI note and a manifest with a `service` net device.
     pub fn tiny_image(code: &[u8]) -> Vec<u8> {
+        tiny_image_with(code, true)
+    }
+
+    /// As [`tiny_image`], with or without the `service` device.
+    pub fn tiny_image_with(code: &[u8], with_net: bool) -> Vec<u8> {
         let mut b = vec![0u8; 0x3000];
         b[..4].copy_from_slice(b"\x7fELF");
         b[4] = 2;
@@ -293,10 +298,19 @@ pub mod tests {
         b[0x2000..0x2024].copy_from_slice(abi_bytes);
         ph(&mut b, 1, PT_NOTE, 4, 0x2000, 0, 36, 36, 4);
         // Manifest note at 0x2100.
-        let m = gitns_abi::note::MftNote::new([gitns_abi::manifest::MftEntry::reserved_first(), gitns_abi::manifest::MftEntry::net("service")]);
-        let n = std::mem::size_of_val(&m);
+        use gitns_abi::manifest::MftEntry;
+        use gitns_abi::note::MftNote;
+        let m2 = MftNote::new([MftEntry::reserved_first(), MftEntry::net("service")]);
+        let m1 = MftNote::new([MftEntry::reserved_first()]);
         // SAFETY: MftNote is repr(C) plain data.
-        let m_bytes = unsafe { std::slice::from_raw_parts(&m as *const _ as *const u8, n) };
+        let m_bytes = unsafe {
+            if with_net {
+                std::slice::from_raw_parts(&m2 as *const _ as *const u8, std::mem::size_of_val(&m2))
+            } else {
+                std::slice::from_raw_parts(&m1 as *const _ as *const u8, std::mem::size_of_val(&m1))
+            }
+        };
+        let n = m_bytes.len();
         b[0x2100..0x2100 + n].copy_from_slice(m_bytes);
         ph(&mut b, 2, PT_NOTE, 4, 0x2100, 0, n as u64, n as u64, 8);
         b

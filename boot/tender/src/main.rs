@@ -69,3 +69,66 @@ fn boot(cli: &cli::Cli) -> Result<i32, String> {
     }
     Ok(status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-assembled hvt guest: uses SSE, prints "hello" with PUTS, then
+    /// HALTs with status 7.
+    fn hello_guest() -> Vec<u8> {
+        let mut c: Vec<u8> = vec![0x0f, 0x57, 0xc0, 0x66, 0x0f, 0xd4, 0xc0]; // xorps, paddq xmm0
+        c.extend([0x48, 0x83, 0xec, 0x20]); // sub rsp, 32
+        let lea_at = c.len();
+        c.extend([0x48, 0x8d, 0x05, 0, 0, 0, 0]); // lea rax, [rip + msg]
+        c.extend([0x48, 0x89, 0x04, 0x24]); // mov [rsp], rax
+        c.extend([0x48, 0xc7, 0x44, 0x24, 0x08, 5, 0, 0, 0]); // mov qword [rsp+8], 5
+        c.extend([0x48, 0x89, 0xe0, 0x66, 0xba, 0x02, 0x05, 0xef]); // mov rax, rsp; mov dx, 0x502; out
+        c.extend([0x48, 0xc7, 0x04, 0x24, 0, 0, 0, 0]); // mov qword [rsp], 0
+        c.extend([0xc7, 0x44, 0x24, 0x08, 7, 0, 0, 0]); // mov dword [rsp+8], 7
+        c.extend([0x48, 0x89, 0xe0, 0x66, 0xba, 0x08, 0x05, 0xef, 0xf4]); // mov rax, rsp; mov dx, 0x508; out; hlt
+        let msg_at = c.len();
+        c.extend(b"hello");
+        let disp = (msg_at - (lea_at + 7)) as u32;
+        c[lea_at + 3..lea_at + 7].copy_from_slice(&disp.to_le_bytes());
+        elf::tests::tiny_image_with(&c, false)
+    }
+
+    fn kvm_or_skip() -> bool {
+        if std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok() {
+            return true;
+        }
+        assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "/dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
+        eprintln!("SKIP: /dev/kvm is not usable here");
+        false
+    }
+
+    #[test]
+    fn boots_a_minimal_sse_guest_and_passes_its_exit_status() {
+        if !kvm_or_skip() {
+            return;
+        }
+        let path = std::env::temp_dir().join(format!("gitns-hvt-hello-{}", std::process::id()));
+        std::fs::write(&path, hello_guest()).unwrap();
+        let cli = cli::Cli { mem_mib: 8, quiet: true, image: path.clone(), ..Default::default() };
+        let status = boot(&cli);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(status, Ok(7));
+    }
+
+    #[test]
+    fn unattached_devices_are_refused() {
+        if !kvm_or_skip() {
+            return;
+        }
+        let path = std::env::temp_dir().join(format!("gitns-hvt-noattach-{}", std::process::id()));
+        std::fs::write(&path, elf::tests::tiny_image(&[0xf4])).unwrap();
+        let cli = cli::Cli { mem_mib: 8, quiet: true, image: path.clone(), ..Default::default() };
+        let r = boot(&cli);
+        let _ = std::fs::remove_file(&path);
+        let e = r.unwrap_err();
+        assert!(e.contains("Device 'service' of type NET_BASIC declared but not attached"), "{e}");
+        let cli = cli::Cli { mem_mib: 8, quiet: true, image: "/nonexistent/img".into(), ..Default::default() };
+        assert!(boot(&cli).unwrap_err().contains("Could not open"));
+    }
+}

@@ -14,11 +14,27 @@ pub struct Tap {
     file: File,
 }
 
-fn interface_up(name: &str) -> io::Result<bool> {
-    let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags"))
-        .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "No such device"))?;
-    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap_or(0);
-    Ok(flags & 1 != 0)
+/// Whether interface `name` exists and is up, asked of the calling thread's
+/// network namespace (SIOCGIFFLAGS; /sys may belong to another namespace).
+pub fn interface_up(name: &str) -> io::Result<bool> {
+    // SAFETY: plain socket(2); closed below.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if sock < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut req = [0u8; 40];
+    req[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into a
+    // 40-byte struct ifreq.
+    let rc = unsafe { libc::ioctl(sock, libc::SIOCGIFFLAGS, req.as_mut_ptr()) };
+    let err = io::Error::last_os_error();
+    // SAFETY: sock is ours.
+    unsafe { libc::close(sock) };
+    if rc < 0 {
+        return Err(if err.raw_os_error() == Some(libc::ENODEV) { io::Error::new(io::ErrorKind::NotFound, "No such device") } else { err });
+    }
+    let flags = i16::from_ne_bytes([req[16], req[17]]) as i32;
+    Ok(flags & libc::IFF_UP != 0)
 }
 
 impl Tap {

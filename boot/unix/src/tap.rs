@@ -20,6 +20,11 @@ impl Tap {
         if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
         }
+        // Check first: TUNSETIFF would create a missing tap, and the operator
+        // must name one that exists (as with solo5-hvt).
+        if !exists(name)? {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such tap interface"));
+        }
         let file = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open("/dev/net/tun")?;
         let mut req = [0u8; 40];
         req[..name.len()].copy_from_slice(name.as_bytes());
@@ -29,9 +34,6 @@ impl Tap {
         let rc = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, req.as_mut_ptr()) };
         if rc < 0 {
             return Err(io::Error::last_os_error());
-        }
-        if !exists(name) {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "no such tap interface"));
         }
         Ok(Tap { file })
     }
@@ -68,6 +70,9 @@ impl Tap {
     }
 }
 
-fn exists(name: &str) -> bool {
-    std::path::Path::new("/sys/class/net").join(name).exists()
+/// Whether interface `name` exists in the calling thread's network namespace.
+fn exists(name: &str) -> io::Result<bool> {
+    let c = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: c is a valid NUL-terminated string.
+    Ok(unsafe { libc::if_nametoindex(c.as_ptr()) } != 0)
 }
