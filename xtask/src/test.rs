@@ -1,9 +1,41 @@
 //! `cargo xtask test`: install what the tests need, build the image and the
-//! host binaries once, then run every test of the workspace.
+//! host binaries once, then run every test of the workspace and close with
+//! one summary line (`summary: N passed, N failed, N skipped`).
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
 use xtask::build;
 use xtask::deps;
-use xtask::util::{cargo, run_ok};
+use xtask::util::cargo;
+
+/// Totals over every `test result:` line, and the loud skips.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+impl Tally {
+    /// Account for one output line of `cargo test`.
+    pub fn line(&mut self, l: &str) {
+        if let Some(rest) = l.trim_start().strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let mut w = part.split_whitespace().rev();
+                let (Some(what), Some(n)) = (w.next(), w.next()) else { continue };
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    _ => {}
+                }
+            }
+        } else if l.starts_with("SKIP ") {
+            self.skipped += 1;
+        }
+    }
+}
 
 pub fn main(args: &[String]) -> Result<(), String> {
     deps::install(deps::TEST_TOOLS)?;
@@ -15,5 +47,49 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
     cmd.env("GITNS_IMAGE", &image).env("GITNS_HVT", &hvt).env("GITNS_UNIX", &unix);
-    run_ok(&mut cmd)
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("cargo test: {e}"))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = child.stdout.take().ok_or("no stdout")?;
+    let err = child.stderr.take().ok_or("no stderr")?;
+    let tx2 = tx.clone();
+    let t1 = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{l}");
+            let _ = tx.send(l);
+        }
+    });
+    let t2 = std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{l}");
+            let _ = tx2.send(l);
+        }
+    });
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = (t1.join(), t2.join());
+    let mut tally = Tally::default();
+    for l in rx.try_iter() {
+        tally.line(&l);
+    }
+    println!("summary: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.skipped);
+    if status.success() && tally.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed: {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_reads_cargo_result_lines() {
+        let mut t = Tally::default();
+        t.line("test result: ok. 10 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.00s");
+        t.line("test result: FAILED. 1 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s");
+        t.line("SKIP guest_answers_ping: /dev/kvm is not usable here");
+        t.line("test foo ... ok");
+        assert_eq!(t, Tally { passed: 11, failed: 3, skipped: 1 });
+    }
 }
