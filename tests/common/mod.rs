@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 
 pub use xtask::netns::Netns;
 
+/// Report a skipped test on stderr and in $GITNS_SKIP_LOG (which
+/// `cargo xtask test` prints and counts: libtest hides a passing test's output).
+pub fn skip(test: &str, why: &str) {
+    let line = format!("SKIP {test}: {why}");
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("GITNS_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
 /// True when VM tests can run. Without /dev/kvm they skip loudly, unless
 /// GITNS_REQUIRE_KVM=1, where they fail.
 pub fn kvm_or_skip(test: &str) -> bool {
@@ -19,7 +32,7 @@ pub fn kvm_or_skip(test: &str) -> bool {
     if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
         panic!("{test}: /dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
     }
-    eprintln!("SKIP {test}: /dev/kvm is not usable here (set GITNS_REQUIRE_KVM=1 to fail instead)");
+    skip(test, "/dev/kvm is not usable here (set GITNS_REQUIRE_KVM=1 to fail instead)");
     false
 }
 
@@ -33,7 +46,7 @@ pub fn netns_or_skip(test: &str) -> bool {
     if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
         panic!("{test}: network namespaces need root and GITNS_REQUIRE_KVM=1");
     }
-    eprintln!("SKIP {test}: network namespaces need root");
+    skip(test, "network namespaces need root");
     false
 }
 

@@ -46,6 +46,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     eprintln!("xtask test: image {} ({size} bytes)", image.display());
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
+    let skip_log = std::env::temp_dir().join(format!("gitns-skips-{}", std::process::id()));
+    let _ = std::fs::remove_file(&skip_log);
+    cmd.env("GITNS_SKIP_LOG", &skip_log);
     cmd.env("GITNS_IMAGE", &image).env("GITNS_HVT", &hvt).env("GITNS_UNIX", &unix);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cargo test: {e}"))?;
@@ -71,6 +74,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for l in rx.try_iter() {
         tally.line(&l);
     }
+    for l in std::fs::read_to_string(&skip_log).unwrap_or_default().lines() {
+        println!("{l}");
+        tally.line(l);
+    }
+    let _ = std::fs::remove_file(&skip_log);
     println!("summary: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.skipped);
     if status.success() && tally.failed == 0 {
         Ok(())

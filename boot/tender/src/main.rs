@@ -99,7 +99,13 @@ mod tests {
             return true;
         }
         assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "/dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
-        eprintln!("SKIP: /dev/kvm is not usable here");
+        eprintln!("SKIP gitns-hvt VM unit test: /dev/kvm is not usable here");
+        if let Some(path) = std::env::var_os("GITNS_SKIP_LOG") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                let _ = writeln!(f, "SKIP gitns-hvt VM unit test: /dev/kvm is not usable here");
+            }
+        }
         false
     }
 
