@@ -42,6 +42,21 @@ fn guest_answers_ping_and_udp_echo() {
     assert_eq!(udp_roundtrip(&ns, 7, b"hello from the host").as_deref(), Some(&b"hello from the host"[..]));
 }
 
+#[test]
+fn guest_falls_back_to_plain_solo5_hypercalls() {
+    if !vm("guest_falls_back_to_plain_solo5_hypercalls") {
+        return;
+    }
+    // --no-extensions: the tender offers no feature bits, as solo5-hvt.
+    let ns = netns("noext");
+    let mut c = ns.command(tender().to_str().unwrap());
+    c.arg("--no-extensions").arg(format!("--net:service={}", ns.tap)).arg(image()).args(["--udp-echo=7"]);
+    let g = Guest::spawn(c);
+    g.wait_for(" ready", T);
+    assert!(ping(&ns, 2), "no ping reply; output:\n{}", g.output());
+    assert_eq!(udp_roundtrip(&ns, 7, b"plain").as_deref(), Some(&b"plain"[..]));
+}
+
 /// Run the tender on a modified copy of the image; return (status, output).
 fn boot_bytes(ns: &Netns, name: &str, bytes: &[u8]) -> (Option<i32>, String) {
     let dir = std::env::temp_dir().join(format!("gitns-badimg-{}", std::process::id()));

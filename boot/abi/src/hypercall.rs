@@ -17,6 +17,9 @@ pub enum Nr {
     NetWrite = 6,
     NetRead = 7,
     Halt = 8,
+    /// gitns extension (host feature [`crate::FEATURE_NET_EXCHANGE`]): send
+    /// many frames, then receive many, waiting up to a timeout, in one exit.
+    NetExchange = 32,
 }
 
 impl Nr {
@@ -31,6 +34,7 @@ impl Nr {
             6 => Nr::NetWrite,
             7 => Nr::NetRead,
             8 => Nr::Halt,
+            32 => Nr::NetExchange,
             _ => return None,
         })
     }
@@ -124,6 +128,38 @@ pub struct Halt {
     pub exit_status: i32,
 }
 
+/// One frame buffer of [`NetExchange`]: guest address and length (for
+/// receive buffers: capacity in, frame length out).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoVec {
+    pub data: u64,
+    pub len: u64,
+}
+
+/// NET_EXCHANGE (gitns extension): IN handle; `tx_count` frames described by
+/// the IoVec array at `tx`; `rx_count` receive buffers at `rx`; and
+/// `timeout_nsecs`. The tender writes every tx frame, then reads pending
+/// frames into the rx buffers; if none was pending it waits up to the timeout
+/// for one. OUT `tx_done` (frames written), `rx_done` (frames read, their
+/// lengths written back into the rx IoVecs), `ret` (OK or EINVAL).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetExchange {
+    pub handle: u64,
+    pub tx: u64,
+    pub rx: u64,
+    pub timeout_nsecs: u64,
+    pub tx_count: u32,
+    pub rx_count: u32,
+    pub tx_done: u32,
+    pub rx_done: u32,
+    pub ret: i32,
+}
+
+/// Most frames one NET_EXCHANGE may carry each way.
+pub const NET_EXCHANGE_MAX: u32 = 256;
+
 /// Largest cookie a guest may pass to HALT.
 pub const HALT_COOKIE_MAX: usize = 512;
 
@@ -131,6 +167,7 @@ const _: () = assert!(core::mem::size_of::<Poll>() == 24);
 const _: () = assert!(core::mem::size_of::<NetWrite>() == 32);
 const _: () = assert!(core::mem::size_of::<BlockRead>() == 40);
 const _: () = assert!(core::mem::size_of::<Halt>() == 16);
+const _: () = assert!(core::mem::size_of::<NetExchange>() == 56);
 
 #[cfg(test)]
 mod tests {

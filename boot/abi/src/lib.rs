@@ -38,8 +38,12 @@ pub const HYPERCALL_PIO_BASE: u16 = 0x500;
 /// x86_64 I/O port used by Solo5's ring I/O to kick the tender.
 pub const RING_KICK_PIO_BASE: u16 = 0x600;
 
-/// Host feature bit: Solo5 ring I/O (not offered by gitns-hvt yet).
+/// Host feature bit: Solo5 ring I/O (not offered by gitns-hvt).
 pub const FEATURE_RING_IO: u32 = 1 << 0;
+/// Host feature bit (gitns extension): the NET_EXCHANGE hypercall (nr 32),
+/// many frames each way per exit. Plain solo5-hvt never sets it, so a gitns
+/// image falls back to NET_WRITE/NET_READ/POLL there.
+pub const FEATURE_NET_EXCHANGE: u32 = 1 << 16;
 
 /// Boot information the tender writes at [`BOOT_INFO_BASE`]; RDI points here.
 #[repr(C)]

@@ -6,7 +6,9 @@
 //! the appliance needs goes through [`Hvt`], the implementation of
 //! [`gitns_net::Platform`].
 #![cfg_attr(not(test), no_std)]
+extern crate alloc;
 
+mod batch;
 pub mod block;
 pub mod clock;
 pub mod console;

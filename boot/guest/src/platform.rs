@@ -1,5 +1,6 @@
 //! [`Hvt`]: the platform trait over hvt hypercalls.
 
+use crate::batch::Batch;
 use crate::block::BlockDevice;
 use crate::net::NetDevice;
 use crate::rng::Rng;
@@ -11,6 +12,7 @@ use gitns_net::{BlockError, NetError, Platform};
 pub struct Hvt {
     rng: Rng,
     net: Option<NetDevice>,
+    batch: Option<Batch>,
     block: Option<BlockDevice>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
@@ -21,8 +23,14 @@ pub struct Hvt {
 }
 
 impl Hvt {
-    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, block: Option<BlockDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64) -> Hvt {
-        Hvt { rng, net, block, cmdline, mem_size, heap_size }
+    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, block: Option<BlockDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64, host_features: u32) -> Hvt {
+        let batch = net.filter(|_| host_features & gitns_abi::FEATURE_NET_EXCHANGE != 0).map(|n| Batch::new(n.handle));
+        Hvt { rng, net, batch, block, cmdline, mem_size, heap_size }
+    }
+
+    /// True when frames cross in batches (NET_EXCHANGE).
+    pub fn batched(&self) -> bool {
+        self.batch.is_some()
     }
 
     /// True when the manifest's `service` network device is attached.
@@ -69,6 +77,9 @@ impl Platform for Hvt {
         if frame.len() > net.mtu as usize + 18 {
             return Err(NetError::TooBig);
         }
+        if let Some(b) = self.batch.as_mut() {
+            return if b.send(frame) { Ok(()) } else { Err(NetError::TooBig) };
+        }
         if net.write(frame) {
             Ok(())
         } else {
@@ -76,9 +87,16 @@ impl Platform for Hvt {
         }
     }
 
-    fn net_flush(&mut self) {}
+    fn net_flush(&mut self) {
+        if let Some(b) = self.batch.as_mut() {
+            b.flush();
+        }
+    }
 
     fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
+        if let Some(b) = self.batch.as_mut() {
+            return Ok(b.recv(buf));
+        }
         match self.net {
             None => Ok(None),
             Some(net) => net.read(buf).map_err(|()| NetError::Device),
@@ -87,6 +105,9 @@ impl Platform for Hvt {
 
     fn poll(&mut self, deadline_ns: u64) -> bool {
         let now = clock::monotonic_ns();
+        if let Some(b) = self.batch.as_mut() {
+            return b.poll(deadline_ns.saturating_sub(now));
+        }
         let mut arg = Poll { timeout_nsecs: deadline_ns.saturating_sub(now), ready_set: 0, ret: 0 };
         hypercall::call(Nr::Poll, &mut arg);
         arg.ret > 0

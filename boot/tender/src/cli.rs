@@ -13,6 +13,8 @@ pub struct Cli {
     /// (device name, file)
     pub blocks: Vec<(String, PathBuf)>,
     pub quiet: bool,
+    /// Offer no gitns extensions (behave exactly like solo5-hvt).
+    pub no_extensions: bool,
     pub image: PathBuf,
     pub args: Vec<String>,
 }
@@ -24,6 +26,7 @@ ARGS are optional arguments passed to the unikernel.
 Core options:
   [ --mem=512 ] (guest memory in MB)
     --quiet (no tender messages)
+    --no-extensions (offer no gitns extensions, like plain solo5-hvt)
     --help (display this help)
     --version (display version information)
 Module options:
@@ -80,6 +83,8 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
             return Err(Early::Version);
         } else if a == "--quiet" {
             cli.quiet = true;
+        } else if a == "--no-extensions" {
+            cli.no_extensions = true;
         } else if let Some(v) = a.strip_prefix("--mem=") {
             cli.mem_mib = v.parse().ok().filter(|m| *m > 0).ok_or_else(|| Early::Error("Malformed argument to --mem".into()))?;
         } else if let Some(rest) = a.strip_prefix("--net:") {

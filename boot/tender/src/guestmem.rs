@@ -40,6 +40,10 @@ unsafe impl Pod for gitns_abi::hypercall::NetWrite {}
 unsafe impl Pod for gitns_abi::hypercall::NetRead {}
 // SAFETY: as above, integers only.
 unsafe impl Pod for gitns_abi::hypercall::Halt {}
+// SAFETY: as above, integers only.
+unsafe impl Pod for gitns_abi::hypercall::NetExchange {}
+// SAFETY: as above, integers only.
+unsafe impl Pod for gitns_abi::hypercall::IoVec {}
 // SAFETY: integers.
 unsafe impl Pod for u64 {}
 

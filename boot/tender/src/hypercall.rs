@@ -16,11 +16,17 @@ pub enum Next {
 }
 
 /// Counters of what the guest did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Counters {
-    pub calls: [u64; 9],
+    pub calls: [u64; 33],
     pub frames_out: u64,
     pub frames_in: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters { calls: [0; 33], frames_out: 0, frames_in: 0 }
+    }
 }
 
 /// Handle the `out` of `gpa` to `port`.
@@ -35,6 +41,7 @@ pub fn dispatch(port: u16, gpa: u64, mem: &mut GuestMem, devs: &mut Devices, cou
         Nr::NetRead => net_read(gpa, mem, devs, counters),
         Nr::BlockWrite => block_write(gpa, mem, devs),
         Nr::BlockRead => block_read(gpa, mem, devs),
+        Nr::NetExchange => net_exchange(gpa, mem, devs, counters),
         Nr::Halt => return Ok(Next::Halt(mem.read::<hc::Halt>(gpa).map_err(|e| e.to_string())?.exit_status)),
     };
     r.map(|()| Next::Resume).map_err(|e| format!("hypercall {nr:?}: {e}"))
@@ -125,6 +132,64 @@ fn net_read(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R
         }
     }
     mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+/// NET_EXCHANGE: write every tx frame, read pending frames, and when none
+/// was pending wait up to the timeout for one.
+fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R {
+    let mut a: hc::NetExchange = mem.read(gpa).map_err(|e| e.to_string())?;
+    let Some(tap) = net(devs, a.handle).filter(|_| a.tx_count <= hc::NET_EXCHANGE_MAX && a.rx_count <= hc::NET_EXCHANGE_MAX) else {
+        a.ret = RESULT_EINVAL;
+        return mem.write(gpa, &a).map_err(|e| e.to_string());
+    };
+    let iov = std::mem::size_of::<hc::IoVec>() as u64;
+    a.tx_done = 0;
+    for i in 0..a.tx_count as u64 {
+        let v: hc::IoVec = mem.read(a.tx + i * iov).map_err(|e| e.to_string())?;
+        if v.len > crate::devices::MTU as u64 + 18 {
+            continue;
+        }
+        let frame = mem.slice(v.data, v.len).map_err(|e| e.to_string())?;
+        if tap.write(frame).is_ok_and(|n| n == frame.len()) {
+            a.tx_done += 1;
+            c.frames_out += 1;
+        }
+    }
+    a.rx_done = read_frames(&mut a, tap, mem, c)?;
+    if a.rx_done == 0 && a.timeout_nsecs > 0 && a.rx_count > 0 {
+        wait_readable(tap.fd(), a.timeout_nsecs);
+        a.rx_done = read_frames(&mut a, tap, mem, c)?;
+    }
+    a.ret = RESULT_OK;
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+/// Read pending frames into the rx buffers of `a`; returns how many.
+fn read_frames(a: &mut hc::NetExchange, tap: &crate::tap::Tap, mem: &mut GuestMem, c: &mut Counters) -> Result<u32, String> {
+    let iov = std::mem::size_of::<hc::IoVec>() as u64;
+    let mut n = 0;
+    while n < a.rx_count {
+        let at = a.rx + n as u64 * iov;
+        let mut v: hc::IoVec = mem.read(at).map_err(|e| e.to_string())?;
+        let buf = mem.slice_mut(v.data, v.len).map_err(|e| e.to_string())?;
+        match tap.read(buf) {
+            Ok(Some(len)) => {
+                v.len = len as u64;
+                mem.write(at, &v).map_err(|e| e.to_string())?;
+                c.frames_in += 1;
+                n += 1;
+            }
+            _ => break,
+        }
+    }
+    Ok(n)
+}
+
+fn wait_readable(fd: i32, timeout_ns: u64) {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ts = libc::timespec { tv_sec: (timeout_ns / 1_000_000_000) as libc::time_t, tv_nsec: (timeout_ns % 1_000_000_000) as libc::c_long };
+    // SAFETY: one valid pollfd and a valid timespec.
+    unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
 }
 
 fn block<'a>(devs: &'a Devices, handle: u64, offset: u64, len: u64) -> Option<&'a std::fs::File> {

@@ -54,7 +54,8 @@ fn boot(cli: &cli::Cli) -> Result<i32, String> {
     }
     let mut devs = devices::attach(cli, &image.manifest)?;
     let mut vm = vm::Vm::new(mem_size, &image, &file)?;
-    vm.write_boot_info(image.end, &devs.manifest, &cmdline)?;
+    let features = if cli.no_extensions { 0 } else { gitns_abi::FEATURE_NET_EXCHANGE };
+    vm.write_boot_info(image.end, &devs.manifest, &cmdline, features)?;
     if !cli.quiet {
         eprintln!(
             "gitns-hvt: {name}: booting, {} MiB{}",

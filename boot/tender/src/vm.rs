@@ -72,7 +72,7 @@ impl Vm {
     }
 
     /// Write boot info, manifest copy and command line.
-    pub fn write_boot_info(&mut self, kernel_end: u64, manifest: &[u8], cmdline: &[u8]) -> Result<(), String> {
+    pub fn write_boot_info(&mut self, kernel_end: u64, manifest: &[u8], cmdline: &[u8], host_features: u32) -> Result<(), String> {
         debug_assert!(cmdline.len() <= CMDLINE_SIZE);
         let cmdline_gpa = (MFT_BASE + manifest.len() as u64).div_ceil(8) * 8;
         let bi = BootInfo {
@@ -81,7 +81,7 @@ impl Vm {
             cpu_cycle_freq: self.tsc_hz()?,
             cmdline: cmdline_gpa,
             mft: MFT_BASE,
-            host_features: 0,
+            host_features,
             guest_features: 0,
             net_ring: 0,
         };
