@@ -15,6 +15,8 @@ pub struct Cli {
     pub quiet: bool,
     /// Offer no gitns extensions (behave exactly like solo5-hvt).
     pub no_extensions: bool,
+    /// Restart the guest after a crash (not after a configuration error).
+    pub restart_on_fail: bool,
     pub image: PathBuf,
     pub args: Vec<String>,
 }
@@ -27,6 +29,8 @@ Core options:
   [ --mem=512 ] (guest memory in MB)
     --quiet (no tender messages)
     --no-extensions (offer no gitns extensions, like plain solo5-hvt)
+    --restart-on-fail (restart the guest after a crash, with backoff;
+                       not after exit status 0, 64 (configuration) or 69)
     --help (display this help)
     --version (display version information)
 Module options:
@@ -85,6 +89,8 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
             cli.quiet = true;
         } else if a == "--no-extensions" {
             cli.no_extensions = true;
+        } else if a == "--restart-on-fail" {
+            cli.restart_on_fail = true;
         } else if let Some(v) = a.strip_prefix("--mem=") {
             cli.mem_mib = v.parse().ok().filter(|m| *m > 0).ok_or_else(|| Early::Error("Malformed argument to --mem".into()))?;
         } else if let Some(rest) = a.strip_prefix("--net:") {

@@ -40,17 +40,72 @@ fn main() {
             std::process::exit(1)
         }
     };
+    if cli.restart_on_fail {
+        std::process::exit(supervise(&cli, std::time::Duration::from_secs(1), None));
+    }
     std::process::exit(boot(&cli).unwrap_or_else(|e| fail(e)));
 }
 
-fn boot(cli: &cli::Cli) -> Result<i32, String> {
+/// Why a boot failed: before the guest ran (image, devices, memory: never
+/// retried) or while it ran (a VM failure: a crash for --restart-on-fail).
+#[derive(Debug, PartialEq, Eq)]
+enum BootError {
+    Setup(String),
+    Run(String),
+}
+
+impl std::fmt::Display for BootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BootError::Setup(e) | BootError::Run(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<String> for BootError {
+    fn from(e: String) -> Self {
+        BootError::Setup(e)
+    }
+}
+
+/// `--restart-on-fail`: boot again after a crash exit status (or a VM
+/// failure such as a triple fault), waiting 1 s, doubling up to 60 s; a run
+/// that lasted over a minute resets the wait. A configuration error or a
+/// normal exit ends the tender with that status.
+fn supervise(cli: &cli::Cli, first_wait: std::time::Duration, max_restarts: Option<u32>) -> i32 {
+    let mut wait = first_wait;
+    let mut restarts = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let status = match boot(cli) {
+            Ok(s) => s,
+            Err(BootError::Setup(e)) => fail(e),
+            Err(BootError::Run(e)) => {
+                eprintln!("gitns-hvt: {e}");
+                gitns_abi::exit::ABORT
+            }
+        };
+        if !gitns_abi::exit::is_crash(status) || max_restarts.is_some_and(|m| restarts >= m) {
+            return status;
+        }
+        restarts += 1;
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            wait = first_wait;
+        }
+        eprintln!("gitns-hvt: guest crashed with status {status}; restarting in {} s", wait.as_secs());
+        std::thread::sleep(wait);
+        wait = (wait * 2).min(std::time::Duration::from_secs(60));
+    }
+}
+
+fn boot(cli: &cli::Cli) -> Result<i32, BootError> {
     let name = cli.image.display().to_string();
     let file = std::fs::read(&cli.image).map_err(|e| format!("{name}: Could not open: {e}"))?;
     let mem_size = vm::mem_size(cli.mem_mib)?;
     let image = elf::parse(&file, mem_size).map_err(|e| format!("{name}: {e}"))?;
     let cmdline = cli::cmdline(&cli.args, gitns_abi::CMDLINE_SIZE)?;
     if image.end + (1 << 20) > mem_size {
-        return Err(format!("{name}: guest memory too small: the image ends at {:#x}, --mem={} MiB leaves no room for its stack", image.end, cli.mem_mib));
+        return Err(BootError::Setup(format!("{name}: guest memory too small: the image ends at {:#x}, --mem={} MiB leaves no room for its stack", image.end, cli.mem_mib)));
     }
     let mut devs = devices::attach(cli, &image.manifest)?;
     let mut vm = vm::Vm::new(mem_size, &image, &file)?;
@@ -64,7 +119,7 @@ fn boot(cli: &cli::Cli) -> Result<i32, String> {
         );
     }
     let mut counters = hypercall::Counters::default();
-    let status = vm.run(&mut devs, &mut counters)?;
+    let status = vm.run(&mut devs, &mut counters).map_err(BootError::Run)?;
     if !cli.quiet {
         eprintln!("gitns-hvt: guest exited with status {status}");
     }
@@ -78,6 +133,11 @@ mod tests {
     /// A hand-assembled hvt guest: uses SSE, prints "hello" with PUTS, then
     /// HALTs with status 7.
     fn hello_guest() -> Vec<u8> {
+        guest_exiting_with(7)
+    }
+
+    /// The hello guest, halting with `status`.
+    fn guest_exiting_with(status: u8) -> Vec<u8> {
         let mut c: Vec<u8> = vec![0x0f, 0x57, 0xc0, 0x66, 0x0f, 0xd4, 0xc0]; // xorps, paddq xmm0
         c.extend([0x48, 0x83, 0xec, 0x20]); // sub rsp, 32
         let lea_at = c.len();
@@ -86,7 +146,7 @@ mod tests {
         c.extend([0x48, 0xc7, 0x44, 0x24, 0x08, 5, 0, 0, 0]); // mov qword [rsp+8], 5
         c.extend([0x48, 0x89, 0xe0, 0x66, 0xba, 0x02, 0x05, 0xef]); // mov rax, rsp; mov dx, 0x502; out
         c.extend([0x48, 0xc7, 0x04, 0x24, 0, 0, 0, 0]); // mov qword [rsp], 0
-        c.extend([0xc7, 0x44, 0x24, 0x08, 7, 0, 0, 0]); // mov dword [rsp+8], 7
+        c.extend([0xc7, 0x44, 0x24, 0x08, status, 0, 0, 0]); // mov dword [rsp+8], status
         c.extend([0x48, 0x89, 0xe0, 0x66, 0xba, 0x08, 0x05, 0xef, 0xf4]); // mov rax, rsp; mov dx, 0x508; out; hlt
         let msg_at = c.len();
         c.extend(b"hello");
@@ -124,6 +184,28 @@ mod tests {
     }
 
     #[test]
+    fn restart_on_fail_restarts_crashes_but_not_configuration_errors() {
+        if !kvm_or_skip() {
+            return;
+        }
+        let dir = std::env::temp_dir();
+        let crash = dir.join(format!("gitns-hvt-crash-{}", std::process::id()));
+        let config = dir.join(format!("gitns-hvt-config-{}", std::process::id()));
+        std::fs::write(&crash, guest_exiting_with(255)).unwrap();
+        std::fs::write(&config, guest_exiting_with(64)).unwrap();
+        let short = std::time::Duration::from_millis(5);
+        let t = std::time::Instant::now();
+        let cli = cli::Cli { mem_mib: 8, quiet: true, image: crash.clone(), restart_on_fail: true, ..Default::default() };
+        assert_eq!(supervise(&cli, short, Some(3)), 255);
+        assert!(t.elapsed() >= short * (1 + 2 + 4), "three restarts with doubling waits");
+        let cli = cli::Cli { mem_mib: 8, quiet: true, image: config.clone(), restart_on_fail: true, ..Default::default() };
+        let t = std::time::Instant::now();
+        assert_eq!(supervise(&cli, std::time::Duration::from_secs(5), Some(3)), 64);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "no restart after a configuration error");
+        let _ = (std::fs::remove_file(crash), std::fs::remove_file(config));
+    }
+
+    #[test]
     fn unattached_devices_are_refused() {
         if !kvm_or_skip() {
             return;
@@ -134,8 +216,8 @@ mod tests {
         let r = boot(&cli);
         let _ = std::fs::remove_file(&path);
         let e = r.unwrap_err();
-        assert!(e.contains("Device 'service' of type NET_BASIC declared but not attached"), "{e}");
+        assert!(e.to_string().contains("Device 'service' of type NET_BASIC declared but not attached"), "{e}");
         let cli = cli::Cli { mem_mib: 8, quiet: true, image: "/nonexistent/img".into(), ..Default::default() };
-        assert!(boot(&cli).unwrap_err().contains("Could not open"));
+        assert!(boot(&cli).unwrap_err().to_string().contains("Could not open"));
     }
 }
