@@ -69,6 +69,11 @@ pub struct Segment {
     pub offset: u64,
     pub filesz: u64,
     pub memsz: u64,
+    /// Page-aligned extent [start, end).
+    pub start: u64,
+    pub end: u64,
+    pub writable: bool,
+    pub executable: bool,
 }
 
 /// A validated image.
@@ -243,9 +248,19 @@ pub fn parse(b: &[u8], mem_size: u64) -> Result<Image, ElfError> {
         if p.kind != PT_LOAD || p.filesz == 0 {
             continue;
         }
-        end = end.max(check_segment(index, p, last, end, mem_size, b.len() as u64)?);
+        let seg_end = check_segment(index, p, last, end, mem_size, b.len() as u64)?;
+        end = end.max(seg_end);
         last = p.vaddr;
-        segments.push(Segment { vaddr: p.vaddr, offset: p.offset, filesz: p.filesz, memsz: p.memsz });
+        segments.push(Segment {
+            vaddr: p.vaddr,
+            offset: p.offset,
+            filesz: p.filesz,
+            memsz: p.memsz,
+            start: p.vaddr & !(p.align - 1),
+            end: seg_end,
+            writable: p.flags & PF_W != 0,
+            executable: p.flags & PF_X != 0,
+        });
     }
     if segments.is_empty() {
         return Err(seg_err(0, "no loadable segment"));

@@ -90,6 +90,20 @@ impl GuestMem {
         }
     }
 
+    /// Set the host protection of the page-aligned range [gpa, gpa + len):
+    /// a guest access the protection forbids stops the VM (KVM_RUN fails
+    /// with EFAULT), as solo5-hvt does for read-only and non-writable segments.
+    pub fn protect(&mut self, gpa: u64, len: u64, write: bool, exec: bool) -> Result<(), String> {
+        let start = self.check(gpa, len).map_err(|e| e.to_string())?;
+        let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 } | if exec { libc::PROT_EXEC } else { 0 };
+        // SAFETY: the range is inside our mapping (checked) and page aligned
+        // (segments are validated to be); only protections change.
+        if unsafe { libc::mprotect(self.ptr.add(start).cast(), len as usize, prot) } != 0 {
+            return Err(format!("mprotect: {}", io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     /// The bytes [gpa, gpa + len).
     pub fn slice(&self, gpa: u64, len: u64) -> Result<&[u8], OutOfBounds> {
         let start = self.check(gpa, len)?;

@@ -51,6 +51,9 @@ impl Vm {
             mem.slice_mut(s.vaddr, s.filesz).map_err(|e| e.to_string())?.copy_from_slice(src);
             mem.slice_mut(s.vaddr + s.filesz, s.memsz - s.filesz).map_err(|e| e.to_string())?.fill(0);
         }
+        for s in &image.segments {
+            mem.protect(s.start, s.end - s.start, s.writable, s.executable)?;
+        }
         let pvm = pvm::detect();
         x86::setup_gdt(&mut mem).map_err(|e| e.to_string())?;
         x86::setup_page_tables(&mut mem, pvm).map_err(|e| e.to_string())?;
@@ -98,6 +101,7 @@ impl Vm {
             let exit = match self.vcpu.run() {
                 Ok(exit) => exit,
                 Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
+                Err(e) if e.errno() == libc::EFAULT => return Err(format!("host/guest translation fault{}", self.regs_text())),
                 Err(e) => return Err(format!("KVM: run: {e}")),
             };
             match exit {
