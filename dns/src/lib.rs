@@ -2,3 +2,7 @@
 //! zone transfers, as sans-I/O no_std code.
 #![no_std]
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod name;
