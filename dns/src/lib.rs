@@ -6,3 +6,5 @@ extern crate alloc;
 extern crate std;
 
 pub mod name;
+pub mod rtype;
+pub mod wire;

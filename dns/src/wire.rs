@@ -1,0 +1,279 @@
+//! Wire format (RFC 1035 4.1): a bounds-checked reader that follows
+//! compression pointers safely, and a writer into a caller's buffer with
+//! name compression (RFC 1035 4.1.4).
+
+use crate::name::{Name, MAX_WIRE};
+use alloc::vec::Vec;
+
+/// A malformed message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireError {
+    /// Ran past the end.
+    Short,
+    /// A bad label, an overlong name or a pointer loop.
+    BadName,
+}
+
+/// Reads a message.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn at(buf: &'a [u8], pos: usize) -> Self {
+        Reader { buf, pos }
+    }
+
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        let s = self.buf.get(self.pos..self.pos.checked_add(n).ok_or(WireError::Short)?).ok_or(WireError::Short)?;
+        self.pos += n;
+        Ok(s)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, WireError> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    pub fn u16(&mut self) -> Result<u16, WireError> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    pub fn u32(&mut self) -> Result<u32, WireError> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A possibly compressed name. Pointers must point strictly backwards,
+    /// which bounds the work and rules out loops.
+    pub fn name(&mut self) -> Result<Name, WireError> {
+        let mut wire = Vec::with_capacity(32);
+        let mut pos = self.pos;
+        let mut limit = self.pos; // pointers must go below this
+        let mut end_after_first_pointer = None;
+        loop {
+            let len = *self.buf.get(pos).ok_or(WireError::Short)? as usize;
+            match len & 0xc0 {
+                0x00 => {
+                    let label = self.buf.get(pos..pos + 1 + len).ok_or(WireError::Short)?;
+                    wire.extend_from_slice(label);
+                    if wire.len() > MAX_WIRE {
+                        return Err(WireError::BadName);
+                    }
+                    pos += 1 + len;
+                    if len == 0 {
+                        break;
+                    }
+                }
+                0xc0 => {
+                    let lo = *self.buf.get(pos + 1).ok_or(WireError::Short)? as usize;
+                    let target = ((len & 0x3f) << 8) | lo;
+                    if target >= limit {
+                        return Err(WireError::BadName);
+                    }
+                    end_after_first_pointer.get_or_insert(pos + 2);
+                    limit = target;
+                    pos = target;
+                }
+                _ => return Err(WireError::BadName),
+            }
+        }
+        self.pos = end_after_first_pointer.unwrap_or(pos);
+        Name::from_wire(&wire).ok_or(WireError::BadName)
+    }
+}
+
+/// The output buffer is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
+
+/// Offsets of names already written, for compression.
+const MAX_PTRS: usize = 64;
+
+/// Writes a message into a caller's buffer.
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    ptrs: [u16; MAX_PTRS],
+    nptrs: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, len: 0, ptrs: [0; MAX_PTRS], nptrs: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forget everything after `len` (for truncation).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = len.min(self.len);
+        while self.nptrs > 0 && self.ptrs[self.nptrs - 1] as usize >= self.len {
+            self.nptrs -= 1;
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn written(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Full> {
+        let end = self.len.checked_add(b.len()).ok_or(Full)?;
+        self.buf.get_mut(self.len..end).ok_or(Full)?.copy_from_slice(b);
+        self.len = end;
+        Ok(())
+    }
+
+    pub fn u8(&mut self, v: u8) -> Result<(), Full> {
+        self.bytes(&[v])
+    }
+
+    pub fn u16(&mut self, v: u16) -> Result<(), Full> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    pub fn u32(&mut self, v: u32) -> Result<(), Full> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Overwrite a u16 written earlier (counts, lengths).
+    pub fn set_u16(&mut self, at: usize, v: u16) {
+        if at + 2 <= self.len {
+            self.buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    /// Write a name, compressed against earlier names when `compress`.
+    pub fn name(&mut self, n: &Name, compress: bool) -> Result<(), Full> {
+        let wire = n.wire();
+        let mut i = 0;
+        while wire[i] != 0 {
+            if compress {
+                if let Some(off) = self.find(&wire[i..]) {
+                    return self.u16(0xc000 | off);
+                }
+            }
+            if self.len < 0x3fff && self.nptrs < MAX_PTRS {
+                self.ptrs[self.nptrs] = self.len as u16;
+                self.nptrs += 1;
+            }
+            let l = wire[i] as usize;
+            self.bytes(&wire[i..i + 1 + l])?;
+            i += 1 + l;
+        }
+        self.u8(0)
+    }
+
+    /// An earlier offset holding the name `suffix` (uncompressed wire).
+    fn find(&self, suffix: &[u8]) -> Option<u16> {
+        let written = &self.buf[..self.len];
+        self.ptrs[..self.nptrs].iter().copied().find(|&off| same_name(written, off as usize, suffix))
+    }
+}
+
+/// Does the (possibly compressed) name at `off` in `msg` equal `wire`?
+fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
+    let mut i = 0;
+    for _ in 0..MAX_WIRE {
+        let Some(&len) = msg.get(off) else { return false };
+        if len & 0xc0 == 0xc0 {
+            let Some(&lo) = msg.get(off + 1) else { return false };
+            off = (((len & 0x3f) as usize) << 8) | lo as usize;
+            continue;
+        }
+        let len = len as usize;
+        let (Some(a), Some(b)) = (msg.get(off..off + 1 + len), wire.get(i..i + 1 + len)) else { return false };
+        if !a.eq_ignore_ascii_case(b) {
+            return false;
+        }
+        if len == 0 {
+            return true;
+        }
+        off += 1 + len;
+        i += 1 + len;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s, &Name::root()).unwrap()
+    }
+
+    #[test]
+    fn compression_round_trip() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf);
+        w.bytes(&[0; 12]).unwrap();
+        w.name(&n("www.example.org."), true).unwrap();
+        let second = w.len();
+        w.name(&n("mail.EXAMPLE.org."), true).unwrap();
+        w.name(&n("www.example.org."), true).unwrap();
+        let len = w.len();
+        assert_eq!(len, second + 5 + 2 + 2, "mail + pointer, then a bare pointer");
+        let mut r = Reader::at(&buf[..len], 12);
+        assert_eq!(r.name().unwrap(), n("www.example.org."));
+        assert_eq!(r.name().unwrap(), n("mail.example.org."));
+        assert_eq!(r.name().unwrap(), n("www.example.org."));
+        assert_eq!(r.remaining(), 0);
+    }
+
+    #[test]
+    fn hostile_names() {
+        // Pointer to itself / forward.
+        assert_eq!(Reader::at(&[0xc0, 0x00], 0).name(), Err(WireError::BadName));
+        assert_eq!(Reader::at(&[0, 0xc0, 0x03, 0], 1).name(), Err(WireError::BadName));
+        // Truncated label.
+        assert_eq!(Reader::new(&[5, b'a']).name(), Err(WireError::Short));
+        // Reserved label type.
+        assert_eq!(Reader::new(&[0x40, 0]).name(), Err(WireError::BadName));
+        // A chain of backward pointers is fine.
+        let msg = [1, b'a', 0, 1, b'b', 0xc0, 0, 0xc0, 3];
+        assert_eq!(Reader::at(&msg, 7).name().unwrap(), n("b.a."));
+        // Overlong name built from pointers.
+        let mut m = alloc::vec::Vec::new();
+        for i in 0..200usize {
+            m.push(1);
+            m.push(b'x');
+            if i > 0 {
+                let p = (i - 1) * 4;
+                m.extend_from_slice(&[0xc0 | (p >> 8) as u8, p as u8]);
+            } else {
+                m.extend_from_slice(&[0, 0]);
+            }
+        }
+        assert!(Reader::at(&m, 199 * 4).name().is_err());
+    }
+
+    #[test]
+    fn writer_reports_full() {
+        let mut buf = [0u8; 4];
+        let mut w = Writer::new(&mut buf);
+        assert!(w.name(&n("example.org."), false).is_err());
+        assert!(w.u32(1).is_ok());
+        assert_eq!(w.u8(1), Err(Full));
+    }
+}
