@@ -5,6 +5,11 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod base64;
+mod loc;
 pub mod name;
+pub mod rdata;
+mod svcb;
+pub mod zone;
 pub mod rtype;
 pub mod wire;
