@@ -1,4 +1,10 @@
 //! Zones: the master-file lexer and parser, the in-memory zone, its checks
 //! and the canonical printer.
 
+pub mod check;
 pub mod lexer;
+pub mod parser;
+pub mod printer;
+pub mod store;
+
+pub use store::{Node, RRset, Zone};

@@ -1,0 +1,142 @@
+//! Zone checks (like ozone and kzonecheck): errors reject the zone,
+//! warnings are reported and the zone loads.
+
+use super::parser::Parsed;
+use super::store::Zone;
+use crate::name::Name;
+use crate::rdata;
+use crate::rtype::*;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A finding, with where the record came from when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub file: String,
+    pub line: u32,
+    pub what: String,
+}
+
+impl core::fmt::Display for Finding {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.what)
+    }
+}
+
+/// Largest TTL (RFC 2181 8).
+const MAX_TTL: u32 = 0x7fff_ffff;
+
+/// Build the zone and check it. Ok((zone, warnings)) or the first error.
+pub fn build(origin: &Name, p: &Parsed) -> Result<(Zone, Vec<Finding>), Finding> {
+    let at = |i: usize, what: String| {
+        let r = &p.records[i];
+        Finding { file: p.files.get(r.file as usize).cloned().unwrap_or_default(), line: r.line, what }
+    };
+    let whole = |what: String| Finding { file: p.files.first().cloned().unwrap_or_default(), line: 0, what };
+    let mut soas = 0;
+    for (i, r) in p.records.iter().enumerate() {
+        if !r.name.is_at_or_below(origin) {
+            return Err(at(i, format!("{} is outside the zone {}", r.name, origin)));
+        }
+        if r.ttl > MAX_TTL {
+            return Err(at(i, format!("TTL {} is above 2^31-1 (RFC 2181 8)", r.ttl)));
+        }
+        if r.rtype == SOA {
+            if r.name != *origin {
+                return Err(at(i, format!("SOA at {} is not at the apex {}", r.name, origin)));
+            }
+            soas += 1;
+        }
+        if matches!(r.rtype, OPT | TSIG | AXFR | IXFR | ANY) {
+            return Err(at(i, format!("{} is not a record type for zone data", to_text(r.rtype))));
+        }
+    }
+    let zone = Zone::from_records(origin.clone(), &p.records);
+    match zone.soa().map(|s| s.rdatas.len()) {
+        None if soas == 0 => return Err(whole(format!("no SOA record at the apex {origin}"))),
+        Some(n) if n > 1 => return Err(whole(format!("more than one SOA record at the apex {origin}"))),
+        _ => {}
+    }
+    if zone.node(origin).and_then(|n| n.get(NS)).is_none() {
+        return Err(whole(format!("no NS records at the apex {origin}")));
+    }
+    let line_of = |name: &Name, t: u16| p.records.iter().position(|r| r.name == *name && r.rtype == t).unwrap_or(0);
+    let mut warnings = Vec::new();
+    for node in zone.nodes() {
+        let types: Vec<u16> = node.rrsets.iter().map(|s| s.rtype).collect();
+        if types.contains(&CNAME) && types.iter().any(|t| !matches!(*t, CNAME | RRSIG | NSEC)) {
+            return Err(at(line_of(&node.name, CNAME), format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name)));
+        }
+        if node.get(CNAME).is_some_and(|s| s.rdatas.len() > 1) {
+            return Err(at(line_of(&node.name, CNAME), format!("{} has more than one CNAME", node.name)));
+        }
+        if node.name != *origin {
+            if let Some(cut) = zone.delegation_above(&node.name).filter(|c| c.name != node.name) {
+                if types.iter().any(|t| !matches!(*t, A | AAAA)) {
+                    return Err(at(line_of(&node.name, types[0]), format!("{} lies below the delegation {} and is not glue", node.name, cut.name)));
+                }
+            }
+            if node.get(NS).is_some() && types.iter().any(|t| !matches!(*t, NS | DS | A | AAAA | RRSIG | NSEC)) {
+                return Err(at(line_of(&node.name, NS), format!("the delegation {} has data other than NS, DS and glue", node.name)));
+            }
+        }
+        for set in node.rrsets.iter().filter(|s| matches!(s.rtype, NS | MX)) {
+            for rd in &set.rdatas {
+                let Some(target) = rdata::target(set.rtype, rd) else { continue };
+                if target.is_at_or_below(origin) {
+                    let has_addr = zone.node(&target).is_some_and(|n| n.get(A).is_some() || n.get(AAAA).is_some());
+                    if !has_addr {
+                        warnings.push(at(line_of(&node.name, set.rtype), format!("{} target {} has no address in the zone", to_text(set.rtype), target)));
+                    }
+                }
+            }
+        }
+    }
+    Ok((zone, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::parser::parse_str;
+    use alloc::string::ToString;
+
+    fn check(text: &str) -> Result<(Zone, Vec<Finding>), Finding> {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        build(&o, &parse_str("z", text, &o).unwrap())
+    }
+
+    const HEAD: &str = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+
+    #[test]
+    fn a_good_zone_passes() {
+        let (z, w) = check(&format!("{HEAD}www A 192.0.2.2\nsub NS ns.sub\nns.sub A 192.0.2.3\n")).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(z.record_count(), 6);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(check("$TTL 60\n@ NS ns\n").unwrap_err().what, "no SOA record at the apex example.org.");
+        assert_eq!(check("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n").unwrap_err().what, "no NS records at the apex example.org.");
+        assert_eq!(check(&format!("{HEAD}@ SOA ns hm 2 2 3 4 5\n")).unwrap_err().what, "more than one SOA record at the apex example.org.");
+        let e = check(&format!("{HEAD}www CNAME x.\nwww A 192.0.2.9\n")).unwrap_err();
+        assert_eq!((e.line, e.what.as_str()), (5, "www.example.org. has a CNAME and other data (RFC 1034 3.6.2)"));
+        let e = check(&format!("{HEAD}other.net. A 192.0.2.9\n")).unwrap_err();
+        assert_eq!(e.to_string(), "z:5: other.net. is outside the zone example.org.");
+        let e = check(&format!("{HEAD}sub NS ns.x.\nwww.sub TXT \"hidden\"\n")).unwrap_err();
+        assert_eq!(e.what, "www.sub.example.org. lies below the delegation sub.example.org. and is not glue");
+        let e = check(&format!("{HEAD}www SOA ns hm 1 2 3 4 5\n")).unwrap_err();
+        assert_eq!(e.what, "SOA at www.example.org. is not at the apex example.org.");
+        let e = check(&format!("{HEAD}www 4294967295 A 192.0.2.1\n")).unwrap_err();
+        assert!(e.what.starts_with("TTL 4294967295 is above"));
+    }
+
+    #[test]
+    fn warnings() {
+        let (_, w) = check(&format!("{HEAD}@ MX 10 mail\n")).unwrap();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].what, "MX target mail.example.org. has no address in the zone");
+    }
+}

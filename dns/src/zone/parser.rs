@@ -1,0 +1,265 @@
+//! Master file parser (RFC 1035 5): directives `$ORIGIN`, `$TTL`
+//! (RFC 2308 4), `$INCLUDE`; owner inheritance; TTL and class in either
+//! order; every RDATA through [`crate::rdata`]. Errors carry file:line:col.
+
+use super::lexer::{self, Line, Token};
+use crate::name::Name;
+use crate::rdata::{self, parse_ttl, Tok};
+use crate::rtype::{self, class_from_text};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Deepest `$INCLUDE` nesting.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// A record as read from a master file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub name: Name,
+    pub rtype: u16,
+    pub class: u16,
+    pub ttl: u32,
+    pub rdata: Vec<u8>,
+    /// Where it was read: index into the file list, and line.
+    pub file: u16,
+    pub line: u32,
+}
+
+/// A parse error at file:line:column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub what: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.what)
+    }
+}
+
+/// The result of parsing one zone's files.
+#[derive(Clone, Debug, Default)]
+pub struct Parsed {
+    pub records: Vec<Record>,
+    /// File names, indexed by `Record::file`.
+    pub files: Vec<String>,
+}
+
+struct State<'a> {
+    origin: Name,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+    last_owner: Option<Name>,
+    include: &'a dyn Fn(&str) -> Option<String>,
+    stack: Vec<String>,
+    out: Parsed,
+}
+
+/// Parse the master file `file` with contents `text` for zone `origin`.
+/// `include(path)` returns the text of another file of the same set.
+pub fn parse(file: &str, text: &str, origin: &Name, include: &dyn Fn(&str) -> Option<String>) -> Result<Parsed, ParseError> {
+    let mut st = State { origin: origin.clone(), default_ttl: None, last_ttl: None, last_owner: None, include, stack: Vec::new(), out: Parsed::default() };
+    parse_file(&mut st, file, text)?;
+    Ok(st.out)
+}
+
+fn perr(file: &str, t: &Token, what: impl Into<String>) -> ParseError {
+    ParseError { file: file.to_string(), line: t.line, col: t.col, what: what.into() }
+}
+
+fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> {
+    let lines = lexer::lines(text).map_err(|e| ParseError { file: file.to_string(), line: e.line, col: e.col, what: e.what.to_string() })?;
+    st.stack.push(file.to_string());
+    let idx = st.out.files.len().min(u16::MAX as usize) as u16;
+    st.out.files.push(file.to_string());
+    for line in &lines {
+        if line.tokens[0].text.starts_with('$') && !line.blank_owner {
+            directive(st, file, line)?;
+        } else {
+            record(st, file, idx, line)?;
+        }
+    }
+    st.stack.pop();
+    Ok(())
+}
+
+fn directive(st: &mut State, file: &str, line: &Line) -> Result<(), ParseError> {
+    let t = &line.tokens;
+    let arg = |i: usize, what: &str| t.get(i).ok_or_else(|| perr(file, &t[i - 1], format!("{} needs {what}", t[0].text)));
+    match t[0].text.to_ascii_uppercase().as_str() {
+        "$ORIGIN" => {
+            let a = arg(1, "a domain name")?;
+            st.origin = Name::parse(&a.text, &st.origin).map_err(|e| perr(file, a, format!("bad $ORIGIN: {e}")))?;
+            extra(file, t, 2)
+        }
+        "$TTL" => {
+            let a = arg(1, "a TTL")?;
+            st.default_ttl = Some(parse_ttl(&a.text).ok_or_else(|| perr(file, a, "expected a TTL like 3600 or 1h"))?);
+            extra(file, t, 2)
+        }
+        "$INCLUDE" => {
+            let a = arg(1, "a file name")?;
+            let path = a.text.as_str();
+            if path.starts_with('/') || path.split('/').any(|c| c == ".." || c.is_empty()) {
+                return Err(perr(file, a, "$INCLUDE must name a file of the zone set (relative, no '..')"));
+            }
+            if st.stack.iter().any(|f| f == path) {
+                return Err(perr(file, a, format!("$INCLUDE cycle: {path} is already being read")));
+            }
+            if st.stack.len() >= MAX_INCLUDE_DEPTH {
+                return Err(perr(file, a, "$INCLUDE nested too deeply"));
+            }
+            let text = (st.include)(path).ok_or_else(|| perr(file, a, format!("$INCLUDE: no file {path} in the zone set")))?;
+            let saved = st.origin.clone();
+            if let Some(o) = t.get(2) {
+                st.origin = Name::parse(&o.text, &st.origin).map_err(|e| perr(file, o, format!("bad origin: {e}")))?;
+            }
+            extra(file, t, 3)?;
+            parse_file(st, path, &text)?;
+            st.origin = saved; // RFC 1035 5.1: the origin reverts after an include
+            Ok(())
+        }
+        _ => Err(perr(file, &t[0], format!("unknown directive {}", t[0].text))),
+    }
+}
+
+fn extra(file: &str, t: &[Token], from: usize) -> Result<(), ParseError> {
+    match t.get(from) {
+        Some(x) => Err(perr(file, x, "unexpected data after the directive")),
+        None => Ok(()),
+    }
+}
+
+fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), ParseError> {
+    let t = &line.tokens;
+    let mut i = 0;
+    let owner = if line.blank_owner {
+        st.last_owner.clone().ok_or_else(|| perr(file, &t[0], "no owner: the first record must name its owner"))?
+    } else {
+        i = 1;
+        Name::parse(&t[0].text, &st.origin).map_err(|e| perr(file, &t[0], format!("bad owner name: {e}")))?
+    };
+    let (mut ttl, mut class) = (None, None);
+    let rtype = loop {
+        let tok = t.get(i).ok_or_else(|| perr(file, t.last().unwrap_or(&t[0]), "expected a record type"))?;
+        if let Some(ty) = rtype::from_text(&tok.text) {
+            break ty;
+        } else if let (None, Some(c)) = (class, class_from_text(&tok.text)) {
+            class = Some(c);
+        } else if let (None, Some(v)) = (ttl, parse_ttl(&tok.text)) {
+            ttl = Some(v);
+        } else {
+            return Err(perr(file, tok, format!("expected a TTL, class or record type, found `{}`", tok.text)));
+        }
+        i += 1;
+    };
+    let type_tok = &t[i];
+    let class = class.unwrap_or(rtype::IN);
+    if class != rtype::IN {
+        return Err(perr(file, type_tok, "only class IN is served"));
+    }
+    let ttl = ttl
+        .or(st.default_ttl)
+        .or(st.last_ttl)
+        .or_else(|| (rtype == rtype::SOA).then_some(0))
+        .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
+    let toks: Vec<Tok> = t[i + 1..].iter().map(|x| Tok { text: &x.text, quoted: x.quoted }).collect();
+    let rd = rdata::from_text(rtype, &toks, &st.origin).map_err(|e| {
+        let at = t.get(i + 1 + e.token).unwrap_or(type_tok);
+        perr(file, at, format!("{} record: {}", rtype::to_text(rtype), e.what))
+    })?;
+    let ttl = if rtype == rtype::SOA && ttl == 0 && st.default_ttl.is_none() { soa_minimum(&rd) } else { ttl };
+    st.last_owner = Some(owner.clone());
+    st.last_ttl = Some(ttl);
+    st.out.records.push(Record { name: owner, rtype, class, ttl, rdata: rd, file: idx, line: type_tok.line });
+    Ok(())
+}
+
+/// The MINIMUM field of SOA RDATA (its TTL when none was given).
+fn soa_minimum(rd: &[u8]) -> u32 {
+    rd.len().checked_sub(4).map(|o| u32::from_be_bytes([rd[o], rd[o + 1], rd[o + 2], rd[o + 3]])).unwrap_or(0)
+}
+
+/// Parse a zone file without includes (convenience for tests and tools).
+pub fn parse_str(file: &str, text: &str, origin: &Name) -> Result<Parsed, ParseError> {
+    parse(file, text, origin, &|_| None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn o() -> Name {
+        Name::parse("example.org.", &Name::root()).unwrap()
+    }
+
+    fn err(text: &str) -> String {
+        parse_str("z", text, &o()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_rfc1035_forms() {
+        let z = "$TTL 1h\n@ IN SOA ns hostmaster ( 1 2 3 4 5 )\n  NS ns\nns 300 A 192.0.2.1\n IN 600 AAAA 2001:db8::1\n$ORIGIN sub.example.org.\nwww CNAME @\n";
+        let p = parse_str("z", z, &o()).unwrap();
+        let r = &p.records;
+        assert_eq!(r.len(), 5);
+        assert_eq!((r[0].name.to_text(), r[0].ttl), ("example.org.".into(), 3600));
+        assert_eq!(r[1].name, o());
+        assert_eq!((r[2].ttl, r[3].ttl), (300, 600));
+        assert_eq!(r[3].name.to_text(), "ns.example.org.");
+        assert_eq!(r[4].name.to_text(), "www.sub.example.org.");
+        assert_eq!(r[4].rdata, Name::parse("sub.example.org.", &o()).unwrap().wire());
+        assert_eq!(r[2].line, 4);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        assert_eq!(err("@ 3600 IN SOA ns hm 1 2 3 4 5\nwww 3600 A 192.0.2.300\n"), "z:2:12: A record: expected an IPv4 address");
+        assert_eq!(err("  A 192.0.2.1\n"), "z:1:3: no owner: the first record must name its owner");
+        assert_eq!(err("www A 192.0.2.1\n"), "z:1:5: no TTL: give one or set $TTL");
+        assert_eq!(err("$TTL x\n"), "z:1:6: expected a TTL like 3600 or 1h");
+        assert_eq!(err("$TTL 60\nwww FOO 1\n"), "z:2:5: expected a TTL, class or record type, found `FOO`");
+        assert_eq!(err("$TTL 60\nwww CH A 1.2.3.4\n"), "z:2:8: only class IN is served");
+        assert_eq!(err("$TTL 60\nwww MX 10\n"), "z:2:5: MX record: expected a domain name");
+        assert_eq!(err("$BOGUS 1\n"), "z:1:1: unknown directive $BOGUS");
+        assert_eq!(err("$TTL 60\nw A 1.2.3.4 (\n"), "z:2:13: unbalanced '(' (no closing parenthesis)");
+        assert_eq!(err("$TTL 60\nw TXT \"x\n"), "z:2:7: unterminated quoted string");
+    }
+
+    #[test]
+    fn includes_are_relative_bounded_and_acyclic() {
+        let files = |p: &str| -> Option<String> {
+            match p {
+                "hosts" => Some("www A 192.0.2.1\n".to_string()),
+                "loop" => Some("$INCLUDE loop\n".to_string()),
+                "sub" => Some("x A 192.0.2.9\n".to_string()),
+                _ => None,
+            }
+        };
+        let p = parse("z", "$TTL 60\n$INCLUDE hosts\n$INCLUDE sub sub.example.org.\ny A 192.0.2.2\n", &o(), &files).unwrap();
+        assert_eq!(p.records.len(), 3);
+        assert_eq!(p.records[1].name.to_text(), "x.sub.example.org.");
+        assert_eq!(p.records[2].name.to_text(), "y.example.org.", "origin reverts after $INCLUDE");
+        assert_eq!(p.files, vec!["z".to_string(), "hosts".to_string(), "sub".to_string()]);
+        let e = parse("z", "$INCLUDE loop\n", &o(), &files).unwrap_err();
+        assert_eq!(e.to_string(), "loop:1:10: $INCLUDE cycle: loop is already being read");
+        let e = parse("z", "$INCLUDE ../etc/passwd\n", &o(), &files).unwrap_err();
+        assert!(e.to_string().starts_with("z:1:10: $INCLUDE must name a file of the zone set"));
+        let e = parse("z", "$INCLUDE missing\n", &o(), &files).unwrap_err();
+        assert_eq!(e.to_string(), "z:1:10: $INCLUDE: no file missing in the zone set");
+    }
+
+    #[test]
+    fn class_and_ttl_in_either_order_and_unknown_types() {
+        let p = parse_str("z", "a IN 60 A 192.0.2.1\nb 60 IN A 192.0.2.2\nc 60 TYPE65280 \\# 4 0A000001\n", &o()).unwrap();
+        assert_eq!(p.records.len(), 3);
+        assert_eq!(p.records[2].rtype, 65280);
+        assert_eq!(p.records[2].rdata, vec![10, 0, 0, 1]);
+    }
+}

@@ -1,0 +1,136 @@
+//! The in-memory zone: nodes keyed in canonical order (so a subtree is a
+//! contiguous range), each holding its RRsets.
+
+use super::parser::Record;
+use crate::name::Name;
+use crate::rtype;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// An RRset: one owner, type and TTL, one or more RDATAs (wire form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RRset {
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdatas: Vec<Vec<u8>>,
+}
+
+/// All RRsets of one owner name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub name: Name,
+    pub rrsets: Vec<RRset>,
+}
+
+impl Node {
+    /// RRsets by type, RDATAs in wire order: one representation per content.
+    pub(crate) fn normalize(&mut self) {
+        self.rrsets.sort_by_key(|s| s.rtype);
+        for s in &mut self.rrsets {
+            s.rdatas.sort();
+        }
+    }
+
+    pub fn get(&self, t: u16) -> Option<&RRset> {
+        self.rrsets.iter().find(|r| r.rtype == t)
+    }
+}
+
+/// A zone: its apex and its nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    pub origin: Name,
+    pub(crate) nodes: BTreeMap<Vec<u8>, Node>,
+}
+
+impl Zone {
+    /// Build from records (no checks: see [`super::check`]). Duplicate
+    /// RDATAs collapse; an RRset takes the smallest TTL given (RFC 2181 5.2).
+    pub fn from_records(origin: Name, records: &[Record]) -> Zone {
+        let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
+        for r in records {
+            let node = nodes.entry(r.name.key()).or_insert_with(|| Node { name: r.name.clone(), rrsets: Vec::new() });
+            match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
+                Some(set) => {
+                    set.ttl = set.ttl.min(r.ttl);
+                    if !set.rdatas.contains(&r.rdata) {
+                        set.rdatas.push(r.rdata.clone());
+                    }
+                }
+                None => node.rrsets.push(RRset { rtype: r.rtype, ttl: r.ttl, rdatas: alloc::vec![r.rdata.clone()] }),
+            }
+        }
+        for node in nodes.values_mut() {
+            node.normalize();
+        }
+        Zone { origin, nodes }
+    }
+
+    /// The node at exactly `name`.
+    pub fn node(&self, name: &Name) -> Option<&Node> {
+        self.nodes.get(&name.key())
+    }
+
+    /// True when some node lies strictly below `name` (so `name` exists,
+    /// possibly as an empty non-terminal, RFC 4592 2.2.2).
+    pub fn has_descendants(&self, name: &Name) -> bool {
+        let k = name.key();
+        self.nodes.range(k.clone()..).nth(if self.nodes.contains_key(&k) { 1 } else { 0 }).is_some_and(|(key, _)| key.starts_with(&k) && key.len() > k.len())
+    }
+
+    /// The SOA RRset of the apex.
+    pub fn soa(&self) -> Option<&RRset> {
+        self.node(&self.origin)?.get(rtype::SOA)
+    }
+
+    /// The SOA serial.
+    pub fn serial(&self) -> Option<u32> {
+        let rd = self.soa()?.rdatas.first()?;
+        let mut r = crate::wire::Reader::new(rd);
+        r.name().ok()?;
+        r.name().ok()?;
+        r.u32().ok()
+    }
+
+    /// Every node in canonical order.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    /// Number of RRs.
+    pub fn record_count(&self) -> usize {
+        self.nodes.values().flat_map(|n| n.rrsets.iter()).map(|s| s.rdatas.len()).sum()
+    }
+
+    /// The closest delegation (NS below the apex) at or above `name`, if any.
+    pub fn delegation_above(&self, name: &Name) -> Option<&Node> {
+        let depth = self.origin.label_count();
+        let n = name.label_count();
+        (depth + 1..=n).map(|k| name.suffix(k)).find_map(|cut| self.node(&cut).filter(|node| node.get(rtype::NS).is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::parser::parse_str;
+
+    #[test]
+    fn nodes_and_empty_non_terminals() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let p = parse_str("z", "$TTL 60\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na.b.c A 192.0.2.2\nd NS ns.other.\nx.d A 192.0.2.3\n", &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        let n = |s: &str| Name::parse(s, &o).unwrap();
+        assert_eq!(z.serial(), Some(7));
+        assert!(z.node(&n("b.c")).is_none());
+        assert!(z.has_descendants(&n("b.c")), "empty non-terminal");
+        assert!(z.has_descendants(&n("c")));
+        assert!(!z.has_descendants(&n("a.b.c")));
+        assert!(!z.has_descendants(&n("ns")));
+        assert!(z.has_descendants(&o));
+        assert_eq!(z.delegation_above(&n("x.d")).unwrap().name, n("d"));
+        assert!(z.delegation_above(&n("ns")).is_none());
+        assert!(z.delegation_above(&o).is_none());
+        assert_eq!(z.record_count(), 6);
+    }
+}
