@@ -5,11 +5,16 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod authority;
 pub mod base64;
+pub mod keys;
+pub mod lookup;
+pub mod message;
 mod loc;
 pub mod name;
 pub mod rdata;
 mod svcb;
 pub mod zone;
+pub mod zoneset;
 pub mod rtype;
 pub mod wire;

@@ -1,0 +1,228 @@
+//! The lookup of RFC 1034 4.3.2 over our zones, with DNAME (RFC 6672),
+//! wildcards (RFC 4592) and negative answers (RFC 2308). Produces the
+//! sections of an answer; [`crate::authority`] writes them.
+
+use crate::name::Name;
+use crate::rdata;
+use crate::rtype::*;
+use crate::zone::{RRset, Zone};
+use crate::zoneset::ZoneSet;
+use alloc::vec::Vec;
+
+/// How many CNAME/DNAME steps one answer may take.
+const MAX_CHAIN: usize = 16;
+
+/// An RRset to write, with the owner to print (synthesized owners for
+/// wildcard and DNAME answers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Out<'z> {
+    pub owner: Name,
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdatas: OutData<'z>,
+}
+
+/// RDATA of an [`Out`]: borrowed from the zone or synthesized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutData<'z> {
+    Zone(&'z [Vec<u8>]),
+    One(Vec<u8>),
+}
+
+impl<'z> Out<'z> {
+    fn from_set(owner: &Name, s: &'z RRset) -> Out<'z> {
+        Out { owner: owner.clone(), rtype: s.rtype, ttl: s.ttl, rdatas: OutData::Zone(&s.rdatas) }
+    }
+
+    /// The RDATAs.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let v: Vec<&[u8]> = match &self.rdatas {
+            OutData::Zone(v) => v.iter().map(|x| x.as_slice()).collect(),
+            OutData::One(x) => alloc::vec![x.as_slice()],
+        };
+        v.into_iter()
+    }
+}
+
+/// The result of a lookup.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer<'z> {
+    pub rcode: u16,
+    pub authoritative: bool,
+    pub answer: Vec<Out<'z>>,
+    pub authority: Vec<Out<'z>>,
+    pub additional: Vec<Out<'z>>,
+}
+
+/// Which RRsets of a node an ANY query returns (RFC 8482 4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyPolicy {
+    /// Over UDP: one RRset (the lowest type), to avoid amplification.
+    One,
+    /// Over TCP: every RRset.
+    All,
+}
+
+/// Look `qname`/`qtype` up. None: no zone of ours covers it (REFUSED).
+pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> Option<Answer<'z>> {
+    let mut zone = zs.zone_for(qname)?;
+    let mut a = Answer { authoritative: true, ..Default::default() };
+    let mut name = qname.clone();
+    for _ in 0..MAX_CHAIN {
+        match step(zone, &name, qtype, any, &mut a) {
+            Step::Done => break,
+            Step::Follow(next) => match zs.zone_for(&next) {
+                Some(z) => {
+                    zone = z;
+                    name = next;
+                }
+                None => break, // left our zones: the client resolves further
+            },
+        }
+    }
+    additional(zs, &mut a);
+    Some(a)
+}
+
+enum Step {
+    Done,
+    Follow(Name),
+}
+
+fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
+    a.rcode = rcode;
+    if let Some(soa) = zone.soa() {
+        // RFC 2308 3: TTL of the SOA in a negative answer is min(TTL, MINIMUM).
+        let min = soa.rdatas.first().and_then(|rd| rd.get(rd.len().saturating_sub(4)..)).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+        let mut out = Out::from_set(&zone.origin, soa);
+        out.ttl = soa.ttl.min(min);
+        a.authority.push(out);
+    }
+}
+
+/// One lookup step in `zone` (RFC 1034 4.3.2 step 3).
+fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Answer<'z>) -> Step {
+    // 3b: a delegation at or above the name (not for DS at the cut itself,
+    // which the parent answers, RFC 4035 3.1.4.1).
+    if let Some(cut) = zone.delegation_above(name).filter(|c| !(c.name == *name && qtype == DS)) {
+        if let Some(ns) = cut.get(NS) {
+            if a.answer.is_empty() {
+                a.authoritative = false;
+            }
+            a.authority.push(Out::from_set(&cut.name, ns));
+            glue(zone, ns, a);
+        }
+        return Step::Done;
+    }
+    // 3a: an exact match.
+    if let Some(node) = zone.node(name) {
+        return answer_node(zone, node, name, qtype, any, a);
+    }
+    // DNAME at an ancestor (RFC 6672 3.2).
+    let depth = zone.origin.label_count();
+    for k in (depth..name.label_count()).rev() {
+        let anc = name.suffix(k);
+        if let Some(dname) = zone.node(&anc).and_then(|n| n.get(DNAME)) {
+            a.answer.push(Out::from_set(&anc, dname));
+            let target = dname.rdatas.first().and_then(|rd| Name::from_wire(rd));
+            let synth = target.zip(name.strip_suffix(&anc)).map(|(t, prefix)| t.prepend(&prefix));
+            return match synth {
+                Some(Some(next)) => {
+                    a.answer.push(Out { owner: name.clone(), rtype: CNAME, ttl: dname.ttl, rdatas: OutData::One(next.wire().to_vec()) });
+                    if qtype == CNAME {
+                        Step::Done
+                    } else {
+                        Step::Follow(next)
+                    }
+                }
+                // The substituted name is too long (RFC 6672 2.2).
+                _ => {
+                    a.rcode = 6; // YXDOMAIN
+                    Step::Done
+                }
+            };
+        }
+    }
+    // An empty non-terminal: NODATA (RFC 4592 2.2.2).
+    if zone.has_descendants(name) {
+        negative(zone, a, 0);
+        return Step::Done;
+    }
+    // 3c: a wildcard at the closest encloser (RFC 4592 3.3.1).
+    let encloser = (depth..name.label_count()).rev().map(|k| name.suffix(k)).find(|n| zone.node(n).is_some() || zone.has_descendants(n));
+    if let Some(wild) = encloser.and_then(|ce| ce.wildcard_child()).and_then(|w| zone.node(&w)) {
+        return answer_node(zone, wild, name, qtype, any, a);
+    }
+    negative(zone, a, 3);
+    Step::Done
+}
+
+/// Answer from `node`, printing `owner` (the query name, or the name a
+/// wildcard was expanded for).
+fn answer_node<'z>(zone: &'z Zone, node: &'z crate::zone::Node, owner: &Name, qtype: u16, any: AnyPolicy, a: &mut Answer<'z>) -> Step {
+    if qtype == ANY {
+        let sets: Vec<&RRset> = node.rrsets.iter().collect();
+        match any {
+            AnyPolicy::All => a.answer.extend(sets.iter().map(|s| Out::from_set(owner, s))),
+            AnyPolicy::One => a.answer.extend(sets.first().map(|s| Out::from_set(owner, s))),
+        }
+        if sets.is_empty() {
+            negative(zone, a, 0);
+        }
+        return Step::Done;
+    }
+    if let Some(set) = node.get(qtype) {
+        a.answer.push(Out::from_set(owner, set));
+        return Step::Done;
+    }
+    if let Some(cname) = node.get(CNAME) {
+        a.answer.push(Out::from_set(owner, cname));
+        return match cname.rdatas.first().and_then(|rd| Name::from_wire(rd)) {
+            Some(next) => Step::Follow(next),
+            None => Step::Done,
+        };
+    }
+    negative(zone, a, 0);
+    Step::Done
+}
+
+/// Glue of a referral: addresses of in-zone NS targets.
+fn glue<'z>(zone: &'z Zone, ns: &'z RRset, a: &mut Answer<'z>) {
+    for rd in &ns.rdatas {
+        let Some(target) = rdata::target(NS, rd) else { continue };
+        if let Some(node) = zone.node(&target) {
+            for t in [A, AAAA] {
+                if let Some(s) = node.get(t) {
+                    a.additional.push(Out::from_set(&node.name, s));
+                }
+            }
+        }
+    }
+}
+
+/// Additional-section processing (RFC 1034 4.3.2 step 6): addresses of
+/// NS, MX and SRV targets we are authoritative for.
+fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
+    let mut targets: Vec<Name> = Vec::new();
+    for o in a.answer.iter().chain(a.authority.iter()) {
+        if matches!(o.rtype, NS | MX | SRV) && a.authoritative {
+            targets.extend(o.iter().filter_map(|rd| rdata::target(o.rtype, rd)));
+        }
+    }
+    for t in targets {
+        if a.additional.iter().any(|o| o.owner == t) {
+            continue;
+        }
+        let Some(zone) = zs.zone_for(&t) else { continue };
+        if zone.delegation_above(&t).is_some() {
+            continue;
+        }
+        if let Some(node) = zone.node(&t) {
+            for ty in [A, AAAA] {
+                if let Some(s) = node.get(ty) {
+                    a.additional.push(Out::from_set(&node.name, s));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The set of zones served, and how a repository's files become one: every
+//! root-level file is a zone named by its file name; `NAME._keys` and
+//! `_keys` hold TSIG keys and are never served (DESIGN.md).
+
+use crate::keys::{self, Key};
+use crate::name::Name;
+use crate::zone::check::{self, Finding};
+use crate::zone::parser::{self, ParseError};
+use crate::zone::Zone;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// Zones and keys.
+#[derive(Clone, Debug, Default)]
+pub struct ZoneSet {
+    /// Zones by the canonical key of their origin.
+    zones: BTreeMap<Vec<u8>, Zone>,
+    pub keys: Vec<Key>,
+}
+
+/// What loading a file set found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Zones loaded: (name, serial, records).
+    pub loaded: Vec<(String, u32, usize)>,
+    /// Files rejected, with the error (file:line:col: what).
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why one zone file was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZoneLoadError {
+    Parse(ParseError),
+    Check(Finding),
+    BadName(String),
+}
+
+impl core::fmt::Display for ZoneLoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ZoneLoadError::Parse(e) => write!(f, "{e}"),
+            ZoneLoadError::Check(e) => write!(f, "{e}"),
+            ZoneLoadError::BadName(e) => f.write_str(e),
+        }
+    }
+}
+
+/// True for the files that hold keys.
+pub fn is_keys_file(name: &str) -> bool {
+    name == "_keys" || name.ends_with("._keys")
+}
+
+/// Parse and check one zone file (`name` is the zone), with includes
+/// resolved among `files`.
+pub fn load_zone(name: &str, text: &str, files: &[(String, Vec<u8>)]) -> Result<(Zone, Vec<Finding>), ZoneLoadError> {
+    let origin = Name::parse(name.trim_end_matches('.'), &Name::root())
+        .ok()
+        .filter(|o| !o.is_root())
+        .ok_or_else(|| ZoneLoadError::BadName(format!("{name}: the file name is not a domain name")))?;
+    let origin = Name::parse(&format!("{origin}"), &Name::root()).map_err(|e| ZoneLoadError::BadName(format!("{name}: {e}")))?;
+    let include = |p: &str| files.iter().find(|(n, _)| n == p).and_then(|(_, d)| String::from_utf8(d.clone()).ok());
+    let parsed = parser::parse(name, text, &origin, &include).map_err(ZoneLoadError::Parse)?;
+    check::build(&origin, &parsed).map_err(ZoneLoadError::Check)
+}
+
+impl ZoneSet {
+    /// Build from (file name, contents) pairs. A file that fails is
+    /// reported and left out; `previous` supplies its last good version.
+    pub fn load(files: &[(String, Vec<u8>)], previous: Option<&ZoneSet>) -> (ZoneSet, LoadReport) {
+        let mut zs = ZoneSet::default();
+        let mut rep = LoadReport::default();
+        for (name, data) in files {
+            if name.starts_with('.') || is_keys_file(name) {
+                continue;
+            }
+            let Ok(text) = core::str::from_utf8(data) else {
+                rep.errors.push(format!("{name}: not UTF-8 text"));
+                continue;
+            };
+            match load_zone(name, text, files) {
+                Ok((zone, warnings)) => {
+                    rep.warnings.extend(warnings.iter().map(|w| w.to_string()));
+                    rep.loaded.push((zone.origin.to_text(), zone.serial().unwrap_or(0), zone.record_count()));
+                    zs.insert(zone);
+                }
+                Err(e) => {
+                    rep.errors.push(e.to_string());
+                    let kept = Name::parse(name, &Name::root()).ok().and_then(|o| previous?.zone(&o).cloned());
+                    if let Some(old) = kept {
+                        rep.warnings.push(format!("{name}: keeping the last good version (serial {})", old.serial().unwrap_or(0)));
+                        zs.insert(old);
+                    }
+                }
+            }
+        }
+        for (name, data) in files.iter().filter(|(n, _)| is_keys_file(n)) {
+            match core::str::from_utf8(data).map_err(|_| format!("{name}: not UTF-8 text")).and_then(|t| keys::parse(name, t)) {
+                Ok(k) => zs.keys.extend(k),
+                Err(e) => rep.errors.push(e),
+            }
+        }
+        (zs, rep)
+    }
+
+    pub fn insert(&mut self, z: Zone) {
+        self.zones.insert(z.origin.key(), z);
+    }
+
+    /// The zone named exactly `origin`.
+    pub fn zone(&self, origin: &Name) -> Option<&Zone> {
+        self.zones.get(&origin.key())
+    }
+
+    /// The zone with the longest origin at or above `name`.
+    pub fn zone_for(&self, name: &Name) -> Option<&Zone> {
+        (0..=name.label_count()).rev().find_map(|k| self.zones.get(&name.suffix(k).key()))
+    }
+
+    pub fn zones(&self) -> impl Iterator<Item = &Zone> {
+        self.zones.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, text: &str) -> (String, Vec<u8>) {
+        (name.to_string(), text.as_bytes().to_vec())
+    }
+
+    const GOOD: &str = "$TTL 60\n@ SOA ns hm 5 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+
+    #[test]
+    fn files_become_zones_and_keys() {
+        let files = [
+            f("example.org", GOOD),
+            f("sub.example.org", GOOD),
+            f("example.org._keys", "personal._update.example.org. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n"),
+            f("broken.net", "$TTL 60\n@ SOA ns hm 1 2 3 4\n"),
+        ];
+        let (zs, rep) = ZoneSet::load(&files, None);
+        assert_eq!(rep.loaded.len(), 2);
+        assert_eq!(rep.errors.len(), 1);
+        assert!(rep.errors[0].starts_with("broken.net:2:"), "{:?}", rep.errors);
+        assert_eq!(zs.keys.len(), 1);
+        let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
+        assert_eq!(zs.zone_for(&n("www.sub.example.org.")).unwrap().origin, n("sub.example.org."));
+        assert_eq!(zs.zone_for(&n("www.example.org.")).unwrap().origin, n("example.org."));
+        assert!(zs.zone_for(&n("example.com.")).is_none());
+        assert!(zs.zone(&n("example.org._keys.")).is_none(), "keys are never a zone");
+    }
+
+    #[test]
+    fn a_broken_update_keeps_the_last_good_zone() {
+        let (old, _) = ZoneSet::load(&[f("example.org", GOOD)], None);
+        let (new, rep) = ZoneSet::load(&[f("example.org", "garbage here\n")], Some(&old));
+        assert_eq!(rep.errors.len(), 1);
+        assert_eq!(new.zones().next().unwrap().serial(), Some(5));
+    }
+}
