@@ -16,15 +16,17 @@ use gitns_net::NetConfig;
 pub struct Config {
     pub net: NetConfig,
     pub log_level: log::LevelFilter,
-    /// UDP port of the echo service (boot bring-up; replaced by DNS).
+    /// UDP port of the echo service (network bring-up check).
     pub udp_echo: Option<u16>,
+    /// Port of the DNS service (UDP and TCP).
+    pub dns_port: u16,
     /// Print the help text and exit.
     pub help: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { net: NetConfig::default(), log_level: log::LevelFilter::Info, udp_echo: None, help: false }
+        Config { net: NetConfig::default(), log_level: log::LevelFilter::Info, udp_echo: None, dns_port: 53, help: false }
     }
 }
 
@@ -57,6 +59,7 @@ options:
   --ipv6=ADDR/N           IPv6 address of the service interface
   --ipv6-gateway=ADDR     default IPv6 gateway
   -l, --logs=LEVEL        log level: error, warn, info, debug, trace (default info)
+  --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
   --udp-echo=PORT         run a UDP echo service on PORT (network bring-up)
   --help                  print this text
 ";
@@ -69,6 +72,7 @@ const OPTIONS: &[(&[&str], &str)] = &[
     (&["--ipv6-gateway"], "--ipv6-gateway"),
     (&["-l", "--logs"], "--logs"),
     (&["--udp-echo"], "--udp-echo"),
+    (&["--dns-port"], "--dns-port"),
 ];
 
 /// Parse a command line (arguments separated by spaces).
@@ -111,6 +115,7 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         "--ipv6" => cfg.net.ipv6 = Some(parse_v6_cidr(value).ok_or(bad("an IPv6 address with prefix, like fd00::2/64"))?),
         "--ipv6-gateway" => cfg.net.ipv6_gateway = Some(value.parse::<Ipv6Address>().map_err(|_| bad("an IPv6 address"))?),
         "--logs" => cfg.log_level = parse_level(value).ok_or(bad("one of error, warn, info, debug, trace"))?,
+        "--dns-port" => cfg.dns_port = value.parse::<u16>().ok().filter(|p| *p != 0).ok_or(bad("a port 1-65535"))?,
         "--udp-echo" => cfg.udp_echo = Some(value.parse::<u16>().ok().filter(|p| *p != 0).ok_or(bad("a port 1-65535"))?),
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }

@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod config;
+pub mod dns;
 mod echo;
 pub mod server;
 pub mod tar;
@@ -46,18 +47,47 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     if let Some(port) = cfg.udp_echo {
         log::info!("udp echo listening on port {port}");
     }
-    log::info!("ready");
+    let files = match dns::read_cache(platform) {
+        Ok(f) => f,
+        Err(e) => {
+            log::error!("{e}; starting without cached zones");
+            alloc::vec::Vec::new()
+        }
+    };
+    let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
+    dns::log_report(&report);
+    let mut service = dns::Dns::new(zones);
+    let mut stats = server::Stats::default();
+    let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
+        Ok(u) => u,
+        Err(e) => {
+            log::error!("dns: cannot bind UDP port {}: {e}", cfg.dns_port);
+            return exit::CONFIG;
+        }
+    };
+    let tcp_cfg = server::tcp::TcpConfig { port: cfg.dns_port, ..Default::default() };
+    let mut tcp = match server::tcp::TcpServer::bind(&mut net, tcp_cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            log::error!("dns: cannot listen on TCP port {}: {e}", cfg.dns_port);
+            return exit::CONFIG;
+        }
+    };
+    log::info!("ready: serving {} zones on port {}", service.zones.zones().count(), cfg.dns_port);
     loop {
         let now = platform.monotonic_ns();
         net.poll(platform, now);
+        let mut busy = udp.serve(&mut net, &mut service, now, &mut stats) > 0;
+        busy |= tcp.serve(&mut net, &mut service, now, &mut stats);
         if let Some(e) = echo.as_mut() {
-            if e.serve(&mut net) > 0 {
-                let now = platform.monotonic_ns();
-                net.poll(platform, now);
-            }
+            busy |= e.serve(&mut net) > 0;
+        }
+        if busy {
+            let now = platform.monotonic_ns();
+            net.poll(platform, now);
         }
         let now = platform.monotonic_ns();
-        let deadline = net.poll_at_ns(now).unwrap_or(u64::MAX).min(now + IDLE_POLL_NS);
+        let deadline = net.poll_at_ns(now).unwrap_or(u64::MAX).min(now + IDLE_POLL_NS).min(tcp.next_deadline().unwrap_or(u64::MAX));
         platform.poll(deadline);
     }
 }

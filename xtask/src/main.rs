@@ -11,7 +11,7 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 commands:
   demo                  the main job: boot the appliance in its own netns and show it working
   build                 build the image (target/image/gitns.hvt) and the tender
-  run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
+  run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
   bench [boot] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)

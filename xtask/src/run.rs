@@ -1,4 +1,7 @@
-//! `cargo xtask run [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS`
+//! `cargo xtask run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS`
+//!
+//! `--zones DIR` packs the zone files of DIR onto the `storage` block device
+//! and boots the image variant that declares it.
 //!
 //! With `--tap` the guest attaches to an existing tap (as operators and
 //! tests do). Without, xtask makes its own network namespace with tap0 at
@@ -9,6 +12,7 @@ use xtask::netns::Netns;
 use std::process::Command;
 
 struct Opts {
+    zones: Option<String>,
     tap: Option<String>,
     mem: Option<u32>,
     blocks: Vec<String>,
@@ -17,7 +21,7 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { tap: None, mem: None, blocks: vec![], unix: false, args: vec![] };
+    let mut o = Opts { zones: None, tap: None, mem: None, blocks: vec![], unix: false, args: vec![] };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -25,6 +29,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--mem" => o.mem = Some(it.next().ok_or("--mem needs MiB")?.parse().map_err(|_| "--mem needs MiB")?),
             "--block" => o.blocks.push(it.next().ok_or("--block needs NAME=FILE")?.clone()),
             "--unix" => o.unix = true,
+            "--zones" => o.zones = Some(it.next().ok_or("--zones needs a directory")?.clone()),
             "--" => {
                 o.args = it.cloned().collect();
                 break;
@@ -47,9 +52,25 @@ fn ignore_sigint_here() {
 
 /// The command that boots the image (or the unix platform) on `tap`.
 pub fn guest_command(unix: bool, tap: &str, mem: Option<u32>, blocks: &[String], args: &[String]) -> Result<Command, String> {
+    let storage = blocks.iter().any(|b| b.starts_with("storage="));
     let mut c = if unix {
         let mut c = Command::new(build::unix(true)?);
         c.arg(format!("--net:service={tap}"));
+        for b in blocks {
+            c.arg(format!("--block:{b}"));
+        }
+        c.arg("--");
+        c
+    } else if storage {
+        let mut c = Command::new(build::tender(true)?);
+        if let Some(m) = mem {
+            c.arg(format!("--mem={m}"));
+        }
+        c.arg(format!("--net:service={tap}"));
+        for b in blocks {
+            c.arg(format!("--block:{b}"));
+        }
+        c.arg(build::image_storage(true)?);
         c
     } else {
         let mut c = Command::new(build::tender(true)?);
@@ -81,7 +102,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
             (Some(ns), tap)
         }
     };
-    let inner = guest_command(unix, &tap, o.mem, &o.blocks, &o.args)?;
+    let mut blocks = o.blocks.clone();
+    let cache;
+    if let Some(dir) = &o.zones {
+        cache = std::env::temp_dir().join(format!("gitns-zones-{}.tar", std::process::id()));
+        xtask::zones::pack(std::path::Path::new(dir), &cache)?;
+        blocks.push(format!("storage={}", cache.display()));
+    }
+    let inner = guest_command(unix, &tap, o.mem, &blocks, &o.args)?;
     let mut cmd = match &ns {
         Some(ns) => {
             eprintln!("xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)", ns.name);
