@@ -70,6 +70,12 @@ pub fn tender() -> PathBuf {
     cached(&P, "GITNS_HVT", xtask::build::tender)
 }
 
+/// The storage image variant (GITNS_IMAGE_STORAGE, or built now).
+pub fn image_storage() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_IMAGE_STORAGE", xtask::build::image_storage)
+}
+
 /// The unix platform binary (GITNS_UNIX, or built now).
 pub fn unix() -> PathBuf {
     static P: OnceLock<PathBuf> = OnceLock::new();
@@ -114,6 +120,22 @@ impl Guest {
     pub fn boot(ns: &Netns, args: &[&str]) -> Guest {
         let mut c = ns.command(tender().to_str().expect("utf-8 path"));
         c.arg(format!("--net:service={}", ns.tap)).arg(image()).args(args);
+        Guest::spawn(c)
+    }
+
+    /// Boot the storage image with `zones` (file name, text) on its cache.
+    pub fn boot_with_zones(ns: &Netns, zones: &[(&str, &str)], args: &[&str]) -> Guest {
+        let dev = zone_device(ns, zones);
+        let mut c = ns.command(tender().to_str().expect("utf-8 path"));
+        c.arg(format!("--net:service={}", ns.tap)).arg(format!("--block:storage={}", dev.display())).arg(image_storage()).args(args);
+        Guest::spawn(c)
+    }
+
+    /// The unix platform with `zones` on its storage file.
+    pub fn unix_with_zones(ns: &Netns, zones: &[(&str, &str)], args: &[&str]) -> Guest {
+        let dev = zone_device(ns, zones);
+        let mut c = ns.command(unix().to_str().expect("utf-8 path"));
+        c.arg(format!("--net:service={}", ns.tap)).arg(format!("--block:storage={}", dev.display())).arg("--").args(args);
         Guest::spawn(c)
     }
 
@@ -189,4 +211,29 @@ pub fn udp_roundtrip(ns: &Netns, port: u16, payload: &'static [u8]) -> Option<Ve
     })
     .ok()
     .flatten()
+}
+
+/// Write `zones` into a directory and pack it as a storage device file.
+pub fn zone_device(ns: &Netns, zones: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{}-zones", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("zone dir");
+    for (name, text) in zones {
+        std::fs::write(dir.join(name), text).expect("write zone");
+    }
+    let dev = std::env::temp_dir().join(format!("{}-storage.tar", ns.name));
+    xtask::zones::pack(&dir, &dev).expect("pack zones")
+}
+
+/// Run a command inside `ns`, return its stdout (panics when it cannot run).
+pub fn run_in(ns: &Netns, program: &str, args: &[&str]) -> String {
+    let out = ns.command(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// dig @10.0.0.2 ARGS from inside `ns`.
+pub fn dig(ns: &Netns, args: &[&str]) -> String {
+    let mut a = vec!["@10.0.0.2", "+tries=2", "+time=2"];
+    a.extend_from_slice(args);
+    run_in(ns, "dig", &a)
 }

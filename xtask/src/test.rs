@@ -40,6 +40,7 @@ impl Tally {
 pub fn main(args: &[String]) -> Result<(), String> {
     deps::install(deps::TEST_TOOLS)?;
     let image = build::image(true)?;
+    let image_storage = build::image_storage(true)?;
     let hvt = build::tender(true)?;
     let unix = build::unix(true)?;
     let size = std::fs::metadata(&image).map_err(|e| e.to_string())?.len();
@@ -49,6 +50,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let skip_log = std::env::temp_dir().join(format!("gitns-skips-{}", std::process::id()));
     let _ = std::fs::remove_file(&skip_log);
     cmd.env("GITNS_SKIP_LOG", &skip_log);
+    cmd.env("GITNS_IMAGE_STORAGE", &image_storage);
     cmd.env("GITNS_IMAGE", &image).env("GITNS_HVT", &hvt).env("GITNS_UNIX", &unix);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cargo test: {e}"))?;
