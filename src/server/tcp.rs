@@ -25,7 +25,7 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     fn default() -> Self {
-        TcpConfig { port: 53, sockets: 16, idle_ns: 10_000_000_000, max_pending: 1 << 20 }
+        TcpConfig { port: 53, sockets: 8, idle_ns: 10_000_000_000, max_pending: 1 << 20 }
     }
 }
 
@@ -45,7 +45,7 @@ pub struct TcpServer {
 }
 
 fn new_socket() -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 8 * 1024]), tcp::SocketBuffer::new(vec![0; 64 * 1024]));
+    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 4 * 1024]), tcp::SocketBuffer::new(vec![0; 32 * 1024]));
     s.set_timeout(Some(Duration::from_secs(30)));
     s.set_nagle_enabled(false);
     s

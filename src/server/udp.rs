@@ -7,8 +7,9 @@ use gitns_net::smoltcp::socket::udp;
 use gitns_net::smoltcp::storage::PacketMetadata;
 use gitns_net::Net;
 
-/// Datagrams the socket buffers in each direction.
-const SLOTS: usize = 512;
+/// Datagrams the socket buffers in each direction. Every first touch of a
+/// guest page costs a fault on PVM hosts, so buffers are sized, not generous.
+const SLOTS: usize = 256;
 /// Largest DNS message over UDP we accept or send (EDNS payload cap).
 pub const MAX_UDP: usize = 4096;
 
@@ -21,8 +22,8 @@ pub struct UdpServer {
 impl UdpServer {
     /// Bind UDP `port` on every address of the interface.
     pub fn bind(net: &mut Net, port: u16) -> Result<UdpServer, udp::BindError> {
-        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; SLOTS * 512]);
-        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; SLOTS * 1232]);
+        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; 128 * 1024]);
+        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; 128 * 1024]);
         let mut sock = udp::Socket::new(rx, tx);
         sock.bind(port)?;
         Ok(UdpServer { handle: net.sockets.add(sock), buf: [0; MAX_UDP] })

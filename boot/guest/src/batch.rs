@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use gitns_abi::hypercall::{IoVec, NetExchange, Nr, RESULT_OK};
 
 /// Frames per batch in each direction.
-pub const FRAMES: usize = 64;
+pub const FRAMES: usize = 32;
 /// Bytes per frame slot (MTU 1500 + Ethernet header + VLAN, rounded).
 pub const SLOT: usize = 1536;
 

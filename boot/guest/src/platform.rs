@@ -12,7 +12,9 @@ use gitns_net::{BlockError, NetError, Platform};
 pub struct Hvt {
     rng: Rng,
     net: Option<NetDevice>,
+    /// NET_EXCHANGE batches, made on first use (its buffers cost page faults).
     batch: Option<Batch>,
+    batch_handle: Option<u64>,
     block: Option<BlockDevice>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
@@ -24,13 +26,18 @@ pub struct Hvt {
 
 impl Hvt {
     pub(crate) fn new(rng: Rng, net: Option<NetDevice>, block: Option<BlockDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64, host_features: u32) -> Hvt {
-        let batch = net.filter(|_| host_features & gitns_abi::FEATURE_NET_EXCHANGE != 0).map(|n| Batch::new(n.handle));
-        Hvt { rng, net, batch, block, cmdline, mem_size, heap_size }
+        let batch_handle = net.filter(|_| host_features & gitns_abi::FEATURE_NET_EXCHANGE != 0).map(|n| n.handle);
+        Hvt { rng, net, batch: None, batch_handle, block, cmdline, mem_size, heap_size }
     }
 
     /// True when frames cross in batches (NET_EXCHANGE).
     pub fn batched(&self) -> bool {
-        self.batch.is_some()
+        self.batch_handle.is_some()
+    }
+
+    fn batch(&mut self) -> Option<&mut Batch> {
+        let handle = self.batch_handle?;
+        Some(self.batch.get_or_insert_with(|| Batch::new(handle)))
     }
 
     /// True when the manifest's `service` network device is attached.
@@ -77,7 +84,7 @@ impl Platform for Hvt {
         if frame.len() > net.mtu as usize + 18 {
             return Err(NetError::TooBig);
         }
-        if let Some(b) = self.batch.as_mut() {
+        if let Some(b) = self.batch() {
             return if b.send(frame) { Ok(()) } else { Err(NetError::TooBig) };
         }
         if net.write(frame) {
@@ -88,13 +95,13 @@ impl Platform for Hvt {
     }
 
     fn net_flush(&mut self) {
-        if let Some(b) = self.batch.as_mut() {
+        if let Some(b) = self.batch() {
             b.flush();
         }
     }
 
     fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
-        if let Some(b) = self.batch.as_mut() {
+        if let Some(b) = self.batch() {
             return Ok(b.recv(buf));
         }
         match self.net {
@@ -105,7 +112,7 @@ impl Platform for Hvt {
 
     fn poll(&mut self, deadline_ns: u64) -> bool {
         let now = clock::monotonic_ns();
-        if let Some(b) = self.batch.as_mut() {
+        if let Some(b) = self.batch() {
             return b.poll(deadline_ns.saturating_sub(now));
         }
         let mut arg = Poll { timeout_nsecs: deadline_ns.saturating_sub(now), ready_set: 0, ret: 0 };
