@@ -1,5 +1,6 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
+mod check;
 mod demo;
 mod run;
 mod test;
@@ -13,6 +14,7 @@ commands:
   build                 build the image (target/image/gitns.hvt) and the tender
   run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
+  check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
   bench [boot] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
@@ -29,6 +31,7 @@ fn main() {
         "run" => run::main(rest),
         "demo" => demo::main(rest),
         "test" => test::main(rest),
+        "check" => check::main(rest),
         "bench" => xtask::bench::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

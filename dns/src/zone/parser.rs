@@ -163,17 +163,18 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
     if class != rtype::IN {
         return Err(perr(file, type_tok, "only class IN is served"));
     }
-    let ttl = ttl
-        .or(st.default_ttl)
-        .or(st.last_ttl)
-        .or_else(|| (rtype == rtype::SOA).then_some(0))
-        .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
     let toks: Vec<Tok> = t[i + 1..].iter().map(|x| Tok { text: &x.text, quoted: x.quoted }).collect();
     let rd = rdata::from_text(rtype, &toks, &st.origin).map_err(|e| {
         let at = t.get(i + 1 + e.token).unwrap_or(type_tok);
         perr(file, at, format!("{} record: {}", rtype::to_text(rtype), e.what))
     })?;
-    let ttl = if rtype == rtype::SOA && ttl == 0 && st.default_ttl.is_none() { soa_minimum(&rd) } else { ttl };
+    // RFC 1035 5.1 / RFC 2308 4: explicit TTL, else $TTL, else the last
+    // TTL; an SOA with none of these takes its MINIMUM field.
+    let ttl = ttl
+        .or(st.default_ttl)
+        .or(st.last_ttl)
+        .or_else(|| (rtype == rtype::SOA).then(|| soa_minimum(&rd)))
+        .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
     st.last_owner = Some(owner.clone());
     st.last_ttl = Some(ttl);
     st.out.records.push(Record { name: owner, rtype, class, ttl, rdata: rd, file: idx, line: type_tok.line });
@@ -253,6 +254,17 @@ mod tests {
         assert!(e.to_string().starts_with("z:1:10: $INCLUDE must name a file of the zone set"));
         let e = parse("z", "$INCLUDE missing\n", &o(), &files).unwrap_err();
         assert_eq!(e.to_string(), "z:1:10: $INCLUDE: no file missing in the zone set");
+    }
+
+    #[test]
+    fn soa_ttl_rules() {
+        // Found by the zone_parse fuzzer: an explicit TTL 0 stays 0.
+        let p = parse_str("z", "@ 0 SOA ns hm 1 2 3 4 5
+", &o()).unwrap();
+        assert_eq!(p.records[0].ttl, 0);
+        let p = parse_str("z", "@ SOA ns hm 1 2 3 4 5
+", &o()).unwrap();
+        assert_eq!(p.records[0].ttl, 5, "no TTL at all: the SOA MINIMUM");
     }
 
     #[test]
