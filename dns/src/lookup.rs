@@ -66,6 +66,13 @@ pub enum AnyPolicy {
 /// Look `qname`/`qtype` up. None: no zone of ours covers it (REFUSED).
 pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> Option<Answer<'z>> {
     let mut zone = zs.zone_for(qname)?;
+    // RFC 4035 3.1.4.1: DS at a zone apex belongs to the parent side; when we
+    // also serve the parent, answer from it.
+    if qtype == DS && *qname == zone.origin && !qname.is_root() {
+        if let Some(parent) = zs.zone_for(&qname.parent()) {
+            zone = parent;
+        }
+    }
     let mut a = Answer { authoritative: true, ..Default::default() };
     let mut name = qname.clone();
     for _ in 0..MAX_CHAIN {
@@ -203,17 +210,20 @@ fn glue<'z>(zone: &'z Zone, ns: &'z RRset, a: &mut Answer<'z>) {
 /// Additional-section processing (RFC 1034 4.3.2 step 6): addresses of
 /// NS, MX and SRV targets we are authoritative for.
 fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
-    let mut targets: Vec<Name> = Vec::new();
+    // Targets with the zone they must lie in: like Knot, only in-zone data
+    // is added (no out-of-zone additional records).
+    let mut targets: Vec<(Name, Name)> = Vec::new();
     for o in a.answer.iter().chain(a.authority.iter()) {
         if matches!(o.rtype, NS | MX | SRV) && a.authoritative {
-            targets.extend(o.iter().filter_map(|rd| rdata::target(o.rtype, rd)));
+            let Some(origin) = zs.zone_for(&o.owner).map(|z| z.origin.clone()) else { continue };
+            targets.extend(o.iter().filter_map(|rd| rdata::target(o.rtype, rd)).map(|t| (t, origin.clone())));
         }
     }
-    for t in targets {
+    for (t, origin) in targets {
         if a.additional.iter().any(|o| o.owner == t) {
             continue;
         }
-        let Some(zone) = zs.zone_for(&t) else { continue };
+        let Some(zone) = zs.zone_for(&t).filter(|z| z.origin == origin) else { continue };
         if zone.delegation_above(&t).is_some() {
             continue;
         }

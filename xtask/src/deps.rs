@@ -9,6 +9,7 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("ping", "iputils-ping"),
     ("dig", "dnsutils"),
     ("kdig", "knot-dnsutils"),
+    ("knotd", "knot"),
 ];
 
 fn have(program: &str) -> bool {

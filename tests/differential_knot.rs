@@ -1,0 +1,185 @@
+//! Differential test (issue 4): the same zones served by knotd (Debian's
+//! knot) and by gitns in the VM; a battery of questions asked of both with
+//! dig; rcode, AA and every section compared RRset by RRset. The only
+//! allowed differences are the documented policies listed in `policy()`.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PARENT: &str = "$TTL 3600
+@ SOA ns1 hostmaster 2026112401 7200 3600 1209600 300
+@ NS ns1
+@ NS ns2.other.net.
+@ MX 10 mail
+@ MX 20 mail.other.net.
+@ A 192.0.2.1
+@ TXT \"apex text\"
+ns1 A 192.0.2.53
+ns1 AAAA 2001:db8::53
+mail A 192.0.2.25
+www A 192.0.2.80
+www AAAA 2001:db8::80
+alias CNAME www
+chain CNAME alias
+outside CNAME www.other.net.
+loop1 CNAME loop2
+loop2 CNAME loop1
+*.wild TXT \"wildcard\"
+*.wild A 192.0.2.99
+x.wild A 192.0.2.98
+*.cw CNAME www
+a.b.c.ent A 192.0.2.7
+_sip._tcp SRV 10 60 5060 sip
+sip A 192.0.2.60
+deleg NS ns.deleg
+deleg NS ns.elsewhere.net.
+ns.deleg A 192.0.2.54
+d DNAME target.example.net.
+caa CAA 0 issue \"ca.example\"
+tlsa TLSA 3 1 1 aabbccdd
+child NS ns1
+";
+
+const CHILD: &str = "$TTL 600
+@ SOA ns1.example.org. hostmaster.example.org. 7 7200 3600 1209600 60
+@ NS ns1.example.org.
+host A 192.0.2.200
+*.any TXT \"child wildcard\"
+";
+
+const NAMES: &[&str] = &[
+    "example.org", "www.example.org", "WWW.Example.ORG", "alias.example.org", "chain.example.org", "outside.example.org",
+    "loop1.example.org", "nope.example.org", "a.wild.example.org", "x.wild.example.org", "y.x.wild.example.org",
+    "wild.example.org", "deep.a.wild.example.org", "z.cw.example.org", "ent.example.org", "c.ent.example.org",
+    "b.c.ent.example.org", "a.b.c.ent.example.org", "_sip._tcp.example.org", "_tcp.example.org", "deleg.example.org",
+    "host.deleg.example.org", "ns.deleg.example.org", "foo.d.example.org", "d.example.org", "caa.example.org",
+    "tlsa.example.org", "child.example.org", "host.child.example.org", "nope.child.example.org", "q.any.child.example.org",
+    "mail.example.org", "ns1.example.org", "example.com",
+];
+
+const TYPES: &[&str] = &["A", "AAAA", "MX", "NS", "SOA", "TXT", "CNAME", "SRV", "CAA", "TLSA", "DS", "PTR"];
+
+/// A knotd serving the zones on 127.0.0.1:port; killed on drop (our child).
+struct Knot {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn knot(zones: &[(&str, &str)]) -> Knot {
+    let dir = std::env::temp_dir().join(format!("gitns-knot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = 25_000 + (std::process::id() % 10_000) as u16;
+    let mut conf = format!(
+        "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    zonefile-load: whole\n    journal-content: none\nzone:\n",
+        d = dir.display()
+    );
+    for (name, text) in zones {
+        std::fs::write(dir.join(name), text).unwrap();
+        conf.push_str(&format!("  - domain: {name}\n    file: {}\n", dir.join(name).display()));
+    }
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let child = Command::new("knotd").arg("-c").arg(dir.join("knot.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("knotd");
+    let k = Knot { child, port, dir };
+    for _ in 0..100 {
+        let out = Command::new("dig").args(["@127.0.0.1", "-p", &k.port.to_string(), "+time=1", "+tries=1", "example.org", "SOA"]).output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
+            return k;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("knotd did not come up");
+}
+
+/// What an answer looks like once normalised: rcode, AA, and each section
+/// as a set of records with whitespace collapsed and names lowercased.
+#[derive(Debug, PartialEq, Eq)]
+struct Norm {
+    status: String,
+    aa: bool,
+    sections: [BTreeSet<String>; 3],
+}
+
+fn normalise(out: &str) -> Norm {
+    let status = out.split("status: ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("?").to_string();
+    let aa = out.lines().any(|l| l.starts_with(";; flags:") && l.split(';').nth(2).is_some_and(|f| f.split_whitespace().any(|x| x == "aa")));
+    let mut sections: [BTreeSet<String>; 3] = Default::default();
+    let mut cur = None;
+    for l in out.lines() {
+        cur = match l {
+            ";; ANSWER SECTION:" => Some(0),
+            ";; AUTHORITY SECTION:" => Some(1),
+            ";; ADDITIONAL SECTION:" => Some(2),
+            "" => None,
+            _ => cur,
+        };
+        if let Some(i) = cur {
+            if !l.starts_with(';') {
+                let mut f: Vec<String> = l.split_whitespace().map(String::from).collect();
+                if let Some(owner) = f.first_mut() {
+                    *owner = owner.to_lowercase();
+                }
+                sections[i].insert(f.join(" "));
+            }
+        }
+    }
+    Norm { status, aa, sections }
+}
+
+/// Documented policy differences (docs/design.md): none expected for these
+/// questions; the hook stays so a difference is named, never silenced.
+fn policy(_name: &str, _qtype: &str, _knot: &Norm, _gitns: &Norm) -> bool {
+    false
+}
+
+#[test]
+fn gitns_answers_like_knot() {
+    if !kvm_or_skip("gitns_answers_like_knot") || !netns_or_skip("gitns_answers_like_knot") {
+        return;
+    }
+    if Command::new("knotd").arg("--version").output().is_err() {
+        if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+            panic!("knotd is not installed (cargo xtask test installs it)");
+        }
+        skip("gitns_answers_like_knot", "knotd is not installed");
+        return;
+    }
+    let zones = [("example.org", PARENT), ("child.example.org", CHILD)];
+    let k = knot(&zones);
+    let ns = netns("diffknot");
+    let g = Guest::boot_with_zones(&ns, &zones, &["--ipv4=10.0.0.2/24"]);
+    g.wait_for(" ready", Duration::from_secs(20));
+    let mut asked = 0;
+    let mut diffs = Vec::new();
+    for name in NAMES {
+        for t in TYPES {
+            let q = ["+norec", "+time=2", "+tries=2", name, t];
+            let kout = run_in_root("dig", &[&["@127.0.0.1", "-p", &k.port.to_string()][..], &q[..]].concat());
+            let gout = dig(&ns, &q);
+            let (kn, gn) = (normalise(&kout), normalise(&gout));
+            asked += 1;
+            if kn != gn && !policy(name, t, &kn, &gn) {
+                diffs.push(format!("{name} {t}\n knot:  {kn:?}\n gitns: {gn:?}"));
+            }
+        }
+    }
+    assert!(asked >= 200, "only {asked} questions");
+    assert!(diffs.is_empty(), "{} of {asked} answers differ:\n{}", diffs.len(), diffs.join("\n"));
+}
+
+fn run_in_root(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
