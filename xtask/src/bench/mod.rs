@@ -2,6 +2,7 @@
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
 mod boot;
+mod dns;
 pub mod icmp;
 pub mod report;
 pub mod stats;
@@ -13,9 +14,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"boot") {
         boot::run(quick)?;
     }
+    if all || which.contains(&"dns") {
+        dns::run(quick)?;
+    }
     for w in &which {
-        if *w != "boot" {
-            return Err(format!("bench: unknown benchmark `{w}` (known: boot)"));
+        if !matches!(*w, "boot" | "dns") {
+            return Err(format!("bench: unknown benchmark `{w}` (known: boot, dns)"));
         }
     }
     Ok(())

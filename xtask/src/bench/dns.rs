@@ -1,0 +1,254 @@
+//! `cargo xtask bench dns`: dnsperf against gitns (VM and unix platform),
+//! NSD and Knot serving the same 10,000-name zone, each in its own network
+//! namespace, server and client pinned to different cores, one server
+//! worker each. Reports QPS and latency with ratios against the best peer.
+
+use super::report;
+use super::stats::{summary, Summary};
+use crate::build;
+use crate::netns::Netns;
+use crate::util::run_ok;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ZONE: &str = "bench.test";
+
+/// A 10,000-name zone: hosts with A (some AAAA), CNAMEs, MX, TXT and 100
+/// delegations with glue.
+pub fn zone_text() -> String {
+    let mut z = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\n@ MX 10 mail\nmail A 10.0.0.25\n");
+    for i in 0..10_000u32 {
+        let _ = writeln!(z, "h{i} A 10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        if i % 4 == 0 {
+            let _ = writeln!(z, "h{i} AAAA fd00::{i:x}");
+        }
+        if i % 10 == 0 {
+            let _ = writeln!(z, "c{i} CNAME h{i}");
+        }
+        if i % 20 == 0 {
+            let _ = writeln!(z, "h{i} TXT \"v=spf1 -all\"");
+        }
+    }
+    for i in 0..100u32 {
+        let _ = writeln!(z, "d{i} NS ns.d{i}\nns.d{i} A 10.200.0.{i}");
+    }
+    z
+}
+
+/// The query mix: hits, CNAMEs, NODATA, NXDOMAIN, referrals.
+pub fn queries() -> String {
+    let mut q = String::new();
+    for i in 0..20_000u32 {
+        let h = (i.wrapping_mul(2_654_435_761) >> 8) % 10_000;
+        let line = match i % 20 {
+            0..=12 => format!("h{h}.{ZONE} A"),
+            13 => format!("h{}.{ZONE} AAAA", h - h % 4),
+            14 => format!("c{}.{ZONE} A", h - h % 10),
+            15 => format!("h{}.{ZONE} MX", h),
+            16 | 17 => format!("nx{h}.{ZONE} A"),
+            18 => format!("www.d{}.{ZONE} A", h % 100),
+            _ => format!("h{}.{ZONE} TXT", h - h % 20),
+        };
+        q.push_str(&line);
+        q.push('\n');
+    }
+    q
+}
+
+/// A server under test.
+struct Server {
+    name: &'static str,
+    child: Child,
+    /// Namespace the client runs in, and the address it asks.
+    client_ns: String,
+    addr: &'static str,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pinned(core: u32, ns: &str, program: &Path) -> Command {
+    let mut c = Command::new("taskset");
+    c.args(["-c", &core.to_string(), "ip", "netns", "exec", ns]).arg(program);
+    c.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+    c
+}
+
+/// A namespace pair joined by a veth: server side 10.0.1.2, client 10.0.1.1.
+struct VethPair {
+    server: String,
+    client: String,
+}
+
+impl VethPair {
+    fn create(tag: &str) -> Result<VethPair, String> {
+        let (s, c) = (format!("gitns-b{tag}-s-{}", std::process::id()), format!("gitns-b{tag}-c-{}", std::process::id()));
+        for n in [&s, &c] {
+            let _ = Command::new("ip").args(["netns", "del", n]).stderr(Stdio::null()).status();
+            run_ok(Command::new("ip").args(["netns", "add", n]))?;
+        }
+        let v = format!("vb{tag}{}", std::process::id() % 10_000);
+        run_ok(Command::new("ip").args(["link", "add", &format!("{v}s"), "type", "veth", "peer", "name", &format!("{v}c")]))?;
+        run_ok(Command::new("ip").args(["link", "set", &format!("{v}s"), "netns", &s]))?;
+        run_ok(Command::new("ip").args(["link", "set", &format!("{v}c"), "netns", &c]))?;
+        for (n, dev, ip) in [(&s, format!("{v}s"), "10.0.1.2/24"), (&c, format!("{v}c"), "10.0.1.1/24")] {
+            run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "addr", "add", ip, "dev", &dev]))?;
+            run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", &dev, "up"]))?;
+            run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", "lo", "up"]))?;
+        }
+        Ok(VethPair { server: s, client: c })
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for n in [&self.server, &self.client] {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
+    for _ in 0..200 {
+        let out = Command::new("ip").args(["netns", "exec", ns, "dig", &format!("@{addr}"), "+time=1", "+tries=1", &format!("h1.{ZONE}"), "A"]).output().map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("no answer from {addr} in {ns}"))
+}
+
+/// One dnsperf run: (QPS, average latency ms, lost queries).
+fn dnsperf(ns: &str, addr: &str, queries: &Path, secs: u32) -> Result<(f64, f64, u64), String> {
+    let out = Command::new("taskset")
+        .args(["-c", "1", "ip", "netns", "exec", ns, "dnsperf", "-s", addr, "-l", &secs.to_string(), "-c", "4", "-q", "200", "-d"])
+        .arg(queries)
+        .output()
+        .map_err(|e| format!("dnsperf: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |key: &str| text.lines().find(|l| l.trim_start().starts_with(key)).and_then(|l| l.split(':').nth(1)).map(|v| v.split_whitespace().next().unwrap_or("").to_string());
+    let qps: f64 = field("Queries per second").and_then(|v| v.parse().ok()).ok_or_else(|| format!("dnsperf output:\n{text}"))?;
+    let lat: f64 = field("Average Latency (s)").and_then(|v| v.parse().ok()).unwrap_or(0.0) * 1e3;
+    let lost: u64 = text.lines().find(|l| l.contains("Queries lost")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok((qps, lat, lost))
+}
+
+fn start_gitns(vm: bool, dir: &Path) -> Result<(Server, Netns), String> {
+    let tag = if vm { "gvm" } else { "gux" };
+    let ns = Netns::create(&format!("gitns-b{tag}-{}", std::process::id()))?;
+    let zones = dir.join("zones");
+    let dev = dir.join(format!("{tag}.tar"));
+    crate::zones::pack(&zones, &dev)?;
+    let child = if vm {
+        let mut c = pinned(0, &ns.name, &build::tender(true)?);
+        c.args(["--quiet", "--mem=256", "--net:service=tap0"]).arg(format!("--block:storage={}", dev.display())).arg(build::image_storage(true)?).args(["--ipv4=10.0.0.2/24", "-l", "warn"]);
+        c.spawn()
+    } else {
+        let mut c = pinned(0, &ns.name, &build::unix(true)?);
+        c.arg("--net:service=tap0").arg(format!("--block:storage={}", dev.display())).args(["--", "--ipv4=10.0.0.2/24", "-l", "warn"]);
+        c.spawn()
+    }
+    .map_err(|e| e.to_string())?;
+    let s = Server { name: if vm { "gitns (VM, gitns-hvt)" } else { "gitns (unix platform)" }, child, client_ns: ns.name.clone(), addr: "10.0.0.2" };
+    wait_answer(&s.client_ns, s.addr)?;
+    Ok((s, ns))
+}
+
+fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
+    let d = dir.join("nsd");
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    let conf = format!(
+        "server:\n  ip-address: 10.0.1.2\n  port: 53\n  server-count: 1\n  username: \"\"\n  zonesdir: \"{z}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  hide-version: yes\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {ZONE}\n  zonefile: {ZONE}\n",
+        z = dir.join("zones").display(),
+        d = d.display()
+    );
+    std::fs::write(d.join("nsd.conf"), conf).map_err(|e| e.to_string())?;
+    let mut c = pinned(0, &pair.server, Path::new("/usr/sbin/nsd"));
+    c.arg("-d").arg("-c").arg(d.join("nsd.conf"));
+    let child = c.spawn().map_err(|e| format!("nsd: {e}"))?;
+    let s = Server { name: "NSD", child, client_ns: pair.client.clone(), addr: "10.0.1.2" };
+    wait_answer(&s.client_ns, s.addr)?;
+    Ok(s)
+}
+
+fn start_knot(dir: &Path, pair: &VethPair) -> Result<Server, String> {
+    let d = dir.join("knot");
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    let conf = format!(
+        "server:\n  listen: 10.0.1.2@53\n  rundir: {d}\n  user: root\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\ndatabase:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\nzone:\n  - domain: {ZONE}\n    file: {z}\n",
+        d = d.display(),
+        z = dir.join("zones").join(ZONE).display()
+    );
+    std::fs::write(d.join("knot.conf"), conf).map_err(|e| e.to_string())?;
+    let mut c = pinned(0, &pair.server, Path::new("/usr/sbin/knotd"));
+    c.arg("-c").arg(d.join("knot.conf"));
+    let child = c.spawn().map_err(|e| format!("knotd: {e}"))?;
+    let s = Server { name: "Knot", child, client_ns: pair.client.clone(), addr: "10.0.1.2" };
+    wait_answer(&s.client_ns, s.addr)?;
+    Ok(s)
+}
+
+fn version(cmd: &str, arg: &str) -> String {
+    Command::new(cmd).arg(arg).output().map(|o| String::from_utf8_lossy(if o.stdout.is_empty() { &o.stderr } else { &o.stdout }).lines().next().unwrap_or("").to_string()).unwrap_or_default()
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    crate::deps::install(&[("dnsperf", "dnsperf"), ("nsd", "nsd"), ("knotd", "knot"), ("dig", "dnsutils"), ("taskset", "util-linux")])?;
+    let dir: PathBuf = std::env::temp_dir().join(format!("gitns-bench-dns-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("zones")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("zones").join(ZONE), zone_text()).map_err(|e| e.to_string())?;
+    let qfile = dir.join("queries");
+    std::fs::write(&qfile, queries()).map_err(|e| e.to_string())?;
+    let (secs, runs) = if quick { (3, 1) } else { (10, 3) };
+    let mut rows: Vec<(&'static str, Summary, Summary, u64)> = Vec::new();
+    let kvm = crate::util::have_kvm();
+    for which in ["vm", "unix", "nsd", "knot"] {
+        if which == "vm" && !kvm {
+            continue;
+        }
+        let pair = if matches!(which, "nsd" | "knot") { Some(VethPair::create(which)?) } else { None };
+        let (server, _ns) = match which {
+            "vm" => { let (s, n) = start_gitns(true, &dir)?; (s, Some(n)) }
+            "unix" => { let (s, n) = start_gitns(false, &dir)?; (s, Some(n)) }
+            "nsd" => (start_nsd(&dir, pair.as_ref().ok_or("pair")?)?, None),
+            _ => (start_knot(&dir, pair.as_ref().ok_or("pair")?)?, None),
+        };
+        let (mut qps, mut lat, mut lost) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..runs {
+            let (q, l, x) = dnsperf(&server.client_ns, server.addr, &qfile, secs)?;
+            qps.push(q);
+            lat.push(l);
+            lost += x;
+        }
+        eprintln!("bench dns: {}: {:.0} qps", server.name, summary(&qps).median);
+        rows.push((server.name, summary(&qps), summary(&lat), lost));
+        drop(server);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let best_peer = rows.iter().filter(|r| matches!(r.0, "NSD" | "Knot")).map(|r| r.1.median).fold(0.0, f64::max);
+    let cmd = format!("cargo xtask bench dns{}", if quick { " --quick" } else { "" });
+    let mut body = format!(
+        "## DNS query throughput\n\nCommand: `{cmd}`. Machine: {}.\n{}; {}; {}.\n\
+Zone: 10,000 hosts (A, 1/4 with AAAA, CNAMEs, TXT, MX, 100 delegations with glue). Mix: 65% A hits, 5% AAAA, 5% CNAME, 5% NODATA, 10% NXDOMAIN, 5% referrals, 5% TXT; UDP.\n\
+dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server pinned to core 0 with one worker. gitns is reached over a tap from its netns, NSD and Knot over a veth pair between two netns.\n\n\
+| server | QPS min | QPS median | QPS max | avg latency ms (median) | lost | ratio to best peer |\n|---|---|---|---|---|---|---|\n",
+        report::machine(),
+        version("nsd", "-v"),
+        version("knotd", "--version"),
+        version("dnsperf", "-h").trim_start_matches("DNS Performance Testing Tool ")
+    );
+    for (name, q, l, lost) in &rows {
+        let _ = writeln!(body, "| {name} | {:.0} | {:.0} | {:.0} | {:.3} | {lost} | {:.2} |", q.min, q.median, q.max, l.median, if best_peer > 0.0 { q.median / best_peer } else { 0.0 });
+    }
+    print!("{body}");
+    report::write_section("dns", &body)?;
+    let json: Vec<String> = rows.iter().map(|(n, q, l, lost)| format!("{{\"server\": \"{n}\", \"qps_median\": {:.0}, \"qps_min\": {:.0}, \"qps_max\": {:.0}, \"latency_ms\": {:.3}, \"lost\": {lost}}}", q.median, q.min, q.max, l.median)).collect();
+    report::write_json("dns", &format!("[{}]", json.join(", ")))
+}
