@@ -35,6 +35,44 @@ fn has(out: &str, rr: &str) -> bool {
     out.lines().any(|l| !l.starts_with(';') && l.split_whitespace().collect::<Vec<_>>() == want)
 }
 
+/// A query for `name` type A with `id`, framed for TCP.
+fn tcp_query(id: u16, name: &str) -> Vec<u8> {
+    let mut m = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut f = (m.len() as u16).to_be_bytes().to_vec();
+    f.extend(m);
+    f
+}
+
+/// Two queries pipelined in one TCP write get two answers, in order.
+fn tcp_pipelining(ns: &Netns) {
+    let ids = ns
+        .run_in(|| {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect_timeout(&"10.0.0.2:53".parse().unwrap(), Duration::from_secs(5)).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut both = tcp_query(0x1111, "www.example.org");
+            both.extend(tcp_query(0x2222, "mail.example.org"));
+            s.write_all(&both).unwrap();
+            let mut ids = Vec::new();
+            for _ in 0..2 {
+                let mut len = [0u8; 2];
+                s.read_exact(&mut len).unwrap();
+                let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
+                s.read_exact(&mut msg).unwrap();
+                assert_eq!(msg[3] & 0x0f, 0, "NOERROR");
+                ids.push(u16::from_be_bytes([msg[0], msg[1]]));
+            }
+            ids
+        })
+        .unwrap();
+    assert_eq!(ids, vec![0x1111, 0x2222]);
+}
+
 fn checks(ns: &Netns, g: &Guest) {
     g.wait_for(" ready", T);
     let out = dig(ns, &["www.example.org", "A", "+norec"]);
@@ -76,6 +114,7 @@ fn checks(ns: &Netns, g: &Guest) {
     let out = dig(ns, &["www.broken.net", "A", "+norec"]);
     assert!(out.contains("status: REFUSED"), "{out}");
     assert!(g.output().contains("zone rejected: broken.net:4:"), "{}", g.output());
+    tcp_pipelining(ns);
 }
 
 #[test]

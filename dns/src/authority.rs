@@ -193,3 +193,179 @@ fn write_answer(req: &Request, ans: &Answer, out: &mut [u8]) -> Option<usize> {
     }
     Some(len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Name;
+    use crate::wire::Reader;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    const ZONE: &str = "$TTL 3600
+@ SOA ns hm 1 2 3 4 60
+@ NS ns
+@ MX 10 mail
+ns A 192.0.2.1
+mail A 192.0.2.2
+www A 192.0.2.3
+alias CNAME www
+out CNAME www.elsewhere.net.
+l1 CNAME l2
+l2 CNAME l1
+*.w A 192.0.2.9
+a.b.ent TXT \"x\"
+d DNAME t.example.org.
+t A 192.0.2.10
+x.t A 192.0.2.11
+sub NS ns.sub
+ns.sub A 192.0.2.53
+two A 192.0.2.20
+two A 192.0.2.21
+two TXT \"t\"
+";
+
+    fn zs() -> ZoneSet {
+        ZoneSet::load(&[(String::from("example.org"), ZONE.as_bytes().to_vec())], None).0
+    }
+
+    fn query(name: &str, qtype: u16, edns: Option<u8>) -> Vec<u8> {
+        let mut m = alloc::vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns.is_some() as u8];
+        m.extend_from_slice(Name::parse(name, &Name::root()).unwrap().wire());
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&IN.to_be_bytes());
+        if let Some(v) = edns {
+            m.extend_from_slice(&[0, 0, 41, 0x10, 0x00, 0, v, 0, 0, 0, 0]);
+        }
+        m
+    }
+
+    /// (flags, rcode incl. extended, sections of "owner TYPE rdata-text").
+    struct Resp {
+        flags: u16,
+        rcode: u16,
+        sec: [Vec<String>; 3],
+    }
+
+    fn ask(msg: &[u8], t: Transport, size: usize) -> Option<Resp> {
+        let mut out = alloc::vec![0u8; size];
+        let n = handle(&zs(), msg, t, &mut out)?;
+        let b = &out[..n];
+        let mut r = Reader::new(b);
+        let h = Header::parse(&mut r).unwrap();
+        for _ in 0..h.qdcount {
+            r.name().unwrap();
+            r.u32().unwrap();
+        }
+        let mut sec: [Vec<String>; 3] = Default::default();
+        let mut rcode = h.flags & 0xf;
+        for (i, count) in [h.ancount, h.nscount, h.arcount].into_iter().enumerate() {
+            for _ in 0..count {
+                let owner = r.name().unwrap();
+                let (ty, _class, ttl) = (r.u16().unwrap(), r.u16().unwrap(), r.u32().unwrap());
+                let len = r.u16().unwrap() as usize;
+                if ty == OPT {
+                    rcode |= ((ttl >> 24) as u16) << 4;
+                    r.bytes(len).unwrap();
+                    sec[i].push(String::from("OPT"));
+                    continue;
+                }
+                let rd = crate::rdata::from_wire(ty, &mut r, len).unwrap();
+                sec[i].push(alloc::format!("{} {} {} {}", owner, ttl, to_text(ty), crate::rdata::to_text_rdata(ty, &rd)));
+            }
+        }
+        Some(Resp { flags: h.flags, rcode, sec })
+    }
+
+    fn udp(name: &str, t: u16) -> Resp {
+        ask(&query(name, t, None), Transport::Udp, 4096).unwrap()
+    }
+
+    fn aa(r: &Resp) -> bool {
+        r.flags & 0x0400 != 0
+    }
+
+    #[test]
+    fn exact_and_case_preserving() {
+        let r = udp("WWW.example.ORG.", A);
+        assert!(aa(&r) && r.rcode == 0);
+        assert_eq!(r.sec[0], ["WWW.example.ORG. 3600 A 192.0.2.3"]);
+        assert_eq!(r.flags & 0x0100, 0x0100, "RD echoed");
+    }
+
+    #[test]
+    fn cnames_chase_inside_stop_outside_and_loops_end() {
+        assert_eq!(udp("alias.example.org.", A).sec[0], ["alias.example.org. 3600 CNAME www.example.org.", "www.example.org. 3600 A 192.0.2.3"]);
+        assert_eq!(udp("out.example.org.", A).sec[0], ["out.example.org. 3600 CNAME www.elsewhere.net."]);
+        let r = udp("l1.example.org.", A);
+        assert!(r.sec[0].len() <= 16 + 1 && r.rcode == 0);
+        assert_eq!(udp("alias.example.org.", CNAME).sec[0], ["alias.example.org. 3600 CNAME www.example.org."]);
+    }
+
+    #[test]
+    fn wildcards_and_empty_non_terminals() {
+        assert_eq!(udp("q.w.example.org.", A).sec[0], ["q.w.example.org. 3600 A 192.0.2.9"]);
+        assert_eq!(udp("deep.q.w.example.org.", A).sec[0], ["deep.q.w.example.org. 3600 A 192.0.2.9"]);
+        let r = udp("q.w.example.org.", MX);
+        assert_eq!((r.rcode, r.sec[0].len(), r.sec[1].len()), (0, 0, 1), "NODATA at a wildcard");
+        let r = udp("b.ent.example.org.", A);
+        assert_eq!((r.rcode, r.sec[0].len()), (0, 0), "ENT: NODATA, not NXDOMAIN");
+        let r = udp("nope.example.org.", A);
+        assert_eq!(r.rcode, 3);
+        assert_eq!(r.sec[1], ["example.org. 60 SOA ns.example.org. hm.example.org. 1 2 3 4 60"], "SOA TTL = min(TTL, MINIMUM)");
+    }
+
+    #[test]
+    fn referrals_and_ds() {
+        let r = udp("host.sub.example.org.", A);
+        assert!(!aa(&r));
+        assert_eq!(r.sec[1], ["sub.example.org. 3600 NS ns.sub.example.org."]);
+        assert_eq!(r.sec[2], ["ns.sub.example.org. 3600 A 192.0.2.53"]);
+        let r = udp("sub.example.org.", DS);
+        assert!(aa(&r) && r.sec[0].is_empty() && r.sec[1].len() == 1, "DS at the cut is the parent's, authoritative NODATA");
+    }
+
+    #[test]
+    fn dname_substitutes() {
+        let r = udp("x.d.example.org.", A);
+        assert_eq!(r.sec[0], ["d.example.org. 3600 DNAME t.example.org.", "x.d.example.org. 3600 CNAME x.t.example.org.", "x.t.example.org. 3600 A 192.0.2.11"]);
+    }
+
+    #[test]
+    fn additional_and_any() {
+        assert_eq!(udp("example.org.", MX).sec[2], ["mail.example.org. 3600 A 192.0.2.2"]);
+        assert_eq!(udp("two.example.org.", ANY).sec[0].len(), 2, "UDP: the lowest-type RRset only");
+        let tcp = ask(&query("two.example.org.", ANY, None), Transport::Tcp, 65535).unwrap();
+        assert_eq!(tcp.sec[0].len(), 3, "TCP: every RRset");
+    }
+
+    #[test]
+    fn edns_badvers_and_errors() {
+        let r = ask(&query("www.example.org.", A, Some(0)), Transport::Udp, 4096).unwrap();
+        assert_eq!(r.sec[2], ["OPT"]);
+        let r = ask(&query("www.example.org.", A, Some(1)), Transport::Udp, 4096).unwrap();
+        assert_eq!(r.rcode, 16, "BADVERS");
+        assert_eq!(udp("example.com.", A).rcode, 5, "not ours: REFUSED");
+        let mut ch = query("version.bind.", TXT, None);
+        let l = ch.len();
+        ch[l - 1] = 3;
+        assert_eq!(ask(&ch, Transport::Udp, 4096).unwrap().rcode, 5, "CH: REFUSED");
+        let mut two = query("www.example.org.", A, None);
+        two[5] = 2;
+        assert_eq!(ask(&two, Transport::Udp, 4096).unwrap().rcode, 1, "QDCOUNT 2: FORMERR");
+        let mut resp = query("www.example.org.", A, None);
+        resp[2] |= 0x80;
+        assert!(ask(&resp, Transport::Udp, 4096).is_none(), "responses are dropped");
+        let mut status = query("www.example.org.", A, None);
+        status[2] = 0x10; // opcode 2 (STATUS)
+        assert_eq!(ask(&status, Transport::Udp, 4096).unwrap().rcode, 4, "NOTIMP");
+        assert_eq!(udp("example.org.", AXFR).rcode, 1, "AXFR over UDP: FORMERR");
+    }
+
+    #[test]
+    fn truncation_sets_tc_and_empties_sections() {
+        let r = ask(&query("example.org.", MX, None), Transport::Udp, 40).unwrap();
+        assert_eq!(r.flags & 0x0200, 0x0200);
+        assert!(r.sec[0].is_empty() && r.sec[1].is_empty());
+    }
+}

@@ -15,7 +15,7 @@ commands:
   run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
   check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
-  bench [boot] [--quick] measure; results go to docs/bench.md and docs/bench.json
+  bench [boot|dns|zone] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
 
@@ -32,6 +32,7 @@ fn main() {
         "demo" => demo::main(rest),
         "test" => test::main(rest),
         "check" => check::main(rest),
+        "zone-parse" => xtask::bench::zone::parse_main(rest),
         "bench" => xtask::bench::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

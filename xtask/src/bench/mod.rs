@@ -3,6 +3,7 @@
 
 mod boot;
 mod dns;
+pub mod zone;
 pub mod icmp;
 pub mod report;
 pub mod stats;
@@ -17,9 +18,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"dns") {
         dns::run(quick)?;
     }
+    if all || which.contains(&"zone") {
+        zone::run(quick)?;
+    }
     for w in &which {
-        if !matches!(*w, "boot" | "dns") {
-            return Err(format!("bench: unknown benchmark `{w}` (known: boot, dns)"));
+        if !matches!(*w, "boot" | "dns" | "zone") {
+            return Err(format!("bench: unknown benchmark `{w}` (known: boot, dns, zone)"));
         }
     }
     Ok(())
