@@ -31,111 +31,158 @@ pub struct LexError {
     pub what: &'static str,
 }
 
-/// Split a master file into logical lines.
-pub fn lines(text: &str) -> Result<Vec<Line>, LexError> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut cur = Line { blank_owner: false, tokens: Vec::new() };
-    let (mut line, mut col) = (1u32, 1u32);
-    let mut depth = 0u32;
-    let mut paren_at = (0, 0);
-    let mut at_line_start = true;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if at_line_start && depth == 0 {
-            cur.blank_owner = c == b' ' || c == b'\t';
-            at_line_start = false;
+/// A streaming lexer: one logical line at a time, so a large zone is never
+/// held as tokens all at once.
+pub struct Lexer<'a> {
+    b: &'a [u8],
+    i: usize,
+    line: u32,
+    col: u32,
+    at_line_start: bool,
+    failed: bool,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lexer { b: text.as_bytes(), i: 0, line: 1, col: 1, at_line_start: true, failed: false }
+    }
+
+    /// The next logical line, an error, or None at the end.
+    pub fn next_line(&mut self) -> Option<Result<Line, LexError>> {
+        if self.failed {
+            return None;
         }
-        match c {
-            b'\n' => {
-                if depth == 0 {
-                    if !cur.tokens.is_empty() {
-                        out.push(core::mem::replace(&mut cur, Line { blank_owner: false, tokens: Vec::new() }));
-                    }
-                    at_line_start = true;
-                }
-                line += 1;
-                col = 1;
-                i += 1;
-                continue;
+        let r = self.scan();
+        if matches!(r, Some(Err(_))) {
+            self.failed = true;
+        }
+        r
+    }
+
+    fn scan(&mut self) -> Option<Result<Line, LexError>> {
+        let b = self.b;
+        let mut cur = Line { blank_owner: false, tokens: Vec::new() };
+        let mut depth = 0u32;
+        let mut paren_at = (0, 0);
+        while self.i < b.len() {
+            let c = b[self.i];
+            if self.at_line_start && depth == 0 {
+                cur.blank_owner = c == b' ' || c == b'\t';
+                self.at_line_start = false;
             }
-            b' ' | b'\t' | b'\r' => {}
-            b';' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'(' => {
-                if depth == 0 {
-                    paren_at = (line, col);
-                }
-                depth += 1;
-            }
-            b')' => {
-                if depth == 0 {
-                    return Err(LexError { line, col, what: "unbalanced ')'" });
-                }
-                depth -= 1;
-            }
-            b'"' => {
-                let (start_line, start_col) = (line, col);
-                let mut s = String::new();
-                i += 1;
-                col += 1;
-                loop {
-                    let Some(&c) = b.get(i) else {
-                        return Err(LexError { line: start_line, col: start_col, what: "unterminated quoted string" });
-                    };
-                    if c == b'"' {
-                        break;
-                    }
-                    if c == b'\\' {
-                        if let Some(&n) = b.get(i + 1) {
-                            s.push('\\');
-                            push_byte(&mut s, n);
-                            i += 2;
-                            col += 2;
-                            continue;
+            match c {
+                b'\n' => {
+                    self.line += 1;
+                    self.col = 1;
+                    self.i += 1;
+                    if depth == 0 {
+                        self.at_line_start = true;
+                        if !cur.tokens.is_empty() {
+                            return Some(Ok(cur));
                         }
+                        cur.blank_owner = false;
                     }
-                    if c == b'\n' {
-                        line += 1;
-                        col = 0;
-                    }
-                    push_byte(&mut s, c);
-                    i += 1;
-                    col += 1;
+                    continue;
                 }
-                cur.tokens.push(Token { text: s, quoted: true, line: start_line, col: start_col });
-                i += 1;
-                col += 1;
-                continue;
-            }
-            _ => {
-                let (start, start_col) = (i, col);
-                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"') {
-                    if b[i] == b'\\' && i + 1 < b.len() && b[i + 1] != b'\n' {
-                        i += 1;
-                        col += 1;
+                b' ' | b'\t' | b'\r' => {}
+                b';' => {
+                    while self.i < b.len() && b[self.i] != b'\n' {
+                        self.i += 1;
                     }
-                    i += 1;
-                    col += 1;
+                    continue;
                 }
-                let text = String::from_utf8_lossy(&b[start..i]).into_owned();
-                cur.tokens.push(Token { text, quoted: false, line, col: start_col });
-                continue;
+                b'(' => {
+                    if depth == 0 {
+                        paren_at = (self.line, self.col);
+                    }
+                    depth += 1;
+                }
+                b')' => {
+                    if depth == 0 {
+                        return Some(Err(LexError { line: self.line, col: self.col, what: "unbalanced ')'" }));
+                    }
+                    depth -= 1;
+                }
+                b'"' => match self.quoted() {
+                    Ok(t) => {
+                        cur.tokens.push(t);
+                        continue;
+                    }
+                    Err(e) => return Some(Err(e)),
+                },
+                _ => {
+                    cur.tokens.push(self.word());
+                    continue;
+                }
             }
+            self.i += 1;
+            self.col += 1;
         }
-        i += 1;
-        col += 1;
+        if depth > 0 {
+            return Some(Err(LexError { line: paren_at.0, col: paren_at.1, what: "unbalanced '(' (no closing parenthesis)" }));
+        }
+        (!cur.tokens.is_empty()).then_some(Ok(cur))
     }
-    if depth > 0 {
-        return Err(LexError { line: paren_at.0, col: paren_at.1, what: "unbalanced '(' (no closing parenthesis)" });
+
+    /// A quoted string starting at the opening quote.
+    fn quoted(&mut self) -> Result<Token, LexError> {
+        let b = self.b;
+        let (start_line, start_col) = (self.line, self.col);
+        let mut s = String::new();
+        self.i += 1;
+        self.col += 1;
+        loop {
+            let Some(&c) = b.get(self.i) else {
+                return Err(LexError { line: start_line, col: start_col, what: "unterminated quoted string" });
+            };
+            if c == b'"' {
+                break;
+            }
+            if c == b'\\' {
+                if let Some(&n) = b.get(self.i + 1) {
+                    s.push('\\');
+                    push_byte(&mut s, n);
+                    self.i += 2;
+                    self.col += 2;
+                    continue;
+                }
+            }
+            if c == b'\n' {
+                self.line += 1;
+                self.col = 0;
+            }
+            push_byte(&mut s, c);
+            self.i += 1;
+            self.col += 1;
+        }
+        self.i += 1;
+        self.col += 1;
+        Ok(Token { text: s, quoted: true, line: start_line, col: start_col })
     }
-    if !cur.tokens.is_empty() {
-        out.push(cur);
+
+    /// An unquoted word (backslash escapes kept).
+    fn word(&mut self) -> Token {
+        let b = self.b;
+        let (start, start_col) = (self.i, self.col);
+        while self.i < b.len() && !matches!(b[self.i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"') {
+            if b[self.i] == b'\\' && self.i + 1 < b.len() && b[self.i + 1] != b'\n' {
+                self.i += 1;
+                self.col += 1;
+            }
+            self.i += 1;
+            self.col += 1;
+        }
+        let text = String::from_utf8_lossy(&b[start..self.i]).into_owned();
+        Token { text, quoted: false, line: self.line, col: start_col }
+    }
+}
+
+/// Split a master file into logical lines (all at once; small inputs).
+pub fn lines(text: &str) -> Result<Vec<Line>, LexError> {
+    let mut lx = Lexer::new(text);
+    let mut out = Vec::new();
+    while let Some(l) = lx.next_line() {
+        out.push(l?);
     }
     Ok(out)
 }

@@ -73,15 +73,16 @@ fn perr(file: &str, t: &Token, what: impl Into<String>) -> ParseError {
 }
 
 fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> {
-    let lines = lexer::lines(text).map_err(|e| ParseError { file: file.to_string(), line: e.line, col: e.col, what: e.what.to_string() })?;
+    let mut lx = lexer::Lexer::new(text);
     st.stack.push(file.to_string());
     let idx = st.out.files.len().min(u16::MAX as usize) as u16;
     st.out.files.push(file.to_string());
-    for line in &lines {
+    while let Some(line) = lx.next_line() {
+        let line = line.map_err(|e| ParseError { file: file.to_string(), line: e.line, col: e.col, what: e.what.to_string() })?;
         if line.tokens[0].text.starts_with('$') && !line.blank_owner {
-            directive(st, file, line)?;
+            directive(st, file, &line)?;
         } else {
-            record(st, file, idx, line)?;
+            record(st, file, idx, &line)?;
         }
     }
     st.stack.pop();
