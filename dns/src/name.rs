@@ -103,6 +103,7 @@ impl Name {
         if wire.len() > MAX_WIRE {
             return Err(NameError::NameTooLong);
         }
+        wire.shrink_to_fit();
         Ok(Name { wire })
     }
 
@@ -211,6 +212,7 @@ impl Name {
             }
             k.push(0);
         }
+        k.shrink_to_fit();
         k
     }
 

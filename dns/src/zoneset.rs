@@ -63,7 +63,7 @@ pub fn load_zone(name: &str, text: &str, files: &[(String, Vec<u8>)]) -> Result<
     let origin = Name::parse(&format!("{origin}"), &Name::root()).map_err(|e| ZoneLoadError::BadName(format!("{name}: {e}")))?;
     let include = |p: &str| files.iter().find(|(n, _)| n == p).and_then(|(_, d)| String::from_utf8(d.clone()).ok());
     let parsed = parser::parse(name, text, &origin, &include).map_err(ZoneLoadError::Parse)?;
-    check::build(&origin, &parsed).map_err(ZoneLoadError::Check)
+    check::build_owned(&origin, parsed).map_err(ZoneLoadError::Check)
 }
 
 impl ZoneSet {

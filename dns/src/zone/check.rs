@@ -29,12 +29,26 @@ const MAX_TTL: u32 = 0x7fff_ffff;
 
 /// Build the zone and check it. Ok((zone, warnings)) or the first error.
 pub fn build(origin: &Name, p: &Parsed) -> Result<(Zone, Vec<Finding>), Finding> {
+    pre_check(origin, p)?;
+    let zone = Zone::from_records(origin.clone(), &p.records);
+    node_checks(origin, &p.files, zone)
+}
+
+/// As [`build`], consuming the parse so records move into the zone (large
+/// zones peak at one copy of their data, not two).
+pub fn build_owned(origin: &Name, mut p: Parsed) -> Result<(Zone, Vec<Finding>), Finding> {
+    pre_check(origin, &p)?;
+    let records = core::mem::take(&mut p.records);
+    let zone = Zone::from_owned_records(origin.clone(), records);
+    node_checks(origin, &p.files, zone)
+}
+
+/// Checks of single records.
+fn pre_check(origin: &Name, p: &Parsed) -> Result<(), Finding> {
     let at = |i: usize, what: String| {
         let r = &p.records[i];
         Finding { file: p.files.get(r.file as usize).cloned().unwrap_or_default(), line: r.line, what }
     };
-    let whole = |what: String| Finding { file: p.files.first().cloned().unwrap_or_default(), line: 0, what };
-    let mut soas = 0;
     for (i, r) in p.records.iter().enumerate() {
         if !r.name.is_at_or_below(origin) {
             return Err(at(i, format!("{} is outside the zone {}", r.name, origin)));
@@ -42,43 +56,48 @@ pub fn build(origin: &Name, p: &Parsed) -> Result<(Zone, Vec<Finding>), Finding>
         if r.ttl > MAX_TTL {
             return Err(at(i, format!("TTL {} is above 2^31-1 (RFC 2181 8)", r.ttl)));
         }
-        if r.rtype == SOA {
-            if r.name != *origin {
-                return Err(at(i, format!("SOA at {} is not at the apex {}", r.name, origin)));
-            }
-            soas += 1;
+        if r.rtype == SOA && r.name != *origin {
+            return Err(at(i, format!("SOA at {} is not at the apex {}", r.name, origin)));
         }
         if matches!(r.rtype, OPT | TSIG | AXFR | IXFR | ANY) {
             return Err(at(i, format!("{} is not a record type for zone data", to_text(r.rtype))));
         }
     }
-    let zone = Zone::from_records(origin.clone(), &p.records);
+    Ok(())
+}
+
+/// Checks of the assembled zone.
+fn node_checks(origin: &Name, files: &[String], zone: Zone) -> Result<(Zone, Vec<Finding>), Finding> {
+    let whole = |what: String| Finding { file: files.first().cloned().unwrap_or_default(), line: 0, what };
+    let at_set = |node: &crate::zone::Node, t: u16, what: String| {
+        let (file, line) = node.get(t).map(|s| s.src).unwrap_or((0, 0));
+        Finding { file: files.get(file as usize).cloned().unwrap_or_default(), line, what }
+    };
     match zone.soa().map(|s| s.rdatas.len()) {
-        None if soas == 0 => return Err(whole(format!("no SOA record at the apex {origin}"))),
+        None => return Err(whole(format!("no SOA record at the apex {origin}"))),
         Some(n) if n > 1 => return Err(whole(format!("more than one SOA record at the apex {origin}"))),
         _ => {}
     }
     if zone.node(origin).and_then(|n| n.get(NS)).is_none() {
         return Err(whole(format!("no NS records at the apex {origin}")));
     }
-    let line_of = |name: &Name, t: u16| p.records.iter().position(|r| r.name == *name && r.rtype == t).unwrap_or(0);
     let mut warnings = Vec::new();
     for node in zone.nodes() {
         let types: Vec<u16> = node.rrsets.iter().map(|s| s.rtype).collect();
         if types.contains(&CNAME) && types.iter().any(|t| !matches!(*t, CNAME | RRSIG | NSEC)) {
-            return Err(at(line_of(&node.name, CNAME), format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name)));
+            return Err(at_set(node, CNAME, format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name)));
         }
         if node.get(CNAME).is_some_and(|s| s.rdatas.len() > 1) {
-            return Err(at(line_of(&node.name, CNAME), format!("{} has more than one CNAME", node.name)));
+            return Err(at_set(node, CNAME, format!("{} has more than one CNAME", node.name)));
         }
         if node.name != *origin {
             if let Some(cut) = zone.delegation_above(&node.name).filter(|c| c.name != node.name) {
                 if types.iter().any(|t| !matches!(*t, A | AAAA)) {
-                    return Err(at(line_of(&node.name, types[0]), format!("{} lies below the delegation {} and is not glue", node.name, cut.name)));
+                    return Err(at_set(node, types[0], format!("{} lies below the delegation {} and is not glue", node.name, cut.name)));
                 }
             }
             if node.get(NS).is_some() && types.iter().any(|t| !matches!(*t, NS | DS | A | AAAA | RRSIG | NSEC)) {
-                return Err(at(line_of(&node.name, NS), format!("the delegation {} has data other than NS, DS and glue", node.name)));
+                return Err(at_set(node, NS, format!("the delegation {} has data other than NS, DS and glue", node.name)));
             }
         }
         for set in node.rrsets.iter().filter(|s| matches!(s.rtype, NS | MX)) {
@@ -87,7 +106,7 @@ pub fn build(origin: &Name, p: &Parsed) -> Result<(Zone, Vec<Finding>), Finding>
                 if target.is_at_or_below(origin) {
                     let has_addr = zone.node(&target).is_some_and(|n| n.get(A).is_some() || n.get(AAAA).is_some());
                     if !has_addr {
-                        warnings.push(at(line_of(&node.name, set.rtype), format!("{} target {} has no address in the zone", to_text(set.rtype), target)));
+                        warnings.push(at_set(node, set.rtype, format!("{} target {} has no address in the zone", to_text(set.rtype), target)));
                     }
                 }
             }

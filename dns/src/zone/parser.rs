@@ -65,6 +65,9 @@ struct State<'a> {
 pub fn parse(file: &str, text: &str, origin: &Name, include: &dyn Fn(&str) -> Option<String>) -> Result<Parsed, ParseError> {
     let mut st = State { origin: origin.clone(), default_ttl: None, last_ttl: None, last_owner: None, include, stack: Vec::new(), out: Parsed::default() };
     parse_file(&mut st, file, text)?;
+    // Growth slack of a large record list would stay alive while the zone
+    // is built from it.
+    st.out.records.shrink_to_fit();
     Ok(st.out)
 }
 

@@ -8,12 +8,23 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// An RRset: one owner, type and TTL, one or more RDATAs (wire form).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RRset {
     pub rtype: u16,
     pub ttl: u32,
     pub rdatas: Vec<Vec<u8>>,
+    /// Where its first record was read (file index, line), for messages.
+    /// Not part of equality.
+    pub src: (u16, u32),
 }
+
+impl PartialEq for RRset {
+    fn eq(&self, o: &RRset) -> bool {
+        self.rtype == o.rtype && self.ttl == o.ttl && self.rdatas == o.rdatas
+    }
+}
+
+impl Eq for RRset {}
 
 /// All RRsets of one owner name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,8 +37,10 @@ impl Node {
     /// RRsets by type, RDATAs in wire order: one representation per content.
     pub(crate) fn normalize(&mut self) {
         self.rrsets.sort_by_key(|s| s.rtype);
+        self.rrsets.shrink_to_fit();
         for s in &mut self.rrsets {
             s.rdatas.sort();
+            s.rdatas.shrink_to_fit();
         }
     }
 
@@ -47,17 +60,25 @@ impl Zone {
     /// Build from records (no checks: see [`super::check`]). Duplicate
     /// RDATAs collapse; an RRset takes the smallest TTL given (RFC 2181 5.2).
     pub fn from_records(origin: Name, records: &[Record]) -> Zone {
+        Zone::from_owned_records(origin, records.to_vec())
+    }
+
+    /// As [`Zone::from_records`], moving the records in (no copies: large
+    /// zones peak at the size of the records, not twice that).
+    pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
         let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
         for r in records {
-            let node = nodes.entry(r.name.key()).or_insert_with(|| Node { name: r.name.clone(), rrsets: Vec::new() });
+            let node = nodes.entry(r.name.key()).or_insert_with(|| Node { name: r.name, rrsets: Vec::new() });
+            let mut rdata = r.rdata;
+            rdata.shrink_to_fit();
             match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                 Some(set) => {
                     set.ttl = set.ttl.min(r.ttl);
-                    if !set.rdatas.contains(&r.rdata) {
-                        set.rdatas.push(r.rdata.clone());
+                    if !set.rdatas.contains(&rdata) {
+                        set.rdatas.push(rdata);
                     }
                 }
-                None => node.rrsets.push(RRset { rtype: r.rtype, ttl: r.ttl, rdatas: alloc::vec![r.rdata.clone()] }),
+                None => node.rrsets.push(RRset { rtype: r.rtype, ttl: r.ttl, rdatas: alloc::vec![rdata], src: (r.file, r.line) }),
             }
         }
         for node in nodes.values_mut() {

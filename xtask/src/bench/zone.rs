@@ -29,8 +29,7 @@ pub fn parse_main(args: &[String]) -> Result<(), String> {
     let origin = gitns_dns::name::Name::parse(origin, &gitns_dns::name::Name::root()).map_err(|e| e.to_string())?;
     let parsed = gitns_dns::zone::parser::parse_str(file, &text, &origin).map_err(|e| e.to_string())?;
     drop(text);
-    let (zone, _) = gitns_dns::zone::check::build(&origin, &parsed).map_err(|e| e.to_string())?;
-    drop(parsed);
+    let (zone, _) = gitns_dns::zone::check::build_owned(&origin, parsed).map_err(|e| e.to_string())?;
     println!("{} records", zone.record_count());
     Ok(())
 }
