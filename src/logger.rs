@@ -118,20 +118,7 @@ impl fmt::Display for Rfc3339 {
     }
 }
 
-/// Proleptic Gregorian date of a day count since 1970-01-01 (era-based
-/// conversion: 400-year eras of 146097 days starting on March 1st).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d)
-}
+pub use gitns_dns::rdata::civil_from_days;
 
 #[cfg(test)]
 mod tests {

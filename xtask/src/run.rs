@@ -53,37 +53,19 @@ fn ignore_sigint_here() {
 /// The command that boots the image (or the unix platform) on `tap`.
 pub fn guest_command(unix: bool, tap: &str, mem: Option<u32>, blocks: &[String], args: &[String]) -> Result<Command, String> {
     let storage = blocks.iter().any(|b| b.starts_with("storage="));
-    let mut c = if unix {
-        let mut c = Command::new(build::unix(true)?);
-        c.arg(format!("--net:service={tap}"));
-        for b in blocks {
-            c.arg(format!("--block:{b}"));
-        }
+    let mut c = Command::new(if unix { build::unix(true)? } else { build::tender(true)? });
+    if let (false, Some(m)) = (unix, mem) {
+        c.arg(format!("--mem={m}"));
+    }
+    c.arg(format!("--net:service={tap}"));
+    for b in blocks {
+        c.arg(format!("--block:{b}"));
+    }
+    if unix {
         c.arg("--");
-        c
-    } else if storage {
-        let mut c = Command::new(build::tender(true)?);
-        if let Some(m) = mem {
-            c.arg(format!("--mem={m}"));
-        }
-        c.arg(format!("--net:service={tap}"));
-        for b in blocks {
-            c.arg(format!("--block:{b}"));
-        }
-        c.arg(build::image_storage(true)?);
-        c
     } else {
-        let mut c = Command::new(build::tender(true)?);
-        if let Some(m) = mem {
-            c.arg(format!("--mem={m}"));
-        }
-        c.arg(format!("--net:service={tap}"));
-        for b in blocks {
-            c.arg(format!("--block:{b}"));
-        }
-        c.arg(build::image(true)?);
-        c
-    };
+        c.arg(if storage { build::image_storage(true)? } else { build::image(true)? });
+    }
     c.args(args);
     Ok(c)
 }

@@ -54,19 +54,7 @@ fn split_dev<'a>(rest: &'a str, opt: &str) -> Result<(&'a str, &'a str), Early> 
     }
 }
 
-/// Parse `--net-mac` values like `02:00:00:00:00:01`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut it = s.split(':');
-    for b in out.iter_mut() {
-        let p = it.next()?;
-        if p.len() != 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    it.next().is_none().then_some(out)
-}
+pub use crate::tap::parse_mac;
 
 /// Parse the arguments after the program name.
 pub fn parse(argv: &[String]) -> Result<Cli, Early> {

@@ -11,8 +11,8 @@ mod elf;
 mod guestmem;
 mod hypercall;
 mod pvm;
-mod tap;
 mod vm;
+use gitns_tender::tap;
 mod x86;
 
 use cli::Early;

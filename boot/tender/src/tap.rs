@@ -117,3 +117,17 @@ pub fn random_mac() -> [u8; 6] {
     mac[0] = (mac[0] & 0xfe) | 0x02;
     mac
 }
+
+/// Parse a MAC address like `02:00:00:00:00:01`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut it = s.split(':');
+    for b in out.iter_mut() {
+        let p = it.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    it.next().is_none().then_some(out)
+}

@@ -5,7 +5,8 @@
 //! (the same device options as gitns-hvt).
 
 mod platform;
-mod tap;
+
+use gitns_tender::tap;
 
 use gitns_abi::exit;
 
@@ -32,7 +33,7 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
         } else if let Some(v) = a.strip_prefix("--net:service=") {
             tap = Some(v.to_string());
         } else if let Some(v) = a.strip_prefix("--net-mac:service=") {
-            mac = Some(parse_mac(v).ok_or_else(|| format!("bad MAC address `{v}`"))?);
+            mac = Some(tap::parse_mac(v).ok_or_else(|| format!("bad MAC address `{v}`"))?);
         } else if let Some(v) = a.strip_prefix("--block:storage=") {
             block = Some(v.to_string());
         } else if a.starts_with("--block:") {
@@ -50,22 +51,6 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
     Ok(Cli { tap, mac, block, args: argv[i..].to_vec() })
 }
 
-fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in out.iter_mut() {
-        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
-}
-
-fn random_mac() -> [u8; 6] {
-    let mut mac = [0u8; 6];
-    platform::random(&mut mac);
-    mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
-    mac
-}
-
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse_cli(&argv) {
@@ -75,7 +60,7 @@ fn main() {
             std::process::exit(exit::CONFIG);
         }
     };
-    let tap = match tap::Tap::open(&cli.tap) {
+    let tap = match tap::Tap::attach(&cli.tap) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("gitns-unix: cannot attach tap `{}`: {e}", cli.tap);
@@ -90,7 +75,7 @@ fn main() {
             std::process::exit(exit::FAILURE);
         }
     };
-    let mut p = platform::Unix::new(tap, cli.mac.unwrap_or_else(random_mac), block);
+    let mut p = platform::Unix::new(tap, cli.mac.unwrap_or_else(tap::random_mac), block);
     let status = gitns::run(&mut p, &cli.args.join(" "));
     std::process::exit(status);
 }
@@ -118,6 +103,6 @@ mod tests {
         assert!(parse_cli(&s(&[])).is_err());
         assert!(parse_cli(&s(&["--net:other=t"])).is_err());
         assert!(parse_cli(&s(&["--net:service=t", "--net-mac:service=zz"])).is_err());
-        assert_eq!(parse_mac("02:00:00:00:00"), None);
+        assert_eq!(tap::parse_mac("02:00:00:00:00"), None);
     }
 }

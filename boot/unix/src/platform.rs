@@ -1,6 +1,6 @@
 //! [`Unix`]: the platform trait as a Linux process.
 
-use crate::tap::Tap;
+use gitns_tender::tap::Tap;
 use gitns_net::{BlockError, NetError, Platform};
 use std::os::unix::fs::FileExt;
 use std::io::Write;
@@ -79,7 +79,7 @@ impl Platform for Unix {
         if frame.len() > 1500 + 18 {
             return Err(NetError::TooBig);
         }
-        self.tap.write(frame).map_err(|_| NetError::Device)
+        self.tap.write(frame).map(|_| ()).map_err(|_| NetError::Device)
     }
 
     fn net_flush(&mut self) {}
