@@ -6,7 +6,7 @@ use crate::tar;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use gitns_dns::authority::{self, Transport as DnsTransport};
+use gitns_dns::authority::{self, Event, Transport as DnsTransport};
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
@@ -23,11 +23,20 @@ pub struct Dns {
     pub zones: ZoneSet,
     buf: Vec<u8>,
     pub stats: DnsStats,
+    /// Wall clock (ns since the epoch), for TSIG.
+    wall: fn() -> u64,
+    /// Events from requests (signed NOTIFY), for the main loop.
+    events: Vec<Event>,
 }
 
 impl Dns {
-    pub fn new(zones: ZoneSet) -> Dns {
-        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default() }
+    pub fn new(zones: ZoneSet, wall: fn() -> u64) -> Dns {
+        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new() }
+    }
+
+    /// Events raised since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        core::mem::take(&mut self.events)
     }
 }
 
@@ -37,10 +46,12 @@ impl Handler for Dns {
             Transport::Udp => DnsTransport::Udp,
             Transport::Tcp => DnsTransport::Tcp,
         };
-        match authority::handle(&self.zones, msg, t, &mut self.buf) {
-            Some(n) => {
+        let now = (self.wall)() / 1_000_000_000;
+        match authority::handle_at(&self.zones, msg, t, now, &mut self.buf) {
+            Some(o) => {
                 self.stats.answered += 1;
-                reply(&self.buf[..n]);
+                reply(&self.buf[..o.len]);
+                self.events.extend(o.event);
             }
             None => self.stats.dropped += 1,
         }
@@ -65,5 +76,26 @@ pub fn log_report(rep: &LoadReport) {
     }
     for w in &rep.warnings {
         log::warn!("{w}");
+    }
+}
+
+/// Act on events: a signed NOTIFY reloads the zones from their source
+/// (the storage cache until the git remote lands), keeping the last good
+/// version of any zone that no longer loads.
+pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
+    for ev in service.take_events() {
+        match ev {
+            Event::Resync(zone) => {
+                log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
+                match read_cache(platform) {
+                    Ok(files) => {
+                        let (zones, report) = ZoneSet::load(&files, Some(&service.zones));
+                        log_report(&report);
+                        service.zones = zones;
+                    }
+                    Err(e) => log::error!("reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"),
+                }
+            }
+        }
     }
 }

@@ -56,7 +56,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     };
     let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
     dns::log_report(&report);
-    let mut service = dns::Dns::new(zones);
+    let mut service = dns::Dns::new(zones, platform.wall_clock_fn());
     let mut stats = server::Stats::default();
     let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
         Ok(u) => u,
@@ -85,6 +85,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if busy {
             let now = platform.monotonic_ns();
             net.poll(platform, now);
+            dns::handle_events(platform, &mut service);
         }
         let now = platform.monotonic_ns();
         let deadline = net.poll_at_ns(now).unwrap_or(u64::MAX).min(now + IDLE_POLL_NS).min(tcp.next_deadline().unwrap_or(u64::MAX));

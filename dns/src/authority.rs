@@ -3,7 +3,9 @@
 //! beyond the lookup's bookkeeping.
 
 use crate::lookup::{lookup, AnyPolicy, Answer, Out};
-use crate::message::{parse_request, Header, Rcode, Request, RequestError, OPCODE_QUERY};
+use crate::message::{parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY};
+use crate::name::Name;
+use crate::tsig::{self, Op, TsigError, Verified};
 use crate::rdata;
 use crate::rtype::*;
 use crate::wire::{Full, Writer};
@@ -21,37 +23,118 @@ pub const EDNS_PAYLOAD: u16 = 1232;
 /// Classic UDP limit without EDNS (RFC 1035 4.2.1).
 const UDP_MIN: usize = 512;
 
-/// Answer `msg`. Returns the response length in `out`, or None to drop.
+/// Something the appliance must act on after a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A signed NOTIFY for this zone: fetch and reload it (RFC 1996).
+    Resync(Name),
+}
+
+/// A response and what follows from the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub len: usize,
+    pub event: Option<Event>,
+}
+
+/// Bytes kept free for a TSIG record on signed responses.
+const TSIG_ROOM: usize = 400;
+
+/// Answer `msg` (no TSIG clock: signed requests fail with BADTIME unless
+/// `now` is right; see [`handle_at`]). Returns the response length.
 pub fn handle(zs: &ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
+    handle_at(zs, msg, transport, 0, out).map(|o| o.len)
+}
+
+/// Answer `msg` at wall-clock `now` (seconds since the epoch, for TSIG).
+/// None: drop the message.
+pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: &mut [u8]) -> Option<Outcome> {
     let req = match parse_request(msg) {
         Ok(r) => r,
         Err(RequestError::Drop) => return None,
-        Err(RequestError::FormErr(h)) => return error(&h, None, Rcode::FormErr, out),
+        Err(RequestError::FormErr(h)) => return error(&h, None, Rcode::FormErr, out).map(plain),
     };
     let limit = size_limit(&req, transport, out.len());
-    let out = &mut out[..limit];
+    let zone = req.question.as_ref().and_then(|q| zs.zone_for(&q.name)).map(|z| z.origin.clone());
+    // RFC 8945 5.2: verify before anything else.
+    let signed = match tsig::verify(msg, &req.header, req.additional_at, &zs.keys, zone.as_ref(), now) {
+        Ok(v) => Some(v),
+        Err(TsigError::Unsigned) => None,
+        Err(TsigError::FormErr) => return error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain),
+        Err(TsigError::NotAuth { error: e, key, tsig: Some(t) }) => return tsig_error(&req, e, key.as_ref(), &t, now, &mut out[..limit]),
+        Err(TsigError::NotAuth { .. }) => return error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]).map(plain),
+    };
+    let room = if signed.is_some() { limit.saturating_sub(TSIG_ROOM) } else { limit };
+    let (len, event) = dispatch(zs, &req, transport, signed.as_ref(), &mut out[..room])?;
+    match signed {
+        None => Some(Outcome { len, event }),
+        Some(v) => {
+            let mut w = crate::wire::Writer::resume(&mut out[..limit], len);
+            tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
+            Some(Outcome { len: w.len(), event })
+        }
+    }
+}
+
+fn plain(len: usize) -> Outcome {
+    Outcome { len, event: None }
+}
+
+/// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).
+fn tsig_error(req: &Request, e: u16, key: Option<&crate::keys::Key>, t: &tsig::TsigRr, now: u64, out: &mut [u8]) -> Option<Outcome> {
+    let len = error(&req.header, Some(req), Rcode::NotAuth, out)?;
+    let mut w = crate::wire::Writer::resume(out, len);
+    match key {
+        Some(k) if e == tsig::BADTIME => tsig::sign_response(&mut w, k, t, now, e).ok()?,
+        _ => tsig::unsigned_error(&mut w, t, now, e).ok()?,
+    }
+    Some(plain(w.len()))
+}
+
+fn dispatch(zs: &ZoneSet, req: &Request, transport: Transport, signed: Option<&Verified>, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
     // RFC 6891 6.1.3: an unknown EDNS version gets BADVERS.
     if req.edns.is_some_and(|e| e.version > 0) {
-        return error(&req.header, Some(&req), Rcode::BadVers, out);
+        return error(&req.header, Some(req), Rcode::BadVers, out).map(|n| (n, None));
     }
-    if req.header.opcode() != OPCODE_QUERY {
-        return error(&req.header, Some(&req), Rcode::NotImp, out);
+    match req.header.opcode() {
+        OPCODE_QUERY => query(zs, req, transport, out).map(|n| (n, None)),
+        OPCODE_NOTIFY => notify(zs, req, signed, out),
+        _ => error(&req.header, Some(req), Rcode::NotImp, out).map(|n| (n, None)),
     }
-    let Some(q) = req.question.as_ref() else { return error(&req.header, Some(&req), Rcode::FormErr, out) };
+}
+
+/// Incoming NOTIFY (RFC 1996 3.7, 4.7): only signed by a key allowed to
+/// notify the zone; answered with AA and the question, and a resync event.
+fn notify(zs: &ZoneSet, req: &Request, signed: Option<&Verified>, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
+    let Some(q) = req.question.as_ref() else { return error(&req.header, Some(req), Rcode::FormErr, out).map(|n| (n, None)) };
+    let ours = zs.zone(&q.name).is_some();
+    let allowed = signed.is_some_and(|v| tsig::allows(&v.key.name, Op::Notify, &q.name));
+    if !ours || !allowed {
+        return error(&req.header, Some(req), Rcode::NotAuth, out).map(|n| (n, None));
+    }
+    let mut w = Writer::new(out);
+    header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
+    let qd = question(&mut w, req).ok()?;
+    w.set_u16(4, qd);
+    Some((w.len(), Some(Event::Resync(zs.zone(&q.name)?.origin.clone()))))
+}
+
+fn query(zs: &ZoneSet, req: &Request, transport: Transport, out: &mut [u8]) -> Option<usize> {
+    let Some(q) = req.question.as_ref() else { return error(&req.header, Some(req), Rcode::FormErr, out) };
     if q.qclass != IN {
         // CH version.bind and friends: we disclose nothing (documented policy).
-        return error(&req.header, Some(&req), Rcode::Refused, out);
+        return error(&req.header, Some(req), Rcode::Refused, out);
     }
     match q.qtype {
-        AXFR | IXFR if transport == Transport::Udp => return error(&req.header, Some(&req), Rcode::FormErr, out),
-        AXFR | IXFR | OPT | TSIG => return error(&req.header, Some(&req), Rcode::Refused, out),
+        AXFR | IXFR if transport == Transport::Udp => return error(&req.header, Some(req), Rcode::FormErr, out),
+        AXFR | IXFR | OPT | TSIG => return error(&req.header, Some(req), Rcode::Refused, out),
         _ => {}
     }
     let any = if transport == Transport::Tcp { AnyPolicy::All } else { AnyPolicy::One };
     let Some(ans) = lookup(zs, &q.name, q.qtype, any) else {
-        return error(&req.header, Some(&req), Rcode::Refused, out);
+        return error(&req.header, Some(req), Rcode::Refused, out);
     };
-    write_answer(&req, &ans, out)
+    write_answer(req, &ans, out)
 }
 
 /// Response size limit: TCP 65535; UDP the client's EDNS payload (at least

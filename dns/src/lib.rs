@@ -17,4 +17,5 @@ mod svcb;
 pub mod zone;
 pub mod zoneset;
 pub mod rtype;
+pub mod tsig;
 pub mod wire;

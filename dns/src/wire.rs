@@ -116,6 +116,13 @@ impl<'a> Writer<'a> {
         Writer { buf, len: 0, ptrs: [0; MAX_PTRS], nptrs: 0 }
     }
 
+    /// Continue a message whose first `len` bytes are already in `buf`
+    /// (names written later are not compressed against them).
+    pub fn resume(buf: &'a mut [u8], len: usize) -> Self {
+        let len = len.min(buf.len());
+        Writer { buf, len, ptrs: [0; MAX_PTRS], nptrs: 0 }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -1,0 +1,416 @@
+//! TSIG (RFC 8945): verifying signed requests and signing responses, with
+//! HMAC-SHA1/224/256/384/512. Keys come from `_keys` files; their names
+//! say what they may do (DESIGN.md): `x._update.ZONE` update, transfer and
+//! notify; `x._transfer.ZONE` transfer and notify; `x._notify.ZONE` notify;
+//! each for ZONE and the zones below it.
+
+use crate::keys::{Algorithm, Key};
+use crate::message::Header;
+use crate::name::Name;
+use crate::rtype::{CLASS_ANY, TSIG};
+use crate::wire::{Reader, WireError, Writer, Full};
+use alloc::vec::Vec;
+use hmac::{Hmac, Mac};
+
+/// TSIG error codes (RFC 8945 3, RFC 6895).
+pub const BADSIG: u16 = 16;
+pub const BADKEY: u16 = 17;
+pub const BADTIME: u16 = 18;
+pub const BADTRUNC: u16 = 22;
+
+/// The default fudge (RFC 8945 10: 300 seconds).
+pub const FUDGE: u16 = 300;
+
+/// What a key allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Op {
+    Notify,
+    Transfer,
+    Update,
+}
+
+/// The TSIG record of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsigRr {
+    pub key_name: Name,
+    pub algorithm: Name,
+    pub time_signed: u64,
+    pub fudge: u16,
+    pub mac: Vec<u8>,
+    pub original_id: u16,
+    pub error: u16,
+    pub other: Vec<u8>,
+    /// Offset of the TSIG RR in the message.
+    pub at: usize,
+}
+
+/// How verification failed. `Unsigned`: no TSIG at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TsigError {
+    /// Not signed.
+    Unsigned,
+    /// TSIG not last, twice, or malformed: FORMERR.
+    FormErr,
+    /// NOTAUTH with this TSIG error; `sign` says whether the error response
+    /// is signed (BADTIME: yes, RFC 8945 5.2.3).
+    NotAuth { error: u16, key: Option<Key>, tsig: Option<TsigRr> },
+}
+
+/// A verified request: the key and the request MAC (needed to sign the
+/// response).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub key: Key,
+    pub tsig: TsigRr,
+}
+
+fn algorithm_name(a: Algorithm) -> Name {
+    Name::parse(a.tsig_name(), &Name::root()).unwrap_or_else(|_| Name::root())
+}
+
+fn algorithm_of(n: &Name) -> Option<Algorithm> {
+    [Algorithm::Sha1, Algorithm::Sha224, Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512].into_iter().find(|a| algorithm_name(*a) == *n)
+}
+
+/// Hash output length of an algorithm.
+pub fn mac_len(a: Algorithm) -> usize {
+    match a {
+        Algorithm::Sha1 => 20,
+        Algorithm::Sha224 => 28,
+        Algorithm::Sha256 => 32,
+        Algorithm::Sha384 => 48,
+        Algorithm::Sha512 => 64,
+    }
+}
+
+/// HMAC of the concatenated parts.
+pub fn hmac(a: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    macro_rules! run {
+        ($h:ty) => {{
+            let mut m = <Hmac<$h> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+            for p in parts {
+                m.update(p);
+            }
+            m.finalize().into_bytes().to_vec()
+        }};
+    }
+    match a {
+        Algorithm::Sha1 => run!(sha1::Sha1),
+        Algorithm::Sha224 => run!(sha2::Sha224),
+        Algorithm::Sha256 => run!(sha2::Sha256),
+        Algorithm::Sha384 => run!(sha2::Sha384),
+        Algorithm::Sha512 => run!(sha2::Sha512),
+    }
+}
+
+/// Constant-time equality of `a` and the first `a.len()` bytes of `b`.
+fn ct_eq_prefix(a: &[u8], b: &[u8]) -> bool {
+    if a.len() > b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Find the TSIG record: it must be the last additional record, once.
+/// `additional_at` is where the additional section starts.
+pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigRr>, WireError> {
+    let mut r = Reader::at(msg, additional_at);
+    let mut found = None;
+    for i in 0..h.arcount {
+        let at = r.pos();
+        let owner = r.name()?;
+        let (t, class, _ttl) = (r.u16()?, r.u16()?, r.u32()?);
+        let len = r.u16()? as usize;
+        let end = r.pos() + len;
+        if t != TSIG {
+            r.bytes(len)?;
+            continue;
+        }
+        // RFC 8945 5.1: exactly one TSIG, the last record, class ANY.
+        if found.is_some() || i + 1 != h.arcount || class != CLASS_ANY {
+            return Err(WireError::BadName);
+        }
+        let algorithm = r.name()?;
+        let hi = r.u16()? as u64;
+        let lo = r.u32()? as u64;
+        let fudge = r.u16()?;
+        let mac_size = r.u16()? as usize;
+        let mac = r.bytes(mac_size)?.to_vec();
+        let original_id = r.u16()?;
+        let error = r.u16()?;
+        let other_len = r.u16()? as usize;
+        let other = r.bytes(other_len)?.to_vec();
+        if r.pos() != end {
+            return Err(WireError::Short);
+        }
+        found = Some(TsigRr { key_name: owner, algorithm, time_signed: (hi << 32) | lo, fudge, mac, original_id, error, other, at });
+    }
+    if r.remaining() != 0 {
+        return Err(WireError::Short);
+    }
+    Ok(found)
+}
+
+/// The TSIG variables (RFC 8945 4.3.3) in canonical form.
+fn variables(key: &Name, alg: &Name, time: u64, fudge: u16, error: u16, other: &[u8], time_only: bool) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64);
+    if !time_only {
+        v.extend_from_slice(key.to_lowercase().wire());
+        v.extend_from_slice(&CLASS_ANY.to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(alg.to_lowercase().wire());
+    }
+    v.extend_from_slice(&((time >> 32) as u16).to_be_bytes());
+    v.extend_from_slice(&(time as u32).to_be_bytes());
+    v.extend_from_slice(&fudge.to_be_bytes());
+    if !time_only {
+        v.extend_from_slice(&error.to_be_bytes());
+        v.extend_from_slice(&(other.len() as u16).to_be_bytes());
+        v.extend_from_slice(other);
+    }
+    v
+}
+
+/// The message as signed: TSIG removed, ARCOUNT less one, original ID.
+fn unsigned_part(msg: &[u8], t: &TsigRr) -> Vec<u8> {
+    let mut m = msg[..t.at].to_vec();
+    m[0..2].copy_from_slice(&t.original_id.to_be_bytes());
+    let ar = u16::from_be_bytes([m[10], m[11]]).saturating_sub(1);
+    m[10..12].copy_from_slice(&ar.to_be_bytes());
+    m
+}
+
+/// Find the key a TSIG names: exactly, or relative to `zone` (so that
+/// `personal._update.` finds `personal._update.example.org.`).
+pub fn lookup_key<'k>(keys: &'k [Key], name: &Name, zone: Option<&Name>) -> Option<&'k Key> {
+    keys.iter().find(|k| k.name == *name).or_else(|| {
+        let full = zone?.prepend(name)?;
+        keys.iter().find(|k| k.name == full)
+    })
+}
+
+/// What `key` may do, and for which zone (from its name).
+pub fn permission(key: &Name) -> Option<(Op, Name)> {
+    let labels: Vec<&[u8]> = key.labels().collect();
+    for (i, l) in labels.iter().enumerate() {
+        let op = if l.eq_ignore_ascii_case(b"_update") {
+            Op::Update
+        } else if l.eq_ignore_ascii_case(b"_transfer") {
+            Op::Transfer
+        } else if l.eq_ignore_ascii_case(b"_notify") {
+            Op::Notify
+        } else {
+            continue;
+        };
+        let zone = Name::from_labels(labels[i + 1..].iter().copied()).ok()?;
+        return Some((op, zone));
+    }
+    None
+}
+
+/// True when `key` allows `op` on `zone` (`_update` ⊇ `_transfer` ⊇ `_notify`,
+/// for the key's zone and below).
+pub fn allows(key: &Name, op: Op, zone: &Name) -> bool {
+    permission(key).is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz) && !kz.is_root())
+}
+
+/// Verify a signed request at wall-clock `now` (seconds).
+pub fn verify(msg: &[u8], h: &Header, additional_at: usize, keys: &[Key], zone: Option<&Name>, now: u64) -> Result<Verified, TsigError> {
+    let t = find(msg, h, additional_at).map_err(|_| TsigError::FormErr)?.ok_or(TsigError::Unsigned)?;
+    let notauth = |error, key: Option<&Key>, t: &TsigRr| TsigError::NotAuth { error, key: key.cloned(), tsig: Some(t.clone()) };
+    // RFC 8945 5.2.1: unknown key or algorithm -> BADKEY.
+    let Some(key) = lookup_key(keys, &t.key_name, zone) else { return Err(notauth(BADKEY, None, &t)) };
+    if algorithm_of(&t.algorithm) != Some(key.algorithm) {
+        return Err(notauth(BADKEY, None, &t));
+    }
+    // RFC 8945 5.2.2.1: MAC size.
+    let full = mac_len(key.algorithm);
+    if t.mac.len() > full {
+        return Err(TsigError::FormErr);
+    }
+    if t.mac.len() < (full / 2).max(10) {
+        return Err(notauth(BADTRUNC, None, &t));
+    }
+    let vars = variables(&t.key_name, &t.algorithm, t.time_signed, t.fudge, t.error, &t.other, false);
+    let expect = hmac(key.algorithm, &key.secret, &[&unsigned_part(msg, &t), &vars]);
+    if !ct_eq_prefix(&t.mac, &expect) {
+        return Err(notauth(BADSIG, None, &t));
+    }
+    // RFC 8945 5.2.3: time, after the MAC (a BADTIME answer is signed).
+    if now.abs_diff(t.time_signed) > t.fudge as u64 {
+        return Err(notauth(BADTIME, Some(key), &t));
+    }
+    Ok(Verified { key: key.clone(), tsig: t })
+}
+
+/// Append a TSIG record to the response in `w` (RFC 8945 4.3), signing it
+/// with `key` over the request MAC, the response and the variables. For
+/// BADTIME, `other` carries the server time (5.2.3).
+pub fn sign_response(w: &mut Writer, key: &Key, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
+    let other: Vec<u8> = if error == BADTIME { (now & 0xffff_ffff_ffff).to_be_bytes()[2..].to_vec() } else { Vec::new() };
+    let time = if error == BADTIME { req.time_signed } else { now };
+    let alg = algorithm_name(key.algorithm);
+    let vars = variables(&req.key_name, &alg, time, FUDGE, error, &other, false);
+    let mut resp = w.written().to_vec();
+    resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
+    let mac = hmac(key.algorithm, &key.secret, &[&(req.mac.len() as u16).to_be_bytes(), &req.mac, &resp, &vars]);
+    append(w, &req.key_name, &alg, time, &mac, req.original_id, error, &other)
+}
+
+/// Append an unsigned TSIG carrying `error` (BADSIG, BADKEY, BADTRUNC:
+/// RFC 8945 5.3.2, MAC size 0).
+pub fn unsigned_error(w: &mut Writer, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
+    append(w, &req.key_name, &req.algorithm, now, &[], req.original_id, error, &[])
+}
+
+/// Sign a request (for the operator tools and tests).
+pub fn sign_request(msg: &[u8], key: &Key, now: u64) -> Vec<u8> {
+    let alg = algorithm_name(key.algorithm);
+    let vars = variables(&key.name, &alg, now, FUDGE, 0, &[], false);
+    let mac = hmac(key.algorithm, &key.secret, &[msg, &vars]);
+    let mut buf = alloc::vec![0u8; msg.len() + 512];
+    let mut w = Writer::new(&mut buf);
+    let _ = w.bytes(msg);
+    let id = u16::from_be_bytes([msg[0], msg[1]]);
+    let _ = append(&mut w, &key.name, &alg, now, &mac, id, 0, &[]);
+    let n = w.len();
+    buf.truncate(n);
+    buf
+}
+
+#[allow(clippy::too_many_arguments)]
+fn append(w: &mut Writer, key: &Name, alg: &Name, time: u64, mac: &[u8], id: u16, error: u16, other: &[u8]) -> Result<(), Full> {
+    w.name(key, false)?;
+    w.u16(TSIG)?;
+    w.u16(CLASS_ANY)?;
+    w.u32(0)?;
+    let len_at = w.len();
+    w.u16(0)?;
+    w.name(alg, false)?;
+    w.u16((time >> 32) as u16)?;
+    w.u32(time as u32)?;
+    w.u16(FUDGE)?;
+    w.u16(mac.len() as u16)?;
+    w.bytes(mac)?;
+    w.u16(id)?;
+    w.u16(error)?;
+    w.u16(other.len() as u16)?;
+    w.bytes(other)?;
+    let len = w.len() - len_at - 2;
+    w.set_u16(len_at, len as u16);
+    let ar = u16::from_be_bytes([w.written()[10], w.written()[11]]) + 1;
+    w.set_u16(10, ar);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::parse_request;
+
+    fn key(name: &str, alg: Algorithm) -> Key {
+        Key { name: Name::parse(name, &Name::root()).unwrap(), algorithm: alg, secret: alloc::vec![7u8; 32] }
+    }
+
+    fn notify(zone: &str) -> Vec<u8> {
+        let mut m = alloc::vec![0x12, 0x34, 0x20, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(Name::parse(zone, &Name::root()).unwrap().wire());
+        m.extend_from_slice(&[0, 6, 0, 1]);
+        m
+    }
+
+    fn check(msg: &[u8], keys: &[Key], zone: &str, now: u64) -> Result<Verified, TsigError> {
+        let r = parse_request(msg).unwrap();
+        let z = Name::parse(zone, &Name::root()).unwrap();
+        verify(msg, &r.header, r.additional_at, keys, Some(&z), now)
+    }
+
+    fn err(r: Result<Verified, TsigError>) -> u16 {
+        match r {
+            Err(TsigError::NotAuth { error, .. }) => error,
+            Err(TsigError::FormErr) => 1,
+            Err(TsigError::Unsigned) => 0,
+            Ok(_) => 999,
+        }
+    }
+
+    #[test]
+    fn sign_then_verify_every_algorithm() {
+        for a in [Algorithm::Sha1, Algorithm::Sha224, Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512] {
+            let k = key("personal._update.example.org.", a);
+            let m = sign_request(&notify("example.org."), &k, 1_000_000);
+            assert!(check(&m, &[k], "example.org.", 1_000_100).is_ok(), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn tampering_matrix() {
+        let k = key("personal._update.example.org.", Algorithm::Sha256);
+        let keys = [k.clone()];
+        let good = sign_request(&notify("example.org."), &k, 1_000_000);
+        assert_eq!(err(check(&notify("example.org."), &keys, "example.org.", 1_000_000)), 0, "unsigned");
+        // Wrong secret.
+        let mut wrong = k.clone();
+        wrong.secret[0] ^= 1;
+        assert_eq!(err(check(&sign_request(&notify("example.org."), &wrong, 1_000_000), &keys, "example.org.", 1_000_000)), BADSIG);
+        // Wrong algorithm.
+        let other_alg = key("personal._update.example.org.", Algorithm::Sha512);
+        assert_eq!(err(check(&sign_request(&notify("example.org."), &other_alg, 1_000_000), &keys, "example.org.", 1_000_000)), BADKEY);
+        // Unknown key.
+        let unknown = key("nobody._update.example.org.", Algorithm::Sha256);
+        assert_eq!(err(check(&sign_request(&notify("example.org."), &unknown, 1_000_000), &keys, "example.org.", 1_000_000)), BADKEY);
+        // Flipped MAC byte: the MAC sits 2+2+2 bytes before the end (id, error, other len).
+        let mut flipped = good.clone();
+        let n = flipped.len();
+        flipped[n - 7] ^= 0x40;
+        assert_eq!(err(check(&flipped, &keys, "example.org.", 1_000_000)), BADSIG);
+        // Time skew past the fudge, both ways.
+        assert_eq!(err(check(&good, &keys, "example.org.", 1_000_301)), BADTIME);
+        assert_eq!(err(check(&good, &keys, "example.org.", 999_699)), BADTIME);
+        assert!(check(&good, &keys, "example.org.", 1_000_300).is_ok());
+        // Two TSIGs: FORMERR.
+        let twice = sign_request(&good, &k, 1_000_000);
+        assert_eq!(err(check(&twice, &keys, "example.org.", 1_000_000)), 1);
+        // TSIG not last.
+        let mut notlast = good.clone();
+        notlast[11] += 1;
+        notlast.extend_from_slice(&[0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(err(check(&notlast, &keys, "example.org.", 1_000_000)), 1);
+    }
+
+    #[test]
+    fn truncated_macs() {
+        let k = key("k._notify.example.org.", Algorithm::Sha256);
+        let good = sign_request(&notify("example.org."), &k, 5_000);
+        let r = parse_request(&good).unwrap();
+        let t = find(&good, &r.header, r.additional_at).unwrap().unwrap();
+        // Rebuild with the MAC cut to 16 bytes (allowed) and to 8 (too short).
+        for (len, want) in [(16usize, 999u16), (8, BADTRUNC)] {
+            let mut buf = alloc::vec![0u8; 1024];
+            let mut w = Writer::new(&mut buf);
+            w.bytes(&good[..t.at]).unwrap();
+            w.set_u16(10, 0);
+            append(&mut w, &t.key_name, &t.algorithm, t.time_signed, &t.mac[..len], t.original_id, 0, &[]).unwrap();
+            let n = w.len();
+            assert_eq!(err(check(&buf[..n], &[k.clone()], "example.org.", 5_000)), want, "MAC of {len}");
+        }
+    }
+
+    #[test]
+    fn short_key_names_and_permissions() {
+        let k = key("personal._update.x25519.net.", Algorithm::Sha256);
+        let short = Name::parse("personal._update.", &Name::root()).unwrap();
+        let zone = Name::parse("x25519.net.", &Name::root()).unwrap();
+        assert_eq!(lookup_key(&[k.clone()], &short, Some(&zone)), Some(&k));
+        assert_eq!(lookup_key(&[k.clone()], &short, None), None);
+        let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
+        assert!(allows(&n("a._update.example.org."), Op::Update, &n("example.org.")));
+        assert!(allows(&n("a._update.example.org."), Op::Notify, &n("sub.example.org.")));
+        assert!(!allows(&n("a._update.example.org."), Op::Notify, &n("example.com.")));
+        assert!(allows(&n("a._transfer.example.org."), Op::Transfer, &n("example.org.")));
+        assert!(!allows(&n("a._transfer.example.org."), Op::Update, &n("example.org.")));
+        assert!(!allows(&n("a._notify.example.org."), Op::Update, &n("example.org.")), "_notify key trying UPDATE");
+        assert!(allows(&n("10.0.0.2.10.0.0.9._transfer.example.org."), Op::Transfer, &n("example.org.")));
+        assert!(!allows(&n("plain.example.org."), Op::Notify, &n("example.org.")));
+    }
+}
