@@ -20,13 +20,15 @@ pub struct Config {
     pub udp_echo: Option<u16>,
     /// Port of the DNS service (UDP and TCP).
     pub dns_port: u16,
+    /// Allow zone transfers without TSIG (`--axfr`).
+    pub axfr: bool,
     /// Print the help text and exit.
     pub help: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { net: NetConfig::default(), log_level: log::LevelFilter::Info, udp_echo: None, dns_port: 53, help: false }
+        Config { net: NetConfig::default(), log_level: log::LevelFilter::Info, udp_echo: None, dns_port: 53, axfr: false, help: false }
     }
 }
 
@@ -59,6 +61,7 @@ options:
   --ipv6=ADDR/N           IPv6 address of the service interface
   --ipv6-gateway=ADDR     default IPv6 gateway
   -l, --logs=LEVEL        log level: error, warn, info, debug, trace (default info)
+  --axfr                  allow zone transfers (AXFR/IXFR) without TSIG
   --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
   --udp-echo=PORT         run a UDP echo service on PORT (network bring-up)
   --help                  print this text
@@ -85,6 +88,10 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
         i += 1;
         if word == "--help" || word == "-h" {
             cfg.help = true;
+            continue;
+        }
+        if word == "--axfr" {
+            cfg.axfr = true;
             continue;
         }
         let (name, inline) = match word.split_once('=') {

@@ -6,7 +6,7 @@ use crate::tar;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use gitns_dns::authority::{self, Event, Transport as DnsTransport};
+use gitns_dns::authority::{self, Event, Policy, Transport as DnsTransport};
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
@@ -27,11 +27,12 @@ pub struct Dns {
     wall: fn() -> u64,
     /// Events from requests (signed NOTIFY), for the main loop.
     events: Vec<Event>,
+    pub policy: Policy,
 }
 
 impl Dns {
-    pub fn new(zones: ZoneSet, wall: fn() -> u64) -> Dns {
-        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new() }
+    pub fn new(zones: ZoneSet, wall: fn() -> u64, policy: Policy) -> Dns {
+        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy }
     }
 
     /// Events raised since the last call.
@@ -47,14 +48,17 @@ impl Handler for Dns {
             Transport::Tcp => DnsTransport::Tcp,
         };
         let now = (self.wall)() / 1_000_000_000;
-        match authority::handle_at(&self.zones, msg, t, now, &mut self.buf) {
-            Some(o) => {
-                self.stats.answered += 1;
-                reply(&self.buf[..o.len]);
-                self.events.extend(o.event);
-            }
-            None => self.stats.dropped += 1,
+        let mut sent = false;
+        let event = authority::serve(&self.zones, msg, t, now, self.policy, &mut self.buf, &mut |m| {
+            sent = true;
+            reply(m);
+        });
+        if sent {
+            self.stats.answered += 1;
+        } else {
+            self.stats.dropped += 1;
         }
+        self.events.extend(event);
     }
 }
 

@@ -56,7 +56,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     };
     let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
     dns::log_report(&report);
-    let mut service = dns::Dns::new(zones, platform.wall_clock_fn());
+    let policy = gitns_dns::authority::Policy { unsigned_axfr: cfg.axfr };
+    let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
     let mut stats = server::Stats::default();
     let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
         Ok(u) => u,

@@ -10,6 +10,7 @@ use crate::rdata;
 use crate::rtype::*;
 use crate::wire::{Full, Writer};
 use crate::zoneset::ZoneSet;
+use alloc::vec::Vec;
 
 /// How the request arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,19 +41,44 @@ pub struct Outcome {
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
 
+/// What the operator allows beyond the defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `--axfr`: zone transfers without TSIG.
+    pub unsigned_axfr: bool,
+}
+
 /// Answer `msg` (no TSIG clock: signed requests fail with BADTIME unless
 /// `now` is right; see [`handle_at`]). Returns the response length.
 pub fn handle(zs: &ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
     handle_at(zs, msg, transport, 0, out).map(|o| o.len)
 }
 
-/// Answer `msg` at wall-clock `now` (seconds since the epoch, for TSIG).
-/// None: drop the message.
+/// Answer `msg` at wall-clock `now` (seconds since the epoch, for TSIG)
+/// with one message in `out`. None: drop the message.
 pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: &mut [u8]) -> Option<Outcome> {
+    let mut first: Option<Vec<u8>> = None;
+    let event = serve(zs, msg, transport, now, Policy::default(), out, &mut |m| {
+        first.get_or_insert_with(|| m.to_vec());
+    });
+    let m = first?;
+    out[..m.len()].copy_from_slice(&m);
+    Some(Outcome { len: m.len(), event })
+}
+
+/// Answer `msg`, sending every response message through `emit` (one for
+/// most requests, many for a zone transfer; none to drop). `out` is scratch
+/// space of at least 65535 bytes for TCP. Returns the event, if any.
+pub fn serve(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: Policy, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
     let req = match parse_request(msg) {
         Ok(r) => r,
         Err(RequestError::Drop) => return None,
-        Err(RequestError::FormErr(h)) => return error(&h, None, Rcode::FormErr, out).map(plain),
+        Err(RequestError::FormErr(h)) => {
+            if let Some(n) = error(&h, None, Rcode::FormErr, out) {
+                emit(&out[..n]);
+            }
+            return None;
+        }
     };
     let limit = size_limit(&req, transport, out.len());
     let zone = req.question.as_ref().and_then(|q| zs.zone_for(&q.name)).map(|z| z.origin.clone());
@@ -60,20 +86,71 @@ pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: 
     let signed = match tsig::verify(msg, &req.header, req.additional_at, &zs.keys, zone.as_ref(), now) {
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
-        Err(TsigError::FormErr) => return error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain),
-        Err(TsigError::NotAuth { error: e, key, tsig: Some(t) }) => return tsig_error(&req, e, key.as_ref(), &t, now, &mut out[..limit]),
-        Err(TsigError::NotAuth { .. }) => return error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]).map(plain),
+        Err(e) => {
+            let r = match e {
+                TsigError::NotAuth { error: code, key, tsig: Some(t) } => tsig_error(&req, code, key.as_ref(), &t, now, &mut out[..limit]),
+                TsigError::FormErr => error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain),
+                _ => error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]).map(plain),
+            };
+            if let Some(o) = r {
+                emit(&out[..o.len]);
+            }
+            return None;
+        }
     };
+    if transport == Transport::Tcp && req.header.opcode() == OPCODE_QUERY && req.edns.is_none_or(|e| e.version == 0) {
+        if let Some(q) = req.question.as_ref().filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN) {
+            return transfer(zs, msg, &req, q, signed.as_ref(), now, policy, &mut out[..limit], emit);
+        }
+    }
     let room = if signed.is_some() { limit.saturating_sub(TSIG_ROOM) } else { limit };
     let (len, event) = dispatch(zs, &req, transport, signed.as_ref(), &mut out[..room])?;
-    match signed {
-        None => Some(Outcome { len, event }),
+    let len = match signed {
+        None => len,
         Some(v) => {
             let mut w = crate::wire::Writer::resume(&mut out[..limit], len);
             tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
-            Some(Outcome { len: w.len(), event })
+            w.len()
         }
+    };
+    emit(&out[..len]);
+    event
+}
+
+/// AXFR/IXFR over TCP (RFC 5936 2.2, RFC 1995): for a zone we serve, with a
+/// key allowed to transfer it, or unsigned when the operator said `--axfr`.
+#[allow(clippy::too_many_arguments)]
+fn transfer(zs: &ZoneSet, msg: &[u8], req: &Request, q: &crate::message::Question, signed: Option<&Verified>, now: u64, policy: Policy, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
+    let refuse = |rcode: Rcode, out: &mut [u8], emit: &mut dyn FnMut(&[u8])| {
+        let Some(len) = error(&req.header, Some(req), rcode, out) else { return };
+        match signed {
+            Some(v) => {
+                let mut w = crate::wire::Writer::resume(out, len);
+                if tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).is_ok() {
+                    let n = w.len();
+                    emit(&out[..n]);
+                }
+            }
+            None => emit(&out[..len]),
+        }
+    };
+    let Some(zone) = zs.zone(&q.name) else {
+        refuse(Rcode::NotAuth, out, emit);
+        return None;
+    };
+    let allowed = match signed {
+        Some(v) => tsig::allows(&v.key.name, Op::Transfer, &zone.origin),
+        None => policy.unsigned_axfr,
+    };
+    if !allowed {
+        refuse(Rcode::Refused, out, emit);
+        return None;
     }
+    let client = if q.qtype == IXFR { crate::transfer::ixfr_serial(msg, &req.header) } else { None };
+    if crate::transfer::stream(zone, req, signed, now, client, emit).is_none() {
+        refuse(Rcode::ServFail, out, emit);
+    }
+    None
 }
 
 fn plain(len: usize) -> Outcome {
@@ -119,6 +196,22 @@ fn notify(zs: &ZoneSet, req: &Request, signed: Option<&Verified>, out: &mut [u8]
     Some((w.len(), Some(Event::Resync(zs.zone(&q.name)?.origin.clone()))))
 }
 
+fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
+    let q = req.question.as_ref()?;
+    let Some(zone) = zs.zone(&q.name) else { return error(&req.header, Some(req), Rcode::NotAuth, out) };
+    let mut w = Writer::new(out);
+    header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
+    let qd = question(&mut w, req).ok()?;
+    w.set_u16(4, qd);
+    // Without the client's serial parsed here, answer with our SOA: a
+    // current client stops, any other retries over TCP (RFC 1995 4).
+    let soa = zone.soa()?;
+    let o = Out { owner: zone.origin.clone(), rtype: SOA, ttl: soa.ttl, rdatas: crate::lookup::OutData::Zone(&soa.rdatas) };
+    let n = rrset(&mut w, &o).ok()?;
+    w.set_u16(6, n);
+    Some(w.len())
+}
+
 fn query(zs: &ZoneSet, req: &Request, transport: Transport, out: &mut [u8]) -> Option<usize> {
     let Some(q) = req.question.as_ref() else { return error(&req.header, Some(req), Rcode::FormErr, out) };
     if q.qclass != IN {
@@ -126,7 +219,10 @@ fn query(zs: &ZoneSet, req: &Request, transport: Transport, out: &mut [u8]) -> O
         return error(&req.header, Some(req), Rcode::Refused, out);
     }
     match q.qtype {
-        AXFR | IXFR if transport == Transport::Udp => return error(&req.header, Some(req), Rcode::FormErr, out),
+        AXFR if transport == Transport::Udp => return error(&req.header, Some(req), Rcode::FormErr, out),
+        // RFC 1995 4: IXFR over UDP gets the SOA when the client is current,
+        // else TC (retry over TCP).
+        IXFR if transport == Transport::Udp => return ixfr_udp(zs, req, out),
         AXFR | IXFR | OPT | TSIG => return error(&req.header, Some(req), Rcode::Refused, out),
         _ => {}
     }

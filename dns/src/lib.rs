@@ -17,5 +17,7 @@ mod svcb;
 pub mod zone;
 pub mod zoneset;
 pub mod rtype;
+pub mod serial;
+pub mod transfer;
 pub mod tsig;
 pub mod wire;

@@ -257,6 +257,30 @@ pub fn sign_response(w: &mut Writer, key: &Key, req: &TsigRr, now: u64, error: u
     append(w, &req.key_name, &alg, time, &mac, req.original_id, error, &other)
 }
 
+/// As [`sign_response`] (no error), returning the MAC for the next
+/// message of a multi-message response.
+pub fn sign_response_mac(w: &mut Writer, key: &Key, req: &TsigRr, now: u64) -> Result<Vec<u8>, Full> {
+    let alg = algorithm_name(key.algorithm);
+    let vars = variables(&req.key_name, &alg, now, FUDGE, 0, &[], false);
+    let mut resp = w.written().to_vec();
+    resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
+    let mac = hmac(key.algorithm, &key.secret, &[&(req.mac.len() as u16).to_be_bytes(), &req.mac, &resp, &vars]);
+    append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
+    Ok(mac)
+}
+
+/// Sign a later message of a multi-message response (RFC 8945 5.3.1): the
+/// MAC covers the prior MAC, this message and the timers only.
+pub fn sign_continuation(w: &mut Writer, key: &Key, req: &TsigRr, prior: &[u8], now: u64) -> Result<Vec<u8>, Full> {
+    let alg = algorithm_name(key.algorithm);
+    let timers = variables(&req.key_name, &alg, now, FUDGE, 0, &[], true);
+    let mut resp = w.written().to_vec();
+    resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
+    let mac = hmac(key.algorithm, &key.secret, &[&(prior.len() as u16).to_be_bytes(), prior, &resp, &timers]);
+    append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
+    Ok(mac)
+}
+
 /// Append an unsigned TSIG carrying `error` (BADSIG, BADKEY, BADTRUNC:
 /// RFC 8945 5.3.2, MAC size 0).
 pub fn unsigned_error(w: &mut Writer, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
