@@ -28,11 +28,15 @@ pub struct Dns {
     /// Events from requests (signed NOTIFY), for the main loop.
     events: Vec<Event>,
     pub policy: Policy,
+    /// Outgoing NOTIFYs to secondaries.
+    pub notifier: gitns_dns::notify_out::Notifier,
+    /// Our own addresses (never notified).
+    pub own: Vec<[u8; 4]>,
 }
 
 impl Dns {
     pub fn new(zones: ZoneSet, wall: fn() -> u64, policy: Policy) -> Dns {
-        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy }
+        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy, notifier: Default::default(), own: Vec::new() }
     }
 
     /// Events raised since the last call.
@@ -95,11 +99,34 @@ pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
                     Ok(files) => {
                         let (zones, report) = ZoneSet::load(&files, Some(&service.zones));
                         log_report(&report);
-                        service.zones = zones;
+                        let old = core::mem::replace(&mut service.zones, zones);
+                        notify_risen(platform, service, Some(&old));
                     }
                     Err(e) => log::error!("reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"),
                 }
             }
+        }
+    }
+}
+
+/// Schedule NOTIFYs for every zone whose serial rose compared with `old`
+/// (all zones when `old` is None, at boot), RFC 1996 3.
+pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Option<&ZoneSet>) {
+    let now = platform.monotonic_ns();
+    let mut ids = || {
+        let mut b = [0u8; 2];
+        platform.fill_random(&mut b);
+        u16::from_le_bytes(b)
+    };
+    for zone in service.zones.zones() {
+        let before = old.and_then(|o| o.zone(&zone.origin)).and_then(|z| z.serial());
+        let rose = match (before, zone.serial()) {
+            (None, Some(_)) => true,
+            (Some(b), Some(a)) => gitns_dns::serial::gt(a, b),
+            _ => false,
+        };
+        if rose {
+            service.notifier.zone_changed(zone, &service.zones, &service.own, now, &mut ids);
         }
     }
 }

@@ -8,12 +8,16 @@ extern crate alloc;
 pub mod config;
 pub mod dns;
 mod echo;
+mod notify;
 pub mod server;
 pub mod tar;
 pub mod logger;
 
 use gitns_abi::exit;
 use gitns_net::{Net, Platform};
+
+/// Local UDP port outgoing NOTIFYs are sent from.
+const NOTIFY_PORT: u16 = 40053;
 
 /// Longest sleep of the main loop when nothing is scheduled.
 const IDLE_POLL_NS: u64 = 1_000_000_000;
@@ -74,6 +78,15 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             return exit::CONFIG;
         }
     };
+    service.own.push(cfg.net.ipv4.address().octets());
+    let mut notify_sock = match notify::NotifySocket::bind(&mut net, NOTIFY_PORT) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("notify: cannot bind UDP port {NOTIFY_PORT}: {e}");
+            return exit::CONFIG;
+        }
+    };
+    dns::notify_risen(platform, &mut service, None);
     log::info!("ready: serving {} zones on port {}", service.zones.zones().count(), cfg.dns_port);
     loop {
         let now = platform.monotonic_ns();
@@ -83,13 +96,20 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if let Some(e) = echo.as_mut() {
             busy |= e.serve(&mut net) > 0;
         }
+        let wall = platform.wall_clock_ns() / 1_000_000_000;
+        busy |= notify_sock.run(&mut net, &mut service.notifier, now, wall);
         if busy {
             let now = platform.monotonic_ns();
             net.poll(platform, now);
             dns::handle_events(platform, &mut service);
         }
         let now = platform.monotonic_ns();
-        let deadline = net.poll_at_ns(now).unwrap_or(u64::MAX).min(now + IDLE_POLL_NS).min(tcp.next_deadline().unwrap_or(u64::MAX));
+        let deadline = net
+            .poll_at_ns(now)
+            .unwrap_or(u64::MAX)
+            .min(now + IDLE_POLL_NS)
+            .min(tcp.next_deadline().unwrap_or(u64::MAX))
+            .min(service.notifier.next_deadline().unwrap_or(u64::MAX));
         platform.poll(deadline);
     }
 }

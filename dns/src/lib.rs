@@ -12,6 +12,7 @@ pub mod lookup;
 pub mod message;
 mod loc;
 pub mod name;
+pub mod notify_out;
 pub mod rdata;
 mod svcb;
 pub mod zone;

@@ -1,0 +1,201 @@
+//! Outgoing NOTIFY (RFC 1996 3): when a zone's serial rises, tell every
+//! secondary, signed when a key covers it, and retransmit with backoff
+//! until answered or the attempts run out. Sans-I/O: the caller sends the
+//! messages `due` returns and feeds responses to `on_response`.
+
+use crate::keys::Key;
+use crate::message::Header;
+use crate::name::Name;
+use crate::rtype::{A, IN, SOA};
+use crate::tsig::{self, Op};
+use crate::wire::Reader;
+use crate::zone::Zone;
+use crate::zoneset::ZoneSet;
+use alloc::vec::Vec;
+
+/// Attempts before giving up (RFC 1996 3.6 suggests a few).
+const ATTEMPTS: u8 = 5;
+/// First retransmission interval; doubles after each attempt.
+const FIRST_WAIT_NS: u64 = 2_000_000_000;
+
+/// Where a NOTIFY goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    pub addr: [u8; 4],
+    pub port: u16,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    zone: Name,
+    target: Target,
+    key: Option<Key>,
+    id: u16,
+    attempts: u8,
+    next_at: u64,
+}
+
+/// The outgoing NOTIFY state.
+#[derive(Clone, Debug, Default)]
+pub struct Notifier {
+    pending: Vec<Pending>,
+    /// (address, key) of hosts that made a signed SOA query over TCP.
+    pub seen: Vec<(Target, Name, Key)>,
+}
+
+/// The secondary named by a `<primary-ip>.<secondary-ip>._transfer.<zone>`
+/// key, if the key has that form.
+pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
+    let labels: Vec<&[u8]> = key.labels().collect();
+    let t = labels.iter().position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
+    if t < 8 {
+        return None;
+    }
+    let mut ip = [0u8; 4];
+    for (i, l) in labels[t - 4..t].iter().enumerate() {
+        ip[i] = core::str::from_utf8(l).ok()?.parse().ok()?;
+    }
+    Some(ip)
+}
+
+/// Secondaries of `zone`: addresses of its NS names in our zones, and the
+/// hosts named by transfer keys; each with the key to sign with.
+pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, Option<Key>)> {
+    let signer = zs.keys.iter().find(|k| tsig::allows(&k.name, Op::Transfer, &zone.origin) && secondary_of_key(&k.name).is_none()).cloned();
+    let mut out: Vec<(Target, Option<Key>)> = Vec::new();
+    if let Some(ns) = zone.node(&zone.origin).and_then(|n| n.get(crate::rtype::NS)) {
+        for rd in &ns.rdatas {
+            let Some(host) = Name::from_wire(rd) else { continue };
+            let Some(node) = zs.zone_for(&host).and_then(|z| z.node(&host)) else { continue };
+            for a in node.get(A).map(|s| s.rdatas.as_slice()).unwrap_or(&[]) {
+                if let Ok(addr) = <[u8; 4]>::try_from(a.as_slice()) {
+                    if !own.contains(&addr) {
+                        out.push((Target { addr, port: 53 }, signer.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for k in &zs.keys {
+        if let Some(addr) = secondary_of_key(&k.name).filter(|_| tsig::allows(&k.name, Op::Notify, &zone.origin)) {
+            out.retain(|(t, _)| t.addr != addr);
+            out.push((Target { addr, port: 53 }, Some(k.clone())));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+impl Notifier {
+    /// Schedule NOTIFYs for `zone` (whose serial rose) at monotonic `now`.
+    /// `ids` supplies message IDs (random, from the caller's RNG).
+    pub fn zone_changed(&mut self, zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]], now: u64, ids: &mut dyn FnMut() -> u16) {
+        let mut targets = secondaries(zone, zs, own);
+        for (t, z, k) in &self.seen {
+            if *z == zone.origin && !targets.iter().any(|(x, _)| x == t) {
+                targets.push((*t, Some(k.clone())));
+            }
+        }
+        for (target, key) in targets {
+            // A newer change replaces an unanswered older NOTIFY.
+            self.pending.retain(|p| !(p.zone == zone.origin && p.target == target));
+            self.pending.push(Pending { zone: zone.origin.clone(), target, key, id: ids(), attempts: 0, next_at: now });
+        }
+    }
+
+    /// Messages to send now (target, bytes); reschedules them with backoff
+    /// and drops those out of attempts. `wall` is seconds since the epoch.
+    pub fn due(&mut self, now: u64, wall: u64) -> Vec<(Target, Vec<u8>)> {
+        let mut out = Vec::new();
+        self.pending.retain(|p| p.attempts < ATTEMPTS);
+        for p in self.pending.iter_mut().filter(|p| p.next_at <= now) {
+            let mut m = alloc::vec![(p.id >> 8) as u8, p.id as u8, 0x24, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+            m.extend_from_slice(p.zone.wire());
+            m.extend_from_slice(&SOA.to_be_bytes());
+            m.extend_from_slice(&IN.to_be_bytes());
+            if let Some(k) = &p.key {
+                m = tsig::sign_request(&m, k, wall);
+            }
+            out.push((p.target, m));
+            p.attempts += 1;
+            p.next_at = now + (FIRST_WAIT_NS << (p.attempts - 1).min(6));
+        }
+        out
+    }
+
+    /// A response arrived from `from`: an answer to one of ours ends it.
+    pub fn on_response(&mut self, from: Target, msg: &[u8]) -> bool {
+        let mut r = Reader::new(msg);
+        let Ok(h) = Header::parse(&mut r) else { return false };
+        if !h.qr() || h.opcode() != crate::message::OPCODE_NOTIFY {
+            return false;
+        }
+        let before = self.pending.len();
+        self.pending.retain(|p| !(p.id == h.id && p.target.addr == from.addr));
+        self.pending.len() < before
+    }
+
+    /// When `due` next has work.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.pending.iter().filter(|p| p.attempts < ATTEMPTS).map(|p| p.next_at).min()
+    }
+
+    /// Unanswered NOTIFYs.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    fn zs() -> ZoneSet {
+        let zone = "$TTL 60\n@ SOA ns1 hm 5 2 3 4 5\n@ NS ns1\n@ NS ns2\n@ NS ns.other.net.\nns1 A 10.0.0.2\nns2 A 10.0.0.9\n";
+        let keys = "personal._update.example.org. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n10.0.0.2.10.0.0.77._transfer.example.org. DNSKEY 0 3 163 PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=\n";
+        ZoneSet::load(&[(String::from("example.org"), zone.into()), (String::from("example.org._keys"), keys.into())], None).0
+    }
+
+    #[test]
+    fn secondaries_from_ns_and_keys() {
+        let z = zs();
+        let zone = z.zones().next().unwrap();
+        let s = secondaries(zone, &z, &[[10, 0, 0, 2]]);
+        let addrs: Vec<[u8; 4]> = s.iter().map(|(t, _)| t.addr).collect();
+        assert_eq!(addrs, [[10, 0, 0, 9], [10, 0, 0, 77]], "ourselves excluded, out-of-zone NS unknown");
+        assert_eq!(s[0].1.as_ref().unwrap().name.to_text(), "personal._update.example.org.");
+        assert_eq!(s[1].1.as_ref().unwrap().name.to_text(), "10.0.0.2.10.0.0.77._transfer.example.org.");
+    }
+
+    #[test]
+    fn retransmits_with_backoff_until_answered() {
+        let z = zs();
+        let zone = z.zones().next().unwrap();
+        let mut n = Notifier::default();
+        let mut next = 100u16;
+        n.zone_changed(zone, &z, &[[10, 0, 0, 2]], 0, &mut || {
+            next += 1;
+            next
+        });
+        let first = n.due(0, 1_000_000);
+        assert_eq!(first.len(), 2);
+        assert!(n.due(1_000_000_000, 1_000_000).is_empty(), "not before the wait");
+        assert_eq!(n.due(FIRST_WAIT_NS, 1_000_000).len(), 2, "retransmitted");
+        // An answer from 10.0.0.9 to its ID ends that one.
+        let (t, m) = &first[0];
+        let mut resp = m[..12].to_vec();
+        resp[2] |= 0x80;
+        assert!(n.on_response(*t, &resp));
+        assert_eq!(n.pending(), 1);
+        // The other gives up after ATTEMPTS.
+        let mut now = FIRST_WAIT_NS;
+        for _ in 0..10 {
+            now += 200 * FIRST_WAIT_NS;
+            n.due(now, 1_000_000);
+        }
+        assert_eq!(n.due(now + 1000 * FIRST_WAIT_NS, 1_000_000).len(), 0);
+        assert_eq!(n.next_deadline(), None);
+    }
+}
