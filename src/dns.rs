@@ -1,7 +1,7 @@
 //! The DNS service of the appliance: the zone set, loaded from the zone
 //! cache on the `storage` device, answering through the transport layer.
 
-use crate::server::{Handler, Transport};
+use crate::server::{Handler, Store, Transport};
 use crate::tar;
 use alloc::string::String;
 use alloc::vec;
@@ -32,11 +32,14 @@ pub struct Dns {
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
     pub own: Vec<[u8; 4]>,
+    /// The files the zones were loaded from (zones and `_keys`), rewritten
+    /// into the cache when an UPDATE changes a zone.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 impl Dns {
     pub fn new(zones: ZoneSet, wall: fn() -> u64, policy: Policy) -> Dns {
-        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy, notifier: Default::default(), own: Vec::new() }
+        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy, notifier: Default::default(), own: Vec::new(), files: Vec::new() }
     }
 
     /// Events raised since the last call.
@@ -46,14 +49,22 @@ impl Dns {
 }
 
 impl Handler for Dns {
-    fn handle(&mut self, msg: &[u8], _peer: IpEndpoint, transport: Transport, _now_ns: u64, reply: &mut dyn FnMut(&[u8])) {
+    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], _peer: IpEndpoint, transport: Transport, _now_ns: u64, reply: &mut dyn FnMut(&[u8])) {
         let t = match transport {
             Transport::Udp => DnsTransport::Udp,
             Transport::Tcp => DnsTransport::Tcp,
         };
         let now = (self.wall)() / 1_000_000_000;
         let mut sent = false;
-        let event = authority::serve(&self.zones, msg, t, now, self.policy, &mut self.buf, &mut |m| {
+        let files = &mut self.files;
+        let mut commit = |zs: &ZoneSet, zone: &gitns_dns::name::Name, key: &gitns_dns::name::Name| -> Result<(), ()> {
+            let (updated, archive) = cache_with(files, zs, zone);
+            store.write_cache(&archive)?;
+            *files = updated;
+            log::info!("UPDATE of {zone} by {key} committed to the zone cache");
+            Ok(())
+        };
+        let event = authority::serve(&mut self.zones, msg, t, now, self.policy, &mut commit, &mut self.buf, &mut |m| {
             sent = true;
             reply(m);
         });
@@ -93,12 +104,24 @@ pub fn log_report(rep: &LoadReport) {
 pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
     for ev in service.take_events() {
         match ev {
+            Event::Updated(zone) => {
+                let now = platform.monotonic_ns();
+                let mut ids = || {
+                    let mut b = [0u8; 2];
+                    platform.fill_random(&mut b);
+                    u16::from_le_bytes(b)
+                };
+                if let Some(z) = service.zones.zone(&zone) {
+                    service.notifier.zone_changed(z, &service.zones, &service.own, now, &mut ids);
+                }
+            }
             Event::Resync(zone) => {
                 log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
                 match read_cache(platform) {
                     Ok(files) => {
                         let (zones, report) = ZoneSet::load(&files, Some(&service.zones));
                         log_report(&report);
+                        service.files = files;
                         let old = core::mem::replace(&mut service.zones, zones);
                         notify_risen(platform, service, Some(&old));
                     }
@@ -128,5 +151,37 @@ pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Optio
         if rose {
             service.notifier.zone_changed(zone, &service.zones, &service.own, now, &mut ids);
         }
+    }
+}
+
+/// The cache files with `zone` reprinted from `zs`, and their ustar archive.
+fn cache_with(files: &[(String, Vec<u8>)], zs: &ZoneSet, zone: &gitns_dns::name::Name) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+    let mut out: Vec<(String, Vec<u8>)> = files.to_vec();
+    if let Some(z) = zs.zone(zone) {
+        let text = gitns_dns::zone::printer::print(z).into_bytes();
+        let file = alloc::string::ToString::to_string(zone.to_text().trim_end_matches('.'));
+        match out.iter_mut().find(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(&file)) {
+            Some((_, data)) => *data = text,
+            None => out.push((file, text)),
+        }
+    }
+    let tar_files: Vec<tar::File> = out.iter().map(|(n, d)| tar::File { name: n.clone(), data: d.clone() }).collect();
+    (out, tar::write(&tar_files, 0))
+}
+
+/// The storage device as the zone cache store.
+pub struct PlatformStore<'a, P: Platform>(pub &'a mut P);
+
+impl<P: Platform> Store for PlatformStore<'_, P> {
+    fn write_cache(&mut self, data: &[u8]) -> Result<(), ()> {
+        let cap = self.0.block_capacity().ok_or(())?;
+        if data.len() as u64 > cap {
+            log::error!("zone cache of {} bytes does not fit the storage device ({cap} bytes)", data.len());
+            return Err(());
+        }
+        // Pad to whole sectors; the archive ends in zero blocks.
+        let mut padded = data.to_vec();
+        padded.resize(padded.len().div_ceil(512) * 512, 0);
+        self.0.block_write(0, &padded).map_err(|e| log::error!("zone cache write failed: {e:?}"))
     }
 }

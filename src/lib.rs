@@ -60,6 +60,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     };
     let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
     dns::log_report(&report);
+    let cache_files = files;
     let policy = gitns_dns::authority::Policy { unsigned_axfr: cfg.axfr };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
     let mut stats = server::Stats::default();
@@ -79,6 +80,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     service.own.push(cfg.net.ipv4.address().octets());
+    service.files = cache_files;
     let mut notify_sock = match notify::NotifySocket::bind(&mut net, NOTIFY_PORT) {
         Ok(s) => s,
         Err(e) => {
@@ -91,8 +93,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     loop {
         let now = platform.monotonic_ns();
         net.poll(platform, now);
-        let mut busy = udp.serve(&mut net, &mut service, now, &mut stats) > 0;
-        busy |= tcp.serve(&mut net, &mut service, now, &mut stats);
+        let mut busy = udp.serve(&mut net, &mut service, &mut dns::PlatformStore(platform), now, &mut stats) > 0;
+        busy |= tcp.serve(&mut net, &mut service, &mut dns::PlatformStore(platform), now, &mut stats);
         if let Some(e) = echo.as_mut() {
             busy |= e.serve(&mut net) > 0;
         }

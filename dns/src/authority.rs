@@ -3,7 +3,7 @@
 //! beyond the lookup's bookkeeping.
 
 use crate::lookup::{lookup, AnyPolicy, Answer, Out};
-use crate::message::{parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY};
+use crate::message::{parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE};
 use crate::name::Name;
 use crate::tsig::{self, Op, TsigError, Verified};
 use crate::rdata;
@@ -29,7 +29,14 @@ const UDP_MIN: usize = 512;
 pub enum Event {
     /// A signed NOTIFY for this zone: fetch and reload it (RFC 1996).
     Resync(Name),
+    /// An UPDATE changed this zone (already committed and served).
+    Updated(Name),
 }
+
+/// Makes an UPDATE durable before it is acknowledged: gets the zone set
+/// with the changed zone, the zone's name and the key that signed it.
+/// An error means SERVFAIL and the change is rolled back.
+pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name) -> Result<(), ()>;
 
 /// A response and what follows from the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +65,8 @@ pub fn handle(zs: &ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) ->
 /// with one message in `out`. None: drop the message.
 pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: &mut [u8]) -> Option<Outcome> {
     let mut first: Option<Vec<u8>> = None;
-    let event = serve(zs, msg, transport, now, Policy::default(), out, &mut |m| {
+    let mut scratch = zs.clone();
+    let event = serve(&mut scratch, msg, transport, now, Policy::default(), &mut |_, _, _| Err(()), out, &mut |m| {
         first.get_or_insert_with(|| m.to_vec());
     });
     let m = first?;
@@ -69,7 +77,7 @@ pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: 
 /// Answer `msg`, sending every response message through `emit` (one for
 /// most requests, many for a zone transfer; none to drop). `out` is scratch
 /// space of at least 65535 bytes for TCP. Returns the event, if any.
-pub fn serve(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: Policy, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
+pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: Policy, commit: Commit, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
     let req = match parse_request(msg) {
         Ok(r) => r,
         Err(RequestError::Drop) => return None,
@@ -98,13 +106,28 @@ pub fn serve(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: P
             return None;
         }
     };
+    if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
+        let room = limit.saturating_sub(TSIG_ROOM);
+        let (rcode, event) = update(zs, msg, signed.as_ref(), commit);
+        let len = error(&req.header, Some(&req), rcode, &mut out[..room])?;
+        let len = match &signed {
+            None => len,
+            Some(v) => {
+                let mut w = crate::wire::Writer::resume(&mut out[..limit], len);
+                tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
+                w.len()
+            }
+        };
+        emit(&out[..len]);
+        return event;
+    }
     if transport == Transport::Tcp && req.header.opcode() == OPCODE_QUERY && req.edns.is_none_or(|e| e.version == 0) {
         if let Some(q) = req.question.as_ref().filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN) {
-            return transfer(zs, msg, &req, q, signed.as_ref(), now, policy, &mut out[..limit], emit);
+            return transfer(&*zs, msg, &req, q, signed.as_ref(), now, policy, &mut out[..limit], emit);
         }
     }
     let room = if signed.is_some() { limit.saturating_sub(TSIG_ROOM) } else { limit };
-    let (len, event) = dispatch(zs, &req, transport, signed.as_ref(), &mut out[..room])?;
+    let (len, event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
     let len = match signed {
         None => len,
         Some(v) => {
@@ -115,6 +138,31 @@ pub fn serve(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: P
     };
     emit(&out[..len]);
     event
+}
+
+/// UPDATE (RFC 2136 3, RFC 3007): returns the RCODE and, when the zone
+/// changed and was committed, the event.
+fn update(zs: &mut ZoneSet, msg: &[u8], signed: Option<&Verified>, commit: Commit) -> (Rcode, Option<Event>) {
+    let m = match crate::update::parse(msg) {
+        Ok(m) => m,
+        Err(rc) => return (rc, None),
+    };
+    let Some(zone) = zs.zone(&m.zone) else { return (Rcode::NotAuth, None) };
+    // RFC 3007 3: only signed updates, by a key allowed to update the zone.
+    let Some(v) = signed.filter(|v| tsig::allows(&v.key.name, Op::Update, &zone.origin)) else { return (Rcode::Refused, None) };
+    if let Err(rc) = crate::update::check_prereqs(zone, &m).and_then(|()| crate::update::prescan(zone, &m)) {
+        return (rc, None);
+    }
+    let Some(new) = crate::update::apply(zone, &m) else { return (Rcode::NoError, None) };
+    let origin = new.origin.clone();
+    let old = zs.replace(new);
+    if commit(zs, &origin, &v.key.name).is_err() {
+        if let Some(old) = old {
+            zs.replace(old);
+        }
+        return (Rcode::ServFail, None);
+    }
+    (Rcode::NoError, Some(Event::Updated(origin)))
 }
 
 /// AXFR/IXFR over TCP (RFC 5936 2.2, RFC 1995): for a zone we serve, with a

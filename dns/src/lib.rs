@@ -20,5 +20,6 @@ pub mod zoneset;
 pub mod rtype;
 pub mod serial;
 pub mod transfer;
+pub mod update;
 pub mod tsig;
 pub mod wire;

@@ -109,6 +109,11 @@ impl ZoneSet {
         self.zones.insert(z.origin.key(), z);
     }
 
+    /// Put `z` in place of the zone of the same name; returns the old one.
+    pub fn replace(&mut self, z: Zone) -> Option<Zone> {
+        self.zones.insert(z.origin.key(), z)
+    }
+
     /// The zone named exactly `origin`.
     pub fn zone(&self, origin: &Name) -> Option<&Zone> {
         self.zones.get(&origin.key())

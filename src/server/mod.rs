@@ -13,12 +13,19 @@ pub enum Transport {
     Tcp,
 }
 
+/// Durable storage a handler may write before it answers (the zone cache:
+/// an acknowledged UPDATE must survive a restart).
+pub trait Store {
+    /// Replace the zone cache with `data`; Err when it is not durable.
+    fn write_cache(&mut self, data: &[u8]) -> Result<(), ()>;
+}
+
 /// Something that answers DNS messages.
 pub trait Handler {
     /// Handle one message from `peer` at monotonic time `now_ns`; call
     /// `reply` once per response message (UDP: at most once; TCP: several
     /// for zone transfers). Dropping the message is calling it zero times.
-    fn handle(&mut self, msg: &[u8], peer: IpEndpoint, transport: Transport, now_ns: u64, reply: &mut dyn FnMut(&[u8]));
+    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], peer: IpEndpoint, transport: Transport, now_ns: u64, reply: &mut dyn FnMut(&[u8]));
 }
 
 /// Counters of the transport layer.

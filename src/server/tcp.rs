@@ -3,7 +3,7 @@
 //! listens again when done), 2-byte length framing, pipelined queries,
 //! idle timeout.
 
-use super::{Handler, Stats, Transport};
+use super::{Handler, Stats, Store, Transport};
 use alloc::vec;
 use alloc::vec::Vec;
 use gitns_net::smoltcp::iface::SocketHandle;
@@ -65,11 +65,11 @@ impl TcpServer {
     }
 
     /// Serve every connection once; returns true when anything was done.
-    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, now_ns: u64, stats: &mut Stats) -> bool {
+    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, store: &mut dyn Store, now_ns: u64, stats: &mut Stats) -> bool {
         let mut busy = false;
         for c in &mut self.conns {
             let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
-            busy |= serve_one(&self.cfg, c, sock, handler, now_ns, stats);
+            busy |= serve_one(&self.cfg, c, sock, handler, store, now_ns, stats);
         }
         busy
     }
@@ -80,7 +80,7 @@ impl TcpServer {
     }
 }
 
-fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, now: u64, stats: &mut Stats) -> bool {
+fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, store: &mut dyn Store, now: u64, stats: &mut Stats) -> bool {
     if !sock.is_open() {
         // Closed (or never connected): reset and listen again.
         c.inbuf.clear();
@@ -98,7 +98,7 @@ fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mu
         c.last_ns = now;
         stats.tcp_conns += 1;
     }
-    let mut busy = read_frames(cfg, c, sock, handler, now, stats);
+    let mut busy = read_frames(cfg, c, sock, handler, store, now, stats);
     busy |= flush(c, sock);
     if busy {
         c.last_ns = now;
@@ -114,7 +114,7 @@ fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mu
 }
 
 /// Take bytes from the socket and answer every complete message.
-fn read_frames(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, now: u64, stats: &mut Stats) -> bool {
+fn read_frames(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, store: &mut dyn Store, now: u64, stats: &mut Stats) -> bool {
     let mut busy = false;
     while sock.can_recv() && c.outbuf.len() - c.sent < cfg.max_pending {
         let got = sock.recv(|data| (data.len(), data.to_vec())).unwrap_or_default();
@@ -134,7 +134,7 @@ fn read_frames(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &
         stats.tcp_in += 1;
         let msg = &c.inbuf[start + 2..start + 2 + len];
         let out = &mut c.outbuf;
-        handler.handle(msg, peer, Transport::Tcp, now, &mut |resp| {
+        handler.handle(store, msg, peer, Transport::Tcp, now, &mut |resp| {
             stats.tcp_out += 1;
             out.extend_from_slice(&(resp.len() as u16).to_be_bytes());
             out.extend_from_slice(resp);

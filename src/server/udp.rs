@@ -1,6 +1,6 @@
 //! DNS over UDP: one socket on port 53 with room for bursts.
 
-use super::{Handler, Stats, Transport};
+use super::{Handler, Stats, Store, Transport};
 use alloc::vec;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
@@ -30,7 +30,7 @@ impl UdpServer {
     }
 
     /// Answer every queued datagram; returns how many were handled.
-    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, now_ns: u64, stats: &mut Stats) -> usize {
+    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, store: &mut dyn Store, now_ns: u64, stats: &mut Stats) -> usize {
         let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         let mut n = 0;
         while sock.can_send() {
@@ -38,7 +38,7 @@ impl UdpServer {
             n += 1;
             stats.udp_in += 1;
             let mut sent = false;
-            handler.handle(&self.buf[..len], meta.endpoint, Transport::Udp, now_ns, &mut |resp| {
+            handler.handle(store, &self.buf[..len], meta.endpoint, Transport::Udp, now_ns, &mut |resp| {
                 if !sent && sock.send_slice(resp, meta).is_ok() {
                     sent = true;
                 }

@@ -126,6 +126,11 @@ impl Guest {
     /// Boot the storage image with `zones` (file name, text) on its cache.
     pub fn boot_with_zones(ns: &Netns, zones: &[(&str, &str)], args: &[&str]) -> Guest {
         let dev = zone_device(ns, zones);
+        Guest::boot_with_device(ns, &dev, args)
+    }
+
+    /// Boot the storage image on an existing storage device file.
+    pub fn boot_with_device(ns: &Netns, dev: &std::path::Path, args: &[&str]) -> Guest {
         let mut c = ns.command(tender().to_str().expect("utf-8 path"));
         c.arg(format!("--net:service={}", ns.tap)).arg(format!("--block:storage={}", dev.display())).arg(image_storage()).args(args);
         Guest::spawn(c)
@@ -236,4 +241,15 @@ pub fn dig(ns: &Netns, args: &[&str]) -> String {
     let mut a = vec!["@10.0.0.2", "+tries=2", "+time=2"];
     a.extend_from_slice(args);
     run_in(ns, "dig", &a)
+}
+
+/// Run `nsupdate` inside `ns` with `script` on stdin; returns its output.
+pub fn nsupdate(ns: &Netns, args: &[&str], script: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut c = ns.command("nsupdate");
+    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("nsupdate");
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script");
+    let out = child.wait_with_output().expect("nsupdate output");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }

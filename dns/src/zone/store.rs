@@ -87,6 +87,83 @@ impl Zone {
         Zone { origin, nodes }
     }
 
+    /// Replace (or create) the RRset of `set.rtype` at `name`.
+    pub fn replace_rrset(&mut self, name: &Name, set: RRset) {
+        let node = self.nodes.entry(name.key()).or_insert_with(|| Node { name: name.clone(), rrsets: Vec::new() });
+        node.rrsets.retain(|s| s.rtype != set.rtype);
+        node.rrsets.push(set);
+        node.normalize();
+    }
+
+    /// Add one RR (an existing equal RDATA keeps one copy; the RRset takes
+    /// the new TTL). `single`: the RRset holds one RR (CNAME replaces).
+    pub fn add_rr(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], single: bool) {
+        let node = self.nodes.entry(name.key()).or_insert_with(|| Node { name: name.clone(), rrsets: Vec::new() });
+        match node.rrsets.iter_mut().find(|s| s.rtype == rtype) {
+            Some(set) => {
+                set.ttl = ttl;
+                if single {
+                    set.rdatas.clear();
+                }
+                if !set.rdatas.iter().any(|r| r == rdata) {
+                    set.rdatas.push(rdata.to_vec());
+                }
+            }
+            None => node.rrsets.push(RRset { rtype, ttl, rdatas: alloc::vec![rdata.to_vec()], src: (0, 0) }),
+        }
+        node.normalize();
+    }
+
+    /// Delete every RRset at `name` except the types in `keep`.
+    pub fn delete_name(&mut self, name: &Name, keep: &[u16]) {
+        let k = name.key();
+        if let Some(node) = self.nodes.get_mut(&k) {
+            node.rrsets.retain(|s| keep.contains(&s.rtype));
+            if node.rrsets.is_empty() {
+                self.nodes.remove(&k);
+            }
+        }
+    }
+
+    /// Delete the RRset of `rtype` at `name`.
+    pub fn delete_rrset(&mut self, name: &Name, rtype: u16) {
+        let k = name.key();
+        if let Some(node) = self.nodes.get_mut(&k) {
+            node.rrsets.retain(|s| s.rtype != rtype);
+            if node.rrsets.is_empty() {
+                self.nodes.remove(&k);
+            }
+        }
+    }
+
+    /// Delete one RR.
+    pub fn delete_rr(&mut self, name: &Name, rtype: u16, rdata: &[u8]) {
+        let k = name.key();
+        if let Some(node) = self.nodes.get_mut(&k) {
+            for s in node.rrsets.iter_mut().filter(|s| s.rtype == rtype) {
+                s.rdatas.retain(|r| r != rdata);
+            }
+            node.rrsets.retain(|s| !s.rdatas.is_empty());
+            if node.rrsets.is_empty() {
+                self.nodes.remove(&k);
+            }
+        }
+    }
+
+    /// Set the SOA serial.
+    pub fn set_serial(&mut self, serial: u32) -> Option<()> {
+        let origin = self.origin.clone();
+        let node = self.nodes.get_mut(&origin.key())?;
+        let set = node.rrsets.iter_mut().find(|s| s.rtype == rtype::SOA)?;
+        let rd = set.rdatas.first_mut()?;
+        let mut r = crate::wire::Reader::new(rd);
+        r.name().ok()?;
+        r.name().ok()?;
+        let at = r.pos();
+        rd.get_mut(at..at + 4)?.copy_from_slice(&serial.to_be_bytes());
+        Some(())
+    }
+
     /// The node at exactly `name`.
     pub fn node(&self, name: &Name) -> Option<&Node> {
         self.nodes.get(&name.key())
