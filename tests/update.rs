@@ -68,10 +68,25 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     assert!(ok, "{out}");
     assert!(dig(&ns, &["x25519.net", "NS", "+short"]).contains("ns1.x25519.net."));
 
+    // The operator tools: seeds' key form for NOTIFY, dig's for UPDATE.
+    let x = xtask_bin();
+    let out = ns.command(x.to_str().unwrap()).args(["notify", "--server=10.0.0.2", "--zone=x25519.net", &format!("--key=personal._update.x25519.net:SHA256:{SECRET}")]).output().unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOERROR"), "{out:?}");
+    let out = ns.command(x.to_str().unwrap()).args(["notify", "--server=10.0.0.2", "--zone=x25519.net"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOTAUTH"), "{out:?}");
+    let out = ns
+        .command(x.to_str().unwrap())
+        .args(["update", "--server=10.0.0.2", "--zone=x25519.net", &format!("--key=hmac-sha256:personal._update.x25519.net:{SECRET}"), "add", "tool", "600", "A", "192.0.2.99"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
+
     // Restart on the same storage device: the acknowledged change is there.
     drop(g);
     let g = Guest::boot_with_device(&ns, &dev, &["--ipv4=10.0.0.2/24"]);
     g.wait_for(" ready", T);
     assert!(dig(&ns, &["new.x25519.net", "A", "+short"]).contains("192.0.2.77"), "{}", g.output());
-    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112403"));
+    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112404"));
+    assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
 }

@@ -82,6 +82,12 @@ pub fn unix() -> PathBuf {
     cached(&P, "GITNS_UNIX", xtask::build::unix)
 }
 
+/// The xtask binary, for its operator tools (GITNS_XTASK, or built now).
+pub fn xtask_bin() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_XTASK", xtask::build::xtask_bin)
+}
+
 /// A fresh namespace whose name includes the test name and our PID.
 pub fn netns(test: &str) -> Netns {
     let short: String = test.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();

@@ -92,6 +92,20 @@ pub fn tender(quiet: bool) -> Result<PathBuf, String> {
     Ok(root.join(HOST_TOOLS_DIR).join("release/gitns-hvt"))
 }
 
+/// Build the xtask binary itself (release, host-tools dir) for tests that
+/// run its operator tools inside a namespace.
+pub fn xtask_bin(quiet: bool) -> Result<PathBuf, String> {
+    let root = root();
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "-p", "xtask", "--bin", "xtask"]);
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
+    run_ok(&mut cmd)?;
+    Ok(root.join(HOST_TOOLS_DIR).join("release/xtask"))
+}
+
 /// Build the unix platform binary (release) and return its path.
 pub fn unix(quiet: bool) -> Result<PathBuf, String> {
     let root = root();

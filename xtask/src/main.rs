@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod dnstool;
 mod run;
 mod test;
 
@@ -14,6 +15,8 @@ commands:
   build                 build the image (target/image/gitns.hvt) and the tender
   run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
                         boot the image (in its own netns + tap unless --tap)
+  notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
+  update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
   check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
   bench [boot|dns|zone] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
@@ -32,6 +35,8 @@ fn main() {
         "demo" => demo::main(rest),
         "test" => test::main(rest),
         "check" => check::main(rest),
+        "notify" => dnstool::notify(rest),
+        "update" => dnstool::update(rest),
         "zone-parse" => xtask::bench::zone::parse_main(rest),
         "bench" => xtask::bench::main(rest),
         "help" | "--help" | "-h" => {

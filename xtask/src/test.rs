@@ -43,6 +43,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let image_storage = build::image_storage(true)?;
     let hvt = build::tender(true)?;
     let unix = build::unix(true)?;
+    let xtask_bin = build::xtask_bin(true)?;
     let size = std::fs::metadata(&image).map_err(|e| e.to_string())?.len();
     eprintln!("xtask test: image {} ({size} bytes)", image.display());
     let mut cmd = cargo();
@@ -51,6 +52,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_file(&skip_log);
     cmd.env("GITNS_SKIP_LOG", &skip_log);
     cmd.env("GITNS_IMAGE_STORAGE", &image_storage);
+    cmd.env("GITNS_XTASK", &xtask_bin);
     cmd.env("GITNS_IMAGE", &image).env("GITNS_HVT", &hvt).env("GITNS_UNIX", &unix);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cargo test: {e}"))?;
