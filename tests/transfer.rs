@@ -128,3 +128,39 @@ fn knot_secondary_transfers_from_gitns() {
     assert!(out.contains("192.0.2.55"), "{out}");
     drop(k);
 }
+
+fn nsd_secondary(ns: &Netns) -> Knot {
+    let dir = std::env::temp_dir().join(format!("{}-nsd", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = format!(
+        "server:\n  ip-address: 10.0.0.1\n  port: 53\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  verbosity: 1\nremote-control:\n  control-enable: no\nkey:\n  name: \"personal._update.x25519.net\"\n  algorithm: hmac-sha256\n  secret: \"{SECRET}\"\nzone:\n  name: x25519.net\n  zonefile: x25519.net.zone\n  request-xfr: 10.0.0.2@53 personal._update.x25519.net\n  allow-notify: 10.0.0.2 personal._update.x25519.net\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
+    let child = ns.command("nsd").arg("-d").arg("-c").arg(dir.join("nsd.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("nsd");
+    Knot { child, dir }
+}
+
+#[test]
+fn nsd_secondary_transfers_from_gitns_and_follows_updates() {
+    if !vm("nsd_secondary_transfers_from_gitns_and_follows_updates") {
+        return;
+    }
+    if Command::new("nsd").arg("-v").output().is_err() {
+        assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "nsd missing");
+        skip("nsd_secondary_transfers_from_gitns_and_follows_updates", "nsd is not installed");
+        return;
+    }
+    let ns = netns("nsdsec");
+    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &zone(300, 20)), ("x25519.net._keys", &keys())], &["--ipv4=10.0.0.2/24"]);
+    g.wait_for(" ready", T);
+    let _nsd = nsd_secondary(&ns);
+    wait_serial(&ns, &["@10.0.0.1"], "300");
+    // A signed UPDATE raises the serial; gitns NOTIFYs NSD, which transfers.
+    let (ok, out) = nsupdate(&ns, &["-y", &format!("hmac-sha256:personal._update.x25519.net:{SECRET}")], "server 10.0.0.2 53\nzone x25519.net\nupdate add fresh.x25519.net 300 A 192.0.2.123\nsend\n");
+    assert!(ok, "{out}");
+    wait_serial(&ns, &["@10.0.0.1"], "301");
+    let out = run_in(&ns, "dig", &["@10.0.0.1", "fresh.x25519.net", "A", "+short"]);
+    assert!(out.contains("192.0.2.123"), "{out}");
+}

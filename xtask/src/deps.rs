@@ -10,6 +10,8 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("dig", "dnsutils"),
     ("kdig", "knot-dnsutils"),
     ("knotd", "knot"),
+    ("nsd", "nsd"),
+    ("nsupdate", "dnsutils"),
 ];
 
 fn have(program: &str) -> bool {
