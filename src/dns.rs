@@ -49,7 +49,7 @@ impl Dns {
 }
 
 impl Handler for Dns {
-    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], _peer: IpEndpoint, transport: Transport, _now_ns: u64, reply: &mut dyn FnMut(&[u8])) {
+    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], peer: IpEndpoint, transport: Transport, _now_ns: u64, reply: &mut dyn FnMut(&[u8])) {
         let t = match transport {
             Transport::Udp => DnsTransport::Udp,
             Transport::Tcp => DnsTransport::Tcp,
@@ -73,7 +73,11 @@ impl Handler for Dns {
         } else {
             self.stats.dropped += 1;
         }
-        self.events.extend(event);
+        match event {
+            Some(Event::Secondary { zone, key }) => remember_secondary(&mut self.notifier, peer, zone, key),
+            Some(e) => self.events.push(e),
+            None => {}
+        }
     }
 }
 
@@ -104,6 +108,7 @@ pub fn log_report(rep: &LoadReport) {
 pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
     for ev in service.take_events() {
         match ev {
+            Event::Secondary { .. } => {}
             Event::Updated(zone) => {
                 let now = platform.monotonic_ns();
                 let mut ids = || {
@@ -183,5 +188,20 @@ impl<P: Platform> Store for PlatformStore<'_, P> {
         let mut padded = data.to_vec();
         padded.resize(padded.len().div_ceil(512) * 512, 0);
         self.0.block_write(0, &padded).map_err(|e| log::error!("zone cache write failed: {e:?}"))
+    }
+}
+
+/// Remember a host that made a signed SOA query over TCP as a secondary
+/// of `zone` (bounded: the 64 most recent).
+fn remember_secondary(n: &mut gitns_dns::notify_out::Notifier, peer: IpEndpoint, zone: gitns_dns::name::Name, key: gitns_dns::keys::Key) {
+    let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else { return };
+    let target = gitns_dns::notify_out::Target { addr: a.octets(), port: 53 };
+    if n.seen.iter().any(|(t, z, _)| *t == target && *z == zone) {
+        return;
+    }
+    log::info!("{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too", peer.addr);
+    n.seen.push((target, zone, key));
+    if n.seen.len() > 64 {
+        n.seen.remove(0);
     }
 }

@@ -68,6 +68,11 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     assert!(ok, "{out}");
     assert!(dig(&ns, &["x25519.net", "NS", "+short"]).contains("ns1.x25519.net."));
 
+    // A signed SOA query over TCP makes the asker a NOTIFY target.
+    let out = dig(&ns, &["+tcp", "-y", &key, "x25519.net", "SOA"]);
+    assert!(out.contains("status: NOERROR"), "{out}");
+    g.wait_for("10.0.0.1 asked for the SOA of x25519.net. with a transfer key", T);
+
     // The operator tools: seeds' key form for NOTIFY, dig's for UPDATE.
     let x = xtask_bin();
     let out = ns.command(x.to_str().unwrap()).args(["notify", "--server=10.0.0.2", "--zone=x25519.net", &format!("--key=personal._update.x25519.net:SHA256:{SECRET}")]).output().unwrap();

@@ -31,6 +31,9 @@ pub enum Event {
     Resync(Name),
     /// An UPDATE changed this zone (already committed and served).
     Updated(Name),
+    /// A signed SOA query over TCP, by a key allowed to transfer the zone:
+    /// the sender is a secondary to NOTIFY (DESIGN.md).
+    Secondary { zone: Name, key: crate::keys::Key },
 }
 
 /// Makes an UPDATE durable before it is acknowledged: gets the zone set
@@ -127,7 +130,12 @@ pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, polic
         }
     }
     let room = if signed.is_some() { limit.saturating_sub(TSIG_ROOM) } else { limit };
-    let (len, event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
+    let (len, mut event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
+    if let (Transport::Tcp, Some(v), Some(q)) = (transport, signed.as_ref(), req.question.as_ref()) {
+        if req.header.opcode() == OPCODE_QUERY && q.qtype == SOA && zs.zone(&q.name).is_some() && tsig::allows(&v.key.name, Op::Transfer, &q.name) {
+            event = event.or(Some(Event::Secondary { zone: q.name.to_lowercase(), key: v.key.clone() }));
+        }
+    }
     let len = match signed {
         None => len,
         Some(v) => {
