@@ -1,4 +1,14 @@
-//! gitns-git: git over SSH (pkt-line, smart protocol, packfiles, objects) as
-//! sans-I/O no_std code.
+//! gitns-git: git objects, packfiles (with OFS/REF deltas, every object and
+//! the trailer checked) and pkt-line, as sans-I/O no_std code. The smart
+//! protocol and the SSH transport build on these.
 #![no_std]
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod delta;
+pub mod object;
+pub mod oid;
+pub mod pack;
+pub mod pktline;
+pub mod zlib;
