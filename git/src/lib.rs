@@ -11,4 +11,5 @@ pub mod object;
 pub mod oid;
 pub mod pack;
 pub mod pktline;
+pub mod proto;
 pub mod zlib;

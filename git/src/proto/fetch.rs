@@ -1,0 +1,194 @@
+//! Fetching one branch: v2 (`ls-refs` with a ref prefix, then `fetch`) or
+//! v0 (ref advertisement, want/have/done, NAK, pack), with side-band-64k,
+//! shallow depth 1 on a first clone, and haves on later fetches.
+
+use super::sideband::demux;
+use super::{parse_ref_line, ProtoError};
+use crate::oid::Oid;
+use crate::pktline::{self, Pkt};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// v0: reading the ref advertisement. v2: reading capabilities.
+    Advert,
+    /// v2: reading the ls-refs answer.
+    LsRefs,
+    /// Reading acknowledgements/shallow lines until the pack starts.
+    Negotiate,
+    /// Reading side-band pack data.
+    Pack,
+    Done,
+}
+
+/// What the fetch produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// The branch head is one we have: nothing to transfer.
+    UpToDate(Oid),
+    /// A new head and the pack with what we lacked.
+    Pack { head: Oid, pack: Vec<u8> },
+}
+
+/// The fetch state machine.
+pub struct Fetch {
+    branch: String,
+    haves: Vec<Oid>,
+    v2: bool,
+    shallow: bool,
+    state: State,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    head: Option<Oid>,
+    pack: Vec<u8>,
+    max_pack: usize,
+    result: Option<Fetched>,
+}
+
+impl Fetch {
+    /// Fetch `branch`; `haves` are commits we already hold (empty: clone,
+    /// shallow). `v2`: the server was asked for protocol version 2.
+    pub fn new(branch: &str, haves: Vec<Oid>, v2: bool, max_pack: usize) -> Fetch {
+        let shallow = haves.is_empty();
+        Fetch { branch: format!("refs/heads/{branch}"), haves, v2, shallow, state: State::Advert, inbuf: Vec::new(), out: Vec::new(), head: None, pack: Vec::new(), max_pack, result: None }
+    }
+
+    /// Bytes to send to the server now.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.out)
+    }
+
+    /// The result once done.
+    pub fn result(&self) -> Option<&Fetched> {
+        self.result.as_ref()
+    }
+
+    /// Feed bytes from the server.
+    pub fn input(&mut self, data: &[u8]) -> Result<(), ProtoError> {
+        self.inbuf.extend_from_slice(data);
+        let mut used = 0;
+        loop {
+            let Some((pkt, n)) = pktline::decode(&self.inbuf[used..]).map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))? else { break };
+            let pkt = match pkt {
+                Pkt::Data(d) => Some(d.to_vec()),
+                Pkt::Flush => None,
+                Pkt::Delim | Pkt::ResponseEnd => Some(Vec::new()),
+            };
+            used += n;
+            self.packet(pkt)?;
+            if self.state == State::Done {
+                break;
+            }
+        }
+        self.inbuf.drain(..used);
+        Ok(())
+    }
+
+    fn packet(&mut self, pkt: Option<Vec<u8>>) -> Result<(), ProtoError> {
+        if let Some(d) = &pkt {
+            if let Some(e) = d.strip_prefix(b"ERR ") {
+                return Err(ProtoError::Remote(String::from_utf8_lossy(e).trim().into()));
+            }
+        }
+        match (self.state, pkt) {
+            (State::Advert, Some(d)) if self.v2 => {
+                let _ = d; // capability lines: we use ls-refs and fetch, which every v2 server has
+                Ok(())
+            }
+            (State::Advert, None) if self.v2 => {
+                pktline::encode(&mut self.out, b"command=ls-refs\n");
+                pktline::encode(&mut self.out, b"agent=gitns\n");
+                self.out.extend_from_slice(b"0001");
+                pktline::encode(&mut self.out, format!("ref-prefix {}\n", self.branch).as_bytes());
+                pktline::flush(&mut self.out);
+                self.state = State::LsRefs;
+                Ok(())
+            }
+            (State::Advert, Some(d)) => {
+                if let Some((id, name, _caps)) = parse_ref_line(&d) {
+                    if name == self.branch {
+                        self.head = Some(id);
+                    }
+                }
+                Ok(())
+            }
+            (State::Advert, None) => self.want(),
+            (State::LsRefs, Some(d)) => {
+                let line = String::from_utf8_lossy(&d).trim_end().to_string();
+                let mut w = line.split(' ');
+                if let (Some(id), Some(name)) = (w.next(), w.next()) {
+                    if name == self.branch {
+                        self.head = Oid::from_hex(id.as_bytes());
+                    }
+                }
+                Ok(())
+            }
+            (State::LsRefs, None) => self.want(),
+            (State::Negotiate, Some(d)) => {
+                if d == b"packfile\n" || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK"))) {
+                    if !self.v2 {
+                        self.state = State::Pack;
+                    } else {
+                        self.state = State::Pack;
+                    }
+                }
+                // shallow-info / acknowledgments sections: nothing to keep.
+                Ok(())
+            }
+            (State::Negotiate, None) => Ok(()),
+            (State::Pack, Some(d)) => {
+                demux(&d, &mut self.pack)?;
+                if self.pack.len() > self.max_pack {
+                    return Err(ProtoError::TooLarge);
+                }
+                Ok(())
+            }
+            (State::Pack, None) => {
+                let head = self.head.ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
+                self.result = Some(Fetched::Pack { head, pack: core::mem::take(&mut self.pack) });
+                self.state = State::Done;
+                Ok(())
+            }
+            (State::Done, _) => Ok(()),
+        }
+    }
+
+    /// Ask for the branch head (or finish when we have it).
+    fn want(&mut self) -> Result<(), ProtoError> {
+        let head = self.head.ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
+        if self.haves.contains(&head) {
+            self.result = Some(Fetched::UpToDate(head));
+            self.state = State::Done;
+            if !self.v2 {
+                pktline::flush(&mut self.out); // v0: no wants, end the conversation
+            }
+            return Ok(());
+        }
+        if self.v2 {
+            pktline::encode(&mut self.out, b"command=fetch\n");
+            pktline::encode(&mut self.out, b"agent=gitns\n");
+            self.out.extend_from_slice(b"0001");
+            pktline::encode(&mut self.out, b"ofs-delta\n");
+            pktline::encode(&mut self.out, format!("want {head}\n").as_bytes());
+        } else {
+            pktline::encode(&mut self.out, format!("want {head} side-band-64k ofs-delta agent=gitns\n").as_bytes());
+        }
+        if self.shallow {
+            pktline::encode(&mut self.out, b"deepen 1\n");
+        }
+        if !self.v2 {
+            pktline::flush(&mut self.out);
+        }
+        for h in &self.haves {
+            pktline::encode(&mut self.out, format!("have {h}\n").as_bytes());
+        }
+        pktline::encode(&mut self.out, b"done\n");
+        if self.v2 {
+            pktline::flush(&mut self.out);
+        }
+        self.state = State::Negotiate;
+        Ok(())
+    }
+}
