@@ -3,14 +3,19 @@
 //! device, and shows it answering `dig` over UDP and TCP; then shuts
 //! everything down.
 //!
-//! The git remote of issue 7 (embedded SSH remote, NOTIFY, UPDATE) replaces
-//! the storage-device step as it lands.
+//! It then shows the operator flow of the seeds as far as it exists: the
+//! zone source changes and a signed NOTIFY makes gitns reload; a signed
+//! UPDATE adds a record. The git remote of issue 7 (an embedded SSH remote
+//! holding the zone repository) replaces the storage-device source.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 use xtask::netns::Netns;
+
+/// The demo's TSIG key (the seeds' example key).
+const DEMO_SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 
 /// The demo zone.
 pub const DEMO_ZONE: &str = "$TTL 3600
@@ -40,6 +45,8 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     let zones = dir.join("zones");
     std::fs::create_dir_all(&zones).map_err(|e| e.to_string())?;
     std::fs::write(zones.join("example.org"), DEMO_ZONE).map_err(|e| e.to_string())?;
+    let keys = format!("personal._update.example.org. DNSKEY 0 3 163 {DEMO_SECRET}\n");
+    std::fs::write(zones.join("example.org._keys"), &keys).map_err(|e| e.to_string())?;
     xtask::zones::pack(&zones, &dev)?;
     step(&format!("zone example.org:\n{DEMO_ZONE}"));
     let args = ["--ipv4=10.0.0.2/24"].map(String::from);
@@ -74,6 +81,29 @@ pub fn main(_args: &[String]) -> Result<(), String> {
                 return Err(format!("unexpected answer:\n{text}"));
             }
         }
+        // The operator changes the zone source and sends the seeds' signed
+        // NOTIFY (short key name); gitns reloads and answers the new data.
+        step("edit the zone (serial 2026112402, www -> 10.0.0.81), then a signed NOTIFY");
+        let edited = DEMO_ZONE.replace("2026112401", "2026112402").replace("10.0.0.80", "10.0.0.81");
+        std::fs::write(zones.join("example.org"), &edited).map_err(|e| e.to_string())?;
+        xtask::zones::pack(&zones, &dev)?;
+        show(&ns, &["example.org", "SOA", "+opcode=notify", "+norec", "+noedns", "-y", &format!("hmac-sha256:personal._update:{DEMO_SECRET}")])?;
+        wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.81")?;
+        show(&ns, &["www.example.org", "A"])?;
+        // A signed UPDATE, as nsupdate or `cargo xtask update` send it.
+        step("signed UPDATE: add mail2.example.org A 10.0.0.26 (cargo xtask update)");
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let out = ns
+            .command(me.to_str().ok_or("path")?)
+            .args(["update", "--server=10.0.0.2", "--zone=example.org", &format!("--key=personal._update.example.org:SHA256:{DEMO_SECRET}"), "add", "mail2", "300", "A", "10.0.0.26"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        println!("   {}", String::from_utf8_lossy(&out.stdout).trim());
+        if !out.status.success() {
+            return Err("UPDATE failed".into());
+        }
+        show(&ns, &["mail2.example.org", "A"])?;
+        show(&ns, &["example.org", "SOA"])?;
         Ok(())
     })();
     step("shutting down");
@@ -84,6 +114,34 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     result?;
     step("demo done");
     Ok(())
+}
+
+/// dig from the namespace, print the interesting lines.
+fn show(ns: &Netns, q: &[&str]) -> Result<(), String> {
+    step(&format!("dig @10.0.0.2 {}", q.join(" ")));
+    let out = ns.command("dig").arg("@10.0.0.2").args(["+norec", "+noall", "+answer", "+comments", "+tries=2", "+time=2"]).args(q).output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for l in text.lines().filter(|l| !l.trim().is_empty() && (!l.starts_with(';') || l.contains("status:") || l.contains("flags:"))) {
+        println!("   {l}");
+    }
+    if text.contains("status: NOERROR") {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer:\n{text}"))
+    }
+}
+
+/// Wait until `dig q` prints `want`.
+fn wait_answer(ns: &Netns, q: &[&str], want: &str) -> Result<(), String> {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < end {
+        let out = ns.command("dig").arg("@10.0.0.2").args(q).output().map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&out.stdout).contains(want) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("`{want}` not served in time"))
 }
 
 fn step(s: &str) {
