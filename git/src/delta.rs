@@ -64,7 +64,9 @@ pub fn apply(base: &[u8], delta: &[u8], max: usize) -> Result<Vec<u8>, DeltaErro
             if len == 0 {
                 len = 0x10000;
             }
-            let src = base.get(off..off.checked_add(len).ok_or(DeltaError::CopyOutOfRange)?).ok_or(DeltaError::CopyOutOfRange)?;
+            let src = base
+                .get(off..off.checked_add(len).ok_or(DeltaError::CopyOutOfRange)?)
+                .ok_or(DeltaError::CopyOutOfRange)?;
             if out.len() + src.len() > size {
                 return Err(DeltaError::ResultSizeMismatch);
             }
@@ -95,7 +97,19 @@ mod tests {
     fn copy_and_insert() {
         let base = b"hello world";
         // base 11, result 11: copy 0..6 ("hello "), insert "there"
-        let d = [11, 11, 0x80 | 0x01 | 0x10, 0, 6, 5, b't', b'h', b'e', b'r', b'e'];
+        let d = [
+            11,
+            11,
+            0x80 | 0x01 | 0x10,
+            0,
+            6,
+            5,
+            b't',
+            b'h',
+            b'e',
+            b'r',
+            b'e',
+        ];
         // op 0x91: offset byte present (0x01) = 0, length byte (0x10) = 6
         assert_eq!(apply(base, &d, 100).unwrap(), b"hello there");
     }
@@ -103,12 +117,34 @@ mod tests {
     #[test]
     fn hostile_deltas() {
         let base = b"abc";
-        assert_eq!(apply(base, &[4, 1, 1, b'x'], 10), Err(DeltaError::BaseSizeMismatch));
-        assert_eq!(apply(base, &[3, 5, 0x91, 2, 5], 10), Err(DeltaError::CopyOutOfRange));
+        assert_eq!(
+            apply(base, &[4, 1, 1, b'x'], 10),
+            Err(DeltaError::BaseSizeMismatch)
+        );
+        assert_eq!(
+            apply(base, &[3, 5, 0x91, 2, 5], 10),
+            Err(DeltaError::CopyOutOfRange)
+        );
         assert_eq!(apply(base, &[3, 1, 0], 10), Err(DeltaError::ReservedOpcode));
-        assert_eq!(apply(base, &[3, 2, 3, b'x'], 10), Err(DeltaError::Truncated));
-        assert_eq!(apply(base, &[3, 100, 1, b'x'], 10), Err(DeltaError::TooLarge));
-        assert_eq!(apply(base, &[3, 2, 1, b'x'], 10), Err(DeltaError::ResultSizeMismatch));
-        assert_eq!(apply(base, &[3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], 10), Err(DeltaError::TooLarge));
+        assert_eq!(
+            apply(base, &[3, 2, 3, b'x'], 10),
+            Err(DeltaError::Truncated)
+        );
+        assert_eq!(
+            apply(base, &[3, 100, 1, b'x'], 10),
+            Err(DeltaError::TooLarge)
+        );
+        assert_eq!(
+            apply(base, &[3, 2, 1, b'x'], 10),
+            Err(DeltaError::ResultSizeMismatch)
+        );
+        assert_eq!(
+            apply(
+                base,
+                &[3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+                10
+            ),
+            Err(DeltaError::TooLarge)
+        );
     }
 }

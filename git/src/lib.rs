@@ -12,4 +12,6 @@ pub mod oid;
 pub mod pack;
 pub mod pktline;
 pub mod proto;
+#[cfg(feature = "ssh")]
+pub mod ssh;
 pub mod zlib;

@@ -102,7 +102,10 @@ pub fn build_tree(entries: &mut [Entry]) -> Object {
         data.push(0);
         data.extend_from_slice(&e.id.0);
     }
-    Object { kind: Kind::Tree, data }
+    Object {
+        kind: Kind::Tree,
+        data,
+    }
 }
 
 fn sort_key(e: &Entry) -> Vec<u8> {
@@ -134,7 +137,11 @@ pub fn parse_commit(data: &[u8]) -> Option<Commit> {
             parents.push(Oid::from_hex(p.as_bytes())?);
         }
     }
-    Some(Commit { tree: tree?, parents, message: String::from(message) })
+    Some(Commit {
+        tree: tree?,
+        parents,
+        message: String::from(message),
+    })
 }
 
 /// An identity and time for author/committer lines.
@@ -149,15 +156,29 @@ pub struct Signature {
 }
 
 /// Build a commit object; time comes from the caller (sans-I/O).
-pub fn build_commit(tree: Oid, parents: &[Oid], author: &Signature, committer: &Signature, message: &str) -> Object {
+pub fn build_commit(
+    tree: Oid,
+    parents: &[Oid],
+    author: &Signature,
+    committer: &Signature,
+    message: &str,
+) -> Object {
     let mut s = format!("tree {tree}\n");
     for p in parents {
         s.push_str(&format!("parent {p}\n"));
     }
     let sig = |x: &Signature| format!("{} <{}> {} {}", x.name, x.email, x.time, x.tz);
-    s.push_str(&format!("author {}\ncommitter {}\n\n{}", sig(author), sig(committer), message));
+    s.push_str(&format!(
+        "author {}\ncommitter {}\n\n{}",
+        sig(author),
+        sig(committer),
+        message
+    ));
     if !message.ends_with('\n') {
         s.push('\n');
     }
-    Object { kind: Kind::Commit, data: s.into_bytes() }
+    Object {
+        kind: Kind::Commit,
+        data: s.into_bytes(),
+    }
 }

@@ -80,9 +80,15 @@ mod tests {
     #[test]
     fn known_ids() {
         // `git hash-object -t blob /dev/null`
-        assert_eq!(Oid::of("blob", b"").to_string(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(
+            Oid::of("blob", b"").to_string(),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
         // `printf 'hello\n' | git hash-object --stdin`
-        assert_eq!(Oid::of("blob", b"hello\n").to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+        assert_eq!(
+            Oid::of("blob", b"hello\n").to_string(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
         let o = Oid::from_hex(b"ce013625030ba8dba906f756967f9e9ca394464a").unwrap();
         assert_eq!(o, Oid::of("blob", b"hello\n"));
         assert!(Oid::from_hex(b"xyz").is_none());

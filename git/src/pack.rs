@@ -22,7 +22,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_objects: 1_000_000, max_object_size: 64 << 20, max_total: 512 << 20 }
+        Limits {
+            max_objects: 1_000_000,
+            max_object_size: 64 << 20,
+            max_total: 512 << 20,
+        }
     }
 }
 
@@ -75,14 +79,22 @@ fn ofs(p: &[u8], at: usize, i: &mut usize) -> Result<usize, PackError> {
     while c & 0x80 != 0 {
         c = *p.get(*i).ok_or(PackError::Truncated(at))?;
         *i += 1;
-        v = v.checked_add(1).and_then(|v| v.checked_mul(128)).ok_or(PackError::BadBaseOffset(at))? | (c & 0x7f) as usize;
+        v = v
+            .checked_add(1)
+            .and_then(|v| v.checked_mul(128))
+            .ok_or(PackError::BadBaseOffset(at))?
+            | (c & 0x7f) as usize;
     }
     Ok(v)
 }
 
 /// Parse `pack`. `known` supplies REF_DELTA bases we already have (thin
 /// packs of an incremental fetch). Returns every object with its id.
-pub fn parse(pack: &[u8], limits: Limits, known: &dyn Fn(&Oid) -> Option<Object>) -> Result<Vec<(Oid, Object)>, PackError> {
+pub fn parse(
+    pack: &[u8],
+    limits: Limits,
+    known: &dyn Fn(&Oid) -> Option<Object>,
+) -> Result<Vec<(Oid, Object)>, PackError> {
     if pack.len() < 32 || &pack[..4] != b"PACK" {
         return Err(PackError::BadHeader);
     }
@@ -107,15 +119,25 @@ pub fn parse(pack: &[u8], limits: Limits, known: &dyn Fn(&Oid) -> Option<Object>
         if size > limits.max_object_size {
             return Err(PackError::TooLarge(at));
         }
-        total = total.checked_add(size).filter(|t| *t <= limits.max_total).ok_or(PackError::TooLarge(at))?;
+        total = total
+            .checked_add(size)
+            .filter(|t| *t <= limits.max_total)
+            .ok_or(PackError::TooLarge(at))?;
         let raw_kind = match t {
             1..=4 => None,
             6 => {
                 let back = ofs(&pack[..body], at, &mut i)?;
-                Some(Ok(at.checked_sub(back).filter(|b| *b >= 12 && back > 0).ok_or(PackError::BadBaseOffset(at))?))
+                Some(Ok(at
+                    .checked_sub(back)
+                    .filter(|b| *b >= 12 && back > 0)
+                    .ok_or(PackError::BadBaseOffset(at))?))
             }
             7 => {
-                let id = Oid(pack[..body].get(i..i + 20).ok_or(PackError::Truncated(at))?.try_into().map_err(|_| PackError::Truncated(at))?);
+                let id = Oid(pack[..body]
+                    .get(i..i + 20)
+                    .ok_or(PackError::Truncated(at))?
+                    .try_into()
+                    .map_err(|_| PackError::Truncated(at))?);
                 i += 20;
                 Some(Err(id))
             }
@@ -138,7 +160,11 @@ pub fn parse(pack: &[u8], limits: Limits, known: &dyn Fn(&Oid) -> Option<Object>
 }
 
 /// Apply deltas until every entry is whole.
-fn resolve(raws: Vec<(usize, Raw)>, limits: Limits, known: &dyn Fn(&Oid) -> Option<Object>) -> Result<Vec<(Oid, Object)>, PackError> {
+fn resolve(
+    raws: Vec<(usize, Raw)>,
+    limits: Limits,
+    known: &dyn Fn(&Oid) -> Option<Object>,
+) -> Result<Vec<(Oid, Object)>, PackError> {
     let mut by_offset: BTreeMap<usize, (Oid, Kind, Vec<u8>)> = BTreeMap::new();
     let mut by_id: BTreeMap<Oid, usize> = BTreeMap::new();
     let mut pending: Vec<(usize, Raw)> = Vec::new();
@@ -152,11 +178,24 @@ fn resolve(raws: Vec<(usize, Raw)>, limits: Limits, known: &dyn Fn(&Oid) -> Opti
             let whole = match &raw {
                 Raw::Whole(k, d) => Some((*k, d.clone())),
                 Raw::Ofs { base, delta: d } => match by_offset.get(base) {
-                    Some((_, k, b)) => Some((*k, delta::apply(b, d, limits.max_object_size).map_err(|e| PackError::Delta(at, e))?)),
+                    Some((_, k, b)) => Some((
+                        *k,
+                        delta::apply(b, d, limits.max_object_size)
+                            .map_err(|e| PackError::Delta(at, e))?,
+                    )),
                     None => None,
                 },
-                Raw::Ref { base, delta: d } => match by_id.get(base).and_then(|o| by_offset.get(o)).map(|(_, k, b)| (*k, b.clone())).or_else(|| known(base).map(|o| (o.kind, o.data))) {
-                    Some((k, b)) => Some((k, delta::apply(&b, d, limits.max_object_size).map_err(|e| PackError::Delta(at, e))?)),
+                Raw::Ref { base, delta: d } => match by_id
+                    .get(base)
+                    .and_then(|o| by_offset.get(o))
+                    .map(|(_, k, b)| (*k, b.clone()))
+                    .or_else(|| known(base).map(|o| (o.kind, o.data)))
+                {
+                    Some((k, b)) => Some((
+                        k,
+                        delta::apply(&b, d, limits.max_object_size)
+                            .map_err(|e| PackError::Delta(at, e))?,
+                    )),
                     None => None,
                 },
             };
@@ -180,7 +219,10 @@ fn resolve(raws: Vec<(usize, Raw)>, limits: Limits, known: &dyn Fn(&Oid) -> Opti
             });
         }
     }
-    Ok(by_offset.into_values().map(|(id, kind, data)| (id, Object { kind, data })).collect())
+    Ok(by_offset
+        .into_values()
+        .map(|(id, kind, data)| (id, Object { kind, data }))
+        .collect())
 }
 
 /// Write a version 2 pack of whole (undeltified) objects.
@@ -218,8 +260,14 @@ mod tests {
     #[test]
     fn write_then_parse() {
         let objs = vec![
-            Object { kind: Kind::Blob, data: b"hello\n".to_vec() },
-            Object { kind: Kind::Blob, data: vec![b'z'; 5000] },
+            Object {
+                kind: Kind::Blob,
+                data: b"hello\n".to_vec(),
+            },
+            Object {
+                kind: Kind::Blob,
+                data: vec![b'z'; 5000],
+            },
         ];
         let p = write(&objs);
         let got = parse(&p, Limits::default(), &none).unwrap();
@@ -229,13 +277,29 @@ mod tests {
 
     #[test]
     fn corrupt_packs() {
-        let p = write(&[Object { kind: Kind::Blob, data: b"hello\n".to_vec() }]);
+        let p = write(&[Object {
+            kind: Kind::Blob,
+            data: b"hello\n".to_vec(),
+        }]);
         let mut bad = p.clone();
         bad[20] ^= 1;
-        assert_eq!(parse(&bad, Limits::default(), &none), Err(PackError::Checksum));
-        assert_eq!(parse(&p[..p.len() - 1], Limits::default(), &none), Err(PackError::Checksum));
-        assert_eq!(parse(b"PACKxxxx", Limits::default(), &none), Err(PackError::BadHeader));
-        let small = Limits { max_objects: 10, max_object_size: 3, max_total: 100 };
+        assert_eq!(
+            parse(&bad, Limits::default(), &none),
+            Err(PackError::Checksum)
+        );
+        assert_eq!(
+            parse(&p[..p.len() - 1], Limits::default(), &none),
+            Err(PackError::Checksum)
+        );
+        assert_eq!(
+            parse(b"PACKxxxx", Limits::default(), &none),
+            Err(PackError::BadHeader)
+        );
+        let small = Limits {
+            max_objects: 10,
+            max_object_size: 3,
+            max_total: 100,
+        };
         assert_eq!(parse(&p, small, &none), Err(PackError::TooLarge(12)));
     }
 
@@ -248,7 +312,12 @@ mod tests {
             p.extend_from_slice(&[t, 1, 2, 3]);
             let sum: [u8; 20] = Sha1::digest(&p).into();
             p.extend_from_slice(&sum);
-            assert!(matches!(parse(&p, Limits::default(), &none), Err(PackError::Truncated(12) | PackError::BadBaseOffset(12) | PackError::Zlib(12, _))));
+            assert!(matches!(
+                parse(&p, Limits::default(), &none),
+                Err(PackError::Truncated(12)
+                    | PackError::BadBaseOffset(12)
+                    | PackError::Zlib(12, _))
+            ));
         }
     }
 

@@ -37,7 +37,9 @@ pub fn flush(out: &mut Vec<u8>) {
 
 /// Decode one packet from the front of `buf`: Ok(None) when incomplete.
 pub fn decode(buf: &[u8]) -> Result<Option<(Pkt<'_>, usize)>, BadPkt> {
-    let Some(h) = buf.get(..4) else { return Ok(None) };
+    let Some(h) = buf.get(..4) else {
+        return Ok(None);
+    };
     let mut len = 0usize;
     for &c in h {
         let v = (c as char).to_digit(16).ok_or(BadPkt)? as usize;

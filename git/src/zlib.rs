@@ -26,16 +26,29 @@ pub fn inflate_exact(input: &[u8], size: usize) -> Result<(Vec<u8>, usize), Zlib
     let mut consumed = 0;
     let mut written = 0;
     loop {
-        let r = inflate(&mut state, &input[consumed..], &mut out[written..], MZFlush::None);
+        let r = inflate(
+            &mut state,
+            &input[consumed..],
+            &mut out[written..],
+            MZFlush::None,
+        );
         consumed += r.bytes_consumed;
         written += r.bytes_written;
         match r.status {
             Ok(MZStatus::StreamEnd) => break,
             Ok(_) if written > size => return Err(ZlibError::WrongSize),
             Ok(_) if consumed >= input.len() => return Err(ZlibError::Truncated),
-            Ok(_) if r.bytes_consumed == 0 && r.bytes_written == 0 => return Err(ZlibError::Truncated),
+            Ok(_) if r.bytes_consumed == 0 && r.bytes_written == 0 => {
+                return Err(ZlibError::Truncated)
+            }
             Ok(_) => {}
-            Err(miniz_oxide::MZError::Buf) => return Err(if consumed >= input.len() { ZlibError::Truncated } else { ZlibError::WrongSize }),
+            Err(miniz_oxide::MZError::Buf) => {
+                return Err(if consumed >= input.len() {
+                    ZlibError::Truncated
+                } else {
+                    ZlibError::WrongSize
+                })
+            }
             Err(_) => return Err(ZlibError::Corrupt),
         }
     }
@@ -63,9 +76,16 @@ mod tests {
         z.extend_from_slice(b"trailing");
         let (out, used) = inflate_exact(&z, 100_000).unwrap();
         assert_eq!((out.len(), used), (100_000, total));
-        assert_eq!(inflate_exact(&z, 10), Err(ZlibError::WrongSize), "declared small, inflates big");
+        assert_eq!(
+            inflate_exact(&z, 10),
+            Err(ZlibError::WrongSize),
+            "declared small, inflates big"
+        );
         assert_eq!(inflate_exact(&z, 100_001), Err(ZlibError::WrongSize));
-        assert_eq!(inflate_exact(&z[..total / 2], 100_000), Err(ZlibError::Truncated));
+        assert_eq!(
+            inflate_exact(&z[..total / 2], 100_000),
+            Err(ZlibError::Truncated)
+        );
         assert!(inflate_exact(b"\x78\x9cgarbage!", 5).is_err());
     }
 }

@@ -14,8 +14,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).env("GIT_AUTHOR_DATE", "1700000000 +0000").env("GIT_COMMITTER_DATE", "1700000000 +0000").output().expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -39,15 +50,29 @@ fn bare(name: &str, n: u32) -> (PathBuf, PathBuf) {
 }
 
 fn commit(w: &Path, i: u32) {
-    std::fs::write(w.join("example.org"), format!("$TTL 60\n@ SOA ns hm {i} 2 3 4 5\n@ NS ns\n")).unwrap();
+    std::fs::write(
+        w.join("example.org"),
+        format!("$TTL 60\n@ SOA ns hm {i} 2 3 4 5\n@ NS ns\n"),
+    )
+    .unwrap();
     git(w, &["add", "-A"]);
     git(w, &["commit", "-q", "-m", &format!("serial {i}")]);
 }
 
 /// Run a state machine against `git <service> <dir>` over pipes.
-fn converse(service: &str, dir: &Path, v2: bool, take: &mut dyn FnMut() -> Vec<u8>, input: &mut dyn FnMut(&[u8]) -> bool) {
+fn converse(
+    service: &str,
+    dir: &Path,
+    v2: bool,
+    take: &mut dyn FnMut() -> Vec<u8>,
+    input: &mut dyn FnMut(&[u8]) -> bool,
+) {
     let mut c = Command::new("git");
-    c.arg(service).arg(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+    c.arg(service)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     if v2 {
         c.env("GIT_PROTOCOL", "version=2");
     }
@@ -74,10 +99,16 @@ fn converse(service: &str, dir: &Path, v2: bool, take: &mut dyn FnMut() -> Vec<u
 
 fn fetch(dir: &Path, haves: Vec<Oid>, v2: bool) -> Fetched {
     let f = std::cell::RefCell::new(Fetch::new("main", haves, v2, 64 << 20));
-    converse("upload-pack", dir, v2, &mut || f.borrow_mut().take_output(), &mut |d| {
-        f.borrow_mut().input(d).unwrap();
-        f.borrow().result().is_some()
-    });
+    converse(
+        "upload-pack",
+        dir,
+        v2,
+        &mut || f.borrow_mut().take_output(),
+        &mut |d| {
+            f.borrow_mut().input(d).unwrap();
+            f.borrow().result().is_some()
+        },
+    );
     let r = f.borrow().result().cloned().expect("fetch finished");
     r
 }
@@ -87,50 +118,87 @@ fn head(dir: &Path) -> Oid {
 }
 
 fn objects(p: &[u8], have: &BTreeMap<Oid, Object>) -> BTreeMap<Oid, Object> {
-    pack::parse(p, Limits::default(), &|id| have.get(id).cloned()).unwrap().into_iter().collect()
+    pack::parse(p, Limits::default(), &|id| have.get(id).cloned())
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 #[test]
 fn clone_then_fetch_v0_and_v2() {
     for v2 in [false, true] {
         let (b, w) = bare(if v2 { "v2" } else { "v0" }, 5);
-        let Fetched::Pack { head: h1, pack } = fetch(&b, vec![], v2) else { panic!("expected a pack") };
+        let Fetched::Pack { head: h1, pack } = fetch(&b, vec![], v2) else {
+            panic!("expected a pack")
+        };
         assert_eq!(h1, head(&b));
         let got = objects(&pack, &BTreeMap::new());
         let c = object::parse_commit(&got[&h1].data).unwrap();
         assert_eq!(c.message, "serial 4\n");
         let tree = object::parse_tree(&got[&c.tree].data).unwrap();
         assert_eq!(tree.len(), 1, "shallow clone of the head: one file");
-        assert!(got.len() <= 3, "depth 1: commit, tree, blob ({} objects)", got.len());
+        assert!(
+            got.len() <= 3,
+            "depth 1: commit, tree, blob ({} objects)",
+            got.len()
+        );
         // Up to date.
         assert_eq!(fetch(&b, vec![h1], v2), Fetched::UpToDate(h1));
         // Two new commits: an incremental fetch with our head as a have.
         commit(&w, 5);
         commit(&w, 6);
         git(&w, &["push", "-q", "origin", "main"]);
-        let Fetched::Pack { head: h2, pack } = fetch(&b, vec![h1], v2) else { panic!("expected a pack") };
+        let Fetched::Pack { head: h2, pack } = fetch(&b, vec![h1], v2) else {
+            panic!("expected a pack")
+        };
         assert_eq!(h2, head(&b));
         let more = objects(&pack, &got);
-        assert_eq!(object::parse_commit(&more[&h2].data).unwrap().message, "serial 6\n");
+        assert_eq!(
+            object::parse_commit(&more[&h2].data).unwrap().message,
+            "serial 6\n"
+        );
         assert!(!more.contains_key(&h1), "haves are not sent again");
     }
 }
 
 fn push(dir: &Path, old: Oid, new: Oid, pack: Vec<u8>) -> Pushed {
     let p = std::cell::RefCell::new(Push::new("main", old, new, pack));
-    converse("receive-pack", dir, false, &mut || p.borrow_mut().take_output(), &mut |d| {
-        p.borrow_mut().input(d).unwrap();
-        p.borrow().result().is_some()
-    });
+    converse(
+        "receive-pack",
+        dir,
+        false,
+        &mut || p.borrow_mut().take_output(),
+        &mut |d| {
+            p.borrow_mut().input(d).unwrap();
+            p.borrow().result().is_some()
+        },
+    );
     let r = p.borrow().result().cloned().expect("push finished");
     r
 }
 
-fn new_commit(parent: Oid, text: &str, msg: &str, tree_from: &BTreeMap<Oid, Object>) -> (Oid, Vec<u8>) {
+fn new_commit(
+    parent: Oid,
+    text: &str,
+    msg: &str,
+    tree_from: &BTreeMap<Oid, Object>,
+) -> (Oid, Vec<u8>) {
     let _ = tree_from;
-    let blob = Object { kind: Kind::Blob, data: text.as_bytes().to_vec() };
-    let tree = object::build_tree(&mut [Entry { mode: 0o100644, name: b"example.org".to_vec(), id: blob.id() }]);
-    let who = Signature { name: "gitns".into(), email: "gitns@example.org".into(), time: 1_700_000_100, tz: "+0000".into() };
+    let blob = Object {
+        kind: Kind::Blob,
+        data: text.as_bytes().to_vec(),
+    };
+    let tree = object::build_tree(&mut [Entry {
+        mode: 0o100644,
+        name: b"example.org".to_vec(),
+        id: blob.id(),
+    }]);
+    let who = Signature {
+        name: "gitns".into(),
+        email: "gitns@example.org".into(),
+        time: 1_700_000_100,
+        tz: "+0000".into(),
+    };
     let c = object::build_commit(tree.id(), &[parent], &who, &who, msg);
     (c.id(), pack::write(&[c, tree, blob]))
 }
@@ -140,10 +208,18 @@ fn push_then_rejections() {
     let (b, w) = bare("push", 2);
     git(&b, &["config", "receive.denyNonFastForwards", "true"]);
     let h = head(&b);
-    let (c1, p1) = new_commit(h, "$TTL 60\n@ SOA ns hm 9 2 3 4 5\n", "personal._update via gitns\n", &BTreeMap::new());
+    let (c1, p1) = new_commit(
+        h,
+        "$TTL 60\n@ SOA ns hm 9 2 3 4 5\n",
+        "personal._update via gitns\n",
+        &BTreeMap::new(),
+    );
     assert_eq!(push(&b, h, c1, p1), Pushed::Ok);
     assert_eq!(head(&b), c1);
-    assert_eq!(git(&b, &["log", "-1", "--format=%s", "main"]).trim(), "personal._update via gitns");
+    assert_eq!(
+        git(&b, &["log", "-1", "--format=%s", "main"]).trim(),
+        "personal._update via gitns"
+    );
     git(&b, &["fsck", "--strict"]);
     // Someone pushed in between: our old head is stale.
     git(&w, &["pull", "-q", "origin", "main"]);
@@ -155,7 +231,10 @@ fn push_then_rejections() {
     let now = head(&b);
     let (c3, p3) = new_commit(h, "y\n", "rewrite\n", &BTreeMap::new());
     match push(&b, now, c3, p3) {
-        Pushed::Rejected(why) => assert!(why.contains("non-fast-forward") || why.contains("fast"), "{why}"),
+        Pushed::Rejected(why) => assert!(
+            why.contains("non-fast-forward") || why.contains("fast"),
+            "{why}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(head(&b), now, "the remote stays the truth");

@@ -61,20 +61,37 @@ pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
     let root = root();
     let target_dir = root.join(variant.target_dir());
     let mut cmd = cargo();
-    cmd.args(["build", "--profile", "image", "--target", "x86_64-unknown-linux-gnu"])
-        .args(["-p", "gitns", "--bin", "gitns", "--features", variant.features()])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // Only target crates see these flags because --target is explicit.
-        .env("RUSTFLAGS", "-C relocation-model=static -C code-model=small --cfg getrandom_backend=\"custom\"")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    cmd.args([
+        "build",
+        "--profile",
+        "image",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+    ])
+    .args([
+        "-p",
+        "gitns",
+        "--bin",
+        "gitns",
+        "--features",
+        variant.features(),
+    ])
+    .arg("--target-dir")
+    .arg(&target_dir)
+    // Only target crates see these flags because --target is explicit.
+    .env(
+        "RUSTFLAGS",
+        "-C relocation-model=static -C code-model=small --cfg getrandom_backend=\"custom\"",
+    )
+    .env_remove("CARGO_ENCODED_RUSTFLAGS");
     if quiet {
         cmd.arg("--quiet");
     }
     run_ok(&mut cmd)?;
     let built = target_dir.join("x86_64-unknown-linux-gnu/image/gitns");
     let out = root.join("target/image").join(variant.file());
-    std::fs::create_dir_all(out.parent().expect("image path has a parent")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out.parent().expect("image path has a parent"))
+        .map_err(|e| e.to_string())?;
     std::fs::copy(&built, &out).map_err(|e| format!("copy {}: {e}", built.display()))?;
     Ok(out)
 }
@@ -83,7 +100,14 @@ pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
 pub fn tender(quiet: bool) -> Result<PathBuf, String> {
     let root = root();
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "-p", "gitns-tender", "--bin", "gitns-hvt"]);
+    cmd.args([
+        "build",
+        "--release",
+        "-p",
+        "gitns-tender",
+        "--bin",
+        "gitns-hvt",
+    ]);
     if quiet {
         cmd.arg("--quiet");
     }
@@ -110,7 +134,14 @@ pub fn xtask_bin(quiet: bool) -> Result<PathBuf, String> {
 pub fn unix(quiet: bool) -> Result<PathBuf, String> {
     let root = root();
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "-p", "gitns-unix", "--bin", "gitns-unix"]);
+    cmd.args([
+        "build",
+        "--release",
+        "-p",
+        "gitns-unix",
+        "--bin",
+        "gitns-unix",
+    ]);
     if quiet {
         cmd.arg("--quiet");
     }
@@ -132,7 +163,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
     tender(false)?;
     for img in built {
         let size = std::fs::metadata(&img).map_err(|e| e.to_string())?.len();
-        println!("image: {} ({} bytes, {:.1} KiB)", img.display(), size, size as f64 / 1024.0);
+        println!(
+            "image: {} ({} bytes, {:.1} KiB)",
+            img.display(),
+            size,
+            size as f64 / 1024.0
+        );
     }
     Ok(())
 }

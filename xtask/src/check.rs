@@ -12,11 +12,16 @@ pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, String>
         if !e.file_type().map(|t| t.is_file()).unwrap_or(false) {
             continue;
         }
-        let Ok(name) = e.file_name().into_string() else { continue };
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
-        files.push((name, std::fs::read(e.path()).map_err(|err| err.to_string())?));
+        files.push((
+            name,
+            std::fs::read(e.path()).map_err(|err| err.to_string())?,
+        ));
     }
     files.sort();
     Ok(files)
@@ -51,10 +56,21 @@ mod tests {
     fn check_fails_on_a_broken_zone_and_passes_a_good_one() {
         let dir = std::env::temp_dir().join(format!("gitns-check-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("example.org"), "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n").unwrap();
+        std::fs::write(
+            dir.join("example.org"),
+            "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+        )
+        .unwrap();
         assert!(main(&[dir.display().to_string()]).is_ok());
-        std::fs::write(dir.join("bad.net"), "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nwww A 1.2.3\n").unwrap();
-        assert_eq!(main(&[dir.display().to_string()]), Err("1 file(s) rejected".to_string()));
+        std::fs::write(
+            dir.join("bad.net"),
+            "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nwww A 1.2.3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            main(&[dir.display().to_string()]),
+            Err("1 file(s) rejected".to_string())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -53,12 +53,30 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     let blocks = [format!("storage={}", dev.display())];
     let inner = crate::run::guest_command(!kvm, &ns.tap, None, &blocks, &args)?;
     let mut cmd = ns.command(inner.get_program().to_str().ok_or("path is not UTF-8")?);
-    cmd.args(inner.get_args()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    step(&format!("booting {:?} in network namespace {}", inner.get_program(), ns.name));
+    cmd.args(inner.get_args())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    step(&format!(
+        "booting {:?} in network namespace {}",
+        inner.get_program(),
+        ns.name
+    ));
     let started = std::time::Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
     let (tx, rx) = mpsc::channel();
-    for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)].into_iter().flatten() {
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -69,12 +87,38 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     }
     let result = (|| {
         wait_ready(&rx)?;
-        step(&format!("serving {:.1} ms after launch", started.elapsed().as_secs_f64() * 1e3));
-        for q in [&["www.example.org", "A"][..], &["blog.example.org", "AAAA"], &["example.org", "MX", "+tcp"], &["alice.users.example.org", "TXT"], &["nope.example.org", "A"]] {
+        step(&format!(
+            "serving {:.1} ms after launch",
+            started.elapsed().as_secs_f64() * 1e3
+        ));
+        for q in [
+            &["www.example.org", "A"][..],
+            &["blog.example.org", "AAAA"],
+            &["example.org", "MX", "+tcp"],
+            &["alice.users.example.org", "TXT"],
+            &["nope.example.org", "A"],
+        ] {
             step(&format!("dig @10.0.0.2 {}", q.join(" ")));
-            let out = ns.command("dig").arg("@10.0.0.2").args(["+norec", "+noall", "+answer", "+authority", "+comments", "+tries=2", "+time=2"]).args(q).output().map_err(|e| e.to_string())?;
+            let out = ns
+                .command("dig")
+                .arg("@10.0.0.2")
+                .args([
+                    "+norec",
+                    "+noall",
+                    "+answer",
+                    "+authority",
+                    "+comments",
+                    "+tries=2",
+                    "+time=2",
+                ])
+                .args(q)
+                .output()
+                .map_err(|e| e.to_string())?;
             let text = String::from_utf8_lossy(&out.stdout);
-            for l in text.lines().filter(|l| !l.trim().is_empty() && (!l.starts_with(';') || l.contains("status:"))) {
+            for l in text
+                .lines()
+                .filter(|l| !l.trim().is_empty() && (!l.starts_with(';') || l.contains("status:")))
+            {
                 println!("   {l}");
             }
             if !text.contains("status: NOERROR") && !text.contains("status: NXDOMAIN") {
@@ -84,10 +128,23 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         // The operator changes the zone source and sends the seeds' signed
         // NOTIFY (short key name); gitns reloads and answers the new data.
         step("edit the zone (serial 2026112402, www -> 10.0.0.81), then a signed NOTIFY");
-        let edited = DEMO_ZONE.replace("2026112401", "2026112402").replace("10.0.0.80", "10.0.0.81");
+        let edited = DEMO_ZONE
+            .replace("2026112401", "2026112402")
+            .replace("10.0.0.80", "10.0.0.81");
         std::fs::write(zones.join("example.org"), &edited).map_err(|e| e.to_string())?;
         xtask::zones::pack(&zones, &dev)?;
-        show(&ns, &["example.org", "SOA", "+opcode=notify", "+norec", "+noedns", "-y", &format!("hmac-sha256:personal._update:{DEMO_SECRET}")])?;
+        show(
+            &ns,
+            &[
+                "example.org",
+                "SOA",
+                "+opcode=notify",
+                "+norec",
+                "+noedns",
+                "-y",
+                &format!("hmac-sha256:personal._update:{DEMO_SECRET}"),
+            ],
+        )?;
         wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.81")?;
         show(&ns, &["www.example.org", "A"])?;
         // A signed UPDATE, as nsupdate or `cargo xtask update` send it.
@@ -95,7 +152,17 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         let out = ns
             .command(me.to_str().ok_or("path")?)
-            .args(["update", "--server=10.0.0.2", "--zone=example.org", &format!("--key=personal._update.example.org:SHA256:{DEMO_SECRET}"), "add", "mail2", "300", "A", "10.0.0.26"])
+            .args([
+                "update",
+                "--server=10.0.0.2",
+                "--zone=example.org",
+                &format!("--key=personal._update.example.org:SHA256:{DEMO_SECRET}"),
+                "add",
+                "mail2",
+                "300",
+                "A",
+                "10.0.0.26",
+            ])
             .output()
             .map_err(|e| e.to_string())?;
         println!("   {}", String::from_utf8_lossy(&out.stdout).trim());
@@ -119,9 +186,25 @@ pub fn main(_args: &[String]) -> Result<(), String> {
 /// dig from the namespace, print the interesting lines.
 fn show(ns: &Netns, q: &[&str]) -> Result<(), String> {
     step(&format!("dig @10.0.0.2 {}", q.join(" ")));
-    let out = ns.command("dig").arg("@10.0.0.2").args(["+norec", "+noall", "+answer", "+comments", "+tries=2", "+time=2"]).args(q).output().map_err(|e| e.to_string())?;
+    let out = ns
+        .command("dig")
+        .arg("@10.0.0.2")
+        .args([
+            "+norec",
+            "+noall",
+            "+answer",
+            "+comments",
+            "+tries=2",
+            "+time=2",
+        ])
+        .args(q)
+        .output()
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);
-    for l in text.lines().filter(|l| !l.trim().is_empty() && (!l.starts_with(';') || l.contains("status:") || l.contains("flags:"))) {
+    for l in text.lines().filter(|l| {
+        !l.trim().is_empty()
+            && (!l.starts_with(';') || l.contains("status:") || l.contains("flags:"))
+    }) {
         println!("   {l}");
     }
     if text.contains("status: NOERROR") {
@@ -135,7 +218,12 @@ fn show(ns: &Netns, q: &[&str]) -> Result<(), String> {
 fn wait_answer(ns: &Netns, q: &[&str], want: &str) -> Result<(), String> {
     let end = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < end {
-        let out = ns.command("dig").arg("@10.0.0.2").args(q).output().map_err(|e| e.to_string())?;
+        let out = ns
+            .command("dig")
+            .arg("@10.0.0.2")
+            .args(q)
+            .output()
+            .map_err(|e| e.to_string())?;
         if String::from_utf8_lossy(&out.stdout).contains(want) {
             return Ok(());
         }

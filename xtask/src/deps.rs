@@ -12,6 +12,9 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("knotd", "knot"),
     ("nsd", "nsd"),
     ("nsupdate", "dnsutils"),
+    ("sshd", "openssh-server"),
+    ("ssh-keygen", "openssh-client"),
+    ("git", "git"),
 ];
 
 fn have(program: &str) -> bool {
@@ -25,7 +28,11 @@ fn have(program: &str) -> bool {
 
 /// Install the Debian packages of every missing tool (needs root).
 pub fn install(tools: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = tools.iter().filter(|(p, _)| !have(p)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(p, _)| !have(p))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }

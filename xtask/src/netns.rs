@@ -15,10 +15,16 @@ pub struct Netns {
 impl Netns {
     /// Create namespace `name` with an up loopback and tap0 = 10.0.0.1/24.
     pub fn create(name: &str) -> Result<Netns, String> {
-        let _ = Command::new("ip").args(["netns", "del", name]).stderr(std::process::Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(std::process::Stdio::null())
+            .status();
         run_ok(Command::new("ip").args(["netns", "add", name]))
             .map_err(|e| format!("{e}\n(creating a network namespace needs root and iproute2)"))?;
-        let ns = Netns { name: name.to_string(), tap: "tap0".to_string() };
+        let ns = Netns {
+            name: name.to_string(),
+            tap: "tap0".to_string(),
+        };
         ns.exec_ok(&["ip", "link", "set", "lo", "up"])?;
         ns.exec_ok(&["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
         ns.exec_ok(&["ip", "addr", "add", "10.0.0.1/24", "dev", "tap0"])?;
@@ -42,14 +48,19 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
 impl Netns {
     /// Run `f` on a thread that has entered this namespace (setns(2) moves
     /// only the calling thread), so std sockets made in `f` live inside it.
-    pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    pub fn run_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
         let path = format!("/var/run/netns/{}", self.name);
         let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
         std::thread::spawn(move || {

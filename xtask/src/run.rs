@@ -7,9 +7,9 @@
 //! tests do). Without, xtask makes its own network namespace with tap0 at
 //! 10.0.0.1/24 and tells how to reach the guest at 10.0.0.2.
 
+use std::process::Command;
 use xtask::build;
 use xtask::netns::Netns;
-use std::process::Command;
 
 struct Opts {
     zones: Option<String>,
@@ -21,13 +21,29 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { zones: None, tap: None, mem: None, blocks: vec![], unix: false, args: vec![] };
+    let mut o = Opts {
+        zones: None,
+        tap: None,
+        mem: None,
+        blocks: vec![],
+        unix: false,
+        args: vec![],
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--tap" => o.tap = Some(it.next().ok_or("--tap needs a name")?.clone()),
-            "--mem" => o.mem = Some(it.next().ok_or("--mem needs MiB")?.parse().map_err(|_| "--mem needs MiB")?),
-            "--block" => o.blocks.push(it.next().ok_or("--block needs NAME=FILE")?.clone()),
+            "--mem" => {
+                o.mem = Some(
+                    it.next()
+                        .ok_or("--mem needs MiB")?
+                        .parse()
+                        .map_err(|_| "--mem needs MiB")?,
+                )
+            }
+            "--block" => o
+                .blocks
+                .push(it.next().ok_or("--block needs NAME=FILE")?.clone()),
             "--unix" => o.unix = true,
             "--zones" => o.zones = Some(it.next().ok_or("--zones needs a directory")?.clone()),
             "--" => {
@@ -51,9 +67,19 @@ fn ignore_sigint_here() {
 }
 
 /// The command that boots the image (or the unix platform) on `tap`.
-pub fn guest_command(unix: bool, tap: &str, mem: Option<u32>, blocks: &[String], args: &[String]) -> Result<Command, String> {
+pub fn guest_command(
+    unix: bool,
+    tap: &str,
+    mem: Option<u32>,
+    blocks: &[String],
+    args: &[String],
+) -> Result<Command, String> {
     let storage = blocks.iter().any(|b| b.starts_with("storage="));
-    let mut c = Command::new(if unix { build::unix(true)? } else { build::tender(true)? });
+    let mut c = Command::new(if unix {
+        build::unix(true)?
+    } else {
+        build::tender(true)?
+    });
     if let (false, Some(m)) = (unix, mem) {
         c.arg(format!("--mem={m}"));
     }
@@ -64,7 +90,11 @@ pub fn guest_command(unix: bool, tap: &str, mem: Option<u32>, blocks: &[String],
     if unix {
         c.arg("--");
     } else {
-        c.arg(if storage { build::image_storage(true)? } else { build::image(true)? });
+        c.arg(if storage {
+            build::image_storage(true)?
+        } else {
+            build::image(true)?
+        });
     }
     c.args(args);
     Ok(c)
@@ -94,9 +124,20 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let inner = guest_command(unix, &tap, o.mem, &blocks, &o.args)?;
     let mut cmd = match &ns {
         Some(ns) => {
-            eprintln!("xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)", ns.name);
-            eprintln!("xtask run: try `ip netns exec {} ping 10.0.0.2`; Ctrl-C stops the guest", ns.name);
-            let mut c = ns.command(inner.get_program().to_str().ok_or("program path is not UTF-8")?);
+            eprintln!(
+                "xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)",
+                ns.name
+            );
+            eprintln!(
+                "xtask run: try `ip netns exec {} ping 10.0.0.2`; Ctrl-C stops the guest",
+                ns.name
+            );
+            let mut c = ns.command(
+                inner
+                    .get_program()
+                    .to_str()
+                    .ok_or("program path is not UTF-8")?,
+            );
             c.args(inner.get_args());
             c
         }

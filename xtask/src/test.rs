@@ -23,7 +23,9 @@ impl Tally {
         if let Some(rest) = l.trim_start().strip_prefix("test result: ") {
             for part in rest.split(';') {
                 let mut w = part.split_whitespace().rev();
-                let (Some(what), Some(n)) = (w.next(), w.next()) else { continue };
+                let (Some(what), Some(n)) = (w.next(), w.next()) else {
+                    continue;
+                };
                 let n: u64 = n.parse().unwrap_or(0);
                 match what {
                     "passed" => self.passed += n,
@@ -53,7 +55,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     cmd.env("GITNS_SKIP_LOG", &skip_log);
     cmd.env("GITNS_IMAGE_STORAGE", &image_storage);
     cmd.env("GITNS_XTASK", &xtask_bin);
-    cmd.env("GITNS_IMAGE", &image).env("GITNS_HVT", &hvt).env("GITNS_UNIX", &unix);
+    cmd.env("GITNS_IMAGE", &image)
+        .env("GITNS_HVT", &hvt)
+        .env("GITNS_UNIX", &unix);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cargo test: {e}"))?;
     let (tx, rx) = mpsc::channel::<String>();
@@ -78,12 +82,18 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for l in rx.try_iter() {
         tally.line(&l);
     }
-    for l in std::fs::read_to_string(&skip_log).unwrap_or_default().lines() {
+    for l in std::fs::read_to_string(&skip_log)
+        .unwrap_or_default()
+        .lines()
+    {
         println!("{l}");
         tally.line(l);
     }
     let _ = std::fs::remove_file(&skip_log);
-    println!("summary: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.skipped);
+    println!(
+        "summary: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.skipped
+    );
     if status.success() && tally.failed == 0 {
         Ok(())
     } else {
@@ -102,6 +112,13 @@ mod tests {
         t.line("test result: FAILED. 1 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s");
         t.line("SKIP guest_answers_ping: /dev/kvm is not usable here");
         t.line("test foo ... ok");
-        assert_eq!(t, Tally { passed: 11, failed: 3, skipped: 1 });
+        assert_eq!(
+            t,
+            Tally {
+                passed: 11,
+                failed: 3,
+                skipped: 1
+            }
+        );
     }
 }

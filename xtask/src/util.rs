@@ -5,7 +5,10 @@ use std::process::Command;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// Run a command, failing with its description when it does not succeed.
@@ -34,7 +37,11 @@ pub fn cargo() -> Command {
 }
 
 fn pinned_rustc() -> Option<PathBuf> {
-    let out = Command::new("rustc").current_dir(root()).args(["--print", "sysroot"]).output().ok()?;
+    let out = Command::new("rustc")
+        .current_dir(root())
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()?;
     let sysroot = String::from_utf8(out.stdout).ok()?;
     let path = PathBuf::from(sysroot.trim()).join("bin/rustc");
     path.exists().then_some(path)
@@ -42,5 +49,9 @@ fn pinned_rustc() -> Option<PathBuf> {
 
 /// True when /dev/kvm can be opened read-write.
 pub fn have_kvm() -> bool {
-    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
 }

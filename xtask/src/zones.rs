@@ -23,7 +23,13 @@ pub fn pack(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     }
     run_ok(
         Command::new("tar")
-            .args(["--format=ustar", "--owner=0", "--group=0", "--numeric-owner", "-cf"])
+            .args([
+                "--format=ustar",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "-cf",
+            ])
             .arg(out)
             .arg("-C")
             .arg(dir)
@@ -31,7 +37,10 @@ pub fn pack(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     )?;
     let len = std::fs::metadata(out).map_err(|e| e.to_string())?.len();
     let size = len.max(MIN_DEVICE).div_ceil(512) * 512;
-    let f = std::fs::OpenOptions::new().write(true).open(out).map_err(|e| e.to_string())?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(out)
+        .map_err(|e| e.to_string())?;
     f.set_len(size).map_err(|e| e.to_string())?;
     Ok(out.to_path_buf())
 }

@@ -52,7 +52,19 @@ impl Fetch {
     /// shallow). `v2`: the server was asked for protocol version 2.
     pub fn new(branch: &str, haves: Vec<Oid>, v2: bool, max_pack: usize) -> Fetch {
         let shallow = haves.is_empty();
-        Fetch { branch: format!("refs/heads/{branch}"), haves, v2, shallow, state: State::Advert, inbuf: Vec::new(), out: Vec::new(), head: None, pack: Vec::new(), max_pack, result: None }
+        Fetch {
+            branch: format!("refs/heads/{branch}"),
+            haves,
+            v2,
+            shallow,
+            state: State::Advert,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            head: None,
+            pack: Vec::new(),
+            max_pack,
+            result: None,
+        }
     }
 
     /// Bytes to send to the server now.
@@ -70,7 +82,11 @@ impl Fetch {
         self.inbuf.extend_from_slice(data);
         let mut used = 0;
         loop {
-            let Some((pkt, n)) = pktline::decode(&self.inbuf[used..]).map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))? else { break };
+            let Some((pkt, n)) = pktline::decode(&self.inbuf[used..])
+                .map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))?
+            else {
+                break;
+            };
             let pkt = match pkt {
                 Pkt::Data(d) => Some(d.to_vec()),
                 Pkt::Flush => None,
@@ -101,7 +117,10 @@ impl Fetch {
                 pktline::encode(&mut self.out, b"command=ls-refs\n");
                 pktline::encode(&mut self.out, b"agent=gitns\n");
                 self.out.extend_from_slice(b"0001");
-                pktline::encode(&mut self.out, format!("ref-prefix {}\n", self.branch).as_bytes());
+                pktline::encode(
+                    &mut self.out,
+                    format!("ref-prefix {}\n", self.branch).as_bytes(),
+                );
                 pktline::flush(&mut self.out);
                 self.state = State::LsRefs;
                 Ok(())
@@ -127,7 +146,9 @@ impl Fetch {
             }
             (State::LsRefs, None) => self.want(),
             (State::Negotiate, Some(d)) => {
-                if d == b"packfile\n" || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK"))) {
+                if d == b"packfile\n"
+                    || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK")))
+                {
                     if !self.v2 {
                         self.state = State::Pack;
                     } else {
@@ -146,8 +167,13 @@ impl Fetch {
                 Ok(())
             }
             (State::Pack, None) => {
-                let head = self.head.ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
-                self.result = Some(Fetched::Pack { head, pack: core::mem::take(&mut self.pack) });
+                let head = self
+                    .head
+                    .ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
+                self.result = Some(Fetched::Pack {
+                    head,
+                    pack: core::mem::take(&mut self.pack),
+                });
                 self.state = State::Done;
                 Ok(())
             }
@@ -157,7 +183,9 @@ impl Fetch {
 
     /// Ask for the branch head (or finish when we have it).
     fn want(&mut self) -> Result<(), ProtoError> {
-        let head = self.head.ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
+        let head = self
+            .head
+            .ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
         if self.haves.contains(&head) {
             self.result = Some(Fetched::UpToDate(head));
             self.state = State::Done;
@@ -173,7 +201,10 @@ impl Fetch {
             pktline::encode(&mut self.out, b"ofs-delta\n");
             pktline::encode(&mut self.out, format!("want {head}\n").as_bytes());
         } else {
-            pktline::encode(&mut self.out, format!("want {head} side-band-64k ofs-delta agent=gitns\n").as_bytes());
+            pktline::encode(
+                &mut self.out,
+                format!("want {head} side-band-64k ofs-delta agent=gitns\n").as_bytes(),
+            );
         }
         if self.shallow {
             pktline::encode(&mut self.out, b"deepen 1\n");

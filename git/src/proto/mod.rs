@@ -30,7 +30,10 @@ pub type Refs = Vec<(Oid, String)>;
 pub fn parse_ref_line(line: &[u8]) -> Option<(Oid, String, Option<String>)> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let (main, caps) = match line.iter().position(|&b| b == 0) {
-        Some(p) => (&line[..p], Some(String::from_utf8_lossy(&line[p + 1..]).into_owned())),
+        Some(p) => (
+            &line[..p],
+            Some(String::from_utf8_lossy(&line[p + 1..]).into_owned()),
+        ),
         None => (line, None),
     };
     let id = Oid::from_hex(main.get(..40)?)?;

@@ -43,7 +43,18 @@ pub struct Push {
 impl Push {
     /// Move `branch` from `old` (the head we built on) to `new`, sending `pack`.
     pub fn new(branch: &str, old: Oid, new: Oid, pack: Vec<u8>) -> Push {
-        Push { branch: format!("refs/heads/{branch}"), old, new, pack, state: State::Advert, inbuf: Vec::new(), out: Vec::new(), report: Vec::new(), remote_head: None, result: None }
+        Push {
+            branch: format!("refs/heads/{branch}"),
+            old,
+            new,
+            pack,
+            state: State::Advert,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            report: Vec::new(),
+            remote_head: None,
+            result: None,
+        }
     }
 
     pub fn take_output(&mut self) -> Vec<u8> {
@@ -62,7 +73,9 @@ impl Push {
     pub fn input(&mut self, data: &[u8]) -> Result<(), ProtoError> {
         self.inbuf.extend_from_slice(data);
         let mut used = 0;
-        while let Some((pkt, n)) = pktline::decode(&self.inbuf[used..]).map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))? {
+        while let Some((pkt, n)) = pktline::decode(&self.inbuf[used..])
+            .map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))?
+        {
             let pkt = match pkt {
                 Pkt::Data(d) => Some(d.to_vec()),
                 _ => None,
@@ -90,12 +103,21 @@ impl Push {
             (State::Advert, None) => {
                 // Someone else moved the branch: no point sending the pack.
                 if self.remote_head.unwrap_or(Oid::ZERO) != self.old {
-                    self.result = Some(Pushed::Rejected(String::from("the branch moved on the remote (fetch first)")));
+                    self.result = Some(Pushed::Rejected(String::from(
+                        "the branch moved on the remote (fetch first)",
+                    )));
                     pktline::flush(&mut self.out);
                     self.state = State::Done;
                     return Ok(());
                 }
-                pktline::encode(&mut self.out, format!("{} {} {}\0report-status side-band-64k agent=gitns\n", self.old, self.new, self.branch).as_bytes());
+                pktline::encode(
+                    &mut self.out,
+                    format!(
+                        "{} {} {}\0report-status side-band-64k agent=gitns\n",
+                        self.old, self.new, self.branch
+                    )
+                    .as_bytes(),
+                );
                 pktline::flush(&mut self.out);
                 self.out.extend_from_slice(&core::mem::take(&mut self.pack));
                 self.state = State::Report;
@@ -115,7 +137,9 @@ impl Push {
     fn read_report(&mut self) -> Result<Pushed, ProtoError> {
         let mut rest = &self.report[..];
         let mut unpack_ok = false;
-        while let Some((Pkt::Data(d), n)) = pktline::decode(rest).map_err(|_| ProtoError::Malformed("bad report".into()))? {
+        while let Some((Pkt::Data(d), n)) =
+            pktline::decode(rest).map_err(|_| ProtoError::Malformed("bad report".into()))?
+        {
             rest = &rest[n..];
             let line = String::from_utf8_lossy(d);
             let line = line.trim_end();
@@ -124,9 +148,15 @@ impl Push {
             } else if let Some(err) = line.strip_prefix("unpack ") {
                 return Err(ProtoError::Remote(format!("unpack failed: {err}")));
             } else if line.strip_prefix("ok ") == Some(self.branch.as_str()) {
-                return if unpack_ok { Ok(Pushed::Ok) } else { Err(ProtoError::Malformed("ok before unpack".into())) };
+                return if unpack_ok {
+                    Ok(Pushed::Ok)
+                } else {
+                    Err(ProtoError::Malformed("ok before unpack".into()))
+                };
             } else if let Some(ng) = line.strip_prefix("ng ") {
-                return Ok(Pushed::Rejected(String::from(ng.strip_prefix(self.branch.as_str()).unwrap_or(ng).trim())));
+                return Ok(Pushed::Rejected(String::from(
+                    ng.strip_prefix(self.branch.as_str()).unwrap_or(ng).trim(),
+                )));
             }
         }
         Err(ProtoError::Malformed("no status for the ref".into()))

@@ -12,7 +12,9 @@ pub fn demux(pkt: &[u8], data: &mut Vec<u8>) -> Result<(), ProtoError> {
             Ok(())
         }
         Some(2) => Ok(()),
-        Some(3) => Err(ProtoError::Remote(String::from_utf8_lossy(&pkt[1..]).trim().into())),
+        Some(3) => Err(ProtoError::Remote(
+            String::from_utf8_lossy(&pkt[1..]).trim().into(),
+        )),
         _ => Err(ProtoError::Malformed("bad side-band packet".into())),
     }
 }

@@ -13,7 +13,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn runs(quick: bool) -> usize {
-    if quick { 10 } else { 30 }
+    if quick {
+        10
+    } else {
+        30
+    }
 }
 
 pub fn run(quick: bool) -> Result<(), String> {
@@ -28,7 +32,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     let halt = launch_to_halt(&ns, &hvt, &image, n)?;
     let ping = launch_to_ping(&ns, &hvt, &image, n)?;
     drop(ns);
-    let cmd = format!("cargo xtask bench boot{}", if quick { " --quick" } else { "" });
+    let cmd = format!(
+        "cargo xtask bench boot{}",
+        if quick { " --quick" } else { "" }
+    );
     let body = format!(
         "## Boot\n\nCommand: `{cmd}`. Machine: {}.\n{n} runs each; times in ms from spawning gitns-hvt.\n\n\
 | figure | min | median | max | goal |\n|---|---|---|---|---|\n\
@@ -51,23 +58,38 @@ No peer is measured here: solo5-hvt is not packaged for Debian and cannot be fet
 }
 
 fn json(s: Summary) -> String {
-    format!("{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}", s.min, s.median, s.max)
+    format!(
+        "{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}",
+        s.min, s.median, s.max
+    )
 }
 
 fn tender_cmd(hvt: &std::path::Path, image: &std::path::Path, args: &[&str]) -> Command {
     let mut c = Command::new(hvt);
-    c.arg("--quiet").arg("--net:service=tap0").arg(image).args(args);
-    c.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+    c.arg("--quiet")
+        .arg("--net:service=tap0")
+        .arg(image)
+        .args(args);
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
     c
 }
 
-fn launch_to_halt(ns: &Netns, hvt: &std::path::Path, image: &std::path::Path, n: usize) -> Result<Summary, String> {
+fn launch_to_halt(
+    ns: &Netns,
+    hvt: &std::path::Path,
+    image: &std::path::Path,
+    n: usize,
+) -> Result<Summary, String> {
     let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
     let times = ns.run_in(move || -> Result<Vec<f64>, String> {
         let mut v = Vec::new();
         for _ in 0..n {
             let t0 = Instant::now();
-            let st = tender_cmd(&hvt, &image, &["--help"]).status().map_err(|e| e.to_string())?;
+            let st = tender_cmd(&hvt, &image, &["--help"])
+                .status()
+                .map_err(|e| e.to_string())?;
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             if !st.success() {
                 return Err(format!("guest exited with {st}"));
@@ -79,14 +101,25 @@ fn launch_to_halt(ns: &Netns, hvt: &std::path::Path, image: &std::path::Path, n:
     Ok(summary(&times))
 }
 
-fn launch_to_ping(ns: &Netns, hvt: &std::path::Path, image: &std::path::Path, n: usize) -> Result<Summary, String> {
+fn launch_to_ping(
+    ns: &Netns,
+    hvt: &std::path::Path,
+    image: &std::path::Path,
+    n: usize,
+) -> Result<Summary, String> {
     let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
     let times = ns.run_in(move || -> Result<Vec<f64>, String> {
         let mut v = Vec::new();
         for _ in 0..n {
             let t0 = Instant::now();
-            let mut child = tender_cmd(&hvt, &image, &["--ipv4=10.0.0.2/24"]).spawn().map_err(|e| e.to_string())?;
-            let r = icmp::first_reply([10, 0, 0, 2], Duration::from_millis(1), Duration::from_secs(5));
+            let mut child = tender_cmd(&hvt, &image, &["--ipv4=10.0.0.2/24"])
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let r = icmp::first_reply(
+                [10, 0, 0, 2],
+                Duration::from_millis(1),
+                Duration::from_secs(5),
+            );
             let _ = child.kill();
             let _ = child.wait();
             v.push(r?.duration_since(t0).as_secs_f64() * 1e3);

@@ -20,7 +20,13 @@ const ZONE: &str = "bench.test";
 pub fn zone_text() -> String {
     let mut z = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\n@ MX 10 mail\nmail A 10.0.0.25\n");
     for i in 0..10_000u32 {
-        let _ = writeln!(z, "h{i} A 10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        let _ = writeln!(
+            z,
+            "h{i} A 10.{}.{}.{}",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        );
         if i % 4 == 0 {
             let _ = writeln!(z, "h{i} AAAA fd00::{i:x}");
         }
@@ -75,8 +81,11 @@ impl Drop for Server {
 
 fn pinned(core: u32, ns: &str, program: &Path) -> Command {
     let mut c = Command::new("taskset");
-    c.args(["-c", &core.to_string(), "ip", "netns", "exec", ns]).arg(program);
-    c.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+    c.args(["-c", &core.to_string(), "ip", "netns", "exec", ns])
+        .arg(program);
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
     c
 }
 
@@ -88,21 +97,44 @@ struct VethPair {
 
 impl VethPair {
     fn create(tag: &str) -> Result<VethPair, String> {
-        let (s, c) = (format!("gitns-b{tag}-s-{}", std::process::id()), format!("gitns-b{tag}-c-{}", std::process::id()));
+        let (s, c) = (
+            format!("gitns-b{tag}-s-{}", std::process::id()),
+            format!("gitns-b{tag}-c-{}", std::process::id()),
+        );
         for n in [&s, &c] {
-            let _ = Command::new("ip").args(["netns", "del", n]).stderr(Stdio::null()).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", n])
+                .stderr(Stdio::null())
+                .status();
             run_ok(Command::new("ip").args(["netns", "add", n]))?;
         }
         let v = format!("vb{tag}{}", std::process::id() % 10_000);
-        run_ok(Command::new("ip").args(["link", "add", &format!("{v}s"), "type", "veth", "peer", "name", &format!("{v}c")]))?;
+        run_ok(Command::new("ip").args([
+            "link",
+            "add",
+            &format!("{v}s"),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &format!("{v}c"),
+        ]))?;
         run_ok(Command::new("ip").args(["link", "set", &format!("{v}s"), "netns", &s]))?;
         run_ok(Command::new("ip").args(["link", "set", &format!("{v}c"), "netns", &c]))?;
-        for (n, dev, ip) in [(&s, format!("{v}s"), "10.0.1.2/24"), (&c, format!("{v}c"), "10.0.1.1/24")] {
-            run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "addr", "add", ip, "dev", &dev]))?;
+        for (n, dev, ip) in [
+            (&s, format!("{v}s"), "10.0.1.2/24"),
+            (&c, format!("{v}c"), "10.0.1.1/24"),
+        ] {
+            run_ok(
+                Command::new("ip").args(["netns", "exec", n, "ip", "addr", "add", ip, "dev", &dev]),
+            )?;
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", &dev, "up"]))?;
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", "lo", "up"]))?;
         }
-        Ok(VethPair { server: s, client: c })
+        Ok(VethPair {
+            server: s,
+            client: c,
+        })
     }
 }
 
@@ -116,7 +148,20 @@ impl Drop for VethPair {
 
 fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
     for _ in 0..200 {
-        let out = Command::new("ip").args(["netns", "exec", ns, "dig", &format!("@{addr}"), "+time=1", "+tries=1", &format!("h1.{ZONE}"), "A"]).output().map_err(|e| e.to_string())?;
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "dig",
+                &format!("@{addr}"),
+                "+time=1",
+                "+tries=1",
+                &format!("h1.{ZONE}"),
+                "A",
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
         if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
             return Ok(());
         }
@@ -128,15 +173,48 @@ fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
 /// One dnsperf run: (QPS, average latency ms, lost queries).
 fn dnsperf(ns: &str, addr: &str, queries: &Path, secs: u32) -> Result<(f64, f64, u64), String> {
     let out = Command::new("taskset")
-        .args(["-c", "1", "ip", "netns", "exec", ns, "dnsperf", "-s", addr, "-l", &secs.to_string(), "-c", "4", "-q", "200", "-d"])
+        .args([
+            "-c",
+            "1",
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "dnsperf",
+            "-s",
+            addr,
+            "-l",
+            &secs.to_string(),
+            "-c",
+            "4",
+            "-q",
+            "200",
+            "-d",
+        ])
         .arg(queries)
         .output()
         .map_err(|e| format!("dnsperf: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| text.lines().find(|l| l.trim_start().starts_with(key)).and_then(|l| l.split(':').nth(1)).map(|v| v.split_whitespace().next().unwrap_or("").to_string());
-    let qps: f64 = field("Queries per second").and_then(|v| v.parse().ok()).ok_or_else(|| format!("dnsperf output:\n{text}"))?;
-    let lat: f64 = field("Average Latency (s)").and_then(|v| v.parse().ok()).unwrap_or(0.0) * 1e3;
-    let lost: u64 = text.lines().find(|l| l.contains("Queries lost")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let field = |key: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+    };
+    let qps: f64 = field("Queries per second")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("dnsperf output:\n{text}"))?;
+    let lat: f64 = field("Average Latency (s)")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+        * 1e3;
+    let lost: u64 = text
+        .lines()
+        .find(|l| l.contains("Queries lost"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     Ok((qps, lat, lost))
 }
 
@@ -148,15 +226,29 @@ fn start_gitns(vm: bool, dir: &Path) -> Result<(Server, Netns), String> {
     crate::zones::pack(&zones, &dev)?;
     let child = if vm {
         let mut c = pinned(0, &ns.name, &build::tender(true)?);
-        c.args(["--quiet", "--mem=256", "--net:service=tap0"]).arg(format!("--block:storage={}", dev.display())).arg(build::image_storage(true)?).args(["--ipv4=10.0.0.2/24", "-l", "warn"]);
+        c.args(["--quiet", "--mem=256", "--net:service=tap0"])
+            .arg(format!("--block:storage={}", dev.display()))
+            .arg(build::image_storage(true)?)
+            .args(["--ipv4=10.0.0.2/24", "-l", "warn"]);
         c.spawn()
     } else {
         let mut c = pinned(0, &ns.name, &build::unix(true)?);
-        c.arg("--net:service=tap0").arg(format!("--block:storage={}", dev.display())).args(["--", "--ipv4=10.0.0.2/24", "-l", "warn"]);
+        c.arg("--net:service=tap0")
+            .arg(format!("--block:storage={}", dev.display()))
+            .args(["--", "--ipv4=10.0.0.2/24", "-l", "warn"]);
         c.spawn()
     }
     .map_err(|e| e.to_string())?;
-    let s = Server { name: if vm { "gitns (VM, gitns-hvt)" } else { "gitns (unix platform)" }, child, client_ns: ns.name.clone(), addr: "10.0.0.2" };
+    let s = Server {
+        name: if vm {
+            "gitns (VM, gitns-hvt)"
+        } else {
+            "gitns (unix platform)"
+        },
+        child,
+        client_ns: ns.name.clone(),
+        addr: "10.0.0.2",
+    };
     wait_answer(&s.client_ns, s.addr)?;
     Ok((s, ns))
 }
@@ -173,7 +265,12 @@ fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
     let mut c = pinned(0, &pair.server, Path::new("/usr/sbin/nsd"));
     c.arg("-d").arg("-c").arg(d.join("nsd.conf"));
     let child = c.spawn().map_err(|e| format!("nsd: {e}"))?;
-    let s = Server { name: "NSD", child, client_ns: pair.client.clone(), addr: "10.0.1.2" };
+    let s = Server {
+        name: "NSD",
+        child,
+        client_ns: pair.client.clone(),
+        addr: "10.0.1.2",
+    };
     wait_answer(&s.client_ns, s.addr)?;
     Ok(s)
 }
@@ -190,17 +287,42 @@ fn start_knot(dir: &Path, pair: &VethPair) -> Result<Server, String> {
     let mut c = pinned(0, &pair.server, Path::new("/usr/sbin/knotd"));
     c.arg("-c").arg(d.join("knot.conf"));
     let child = c.spawn().map_err(|e| format!("knotd: {e}"))?;
-    let s = Server { name: "Knot", child, client_ns: pair.client.clone(), addr: "10.0.1.2" };
+    let s = Server {
+        name: "Knot",
+        child,
+        client_ns: pair.client.clone(),
+        addr: "10.0.1.2",
+    };
     wait_answer(&s.client_ns, s.addr)?;
     Ok(s)
 }
 
 fn version(cmd: &str, arg: &str) -> String {
-    Command::new(cmd).arg(arg).output().map(|o| String::from_utf8_lossy(if o.stdout.is_empty() { &o.stderr } else { &o.stdout }).lines().next().unwrap_or("").to_string()).unwrap_or_default()
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(if o.stdout.is_empty() {
+                &o.stderr
+            } else {
+                &o.stdout
+            })
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+        })
+        .unwrap_or_default()
 }
 
 pub fn run(quick: bool) -> Result<(), String> {
-    crate::deps::install(&[("dnsperf", "dnsperf"), ("nsd", "nsd"), ("knotd", "knot"), ("dig", "dnsutils"), ("taskset", "util-linux")])?;
+    crate::deps::install(&[
+        ("dnsperf", "dnsperf"),
+        ("nsd", "nsd"),
+        ("knotd", "knot"),
+        ("dig", "dnsutils"),
+        ("taskset", "util-linux"),
+    ])?;
     let dir: PathBuf = std::env::temp_dir().join(format!("gitns-bench-dns-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("zones")).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("zones").join(ZONE), zone_text()).map_err(|e| e.to_string())?;
@@ -213,10 +335,20 @@ pub fn run(quick: bool) -> Result<(), String> {
         if which == "vm" && !kvm {
             continue;
         }
-        let pair = if matches!(which, "nsd" | "knot") { Some(VethPair::create(which)?) } else { None };
+        let pair = if matches!(which, "nsd" | "knot") {
+            Some(VethPair::create(which)?)
+        } else {
+            None
+        };
         let (server, _ns) = match which {
-            "vm" => { let (s, n) = start_gitns(true, &dir)?; (s, Some(n)) }
-            "unix" => { let (s, n) = start_gitns(false, &dir)?; (s, Some(n)) }
+            "vm" => {
+                let (s, n) = start_gitns(true, &dir)?;
+                (s, Some(n))
+            }
+            "unix" => {
+                let (s, n) = start_gitns(false, &dir)?;
+                (s, Some(n))
+            }
             "nsd" => (start_nsd(&dir, pair.as_ref().ok_or("pair")?)?, None),
             _ => (start_knot(&dir, pair.as_ref().ok_or("pair")?)?, None),
         };
@@ -227,13 +359,24 @@ pub fn run(quick: bool) -> Result<(), String> {
             lat.push(l);
             lost += x;
         }
-        eprintln!("bench dns: {}: {:.0} qps", server.name, summary(&qps).median);
+        eprintln!(
+            "bench dns: {}: {:.0} qps",
+            server.name,
+            summary(&qps).median
+        );
         rows.push((server.name, summary(&qps), summary(&lat), lost));
         drop(server);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let best_peer = rows.iter().filter(|r| matches!(r.0, "NSD" | "Knot")).map(|r| r.1.median).fold(0.0, f64::max);
-    let cmd = format!("cargo xtask bench dns{}", if quick { " --quick" } else { "" });
+    let best_peer = rows
+        .iter()
+        .filter(|r| matches!(r.0, "NSD" | "Knot"))
+        .map(|r| r.1.median)
+        .fold(0.0, f64::max);
+    let cmd = format!(
+        "cargo xtask bench dns{}",
+        if quick { " --quick" } else { "" }
+    );
     let mut body = format!(
         "## DNS query throughput\n\nCommand: `{cmd}`. Machine: {}.\n{}; {}; {}.\n\
 Zone: 10,000 hosts (A, 1/4 with AAAA, CNAMEs, TXT, MX, 100 delegations with glue). Mix: 65% A hits, 5% AAAA, 5% CNAME, 5% NODATA, 10% NXDOMAIN, 5% referrals, 5% TXT; UDP.\n\
@@ -245,7 +388,19 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
         version("dnsperf", "-h").trim_start_matches("DNS Performance Testing Tool ")
     );
     for (name, q, l, lost) in &rows {
-        let _ = writeln!(body, "| {name} | {:.0} | {:.0} | {:.0} | {:.3} | {lost} | {:.2} |", q.min, q.median, q.max, l.median, if best_peer > 0.0 { q.median / best_peer } else { 0.0 });
+        let _ = writeln!(
+            body,
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.3} | {lost} | {:.2} |",
+            q.min,
+            q.median,
+            q.max,
+            l.median,
+            if best_peer > 0.0 {
+                q.median / best_peer
+            } else {
+                0.0
+            }
+        );
     }
     print!("{body}");
     report::write_section("dns", &body)?;

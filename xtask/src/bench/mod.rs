@@ -3,14 +3,18 @@
 
 mod boot;
 mod dns;
-pub mod zone;
 pub mod icmp;
 pub mod report;
 pub mod stats;
+pub mod zone;
 
 pub fn main(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
-    let which: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let which: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let all = which.is_empty();
     if all || which.contains(&"boot") {
         boot::run(quick)?;
@@ -23,7 +27,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     }
     for w in &which {
         if !matches!(*w, "boot" | "dns" | "zone") {
-            return Err(format!("bench: unknown benchmark `{w}` (known: boot, dns, zone)"));
+            return Err(format!(
+                "bench: unknown benchmark `{w}` (known: boot, dns, zone)"
+            ));
         }
     }
     Ok(())

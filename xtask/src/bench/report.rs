@@ -23,8 +23,12 @@ pub fn write_json(name: &str, json_object: &str) -> Result<(), String> {
     let mut entries: Vec<(String, String)> = parse_top(&old);
     entries.retain(|(k, _)| k != name);
     entries.push((name.to_string(), json_object.to_string()));
-    let body: Vec<String> = entries.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
-    std::fs::write(&path, format!("{{\n{}\n}}\n", body.join(",\n"))).map_err(|e| format!("{}: {e}", path.display()))
+    let body: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("  \"{k}\": {v}"))
+        .collect();
+    std::fs::write(&path, format!("{{\n{}\n}}\n", body.join(",\n")))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Split a file written by `write_json` back into (key, raw value) lines.
@@ -43,9 +47,20 @@ fn parse_top(s: &str) -> Vec<(String, String)> {
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let pvm = std::path::Path::new("/sys/module/kvm_pvm").exists();
-    format!("{cpu}, {} cores, kernel {}, KVM {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), kernel.trim(), if pvm { "PVM" } else { "VMX/SVM" })
+    format!(
+        "{cpu}, {} cores, kernel {}, KVM {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        kernel.trim(),
+        if pvm { "PVM" } else { "VMX/SVM" }
+    )
 }

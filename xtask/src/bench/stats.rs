@@ -14,8 +14,17 @@ pub fn summary(xs: &[f64]) -> Summary {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-    Summary { n, min: v[0], median, max: v[n - 1] }
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Summary {
+        n,
+        min: v[0],
+        median,
+        max: v[n - 1],
+    }
 }
 
 #[cfg(test)]
@@ -25,6 +34,14 @@ mod tests {
     #[test]
     fn median_of_odd_and_even() {
         assert_eq!(summary(&[3.0, 1.0, 2.0]).median, 2.0);
-        assert_eq!(summary(&[4.0, 1.0, 2.0, 3.0]), Summary { n: 4, min: 1.0, median: 2.5, max: 4.0 });
+        assert_eq!(
+            summary(&[4.0, 1.0, 2.0, 3.0]),
+            Summary {
+                n: 4,
+                min: 1.0,
+                median: 2.5,
+                max: 4.0
+            }
+        );
     }
 }

@@ -12,9 +12,17 @@ use std::time::Instant;
 /// A zone with `n` names (A records, every 5th with AAAA).
 pub fn big_zone(n: u32) -> String {
     let mut z = String::with_capacity(n as usize * 40);
-    z.push_str("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\n");
+    z.push_str(
+        "$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\n",
+    );
     for i in 0..n {
-        let _ = writeln!(z, "host{i} A 10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        let _ = writeln!(
+            z,
+            "host{i} A 10.{}.{}.{}",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        );
         if i % 5 == 0 {
             let _ = writeln!(z, "host{i} AAAA fd00::{:x}:{:x}", i >> 16, i & 0xffff);
         }
@@ -24,12 +32,18 @@ pub fn big_zone(n: u32) -> String {
 
 /// `xtask zone-parse FILE ORIGIN` (used by this benchmark): parse and check.
 pub fn parse_main(args: &[String]) -> Result<(), String> {
-    let (file, origin) = (args.first().ok_or("zone-parse FILE ORIGIN")?, args.get(1).ok_or("zone-parse FILE ORIGIN")?);
+    let (file, origin) = (
+        args.first().ok_or("zone-parse FILE ORIGIN")?,
+        args.get(1).ok_or("zone-parse FILE ORIGIN")?,
+    );
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let origin = gitns_dns::name::Name::parse(origin, &gitns_dns::name::Name::root()).map_err(|e| e.to_string())?;
-    let parsed = gitns_dns::zone::parser::parse_str(file, &text, &origin).map_err(|e| e.to_string())?;
+    let origin = gitns_dns::name::Name::parse(origin, &gitns_dns::name::Name::root())
+        .map_err(|e| e.to_string())?;
+    let parsed =
+        gitns_dns::zone::parser::parse_str(file, &text, &origin).map_err(|e| e.to_string())?;
     drop(text);
-    let (zone, _) = gitns_dns::zone::check::build_owned(&origin, parsed).map_err(|e| e.to_string())?;
+    let (zone, _) =
+        gitns_dns::zone::check::build_owned(&origin, parsed).map_err(|e| e.to_string())?;
     println!("{} records", zone.record_count());
     Ok(())
 }
@@ -37,7 +51,11 @@ pub fn parse_main(args: &[String]) -> Result<(), String> {
 /// Run a command; return (seconds, peak RSS in MiB) from wait4(2).
 fn measure(cmd: &mut Command) -> Result<(f64, f64), String> {
     let t0 = Instant::now();
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
     let mut status = 0;
     // SAFETY: rusage is plain data filled by the kernel.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -61,9 +79,30 @@ pub fn run(quick: bool) -> Result<(), String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut rows: Vec<(&str, Summary, Summary)> = Vec::new();
     let tools: [(&str, Box<dyn Fn() -> Command>); 3] = [
-        ("gitns (parse + checks)", Box::new(|| { let mut c = Command::new(&me); c.arg("zone-parse").arg(&file).arg("big.test."); c })),
-        ("kzonecheck (Knot)", Box::new(|| { let mut c = Command::new("kzonecheck"); c.args(["-o", "big.test"]).arg(&file); c })),
-        ("nsd-checkzone (NSD)", Box::new(|| { let mut c = Command::new("nsd-checkzone"); c.arg("big.test").arg(&file); c })),
+        (
+            "gitns (parse + checks)",
+            Box::new(|| {
+                let mut c = Command::new(&me);
+                c.arg("zone-parse").arg(&file).arg("big.test.");
+                c
+            }),
+        ),
+        (
+            "kzonecheck (Knot)",
+            Box::new(|| {
+                let mut c = Command::new("kzonecheck");
+                c.args(["-o", "big.test"]).arg(&file);
+                c
+            }),
+        ),
+        (
+            "nsd-checkzone (NSD)",
+            Box::new(|| {
+                let mut c = Command::new("nsd-checkzone");
+                c.arg("big.test").arg(&file);
+                c
+            }),
+        ),
     ];
     for (name, make) in tools.iter() {
         let (mut t, mut m) = (Vec::new(), Vec::new());
@@ -72,19 +111,34 @@ pub fn run(quick: bool) -> Result<(), String> {
             t.push(s);
             m.push(mib);
         }
-        eprintln!("bench zone: {name}: {:.2} s, {:.0} MiB", summary(&t).median, summary(&m).median);
+        eprintln!(
+            "bench zone: {name}: {:.2} s, {:.0} MiB",
+            summary(&t).median,
+            summary(&m).median
+        );
         rows.push((name, summary(&t), summary(&m)));
     }
     let _ = std::fs::remove_dir_all(&dir);
     let size = big_zone(n).len();
-    let cmd = format!("cargo xtask bench zone{}", if quick { " --quick" } else { "" });
+    let cmd = format!(
+        "cargo xtask bench zone{}",
+        if quick { " --quick" } else { "" }
+    );
     let (kt, km) = (rows[1].1.median, rows[1].2.median);
     let mut body = format!("## Zone parse time and memory\n\nCommand: `{cmd}`. Machine: {}.\nZone: {n} names ({} records, {:.1} MB of text); {runs} run(s); peak RSS from wait4(2).\n\n| tool | seconds min | median | max | peak RSS MiB (median) | time vs kzonecheck | memory vs kzonecheck |\n|---|---|---|---|---|---|---|\n", report::machine(), n + n / 5 + 3, size as f64 / 1e6);
     for (name, t, m) in &rows {
-        let _ = writeln!(body, "| {name} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} |", t.min, t.median, t.max, m.median, t.median / kt, m.median / km);
+        let _ = writeln!(
+            body,
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} |",
+            t.min,
+            t.median,
+            t.max,
+            m.median,
+            t.median / kt,
+            m.median / km
+        );
     }
     print!("{body}");
     report::write_section("zone", &body)?;
     report::write_json("zone", &format!("{{\"names\": {n}, \"gitns_s\": {:.3}, \"gitns_mib\": {:.1}, \"kzonecheck_s\": {kt:.3}, \"kzonecheck_mib\": {km:.1}}}", rows[0].1.median, rows[0].2.median))
 }
-

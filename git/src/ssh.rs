@@ -1,0 +1,264 @@
+//! The SSH transport (feature `ssh`): an exec channel over sunset's
+//! sans-I/O `Runner`, with ed25519 user keys from a 32-byte seed (the
+//! `--ssh-key=ed25519:<base64 seed>` form) or a password, and the host key
+//! checked against a pinned `SHA256:<unpadded base64>` fingerprint (as
+//! `ssh-keygen -lf` prints it). No pin: accept and report the fingerprint.
+
+use alloc::string::String;
+
+use alloc::vec::Vec;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use sunset::{ChanData, ChanHandle, CliEvent, Event, PubKey, Runner, SignKey};
+
+/// Why the SSH session failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SshError {
+    /// The server's host key does not match the pinned fingerprint.
+    HostKeyMismatch { expected: String, observed: String },
+    /// Authentication failed or the connection ended.
+    Closed,
+    /// sunset reported an error.
+    Protocol(String),
+}
+
+/// How to log in.
+#[derive(Clone)]
+pub enum Credential {
+    Ed25519Seed([u8; 32]),
+    Password(String),
+}
+
+/// `SHA256:` fingerprint of an ed25519 public key (SHA-256 of its SSH wire
+/// encoding, unpadded base64).
+pub fn fingerprint_ed25519(key: &[u8; 32]) -> String {
+    let mut blob = Vec::with_capacity(51);
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(key);
+    let d = Sha256::digest(&blob);
+    let mut s = String::from("SHA256:");
+    s.push_str(&STANDARD_NO_PAD.encode(d));
+    s
+}
+
+/// The OpenSSH public key line of a seed (`ssh-ed25519 BASE64 comment`).
+pub fn public_key_line(seed: &[u8; 32], comment: &str) -> String {
+    let k = sunset::ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes();
+    let mut blob = Vec::with_capacity(51);
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(&k);
+    let mut s = String::from("ssh-ed25519 ");
+    s.push_str(&base64::engine::general_purpose::STANDARD.encode(blob));
+    s.push(' ');
+    s.push_str(comment);
+    s
+}
+
+/// One SSH connection running one command.
+pub struct SshExec {
+    runner: Runner<'static, sunset::Client>,
+    user: String,
+    cred: Option<Credential>,
+    command: String,
+    pin: Option<String>,
+    /// The server's host key fingerprint, once seen.
+    pub observed: Option<String>,
+    chan: Option<ChanHandle>,
+    /// Bytes from the network sunset has not taken yet.
+    pending: Vec<u8>,
+    exec_sent: bool,
+    /// The remote command exited (or the connection ended).
+    pub finished: bool,
+    failed: Option<SshError>,
+}
+
+impl SshExec {
+    pub fn new(user: &str, cred: Credential, command: &str, pin: Option<&str>) -> SshExec {
+        SshExec {
+            runner: Runner::new_client_owned(),
+            user: String::from(user),
+            cred: Some(cred),
+            command: String::from(command),
+            pin: pin.map(String::from),
+            observed: None,
+            chan: None,
+            pending: Vec::new(),
+            exec_sent: false,
+            finished: false,
+            failed: None,
+        }
+    }
+
+    /// Feed bytes from the TCP connection (all are kept; sunset takes them
+    /// as it has room).
+    pub fn input(&mut self, data: &[u8]) -> Result<(), SshError> {
+        self.pending.extend_from_slice(data);
+        self.pump()
+    }
+
+    fn pump(&mut self) -> Result<(), SshError> {
+        for _ in 0..1024 {
+            self.progress()?;
+            if self.pending.is_empty() || !self.runner.is_input_ready() {
+                return Ok(());
+            }
+            let n = self
+                .runner
+                .input(&self.pending)
+                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+            self.pending.drain(..n);
+            if n == 0 {
+                return self.progress();
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes to write to the TCP connection.
+    pub fn output(&mut self) -> Vec<u8> {
+        let _ = self.pump();
+        let b = self.runner.output_buf().to_vec();
+        self.runner.consume_output(b.len());
+        b
+    }
+
+    /// True once the command runs (its stdin can be written).
+    pub fn ready(&self) -> bool {
+        self.exec_sent && self.chan.is_some()
+    }
+
+    /// Read the command's stdout.
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        let _ = self.pump();
+        match &self.chan {
+            Some(c) => self
+                .runner
+                .read_channel(c, ChanData::Normal, buf)
+                .unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Write to the command's stdin; returns how much was taken.
+    pub fn write(&mut self, data: &[u8]) -> usize {
+        let n = match &self.chan {
+            Some(c) if self.exec_sent => self
+                .runner
+                .write_channel(c, ChanData::Normal, data)
+                .unwrap_or(0),
+            _ => 0,
+        };
+        let _ = self.pump();
+        n
+    }
+
+    /// Drive sunset until it has nothing more to do.
+    pub fn progress(&mut self) -> Result<(), SshError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        for _ in 0..64 {
+            let mut open_session = false;
+            {
+                let ev = self
+                    .runner
+                    .progress()
+                    .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+                match ev {
+                    Event::Cli(CliEvent::Hostkey(h)) => {
+                        let key = match h.hostkey() {
+                            Ok(PubKey::Ed25519(k)) => Some(k.key.0),
+                            _ => None,
+                        };
+                        let fp = key.map(|k| fingerprint_ed25519(&k)).unwrap_or_default();
+                        self.observed = Some(fp.clone());
+                        match &self.pin {
+                            Some(p) if *p != fp => {
+                                let _ = h.reject();
+                                self.failed = Some(SshError::HostKeyMismatch {
+                                    expected: p.clone(),
+                                    observed: fp,
+                                });
+                                return Err(self.failed.clone().unwrap_or(SshError::Closed));
+                            }
+                            _ => h
+                                .accept()
+                                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                        }
+                    }
+                    Event::Cli(CliEvent::Username(r)) => r
+                        .username(&self.user)
+                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                    Event::Cli(CliEvent::Pubkey(r)) => match self.cred.clone() {
+                        Some(Credential::Ed25519Seed(seed)) => {
+                            self.cred = None;
+                            r.pubkey(SignKey::Ed25519(
+                                sunset::ed25519_dalek::SigningKey::from_bytes(&seed),
+                            ))
+                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?
+                        }
+                        _ => r
+                            .skip()
+                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                    },
+                    Event::Cli(CliEvent::Password(r)) => match self.cred.clone() {
+                        Some(Credential::Password(p)) => {
+                            self.cred = None;
+                            r.password(p)
+                                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?
+                        }
+                        _ => r
+                            .skip()
+                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                    },
+                    Event::Cli(CliEvent::AgentSign(r)) => r
+                        .skip()
+                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                    Event::Cli(CliEvent::Authenticated) => open_session = true,
+                    Event::Cli(CliEvent::SessionOpened(mut o)) => {
+                        o.exec(&self.command)
+                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+                        self.exec_sent = true;
+                    }
+                    Event::Cli(CliEvent::SessionExit(_)) => self.finished = true,
+                    Event::Cli(CliEvent::Defunct) => {
+                        self.finished = true;
+                        if !self.exec_sent {
+                            self.failed = Some(SshError::Closed);
+                            return Err(SshError::Closed);
+                        }
+                        return Ok(());
+                    }
+                    Event::Cli(CliEvent::Banner(_))
+                    | Event::Cli(CliEvent::PollAgain)
+                    | Event::Progressed => {}
+                    Event::None => return Ok(()),
+                    Event::Serv(_) => {}
+                }
+            }
+            if open_session {
+                self.chan = Some(
+                    self.runner
+                        .open_client_session()
+                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Is the remote command's output finished (EOF on its stdout)?
+    pub fn eof(&self) -> bool {
+        match &self.chan {
+            Some(c) => self.runner.is_channel_eof(c) || self.runner.is_channel_closed(c),
+            None => self.finished,
+        }
+    }
+}
