@@ -28,7 +28,14 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { net: NetConfig::default(), log_level: log::LevelFilter::Info, udp_echo: None, dns_port: 53, axfr: false, help: false }
+        Config {
+            net: NetConfig::default(),
+            log_level: log::LevelFilter::Info,
+            udp_echo: None,
+            dns_port: 53,
+            axfr: false,
+            help: false,
+        }
     }
 }
 
@@ -37,7 +44,11 @@ impl Default for Config {
 pub enum ConfigError {
     Unknown(String),
     MissingValue(&'static str),
-    BadValue { option: &'static str, value: String, expected: &'static str },
+    BadValue {
+        option: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -45,7 +56,11 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::Unknown(o) => write!(f, "unknown option `{o}` (see --help)"),
             ConfigError::MissingValue(o) => write!(f, "option `{o}` needs a value"),
-            ConfigError::BadValue { option, value, expected } => {
+            ConfigError::BadValue {
+                option,
+                value,
+                expected,
+            } => {
                 write!(f, "option `{option}`: `{value}` is not {expected}")
             }
         }
@@ -115,15 +130,55 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
 }
 
 fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
-    let bad = |expected| ConfigError::BadValue { option, value: value.to_string(), expected };
+    let bad = |expected| ConfigError::BadValue {
+        option,
+        value: value.to_string(),
+        expected,
+    };
     match option {
-        "--ipv4" => cfg.net.ipv4 = parse_v4_cidr(value).ok_or(bad("an IPv4 address with prefix, like 10.0.0.2/24"))?,
-        "--ipv4-gateway" => cfg.net.ipv4_gateway = Some(value.parse::<Ipv4Address>().map_err(|_| bad("an IPv4 address"))?),
-        "--ipv6" => cfg.net.ipv6 = Some(parse_v6_cidr(value).ok_or(bad("an IPv6 address with prefix, like fd00::2/64"))?),
-        "--ipv6-gateway" => cfg.net.ipv6_gateway = Some(value.parse::<Ipv6Address>().map_err(|_| bad("an IPv6 address"))?),
-        "--logs" => cfg.log_level = parse_level(value).ok_or(bad("one of error, warn, info, debug, trace"))?,
-        "--dns-port" => cfg.dns_port = value.parse::<u16>().ok().filter(|p| *p != 0).ok_or(bad("a port 1-65535"))?,
-        "--udp-echo" => cfg.udp_echo = Some(value.parse::<u16>().ok().filter(|p| *p != 0).ok_or(bad("a port 1-65535"))?),
+        "--ipv4" => {
+            cfg.net.ipv4 =
+                parse_v4_cidr(value).ok_or(bad("an IPv4 address with prefix, like 10.0.0.2/24"))?
+        }
+        "--ipv4-gateway" => {
+            cfg.net.ipv4_gateway = Some(
+                value
+                    .parse::<Ipv4Address>()
+                    .map_err(|_| bad("an IPv4 address"))?,
+            )
+        }
+        "--ipv6" => {
+            cfg.net.ipv6 = Some(
+                parse_v6_cidr(value).ok_or(bad("an IPv6 address with prefix, like fd00::2/64"))?,
+            )
+        }
+        "--ipv6-gateway" => {
+            cfg.net.ipv6_gateway = Some(
+                value
+                    .parse::<Ipv6Address>()
+                    .map_err(|_| bad("an IPv6 address"))?,
+            )
+        }
+        "--logs" => {
+            cfg.log_level =
+                parse_level(value).ok_or(bad("one of error, warn, info, debug, trace"))?
+        }
+        "--dns-port" => {
+            cfg.dns_port = value
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or(bad("a port 1-65535"))?
+        }
+        "--udp-echo" => {
+            cfg.udp_echo = Some(
+                value
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or(bad("a port 1-65535"))?,
+            )
+        }
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }
     Ok(())
@@ -178,10 +233,22 @@ mod tests {
 
     #[test]
     fn errors_name_the_option() {
-        assert_eq!(parse("--frobnicate=1"), Err(ConfigError::Unknown("--frobnicate=1".into())));
+        assert_eq!(
+            parse("--frobnicate=1"),
+            Err(ConfigError::Unknown("--frobnicate=1".into()))
+        );
         assert_eq!(parse("--ipv4"), Err(ConfigError::MissingValue("--ipv4")));
         let e = parse("--ipv4=10.0.0.300/24").unwrap_err();
-        assert!(matches!(e, ConfigError::BadValue { option: "--ipv4", .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                ConfigError::BadValue {
+                    option: "--ipv4",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         assert!(parse("--ipv4=10.0.0.3").is_err());
         assert!(parse("--udp-echo=0").is_err());
         assert!(parse("-l loud").is_err());

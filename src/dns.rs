@@ -39,7 +39,17 @@ pub struct Dns {
 
 impl Dns {
     pub fn new(zones: ZoneSet, wall: fn() -> u64, policy: Policy) -> Dns {
-        Dns { zones, buf: vec![0; 65_535], stats: DnsStats::default(), wall, events: Vec::new(), policy, notifier: Default::default(), own: Vec::new(), files: Vec::new() }
+        Dns {
+            zones,
+            buf: vec![0; 65_535],
+            stats: DnsStats::default(),
+            wall,
+            events: Vec::new(),
+            policy,
+            notifier: Default::default(),
+            own: Vec::new(),
+            files: Vec::new(),
+        }
     }
 
     /// Events raised since the last call.
@@ -49,7 +59,15 @@ impl Dns {
 }
 
 impl Handler for Dns {
-    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], peer: IpEndpoint, transport: Transport, _now_ns: u64, reply: &mut dyn FnMut(&[u8])) {
+    fn handle(
+        &mut self,
+        store: &mut dyn Store,
+        msg: &[u8],
+        peer: IpEndpoint,
+        transport: Transport,
+        _now_ns: u64,
+        reply: &mut dyn FnMut(&[u8]),
+    ) {
         let t = match transport {
             Transport::Udp => DnsTransport::Udp,
             Transport::Tcp => DnsTransport::Tcp,
@@ -57,24 +75,38 @@ impl Handler for Dns {
         let now = (self.wall)() / 1_000_000_000;
         let mut sent = false;
         let files = &mut self.files;
-        let mut commit = |zs: &ZoneSet, zone: &gitns_dns::name::Name, key: &gitns_dns::name::Name| -> Result<(), ()> {
+        let mut commit = |zs: &ZoneSet,
+                          zone: &gitns_dns::name::Name,
+                          key: &gitns_dns::name::Name|
+         -> Result<(), ()> {
             let (updated, archive) = cache_with(files, zs, zone);
             store.write_cache(&archive)?;
             *files = updated;
             log::info!("UPDATE of {zone} by {key} committed to the zone cache");
             Ok(())
         };
-        let event = authority::serve(&mut self.zones, msg, t, now, self.policy, &mut commit, &mut self.buf, &mut |m| {
-            sent = true;
-            reply(m);
-        });
+        let event = authority::serve(
+            &mut self.zones,
+            msg,
+            t,
+            now,
+            self.policy,
+            &mut commit,
+            &mut self.buf,
+            &mut |m| {
+                sent = true;
+                reply(m);
+            },
+        );
         if sent {
             self.stats.answered += 1;
         } else {
             self.stats.dropped += 1;
         }
         match event {
-            Some(Event::Secondary { zone, key }) => remember_secondary(&mut self.notifier, peer, zone, key),
+            Some(Event::Secondary { zone, key }) => {
+                remember_secondary(&mut self.notifier, peer, zone, key)
+            }
             Some(e) => self.events.push(e),
             None => {}
         }
@@ -83,9 +115,13 @@ impl Handler for Dns {
 
 /// Read the zone cache (a ustar archive) from the storage device.
 pub fn read_cache<P: Platform>(platform: &mut P) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let Some(capacity) = platform.block_capacity() else { return Ok(Vec::new()) };
-    let files = tar::read(capacity, tar::Limits::default(), |off, buf| platform.block_read(off, buf))
-        .map_err(|e| alloc::format!("storage: {e:?}"))?;
+    let Some(capacity) = platform.block_capacity() else {
+        return Ok(Vec::new());
+    };
+    let files = tar::read(capacity, tar::Limits::default(), |off, buf| {
+        platform.block_read(off, buf)
+    })
+    .map_err(|e| alloc::format!("storage: {e:?}"))?;
     Ok(files.into_iter().map(|f| (f.name, f.data)).collect())
 }
 
@@ -117,7 +153,9 @@ pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
                     u16::from_le_bytes(b)
                 };
                 if let Some(z) = service.zones.zone(&zone) {
-                    service.notifier.zone_changed(z, &service.zones, &service.own, now, &mut ids);
+                    service
+                        .notifier
+                        .zone_changed(z, &service.zones, &service.own, now, &mut ids);
                 }
             }
             Event::Resync(zone) => {
@@ -130,7 +168,9 @@ pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
                         let old = core::mem::replace(&mut service.zones, zones);
                         notify_risen(platform, service, Some(&old));
                     }
-                    Err(e) => log::error!("reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"),
+                    Err(e) => log::error!(
+                        "reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"
+                    ),
                 }
             }
         }
@@ -147,30 +187,47 @@ pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Optio
         u16::from_le_bytes(b)
     };
     for zone in service.zones.zones() {
-        let before = old.and_then(|o| o.zone(&zone.origin)).and_then(|z| z.serial());
+        let before = old
+            .and_then(|o| o.zone(&zone.origin))
+            .and_then(|z| z.serial());
         let rose = match (before, zone.serial()) {
             (None, Some(_)) => true,
             (Some(b), Some(a)) => gitns_dns::serial::gt(a, b),
             _ => false,
         };
         if rose {
-            service.notifier.zone_changed(zone, &service.zones, &service.own, now, &mut ids);
+            service
+                .notifier
+                .zone_changed(zone, &service.zones, &service.own, now, &mut ids);
         }
     }
 }
 
 /// The cache files with `zone` reprinted from `zs`, and their ustar archive.
-fn cache_with(files: &[(String, Vec<u8>)], zs: &ZoneSet, zone: &gitns_dns::name::Name) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+fn cache_with(
+    files: &[(String, Vec<u8>)],
+    zs: &ZoneSet,
+    zone: &gitns_dns::name::Name,
+) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
     let mut out: Vec<(String, Vec<u8>)> = files.to_vec();
     if let Some(z) = zs.zone(zone) {
         let text = gitns_dns::zone::printer::print(z).into_bytes();
         let file = alloc::string::ToString::to_string(zone.to_text().trim_end_matches('.'));
-        match out.iter_mut().find(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(&file)) {
+        match out
+            .iter_mut()
+            .find(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(&file))
+        {
             Some((_, data)) => *data = text,
             None => out.push((file, text)),
         }
     }
-    let tar_files: Vec<tar::File> = out.iter().map(|(n, d)| tar::File { name: n.clone(), data: d.clone() }).collect();
+    let tar_files: Vec<tar::File> = out
+        .iter()
+        .map(|(n, d)| tar::File {
+            name: n.clone(),
+            data: d.clone(),
+        })
+        .collect();
     (out, tar::write(&tar_files, 0))
 }
 
@@ -181,25 +238,43 @@ impl<P: Platform> Store for PlatformStore<'_, P> {
     fn write_cache(&mut self, data: &[u8]) -> Result<(), ()> {
         let cap = self.0.block_capacity().ok_or(())?;
         if data.len() as u64 > cap {
-            log::error!("zone cache of {} bytes does not fit the storage device ({cap} bytes)", data.len());
+            log::error!(
+                "zone cache of {} bytes does not fit the storage device ({cap} bytes)",
+                data.len()
+            );
             return Err(());
         }
         // Pad to whole sectors; the archive ends in zero blocks.
         let mut padded = data.to_vec();
         padded.resize(padded.len().div_ceil(512) * 512, 0);
-        self.0.block_write(0, &padded).map_err(|e| log::error!("zone cache write failed: {e:?}"))
+        self.0
+            .block_write(0, &padded)
+            .map_err(|e| log::error!("zone cache write failed: {e:?}"))
     }
 }
 
 /// Remember a host that made a signed SOA query over TCP as a secondary
 /// of `zone` (bounded: the 64 most recent).
-fn remember_secondary(n: &mut gitns_dns::notify_out::Notifier, peer: IpEndpoint, zone: gitns_dns::name::Name, key: gitns_dns::keys::Key) {
-    let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else { return };
-    let target = gitns_dns::notify_out::Target { addr: a.octets(), port: 53 };
+fn remember_secondary(
+    n: &mut gitns_dns::notify_out::Notifier,
+    peer: IpEndpoint,
+    zone: gitns_dns::name::Name,
+    key: gitns_dns::keys::Key,
+) {
+    let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else {
+        return;
+    };
+    let target = gitns_dns::notify_out::Target {
+        addr: a.octets(),
+        port: 53,
+    };
     if n.seen.iter().any(|(t, z, _)| *t == target && *z == zone) {
         return;
     }
-    log::info!("{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too", peer.addr);
+    log::info!(
+        "{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too",
+        peer.addr
+    );
     n.seen.push((target, zone, key));
     if n.seen.len() > 64 {
         n.seen.remove(0);

@@ -1,10 +1,10 @@
 //! UDP echo service: network bring-up check (issue 3), replaced by DNS.
 
+use alloc::vec;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
 use gitns_net::smoltcp::storage::PacketMetadata;
 use gitns_net::Net;
-use alloc::vec;
 
 /// One bound UDP socket that sends every datagram back to its sender.
 pub struct Echo {
@@ -20,7 +20,10 @@ impl Echo {
         let mut sock = udp::Socket::new(rx, tx);
         sock.bind(port)?;
         let handle = net.sockets.add(sock);
-        Ok(Echo { handle, buf: [0; 2048] })
+        Ok(Echo {
+            handle,
+            buf: [0; 2048],
+        })
     }
 
     /// Echo every queued datagram; returns how many were echoed.
@@ -28,7 +31,9 @@ impl Echo {
         let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         let mut n = 0;
         while sock.can_send() {
-            let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else { break };
+            let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else {
+                break;
+            };
             if sock.send_slice(&self.buf[..len], meta.endpoint).is_err() {
                 break;
             }

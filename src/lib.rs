@@ -8,10 +8,10 @@ extern crate alloc;
 pub mod config;
 pub mod dns;
 mod echo;
+pub mod logger;
 mod notify;
 pub mod server;
 pub mod tar;
-pub mod logger;
 
 use gitns_abi::exit;
 use gitns_net::{Net, Platform};
@@ -37,8 +37,17 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         platform.console_write(config::HELP.as_bytes());
         return exit::SUCCESS;
     }
-    logger::init(cfg.log_level, platform.console_fn(), platform.wall_clock_fn());
-    log::info!("gitns {} starting: {} (mac {})", env!("CARGO_PKG_VERSION"), cfg.net.ipv4, Mac(platform.mac()));
+    logger::init(
+        cfg.log_level,
+        platform.console_fn(),
+        platform.wall_clock_fn(),
+    );
+    log::info!(
+        "gitns {} starting: {} (mac {})",
+        env!("CARGO_PKG_VERSION"),
+        cfg.net.ipv4,
+        Mac(platform.mac())
+    );
     let mut net = Net::new(platform, &cfg.net);
     let mut echo = match cfg.udp_echo.map(|port| echo::Echo::bind(&mut net, port)) {
         None => None,
@@ -61,7 +70,9 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
     dns::log_report(&report);
     let cache_files = files;
-    let policy = gitns_dns::authority::Policy { unsigned_axfr: cfg.axfr };
+    let policy = gitns_dns::authority::Policy {
+        unsigned_axfr: cfg.axfr,
+    };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
     let mut stats = server::Stats::default();
     let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
@@ -71,7 +82,10 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             return exit::CONFIG;
         }
     };
-    let tcp_cfg = server::tcp::TcpConfig { port: cfg.dns_port, ..Default::default() };
+    let tcp_cfg = server::tcp::TcpConfig {
+        port: cfg.dns_port,
+        ..Default::default()
+    };
     let mut tcp = match server::tcp::TcpServer::bind(&mut net, tcp_cfg) {
         Ok(t) => t,
         Err(e) => {
@@ -89,12 +103,28 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     dns::notify_risen(platform, &mut service, None);
-    log::info!("ready: serving {} zones on port {}", service.zones.zones().count(), cfg.dns_port);
+    log::info!(
+        "ready: serving {} zones on port {}",
+        service.zones.zones().count(),
+        cfg.dns_port
+    );
     loop {
         let now = platform.monotonic_ns();
         net.poll(platform, now);
-        let mut busy = udp.serve(&mut net, &mut service, &mut dns::PlatformStore(platform), now, &mut stats) > 0;
-        busy |= tcp.serve(&mut net, &mut service, &mut dns::PlatformStore(platform), now, &mut stats);
+        let mut busy = udp.serve(
+            &mut net,
+            &mut service,
+            &mut dns::PlatformStore(platform),
+            now,
+            &mut stats,
+        ) > 0;
+        busy |= tcp.serve(
+            &mut net,
+            &mut service,
+            &mut dns::PlatformStore(platform),
+            now,
+            &mut stats,
+        );
         if let Some(e) = echo.as_mut() {
             busy |= e.serve(&mut net) > 0;
         }
@@ -122,6 +152,10 @@ struct Mac([u8; 6]);
 impl core::fmt::Display for Mac {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
     }
 }

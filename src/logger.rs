@@ -74,7 +74,11 @@ struct LineBuf {
 
 impl LineBuf {
     fn new() -> Self {
-        LineBuf { buf: [0; 1024], len: 0, cut: false }
+        LineBuf {
+            buf: [0; 1024],
+            len: 0,
+            cut: false,
+        }
     }
 
     fn finish(&mut self) {
@@ -114,7 +118,13 @@ impl fmt::Display for Rfc3339 {
         let millis = (self.0 / 1_000_000) % 1000;
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         let s = secs % 86_400;
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", s / 3600, (s / 60) % 60, s % 60)
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            s / 3600,
+            (s / 60) % 60,
+            s % 60
+        )
     }
 }
 

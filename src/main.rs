@@ -23,8 +23,11 @@ static MFT_NOTE: MftNote<2> = MftNote::new([MftEntry::reserved_first(), MftEntry
 #[cfg(feature = "storage")]
 #[used]
 #[link_section = ".note.solo5.manifest"]
-static MFT_NOTE: MftNote<3> =
-    MftNote::new([MftEntry::reserved_first(), MftEntry::net("service"), MftEntry::block("storage")]);
+static MFT_NOTE: MftNote<3> = MftNote::new([
+    MftEntry::reserved_first(),
+    MftEntry::net("service"),
+    MftEntry::block("storage"),
+]);
 
 gitns_guest::main!(image_main);
 

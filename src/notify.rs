@@ -21,7 +21,10 @@ impl NotifySocket {
         let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 32], vec![0; 16 * 1024]);
         let mut s = udp::Socket::new(rx, tx);
         s.bind(port)?;
-        Ok(NotifySocket { handle: net.sockets.add(s), buf: [0; 1024] })
+        Ok(NotifySocket {
+            handle: net.sockets.add(s),
+            buf: [0; 1024],
+        })
     }
 
     /// Send what is due and take in answers; returns true when it did anything.
@@ -39,7 +42,10 @@ impl NotifySocket {
         while let Ok((len, meta)) = sock.recv_slice(&mut self.buf) {
             busy = true;
             if let IpAddress::Ipv4(a) = meta.endpoint.addr {
-                let from = Target { addr: a.octets(), port: meta.endpoint.port };
+                let from = Target {
+                    addr: a.octets(),
+                    port: meta.endpoint.port,
+                };
                 if n.on_response(from, &self.buf[..len]) {
                     log::info!("NOTIFY answered by {}", meta.endpoint);
                 }

@@ -38,7 +38,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_total: 256 << 20, max_files: 10_000 }
+        Limits {
+            max_total: 256 << 20,
+            max_files: 10_000,
+        }
     }
 }
 
@@ -68,7 +71,11 @@ pub fn read<E>(
         verify_checksum(&header, off)?;
         let size = octal(&header[124..136]).ok_or(TarError::BadNumber(off))?;
         let data_off = off + BLOCK as u64;
-        let padded = size.checked_add(BLOCK as u64 - 1).ok_or(TarError::TooLarge)? / BLOCK as u64 * BLOCK as u64;
+        let padded = size
+            .checked_add(BLOCK as u64 - 1)
+            .ok_or(TarError::TooLarge)?
+            / BLOCK as u64
+            * BLOCK as u64;
         let next = data_off.checked_add(padded).ok_or(TarError::TooLarge)?;
         if next > capacity {
             return Err(TarError::Truncated(off));
@@ -117,7 +124,11 @@ fn octal(field: &[u8]) -> Option<u64> {
         }
         return Some(v);
     }
-    let digits = field.iter().copied().skip_while(|&b| b == b' ').take_while(|&b| b != 0 && b != b' ');
+    let digits = field
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b' ')
+        .take_while(|&b| b != 0 && b != b' ');
     let mut v = 0u64;
     let mut any = false;
     for d in digits {
@@ -131,7 +142,16 @@ fn octal(field: &[u8]) -> Option<u64> {
 }
 
 fn checksum(h: &[u8; BLOCK]) -> u64 {
-    h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { b' ' as u64 } else { b as u64 }).sum()
+    h.iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                b' ' as u64
+            } else {
+                b as u64
+            }
+        })
+        .sum()
 }
 
 fn verify_checksum(h: &[u8; BLOCK], off: u64) -> Result<(), TarError> {
@@ -186,20 +206,31 @@ mod tests {
     use alloc::string::ToString;
 
     fn file(name: &str, data: &str) -> File {
-        File { name: name.to_string(), data: data.as_bytes().to_vec() }
+        File {
+            name: name.to_string(),
+            data: data.as_bytes().to_vec(),
+        }
     }
 
     fn read_buf(buf: &[u8]) -> Result<Vec<File>, TarError> {
-        read(buf.len() as u64, Limits::default(), |off, out: &mut [u8]| {
-            let s = off as usize;
-            out.copy_from_slice(buf.get(s..s + out.len()).ok_or(())?);
-            Ok::<(), ()>(())
-        })
+        read(
+            buf.len() as u64,
+            Limits::default(),
+            |off, out: &mut [u8]| {
+                let s = off as usize;
+                out.copy_from_slice(buf.get(s..s + out.len()).ok_or(())?);
+                Ok::<(), ()>(())
+            },
+        )
     }
 
     #[test]
     fn round_trip() {
-        let files = [file("example.org", "@ SOA a b 1 2 3 4 5\n"), file("example.org._keys", ""), file("x", &"y".repeat(1000))];
+        let files = [
+            file("example.org", "@ SOA a b 1 2 3 4 5\n"),
+            file("example.org._keys", ""),
+            file("x", &"y".repeat(1000)),
+        ];
         let tar = write(&files, 1_700_000_000);
         assert_eq!(tar.len() % BLOCK, 0);
         assert_eq!(read_buf(&tar).unwrap(), files);
@@ -212,7 +243,10 @@ mod tests {
         let got = read_buf(&tar).unwrap();
         assert_eq!(got, [file("a", "1")]);
         tar.truncate(BLOCK + 100);
-        assert!(matches!(read_buf(&tar), Err(TarError::Truncated(0)) | Ok(_)));
+        assert!(matches!(
+            read_buf(&tar),
+            Err(TarError::Truncated(0)) | Ok(_)
+        ));
     }
 
     #[test]
@@ -224,7 +258,10 @@ mod tests {
         tar.truncate(2 * BLOCK);
         assert_eq!(read_buf(&tar), Err(TarError::Truncated(0)));
         let tar = write(&[file("a", &"z".repeat(600))], 0);
-        let small = Limits { max_total: 100, max_files: 10 };
+        let small = Limits {
+            max_total: 100,
+            max_files: 10,
+        };
         let r = read(tar.len() as u64, small, |off, out: &mut [u8]| {
             out.copy_from_slice(&tar[off as usize..off as usize + out.len()]);
             Ok::<(), ()>(())

@@ -22,12 +22,20 @@ fn console_output_and_exit_status_pass_through() {
     let mut g = Guest::boot(&ns, &["--help"]);
     let st = g.wait_exit(T);
     assert_eq!(st.code(), Some(0), "output:\n{}", g.output());
-    assert!(g.output().contains("gitns: authoritative DNS primary"), "{}", g.output());
+    assert!(
+        g.output().contains("gitns: authoritative DNS primary"),
+        "{}",
+        g.output()
+    );
     assert!(g.output().contains("--ipv4=A.B.C.D/N"), "{}", g.output());
 
     let mut g = Guest::boot(&ns, &["--no-such-option"]);
     assert_eq!(g.wait_exit(T).code(), Some(64), "output:\n{}", g.output());
-    assert!(g.output().contains("unknown option `--no-such-option`"), "{}", g.output());
+    assert!(
+        g.output().contains("unknown option `--no-such-option`"),
+        "{}",
+        g.output()
+    );
 }
 
 #[test]
@@ -39,7 +47,10 @@ fn guest_answers_ping_and_udp_echo() {
     let g = Guest::boot(&ns, &["--ipv4=10.0.0.2/24", "--udp-echo=7"]);
     g.wait_for(" ready", T);
     assert!(ping(&ns, 3), "no ping reply; output:\n{}", g.output());
-    assert_eq!(udp_roundtrip(&ns, 7, b"hello from the host").as_deref(), Some(&b"hello from the host"[..]));
+    assert_eq!(
+        udp_roundtrip(&ns, 7, b"hello from the host").as_deref(),
+        Some(&b"hello from the host"[..])
+    );
 }
 
 #[test]
@@ -50,11 +61,17 @@ fn guest_falls_back_to_plain_solo5_hypercalls() {
     // --no-extensions: the tender offers no feature bits, as solo5-hvt.
     let ns = netns("noext");
     let mut c = ns.command(tender().to_str().unwrap());
-    c.arg("--no-extensions").arg(format!("--net:service={}", ns.tap)).arg(image()).args(["--udp-echo=7"]);
+    c.arg("--no-extensions")
+        .arg(format!("--net:service={}", ns.tap))
+        .arg(image())
+        .args(["--udp-echo=7"]);
     let g = Guest::spawn(c);
     g.wait_for(" ready", T);
     assert!(ping(&ns, 2), "no ping reply; output:\n{}", g.output());
-    assert_eq!(udp_roundtrip(&ns, 7, b"plain").as_deref(), Some(&b"plain"[..]));
+    assert_eq!(
+        udp_roundtrip(&ns, 7, b"plain").as_deref(),
+        Some(&b"plain"[..])
+    );
 }
 
 /// Run the tender on a modified copy of the image; return (status, output).
@@ -98,10 +115,15 @@ fn bad_images_are_rejected_with_clear_errors() {
     assert_eq!(st, Some(1), "truncated: {out}");
     assert!(out.contains("gitns-hvt"), "truncated: {out}");
 
-    let garbage: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let (st, out) = boot_bytes(&ns, "garbage", &garbage);
     assert_eq!(st, Some(1), "garbage: {out}");
-    assert!(out.contains("invalid or unsupported executable"), "garbage: {out}");
+    assert!(
+        out.contains("invalid or unsupported executable"),
+        "garbage: {out}"
+    );
 
     // Entry point below 1 MiB.
     let mut b = good.clone();
@@ -120,7 +142,10 @@ fn bad_images_are_rejected_with_clear_errors() {
 
     // ABI version 3 in the ABI note.
     let mut b = good.clone();
-    let note = b.windows(12).position(|w| w == [6, 0, 0, 0, 16, 0, 0, 0, 0x41, 0x42, 0x49, 0x31]).expect("ABI note");
+    let note = b
+        .windows(12)
+        .position(|w| w == [6, 0, 0, 0, 16, 0, 0, 0, 0x41, 0x42, 0x49, 0x31])
+        .expect("ABI note");
     b[note + 24..note + 28].copy_from_slice(&3u32.to_le_bytes());
     let (st, out) = boot_bytes(&ns, "abi", &b);
     assert_eq!(st, Some(1), "ABI: {out}");
@@ -152,7 +177,9 @@ fn device_and_memory_errors_are_clear() {
     // Too little memory for the image.
     let mut g = Guest::spawn({
         let mut c = ns.command(tender().to_str().unwrap());
-        c.arg("--mem=1").arg(format!("--net:service={}", ns.tap)).arg(image());
+        c.arg("--mem=1")
+            .arg(format!("--net:service={}", ns.tap))
+            .arg(image());
         c
     });
     assert_ne!(g.wait_exit(T).code(), Some(0));

@@ -51,16 +51,45 @@ host A 192.0.2.200
 ";
 
 const NAMES: &[&str] = &[
-    "example.org", "www.example.org", "WWW.Example.ORG", "alias.example.org", "chain.example.org", "outside.example.org",
-    "loop1.example.org", "nope.example.org", "a.wild.example.org", "x.wild.example.org", "y.x.wild.example.org",
-    "wild.example.org", "deep.a.wild.example.org", "z.cw.example.org", "ent.example.org", "c.ent.example.org",
-    "b.c.ent.example.org", "a.b.c.ent.example.org", "_sip._tcp.example.org", "_tcp.example.org", "deleg.example.org",
-    "host.deleg.example.org", "ns.deleg.example.org", "foo.d.example.org", "d.example.org", "caa.example.org",
-    "tlsa.example.org", "child.example.org", "host.child.example.org", "nope.child.example.org", "q.any.child.example.org",
-    "mail.example.org", "ns1.example.org", "example.com",
+    "example.org",
+    "www.example.org",
+    "WWW.Example.ORG",
+    "alias.example.org",
+    "chain.example.org",
+    "outside.example.org",
+    "loop1.example.org",
+    "nope.example.org",
+    "a.wild.example.org",
+    "x.wild.example.org",
+    "y.x.wild.example.org",
+    "wild.example.org",
+    "deep.a.wild.example.org",
+    "z.cw.example.org",
+    "ent.example.org",
+    "c.ent.example.org",
+    "b.c.ent.example.org",
+    "a.b.c.ent.example.org",
+    "_sip._tcp.example.org",
+    "_tcp.example.org",
+    "deleg.example.org",
+    "host.deleg.example.org",
+    "ns.deleg.example.org",
+    "foo.d.example.org",
+    "d.example.org",
+    "caa.example.org",
+    "tlsa.example.org",
+    "child.example.org",
+    "host.child.example.org",
+    "nope.child.example.org",
+    "q.any.child.example.org",
+    "mail.example.org",
+    "ns1.example.org",
+    "example.com",
 ];
 
-const TYPES: &[&str] = &["A", "AAAA", "MX", "NS", "SOA", "TXT", "CNAME", "SRV", "CAA", "TLSA", "DS", "PTR"];
+const TYPES: &[&str] = &[
+    "A", "AAAA", "MX", "NS", "SOA", "TXT", "CNAME", "SRV", "CAA", "TLSA", "DS", "PTR",
+];
 
 /// A knotd serving the zones on 127.0.0.1:port; killed on drop (our child).
 struct Knot {
@@ -88,13 +117,33 @@ fn knot(zones: &[(&str, &str)]) -> Knot {
     );
     for (name, text) in zones {
         std::fs::write(dir.join(name), text).unwrap();
-        conf.push_str(&format!("  - domain: {name}\n    file: {}\n", dir.join(name).display()));
+        conf.push_str(&format!(
+            "  - domain: {name}\n    file: {}\n",
+            dir.join(name).display()
+        ));
     }
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = Command::new("knotd").arg("-c").arg(dir.join("knot.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("knotd");
+    let child = Command::new("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("knotd");
     let k = Knot { child, port, dir };
     for _ in 0..100 {
-        let out = Command::new("dig").args(["@127.0.0.1", "-p", &k.port.to_string(), "+time=1", "+tries=1", "example.org", "SOA"]).output().unwrap();
+        let out = Command::new("dig")
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &k.port.to_string(),
+                "+time=1",
+                "+tries=1",
+                "example.org",
+                "SOA",
+            ])
+            .output()
+            .unwrap();
         if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
             return k;
         }
@@ -113,8 +162,18 @@ struct Norm {
 }
 
 fn normalise(out: &str) -> Norm {
-    let status = out.split("status: ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("?").to_string();
-    let aa = out.lines().any(|l| l.starts_with(";; flags:") && l.split(';').nth(2).is_some_and(|f| f.split_whitespace().any(|x| x == "aa")));
+    let status = out
+        .split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("?")
+        .to_string();
+    let aa = out.lines().any(|l| {
+        l.starts_with(";; flags:")
+            && l.split(';')
+                .nth(2)
+                .is_some_and(|f| f.split_whitespace().any(|x| x == "aa"))
+    });
     let mut sections: [BTreeSet<String>; 3] = Default::default();
     let mut cur = None;
     for l in out.lines() {
@@ -135,7 +194,11 @@ fn normalise(out: &str) -> Norm {
             }
         }
     }
-    Norm { status, aa, sections }
+    Norm {
+        status,
+        aa,
+        sections,
+    }
 }
 
 /// Documented policy differences (docs/design.md): none expected for these
@@ -166,7 +229,10 @@ fn gitns_answers_like_knot() {
     for name in NAMES {
         for t in TYPES {
             let q = ["+norec", "+time=2", "+tries=2", name, t];
-            let kout = run_in_root("dig", &[&["@127.0.0.1", "-p", &k.port.to_string()][..], &q[..]].concat());
+            let kout = run_in_root(
+                "dig",
+                &[&["@127.0.0.1", "-p", &k.port.to_string()][..], &q[..]].concat(),
+            );
             let gout = dig(&ns, &q);
             let (kn, gn) = (normalise(&kout), normalise(&gout));
             asked += 1;
@@ -176,7 +242,12 @@ fn gitns_answers_like_knot() {
         }
     }
     assert!(asked >= 200, "only {asked} questions");
-    assert!(diffs.is_empty(), "{} of {asked} answers differ:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} of {asked} answers differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 fn run_in_root(program: &str, args: &[&str]) -> String {

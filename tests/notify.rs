@@ -20,7 +20,14 @@ fn keys() -> String {
 }
 
 fn notify(ns: &Netns, key: Option<&str>) -> String {
-    let mut a = vec!["x25519.net", "SOA", "+opcode=notify", "+norec", "+noad", "+noedns"];
+    let mut a = vec![
+        "x25519.net",
+        "SOA",
+        "+opcode=notify",
+        "+norec",
+        "+noad",
+        "+noedns",
+    ];
     let y;
     if let Some(k) = key {
         y = k.to_string();
@@ -32,12 +39,22 @@ fn notify(ns: &Netns, key: Option<&str>) -> String {
 
 #[test]
 fn signed_notify_reloads_and_bad_keys_get_notauth() {
-    if !kvm_or_skip("signed_notify_reloads_and_bad_keys_get_notauth") || !netns_or_skip("signed_notify_reloads_and_bad_keys_get_notauth") {
+    if !kvm_or_skip("signed_notify_reloads_and_bad_keys_get_notauth")
+        || !netns_or_skip("signed_notify_reloads_and_bad_keys_get_notauth")
+    {
         return;
     }
     let ns = netns("notify");
     let (z1, k) = (zone(2026112401), keys());
-    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &z1), ("x25519.net._keys", &k), ("other.net", &zone(1))], &["--ipv4=10.0.0.2/24"]);
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[
+            ("x25519.net", &z1),
+            ("x25519.net._keys", &k),
+            ("other.net", &zone(1)),
+        ],
+        &["--ipv4=10.0.0.2/24"],
+    );
     g.wait_for(" ready", T);
     assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112401"));
 
@@ -46,7 +63,14 @@ fn signed_notify_reloads_and_bad_keys_get_notauth() {
     assert!(out.contains("status: NXDOMAIN"), "{out}");
 
     // The zone source changes (the storage cache here; git later).
-    let dev = zone_device(&ns, &[("x25519.net", &zone(2026112402)), ("x25519.net._keys", &k), ("other.net", &zone(1))]);
+    let dev = zone_device(
+        &ns,
+        &[
+            ("x25519.net", &zone(2026112402)),
+            ("x25519.net._keys", &k),
+            ("other.net", &zone(1)),
+        ],
+    );
     assert!(dev.exists());
 
     // Unsigned: NOTAUTH, no reload.
@@ -54,19 +78,39 @@ fn signed_notify_reloads_and_bad_keys_get_notauth() {
     assert!(out.contains("status: NOTAUTH"), "{out}");
     // Wrong secret: NOTAUTH + BADSIG.
     let out = notify(&ns, Some(&format!("hmac-sha256:personal._update:{OTHER}")));
-    assert!(out.contains("status: NOTAUTH") && out.contains("BADSIG"), "{out}");
+    assert!(
+        out.contains("status: NOTAUTH") && out.contains("BADSIG"),
+        "{out}"
+    );
     // Unknown key: NOTAUTH + BADKEY.
     let out = notify(&ns, Some(&format!("hmac-sha256:nobody._update:{SECRET}")));
-    assert!(out.contains("status: NOTAUTH") && out.contains("BADKEY"), "{out}");
+    assert!(
+        out.contains("status: NOTAUTH") && out.contains("BADKEY"),
+        "{out}"
+    );
     // A key of another zone: NOTAUTH.
-    let out = notify(&ns, Some(&format!("hmac-sha256:sec._notify.other.net:{OTHER}")));
+    let out = notify(
+        &ns,
+        Some(&format!("hmac-sha256:sec._notify.other.net:{OTHER}")),
+    );
     assert!(out.contains("status: NOTAUTH"), "{out}");
-    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112401"), "no reload yet");
+    assert!(
+        dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112401"),
+        "no reload yet"
+    );
 
     // The seeds' command: short key name, hmac-sha256. dig verifies our TSIG.
     let out = notify(&ns, Some(&format!("hmac-sha256:personal._update:{SECRET}")));
-    assert!(out.contains("status: NOERROR") && out.contains("flags: qr aa;"), "{out}");
-    assert!(out.contains("TSIG PSEUDOSECTION") && !out.contains("tsig verify failure") && !out.contains("failed"), "{out}");
+    assert!(
+        out.contains("status: NOERROR") && out.contains("flags: qr aa;"),
+        "{out}"
+    );
+    assert!(
+        out.contains("TSIG PSEUDOSECTION")
+            && !out.contains("tsig verify failure")
+            && !out.contains("failed"),
+        "{out}"
+    );
     g.wait_for("NOTIFY for x25519.net.", T);
     let end = std::time::Instant::now() + T;
     loop {
@@ -74,14 +118,46 @@ fn signed_notify_reloads_and_bad_keys_get_notauth() {
         if soa.contains("2026112402") {
             break;
         }
-        assert!(std::time::Instant::now() < end, "new serial not served: {soa}\n{}", g.output());
+        assert!(
+            std::time::Instant::now() < end,
+            "new serial not served: {soa}\n{}",
+            g.output()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
     // kdig (no NOTIFY opcode in kdig 3.2) signs a query with the full key
     // name and checks our signed answer; dig does the same over TCP.
-    let out = run_in(&ns, "kdig", &["@10.0.0.2", "+tcp", "-y", &format!("hmac-sha256:personal._update.x25519.net.:{SECRET}"), "x25519.net", "SOA"]);
-    assert!(out.contains("NOERROR") && out.contains("TSIG") && !out.contains("WARNING"), "{out}");
-    let out = dig(&ns, &["-y", &format!("hmac-sha256:personal._update.x25519.net:{SECRET}"), "www.x25519.net", "A", "+norec"]);
-    assert!(out.contains("status: NOERROR") && out.contains("TSIG PSEUDOSECTION") && out.contains("192.0.2."), "{out}");
+    let out = run_in(
+        &ns,
+        "kdig",
+        &[
+            "@10.0.0.2",
+            "+tcp",
+            "-y",
+            &format!("hmac-sha256:personal._update.x25519.net.:{SECRET}"),
+            "x25519.net",
+            "SOA",
+        ],
+    );
+    assert!(
+        out.contains("NOERROR") && out.contains("TSIG") && !out.contains("WARNING"),
+        "{out}"
+    );
+    let out = dig(
+        &ns,
+        &[
+            "-y",
+            &format!("hmac-sha256:personal._update.x25519.net:{SECRET}"),
+            "www.x25519.net",
+            "A",
+            "+norec",
+        ],
+    );
+    assert!(
+        out.contains("status: NOERROR")
+            && out.contains("TSIG PSEUDOSECTION")
+            && out.contains("192.0.2."),
+        "{out}"
+    );
 }

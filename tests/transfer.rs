@@ -14,7 +14,10 @@ const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 fn zone(serial: u32, hosts: u32) -> String {
     let mut z = format!("$TTL 3600\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 10.0.0.2\nns2 A 10.0.0.1\n");
     for i in 0..hosts {
-        z.push_str(&format!("host{i} A 192.0.2.{}\nhost{i} TXT \"record number {i} of the transfer test\"\n", i % 250));
+        z.push_str(&format!(
+            "host{i} A 192.0.2.{}\nhost{i} TXT \"record number {i} of the transfer test\"\n",
+            i % 250
+        ));
     }
     z
 }
@@ -36,7 +39,10 @@ fn wait_serial(ns: &Netns, server: &[&str], serial: &str) {
         if out.contains(serial) {
             return;
         }
-        assert!(Instant::now() < end, "serial {serial} not served by {server:?}: {out}");
+        assert!(
+            Instant::now() < end,
+            "serial {serial} not served by {server:?}: {out}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -47,25 +53,77 @@ fn axfr_is_signed_and_refused_without_a_key() {
         return;
     }
     let ns = netns("axfr");
-    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &zone(7, 1500)), ("x25519.net._keys", &keys())], &["--ipv4=10.0.0.2/24"]);
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[
+            ("x25519.net", &zone(7, 1500)),
+            ("x25519.net._keys", &keys()),
+        ],
+        &["--ipv4=10.0.0.2/24"],
+    );
     g.wait_for(" ready", T);
-    let out = dig(&ns, &["x25519.net", "AXFR", "-y", &format!("hmac-sha256:personal._update.x25519.net:{SECRET}")]);
+    let out = dig(
+        &ns,
+        &[
+            "x25519.net",
+            "AXFR",
+            "-y",
+            &format!("hmac-sha256:personal._update.x25519.net:{SECRET}"),
+        ],
+    );
     let soas = out.lines().filter(|l| l.contains("\tSOA\t")).count();
-    assert_eq!(soas, 2, "SOA first and last:\n{}", &out[out.len().saturating_sub(2000)..]);
-    assert!(out.contains("XFR size: 3006 records"), "{}", &out[out.len().saturating_sub(500)..]);
-    let messages: u32 = out.split("records (messages ").nth(1).and_then(|s| s.split(',').next()).and_then(|s| s.parse().ok()).unwrap_or(0);
-    assert!(messages > 1, "several messages: {}", &out[out.len().saturating_sub(500)..]);
-    assert!(!out.contains("tsig verify failure") && !out.contains("Transfer failed"), "{}", &out[..out.len().min(2000)]);
+    assert_eq!(
+        soas,
+        2,
+        "SOA first and last:\n{}",
+        &out[out.len().saturating_sub(2000)..]
+    );
+    assert!(
+        out.contains("XFR size: 3006 records"),
+        "{}",
+        &out[out.len().saturating_sub(500)..]
+    );
+    let messages: u32 = out
+        .split("records (messages ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        messages > 1,
+        "several messages: {}",
+        &out[out.len().saturating_sub(500)..]
+    );
+    assert!(
+        !out.contains("tsig verify failure") && !out.contains("Transfer failed"),
+        "{}",
+        &out[..out.len().min(2000)]
+    );
     assert!(!out.contains("DNSKEY"), "keys are never transferred");
     // No key, and no --axfr: refused.
     let out = dig(&ns, &["x25519.net", "AXFR"]);
     assert!(out.contains("Transfer failed"), "{out}");
     // A wrong key: NOTAUTH.
-    let out = dig(&ns, &["x25519.net", "AXFR", "-y", "hmac-sha256:personal._update.x25519.net:kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg="]);
-    assert!(out.contains("Transfer failed") || out.contains("NOTAUTH") || out.contains("tsig"), "{out}");
+    let out = dig(
+        &ns,
+        &[
+            "x25519.net",
+            "AXFR",
+            "-y",
+            "hmac-sha256:personal._update.x25519.net:kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=",
+        ],
+    );
+    assert!(
+        out.contains("Transfer failed") || out.contains("NOTAUTH") || out.contains("tsig"),
+        "{out}"
+    );
     drop(g);
     // --axfr allows unsigned transfers.
-    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &zone(7, 10))], &["--ipv4=10.0.0.2/24", "--axfr"]);
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[("x25519.net", &zone(7, 10))],
+        &["--ipv4=10.0.0.2/24", "--axfr"],
+    );
     g.wait_for(" ready", T);
     let out = dig(&ns, &["x25519.net", "AXFR"]);
     assert!(out.contains("XFR size: 26 records"), "{out}");
@@ -94,7 +152,14 @@ fn knot_secondary(ns: &Netns) -> Knot {
         d = dir.display()
     );
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = ns.command("knotd").arg("-c").arg(dir.join("knot.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("knotd");
+    let child = ns
+        .command("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("knotd");
     Knot { child, dir }
 }
 
@@ -104,27 +169,65 @@ fn knot_secondary_transfers_from_gitns() {
         return;
     }
     if Command::new("knotd").arg("--version").output().is_err() {
-        assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "knotd missing");
-        skip("knot_secondary_transfers_from_gitns", "knotd is not installed");
+        assert_ne!(
+            std::env::var("GITNS_REQUIRE_KVM").as_deref(),
+            Ok("1"),
+            "knotd missing"
+        );
+        skip(
+            "knot_secondary_transfers_from_gitns",
+            "knotd is not installed",
+        );
         return;
     }
     let ns = netns("knotsec");
-    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &zone(100, 50)), ("x25519.net._keys", &keys())], &["--ipv4=10.0.0.2/24"]);
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[
+            ("x25519.net", &zone(100, 50)),
+            ("x25519.net._keys", &keys()),
+        ],
+        &["--ipv4=10.0.0.2/24"],
+    );
     g.wait_for(" ready", T);
     let k = knot_secondary(&ns);
     wait_serial(&ns, &["@10.0.0.1"], "100");
-    let out = run_in(&ns, "dig", &["@10.0.0.1", "host42.x25519.net", "TXT", "+short"]);
+    let out = run_in(
+        &ns,
+        "dig",
+        &["@10.0.0.1", "host42.x25519.net", "TXT", "+short"],
+    );
     assert!(out.contains("record number 42"), "{out}");
     // New serial at the source, signed NOTIFY to gitns, then Knot refreshes.
-    zone_device(&ns, &[("x25519.net", &zone(101, 60)), ("x25519.net._keys", &keys())]);
-    let out = dig(&ns, &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &format!("hmac-sha256:personal._update:{SECRET}")]);
+    zone_device(
+        &ns,
+        &[
+            ("x25519.net", &zone(101, 60)),
+            ("x25519.net._keys", &keys()),
+        ],
+    );
+    let out = dig(
+        &ns,
+        &[
+            "x25519.net",
+            "SOA",
+            "+opcode=notify",
+            "+norec",
+            "-y",
+            &format!("hmac-sha256:personal._update:{SECRET}"),
+        ],
+    );
     assert!(out.contains("status: NOERROR"), "{out}");
     wait_serial(&ns, &["@10.0.0.2"], "101");
     // gitns NOTIFYs its secondary (ns2 = 10.0.0.1, signed with the zone's
     // key); Knot answers, refreshes and serves the new serial.
     g.wait_for("NOTIFY answered by 10.0.0.1", T);
     wait_serial(&ns, &["@10.0.0.1"], "101");
-    let out = run_in(&ns, "dig", &["@10.0.0.1", "host55.x25519.net", "A", "+short"]);
+    let out = run_in(
+        &ns,
+        "dig",
+        &["@10.0.0.1", "host55.x25519.net", "A", "+short"],
+    );
     assert!(out.contains("192.0.2.55"), "{out}");
     drop(k);
 }
@@ -138,7 +241,15 @@ fn nsd_secondary(ns: &Netns) -> Knot {
         d = dir.display()
     );
     std::fs::write(dir.join("nsd.conf"), conf).unwrap();
-    let child = ns.command("nsd").arg("-d").arg("-c").arg(dir.join("nsd.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("nsd");
+    let child = ns
+        .command("nsd")
+        .arg("-d")
+        .arg("-c")
+        .arg(dir.join("nsd.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nsd");
     Knot { child, dir }
 }
 
@@ -148,12 +259,26 @@ fn nsd_secondary_transfers_from_gitns_and_follows_updates() {
         return;
     }
     if Command::new("nsd").arg("-v").output().is_err() {
-        assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "nsd missing");
-        skip("nsd_secondary_transfers_from_gitns_and_follows_updates", "nsd is not installed");
+        assert_ne!(
+            std::env::var("GITNS_REQUIRE_KVM").as_deref(),
+            Ok("1"),
+            "nsd missing"
+        );
+        skip(
+            "nsd_secondary_transfers_from_gitns_and_follows_updates",
+            "nsd is not installed",
+        );
         return;
     }
     let ns = netns("nsdsec");
-    let g = Guest::boot_with_zones(&ns, &[("x25519.net", &zone(300, 20)), ("x25519.net._keys", &keys())], &["--ipv4=10.0.0.2/24"]);
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[
+            ("x25519.net", &zone(300, 20)),
+            ("x25519.net._keys", &keys()),
+        ],
+        &["--ipv4=10.0.0.2/24"],
+    );
     g.wait_for(" ready", T);
     let _nsd = nsd_secondary(&ns);
     wait_serial(&ns, &["@10.0.0.1"], "300");
@@ -161,6 +286,10 @@ fn nsd_secondary_transfers_from_gitns_and_follows_updates() {
     let (ok, out) = nsupdate(&ns, &["-y", &format!("hmac-sha256:personal._update.x25519.net:{SECRET}")], "server 10.0.0.2 53\nzone x25519.net\nupdate add fresh.x25519.net 300 A 192.0.2.123\nsend\n");
     assert!(ok, "{out}");
     wait_serial(&ns, &["@10.0.0.1"], "301");
-    let out = run_in(&ns, "dig", &["@10.0.0.1", "fresh.x25519.net", "A", "+short"]);
+    let out = run_in(
+        &ns,
+        "dig",
+        &["@10.0.0.1", "fresh.x25519.net", "A", "+short"],
+    );
     assert!(out.contains("192.0.2.123"), "{out}");
 }

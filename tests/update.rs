@@ -27,11 +27,16 @@ fn upd(ns: &Netns, key: Option<&str>, body: &str) -> (bool, String) {
 
 #[test]
 fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
-    if !kvm_or_skip("nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart") || !netns_or_skip("nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart") {
+    if !kvm_or_skip("nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart")
+        || !netns_or_skip("nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart")
+    {
         return;
     }
     let ns = netns("update");
-    let dev = zone_device(&ns, &[("x25519.net", &zone()), ("x25519.net._keys", &keys())]);
+    let dev = zone_device(
+        &ns,
+        &[("x25519.net", &zone()), ("x25519.net._keys", &keys())],
+    );
     let g = Guest::boot_with_device(&ns, &dev, &["--ipv4=10.0.0.2/24"]);
     g.wait_for(" ready", T);
     let key = format!("hmac-sha256:personal._update.x25519.net:{SECRET}");
@@ -39,8 +44,16 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     let (ok, out) = upd(&ns, Some(&key), "update add new.x25519.net 300 A 192.0.2.77\nupdate add new.x25519.net 300 TXT \"added by nsupdate\"");
     assert!(ok, "{out}");
     assert!(dig(&ns, &["new.x25519.net", "A", "+short"]).contains("192.0.2.77"));
-    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112402"), "serial bumped");
-    assert!(g.output().contains("UPDATE of x25519.net. by personal._update.x25519.net. committed"), "{}", g.output());
+    assert!(
+        dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112402"),
+        "serial bumped"
+    );
+    assert!(
+        g.output()
+            .contains("UPDATE of x25519.net. by personal._update.x25519.net. committed"),
+        "{}",
+        g.output()
+    );
 
     // Prerequisites: each failing form gets its RCODE, and nothing changes.
     for (pre, rcode) in [
@@ -50,38 +63,89 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
         ("prereq yxrrset www.x25519.net MX", "NXRRSET"),
         ("prereq yxrrset www.x25519.net A 192.0.2.1", "NXRRSET"),
     ] {
-        let (ok, out) = upd(&ns, Some(&key), &format!("{pre}\nupdate add bad.x25519.net 300 A 192.0.2.66"));
+        let (ok, out) = upd(
+            &ns,
+            Some(&key),
+            &format!("{pre}\nupdate add bad.x25519.net 300 A 192.0.2.66"),
+        );
         assert!(!ok && out.contains(rcode), "{pre}: {out}");
     }
-    assert!(dig(&ns, &["bad.x25519.net", "A"]).contains("NXDOMAIN"), "atomic: no partial change");
+    assert!(
+        dig(&ns, &["bad.x25519.net", "A"]).contains("NXDOMAIN"),
+        "atomic: no partial change"
+    );
     // Passing value-dependent prerequisite, then a delete.
-    let (ok, out) = upd(&ns, Some(&key), "prereq yxrrset www.x25519.net A 192.0.2.80\nupdate delete new.x25519.net TXT");
+    let (ok, out) = upd(
+        &ns,
+        Some(&key),
+        "prereq yxrrset www.x25519.net A 192.0.2.80\nupdate delete new.x25519.net TXT",
+    );
     assert!(ok, "{out}");
     assert!(!dig(&ns, &["new.x25519.net", "TXT", "+short"]).contains("added"));
     // Refused without a key, and with a key that may only notify.
     let (ok, out) = upd(&ns, None, "update add x.x25519.net 300 A 192.0.2.5");
     assert!(!ok && out.contains("REFUSED"), "{out}");
-    let (ok, out) = upd(&ns, Some(&format!("hmac-sha256:ro._notify.x25519.net:{SECRET}")), "update add x.x25519.net 300 A 192.0.2.5");
+    let (ok, out) = upd(
+        &ns,
+        Some(&format!("hmac-sha256:ro._notify.x25519.net:{SECRET}")),
+        "update add x.x25519.net 300 A 192.0.2.5",
+    );
     assert!(!ok && out.contains("REFUSED"), "{out}");
     // The apex SOA and last NS cannot be deleted.
-    let (ok, out) = upd(&ns, Some(&key), "update delete x25519.net NS\nupdate delete x25519.net SOA");
+    let (ok, out) = upd(
+        &ns,
+        Some(&key),
+        "update delete x25519.net NS\nupdate delete x25519.net SOA",
+    );
     assert!(ok, "{out}");
     assert!(dig(&ns, &["x25519.net", "NS", "+short"]).contains("ns1.x25519.net."));
 
     // A signed SOA query over TCP makes the asker a NOTIFY target.
     let out = dig(&ns, &["+tcp", "-y", &key, "x25519.net", "SOA"]);
     assert!(out.contains("status: NOERROR"), "{out}");
-    g.wait_for("10.0.0.1 asked for the SOA of x25519.net. with a transfer key", T);
+    g.wait_for(
+        "10.0.0.1 asked for the SOA of x25519.net. with a transfer key",
+        T,
+    );
 
     // The operator tools: seeds' key form for NOTIFY, dig's for UPDATE.
     let x = xtask_bin();
-    let out = ns.command(x.to_str().unwrap()).args(["notify", "--server=10.0.0.2", "--zone=x25519.net", &format!("--key=personal._update.x25519.net:SHA256:{SECRET}")]).output().unwrap();
-    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOERROR"), "{out:?}");
-    let out = ns.command(x.to_str().unwrap()).args(["notify", "--server=10.0.0.2", "--zone=x25519.net"]).output().unwrap();
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOTAUTH"), "{out:?}");
     let out = ns
         .command(x.to_str().unwrap())
-        .args(["update", "--server=10.0.0.2", "--zone=x25519.net", &format!("--key=hmac-sha256:personal._update.x25519.net:{SECRET}"), "add", "tool", "600", "A", "192.0.2.99"])
+        .args([
+            "notify",
+            "--server=10.0.0.2",
+            "--zone=x25519.net",
+            &format!("--key=personal._update.x25519.net:SHA256:{SECRET}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOERROR"),
+        "{out:?}"
+    );
+    let out = ns
+        .command(x.to_str().unwrap())
+        .args(["notify", "--server=10.0.0.2", "--zone=x25519.net"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stdout).contains("NOTAUTH"),
+        "{out:?}"
+    );
+    let out = ns
+        .command(x.to_str().unwrap())
+        .args([
+            "update",
+            "--server=10.0.0.2",
+            "--zone=x25519.net",
+            &format!("--key=hmac-sha256:personal._update.x25519.net:{SECRET}"),
+            "add",
+            "tool",
+            "600",
+            "A",
+            "192.0.2.99",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -91,7 +155,11 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     drop(g);
     let g = Guest::boot_with_device(&ns, &dev, &["--ipv4=10.0.0.2/24"]);
     g.wait_for(" ready", T);
-    assert!(dig(&ns, &["new.x25519.net", "A", "+short"]).contains("192.0.2.77"), "{}", g.output());
+    assert!(
+        dig(&ns, &["new.x25519.net", "A", "+short"]).contains("192.0.2.77"),
+        "{}",
+        g.output()
+    );
     assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112404"));
     assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
 }

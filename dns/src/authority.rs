@@ -2,12 +2,14 @@
 //! into the caller's buffer. No clock, socket or allocation of its own
 //! beyond the lookup's bookkeeping.
 
-use crate::lookup::{lookup, AnyPolicy, Answer, Out};
-use crate::message::{parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE};
+use crate::lookup::{lookup, Answer, AnyPolicy, Out};
+use crate::message::{
+    parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE,
+};
 use crate::name::Name;
-use crate::tsig::{self, Op, TsigError, Verified};
 use crate::rdata;
 use crate::rtype::*;
+use crate::tsig::{self, Op, TsigError, Verified};
 use crate::wire::{Full, Writer};
 use crate::zoneset::ZoneSet;
 use alloc::vec::Vec;
@@ -66,21 +68,48 @@ pub fn handle(zs: &ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) ->
 
 /// Answer `msg` at wall-clock `now` (seconds since the epoch, for TSIG)
 /// with one message in `out`. None: drop the message.
-pub fn handle_at(zs: &ZoneSet, msg: &[u8], transport: Transport, now: u64, out: &mut [u8]) -> Option<Outcome> {
+pub fn handle_at(
+    zs: &ZoneSet,
+    msg: &[u8],
+    transport: Transport,
+    now: u64,
+    out: &mut [u8],
+) -> Option<Outcome> {
     let mut first: Option<Vec<u8>> = None;
     let mut scratch = zs.clone();
-    let event = serve(&mut scratch, msg, transport, now, Policy::default(), &mut |_, _, _| Err(()), out, &mut |m| {
-        first.get_or_insert_with(|| m.to_vec());
-    });
+    let event = serve(
+        &mut scratch,
+        msg,
+        transport,
+        now,
+        Policy::default(),
+        &mut |_, _, _| Err(()),
+        out,
+        &mut |m| {
+            first.get_or_insert_with(|| m.to_vec());
+        },
+    );
     let m = first?;
     out[..m.len()].copy_from_slice(&m);
-    Some(Outcome { len: m.len(), event })
+    Some(Outcome {
+        len: m.len(),
+        event,
+    })
 }
 
 /// Answer `msg`, sending every response message through `emit` (one for
 /// most requests, many for a zone transfer; none to drop). `out` is scratch
 /// space of at least 65535 bytes for TCP. Returns the event, if any.
-pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, policy: Policy, commit: Commit, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
+pub fn serve(
+    zs: &mut ZoneSet,
+    msg: &[u8],
+    transport: Transport,
+    now: u64,
+    policy: Policy,
+    commit: Commit,
+    out: &mut [u8],
+    emit: &mut dyn FnMut(&[u8]),
+) -> Option<Event> {
     let req = match parse_request(msg) {
         Ok(r) => r,
         Err(RequestError::Drop) => return None,
@@ -92,15 +121,32 @@ pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, polic
         }
     };
     let limit = size_limit(&req, transport, out.len());
-    let zone = req.question.as_ref().and_then(|q| zs.zone_for(&q.name)).map(|z| z.origin.clone());
+    let zone = req
+        .question
+        .as_ref()
+        .and_then(|q| zs.zone_for(&q.name))
+        .map(|z| z.origin.clone());
     // RFC 8945 5.2: verify before anything else.
-    let signed = match tsig::verify(msg, &req.header, req.additional_at, &zs.keys, zone.as_ref(), now) {
+    let signed = match tsig::verify(
+        msg,
+        &req.header,
+        req.additional_at,
+        &zs.keys,
+        zone.as_ref(),
+        now,
+    ) {
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
         Err(e) => {
             let r = match e {
-                TsigError::NotAuth { error: code, key, tsig: Some(t) } => tsig_error(&req, code, key.as_ref(), &t, now, &mut out[..limit]),
-                TsigError::FormErr => error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain),
+                TsigError::NotAuth {
+                    error: code,
+                    key,
+                    tsig: Some(t),
+                } => tsig_error(&req, code, key.as_ref(), &t, now, &mut out[..limit]),
+                TsigError::FormErr => {
+                    error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain)
+                }
                 _ => error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]).map(plain),
             };
             if let Some(o) = r {
@@ -124,16 +170,45 @@ pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, polic
         emit(&out[..len]);
         return event;
     }
-    if transport == Transport::Tcp && req.header.opcode() == OPCODE_QUERY && req.edns.is_none_or(|e| e.version == 0) {
-        if let Some(q) = req.question.as_ref().filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN) {
-            return transfer(&*zs, msg, &req, q, signed.as_ref(), now, policy, &mut out[..limit], emit);
+    if transport == Transport::Tcp
+        && req.header.opcode() == OPCODE_QUERY
+        && req.edns.is_none_or(|e| e.version == 0)
+    {
+        if let Some(q) = req
+            .question
+            .as_ref()
+            .filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN)
+        {
+            return transfer(
+                &*zs,
+                msg,
+                &req,
+                q,
+                signed.as_ref(),
+                now,
+                policy,
+                &mut out[..limit],
+                emit,
+            );
         }
     }
-    let room = if signed.is_some() { limit.saturating_sub(TSIG_ROOM) } else { limit };
+    let room = if signed.is_some() {
+        limit.saturating_sub(TSIG_ROOM)
+    } else {
+        limit
+    };
     let (len, mut event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
-    if let (Transport::Tcp, Some(v), Some(q)) = (transport, signed.as_ref(), req.question.as_ref()) {
-        if req.header.opcode() == OPCODE_QUERY && q.qtype == SOA && zs.zone(&q.name).is_some() && tsig::allows(&v.key.name, Op::Transfer, &q.name) {
-            event = event.or(Some(Event::Secondary { zone: q.name.to_lowercase(), key: v.key.clone() }));
+    if let (Transport::Tcp, Some(v), Some(q)) = (transport, signed.as_ref(), req.question.as_ref())
+    {
+        if req.header.opcode() == OPCODE_QUERY
+            && q.qtype == SOA
+            && zs.zone(&q.name).is_some()
+            && tsig::allows(&v.key.name, Op::Transfer, &q.name)
+        {
+            event = event.or(Some(Event::Secondary {
+                zone: q.name.to_lowercase(),
+                key: v.key.clone(),
+            }));
         }
     }
     let len = match signed {
@@ -150,18 +225,31 @@ pub fn serve(zs: &mut ZoneSet, msg: &[u8], transport: Transport, now: u64, polic
 
 /// UPDATE (RFC 2136 3, RFC 3007): returns the RCODE and, when the zone
 /// changed and was committed, the event.
-fn update(zs: &mut ZoneSet, msg: &[u8], signed: Option<&Verified>, commit: Commit) -> (Rcode, Option<Event>) {
+fn update(
+    zs: &mut ZoneSet,
+    msg: &[u8],
+    signed: Option<&Verified>,
+    commit: Commit,
+) -> (Rcode, Option<Event>) {
     let m = match crate::update::parse(msg) {
         Ok(m) => m,
         Err(rc) => return (rc, None),
     };
-    let Some(zone) = zs.zone(&m.zone) else { return (Rcode::NotAuth, None) };
+    let Some(zone) = zs.zone(&m.zone) else {
+        return (Rcode::NotAuth, None);
+    };
     // RFC 3007 3: only signed updates, by a key allowed to update the zone.
-    let Some(v) = signed.filter(|v| tsig::allows(&v.key.name, Op::Update, &zone.origin)) else { return (Rcode::Refused, None) };
-    if let Err(rc) = crate::update::check_prereqs(zone, &m).and_then(|()| crate::update::prescan(zone, &m)) {
+    let Some(v) = signed.filter(|v| tsig::allows(&v.key.name, Op::Update, &zone.origin)) else {
+        return (Rcode::Refused, None);
+    };
+    if let Err(rc) =
+        crate::update::check_prereqs(zone, &m).and_then(|()| crate::update::prescan(zone, &m))
+    {
         return (rc, None);
     }
-    let Some(new) = crate::update::apply(zone, &m) else { return (Rcode::NoError, None) };
+    let Some(new) = crate::update::apply(zone, &m) else {
+        return (Rcode::NoError, None);
+    };
     let origin = new.origin.clone();
     let old = zs.replace(new);
     if commit(zs, &origin, &v.key.name).is_err() {
@@ -176,9 +264,21 @@ fn update(zs: &mut ZoneSet, msg: &[u8], signed: Option<&Verified>, commit: Commi
 /// AXFR/IXFR over TCP (RFC 5936 2.2, RFC 1995): for a zone we serve, with a
 /// key allowed to transfer it, or unsigned when the operator said `--axfr`.
 #[allow(clippy::too_many_arguments)]
-fn transfer(zs: &ZoneSet, msg: &[u8], req: &Request, q: &crate::message::Question, signed: Option<&Verified>, now: u64, policy: Policy, out: &mut [u8], emit: &mut dyn FnMut(&[u8])) -> Option<Event> {
+fn transfer(
+    zs: &ZoneSet,
+    msg: &[u8],
+    req: &Request,
+    q: &crate::message::Question,
+    signed: Option<&Verified>,
+    now: u64,
+    policy: Policy,
+    out: &mut [u8],
+    emit: &mut dyn FnMut(&[u8]),
+) -> Option<Event> {
     let refuse = |rcode: Rcode, out: &mut [u8], emit: &mut dyn FnMut(&[u8])| {
-        let Some(len) = error(&req.header, Some(req), rcode, out) else { return };
+        let Some(len) = error(&req.header, Some(req), rcode, out) else {
+            return;
+        };
         match signed {
             Some(v) => {
                 let mut w = crate::wire::Writer::resume(out, len);
@@ -202,7 +302,11 @@ fn transfer(zs: &ZoneSet, msg: &[u8], req: &Request, q: &crate::message::Questio
         refuse(Rcode::Refused, out, emit);
         return None;
     }
-    let client = if q.qtype == IXFR { crate::transfer::ixfr_serial(msg, &req.header) } else { None };
+    let client = if q.qtype == IXFR {
+        crate::transfer::ixfr_serial(msg, &req.header)
+    } else {
+        None
+    };
     if crate::transfer::stream(zone, req, signed, now, client, emit).is_none() {
         refuse(Rcode::ServFail, out, emit);
     }
@@ -214,7 +318,14 @@ fn plain(len: usize) -> Outcome {
 }
 
 /// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).
-fn tsig_error(req: &Request, e: u16, key: Option<&crate::keys::Key>, t: &tsig::TsigRr, now: u64, out: &mut [u8]) -> Option<Outcome> {
+fn tsig_error(
+    req: &Request,
+    e: u16,
+    key: Option<&crate::keys::Key>,
+    t: &tsig::TsigRr,
+    now: u64,
+    out: &mut [u8],
+) -> Option<Outcome> {
     let len = error(&req.header, Some(req), Rcode::NotAuth, out)?;
     let mut w = crate::wire::Writer::resume(out, len);
     match key {
@@ -224,7 +335,13 @@ fn tsig_error(req: &Request, e: u16, key: Option<&crate::keys::Key>, t: &tsig::T
     Some(plain(w.len()))
 }
 
-fn dispatch(zs: &ZoneSet, req: &Request, transport: Transport, signed: Option<&Verified>, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
+fn dispatch(
+    zs: &ZoneSet,
+    req: &Request,
+    transport: Transport,
+    signed: Option<&Verified>,
+    out: &mut [u8],
+) -> Option<(usize, Option<Event>)> {
     // RFC 6891 6.1.3: an unknown EDNS version gets BADVERS.
     if req.edns.is_some_and(|e| e.version > 0) {
         return error(&req.header, Some(req), Rcode::BadVers, out).map(|n| (n, None));
@@ -238,8 +355,15 @@ fn dispatch(zs: &ZoneSet, req: &Request, transport: Transport, signed: Option<&V
 
 /// Incoming NOTIFY (RFC 1996 3.7, 4.7): only signed by a key allowed to
 /// notify the zone; answered with AA and the question, and a resync event.
-fn notify(zs: &ZoneSet, req: &Request, signed: Option<&Verified>, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
-    let Some(q) = req.question.as_ref() else { return error(&req.header, Some(req), Rcode::FormErr, out).map(|n| (n, None)) };
+fn notify(
+    zs: &ZoneSet,
+    req: &Request,
+    signed: Option<&Verified>,
+    out: &mut [u8],
+) -> Option<(usize, Option<Event>)> {
+    let Some(q) = req.question.as_ref() else {
+        return error(&req.header, Some(req), Rcode::FormErr, out).map(|n| (n, None));
+    };
     let ours = zs.zone(&q.name).is_some();
     let allowed = signed.is_some_and(|v| tsig::allows(&v.key.name, Op::Notify, &q.name));
     if !ours || !allowed {
@@ -249,12 +373,17 @@ fn notify(zs: &ZoneSet, req: &Request, signed: Option<&Verified>, out: &mut [u8]
     header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
     let qd = question(&mut w, req).ok()?;
     w.set_u16(4, qd);
-    Some((w.len(), Some(Event::Resync(zs.zone(&q.name)?.origin.clone()))))
+    Some((
+        w.len(),
+        Some(Event::Resync(zs.zone(&q.name)?.origin.clone())),
+    ))
 }
 
 fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
     let q = req.question.as_ref()?;
-    let Some(zone) = zs.zone(&q.name) else { return error(&req.header, Some(req), Rcode::NotAuth, out) };
+    let Some(zone) = zs.zone(&q.name) else {
+        return error(&req.header, Some(req), Rcode::NotAuth, out);
+    };
     let mut w = Writer::new(out);
     header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
     let qd = question(&mut w, req).ok()?;
@@ -262,27 +391,40 @@ fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
     // Without the client's serial parsed here, answer with our SOA: a
     // current client stops, any other retries over TCP (RFC 1995 4).
     let soa = zone.soa()?;
-    let o = Out { owner: zone.origin.clone(), rtype: SOA, ttl: soa.ttl, rdatas: crate::lookup::OutData::Zone(&soa.rdatas) };
+    let o = Out {
+        owner: zone.origin.clone(),
+        rtype: SOA,
+        ttl: soa.ttl,
+        rdatas: crate::lookup::OutData::Zone(&soa.rdatas),
+    };
     let n = rrset(&mut w, &o).ok()?;
     w.set_u16(6, n);
     Some(w.len())
 }
 
 fn query(zs: &ZoneSet, req: &Request, transport: Transport, out: &mut [u8]) -> Option<usize> {
-    let Some(q) = req.question.as_ref() else { return error(&req.header, Some(req), Rcode::FormErr, out) };
+    let Some(q) = req.question.as_ref() else {
+        return error(&req.header, Some(req), Rcode::FormErr, out);
+    };
     if q.qclass != IN {
         // CH version.bind and friends: we disclose nothing (documented policy).
         return error(&req.header, Some(req), Rcode::Refused, out);
     }
     match q.qtype {
-        AXFR if transport == Transport::Udp => return error(&req.header, Some(req), Rcode::FormErr, out),
+        AXFR if transport == Transport::Udp => {
+            return error(&req.header, Some(req), Rcode::FormErr, out)
+        }
         // RFC 1995 4: IXFR over UDP gets the SOA when the client is current,
         // else TC (retry over TCP).
         IXFR if transport == Transport::Udp => return ixfr_udp(zs, req, out),
         AXFR | IXFR | OPT | TSIG => return error(&req.header, Some(req), Rcode::Refused, out),
         _ => {}
     }
-    let any = if transport == Transport::Tcp { AnyPolicy::All } else { AnyPolicy::One };
+    let any = if transport == Transport::Tcp {
+        AnyPolicy::All
+    } else {
+        AnyPolicy::One
+    };
     let Some(ans) = lookup(zs, &q.name, q.qtype, any) else {
         return error(&req.header, Some(req), Rcode::Refused, out);
     };
@@ -398,7 +540,11 @@ fn write_answer(req: &Request, ans: &Answer, out: &mut [u8]) -> Option<usize> {
     let qd = question(&mut w, req).ok()?;
     let after_question = w.len();
     let (an, ok_an) = section(&mut w, &ans.answer);
-    let (ns, ok_ns) = if ok_an { section(&mut w, &ans.authority) } else { (0, false) };
+    let (ns, ok_ns) = if ok_an {
+        section(&mut w, &ans.authority)
+    } else {
+        (0, false)
+    };
     let mut tc = false;
     let (an, ns, ar) = if ok_an && ok_ns {
         // Additional data may be dropped without TC (RFC 2181 9).
@@ -461,11 +607,28 @@ two TXT \"t\"
 ";
 
     fn zs() -> ZoneSet {
-        ZoneSet::load(&[(String::from("example.org"), ZONE.as_bytes().to_vec())], None).0
+        ZoneSet::load(
+            &[(String::from("example.org"), ZONE.as_bytes().to_vec())],
+            None,
+        )
+        .0
     }
 
     fn query(name: &str, qtype: u16, edns: Option<u8>) -> Vec<u8> {
-        let mut m = alloc::vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns.is_some() as u8];
+        let mut m = alloc::vec![
+            0xab,
+            0xcd,
+            0x01,
+            0x00,
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            edns.is_some() as u8
+        ];
         m.extend_from_slice(Name::parse(name, &Name::root()).unwrap().wire());
         m.extend_from_slice(&qtype.to_be_bytes());
         m.extend_from_slice(&IN.to_be_bytes());
@@ -506,10 +669,20 @@ two TXT \"t\"
                     continue;
                 }
                 let rd = crate::rdata::from_wire(ty, &mut r, len).unwrap();
-                sec[i].push(alloc::format!("{} {} {} {}", owner, ttl, to_text(ty), crate::rdata::to_text_rdata(ty, &rd)));
+                sec[i].push(alloc::format!(
+                    "{} {} {} {}",
+                    owner,
+                    ttl,
+                    to_text(ty),
+                    crate::rdata::to_text_rdata(ty, &rd)
+                ));
             }
         }
-        Some(Resp { flags: h.flags, rcode, sec })
+        Some(Resp {
+            flags: h.flags,
+            rcode,
+            sec,
+        })
     }
 
     fn udp(name: &str, t: u16) -> Resp {
@@ -530,24 +703,54 @@ two TXT \"t\"
 
     #[test]
     fn cnames_chase_inside_stop_outside_and_loops_end() {
-        assert_eq!(udp("alias.example.org.", A).sec[0], ["alias.example.org. 3600 CNAME www.example.org.", "www.example.org. 3600 A 192.0.2.3"]);
-        assert_eq!(udp("out.example.org.", A).sec[0], ["out.example.org. 3600 CNAME www.elsewhere.net."]);
+        assert_eq!(
+            udp("alias.example.org.", A).sec[0],
+            [
+                "alias.example.org. 3600 CNAME www.example.org.",
+                "www.example.org. 3600 A 192.0.2.3"
+            ]
+        );
+        assert_eq!(
+            udp("out.example.org.", A).sec[0],
+            ["out.example.org. 3600 CNAME www.elsewhere.net."]
+        );
         let r = udp("l1.example.org.", A);
         assert!(r.sec[0].len() <= 16 + 1 && r.rcode == 0);
-        assert_eq!(udp("alias.example.org.", CNAME).sec[0], ["alias.example.org. 3600 CNAME www.example.org."]);
+        assert_eq!(
+            udp("alias.example.org.", CNAME).sec[0],
+            ["alias.example.org. 3600 CNAME www.example.org."]
+        );
     }
 
     #[test]
     fn wildcards_and_empty_non_terminals() {
-        assert_eq!(udp("q.w.example.org.", A).sec[0], ["q.w.example.org. 3600 A 192.0.2.9"]);
-        assert_eq!(udp("deep.q.w.example.org.", A).sec[0], ["deep.q.w.example.org. 3600 A 192.0.2.9"]);
+        assert_eq!(
+            udp("q.w.example.org.", A).sec[0],
+            ["q.w.example.org. 3600 A 192.0.2.9"]
+        );
+        assert_eq!(
+            udp("deep.q.w.example.org.", A).sec[0],
+            ["deep.q.w.example.org. 3600 A 192.0.2.9"]
+        );
         let r = udp("q.w.example.org.", MX);
-        assert_eq!((r.rcode, r.sec[0].len(), r.sec[1].len()), (0, 0, 1), "NODATA at a wildcard");
+        assert_eq!(
+            (r.rcode, r.sec[0].len(), r.sec[1].len()),
+            (0, 0, 1),
+            "NODATA at a wildcard"
+        );
         let r = udp("b.ent.example.org.", A);
-        assert_eq!((r.rcode, r.sec[0].len()), (0, 0), "ENT: NODATA, not NXDOMAIN");
+        assert_eq!(
+            (r.rcode, r.sec[0].len()),
+            (0, 0),
+            "ENT: NODATA, not NXDOMAIN"
+        );
         let r = udp("nope.example.org.", A);
         assert_eq!(r.rcode, 3);
-        assert_eq!(r.sec[1], ["example.org. 60 SOA ns.example.org. hm.example.org. 1 2 3 4 60"], "SOA TTL = min(TTL, MINIMUM)");
+        assert_eq!(
+            r.sec[1],
+            ["example.org. 60 SOA ns.example.org. hm.example.org. 1 2 3 4 60"],
+            "SOA TTL = min(TTL, MINIMUM)"
+        );
     }
 
     #[test]
@@ -557,19 +760,36 @@ two TXT \"t\"
         assert_eq!(r.sec[1], ["sub.example.org. 3600 NS ns.sub.example.org."]);
         assert_eq!(r.sec[2], ["ns.sub.example.org. 3600 A 192.0.2.53"]);
         let r = udp("sub.example.org.", DS);
-        assert!(aa(&r) && r.sec[0].is_empty() && r.sec[1].len() == 1, "DS at the cut is the parent's, authoritative NODATA");
+        assert!(
+            aa(&r) && r.sec[0].is_empty() && r.sec[1].len() == 1,
+            "DS at the cut is the parent's, authoritative NODATA"
+        );
     }
 
     #[test]
     fn dname_substitutes() {
         let r = udp("x.d.example.org.", A);
-        assert_eq!(r.sec[0], ["d.example.org. 3600 DNAME t.example.org.", "x.d.example.org. 3600 CNAME x.t.example.org.", "x.t.example.org. 3600 A 192.0.2.11"]);
+        assert_eq!(
+            r.sec[0],
+            [
+                "d.example.org. 3600 DNAME t.example.org.",
+                "x.d.example.org. 3600 CNAME x.t.example.org.",
+                "x.t.example.org. 3600 A 192.0.2.11"
+            ]
+        );
     }
 
     #[test]
     fn additional_and_any() {
-        assert_eq!(udp("example.org.", MX).sec[2], ["mail.example.org. 3600 A 192.0.2.2"]);
-        assert_eq!(udp("two.example.org.", ANY).sec[0].len(), 2, "UDP: the lowest-type RRset only");
+        assert_eq!(
+            udp("example.org.", MX).sec[2],
+            ["mail.example.org. 3600 A 192.0.2.2"]
+        );
+        assert_eq!(
+            udp("two.example.org.", ANY).sec[0].len(),
+            2,
+            "UDP: the lowest-type RRset only"
+        );
         let tcp = ask(&query("two.example.org.", ANY, None), Transport::Tcp, 65535).unwrap();
         assert_eq!(tcp.sec[0].len(), 3, "TCP: every RRset");
     }
@@ -584,16 +804,31 @@ two TXT \"t\"
         let mut ch = query("version.bind.", TXT, None);
         let l = ch.len();
         ch[l - 1] = 3;
-        assert_eq!(ask(&ch, Transport::Udp, 4096).unwrap().rcode, 5, "CH: REFUSED");
+        assert_eq!(
+            ask(&ch, Transport::Udp, 4096).unwrap().rcode,
+            5,
+            "CH: REFUSED"
+        );
         let mut two = query("www.example.org.", A, None);
         two[5] = 2;
-        assert_eq!(ask(&two, Transport::Udp, 4096).unwrap().rcode, 1, "QDCOUNT 2: FORMERR");
+        assert_eq!(
+            ask(&two, Transport::Udp, 4096).unwrap().rcode,
+            1,
+            "QDCOUNT 2: FORMERR"
+        );
         let mut resp = query("www.example.org.", A, None);
         resp[2] |= 0x80;
-        assert!(ask(&resp, Transport::Udp, 4096).is_none(), "responses are dropped");
+        assert!(
+            ask(&resp, Transport::Udp, 4096).is_none(),
+            "responses are dropped"
+        );
         let mut status = query("www.example.org.", A, None);
         status[2] = 0x10; // opcode 2 (STATUS)
-        assert_eq!(ask(&status, Transport::Udp, 4096).unwrap().rcode, 4, "NOTIMP");
+        assert_eq!(
+            ask(&status, Transport::Udp, 4096).unwrap().rcode,
+            4,
+            "NOTIMP"
+        );
         assert_eq!(udp("example.org.", AXFR).rcode, 1, "AXFR over UDP: FORMERR");
     }
 

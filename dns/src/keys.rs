@@ -53,22 +53,45 @@ pub struct Key {
 
 impl core::fmt::Debug for Key {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Key({} {:?}, {} secret bytes)", self.name, self.algorithm, self.secret.len())
+        write!(
+            f,
+            "Key({} {:?}, {} secret bytes)",
+            self.name,
+            self.algorithm,
+            self.secret.len()
+        )
     }
 }
 
 /// Parse a `_keys` file.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Key>, String> {
     let origin = Name::root();
-    let text = if text.contains("$TTL") { String::from(text) } else { format!("$TTL 0\n{text}") };
+    let text = if text.contains("$TTL") {
+        String::from(text)
+    } else {
+        format!("$TTL 0\n{text}")
+    };
     let parsed = parse_str(file, &text, &origin).map_err(|e| format!("{e}"))?;
     let mut keys = Vec::new();
     for r in parsed.records {
         if r.rtype != DNSKEY || r.rdata.len() < 5 {
-            return Err(format!("{file}:{}: key files hold only DNSKEY records", r.line.saturating_sub(1)));
+            return Err(format!(
+                "{file}:{}: key files hold only DNSKEY records",
+                r.line.saturating_sub(1)
+            ));
         }
-        let alg = Algorithm::from_dnskey(r.rdata[3]).ok_or_else(|| format!("{file}:{}: algorithm {} is not an HMAC (161-165)", r.line.saturating_sub(1), r.rdata[3]))?;
-        keys.push(Key { name: r.name, algorithm: alg, secret: r.rdata[4..].to_vec() });
+        let alg = Algorithm::from_dnskey(r.rdata[3]).ok_or_else(|| {
+            format!(
+                "{file}:{}: algorithm {} is not an HMAC (161-165)",
+                r.line.saturating_sub(1),
+                r.rdata[3]
+            )
+        })?;
+        keys.push(Key {
+            name: r.name,
+            algorithm: alg,
+            secret: r.rdata[4..].to_vec(),
+        });
     }
     Ok(keys)
 }
@@ -85,7 +108,9 @@ mod tests {
         assert_eq!(k[0].algorithm, Algorithm::Sha256);
         assert_eq!(k[0].secret.len(), 32);
         assert!(!format!("{:?}", k[0]).contains("PAPP"));
-        assert!(parse("k", "x. DNSKEY 0 3 157 AAAA\n").unwrap_err().contains("not an HMAC"));
+        assert!(parse("k", "x. DNSKEY 0 3 157 AAAA\n")
+            .unwrap_err()
+            .contains("not an HMAC"));
         assert!(parse("k", "x. A 192.0.2.1\n").is_err());
     }
 }

@@ -9,12 +9,21 @@ const EQUATOR: i64 = 1 << 31;
 const ALT_BASE_CM: i64 = 10_000_000;
 
 fn err(token: usize, what: &str) -> RdataError {
-    RdataError { token, what: String::from(what) }
+    RdataError {
+        token,
+        what: String::from(what),
+    }
 }
 
 /// Degrees [minutes [seconds]] and a hemisphere letter, as thousandths of
 /// an arc second relative to the equator / prime meridian.
-fn angle(toks: &[Tok], mut i: usize, pos: char, neg: char, max_deg: i64) -> Result<(i64, usize), RdataError> {
+fn angle(
+    toks: &[Tok],
+    mut i: usize,
+    pos: char,
+    neg: char,
+    max_deg: i64,
+) -> Result<(i64, usize), RdataError> {
     let mut parts: Vec<&str> = Vec::new();
     while let Some(t) = toks.get(i) {
         let up = t.text.to_ascii_uppercase();
@@ -27,25 +36,47 @@ fn angle(toks: &[Tok], mut i: usize, pos: char, neg: char, max_deg: i64) -> Resu
         parts.push(t.text);
         i += 1;
     }
-    let hemi = toks.get(i).ok_or_else(|| err(i, "expected a hemisphere letter"))?;
+    let hemi = toks
+        .get(i)
+        .ok_or_else(|| err(i, "expected a hemisphere letter"))?;
     if parts.is_empty() {
         return Err(err(i, "expected degrees"));
     }
-    let deg: i64 = parts[0].parse().map_err(|_| err(i - parts.len(), "expected degrees"))?;
-    let min: i64 = parts.get(1).map(|m| m.parse()).transpose().map_err(|_| err(i, "expected minutes"))?.unwrap_or(0);
-    let sec = parts.get(2).map(|s| thousandths(s)).transpose().map_err(|_| err(i, "expected seconds"))?.unwrap_or(0);
+    let deg: i64 = parts[0]
+        .parse()
+        .map_err(|_| err(i - parts.len(), "expected degrees"))?;
+    let min: i64 = parts
+        .get(1)
+        .map(|m| m.parse())
+        .transpose()
+        .map_err(|_| err(i, "expected minutes"))?
+        .unwrap_or(0);
+    let sec = parts
+        .get(2)
+        .map(|s| thousandths(s))
+        .transpose()
+        .map_err(|_| err(i, "expected seconds"))?
+        .unwrap_or(0);
     if deg > max_deg || min >= 60 || sec >= 60_000 {
         return Err(err(i - parts.len(), "angle out of range"));
     }
     let v = (deg * 3600 + min * 60) * 1000 + sec;
-    let signed = if hemi.text.eq_ignore_ascii_case(&String::from(neg)) { -v } else { v };
+    let signed = if hemi.text.eq_ignore_ascii_case(&String::from(neg)) {
+        -v
+    } else {
+        v
+    };
     Ok((signed, i + 1))
 }
 
 /// "12.345" -> 12345 (three decimals max).
 fn thousandths(s: &str) -> Result<i64, ()> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 3 || int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if frac.len() > 3
+        || int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(());
     }
     let mut f = String::from(frac);
@@ -57,13 +88,19 @@ fn thousandths(s: &str) -> Result<i64, ()> {
 
 /// Metres with optional "m" and two decimals, as centimetres.
 fn centimetres(s: &str) -> Option<i64> {
-    let s = s.strip_suffix('m').or_else(|| s.strip_suffix('M')).unwrap_or(s);
+    let s = s
+        .strip_suffix('m')
+        .or_else(|| s.strip_suffix('M'))
+        .unwrap_or(s);
     let (neg, s) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || frac.len() > 2 || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || frac.len() > 2
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let mut f = String::from(frac);
@@ -97,13 +134,18 @@ fn size_cm(b: u8) -> Option<i64> {
 pub fn from_text(toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<usize, RdataError> {
     let (lat, i) = angle(toks, i, 'N', 'S', 90)?;
     let (lon, i) = angle(toks, i, 'E', 'W', 180)?;
-    let alt = toks.get(i).and_then(|t| centimetres(t.text)).ok_or_else(|| err(i, "expected altitude in metres"))?;
+    let alt = toks
+        .get(i)
+        .and_then(|t| centimetres(t.text))
+        .ok_or_else(|| err(i, "expected altitude in metres"))?;
     let mut sizes = [100i64, 1_000_000, 1000]; // defaults: 1m, 10000m, 10m
     let mut j = i + 1;
     for s in sizes.iter_mut() {
         match toks.get(j) {
             Some(t) => {
-                *s = centimetres(t.text).filter(|v| *v >= 0).ok_or_else(|| err(j, "expected a size in metres"))?;
+                *s = centimetres(t.text)
+                    .filter(|v| *v >= 0)
+                    .ok_or_else(|| err(j, "expected a size in metres"))?;
                 j += 1;
             }
             None => break,
@@ -125,7 +167,14 @@ pub fn from_text(toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<usize, Rda
 fn angle_text(v: i64, pos: char, neg: char) -> String {
     let h = if v < 0 { neg } else { pos };
     let a = v.abs();
-    format!("{} {} {}.{:03} {}", a / 3_600_000, a / 60_000 % 60, a / 1000 % 60, a % 1000, h)
+    format!(
+        "{} {} {}.{:03} {}",
+        a / 3_600_000,
+        a / 60_000 % 60,
+        a / 1000 % 60,
+        a % 1000,
+        h
+    )
 }
 
 fn metres(cm: i64) -> String {

@@ -31,7 +31,12 @@ pub enum OutData<'z> {
 
 impl<'z> Out<'z> {
     fn from_set(owner: &Name, s: &'z RRset) -> Out<'z> {
-        Out { owner: owner.clone(), rtype: s.rtype, ttl: s.ttl, rdatas: OutData::Zone(&s.rdatas) }
+        Out {
+            owner: owner.clone(),
+            rtype: s.rtype,
+            ttl: s.ttl,
+            rdatas: OutData::Zone(&s.rdatas),
+        }
     }
 
     /// The RDATAs.
@@ -73,7 +78,10 @@ pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> 
             zone = parent;
         }
     }
-    let mut a = Answer { authoritative: true, ..Default::default() };
+    let mut a = Answer {
+        authoritative: true,
+        ..Default::default()
+    };
     let mut name = qname.clone();
     for _ in 0..MAX_CHAIN {
         match step(zone, &name, qtype, any, &mut a) {
@@ -100,7 +108,12 @@ fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
     a.rcode = rcode;
     if let Some(soa) = zone.soa() {
         // RFC 2308 3: TTL of the SOA in a negative answer is min(TTL, MINIMUM).
-        let min = soa.rdatas.first().and_then(|rd| rd.get(rd.len().saturating_sub(4)..)).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+        let min = soa
+            .rdatas
+            .first()
+            .and_then(|rd| rd.get(rd.len().saturating_sub(4)..))
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0);
         let mut out = Out::from_set(&zone.origin, soa);
         out.ttl = soa.ttl.min(min);
         a.authority.push(out);
@@ -111,7 +124,10 @@ fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
 fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Answer<'z>) -> Step {
     // 3b: a delegation at or above the name (not for DS at the cut itself,
     // which the parent answers, RFC 4035 3.1.4.1).
-    if let Some(cut) = zone.delegation_above(name).filter(|c| !(c.name == *name && qtype == DS)) {
+    if let Some(cut) = zone
+        .delegation_above(name)
+        .filter(|c| !(c.name == *name && qtype == DS))
+    {
         if let Some(ns) = cut.get(NS) {
             if a.answer.is_empty() {
                 a.authoritative = false;
@@ -132,10 +148,17 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         if let Some(dname) = zone.node(&anc).and_then(|n| n.get(DNAME)) {
             a.answer.push(Out::from_set(&anc, dname));
             let target = dname.rdatas.first().and_then(|rd| Name::from_wire(rd));
-            let synth = target.zip(name.strip_suffix(&anc)).map(|(t, prefix)| t.prepend(&prefix));
+            let synth = target
+                .zip(name.strip_suffix(&anc))
+                .map(|(t, prefix)| t.prepend(&prefix));
             return match synth {
                 Some(Some(next)) => {
-                    a.answer.push(Out { owner: name.clone(), rtype: CNAME, ttl: dname.ttl, rdatas: OutData::One(next.wire().to_vec()) });
+                    a.answer.push(Out {
+                        owner: name.clone(),
+                        rtype: CNAME,
+                        ttl: dname.ttl,
+                        rdatas: OutData::One(next.wire().to_vec()),
+                    });
                     if qtype == CNAME {
                         Step::Done
                     } else {
@@ -156,8 +179,14 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         return Step::Done;
     }
     // 3c: a wildcard at the closest encloser (RFC 4592 3.3.1).
-    let encloser = (depth..name.label_count()).rev().map(|k| name.suffix(k)).find(|n| zone.node(n).is_some() || zone.has_descendants(n));
-    if let Some(wild) = encloser.and_then(|ce| ce.wildcard_child()).and_then(|w| zone.node(&w)) {
+    let encloser = (depth..name.label_count())
+        .rev()
+        .map(|k| name.suffix(k))
+        .find(|n| zone.node(n).is_some() || zone.has_descendants(n));
+    if let Some(wild) = encloser
+        .and_then(|ce| ce.wildcard_child())
+        .and_then(|w| zone.node(&w))
+    {
         return answer_node(zone, wild, name, qtype, any, a);
     }
     negative(zone, a, 3);
@@ -166,12 +195,23 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
 
 /// Answer from `node`, printing `owner` (the query name, or the name a
 /// wildcard was expanded for).
-fn answer_node<'z>(zone: &'z Zone, node: &'z crate::zone::Node, owner: &Name, qtype: u16, any: AnyPolicy, a: &mut Answer<'z>) -> Step {
+fn answer_node<'z>(
+    zone: &'z Zone,
+    node: &'z crate::zone::Node,
+    owner: &Name,
+    qtype: u16,
+    any: AnyPolicy,
+    a: &mut Answer<'z>,
+) -> Step {
     if qtype == ANY {
         let sets: Vec<&RRset> = node.rrsets.iter().collect();
         match any {
-            AnyPolicy::All => a.answer.extend(sets.iter().map(|s| Out::from_set(owner, s))),
-            AnyPolicy::One => a.answer.extend(sets.first().map(|s| Out::from_set(owner, s))),
+            AnyPolicy::All => a
+                .answer
+                .extend(sets.iter().map(|s| Out::from_set(owner, s))),
+            AnyPolicy::One => a
+                .answer
+                .extend(sets.first().map(|s| Out::from_set(owner, s))),
         }
         if sets.is_empty() {
             negative(zone, a, 0);
@@ -196,7 +236,9 @@ fn answer_node<'z>(zone: &'z Zone, node: &'z crate::zone::Node, owner: &Name, qt
 /// Glue of a referral: addresses of in-zone NS targets.
 fn glue<'z>(zone: &'z Zone, ns: &'z RRset, a: &mut Answer<'z>) {
     for rd in &ns.rdatas {
-        let Some(target) = rdata::target(NS, rd) else { continue };
+        let Some(target) = rdata::target(NS, rd) else {
+            continue;
+        };
         if let Some(node) = zone.node(&target) {
             for t in [A, AAAA] {
                 if let Some(s) = node.get(t) {
@@ -215,15 +257,23 @@ fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
     let mut targets: Vec<(Name, Name)> = Vec::new();
     for o in a.answer.iter().chain(a.authority.iter()) {
         if matches!(o.rtype, NS | MX | SRV) && a.authoritative {
-            let Some(origin) = zs.zone_for(&o.owner).map(|z| z.origin.clone()) else { continue };
-            targets.extend(o.iter().filter_map(|rd| rdata::target(o.rtype, rd)).map(|t| (t, origin.clone())));
+            let Some(origin) = zs.zone_for(&o.owner).map(|z| z.origin.clone()) else {
+                continue;
+            };
+            targets.extend(
+                o.iter()
+                    .filter_map(|rd| rdata::target(o.rtype, rd))
+                    .map(|t| (t, origin.clone())),
+            );
         }
     }
     for (t, origin) in targets {
         if a.additional.iter().any(|o| o.owner == t) {
             continue;
         }
-        let Some(zone) = zs.zone_for(&t).filter(|z| z.origin == origin) else { continue };
+        let Some(zone) = zs.zone_for(&t).filter(|z| z.origin == origin) else {
+            continue;
+        };
         if zone.delegation_above(&t).is_some() {
             continue;
         }

@@ -41,7 +41,14 @@ pub struct Header {
 
 impl Header {
     pub fn parse(r: &mut Reader) -> Result<Header, WireError> {
-        Ok(Header { id: r.u16()?, flags: r.u16()?, qdcount: r.u16()?, ancount: r.u16()?, nscount: r.u16()?, arcount: r.u16()? })
+        Ok(Header {
+            id: r.u16()?,
+            flags: r.u16()?,
+            qdcount: r.u16()?,
+            ancount: r.u16()?,
+            nscount: r.u16()?,
+            arcount: r.u16()?,
+        })
     }
 
     pub fn qr(&self) -> bool {
@@ -113,7 +120,11 @@ pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
     let formerr = RequestError::FormErr(header);
     let question = match header.qdcount {
         0 => None,
-        1 => Some(Question { name: r.name().map_err(|_| formerr)?, qtype: r.u16().map_err(|_| formerr)?, qclass: r.u16().map_err(|_| formerr)? }),
+        1 => Some(Question {
+            name: r.name().map_err(|_| formerr)?,
+            qtype: r.u16().map_err(|_| formerr)?,
+            qclass: r.u16().map_err(|_| formerr)?,
+        }),
         _ => return Err(formerr),
     };
     for _ in 0..(header.ancount as u32 + header.nscount as u32) {
@@ -129,13 +140,22 @@ pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
             if edns.is_some() || msg.get(at) != Some(&0) {
                 return Err(formerr);
             }
-            edns = Some(Edns { payload: class, version: (ttl >> 16) as u8, dnssec_ok: ttl & 0x8000 != 0 });
+            edns = Some(Edns {
+                payload: class,
+                version: (ttl >> 16) as u8,
+                dnssec_ok: ttl & 0x8000 != 0,
+            });
         }
     }
     if r.remaining() != 0 {
         return Err(formerr);
     }
-    Ok(Request { header, question, edns, additional_at })
+    Ok(Request {
+        header,
+        question,
+        edns,
+        additional_at,
+    })
 }
 
 #[cfg(test)]
@@ -159,7 +179,14 @@ mod tests {
         assert_eq!(q.header.id, 0x1234);
         assert!(q.header.rd());
         assert_eq!(q.question.unwrap().qtype, 1);
-        assert_eq!(q.edns, Some(Edns { payload: 1232, version: 0, dnssec_ok: true }));
+        assert_eq!(
+            q.edns,
+            Some(Edns {
+                payload: 1232,
+                version: 0,
+                dnssec_ok: true
+            })
+        );
     }
 
     #[test]
@@ -167,16 +194,29 @@ mod tests {
         assert_eq!(parse_request(&[0; 5]), Err(RequestError::Drop));
         let mut m = query(b"\x00", &[], 0);
         m[2] |= 0x80;
-        assert_eq!(parse_request(&m), Err(RequestError::Drop), "responses are dropped");
+        assert_eq!(
+            parse_request(&m),
+            Err(RequestError::Drop),
+            "responses are dropped"
+        );
         let mut two = OPT_RR.to_vec();
         two.extend_from_slice(&OPT_RR);
-        assert!(matches!(parse_request(&query(b"\x00", &two, 2)), Err(RequestError::FormErr(_))));
-        assert!(matches!(parse_request(&query(b"\x05ab", &[], 0)), Err(RequestError::FormErr(_))));
+        assert!(matches!(
+            parse_request(&query(b"\x00", &two, 2)),
+            Err(RequestError::FormErr(_))
+        ));
+        assert!(matches!(
+            parse_request(&query(b"\x05ab", &[], 0)),
+            Err(RequestError::FormErr(_))
+        ));
         let mut m = query(b"\x00", &[], 0);
         m[5] = 2;
         assert!(matches!(parse_request(&m), Err(RequestError::FormErr(_))));
         let mut m = query(b"\x00", &[], 0);
         m.push(0);
-        assert!(matches!(parse_request(&m), Err(RequestError::FormErr(_))), "trailing garbage");
+        assert!(
+            matches!(parse_request(&m), Err(RequestError::FormErr(_))),
+            "trailing garbage"
+        );
     }
 }

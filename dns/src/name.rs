@@ -41,7 +41,9 @@ impl fmt::Display for NameError {
 impl Name {
     /// The root name.
     pub fn root() -> Name {
-        Name { wire: alloc::vec![0] }
+        Name {
+            wire: alloc::vec![0],
+        }
     }
 
     /// From uncompressed wire form (validated).
@@ -57,7 +59,9 @@ impl Name {
                 break;
             }
         }
-        (i == wire.len() && i <= MAX_WIRE).then(|| Name { wire: wire.to_vec() })
+        (i == wire.len() && i <= MAX_WIRE).then(|| Name {
+            wire: wire.to_vec(),
+        })
     }
 
     /// From labels (each 1..=63 octets), root last implicitly.
@@ -114,7 +118,10 @@ impl Name {
 
     /// Labels from the leftmost, without the root.
     pub fn labels(&self) -> Labels<'_> {
-        Labels { wire: &self.wire, pos: 0 }
+        Labels {
+            wire: &self.wire,
+            pos: 0,
+        }
     }
 
     /// Number of labels, root excluded.
@@ -133,7 +140,9 @@ impl Name {
             return self.clone();
         }
         let skip = 1 + self.wire[0] as usize;
-        Name { wire: self.wire[skip..].to_vec() }
+        Name {
+            wire: self.wire[skip..].to_vec(),
+        }
     }
 
     /// The suffix made of the last `n` labels.
@@ -235,7 +244,9 @@ fn split_text(t: &[u8]) -> Result<(Vec<Vec<u8>>, bool), NameError> {
             b'\\' => {
                 let d = t.get(i + 1..i + 4);
                 if let Some(d) = d.filter(|d| d.iter().all(u8::is_ascii_digit)) {
-                    let v = (d[0] - b'0') as u32 * 100 + (d[1] - b'0') as u32 * 10 + (d[2] - b'0') as u32;
+                    let v = (d[0] - b'0') as u32 * 100
+                        + (d[1] - b'0') as u32 * 10
+                        + (d[2] - b'0') as u32;
                     if v > 255 {
                         return Err(NameError::BadEscape);
                     }
@@ -313,7 +324,9 @@ impl fmt::Display for Name {
         for l in self.labels() {
             for &b in l {
                 match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
+                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                        write!(f, "\\{}", b as char)?
+                    }
                     0x21..=0x7e => write!(f, "{}", b as char)?,
                     _ => write!(f, "\\{b:03}")?,
                 }
@@ -342,7 +355,10 @@ mod tests {
     #[test]
     fn text_round_trip_with_escapes() {
         let o = n("example.org.");
-        assert_eq!(Name::parse("www", &o).unwrap().to_string(), "www.example.org.");
+        assert_eq!(
+            Name::parse("www", &o).unwrap().to_string(),
+            "www.example.org."
+        );
         assert_eq!(Name::parse("@", &o).unwrap(), o);
         let e = Name::parse("a\\.b\\032c\\\\.x.", &o).unwrap();
         assert_eq!(e.labels().next().unwrap(), b"a.b c\\");
@@ -354,7 +370,10 @@ mod tests {
     fn bad_names() {
         let r = Name::root();
         assert_eq!(Name::parse("a..b.", &r), Err(NameError::EmptyLabel));
-        assert_eq!(Name::parse(&"x".repeat(64), &r), Err(NameError::LabelTooLong));
+        assert_eq!(
+            Name::parse(&"x".repeat(64), &r),
+            Err(NameError::LabelTooLong)
+        );
         let long = ["abcdefghij"; 30].join(".");
         assert_eq!(Name::parse(&long, &r), Err(NameError::NameTooLong));
         assert_eq!(Name::parse("a\\25", &r), Err(NameError::BadEscape));
@@ -379,7 +398,17 @@ mod tests {
     #[test]
     fn keys_sort_canonically_and_group_subtrees() {
         // RFC 4034 6.1 example order.
-        let order = ["example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.", "\\200.z.example."];
+        let order = [
+            "example.",
+            "a.example.",
+            "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\001.z.example.",
+            "*.z.example.",
+            "\\200.z.example.",
+        ];
         let keys: Vec<Vec<u8>> = order.iter().map(|s| n(s).key()).collect();
         for w in keys.windows(2) {
             assert!(w[0] < w[1], "{:?} !< {:?}", w[0], w[1]);

@@ -47,7 +47,9 @@ pub struct Notifier {
 /// key, if the key has that form.
 pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
     let labels: Vec<&[u8]> = key.labels().collect();
-    let t = labels.iter().position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
+    let t = labels
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
     if t < 8 {
         return None;
     }
@@ -61,12 +63,25 @@ pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
 /// Secondaries of `zone`: addresses of its NS names in our zones, and the
 /// hosts named by transfer keys; each with the key to sign with.
 pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, Option<Key>)> {
-    let signer = zs.keys.iter().find(|k| tsig::allows(&k.name, Op::Transfer, &zone.origin) && secondary_of_key(&k.name).is_none()).cloned();
+    let signer = zs
+        .keys
+        .iter()
+        .find(|k| {
+            tsig::allows(&k.name, Op::Transfer, &zone.origin) && secondary_of_key(&k.name).is_none()
+        })
+        .cloned();
     let mut out: Vec<(Target, Option<Key>)> = Vec::new();
-    if let Some(ns) = zone.node(&zone.origin).and_then(|n| n.get(crate::rtype::NS)) {
+    if let Some(ns) = zone
+        .node(&zone.origin)
+        .and_then(|n| n.get(crate::rtype::NS))
+    {
         for rd in &ns.rdatas {
-            let Some(host) = Name::from_wire(rd) else { continue };
-            let Some(node) = zs.zone_for(&host).and_then(|z| z.node(&host)) else { continue };
+            let Some(host) = Name::from_wire(rd) else {
+                continue;
+            };
+            let Some(node) = zs.zone_for(&host).and_then(|z| z.node(&host)) else {
+                continue;
+            };
             for a in node.get(A).map(|s| s.rdatas.as_slice()).unwrap_or(&[]) {
                 if let Ok(addr) = <[u8; 4]>::try_from(a.as_slice()) {
                     if !own.contains(&addr) {
@@ -77,7 +92,9 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
         }
     }
     for k in &zs.keys {
-        if let Some(addr) = secondary_of_key(&k.name).filter(|_| tsig::allows(&k.name, Op::Notify, &zone.origin)) {
+        if let Some(addr) =
+            secondary_of_key(&k.name).filter(|_| tsig::allows(&k.name, Op::Notify, &zone.origin))
+        {
             out.retain(|(t, _)| t.addr != addr);
             out.push((Target { addr, port: 53 }, Some(k.clone())));
         }
@@ -90,7 +107,14 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
 impl Notifier {
     /// Schedule NOTIFYs for `zone` (whose serial rose) at monotonic `now`.
     /// `ids` supplies message IDs (random, from the caller's RNG).
-    pub fn zone_changed(&mut self, zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]], now: u64, ids: &mut dyn FnMut() -> u16) {
+    pub fn zone_changed(
+        &mut self,
+        zone: &Zone,
+        zs: &ZoneSet,
+        own: &[[u8; 4]],
+        now: u64,
+        ids: &mut dyn FnMut() -> u16,
+    ) {
         let mut targets = secondaries(zone, zs, own);
         for (t, z, k) in &self.seen {
             if *z == zone.origin && !targets.iter().any(|(x, _)| x == t) {
@@ -99,8 +123,16 @@ impl Notifier {
         }
         for (target, key) in targets {
             // A newer change replaces an unanswered older NOTIFY.
-            self.pending.retain(|p| !(p.zone == zone.origin && p.target == target));
-            self.pending.push(Pending { zone: zone.origin.clone(), target, key, id: ids(), attempts: 0, next_at: now });
+            self.pending
+                .retain(|p| !(p.zone == zone.origin && p.target == target));
+            self.pending.push(Pending {
+                zone: zone.origin.clone(),
+                target,
+                key,
+                id: ids(),
+                attempts: 0,
+                next_at: now,
+            });
         }
     }
 
@@ -110,7 +142,20 @@ impl Notifier {
         let mut out = Vec::new();
         self.pending.retain(|p| p.attempts < ATTEMPTS);
         for p in self.pending.iter_mut().filter(|p| p.next_at <= now) {
-            let mut m = alloc::vec![(p.id >> 8) as u8, p.id as u8, 0x24, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+            let mut m = alloc::vec![
+                (p.id >> 8) as u8,
+                p.id as u8,
+                0x24,
+                0x00,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0
+            ];
             m.extend_from_slice(p.zone.wire());
             m.extend_from_slice(&SOA.to_be_bytes());
             m.extend_from_slice(&IN.to_be_bytes());
@@ -127,18 +172,25 @@ impl Notifier {
     /// A response arrived from `from`: an answer to one of ours ends it.
     pub fn on_response(&mut self, from: Target, msg: &[u8]) -> bool {
         let mut r = Reader::new(msg);
-        let Ok(h) = Header::parse(&mut r) else { return false };
+        let Ok(h) = Header::parse(&mut r) else {
+            return false;
+        };
         if !h.qr() || h.opcode() != crate::message::OPCODE_NOTIFY {
             return false;
         }
         let before = self.pending.len();
-        self.pending.retain(|p| !(p.id == h.id && p.target.addr == from.addr));
+        self.pending
+            .retain(|p| !(p.id == h.id && p.target.addr == from.addr));
         self.pending.len() < before
     }
 
     /// When `due` next has work.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.pending.iter().filter(|p| p.attempts < ATTEMPTS).map(|p| p.next_at).min()
+        self.pending
+            .iter()
+            .filter(|p| p.attempts < ATTEMPTS)
+            .map(|p| p.next_at)
+            .min()
     }
 
     /// Unanswered NOTIFYs.
@@ -155,7 +207,14 @@ mod tests {
     fn zs() -> ZoneSet {
         let zone = "$TTL 60\n@ SOA ns1 hm 5 2 3 4 5\n@ NS ns1\n@ NS ns2\n@ NS ns.other.net.\nns1 A 10.0.0.2\nns2 A 10.0.0.9\n";
         let keys = "personal._update.example.org. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n10.0.0.2.10.0.0.77._transfer.example.org. DNSKEY 0 3 163 PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=\n";
-        ZoneSet::load(&[(String::from("example.org"), zone.into()), (String::from("example.org._keys"), keys.into())], None).0
+        ZoneSet::load(
+            &[
+                (String::from("example.org"), zone.into()),
+                (String::from("example.org._keys"), keys.into()),
+            ],
+            None,
+        )
+        .0
     }
 
     #[test]
@@ -164,9 +223,19 @@ mod tests {
         let zone = z.zones().next().unwrap();
         let s = secondaries(zone, &z, &[[10, 0, 0, 2]]);
         let addrs: Vec<[u8; 4]> = s.iter().map(|(t, _)| t.addr).collect();
-        assert_eq!(addrs, [[10, 0, 0, 9], [10, 0, 0, 77]], "ourselves excluded, out-of-zone NS unknown");
-        assert_eq!(s[0].1.as_ref().unwrap().name.to_text(), "personal._update.example.org.");
-        assert_eq!(s[1].1.as_ref().unwrap().name.to_text(), "10.0.0.2.10.0.0.77._transfer.example.org.");
+        assert_eq!(
+            addrs,
+            [[10, 0, 0, 9], [10, 0, 0, 77]],
+            "ourselves excluded, out-of-zone NS unknown"
+        );
+        assert_eq!(
+            s[0].1.as_ref().unwrap().name.to_text(),
+            "personal._update.example.org."
+        );
+        assert_eq!(
+            s[1].1.as_ref().unwrap().name.to_text(),
+            "10.0.0.2.10.0.0.77._transfer.example.org."
+        );
     }
 
     #[test]
@@ -181,7 +250,10 @@ mod tests {
         });
         let first = n.due(0, 1_000_000);
         assert_eq!(first.len(), 2);
-        assert!(n.due(1_000_000_000, 1_000_000).is_empty(), "not before the wait");
+        assert!(
+            n.due(1_000_000_000, 1_000_000).is_empty(),
+            "not before the wait"
+        );
         assert_eq!(n.due(FIRST_WAIT_NS, 1_000_000).len(), 2, "retransmitted");
         // An answer from 10.0.0.9 to its ID ends that one.
         let (t, m) = &first[0];

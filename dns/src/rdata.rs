@@ -85,7 +85,10 @@ pub struct RdataError {
 }
 
 fn err(token: usize, what: impl Into<String>) -> RdataError {
-    RdataError { token, what: what.into() }
+    RdataError {
+        token,
+        what: what.into(),
+    }
 }
 
 /// A token of RDATA text.
@@ -101,11 +104,19 @@ pub fn from_text(t: u16, toks: &[Tok], origin: &Name) -> Result<Vec<u8>, RdataEr
         let w = generic(toks)?;
         // RFC 3597 5: the generic form of a known type must be valid RDATA.
         if spec(t).is_some_and(|f| print_fields(f, &w).is_none()) {
-            return Err(err(1, format!("\\# data is not valid {} RDATA", to_text(t))));
+            return Err(err(
+                1,
+                format!("\\# data is not valid {} RDATA", to_text(t)),
+            ));
         }
         return Ok(w);
     }
-    let fields = spec(t).ok_or_else(|| err(0, format!("type {} needs the generic form \\# LEN HEX", to_text(t))))?;
+    let fields = spec(t).ok_or_else(|| {
+        err(
+            0,
+            format!("type {} needs the generic form \\# LEN HEX", to_text(t)),
+        )
+    })?;
     let mut out = Vec::new();
     let mut i = 0;
     for f in fields {
@@ -119,33 +130,65 @@ pub fn from_text(t: u16, toks: &[Tok], origin: &Name) -> Result<Vec<u8>, RdataEr
 
 /// RFC 3597 5: `\# LEN HEX...`.
 fn generic(toks: &[Tok]) -> Result<Vec<u8>, RdataError> {
-    let len: usize = toks.get(1).and_then(|t| t.text.parse().ok()).ok_or_else(|| err(1, "\\# needs a length"))?;
+    let len: usize = toks
+        .get(1)
+        .and_then(|t| t.text.parse().ok())
+        .ok_or_else(|| err(1, "\\# needs a length"))?;
     let mut out = Vec::new();
     for (i, t) in toks.iter().enumerate().skip(2) {
         hex_into(t.text, &mut out).ok_or_else(|| err(i, "expected hex digits"))?;
     }
     if out.len() != len {
-        return Err(err(1, format!("\\# length {len} does not match {} bytes of data", out.len())));
+        return Err(err(
+            1,
+            format!(
+                "\\# length {len} does not match {} bytes of data",
+                out.len()
+            ),
+        ));
     }
     Ok(out)
 }
 
 fn tok<'a>(toks: &'a [Tok], i: usize, what: &str) -> Result<&'a Tok<'a>, RdataError> {
-    toks.get(i).ok_or_else(|| err(i, format!("expected {what}")))
+    toks.get(i)
+        .ok_or_else(|| err(i, format!("expected {what}")))
 }
 
-fn field_from_text(f: F, toks: &[Tok], i: usize, origin: &Name, out: &mut Vec<u8>) -> Result<usize, RdataError> {
+fn field_from_text(
+    f: F,
+    toks: &[Tok],
+    i: usize,
+    origin: &Name,
+    out: &mut Vec<u8>,
+) -> Result<usize, RdataError> {
     let num = |what: &str| -> Result<u64, RdataError> {
         let t = tok(toks, i, what)?;
-        t.text.parse::<u64>().map_err(|_| err(i, format!("expected {what}")))
+        t.text
+            .parse::<u64>()
+            .map_err(|_| err(i, format!("expected {what}")))
     };
     match f {
-        F::U8 => out.push(u8::try_from(num("a number 0-255")?).map_err(|_| err(i, "expected a number 0-255"))?),
-        F::U16 => out.extend_from_slice(&u16::try_from(num("a number 0-65535")?).map_err(|_| err(i, "expected a number 0-65535"))?.to_be_bytes()),
-        F::U32 => out.extend_from_slice(&u32::try_from(num("a 32-bit number")?).map_err(|_| err(i, "expected a 32-bit number"))?.to_be_bytes()),
+        F::U8 => out.push(
+            u8::try_from(num("a number 0-255")?).map_err(|_| err(i, "expected a number 0-255"))?,
+        ),
+        F::U16 => out.extend_from_slice(
+            &u16::try_from(num("a number 0-65535")?)
+                .map_err(|_| err(i, "expected a number 0-65535"))?
+                .to_be_bytes(),
+        ),
+        F::U32 => out.extend_from_slice(
+            &u32::try_from(num("a 32-bit number")?)
+                .map_err(|_| err(i, "expected a 32-bit number"))?
+                .to_be_bytes(),
+        ),
         F::Ttl => {
             let t = tok(toks, i, "a time value")?;
-            out.extend_from_slice(&parse_ttl(t.text).ok_or_else(|| err(i, "expected a time value like 3600 or 1h30m"))?.to_be_bytes())
+            out.extend_from_slice(
+                &parse_ttl(t.text)
+                    .ok_or_else(|| err(i, "expected a time value like 3600 or 1h30m"))?
+                    .to_be_bytes(),
+            )
         }
         F::Name => {
             let t = tok(toks, i, "a domain name")?;
@@ -154,11 +197,15 @@ fn field_from_text(f: F, toks: &[Tok], i: usize, origin: &Name, out: &mut Vec<u8
         }
         F::V4 => {
             let t = tok(toks, i, "an IPv4 address")?;
-            out.extend_from_slice(&parse_v4(t.text).ok_or_else(|| err(i, "expected an IPv4 address"))?);
+            out.extend_from_slice(
+                &parse_v4(t.text).ok_or_else(|| err(i, "expected an IPv4 address"))?,
+            );
         }
         F::V6 => {
             let t = tok(toks, i, "an IPv6 address")?;
-            out.extend_from_slice(&parse_v6(t.text).ok_or_else(|| err(i, "expected an IPv6 address"))?);
+            out.extend_from_slice(
+                &parse_v6(t.text).ok_or_else(|| err(i, "expected an IPv6 address"))?,
+            );
         }
         F::Str | F::Tag => {
             let t = tok(toks, i, "a character string")?;
@@ -193,7 +240,9 @@ fn field_from_text(f: F, toks: &[Tok], i: usize, origin: &Name, out: &mut Vec<u8
         F::B64 => {
             tok(toks, i, "base64 data")?;
             let joined: String = toks[i..].iter().map(|t| t.text).collect();
-            out.extend_from_slice(&crate::base64::decode(&joined).ok_or_else(|| err(i, "expected base64 data"))?);
+            out.extend_from_slice(
+                &crate::base64::decode(&joined).ok_or_else(|| err(i, "expected base64 data"))?,
+            );
             return Ok(toks.len());
         }
         F::Salt => {
@@ -220,18 +269,29 @@ fn field_from_text(f: F, toks: &[Tok], i: usize, origin: &Name, out: &mut Vec<u8
         F::Bitmap => {
             let mut types = Vec::new();
             for (j, t) in toks.iter().enumerate().skip(i) {
-                types.push(crate::rtype::from_text(t.text).ok_or_else(|| err(j, "expected a type mnemonic"))?);
+                types.push(
+                    crate::rtype::from_text(t.text)
+                        .ok_or_else(|| err(j, "expected a type mnemonic"))?,
+                );
             }
             bitmap_encode(&mut types, out);
             return Ok(toks.len());
         }
         F::Type => {
             let t = tok(toks, i, "a type")?;
-            out.extend_from_slice(&crate::rtype::from_text(t.text).ok_or_else(|| err(i, "expected a type mnemonic"))?.to_be_bytes());
+            out.extend_from_slice(
+                &crate::rtype::from_text(t.text)
+                    .ok_or_else(|| err(i, "expected a type mnemonic"))?
+                    .to_be_bytes(),
+            );
         }
         F::Time => {
             let t = tok(toks, i, "a time")?;
-            out.extend_from_slice(&parse_time(t.text).ok_or_else(|| err(i, "expected YYYYMMDDHHmmSS"))?.to_be_bytes());
+            out.extend_from_slice(
+                &parse_time(t.text)
+                    .ok_or_else(|| err(i, "expected YYYYMMDDHHmmSS"))?
+                    .to_be_bytes(),
+            );
         }
         F::Loc => return crate::loc::from_text(toks, i, out),
         F::Svc => return crate::svcb::from_text(toks, i, out),
@@ -303,7 +363,11 @@ fn print_fields(fields: &[F], rdata: &[u8]) -> Option<String> {
             }
             F::Salt => {
                 let s = char_string(&mut r)?;
-                parts.push(if s.is_empty() { "-".to_string() } else { hex(s) });
+                parts.push(if s.is_empty() {
+                    "-".to_string()
+                } else {
+                    hex(s)
+                });
             }
             F::B32 => {
                 let s = char_string(&mut r)?;
@@ -499,7 +563,10 @@ pub fn parse_v6(s: &str) -> Option<[u8; 16]> {
 
 /// RFC 5952 text of an IPv6 address.
 pub fn v6_text(b: &[u8]) -> String {
-    let g: Vec<u16> = b.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+    let g: Vec<u16> = b
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
     let (mut best, mut best_len, mut i) = (0, 0, 0);
     while i < 8 {
         if g[i] == 0 {
@@ -515,7 +582,12 @@ pub fn v6_text(b: &[u8]) -> String {
             i += 1;
         }
     }
-    let part = |r: &[u16]| r.iter().map(|x| format!("{x:x}")).collect::<Vec<_>>().join(":");
+    let part = |r: &[u16]| {
+        r.iter()
+            .map(|x| format!("{x:x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
     if best_len < 2 {
         return part(&g);
     }
@@ -531,7 +603,8 @@ pub fn unescape(s: &str) -> Option<Vec<u8>> {
         if b[i] == b'\\' {
             let d = b.get(i + 1..i + 4);
             if let Some(d) = d.filter(|d| d.iter().all(u8::is_ascii_digit)) {
-                let v = (d[0] - b'0') as u32 * 100 + (d[1] - b'0') as u32 * 10 + (d[2] - b'0') as u32;
+                let v =
+                    (d[0] - b'0') as u32 * 100 + (d[1] - b'0') as u32 * 10 + (d[2] - b'0') as u32;
                 out.push(u8::try_from(v).ok()?);
                 i += 4;
             } else {
@@ -666,7 +739,14 @@ fn bitmap_decode(b: &[u8]) -> Option<Vec<u16>> {
 fn parse_time(s: &str) -> Option<u32> {
     if s.len() == 14 && s.bytes().all(|c| c.is_ascii_digit()) {
         let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-        let (y, mo, d, h, mi, se) = (n(0, 4)?, n(4, 6)?, n(6, 8)?, n(8, 10)?, n(10, 12)?, n(12, 14)?);
+        let (y, mo, d, h, mi, se) = (
+            n(0, 4)?,
+            n(4, 6)?,
+            n(6, 8)?,
+            n(8, 10)?,
+            n(10, 12)?,
+            n(12, 14)?,
+        );
         if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
             return None;
         }
@@ -681,7 +761,12 @@ fn time_text(t: u32) -> String {
     let secs = t as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let r = secs.rem_euclid(86_400);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", r / 3600, r / 60 % 60, r % 60)
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        r / 3600,
+        r / 60 % 60,
+        r % 60
+    )
 }
 
 /// Days since 1970-01-01 of a Gregorian date.
@@ -714,18 +799,34 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<(String, bool)> {
-        crate::zone::lexer::lines(s).unwrap()[0].tokens.iter().map(|t| (t.text.clone(), t.quoted)).collect()
+        crate::zone::lexer::lines(s).unwrap()[0]
+            .tokens
+            .iter()
+            .map(|t| (t.text.clone(), t.quoted))
+            .collect()
     }
 
     fn round(t: u16, text: &str) -> String {
         let o = Name::parse("example.org.", &Name::root()).unwrap();
         let owned = toks(text);
-        let ts: Vec<Tok> = owned.iter().map(|(s, q)| Tok { text: s, quoted: *q }).collect();
+        let ts: Vec<Tok> = owned
+            .iter()
+            .map(|(s, q)| Tok {
+                text: s,
+                quoted: *q,
+            })
+            .collect();
         let w = from_text(t, &ts, &o).unwrap_or_else(|e| panic!("{text}: {e:?}"));
         let printed = to_text_rdata(t, &w);
         // Printing then parsing again gives the same wire form.
         let owned2 = toks(&printed);
-        let ts2: Vec<Tok> = owned2.iter().map(|(s, q)| Tok { text: s, quoted: *q }).collect();
+        let ts2: Vec<Tok> = owned2
+            .iter()
+            .map(|(s, q)| Tok {
+                text: s,
+                quoted: *q,
+            })
+            .collect();
         assert_eq!(from_text(t, &ts2, &o).unwrap(), w, "{printed}");
         printed
     }
@@ -740,26 +841,68 @@ mod tests {
         assert_eq!(round(DNAME, "other.net."), "other.net.");
         assert_eq!(round(PTR, "host"), "host.example.org.");
         assert_eq!(round(MX, "10 mail"), "10 mail.example.org.");
-        assert_eq!(round(SOA, "ns hostmaster 2024010101 1h 15m 1w 1d"), "ns.example.org. hostmaster.example.org. 2024010101 3600 900 604800 86400");
-        assert_eq!(round(TXT, "\"v=spf1 -all\" two \"q\\\"x\\010\""), "\"v=spf1 -all\" \"two\" \"q\\\"x\\010\"");
+        assert_eq!(
+            round(SOA, "ns hostmaster 2024010101 1h 15m 1w 1d"),
+            "ns.example.org. hostmaster.example.org. 2024010101 3600 900 604800 86400"
+        );
+        assert_eq!(
+            round(TXT, "\"v=spf1 -all\" two \"q\\\"x\\010\""),
+            "\"v=spf1 -all\" \"two\" \"q\\\"x\\010\""
+        );
         assert_eq!(round(SPF, "\"v=spf1 -all\""), "\"v=spf1 -all\"");
         assert_eq!(round(HINFO, "\"PC\" \"Linux\""), "\"PC\" \"Linux\"");
         assert_eq!(round(SRV, "0 5 5060 sip"), "0 5 5060 sip.example.org.");
-        assert_eq!(round(NAPTR, "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:x@example.org!\" ."), "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:x@example.org!\" .");
-        assert_eq!(round(CAA, "0 issue \"letsencrypt.org\""), "0 issue \"letsencrypt.org\"");
+        assert_eq!(
+            round(
+                NAPTR,
+                "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:x@example.org!\" ."
+            ),
+            "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:x@example.org!\" ."
+        );
+        assert_eq!(
+            round(CAA, "0 issue \"letsencrypt.org\""),
+            "0 issue \"letsencrypt.org\""
+        );
         assert_eq!(round(TLSA, "3 1 1 ABCDEF01 2345"), "3 1 1 abcdef012345");
         assert_eq!(round(SSHFP, "4 2 0123456789abcdef"), "4 2 0123456789abcdef");
-        assert_eq!(round(DS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"), "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118");
+        assert_eq!(
+            round(DS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"),
+            "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118"
+        );
         assert_eq!(round(CDS, "0 0 0 00"), "0 0 0 00");
         assert_eq!(round(DNSKEY, "256 3 13 AQID BAU="), "256 3 13 AQIDBAU=");
         assert_eq!(round(CDNSKEY, "0 3 0 AA=="), "0 3 0 AA==");
-        assert_eq!(round(RRSIG, "A 13 2 3600 20250101000000 20241201000000 12345 example.org. AQID"), "A 13 2 3600 20250101000000 20241201000000 12345 example.org. AQID");
-        assert_eq!(round(NSEC, "b.example.org. A MX RRSIG NSEC TYPE1234"), "b.example.org. A MX RRSIG NSEC TYPE1234");
-        assert_eq!(round(NSEC3, "1 1 12 AABBCCDD 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG"), "1 1 12 aabbccdd 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG");
+        assert_eq!(
+            round(
+                RRSIG,
+                "A 13 2 3600 20250101000000 20241201000000 12345 example.org. AQID"
+            ),
+            "A 13 2 3600 20250101000000 20241201000000 12345 example.org. AQID"
+        );
+        assert_eq!(
+            round(NSEC, "b.example.org. A MX RRSIG NSEC TYPE1234"),
+            "b.example.org. A MX RRSIG NSEC TYPE1234"
+        );
+        assert_eq!(
+            round(
+                NSEC3,
+                "1 1 12 AABBCCDD 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG"
+            ),
+            "1 1 12 aabbccdd 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG"
+        );
         assert_eq!(round(NSEC3PARAM, "1 0 0 -"), "1 0 0 -");
-        assert_eq!(round(URI, "10 1 \"ftp://ftp1.example.com/public\""), "10 1 \"ftp://ftp1.example.com/public\"");
-        assert_eq!(round(LOC, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"), "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m");
-        assert_eq!(round(SVCB, "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1"), "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1");
+        assert_eq!(
+            round(URI, "10 1 \"ftp://ftp1.example.com/public\""),
+            "10 1 \"ftp://ftp1.example.com/public\""
+        );
+        assert_eq!(
+            round(LOC, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"),
+            "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"
+        );
+        assert_eq!(
+            round(SVCB, "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1"),
+            "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1"
+        );
         assert_eq!(round(HTTPS, "0 svc.example.org."), "0 svc.example.org.");
         assert_eq!(round(65280, "\\# 4 0A000001"), "\\# 4 0a000001");
         assert_eq!(round(A, "\\# 4 C0000201"), "192.0.2.1");
@@ -768,13 +911,26 @@ mod tests {
     #[test]
     fn bad_rdata_names_the_token() {
         let o = Name::root();
-        let t = |s: &'static str| Tok { text: s, quoted: false };
+        let t = |s: &'static str| Tok {
+            text: s,
+            quoted: false,
+        };
         assert_eq!(from_text(A, &[t("192.0.2")], &o).unwrap_err().token, 0);
         assert_eq!(from_text(MX, &[t("10")], &o).unwrap_err().token, 1);
         assert_eq!(from_text(MX, &[t("x"), t("a.")], &o).unwrap_err().token, 0);
-        assert_eq!(from_text(A, &[t("192.0.2.1"), t("extra")], &o).unwrap_err().token, 1);
+        assert_eq!(
+            from_text(A, &[t("192.0.2.1"), t("extra")], &o)
+                .unwrap_err()
+                .token,
+            1
+        );
         assert_eq!(from_text(65280, &[t("x")], &o).unwrap_err().token, 0);
-        assert_eq!(from_text(A, &[t("\\#"), t("3"), t("C00002")], &o).unwrap_err().token, 1);
+        assert_eq!(
+            from_text(A, &[t("\\#"), t("3"), t("C00002")], &o)
+                .unwrap_err()
+                .token,
+            1
+        );
         let long: &'static str = alloc::string::String::leak("x".repeat(256));
         assert_eq!(from_text(TXT, &[t(long)], &o).unwrap_err().token, 0);
     }
@@ -796,7 +952,10 @@ mod tests {
         // An MX whose target is a pointer to offset 0 of the message.
         let msg = [4, b'm', b'a', b'i', b'l', 0, 0, 10, 0xc0, 0];
         let mut r = Reader::at(&msg, 6);
-        assert_eq!(from_wire(MX, &mut r, 4).unwrap(), [0, 10, 4, b'm', b'a', b'i', b'l', 0]);
+        assert_eq!(
+            from_wire(MX, &mut r, 4).unwrap(),
+            [0, 10, 4, b'm', b'a', b'i', b'l', 0]
+        );
         let mut r = Reader::new(&[1, 2, 3]);
         assert!(from_wire(A, &mut r, 3).is_err());
         let mut r = Reader::new(&[5, b'a']);

@@ -48,12 +48,39 @@ pub const NONE: u16 = 254;
 pub const CLASS_ANY: u16 = 255;
 
 const NAMES: &[(u16, &str)] = &[
-    (A, "A"), (NS, "NS"), (CNAME, "CNAME"), (SOA, "SOA"), (PTR, "PTR"), (HINFO, "HINFO"), (MX, "MX"),
-    (TXT, "TXT"), (AAAA, "AAAA"), (LOC, "LOC"), (SRV, "SRV"), (NAPTR, "NAPTR"), (DNAME, "DNAME"),
-    (OPT, "OPT"), (DS, "DS"), (SSHFP, "SSHFP"), (RRSIG, "RRSIG"), (NSEC, "NSEC"), (DNSKEY, "DNSKEY"),
-    (NSEC3, "NSEC3"), (NSEC3PARAM, "NSEC3PARAM"), (TLSA, "TLSA"), (CDS, "CDS"), (CDNSKEY, "CDNSKEY"),
-    (SVCB, "SVCB"), (HTTPS, "HTTPS"), (SPF, "SPF"), (TSIG, "TSIG"), (IXFR, "IXFR"), (AXFR, "AXFR"),
-    (ANY, "ANY"), (URI, "URI"), (CAA, "CAA"),
+    (A, "A"),
+    (NS, "NS"),
+    (CNAME, "CNAME"),
+    (SOA, "SOA"),
+    (PTR, "PTR"),
+    (HINFO, "HINFO"),
+    (MX, "MX"),
+    (TXT, "TXT"),
+    (AAAA, "AAAA"),
+    (LOC, "LOC"),
+    (SRV, "SRV"),
+    (NAPTR, "NAPTR"),
+    (DNAME, "DNAME"),
+    (OPT, "OPT"),
+    (DS, "DS"),
+    (SSHFP, "SSHFP"),
+    (RRSIG, "RRSIG"),
+    (NSEC, "NSEC"),
+    (DNSKEY, "DNSKEY"),
+    (NSEC3, "NSEC3"),
+    (NSEC3PARAM, "NSEC3PARAM"),
+    (TLSA, "TLSA"),
+    (CDS, "CDS"),
+    (CDNSKEY, "CDNSKEY"),
+    (SVCB, "SVCB"),
+    (HTTPS, "HTTPS"),
+    (SPF, "SPF"),
+    (TSIG, "TSIG"),
+    (IXFR, "IXFR"),
+    (AXFR, "AXFR"),
+    (ANY, "ANY"),
+    (URI, "URI"),
+    (CAA, "CAA"),
 ];
 
 /// The mnemonic of a type, or `TYPEnnn`.
@@ -69,7 +96,10 @@ pub fn from_text(s: &str) -> Option<u16> {
     if let Some(&(n, _)) = NAMES.iter().find(|(_, m)| m.eq_ignore_ascii_case(s)) {
         return Some(n);
     }
-    let digits = s.get(..4).filter(|p| p.eq_ignore_ascii_case("TYPE")).map(|_| &s[4..])?;
+    let digits = s
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("TYPE"))
+        .map(|_| &s[4..])?;
     digits.parse().ok()
 }
 

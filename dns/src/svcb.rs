@@ -5,7 +5,15 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-const KEYS: &[&str] = &["mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint"];
+const KEYS: &[&str] = &[
+    "mandatory",
+    "alpn",
+    "no-default-alpn",
+    "port",
+    "ipv4hint",
+    "ech",
+    "ipv6hint",
+];
 
 fn key_num(k: &str) -> Option<u16> {
     if let Some(i) = KEYS.iter().position(|x| x.eq_ignore_ascii_case(k)) {
@@ -15,7 +23,9 @@ fn key_num(k: &str) -> Option<u16> {
 }
 
 fn key_text(k: u16) -> String {
-    KEYS.get(k as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("key{k}"))
+    KEYS.get(k as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("key{k}"))
 }
 
 fn value(key: u16, v: &str) -> Option<Vec<u8>> {
@@ -66,10 +76,16 @@ pub fn from_text(toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<usize, Rda
     let mut params: Vec<(u16, Vec<u8>)> = Vec::new();
     for (j, t) in toks.iter().enumerate().skip(i) {
         let (k, v) = t.text.split_once('=').unwrap_or((t.text, ""));
-        let bad = || RdataError { token: j, what: format!("bad SvcParam `{}`", t.text) };
+        let bad = || RdataError {
+            token: j,
+            what: format!("bad SvcParam `{}`", t.text),
+        };
         let key = key_num(k).ok_or_else(bad)?;
         if params.iter().any(|(x, _)| *x == key) {
-            return Err(RdataError { token: j, what: format!("SvcParam `{k}` given twice") });
+            return Err(RdataError {
+                token: j,
+                what: format!("SvcParam `{k}` given twice"),
+            });
         }
         params.push((key, value(key, v).ok_or_else(bad)?));
     }
@@ -97,7 +113,11 @@ pub fn to_text(b: &[u8]) -> Option<String> {
         last = Some(key);
         i += 4 + len;
         let text = match key {
-            0 => v.chunks(2).map(|c| (c.len() == 2).then(|| key_text(u16::from_be_bytes([c[0], c[1]])))).collect::<Option<Vec<_>>>()?.join(","),
+            0 => v
+                .chunks(2)
+                .map(|c| (c.len() == 2).then(|| key_text(u16::from_be_bytes([c[0], c[1]]))))
+                .collect::<Option<Vec<_>>>()?
+                .join(","),
             1 => {
                 let mut r = Vec::new();
                 let mut j = 0;
@@ -113,7 +133,11 @@ pub fn to_text(b: &[u8]) -> Option<String> {
                 continue;
             }
             3 if v.len() == 2 => u16::from_be_bytes([v[0], v[1]]).to_string(),
-            4 if v.len() % 4 == 0 => v.chunks(4).map(|c| format!("{}.{}.{}.{}", c[0], c[1], c[2], c[3])).collect::<Vec<_>>().join(","),
+            4 if v.len() % 4 == 0 => v
+                .chunks(4)
+                .map(|c| format!("{}.{}.{}.{}", c[0], c[1], c[2], c[3]))
+                .collect::<Vec<_>>()
+                .join(","),
             5 => crate::base64::encode(v),
             6 if v.len() % 16 == 0 => v.chunks(16).map(v6_text).collect::<Vec<_>>().join(","),
             0..=6 => return None,

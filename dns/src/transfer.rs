@@ -29,7 +29,12 @@ fn records(zone: &Zone) -> Vec<Rr<'_>> {
     for node in zone.nodes() {
         for set in node.rrsets.iter().filter(|s| s.rtype != SOA) {
             for rd in &set.rdatas {
-                v.push(Rr { owner: &node.name, rtype: set.rtype, ttl: set.ttl, rdata: rd });
+                v.push(Rr {
+                    owner: &node.name,
+                    rtype: set.rtype,
+                    ttl: set.ttl,
+                    rdata: rd,
+                });
             }
         }
     }
@@ -93,9 +98,21 @@ fn rr(w: &mut Writer, r: &Rr) -> Result<(), crate::wire::Full> {
 /// Stream the transfer of `zone` for `req` through `emit`, signing each
 /// message when the request was signed. `client_serial`: for IXFR, the
 /// serial the client has (current -> just the SOA).
-pub fn stream(zone: &Zone, req: &Request, signed: Option<&Verified>, now: u64, client_serial: Option<u32>, emit: &mut dyn FnMut(&[u8])) -> Option<()> {
+pub fn stream(
+    zone: &Zone,
+    req: &Request,
+    signed: Option<&Verified>,
+    now: u64,
+    client_serial: Option<u32>,
+    emit: &mut dyn FnMut(&[u8]),
+) -> Option<()> {
     let soa_set = zone.soa()?;
-    let soa = Rr { owner: &zone.origin, rtype: SOA, ttl: soa_set.ttl, rdata: soa_set.rdatas.first()? };
+    let soa = Rr {
+        owner: &zone.origin,
+        rtype: SOA,
+        ttl: soa_set.ttl,
+        rdata: soa_set.rdatas.first()?,
+    };
     let serial = zone.serial()?;
     let current = client_serial.is_some_and(|c| crate::serial::ge(c, serial));
     let body = if current { Vec::new() } else { records(zone) };

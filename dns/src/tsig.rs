@@ -8,7 +8,7 @@ use crate::keys::{Algorithm, Key};
 use crate::message::Header;
 use crate::name::Name;
 use crate::rtype::{CLASS_ANY, TSIG};
-use crate::wire::{Reader, WireError, Writer, Full};
+use crate::wire::{Full, Reader, WireError, Writer};
 use alloc::vec::Vec;
 use hmac::{Hmac, Mac};
 
@@ -53,7 +53,11 @@ pub enum TsigError {
     FormErr,
     /// NOTAUTH with this TSIG error; `sign` says whether the error response
     /// is signed (BADTIME: yes, RFC 8945 5.2.3).
-    NotAuth { error: u16, key: Option<Key>, tsig: Option<TsigRr> },
+    NotAuth {
+        error: u16,
+        key: Option<Key>,
+        tsig: Option<TsigRr>,
+    },
 }
 
 /// A verified request: the key and the request MAC (needed to sign the
@@ -69,7 +73,15 @@ fn algorithm_name(a: Algorithm) -> Name {
 }
 
 fn algorithm_of(n: &Name) -> Option<Algorithm> {
-    [Algorithm::Sha1, Algorithm::Sha224, Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512].into_iter().find(|a| algorithm_name(*a) == *n)
+    [
+        Algorithm::Sha1,
+        Algorithm::Sha224,
+        Algorithm::Sha256,
+        Algorithm::Sha384,
+        Algorithm::Sha512,
+    ]
+    .into_iter()
+    .find(|a| algorithm_name(*a) == *n)
 }
 
 /// Hash output length of an algorithm.
@@ -143,7 +155,17 @@ pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigR
         if r.pos() != end {
             return Err(WireError::Short);
         }
-        found = Some(TsigRr { key_name: owner, algorithm, time_signed: (hi << 32) | lo, fudge, mac, original_id, error, other, at });
+        found = Some(TsigRr {
+            key_name: owner,
+            algorithm,
+            time_signed: (hi << 32) | lo,
+            fudge,
+            mac,
+            original_id,
+            error,
+            other,
+            at,
+        });
     }
     if r.remaining() != 0 {
         return Err(WireError::Short);
@@ -152,7 +174,15 @@ pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigR
 }
 
 /// The TSIG variables (RFC 8945 4.3.3) in canonical form.
-fn variables(key: &Name, alg: &Name, time: u64, fudge: u16, error: u16, other: &[u8], time_only: bool) -> Vec<u8> {
+fn variables(
+    key: &Name,
+    alg: &Name,
+    time: u64,
+    fudge: u16,
+    error: u16,
+    other: &[u8],
+    time_only: bool,
+) -> Vec<u8> {
     let mut v = Vec::with_capacity(64);
     if !time_only {
         v.extend_from_slice(key.to_lowercase().wire());
@@ -211,15 +241,31 @@ pub fn permission(key: &Name) -> Option<(Op, Name)> {
 /// True when `key` allows `op` on `zone` (`_update` ⊇ `_transfer` ⊇ `_notify`,
 /// for the key's zone and below).
 pub fn allows(key: &Name, op: Op, zone: &Name) -> bool {
-    permission(key).is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz) && !kz.is_root())
+    permission(key)
+        .is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz) && !kz.is_root())
 }
 
 /// Verify a signed request at wall-clock `now` (seconds).
-pub fn verify(msg: &[u8], h: &Header, additional_at: usize, keys: &[Key], zone: Option<&Name>, now: u64) -> Result<Verified, TsigError> {
-    let t = find(msg, h, additional_at).map_err(|_| TsigError::FormErr)?.ok_or(TsigError::Unsigned)?;
-    let notauth = |error, key: Option<&Key>, t: &TsigRr| TsigError::NotAuth { error, key: key.cloned(), tsig: Some(t.clone()) };
+pub fn verify(
+    msg: &[u8],
+    h: &Header,
+    additional_at: usize,
+    keys: &[Key],
+    zone: Option<&Name>,
+    now: u64,
+) -> Result<Verified, TsigError> {
+    let t = find(msg, h, additional_at)
+        .map_err(|_| TsigError::FormErr)?
+        .ok_or(TsigError::Unsigned)?;
+    let notauth = |error, key: Option<&Key>, t: &TsigRr| TsigError::NotAuth {
+        error,
+        key: key.cloned(),
+        tsig: Some(t.clone()),
+    };
     // RFC 8945 5.2.1: unknown key or algorithm -> BADKEY.
-    let Some(key) = lookup_key(keys, &t.key_name, zone) else { return Err(notauth(BADKEY, None, &t)) };
+    let Some(key) = lookup_key(keys, &t.key_name, zone) else {
+        return Err(notauth(BADKEY, None, &t));
+    };
     if algorithm_of(&t.algorithm) != Some(key.algorithm) {
         return Err(notauth(BADKEY, None, &t));
     }
@@ -231,8 +277,20 @@ pub fn verify(msg: &[u8], h: &Header, additional_at: usize, keys: &[Key], zone: 
     if t.mac.len() < (full / 2).max(10) {
         return Err(notauth(BADTRUNC, None, &t));
     }
-    let vars = variables(&t.key_name, &t.algorithm, t.time_signed, t.fudge, t.error, &t.other, false);
-    let expect = hmac(key.algorithm, &key.secret, &[&unsigned_part(msg, &t), &vars]);
+    let vars = variables(
+        &t.key_name,
+        &t.algorithm,
+        t.time_signed,
+        t.fudge,
+        t.error,
+        &t.other,
+        false,
+    );
+    let expect = hmac(
+        key.algorithm,
+        &key.secret,
+        &[&unsigned_part(msg, &t), &vars],
+    );
     if !ct_eq_prefix(&t.mac, &expect) {
         return Err(notauth(BADSIG, None, &t));
     }
@@ -240,43 +298,102 @@ pub fn verify(msg: &[u8], h: &Header, additional_at: usize, keys: &[Key], zone: 
     if now.abs_diff(t.time_signed) > t.fudge as u64 {
         return Err(notauth(BADTIME, Some(key), &t));
     }
-    Ok(Verified { key: key.clone(), tsig: t })
+    Ok(Verified {
+        key: key.clone(),
+        tsig: t,
+    })
 }
 
 /// Append a TSIG record to the response in `w` (RFC 8945 4.3), signing it
 /// with `key` over the request MAC, the response and the variables. For
 /// BADTIME, `other` carries the server time (5.2.3).
-pub fn sign_response(w: &mut Writer, key: &Key, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
-    let other: Vec<u8> = if error == BADTIME { (now & 0xffff_ffff_ffff).to_be_bytes()[2..].to_vec() } else { Vec::new() };
-    let time = if error == BADTIME { req.time_signed } else { now };
+pub fn sign_response(
+    w: &mut Writer,
+    key: &Key,
+    req: &TsigRr,
+    now: u64,
+    error: u16,
+) -> Result<(), Full> {
+    let other: Vec<u8> = if error == BADTIME {
+        (now & 0xffff_ffff_ffff).to_be_bytes()[2..].to_vec()
+    } else {
+        Vec::new()
+    };
+    let time = if error == BADTIME {
+        req.time_signed
+    } else {
+        now
+    };
     let alg = algorithm_name(key.algorithm);
     let vars = variables(&req.key_name, &alg, time, FUDGE, error, &other, false);
     let mut resp = w.written().to_vec();
     resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
-    let mac = hmac(key.algorithm, &key.secret, &[&(req.mac.len() as u16).to_be_bytes(), &req.mac, &resp, &vars]);
-    append(w, &req.key_name, &alg, time, &mac, req.original_id, error, &other)
+    let mac = hmac(
+        key.algorithm,
+        &key.secret,
+        &[
+            &(req.mac.len() as u16).to_be_bytes(),
+            &req.mac,
+            &resp,
+            &vars,
+        ],
+    );
+    append(
+        w,
+        &req.key_name,
+        &alg,
+        time,
+        &mac,
+        req.original_id,
+        error,
+        &other,
+    )
 }
 
 /// As [`sign_response`] (no error), returning the MAC for the next
 /// message of a multi-message response.
-pub fn sign_response_mac(w: &mut Writer, key: &Key, req: &TsigRr, now: u64) -> Result<Vec<u8>, Full> {
+pub fn sign_response_mac(
+    w: &mut Writer,
+    key: &Key,
+    req: &TsigRr,
+    now: u64,
+) -> Result<Vec<u8>, Full> {
     let alg = algorithm_name(key.algorithm);
     let vars = variables(&req.key_name, &alg, now, FUDGE, 0, &[], false);
     let mut resp = w.written().to_vec();
     resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
-    let mac = hmac(key.algorithm, &key.secret, &[&(req.mac.len() as u16).to_be_bytes(), &req.mac, &resp, &vars]);
+    let mac = hmac(
+        key.algorithm,
+        &key.secret,
+        &[
+            &(req.mac.len() as u16).to_be_bytes(),
+            &req.mac,
+            &resp,
+            &vars,
+        ],
+    );
     append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
     Ok(mac)
 }
 
 /// Sign a later message of a multi-message response (RFC 8945 5.3.1): the
 /// MAC covers the prior MAC, this message and the timers only.
-pub fn sign_continuation(w: &mut Writer, key: &Key, req: &TsigRr, prior: &[u8], now: u64) -> Result<Vec<u8>, Full> {
+pub fn sign_continuation(
+    w: &mut Writer,
+    key: &Key,
+    req: &TsigRr,
+    prior: &[u8],
+    now: u64,
+) -> Result<Vec<u8>, Full> {
     let alg = algorithm_name(key.algorithm);
     let timers = variables(&req.key_name, &alg, now, FUDGE, 0, &[], true);
     let mut resp = w.written().to_vec();
     resp[0..2].copy_from_slice(&req.original_id.to_be_bytes());
-    let mac = hmac(key.algorithm, &key.secret, &[&(prior.len() as u16).to_be_bytes(), prior, &resp, &timers]);
+    let mac = hmac(
+        key.algorithm,
+        &key.secret,
+        &[&(prior.len() as u16).to_be_bytes(), prior, &resp, &timers],
+    );
     append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
     Ok(mac)
 }
@@ -284,7 +401,16 @@ pub fn sign_continuation(w: &mut Writer, key: &Key, req: &TsigRr, prior: &[u8], 
 /// Append an unsigned TSIG carrying `error` (BADSIG, BADKEY, BADTRUNC:
 /// RFC 8945 5.3.2, MAC size 0).
 pub fn unsigned_error(w: &mut Writer, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
-    append(w, &req.key_name, &req.algorithm, now, &[], req.original_id, error, &[])
+    append(
+        w,
+        &req.key_name,
+        &req.algorithm,
+        now,
+        &[],
+        req.original_id,
+        error,
+        &[],
+    )
 }
 
 /// Sign a request (for the operator tools and tests).
@@ -303,7 +429,16 @@ pub fn sign_request(msg: &[u8], key: &Key, now: u64) -> Vec<u8> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn append(w: &mut Writer, key: &Name, alg: &Name, time: u64, mac: &[u8], id: u16, error: u16, other: &[u8]) -> Result<(), Full> {
+fn append(
+    w: &mut Writer,
+    key: &Name,
+    alg: &Name,
+    time: u64,
+    mac: &[u8],
+    id: u16,
+    error: u16,
+    other: &[u8],
+) -> Result<(), Full> {
     w.name(key, false)?;
     w.u16(TSIG)?;
     w.u16(CLASS_ANY)?;
@@ -333,7 +468,11 @@ mod tests {
     use crate::message::parse_request;
 
     fn key(name: &str, alg: Algorithm) -> Key {
-        Key { name: Name::parse(name, &Name::root()).unwrap(), algorithm: alg, secret: alloc::vec![7u8; 32] }
+        Key {
+            name: Name::parse(name, &Name::root()).unwrap(),
+            algorithm: alg,
+            secret: alloc::vec![7u8; 32],
+        }
     }
 
     fn notify(zone: &str) -> Vec<u8> {
@@ -360,7 +499,13 @@ mod tests {
 
     #[test]
     fn sign_then_verify_every_algorithm() {
-        for a in [Algorithm::Sha1, Algorithm::Sha224, Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512] {
+        for a in [
+            Algorithm::Sha1,
+            Algorithm::Sha224,
+            Algorithm::Sha256,
+            Algorithm::Sha384,
+            Algorithm::Sha512,
+        ] {
             let k = key("personal._update.example.org.", a);
             let m = sign_request(&notify("example.org."), &k, 1_000_000);
             assert!(check(&m, &[k], "example.org.", 1_000_100).is_ok(), "{a:?}");
@@ -372,22 +517,58 @@ mod tests {
         let k = key("personal._update.example.org.", Algorithm::Sha256);
         let keys = [k.clone()];
         let good = sign_request(&notify("example.org."), &k, 1_000_000);
-        assert_eq!(err(check(&notify("example.org."), &keys, "example.org.", 1_000_000)), 0, "unsigned");
+        assert_eq!(
+            err(check(
+                &notify("example.org."),
+                &keys,
+                "example.org.",
+                1_000_000
+            )),
+            0,
+            "unsigned"
+        );
         // Wrong secret.
         let mut wrong = k.clone();
         wrong.secret[0] ^= 1;
-        assert_eq!(err(check(&sign_request(&notify("example.org."), &wrong, 1_000_000), &keys, "example.org.", 1_000_000)), BADSIG);
+        assert_eq!(
+            err(check(
+                &sign_request(&notify("example.org."), &wrong, 1_000_000),
+                &keys,
+                "example.org.",
+                1_000_000
+            )),
+            BADSIG
+        );
         // Wrong algorithm.
         let other_alg = key("personal._update.example.org.", Algorithm::Sha512);
-        assert_eq!(err(check(&sign_request(&notify("example.org."), &other_alg, 1_000_000), &keys, "example.org.", 1_000_000)), BADKEY);
+        assert_eq!(
+            err(check(
+                &sign_request(&notify("example.org."), &other_alg, 1_000_000),
+                &keys,
+                "example.org.",
+                1_000_000
+            )),
+            BADKEY
+        );
         // Unknown key.
         let unknown = key("nobody._update.example.org.", Algorithm::Sha256);
-        assert_eq!(err(check(&sign_request(&notify("example.org."), &unknown, 1_000_000), &keys, "example.org.", 1_000_000)), BADKEY);
+        assert_eq!(
+            err(check(
+                &sign_request(&notify("example.org."), &unknown, 1_000_000),
+                &keys,
+                "example.org.",
+                1_000_000
+            )),
+            BADKEY
+        );
         // Flipped MAC byte: the MAC sits 2+2+2 bytes before the end (id, error, other len).
         let mut flipped = good.clone();
         let n = flipped.len();
         flipped[n - 7] ^= 0x40;
-        assert_eq!(err(check(&flipped, &keys, "example.org.", 1_000_000)), BADSIG);
+        assert_eq!(
+            err(check(&flipped, &keys, "example.org.", 1_000_000)),
+            BADSIG
+        );
         // Time skew past the fudge, both ways.
         assert_eq!(err(check(&good, &keys, "example.org.", 1_000_301)), BADTIME);
         assert_eq!(err(check(&good, &keys, "example.org.", 999_699)), BADTIME);
@@ -414,9 +595,23 @@ mod tests {
             let mut w = Writer::new(&mut buf);
             w.bytes(&good[..t.at]).unwrap();
             w.set_u16(10, 0);
-            append(&mut w, &t.key_name, &t.algorithm, t.time_signed, &t.mac[..len], t.original_id, 0, &[]).unwrap();
+            append(
+                &mut w,
+                &t.key_name,
+                &t.algorithm,
+                t.time_signed,
+                &t.mac[..len],
+                t.original_id,
+                0,
+                &[],
+            )
+            .unwrap();
             let n = w.len();
-            assert_eq!(err(check(&buf[..n], &[k.clone()], "example.org.", 5_000)), want, "MAC of {len}");
+            assert_eq!(
+                err(check(&buf[..n], &[k.clone()], "example.org.", 5_000)),
+                want,
+                "MAC of {len}"
+            );
         }
     }
 
@@ -428,13 +623,44 @@ mod tests {
         assert_eq!(lookup_key(&[k.clone()], &short, Some(&zone)), Some(&k));
         assert_eq!(lookup_key(&[k.clone()], &short, None), None);
         let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
-        assert!(allows(&n("a._update.example.org."), Op::Update, &n("example.org.")));
-        assert!(allows(&n("a._update.example.org."), Op::Notify, &n("sub.example.org.")));
-        assert!(!allows(&n("a._update.example.org."), Op::Notify, &n("example.com.")));
-        assert!(allows(&n("a._transfer.example.org."), Op::Transfer, &n("example.org.")));
-        assert!(!allows(&n("a._transfer.example.org."), Op::Update, &n("example.org.")));
-        assert!(!allows(&n("a._notify.example.org."), Op::Update, &n("example.org.")), "_notify key trying UPDATE");
-        assert!(allows(&n("10.0.0.2.10.0.0.9._transfer.example.org."), Op::Transfer, &n("example.org.")));
-        assert!(!allows(&n("plain.example.org."), Op::Notify, &n("example.org.")));
+        assert!(allows(
+            &n("a._update.example.org."),
+            Op::Update,
+            &n("example.org.")
+        ));
+        assert!(allows(
+            &n("a._update.example.org."),
+            Op::Notify,
+            &n("sub.example.org.")
+        ));
+        assert!(!allows(
+            &n("a._update.example.org."),
+            Op::Notify,
+            &n("example.com.")
+        ));
+        assert!(allows(
+            &n("a._transfer.example.org."),
+            Op::Transfer,
+            &n("example.org.")
+        ));
+        assert!(!allows(
+            &n("a._transfer.example.org."),
+            Op::Update,
+            &n("example.org.")
+        ));
+        assert!(
+            !allows(&n("a._notify.example.org."), Op::Update, &n("example.org.")),
+            "_notify key trying UPDATE"
+        );
+        assert!(allows(
+            &n("10.0.0.2.10.0.0.9._transfer.example.org."),
+            Op::Transfer,
+            &n("example.org.")
+        ));
+        assert!(!allows(
+            &n("plain.example.org."),
+            Op::Notify,
+            &n("example.org.")
+        ));
     }
 }

@@ -36,8 +36,18 @@ fn read_rr(r: &mut Reader) -> Result<UpRr, Rcode> {
     let class = r.u16().map_err(|_| Rcode::FormErr)?;
     let ttl = r.u32().map_err(|_| Rcode::FormErr)?;
     let len = r.u16().map_err(|_| Rcode::FormErr)? as usize;
-    let rdata = if len == 0 { Vec::new() } else { rdata::from_wire(rtype, r, len).map_err(|_| Rcode::FormErr)? };
-    Ok(UpRr { name, rtype, class, ttl, rdata })
+    let rdata = if len == 0 {
+        Vec::new()
+    } else {
+        rdata::from_wire(rtype, r, len).map_err(|_| Rcode::FormErr)?
+    };
+    Ok(UpRr {
+        name,
+        rtype,
+        class,
+        ttl,
+        rdata,
+    })
 }
 
 /// Parse the sections (RFC 2136 2): zone (ZOCOUNT 1, type SOA),
@@ -49,16 +59,27 @@ pub fn parse(msg: &[u8]) -> Result<UpdateMsg, Rcode> {
         return Err(Rcode::FormErr);
     }
     let zone = r.name().map_err(|_| Rcode::FormErr)?;
-    let (zt, zc) = (r.u16().map_err(|_| Rcode::FormErr)?, r.u16().map_err(|_| Rcode::FormErr)?);
+    let (zt, zc) = (
+        r.u16().map_err(|_| Rcode::FormErr)?,
+        r.u16().map_err(|_| Rcode::FormErr)?,
+    );
     if zt != SOA || zc != IN {
         return Err(Rcode::FormErr);
     }
-    let prereqs = (0..h.ancount).map(|_| read_rr(&mut r)).collect::<Result<Vec<_>, _>>()?;
-    let updates = (0..h.nscount).map(|_| read_rr(&mut r)).collect::<Result<Vec<_>, _>>()?;
+    let prereqs = (0..h.ancount)
+        .map(|_| read_rr(&mut r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let updates = (0..h.nscount)
+        .map(|_| read_rr(&mut r))
+        .collect::<Result<Vec<_>, _>>()?;
     for _ in 0..h.arcount {
         skip_rr(&mut r).map_err(|_| Rcode::FormErr)?;
     }
-    Ok(UpdateMsg { zone, prereqs, updates })
+    Ok(UpdateMsg {
+        zone,
+        prereqs,
+        updates,
+    })
 }
 
 fn in_use(z: &Zone, n: &Name) -> bool {
@@ -85,7 +106,10 @@ pub fn check_prereqs(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
             (NONE, ANY, true) => {}
             (NONE, _, true) if set.is_some() => return Err(Rcode::YxRrset),
             (NONE, _, true) => {}
-            (IN, t, false) if t != ANY => match value_sets.iter_mut().find(|(n, ty, _)| *n == p.name && *ty == t) {
+            (IN, t, false) if t != ANY => match value_sets
+                .iter_mut()
+                .find(|(n, ty, _)| *n == p.name && *ty == t)
+            {
                 Some((_, _, v)) => v.push(p.rdata.clone()),
                 None => value_sets.push((p.name.clone(), t, alloc::vec![p.rdata.clone()])),
             },
@@ -96,7 +120,11 @@ pub fn check_prereqs(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
     for (name, t, mut want) in value_sets {
         want.sort();
         want.dedup();
-        let have = z.node(&name).and_then(|n| n.get(t)).map(|s| s.rdatas.clone()).unwrap_or_default();
+        let have = z
+            .node(&name)
+            .and_then(|n| n.get(t))
+            .map(|s| s.rdatas.clone())
+            .unwrap_or_default();
         if have != want {
             return Err(Rcode::NxRrset);
         }
@@ -114,7 +142,13 @@ pub fn prescan(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
         match u.class {
             IN if meta => return Err(Rcode::FormErr),
             IN => {}
-            CLASS_ANY if u.ttl != 0 || !u.rdata.is_empty() || matches!(u.rtype, AXFR | IXFR | OPT | TSIG) => return Err(Rcode::FormErr),
+            CLASS_ANY
+                if u.ttl != 0
+                    || !u.rdata.is_empty()
+                    || matches!(u.rtype, AXFR | IXFR | OPT | TSIG) =>
+            {
+                return Err(Rcode::FormErr)
+            }
             CLASS_ANY => {}
             NONE if u.ttl != 0 || meta => return Err(Rcode::FormErr),
             NONE => {}
@@ -138,14 +172,26 @@ pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
                     // Only at the apex, and only a rising serial (3.4.2.2).
                     let new_serial = soa_serial(&u.rdata)?;
                     if u.name == apex && serial::gt(new_serial, nz.serial()?) {
-                        nz.replace_rrset(&apex, RRset { rtype: SOA, ttl: u.ttl, rdatas: alloc::vec![u.rdata.clone()], src: (0, 0) });
+                        nz.replace_rrset(
+                            &apex,
+                            RRset {
+                                rtype: SOA,
+                                ttl: u.ttl,
+                                rdatas: alloc::vec![u.rdata.clone()],
+                                src: (0, 0),
+                            },
+                        );
                         soa_set = true;
                     }
                     continue;
                 }
                 let node = nz.node(&u.name);
                 let has_cname = node.is_some_and(|n| n.get(CNAME).is_some());
-                let has_other = node.is_some_and(|n| n.rrsets.iter().any(|s| !matches!(s.rtype, CNAME | RRSIG | NSEC)));
+                let has_other = node.is_some_and(|n| {
+                    n.rrsets
+                        .iter()
+                        .any(|s| !matches!(s.rtype, CNAME | RRSIG | NSEC))
+                });
                 if (u.rtype == CNAME && has_other) || (u.rtype != CNAME && has_cname) {
                     continue; // CNAME exclusivity (3.4.2.2)
                 }
@@ -165,7 +211,13 @@ pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
                 if u.rtype == SOA {
                     continue;
                 }
-                if u.name == apex && u.rtype == NS && nz.node(&apex).and_then(|n| n.get(NS)).is_some_and(|s| s.rdatas.len() <= 1) {
+                if u.name == apex
+                    && u.rtype == NS
+                    && nz
+                        .node(&apex)
+                        .and_then(|n| n.get(NS))
+                        .is_some_and(|s| s.rdatas.len() <= 1)
+                {
                     continue; // never the last apex NS
                 }
                 nz.delete_rr(&u.name, u.rtype, &u.rdata);

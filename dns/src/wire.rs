@@ -38,7 +38,10 @@ impl<'a> Reader<'a> {
     }
 
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        let s = self.buf.get(self.pos..self.pos.checked_add(n).ok_or(WireError::Short)?).ok_or(WireError::Short)?;
+        let s = self
+            .buf
+            .get(self.pos..self.pos.checked_add(n).ok_or(WireError::Short)?)
+            .ok_or(WireError::Short)?;
         self.pos += n;
         Ok(s)
     }
@@ -113,14 +116,24 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, len: 0, ptrs: [0; MAX_PTRS], nptrs: 0 }
+        Writer {
+            buf,
+            len: 0,
+            ptrs: [0; MAX_PTRS],
+            nptrs: 0,
+        }
     }
 
     /// Continue a message whose first `len` bytes are already in `buf`
     /// (names written later are not compressed against them).
     pub fn resume(buf: &'a mut [u8], len: usize) -> Self {
         let len = len.min(buf.len());
-        Writer { buf, len, ptrs: [0; MAX_PTRS], nptrs: 0 }
+        Writer {
+            buf,
+            len,
+            ptrs: [0; MAX_PTRS],
+            nptrs: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -146,7 +159,10 @@ impl<'a> Writer<'a> {
 
     pub fn bytes(&mut self, b: &[u8]) -> Result<(), Full> {
         let end = self.len.checked_add(b.len()).ok_or(Full)?;
-        self.buf.get_mut(self.len..end).ok_or(Full)?.copy_from_slice(b);
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(Full)?
+            .copy_from_slice(b);
         self.len = end;
         Ok(())
     }
@@ -194,7 +210,10 @@ impl<'a> Writer<'a> {
     /// An earlier offset holding the name `suffix` (uncompressed wire).
     fn find(&self, suffix: &[u8]) -> Option<u16> {
         let written = &self.buf[..self.len];
-        self.ptrs[..self.nptrs].iter().copied().find(|&off| same_name(written, off as usize, suffix))
+        self.ptrs[..self.nptrs]
+            .iter()
+            .copied()
+            .find(|&off| same_name(written, off as usize, suffix))
     }
 }
 
@@ -202,14 +221,20 @@ impl<'a> Writer<'a> {
 fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
     let mut i = 0;
     for _ in 0..MAX_WIRE {
-        let Some(&len) = msg.get(off) else { return false };
+        let Some(&len) = msg.get(off) else {
+            return false;
+        };
         if len & 0xc0 == 0xc0 {
-            let Some(&lo) = msg.get(off + 1) else { return false };
+            let Some(&lo) = msg.get(off + 1) else {
+                return false;
+            };
             off = (((len & 0x3f) as usize) << 8) | lo as usize;
             continue;
         }
         let len = len as usize;
-        let (Some(a), Some(b)) = (msg.get(off..off + 1 + len), wire.get(i..i + 1 + len)) else { return false };
+        let (Some(a), Some(b)) = (msg.get(off..off + 1 + len), wire.get(i..i + 1 + len)) else {
+            return false;
+        };
         if !a.eq_ignore_ascii_case(b) {
             return false;
         }
@@ -240,7 +265,11 @@ mod tests {
         w.name(&n("mail.EXAMPLE.org."), true).unwrap();
         w.name(&n("www.example.org."), true).unwrap();
         let len = w.len();
-        assert_eq!(len, second + 5 + 2 + 2, "mail + pointer, then a bare pointer");
+        assert_eq!(
+            len,
+            second + 5 + 2 + 2,
+            "mail + pointer, then a bare pointer"
+        );
         let mut r = Reader::at(&buf[..len], 12);
         assert_eq!(r.name().unwrap(), n("www.example.org."));
         assert_eq!(r.name().unwrap(), n("mail.example.org."));
@@ -252,7 +281,10 @@ mod tests {
     fn hostile_names() {
         // Pointer to itself / forward.
         assert_eq!(Reader::at(&[0xc0, 0x00], 0).name(), Err(WireError::BadName));
-        assert_eq!(Reader::at(&[0, 0xc0, 0x03, 0], 1).name(), Err(WireError::BadName));
+        assert_eq!(
+            Reader::at(&[0, 0xc0, 0x03, 0], 1).name(),
+            Err(WireError::BadName)
+        );
         // Truncated label.
         assert_eq!(Reader::new(&[5, b'a']).name(), Err(WireError::Short));
         // Reserved label type.

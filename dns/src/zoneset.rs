@@ -55,13 +55,25 @@ pub fn is_keys_file(name: &str) -> bool {
 
 /// Parse and check one zone file (`name` is the zone), with includes
 /// resolved among `files`.
-pub fn load_zone(name: &str, text: &str, files: &[(String, Vec<u8>)]) -> Result<(Zone, Vec<Finding>), ZoneLoadError> {
+pub fn load_zone(
+    name: &str,
+    text: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<(Zone, Vec<Finding>), ZoneLoadError> {
     let origin = Name::parse(name.trim_end_matches('.'), &Name::root())
         .ok()
         .filter(|o| !o.is_root())
-        .ok_or_else(|| ZoneLoadError::BadName(format!("{name}: the file name is not a domain name")))?;
-    let origin = Name::parse(&format!("{origin}"), &Name::root()).map_err(|e| ZoneLoadError::BadName(format!("{name}: {e}")))?;
-    let include = |p: &str| files.iter().find(|(n, _)| n == p).and_then(|(_, d)| String::from_utf8(d.clone()).ok());
+        .ok_or_else(|| {
+            ZoneLoadError::BadName(format!("{name}: the file name is not a domain name"))
+        })?;
+    let origin = Name::parse(&format!("{origin}"), &Name::root())
+        .map_err(|e| ZoneLoadError::BadName(format!("{name}: {e}")))?;
+    let include = |p: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == p)
+            .and_then(|(_, d)| String::from_utf8(d.clone()).ok())
+    };
     let parsed = parser::parse(name, text, &origin, &include).map_err(ZoneLoadError::Parse)?;
     check::build_owned(&origin, parsed).map_err(ZoneLoadError::Check)
 }
@@ -83,21 +95,33 @@ impl ZoneSet {
             match load_zone(name, text, files) {
                 Ok((zone, warnings)) => {
                     rep.warnings.extend(warnings.iter().map(|w| w.to_string()));
-                    rep.loaded.push((zone.origin.to_text(), zone.serial().unwrap_or(0), zone.record_count()));
+                    rep.loaded.push((
+                        zone.origin.to_text(),
+                        zone.serial().unwrap_or(0),
+                        zone.record_count(),
+                    ));
                     zs.insert(zone);
                 }
                 Err(e) => {
                     rep.errors.push(e.to_string());
-                    let kept = Name::parse(name, &Name::root()).ok().and_then(|o| previous?.zone(&o).cloned());
+                    let kept = Name::parse(name, &Name::root())
+                        .ok()
+                        .and_then(|o| previous?.zone(&o).cloned());
                     if let Some(old) = kept {
-                        rep.warnings.push(format!("{name}: keeping the last good version (serial {})", old.serial().unwrap_or(0)));
+                        rep.warnings.push(format!(
+                            "{name}: keeping the last good version (serial {})",
+                            old.serial().unwrap_or(0)
+                        ));
                         zs.insert(old);
                     }
                 }
             }
         }
         for (name, data) in files.iter().filter(|(n, _)| is_keys_file(n)) {
-            match core::str::from_utf8(data).map_err(|_| format!("{name}: not UTF-8 text")).and_then(|t| keys::parse(name, t)) {
+            match core::str::from_utf8(data)
+                .map_err(|_| format!("{name}: not UTF-8 text"))
+                .and_then(|t| keys::parse(name, t))
+            {
                 Ok(k) => zs.keys.extend(k),
                 Err(e) => rep.errors.push(e),
             }
@@ -121,7 +145,9 @@ impl ZoneSet {
 
     /// The zone with the longest origin at or above `name`.
     pub fn zone_for(&self, name: &Name) -> Option<&Zone> {
-        (0..=name.label_count()).rev().find_map(|k| self.zones.get(&name.suffix(k).key()))
+        (0..=name.label_count())
+            .rev()
+            .find_map(|k| self.zones.get(&name.suffix(k).key()))
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {
@@ -154,13 +180,26 @@ mod tests {
         let (zs, rep) = ZoneSet::load(&files, None);
         assert_eq!(rep.loaded.len(), 2);
         assert_eq!(rep.errors.len(), 1);
-        assert!(rep.errors[0].starts_with("broken.net:2:"), "{:?}", rep.errors);
+        assert!(
+            rep.errors[0].starts_with("broken.net:2:"),
+            "{:?}",
+            rep.errors
+        );
         assert_eq!(zs.keys.len(), 1);
         let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
-        assert_eq!(zs.zone_for(&n("www.sub.example.org.")).unwrap().origin, n("sub.example.org."));
-        assert_eq!(zs.zone_for(&n("www.example.org.")).unwrap().origin, n("example.org."));
+        assert_eq!(
+            zs.zone_for(&n("www.sub.example.org.")).unwrap().origin,
+            n("sub.example.org.")
+        );
+        assert_eq!(
+            zs.zone_for(&n("www.example.org.")).unwrap().origin,
+            n("example.org.")
+        );
         assert!(zs.zone_for(&n("example.com.")).is_none());
-        assert!(zs.zone(&n("example.org._keys.")).is_none(), "keys are never a zone");
+        assert!(
+            zs.zone(&n("example.org._keys.")).is_none(),
+            "keys are never a zone"
+        );
     }
 
     #[test]

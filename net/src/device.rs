@@ -19,7 +19,10 @@ pub struct Buffers {
 impl Buffers {
     /// Buffers for frames of an interface with this MTU.
     pub fn new(mtu: usize) -> Buffers {
-        Buffers { rx: vec![0; mtu + L2_OVERHEAD], tx: vec![0; mtu + L2_OVERHEAD] }
+        Buffers {
+            rx: vec![0; mtu + L2_OVERHEAD],
+            tx: vec![0; mtu + L2_OVERHEAD],
+        }
     }
 }
 
@@ -35,7 +38,12 @@ pub struct PlatformDevice<'a, P: Platform> {
 
 impl<'a, P: Platform> PlatformDevice<'a, P> {
     pub fn new(platform: &'a mut P, bufs: &'a mut Buffers) -> Self {
-        PlatformDevice { platform, bufs, frames_in: 0, frames_out: 0 }
+        PlatformDevice {
+            platform,
+            bufs,
+            frames_in: 0,
+            frames_out: 0,
+        }
     }
 }
 
@@ -71,13 +79,23 @@ impl<P: Platform> phy::Device for PlatformDevice<'_, P> {
             }
         };
         self.frames_in += 1;
-        let rx = Rx { frame: &self.bufs.rx[..len.min(self.bufs.rx.len())] };
-        let tx = Tx { platform: self.platform, buf: &mut self.bufs.tx, sent: &mut self.frames_out };
+        let rx = Rx {
+            frame: &self.bufs.rx[..len.min(self.bufs.rx.len())],
+        };
+        let tx = Tx {
+            platform: self.platform,
+            buf: &mut self.bufs.tx,
+            sent: &mut self.frames_out,
+        };
         Some((rx, tx))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_, P>> {
-        Some(Tx { platform: self.platform, buf: &mut self.bufs.tx, sent: &mut self.frames_out })
+        Some(Tx {
+            platform: self.platform,
+            buf: &mut self.bufs.tx,
+            sent: &mut self.frames_out,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -6,7 +6,9 @@ use crate::platform::Platform;
 use alloc::vec::Vec;
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr,
+};
 
 /// Addresses of the service interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,14 +72,22 @@ impl Net {
         if let Some(gw) = cfg.ipv6_gateway {
             let _ = iface.routes_mut().add_default_ipv6_route(gw);
         }
-        Net { iface, sockets: SocketSet::new(Vec::new()), bufs, frames_in: 0, frames_out: 0 }
+        Net {
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            bufs,
+            frames_in: 0,
+            frames_out: 0,
+        }
     }
 
     /// Process every pending frame and send what the sockets queued.
     /// Returns true when a socket may have changed state.
     pub fn poll<P: Platform>(&mut self, platform: &mut P, now_ns: u64) -> bool {
         let mut dev = PlatformDevice::new(platform, &mut self.bufs);
-        let r = self.iface.poll(instant(now_ns), &mut dev, &mut self.sockets);
+        let r = self
+            .iface
+            .poll(instant(now_ns), &mut dev, &mut self.sockets);
         self.frames_in += dev.frames_in as u64;
         self.frames_out += dev.frames_out as u64;
         platform.net_flush();

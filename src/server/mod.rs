@@ -25,7 +25,15 @@ pub trait Handler {
     /// Handle one message from `peer` at monotonic time `now_ns`; call
     /// `reply` once per response message (UDP: at most once; TCP: several
     /// for zone transfers). Dropping the message is calling it zero times.
-    fn handle(&mut self, store: &mut dyn Store, msg: &[u8], peer: IpEndpoint, transport: Transport, now_ns: u64, reply: &mut dyn FnMut(&[u8]));
+    fn handle(
+        &mut self,
+        store: &mut dyn Store,
+        msg: &[u8],
+        peer: IpEndpoint,
+        transport: Transport,
+        now_ns: u64,
+        reply: &mut dyn FnMut(&[u8]),
+    );
 }
 
 /// Counters of the transport layer.

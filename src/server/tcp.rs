@@ -25,7 +25,12 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     fn default() -> Self {
-        TcpConfig { port: 53, sockets: 8, idle_ns: 10_000_000_000, max_pending: 1 << 20 }
+        TcpConfig {
+            port: 53,
+            sockets: 8,
+            idle_ns: 10_000_000_000,
+            max_pending: 1 << 20,
+        }
     }
 }
 
@@ -45,7 +50,10 @@ pub struct TcpServer {
 }
 
 fn new_socket() -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 4 * 1024]), tcp::SocketBuffer::new(vec![0; 32 * 1024]));
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; 4 * 1024]),
+        tcp::SocketBuffer::new(vec![0; 32 * 1024]),
+    );
     s.set_timeout(Some(Duration::from_secs(30)));
     s.set_nagle_enabled(false);
     s
@@ -59,13 +67,27 @@ impl TcpServer {
             let mut s = new_socket();
             s.listen(cfg.port)?;
             let handle = net.sockets.add(s);
-            conns.push(Conn { handle, inbuf: Vec::new(), outbuf: Vec::new(), sent: 0, last_ns: 0, active: false });
+            conns.push(Conn {
+                handle,
+                inbuf: Vec::new(),
+                outbuf: Vec::new(),
+                sent: 0,
+                last_ns: 0,
+                active: false,
+            });
         }
         Ok(TcpServer { cfg, conns })
     }
 
     /// Serve every connection once; returns true when anything was done.
-    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, store: &mut dyn Store, now_ns: u64, stats: &mut Stats) -> bool {
+    pub fn serve(
+        &mut self,
+        net: &mut Net,
+        handler: &mut dyn Handler,
+        store: &mut dyn Store,
+        now_ns: u64,
+        stats: &mut Stats,
+    ) -> bool {
         let mut busy = false;
         for c in &mut self.conns {
             let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
@@ -76,11 +98,23 @@ impl TcpServer {
 
     /// Earliest idle deadline of an open connection.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.conns.iter().filter(|c| c.active).map(|c| c.last_ns + self.cfg.idle_ns).min()
+        self.conns
+            .iter()
+            .filter(|c| c.active)
+            .map(|c| c.last_ns + self.cfg.idle_ns)
+            .min()
     }
 }
 
-fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, store: &mut dyn Store, now: u64, stats: &mut Stats) -> bool {
+fn serve_one(
+    cfg: &TcpConfig,
+    c: &mut Conn,
+    sock: &mut tcp::Socket,
+    handler: &mut dyn Handler,
+    store: &mut dyn Store,
+    now: u64,
+    stats: &mut Stats,
+) -> bool {
     if !sock.is_open() {
         // Closed (or never connected): reset and listen again.
         c.inbuf.clear();
@@ -114,17 +148,29 @@ fn serve_one(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mu
 }
 
 /// Take bytes from the socket and answer every complete message.
-fn read_frames(cfg: &TcpConfig, c: &mut Conn, sock: &mut tcp::Socket, handler: &mut dyn Handler, store: &mut dyn Store, now: u64, stats: &mut Stats) -> bool {
+fn read_frames(
+    cfg: &TcpConfig,
+    c: &mut Conn,
+    sock: &mut tcp::Socket,
+    handler: &mut dyn Handler,
+    store: &mut dyn Store,
+    now: u64,
+    stats: &mut Stats,
+) -> bool {
     let mut busy = false;
     while sock.can_recv() && c.outbuf.len() - c.sent < cfg.max_pending {
-        let got = sock.recv(|data| (data.len(), data.to_vec())).unwrap_or_default();
+        let got = sock
+            .recv(|data| (data.len(), data.to_vec()))
+            .unwrap_or_default();
         if got.is_empty() {
             break;
         }
         c.inbuf.extend_from_slice(&got);
         busy = true;
     }
-    let Some(peer) = sock.remote_endpoint() else { return busy };
+    let Some(peer) = sock.remote_endpoint() else {
+        return busy;
+    };
     let mut start = 0;
     while c.inbuf.len() - start >= 2 {
         let len = u16::from_be_bytes([c.inbuf[start], c.inbuf[start + 1]]) as usize;

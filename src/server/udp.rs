@@ -26,23 +26,42 @@ impl UdpServer {
         let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; 128 * 1024]);
         let mut sock = udp::Socket::new(rx, tx);
         sock.bind(port)?;
-        Ok(UdpServer { handle: net.sockets.add(sock), buf: [0; MAX_UDP] })
+        Ok(UdpServer {
+            handle: net.sockets.add(sock),
+            buf: [0; MAX_UDP],
+        })
     }
 
     /// Answer every queued datagram; returns how many were handled.
-    pub fn serve(&mut self, net: &mut Net, handler: &mut dyn Handler, store: &mut dyn Store, now_ns: u64, stats: &mut Stats) -> usize {
+    pub fn serve(
+        &mut self,
+        net: &mut Net,
+        handler: &mut dyn Handler,
+        store: &mut dyn Store,
+        now_ns: u64,
+        stats: &mut Stats,
+    ) -> usize {
         let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         let mut n = 0;
         while sock.can_send() {
-            let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else { break };
+            let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else {
+                break;
+            };
             n += 1;
             stats.udp_in += 1;
             let mut sent = false;
-            handler.handle(store, &self.buf[..len], meta.endpoint, Transport::Udp, now_ns, &mut |resp| {
-                if !sent && sock.send_slice(resp, meta).is_ok() {
-                    sent = true;
-                }
-            });
+            handler.handle(
+                store,
+                &self.buf[..len],
+                meta.endpoint,
+                Transport::Udp,
+                now_ns,
+                &mut |resp| {
+                    if !sent && sock.send_slice(resp, meta).is_ok() {
+                        sent = true;
+                    }
+                },
+            );
             if sent {
                 stats.udp_out += 1;
             } else {

@@ -17,7 +17,11 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("{line}");
     if let Some(path) = std::env::var_os("GITNS_SKIP_LOG") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(f, "{line}");
         }
     }
@@ -32,7 +36,10 @@ pub fn kvm_or_skip(test: &str) -> bool {
     if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
         panic!("{test}: /dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
     }
-    skip(test, "/dev/kvm is not usable here (set GITNS_REQUIRE_KVM=1 to fail instead)");
+    skip(
+        test,
+        "/dev/kvm is not usable here (set GITNS_REQUIRE_KVM=1 to fail instead)",
+    );
     false
 }
 
@@ -50,7 +57,11 @@ pub fn netns_or_skip(test: &str) -> bool {
     false
 }
 
-fn cached(cell: &'static OnceLock<PathBuf>, var: &str, build: fn(bool) -> Result<PathBuf, String>) -> PathBuf {
+fn cached(
+    cell: &'static OnceLock<PathBuf>,
+    var: &str,
+    build: fn(bool) -> Result<PathBuf, String>,
+) -> PathBuf {
     cell.get_or_init(|| match std::env::var_os(var) {
         Some(p) => PathBuf::from(p),
         None => build(true).unwrap_or_else(|e| panic!("building for {var}: {e}")),
@@ -90,7 +101,11 @@ pub fn xtask_bin() -> PathBuf {
 
 /// A fresh namespace whose name includes the test name and our PID.
 pub fn netns(test: &str) -> Netns {
-    let short: String = test.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
+    let short: String = test
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
     Netns::create(&format!("gt-{short}-{}", std::process::id())).expect("create network namespace")
 }
 
@@ -103,13 +118,23 @@ pub struct Guest {
 impl Guest {
     /// Start `cmd` with stdout and stderr captured.
     pub fn spawn(mut cmd: Command) -> Guest {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
         let out = Arc::new(Mutex::new(String::new()));
-        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-                     child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let out = out.clone();
             std::thread::spawn(move || {
@@ -125,7 +150,9 @@ impl Guest {
     /// Boot the image on `ns`'s tap with image arguments `args`.
     pub fn boot(ns: &Netns, args: &[&str]) -> Guest {
         let mut c = ns.command(tender().to_str().expect("utf-8 path"));
-        c.arg(format!("--net:service={}", ns.tap)).arg(image()).args(args);
+        c.arg(format!("--net:service={}", ns.tap))
+            .arg(image())
+            .args(args);
         Guest::spawn(c)
     }
 
@@ -138,7 +165,10 @@ impl Guest {
     /// Boot the storage image on an existing storage device file.
     pub fn boot_with_device(ns: &Netns, dev: &std::path::Path, args: &[&str]) -> Guest {
         let mut c = ns.command(tender().to_str().expect("utf-8 path"));
-        c.arg(format!("--net:service={}", ns.tap)).arg(format!("--block:storage={}", dev.display())).arg(image_storage()).args(args);
+        c.arg(format!("--net:service={}", ns.tap))
+            .arg(format!("--block:storage={}", dev.display()))
+            .arg(image_storage())
+            .args(args);
         Guest::spawn(c)
     }
 
@@ -146,14 +176,19 @@ impl Guest {
     pub fn unix_with_zones(ns: &Netns, zones: &[(&str, &str)], args: &[&str]) -> Guest {
         let dev = zone_device(ns, zones);
         let mut c = ns.command(unix().to_str().expect("utf-8 path"));
-        c.arg(format!("--net:service={}", ns.tap)).arg(format!("--block:storage={}", dev.display())).arg("--").args(args);
+        c.arg(format!("--net:service={}", ns.tap))
+            .arg(format!("--block:storage={}", dev.display()))
+            .arg("--")
+            .args(args);
         Guest::spawn(c)
     }
 
     /// Start the unix platform on `ns`'s tap with arguments `args`.
     pub fn unix(ns: &Netns, args: &[&str]) -> Guest {
         let mut c = ns.command(unix().to_str().expect("utf-8 path"));
-        c.arg(format!("--net:service={}", ns.tap)).arg("--").args(args);
+        c.arg(format!("--net:service={}", ns.tap))
+            .arg("--")
+            .args(args);
         Guest::spawn(c)
     }
 
@@ -171,7 +206,10 @@ impl Guest {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("`{needle}` not seen within {timeout:?}; output:\n{}", self.output());
+        panic!(
+            "`{needle}` not seen within {timeout:?}; output:\n{}",
+            self.output()
+        );
     }
 
     /// Wait for the process to end; panics after `timeout`.
@@ -184,7 +222,10 @@ impl Guest {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("process did not exit within {timeout:?}; output:\n{}", self.output());
+        panic!(
+            "process did not exit within {timeout:?}; output:\n{}",
+            self.output()
+        );
     }
 }
 
@@ -238,7 +279,11 @@ pub fn zone_device(ns: &Netns, zones: &[(&str, &str)]) -> PathBuf {
 
 /// Run a command inside `ns`, return its stdout (panics when it cannot run).
 pub fn run_in(ns: &Netns, program: &str, args: &[&str]) -> String {
-    let out = ns.command(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let out = ns
+        .command(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -253,9 +298,20 @@ pub fn dig(ns: &Netns, args: &[&str]) -> String {
 pub fn nsupdate(ns: &Netns, args: &[&str], script: &str) -> (bool, String) {
     use std::io::Write;
     let mut c = ns.command("nsupdate");
-    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().expect("nsupdate");
-    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
     let out = child.wait_with_output().expect("nsupdate output");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }

@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn ports_round_trip() {
-        for nr in [Nr::Walltime, Nr::Puts, Nr::Poll, Nr::NetWrite, Nr::NetRead, Nr::Halt] {
+        for nr in [
+            Nr::Walltime,
+            Nr::Puts,
+            Nr::Poll,
+            Nr::NetWrite,
+            Nr::NetRead,
+            Nr::Halt,
+        ] {
             assert_eq!(Nr::from_port(nr.port()), Some(nr));
         }
         assert_eq!(Nr::from_port(0x500), None);

@@ -45,28 +45,52 @@ const _: () = assert!(core::mem::size_of::<MftEntry>() == MFT_ENTRY_SIZE);
 impl MftEntry {
     /// The reserved first entry.
     pub const fn reserved_first() -> MftEntry {
-        MftEntry { name: [0; MFT_NAME_SIZE], kind: MFT_RESERVED_FIRST, u: [0; 2], b: 0, attached: false }
+        MftEntry {
+            name: [0; MFT_NAME_SIZE],
+            kind: MFT_RESERVED_FIRST,
+            u: [0; 2],
+            b: 0,
+            attached: false,
+        }
     }
 
     /// A network device entry with the given name (checked at compile time
     /// when used in a const context).
     pub const fn net(name: &str) -> MftEntry {
-        MftEntry { name: name_bytes(name), kind: MFT_DEV_NET_BASIC, u: [0; 2], b: 0, attached: false }
+        MftEntry {
+            name: name_bytes(name),
+            kind: MFT_DEV_NET_BASIC,
+            u: [0; 2],
+            b: 0,
+            attached: false,
+        }
     }
 
     /// A block device entry with the given name.
     pub const fn block(name: &str) -> MftEntry {
-        MftEntry { name: name_bytes(name), kind: MFT_DEV_BLOCK_BASIC, u: [0; 2], b: 0, attached: false }
+        MftEntry {
+            name: name_bytes(name),
+            kind: MFT_DEV_BLOCK_BASIC,
+            u: [0; 2],
+            b: 0,
+            attached: false,
+        }
     }
 }
 
 const fn name_bytes(name: &str) -> [u8; MFT_NAME_SIZE] {
     let src = name.as_bytes();
-    assert!(!src.is_empty() && src.len() <= MFT_NAME_MAX, "manifest device name length");
+    assert!(
+        !src.is_empty() && src.len() <= MFT_NAME_MAX,
+        "manifest device name length"
+    );
     let mut out = [0u8; MFT_NAME_SIZE];
     let mut i = 0;
     while i < src.len() {
-        assert!(src[i].is_ascii_alphanumeric(), "manifest device names are alphanumeric");
+        assert!(
+            src[i].is_ascii_alphanumeric(),
+            "manifest device names are alphanumeric"
+        );
         out[i] = src[i];
         i += 1;
     }
@@ -173,7 +197,11 @@ impl<'a> MftView<'a> {
             let raw = self.raw_name(i);
             let end = raw.iter().position(|&b| b == 0).unwrap_or(MFT_NAME_MAX);
             let name = core::str::from_utf8(&raw[..end]).unwrap_or("?");
-            Device { index: i, name, kind: self.kind(i) }
+            Device {
+                index: i,
+                name,
+                kind: self.kind(i),
+            }
         })
     }
 }
@@ -188,30 +216,59 @@ mod tests {
 
     fn bytes_of<T>(v: &T) -> &[u8] {
         // SAFETY: T is a repr(C) plain-data struct without padding reads that matter for the test.
-        unsafe { core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>()) }
+        unsafe {
+            core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>())
+        }
     }
 
     #[test]
     fn parses_a_manifest_with_one_net_device() {
-        let m = Mft { version: MFT_VERSION, entries: 2, e: [MftEntry::reserved_first(), MftEntry::net("service")] };
+        let m = Mft {
+            version: MFT_VERSION,
+            entries: 2,
+            e: [MftEntry::reserved_first(), MftEntry::net("service")],
+        };
         let v = MftView::parse(bytes_of(&m)).unwrap();
         let mut devs = v.devices();
-        assert_eq!(devs.next(), Some(Device { index: 1, name: "service", kind: MFT_DEV_NET_BASIC }));
+        assert_eq!(
+            devs.next(),
+            Some(Device {
+                index: 1,
+                name: "service",
+                kind: MFT_DEV_NET_BASIC
+            })
+        );
         assert_eq!(devs.next(), None);
     }
 
     #[test]
     fn rejects_bad_manifests() {
-        let mut m = Mft { version: MFT_VERSION, entries: 2, e: [MftEntry::reserved_first(), MftEntry::net("service")] };
-        assert_eq!(MftView::parse(&bytes_of(&m)[..100]).unwrap_err(), MftError::SizeMismatch);
+        let mut m = Mft {
+            version: MFT_VERSION,
+            entries: 2,
+            e: [MftEntry::reserved_first(), MftEntry::net("service")],
+        };
+        assert_eq!(
+            MftView::parse(&bytes_of(&m)[..100]).unwrap_err(),
+            MftError::SizeMismatch
+        );
         m.e[1].attached = true;
-        assert_eq!(MftView::parse(bytes_of(&m)).unwrap_err(), MftError::AlreadyAttached);
+        assert_eq!(
+            MftView::parse(bytes_of(&m)).unwrap_err(),
+            MftError::AlreadyAttached
+        );
         m.e[1].attached = false;
         m.version = 2;
-        assert_eq!(MftView::parse(bytes_of(&m)).unwrap_err(), MftError::BadVersion);
+        assert_eq!(
+            MftView::parse(bytes_of(&m)).unwrap_err(),
+            MftError::BadVersion
+        );
         m.version = 1;
         m.e[0] = MftEntry::net("x");
-        assert_eq!(MftView::parse(bytes_of(&m)).unwrap_err(), MftError::BadFirstEntry);
+        assert_eq!(
+            MftView::parse(bytes_of(&m)).unwrap_err(),
+            MftError::BadFirstEntry
+        );
         assert_eq!(MftView::parse(&[1, 0, 0]).unwrap_err(), MftError::TooShort);
     }
 }

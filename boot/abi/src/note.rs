@@ -46,7 +46,12 @@ impl AbiNote {
     /// The note of an hvt image of this ABI version.
     pub const fn hvt() -> AbiNote {
         AbiNote {
-            h: NoteHeader { namesz: NOTE_NAMESZ, descsz: 16, kind: ABI1_NOTE_TYPE, name: NOTE_NAME },
+            h: NoteHeader {
+                namesz: NOTE_NAMESZ,
+                descsz: 16,
+                kind: ABI1_NOTE_TYPE,
+                name: NOTE_NAME,
+            },
             target: crate::HVT_ABI_TARGET,
             version: crate::HVT_ABI_VERSION,
             reserved: [0; 2],
@@ -68,9 +73,18 @@ impl<const N: usize> MftNote<N> {
     pub const fn new(e: [MftEntry; N]) -> MftNote<N> {
         let descsz = (core::mem::size_of::<MftNote<N>>() - NOTE_HEADER_SIZE) as u32;
         MftNote {
-            h: NoteHeader { namesz: NOTE_NAMESZ, descsz, kind: MFT1_NOTE_TYPE, name: NOTE_NAME },
+            h: NoteHeader {
+                namesz: NOTE_NAMESZ,
+                descsz,
+                kind: MFT1_NOTE_TYPE,
+                name: NOTE_NAME,
+            },
             pad: 0,
-            m: Mft { version: MFT_VERSION, entries: N as u32, e },
+            m: Mft {
+                version: MFT_VERSION,
+                entries: N as u32,
+                e,
+            },
         }
     }
 }

@@ -51,7 +51,10 @@ impl Batch {
         let can_rx = self.rx_pos >= self.rx_n;
         if can_rx {
             for (i, v) in self.rx_iov.iter_mut().enumerate() {
-                *v = IoVec { data: self.rx.as_ptr() as u64 + (i * SLOT) as u64, len: SLOT as u64 };
+                *v = IoVec {
+                    data: self.rx.as_ptr() as u64 + (i * SLOT) as u64,
+                    len: SLOT as u64,
+                };
             }
         }
         let mut arg = NetExchange {
@@ -87,7 +90,10 @@ impl Batch {
         }
         let at = self.tx_n * SLOT;
         self.tx[at..at + frame.len()].copy_from_slice(frame);
-        self.tx_iov[self.tx_n] = IoVec { data: self.tx.as_ptr() as u64 + at as u64, len: frame.len() as u64 };
+        self.tx_iov[self.tx_n] = IoVec {
+            data: self.tx.as_ptr() as u64 + at as u64,
+            len: frame.len() as u64,
+        };
         self.tx_n += 1;
         true
     }
@@ -110,7 +116,9 @@ impl Batch {
                 return None;
             }
         }
-        let len = (self.rx_iov[self.rx_pos].len as usize).min(SLOT).min(buf.len());
+        let len = (self.rx_iov[self.rx_pos].len as usize)
+            .min(SLOT)
+            .min(buf.len());
         let at = self.rx_pos * SLOT;
         buf[..len].copy_from_slice(&self.rx[at..at + len]);
         self.rx_pos += 1;

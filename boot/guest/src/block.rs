@@ -16,7 +16,11 @@ pub struct BlockDevice {
 /// Find the attached block device called `name` in the manifest copy at `mft`.
 pub(crate) fn find(mft: u64, name: &str) -> Option<BlockDevice> {
     let (handle, e) = crate::manifest::find(mft, name, MFT_DEV_BLOCK_BASIC)?;
-    Some(BlockDevice { handle, capacity: e.u[0], block_size: (e.u[1] & 0xffff) as u16 })
+    Some(BlockDevice {
+        handle,
+        capacity: e.u[0],
+        block_size: (e.u[1] & 0xffff) as u16,
+    })
 }
 
 impl BlockDevice {
@@ -30,7 +34,13 @@ impl BlockDevice {
     /// Read `buf.len()` bytes at `offset`.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
         self.check(offset, buf.len())?;
-        let mut arg = BlockRead { handle: self.handle, offset, data: buf.as_mut_ptr() as u64, len: buf.len() as u64, ret: 0 };
+        let mut arg = BlockRead {
+            handle: self.handle,
+            offset,
+            data: buf.as_mut_ptr() as u64,
+            len: buf.len() as u64,
+            ret: 0,
+        };
         hypercall::call(Nr::BlockRead, &mut arg);
         if arg.ret == RESULT_OK {
             Ok(())
@@ -42,7 +52,13 @@ impl BlockDevice {
     /// Write `data` at `offset`.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
         self.check(offset, data.len())?;
-        let mut arg = BlockWrite { handle: self.handle, offset, data: data.as_ptr() as u64, len: data.len() as u64, ret: 0 };
+        let mut arg = BlockWrite {
+            handle: self.handle,
+            offset,
+            data: data.as_ptr() as u64,
+            len: data.len() as u64,
+            ret: 0,
+        };
         hypercall::call(Nr::BlockWrite, &mut arg);
         if arg.ret == RESULT_OK {
             Ok(())

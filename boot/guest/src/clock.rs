@@ -13,7 +13,10 @@ static WALL_AT_BOOT_NS: AtomicU64 = AtomicU64::new(0);
 /// Set the clocks up. `freq_hz` comes from the boot info.
 pub(crate) fn init(freq_hz: u64) {
     let freq = freq_hz.max(1);
-    NS_PER_TICK_FP.store(((1_000_000_000u128 << 32) / freq as u128) as u64, Ordering::Relaxed);
+    NS_PER_TICK_FP.store(
+        ((1_000_000_000u128 << 32) / freq as u128) as u64,
+        Ordering::Relaxed,
+    );
     TSC_AT_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
     WALL_AT_BOOT_NS.store(walltime_hypercall(), Ordering::Relaxed);
 }
@@ -32,7 +35,9 @@ pub fn monotonic_ns() -> u64 {
 
 /// Nanoseconds since the Unix epoch.
 pub fn wall_ns() -> u64 {
-    WALL_AT_BOOT_NS.load(Ordering::Relaxed).saturating_add(monotonic_ns())
+    WALL_AT_BOOT_NS
+        .load(Ordering::Relaxed)
+        .saturating_add(monotonic_ns())
 }
 
 fn ticks_to_ns(ticks: u64, ns_per_tick_fp: u64) -> u64 {

@@ -8,7 +8,10 @@ pub fn write(bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }
-    let mut arg = Puts { data: bytes.as_ptr() as u64, len: bytes.len() as u64 };
+    let mut arg = Puts {
+        data: bytes.as_ptr() as u64,
+        len: bytes.len() as u64,
+    };
     hypercall::call(Nr::Puts, &mut arg);
 }
 

@@ -16,13 +16,22 @@ pub struct NetDevice {
 pub(crate) fn find(mft: u64, name: &str) -> Option<NetDevice> {
     let (handle, e) = crate::manifest::find(mft, name, MFT_DEV_NET_BASIC)?;
     let u = e.u[0].to_le_bytes();
-    Some(NetDevice { handle, mac: [u[0], u[1], u[2], u[3], u[4], u[5]], mtu: u16::from_le_bytes([u[6], u[7]]) })
+    Some(NetDevice {
+        handle,
+        mac: [u[0], u[1], u[2], u[3], u[4], u[5]],
+        mtu: u16::from_le_bytes([u[6], u[7]]),
+    })
 }
 
 impl NetDevice {
     /// Send one frame.
     pub fn write(&self, frame: &[u8]) -> bool {
-        let mut arg = NetWrite { handle: self.handle, data: frame.as_ptr() as u64, len: frame.len() as u64, ret: 0 };
+        let mut arg = NetWrite {
+            handle: self.handle,
+            data: frame.as_ptr() as u64,
+            len: frame.len() as u64,
+            ret: 0,
+        };
         hypercall::call(Nr::NetWrite, &mut arg);
         arg.ret == RESULT_OK
     }
@@ -30,7 +39,12 @@ impl NetDevice {
     /// Receive one frame into `buf`: Ok(Some(len)), Ok(None) when nothing is
     /// pending, Err(()) on a device error.
     pub fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, ()> {
-        let mut arg = NetRead { handle: self.handle, data: buf.as_mut_ptr() as u64, len: buf.len() as u64, ret: 0 };
+        let mut arg = NetRead {
+            handle: self.handle,
+            data: buf.as_mut_ptr() as u64,
+            len: buf.len() as u64,
+            ret: 0,
+        };
         hypercall::call(Nr::NetRead, &mut arg);
         match arg.ret {
             RESULT_OK => Ok(Some((arg.len as usize).min(buf.len()))),

@@ -25,9 +25,28 @@ pub struct Hvt {
 }
 
 impl Hvt {
-    pub(crate) fn new(rng: Rng, net: Option<NetDevice>, block: Option<BlockDevice>, cmdline: &'static str, mem_size: u64, heap_size: u64, host_features: u32) -> Hvt {
-        let batch_handle = net.filter(|_| host_features & gitns_abi::FEATURE_NET_EXCHANGE != 0).map(|n| n.handle);
-        Hvt { rng, net, batch: None, batch_handle, block, cmdline, mem_size, heap_size }
+    pub(crate) fn new(
+        rng: Rng,
+        net: Option<NetDevice>,
+        block: Option<BlockDevice>,
+        cmdline: &'static str,
+        mem_size: u64,
+        heap_size: u64,
+        host_features: u32,
+    ) -> Hvt {
+        let batch_handle = net
+            .filter(|_| host_features & gitns_abi::FEATURE_NET_EXCHANGE != 0)
+            .map(|n| n.handle);
+        Hvt {
+            rng,
+            net,
+            batch: None,
+            batch_handle,
+            block,
+            cmdline,
+            mem_size,
+            heap_size,
+        }
     }
 
     /// True when frames cross in batches (NET_EXCHANGE).
@@ -48,7 +67,10 @@ impl Hvt {
 
 /// Halt the guest with an exit status.
 pub fn halt(status: i32) -> ! {
-    let mut arg = Halt { cookie: 0, exit_status: status };
+    let mut arg = Halt {
+        cookie: 0,
+        exit_status: status,
+    };
     loop {
         hypercall::call(Nr::Halt, &mut arg);
     }
@@ -85,7 +107,11 @@ impl Platform for Hvt {
             return Err(NetError::TooBig);
         }
         if let Some(b) = self.batch() {
-            return if b.send(frame) { Ok(()) } else { Err(NetError::TooBig) };
+            return if b.send(frame) {
+                Ok(())
+            } else {
+                Err(NetError::TooBig)
+            };
         }
         if net.write(frame) {
             Ok(())
@@ -115,7 +141,11 @@ impl Platform for Hvt {
         if let Some(b) = self.batch() {
             return b.poll(deadline_ns.saturating_sub(now));
         }
-        let mut arg = Poll { timeout_nsecs: deadline_ns.saturating_sub(now), ready_set: 0, ret: 0 };
+        let mut arg = Poll {
+            timeout_nsecs: deadline_ns.saturating_sub(now),
+            ready_set: 0,
+            ret: 0,
+        };
         hypercall::call(Nr::Poll, &mut arg);
         arg.ret > 0
     }

@@ -56,7 +56,12 @@ impl Rng {
                 first = false;
                 let mut next = [0u32; 8];
                 for (i, w) in next.iter_mut().enumerate() {
-                    *w = u32::from_le_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
+                    *w = u32::from_le_bytes([
+                        block[4 * i],
+                        block[4 * i + 1],
+                        block[4 * i + 2],
+                        block[4 * i + 3],
+                    ]);
                 }
                 self.key = next;
                 &block[32..]
@@ -132,7 +137,13 @@ mod tests {
         let nonce = [0x0900_0000, 0x4a00_0000, 0];
         let out = chacha20_block(&key, 1, &nonce);
         assert_eq!(&out[..8], &[0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15]);
-        assert_eq!(&out[56..], &[0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e][8..]);
+        assert_eq!(
+            &out[56..],
+            &[
+                0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50,
+                0x3c, 0x4e
+            ][8..]
+        );
     }
 
     #[test]

@@ -73,7 +73,15 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
     let cmdline = cmdline_of(bi.cmdline);
     let service = net::find(bi.mft, "service");
     let storage = block::find(bi.mft, "storage");
-    let mut hvt = platform::Hvt::new(rng, service, storage, cmdline, bi.mem_size, heap_size, bi.host_features);
+    let mut hvt = platform::Hvt::new(
+        rng,
+        service,
+        storage,
+        cmdline,
+        bi.mem_size,
+        heap_size,
+        bi.host_features,
+    );
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, cmdline) };
     platform::halt(status)

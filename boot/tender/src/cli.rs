@@ -22,7 +22,8 @@ pub struct Cli {
 }
 
 /// The usage text.
-pub const USAGE: &str = "usage: gitns-hvt [ CORE OPTIONS ] [ MODULE OPTIONS ] [ -- ] KERNEL [ ARGS ]
+pub const USAGE: &str =
+    "usage: gitns-hvt [ CORE OPTIONS ] [ MODULE OPTIONS ] [ -- ] KERNEL [ ARGS ]
 KERNEL is the filename of the unikernel to run.
 ARGS are optional arguments passed to the unikernel.
 Core options:
@@ -58,7 +59,10 @@ pub use crate::tap::parse_mac;
 
 /// Parse the arguments after the program name.
 pub fn parse(argv: &[String]) -> Result<Cli, Early> {
-    let mut cli = Cli { mem_mib: 512, ..Default::default() };
+    let mut cli = Cli {
+        mem_mib: 512,
+        ..Default::default()
+    };
     let mut i = 0;
     while i < argv.len() {
         let a = argv[i].as_str();
@@ -80,13 +84,18 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
         } else if a == "--restart-on-fail" {
             cli.restart_on_fail = true;
         } else if let Some(v) = a.strip_prefix("--mem=") {
-            cli.mem_mib = v.parse().ok().filter(|m| *m > 0).ok_or_else(|| Early::Error("Malformed argument to --mem".into()))?;
+            cli.mem_mib = v
+                .parse()
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| Early::Error("Malformed argument to --mem".into()))?;
         } else if let Some(rest) = a.strip_prefix("--net:") {
             let (n, v) = split_dev(rest, "--net")?;
             cli.nets.push((n.into(), v.into()));
         } else if let Some(rest) = a.strip_prefix("--net-mac:") {
             let (n, v) = split_dev(rest, "--net-mac")?;
-            let mac = parse_mac(v).ok_or_else(|| Early::Error(format!("Malformed mac address: {v}")))?;
+            let mac =
+                parse_mac(v).ok_or_else(|| Early::Error(format!("Malformed mac address: {v}")))?;
             cli.macs.push((n.into(), mac));
         } else if let Some(rest) = a.strip_prefix("--block:") {
             let (n, v) = split_dev(rest, "--block")?;
@@ -96,7 +105,9 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
         }
         i += 1;
     }
-    let image = argv.get(i).ok_or_else(|| Early::Error("Missing KERNEL operand".into()))?;
+    let image = argv
+        .get(i)
+        .ok_or_else(|| Early::Error("Missing KERNEL operand".into()))?;
     cli.image = image.into();
     cli.args = argv[i + 1..].to_vec();
     Ok(cli)
@@ -111,7 +122,11 @@ pub fn cmdline(args: &[String], max: usize) -> Result<Vec<u8>, String> {
     }
     out.push(0);
     if out.len() > max {
-        return Err(format!("guest command line too long ({} > {} bytes with terminator)", out.len(), max));
+        return Err(format!(
+            "guest command line too long ({} > {} bytes with terminator)",
+            out.len(),
+            max
+        ));
     }
     Ok(out)
 }
@@ -126,7 +141,17 @@ mod tests {
 
     #[test]
     fn solo5_style_options() {
-        let c = parse(&v(&["--mem=64", "--net:service=tap0", "--net-mac:service=02:00:00:00:00:09", "--block:storage=/tmp/d", "img", "--ipv4=10.0.0.2/24", "-l", "debug"])).unwrap();
+        let c = parse(&v(&[
+            "--mem=64",
+            "--net:service=tap0",
+            "--net-mac:service=02:00:00:00:00:09",
+            "--block:storage=/tmp/d",
+            "img",
+            "--ipv4=10.0.0.2/24",
+            "-l",
+            "debug",
+        ]))
+        .unwrap();
         assert_eq!(c.mem_mib, 64);
         assert_eq!(c.nets, vec![("service".into(), "tap0".into())]);
         assert_eq!(c.macs, vec![("service".into(), [2, 0, 0, 0, 0, 9])]);
@@ -139,11 +164,26 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(parse(&v(&[])), Err(Early::Error("Missing KERNEL operand".into())));
-        assert_eq!(parse(&v(&["--mem=x", "img"])), Err(Early::Error("Malformed argument to --mem".into())));
-        assert_eq!(parse(&v(&["--bogus", "img"])), Err(Early::Error("Invalid option: `--bogus'".into())));
-        assert!(matches!(parse(&v(&["--net:service", "img"])), Err(Early::Error(_))));
-        assert!(matches!(parse(&v(&["--net-mac:service=zz:00", "img"])), Err(Early::Error(_))));
+        assert_eq!(
+            parse(&v(&[])),
+            Err(Early::Error("Missing KERNEL operand".into()))
+        );
+        assert_eq!(
+            parse(&v(&["--mem=x", "img"])),
+            Err(Early::Error("Malformed argument to --mem".into()))
+        );
+        assert_eq!(
+            parse(&v(&["--bogus", "img"])),
+            Err(Early::Error("Invalid option: `--bogus'".into()))
+        );
+        assert!(matches!(
+            parse(&v(&["--net:service", "img"])),
+            Err(Early::Error(_))
+        ));
+        assert!(matches!(
+            parse(&v(&["--net-mac:service=zz:00", "img"])),
+            Err(Early::Error(_))
+        ));
         assert_eq!(parse(&v(&["--help"])), Err(Early::Help));
     }
 

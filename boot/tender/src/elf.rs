@@ -1,7 +1,9 @@
 //! Loading and validating an hvt image (ELF64, x86_64, ET_EXEC), with the
 //! checks and messages of Solo5's tender (tenders/common/elf.c).
 
-use gitns_abi::note::{ABI1_NOTE_TYPE, MFT1_NOTE_ALIGN, MFT1_NOTE_TYPE, NOTE_HEADER_SIZE, NOTE_NAME, NOTE_NAMESZ};
+use gitns_abi::note::{
+    ABI1_NOTE_TYPE, MFT1_NOTE_ALIGN, MFT1_NOTE_TYPE, NOTE_HEADER_SIZE, NOTE_NAME, NOTE_NAMESZ,
+};
 use gitns_abi::{GUEST_MIN_BASE, PAGE_SIZE};
 
 const PT_LOAD: u32 = 1;
@@ -130,8 +132,12 @@ fn header(b: &[u8]) -> Result<(u64, Vec<Phdr>), ElfError> {
     let phnum = u16_at(b, 56).ok_or(ElfError::Header)? as usize;
     let mut phdrs = Vec::with_capacity(phnum);
     for i in 0..phnum {
-        let o = phoff.checked_add(i * PHDR_SIZE).ok_or(ElfError::ProgramHeaders)?;
-        let p = b.get(o..o.checked_add(PHDR_SIZE).ok_or(ElfError::ProgramHeaders)?).ok_or(ElfError::ProgramHeaders)?;
+        let o = phoff
+            .checked_add(i * PHDR_SIZE)
+            .ok_or(ElfError::ProgramHeaders)?;
+        let p = b
+            .get(o..o.checked_add(PHDR_SIZE).ok_or(ElfError::ProgramHeaders)?)
+            .ok_or(ElfError::ProgramHeaders)?;
         phdrs.push(Phdr {
             kind: u32_at(p, 0).ok_or(ElfError::ProgramHeaders)?,
             flags: u32_at(p, 4).ok_or(ElfError::ProgramHeaders)?,
@@ -146,7 +152,13 @@ fn header(b: &[u8]) -> Result<(u64, Vec<Phdr>), ElfError> {
 }
 
 /// The descriptor of the Solo5 note of type `kind`, with `align` padding removed.
-fn note(b: &[u8], phdrs: &[Phdr], kind: u32, align: usize, max: usize) -> Result<Option<Vec<u8>>, ElfError> {
+fn note(
+    b: &[u8],
+    phdrs: &[Phdr],
+    kind: u32,
+    align: usize,
+    max: usize,
+) -> Result<Option<Vec<u8>>, ElfError> {
     for (index, p) in phdrs.iter().enumerate().filter(|(_, p)| p.kind == PT_NOTE) {
         if p.filesz < 12 {
             return Err(ElfError::BadNote { index });
@@ -155,8 +167,11 @@ fn note(b: &[u8], phdrs: &[Phdr], kind: u32, align: usize, max: usize) -> Result
             continue;
         }
         let off = p.offset as usize;
-        let h = b.get(off..off.saturating_add(NOTE_HEADER_SIZE)).ok_or(ElfError::BadNote { index })?;
-        if u32_at(h, 0) != Some(NOTE_NAMESZ) || h[12..20] != NOTE_NAME || u32_at(h, 8) != Some(kind) {
+        let h = b
+            .get(off..off.saturating_add(NOTE_HEADER_SIZE))
+            .ok_or(ElfError::BadNote { index })?;
+        if u32_at(h, 0) != Some(NOTE_NAMESZ) || h[12..20] != NOTE_NAME || u32_at(h, 8) != Some(kind)
+        {
             continue;
         }
         let descsz = u32_at(h, 4).ok_or(ElfError::BadNote { index })? as usize;
@@ -165,9 +180,14 @@ fn note(b: &[u8], phdrs: &[Phdr], kind: u32, align: usize, max: usize) -> Result
         }
         let desc_off = NOTE_HEADER_SIZE.div_ceil(align) * align;
         let pad = desc_off - NOTE_HEADER_SIZE;
-        let size = descsz.checked_sub(pad).filter(|s| *s > 0).ok_or(ElfError::BadNote { index })?;
+        let size = descsz
+            .checked_sub(pad)
+            .filter(|s| *s > 0)
+            .ok_or(ElfError::BadNote { index })?;
         let start = off + desc_off;
-        let d = b.get(start..start + size).ok_or(ElfError::BadNote { index })?;
+        let d = b
+            .get(start..start + size)
+            .ok_or(ElfError::BadNote { index })?;
         return Ok(Some(d.to_vec()));
     }
     Ok(None)
@@ -188,11 +208,21 @@ fn check_abi(b: &[u8], phdrs: &[Phdr]) -> Result<(), ElfError> {
 }
 
 fn seg_err(index: usize, what: &str) -> ElfError {
-    ElfError::Segment { index, what: what.to_string() }
+    ElfError::Segment {
+        index,
+        what: what.to_string(),
+    }
 }
 
 /// Check one loadable segment; returns its page-aligned end.
-fn check_segment(index: usize, p: &Phdr, last_vaddr: u64, end_so_far: u64, mem_size: u64, file_len: u64) -> Result<u64, ElfError> {
+fn check_segment(
+    index: usize,
+    p: &Phdr,
+    last_vaddr: u64,
+    end_so_far: u64,
+    mem_size: u64,
+    file_len: u64,
+) -> Result<u64, ElfError> {
     if p.vaddr < GUEST_MIN_BASE {
         return Err(seg_err(index, "p_vaddr outside of valid memory range"));
     }
@@ -207,10 +237,16 @@ fn check_segment(index: usize, p: &Phdr, last_vaddr: u64, end_so_far: u64, mem_s
         return Err(seg_err(index, "p_vaddr_start is outside of memory range"));
     }
     if p.vaddr >= mem_size || p.vaddr.checked_add(p.filesz).is_none_or(|e| e > mem_size) {
-        return Err(seg_err(index, "program file segment falls outside of valid range"));
+        return Err(seg_err(
+            index,
+            "program file segment falls outside of valid range",
+        ));
     }
     if p.memsz < p.filesz {
-        return Err(seg_err(index, "program memory segment falls outside of valid range (p_memsz < p_filesz)"));
+        return Err(seg_err(
+            index,
+            "program memory segment falls outside of valid range (p_memsz < p_filesz)",
+        ));
     }
     let end = p
         .vaddr
@@ -219,13 +255,19 @@ fn check_segment(index: usize, p: &Phdr, last_vaddr: u64, end_so_far: u64, mem_s
         .map(|e| e & !(p.align - 1))
         .ok_or_else(|| seg_err(index, "program memory segment falls outside of valid range"))?;
     if end > mem_size {
-        return Err(seg_err(index, "program memory segment falls outside of valid range (p_vaddr + p_memsz > mem_size)"));
+        return Err(seg_err(
+            index,
+            "program memory segment falls outside of valid range (p_vaddr + p_memsz > mem_size)",
+        ));
     }
     if p.offset.checked_add(p.filesz).is_none_or(|e| e > file_len) {
         return Err(seg_err(index, "host file segment mismatched"));
     }
     if start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 {
-        return Err(seg_err(index, "p_vaddr_start not aligned with architectural page size"));
+        return Err(seg_err(
+            index,
+            "p_vaddr_start not aligned with architectural page size",
+        ));
     }
     if p.flags & PF_W != 0 && p.flags & PF_X != 0 {
         return Err(ElfError::WriteExec { index });
@@ -237,7 +279,8 @@ fn check_segment(index: usize, p: &Phdr, last_vaddr: u64, end_so_far: u64, mem_s
 pub fn parse(b: &[u8], mem_size: u64) -> Result<Image, ElfError> {
     let (entry, phdrs) = header(b)?;
     check_abi(b, &phdrs)?;
-    let manifest = note(b, &phdrs, MFT1_NOTE_TYPE, MFT1_NOTE_ALIGN, MFT_NOTE_MAX)?.ok_or(ElfError::NoManifest)?;
+    let manifest = note(b, &phdrs, MFT1_NOTE_TYPE, MFT1_NOTE_ALIGN, MFT_NOTE_MAX)?
+        .ok_or(ElfError::NoManifest)?;
     gitns_abi::manifest::MftView::parse(&manifest).map_err(ElfError::BadManifest)?;
     if entry < GUEST_MIN_BASE || entry >= mem_size {
         return Err(ElfError::Entry { entry, mem_size });
@@ -265,7 +308,12 @@ pub fn parse(b: &[u8], mem_size: u64) -> Result<Image, ElfError> {
     if segments.is_empty() {
         return Err(seg_err(0, "no loadable segment"));
     }
-    Ok(Image { entry, end, segments, manifest })
+    Ok(Image {
+        entry,
+        end,
+        segments,
+        manifest,
+    })
 }
 
 #[cfg(test)]
@@ -293,7 +341,15 @@ pub mod tests {
         b[52..54].copy_from_slice(&64u16.to_le_bytes());
         b[54..56].copy_from_slice(&56u16.to_le_bytes());
         b[56..58].copy_from_slice(&3u16.to_le_bytes());
-        let ph = |b: &mut Vec<u8>, i: usize, kind: u32, flags: u32, off: u64, vaddr: u64, filesz: u64, memsz: u64, align: u64| {
+        let ph = |b: &mut Vec<u8>,
+                  i: usize,
+                  kind: u32,
+                  flags: u32,
+                  off: u64,
+                  vaddr: u64,
+                  filesz: u64,
+                  memsz: u64,
+                  align: u64| {
             let o = 64 + i * 56;
             b[o..o + 4].copy_from_slice(&kind.to_le_bytes());
             b[o + 4..o + 8].copy_from_slice(&flags.to_le_bytes());
@@ -304,7 +360,17 @@ pub mod tests {
             b[o + 40..o + 48].copy_from_slice(&memsz.to_le_bytes());
             b[o + 48..o + 56].copy_from_slice(&align.to_le_bytes());
         };
-        ph(&mut b, 0, PT_LOAD, 5, 0x1000, 0x100000, code.len() as u64, code.len() as u64, 0x1000);
+        ph(
+            &mut b,
+            0,
+            PT_LOAD,
+            5,
+            0x1000,
+            0x100000,
+            code.len() as u64,
+            code.len() as u64,
+            0x1000,
+        );
         b[0x1000..0x1000 + code.len()].copy_from_slice(code);
         // ABI note at 0x2000.
         let abi = gitns_abi::note::AbiNote::hvt();
@@ -355,7 +421,10 @@ pub mod tests {
     fn entry_out_of_range() {
         let mut b = tiny_image(&[0xf4]);
         b[24..32].copy_from_slice(&0x1000u64.to_le_bytes());
-        assert!(matches!(parse(&b, MEM), Err(ElfError::Entry { entry: 0x1000, .. })));
+        assert!(matches!(
+            parse(&b, MEM),
+            Err(ElfError::Entry { entry: 0x1000, .. })
+        ));
         b[24..32].copy_from_slice(&MEM.to_le_bytes());
         assert!(matches!(parse(&b, MEM), Err(ElfError::Entry { .. })));
     }
@@ -365,7 +434,10 @@ pub mod tests {
         let mut b = tiny_image(&[0xf4]);
         b[64 + 4..64 + 8].copy_from_slice(&7u32.to_le_bytes());
         assert_eq!(parse(&b, MEM), Err(ElfError::WriteExec { index: 0 }));
-        assert!(parse(&b, MEM).unwrap_err().to_string().contains("WRITE and EXEC"));
+        assert!(parse(&b, MEM)
+            .unwrap_err()
+            .to_string()
+            .contains("WRITE and EXEC"));
     }
 
     #[test]
@@ -383,22 +455,37 @@ pub mod tests {
     fn segment_rules() {
         let mut b = tiny_image(&[0xf4]);
         // Segment beyond memory.
-        assert!(matches!(parse(&b, 0x100800), Err(ElfError::Entry { .. }) | Err(ElfError::Segment { .. })));
+        assert!(matches!(
+            parse(&b, 0x100800),
+            Err(ElfError::Entry { .. }) | Err(ElfError::Segment { .. })
+        ));
         // File offset past the end of the file.
         b[64 + 8..64 + 16].copy_from_slice(&0xffff_0000u64.to_le_bytes());
-        assert!(matches!(parse(&b, MEM), Err(ElfError::Segment { index: 0, .. })));
+        assert!(matches!(
+            parse(&b, MEM),
+            Err(ElfError::Segment { index: 0, .. })
+        ));
         // Below 1 MiB.
         let mut b = tiny_image(&[0xf4]);
         b[64 + 16..64 + 24].copy_from_slice(&0x1000u64.to_le_bytes());
-        assert!(matches!(parse(&b, MEM), Err(ElfError::Segment { index: 0, .. })));
+        assert!(matches!(
+            parse(&b, MEM),
+            Err(ElfError::Segment { index: 0, .. })
+        ));
         // memsz < filesz.
         let mut b = tiny_image(&[0xf4, 0xf4]);
         b[64 + 40..64 + 48].copy_from_slice(&1u64.to_le_bytes());
-        assert!(matches!(parse(&b, MEM), Err(ElfError::Segment { index: 0, .. })));
+        assert!(matches!(
+            parse(&b, MEM),
+            Err(ElfError::Segment { index: 0, .. })
+        ));
         // Huge memsz overflowing.
         let mut b = tiny_image(&[0xf4]);
         b[64 + 40..64 + 48].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(parse(&b, MEM), Err(ElfError::Segment { index: 0, .. })));
+        assert!(matches!(
+            parse(&b, MEM),
+            Err(ElfError::Segment { index: 0, .. })
+        ));
     }
 
     #[test]

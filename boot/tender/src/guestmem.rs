@@ -12,7 +12,11 @@ pub struct OutOfBounds {
 
 impl std::fmt::Display for OutOfBounds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "guest address range {:#x}+{:#x} is outside guest memory", self.gpa, self.len)
+        write!(
+            f,
+            "guest address range {:#x}+{:#x} is outside guest memory",
+            self.gpa, self.len
+        )
     }
 }
 
@@ -70,7 +74,10 @@ impl GuestMem {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(GuestMem { ptr: ptr.cast(), len })
+        Ok(GuestMem {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 
     /// Size in bytes.
@@ -95,7 +102,9 @@ impl GuestMem {
     /// with EFAULT), as solo5-hvt does for read-only and non-writable segments.
     pub fn protect(&mut self, gpa: u64, len: u64, write: bool, exec: bool) -> Result<(), String> {
         let start = self.check(gpa, len).map_err(|e| e.to_string())?;
-        let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 } | if exec { libc::PROT_EXEC } else { 0 };
+        let prot = libc::PROT_READ
+            | if write { libc::PROT_WRITE } else { 0 }
+            | if exec { libc::PROT_EXEC } else { 0 };
         // SAFETY: the range is inside our mapping (checked) and page aligned
         // (segments are validated to be); only protections change.
         if unsafe { libc::mprotect(self.ptr.add(start).cast(), len as usize, prot) } != 0 {

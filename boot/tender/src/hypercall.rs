@@ -4,7 +4,9 @@
 
 use crate::devices::{Backend, Devices};
 use crate::guestmem::GuestMem;
-use gitns_abi::hypercall::{self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK};
+use gitns_abi::hypercall::{
+    self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK,
+};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 
@@ -25,13 +27,24 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters { calls: [0; 33], frames_out: 0, frames_in: 0 }
+        Counters {
+            calls: [0; 33],
+            frames_out: 0,
+            frames_in: 0,
+        }
     }
 }
 
 /// Handle the `out` of `gpa` to `port`.
-pub fn dispatch(port: u16, gpa: u64, mem: &mut GuestMem, devs: &mut Devices, counters: &mut Counters) -> Result<Next, String> {
-    let nr = Nr::from_port(port).ok_or_else(|| format!("guest wrote to unknown I/O port {port:#x}"))?;
+pub fn dispatch(
+    port: u16,
+    gpa: u64,
+    mem: &mut GuestMem,
+    devs: &mut Devices,
+    counters: &mut Counters,
+) -> Result<Next, String> {
+    let nr =
+        Nr::from_port(port).ok_or_else(|| format!("guest wrote to unknown I/O port {port:#x}"))?;
     counters.calls[nr as usize] += 1;
     let r = match nr {
         Nr::Walltime => walltime(gpa, mem),
@@ -42,16 +55,27 @@ pub fn dispatch(port: u16, gpa: u64, mem: &mut GuestMem, devs: &mut Devices, cou
         Nr::BlockWrite => block_write(gpa, mem, devs),
         Nr::BlockRead => block_read(gpa, mem, devs),
         Nr::NetExchange => net_exchange(gpa, mem, devs, counters),
-        Nr::Halt => return Ok(Next::Halt(mem.read::<hc::Halt>(gpa).map_err(|e| e.to_string())?.exit_status)),
+        Nr::Halt => {
+            return Ok(Next::Halt(
+                mem.read::<hc::Halt>(gpa)
+                    .map_err(|e| e.to_string())?
+                    .exit_status,
+            ))
+        }
     };
-    r.map(|()| Next::Resume).map_err(|e| format!("hypercall {nr:?}: {e}"))
+    r.map(|()| Next::Resume)
+        .map_err(|e| format!("hypercall {nr:?}: {e}"))
 }
 
 type R = Result<(), String>;
 
 fn walltime(gpa: u64, mem: &mut GuestMem) -> R {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    mem.write(gpa, &hc::Walltime { nsecs: now }).map_err(|e| e.to_string())
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    mem.write(gpa, &hc::Walltime { nsecs: now })
+        .map_err(|e| e.to_string())
 }
 
 fn puts(gpa: u64, mem: &mut GuestMem) -> R {
@@ -69,13 +93,27 @@ fn poll(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
     let mut idx: Vec<usize> = Vec::new();
     for (i, b) in devs.by_index.iter().enumerate() {
         if let Some(Backend::Net(tap)) = b {
-            fds.push(libc::pollfd { fd: tap.fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: tap.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
             idx.push(i);
         }
     }
-    let ts = libc::timespec { tv_sec: (a.timeout_nsecs / 1_000_000_000) as libc::time_t, tv_nsec: (a.timeout_nsecs % 1_000_000_000) as libc::c_long };
+    let ts = libc::timespec {
+        tv_sec: (a.timeout_nsecs / 1_000_000_000) as libc::time_t,
+        tv_nsec: (a.timeout_nsecs % 1_000_000_000) as libc::c_long,
+    };
     // SAFETY: fds is a valid array of fds.len() pollfds; ts is a valid timespec.
-    let n = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
+    let n = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            &ts,
+            std::ptr::null(),
+        )
+    };
     a.ready_set = 0;
     if n > 0 {
         for (f, i) in fds.iter().zip(&idx) {
@@ -138,7 +176,9 @@ fn net_read(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R
 /// was pending wait up to the timeout for one.
 fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R {
     let mut a: hc::NetExchange = mem.read(gpa).map_err(|e| e.to_string())?;
-    let Some(tap) = net(devs, a.handle).filter(|_| a.tx_count <= hc::NET_EXCHANGE_MAX && a.rx_count <= hc::NET_EXCHANGE_MAX) else {
+    let Some(tap) = net(devs, a.handle)
+        .filter(|_| a.tx_count <= hc::NET_EXCHANGE_MAX && a.rx_count <= hc::NET_EXCHANGE_MAX)
+    else {
         a.ret = RESULT_EINVAL;
         return mem.write(gpa, &a).map_err(|e| e.to_string());
     };
@@ -165,7 +205,12 @@ fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) 
 }
 
 /// Read pending frames into the rx buffers of `a`; returns how many.
-fn read_frames(a: &mut hc::NetExchange, tap: &crate::tap::Tap, mem: &mut GuestMem, c: &mut Counters) -> Result<u32, String> {
+fn read_frames(
+    a: &mut hc::NetExchange,
+    tap: &crate::tap::Tap,
+    mem: &mut GuestMem,
+    c: &mut Counters,
+) -> Result<u32, String> {
     let iov = std::mem::size_of::<hc::IoVec>() as u64;
     let mut n = 0;
     while n < a.rx_count {
@@ -186,15 +231,26 @@ fn read_frames(a: &mut hc::NetExchange, tap: &crate::tap::Tap, mem: &mut GuestMe
 }
 
 fn wait_readable(fd: i32, timeout_ns: u64) {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ts = libc::timespec { tv_sec: (timeout_ns / 1_000_000_000) as libc::time_t, tv_nsec: (timeout_ns % 1_000_000_000) as libc::c_long };
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: (timeout_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (timeout_ns % 1_000_000_000) as libc::c_long,
+    };
     // SAFETY: one valid pollfd and a valid timespec.
     unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
 }
 
 fn block<'a>(devs: &'a Devices, handle: u64, offset: u64, len: u64) -> Option<&'a std::fs::File> {
     match devs.by_index.get(handle as usize) {
-        Some(Some(Backend::Block { file, capacity })) if offset.checked_add(len).is_some_and(|e| e <= *capacity) => Some(file),
+        Some(Some(Backend::Block { file, capacity }))
+            if offset.checked_add(len).is_some_and(|e| e <= *capacity) =>
+        {
+            Some(file)
+        }
         _ => None,
     }
 }
@@ -205,7 +261,8 @@ fn block_write(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
         None => RESULT_EINVAL,
         Some(f) => {
             let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
-            f.write_all_at(data, a.offset).map_err(|e| format!("Fatal error when writing: {e}"))?;
+            f.write_all_at(data, a.offset)
+                .map_err(|e| format!("Fatal error when writing: {e}"))?;
             RESULT_OK
         }
     };
@@ -218,7 +275,8 @@ fn block_read(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
         None => RESULT_EINVAL,
         Some(f) => {
             let buf = mem.slice_mut(a.data, a.len).map_err(|e| e.to_string())?;
-            f.read_exact_at(buf, a.offset).map_err(|e| format!("Fatal error when reading: {e}"))?;
+            f.read_exact_at(buf, a.offset)
+                .map_err(|e| format!("Fatal error when reading: {e}"))?;
             RESULT_OK
         }
     };

@@ -31,7 +31,11 @@ fn main() {
             std::process::exit(0)
         }
         Err(Early::Version) => {
-            eprintln!("gitns-hvt tender, version {}\nABI version {}", env!("CARGO_PKG_VERSION"), gitns_abi::HVT_ABI_VERSION);
+            eprintln!(
+                "gitns-hvt tender, version {}\nABI version {}",
+                env!("CARGO_PKG_VERSION"),
+                gitns_abi::HVT_ABI_VERSION
+            );
             std::process::exit(0)
         }
         Err(Early::Error(e)) => {
@@ -92,7 +96,10 @@ fn supervise(cli: &cli::Cli, first_wait: std::time::Duration, max_restarts: Opti
         if started.elapsed() > std::time::Duration::from_secs(60) {
             wait = first_wait;
         }
-        eprintln!("gitns-hvt: guest crashed with status {status}; restarting in {} s", wait.as_secs());
+        eprintln!(
+            "gitns-hvt: guest crashed with status {status}; restarting in {} s",
+            wait.as_secs()
+        );
         std::thread::sleep(wait);
         wait = (wait * 2).min(std::time::Duration::from_secs(60));
     }
@@ -109,7 +116,11 @@ fn boot(cli: &cli::Cli) -> Result<i32, BootError> {
     }
     let mut devs = devices::attach(cli, &image.manifest)?;
     let mut vm = vm::Vm::new(mem_size, &image, &file)?;
-    let features = if cli.no_extensions { 0 } else { gitns_abi::FEATURE_NET_EXCHANGE };
+    let features = if cli.no_extensions {
+        0
+    } else {
+        gitns_abi::FEATURE_NET_EXCHANGE
+    };
     vm.write_boot_info(image.end, &devs.manifest, &cmdline, features)?;
     if !cli.quiet {
         eprintln!(
@@ -156,15 +167,31 @@ mod tests {
     }
 
     fn kvm_or_skip() -> bool {
-        if std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok() {
+        if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok()
+        {
             return true;
         }
-        assert_ne!(std::env::var("GITNS_REQUIRE_KVM").as_deref(), Ok("1"), "/dev/kvm is not usable and GITNS_REQUIRE_KVM=1");
+        assert_ne!(
+            std::env::var("GITNS_REQUIRE_KVM").as_deref(),
+            Ok("1"),
+            "/dev/kvm is not usable and GITNS_REQUIRE_KVM=1"
+        );
         eprintln!("SKIP gitns-hvt VM unit test: /dev/kvm is not usable here");
         if let Some(path) = std::env::var_os("GITNS_SKIP_LOG") {
             use std::io::Write;
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                let _ = writeln!(f, "SKIP gitns-hvt VM unit test: /dev/kvm is not usable here");
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(
+                    f,
+                    "SKIP gitns-hvt VM unit test: /dev/kvm is not usable here"
+                );
             }
         }
         false
@@ -177,7 +204,12 @@ mod tests {
         }
         let path = std::env::temp_dir().join(format!("gitns-hvt-hello-{}", std::process::id()));
         std::fs::write(&path, hello_guest()).unwrap();
-        let cli = cli::Cli { mem_mib: 8, quiet: true, image: path.clone(), ..Default::default() };
+        let cli = cli::Cli {
+            mem_mib: 8,
+            quiet: true,
+            image: path.clone(),
+            ..Default::default()
+        };
         let status = boot(&cli);
         let _ = std::fs::remove_file(&path);
         assert_eq!(status, Ok(7));
@@ -195,13 +227,34 @@ mod tests {
         std::fs::write(&config, guest_exiting_with(64)).unwrap();
         let short = std::time::Duration::from_millis(5);
         let t = std::time::Instant::now();
-        let cli = cli::Cli { mem_mib: 8, quiet: true, image: crash.clone(), restart_on_fail: true, ..Default::default() };
+        let cli = cli::Cli {
+            mem_mib: 8,
+            quiet: true,
+            image: crash.clone(),
+            restart_on_fail: true,
+            ..Default::default()
+        };
         assert_eq!(supervise(&cli, short, Some(3)), 255);
-        assert!(t.elapsed() >= short * (1 + 2 + 4), "three restarts with doubling waits");
-        let cli = cli::Cli { mem_mib: 8, quiet: true, image: config.clone(), restart_on_fail: true, ..Default::default() };
+        assert!(
+            t.elapsed() >= short * (1 + 2 + 4),
+            "three restarts with doubling waits"
+        );
+        let cli = cli::Cli {
+            mem_mib: 8,
+            quiet: true,
+            image: config.clone(),
+            restart_on_fail: true,
+            ..Default::default()
+        };
         let t = std::time::Instant::now();
-        assert_eq!(supervise(&cli, std::time::Duration::from_secs(5), Some(3)), 64);
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "no restart after a configuration error");
+        assert_eq!(
+            supervise(&cli, std::time::Duration::from_secs(5), Some(3)),
+            64
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "no restart after a configuration error"
+        );
         let _ = (std::fs::remove_file(crash), std::fs::remove_file(config));
     }
 
@@ -212,12 +265,29 @@ mod tests {
         }
         let path = std::env::temp_dir().join(format!("gitns-hvt-noattach-{}", std::process::id()));
         std::fs::write(&path, elf::tests::tiny_image(&[0xf4])).unwrap();
-        let cli = cli::Cli { mem_mib: 8, quiet: true, image: path.clone(), ..Default::default() };
+        let cli = cli::Cli {
+            mem_mib: 8,
+            quiet: true,
+            image: path.clone(),
+            ..Default::default()
+        };
         let r = boot(&cli);
         let _ = std::fs::remove_file(&path);
         let e = r.unwrap_err();
-        assert!(e.to_string().contains("Device 'service' of type NET_BASIC declared but not attached"), "{e}");
-        let cli = cli::Cli { mem_mib: 8, quiet: true, image: "/nonexistent/img".into(), ..Default::default() };
-        assert!(boot(&cli).unwrap_err().to_string().contains("Could not open"));
+        assert!(
+            e.to_string()
+                .contains("Device 'service' of type NET_BASIC declared but not attached"),
+            "{e}"
+        );
+        let cli = cli::Cli {
+            mem_mib: 8,
+            quiet: true,
+            image: "/nonexistent/img".into(),
+            ..Default::default()
+        };
+        assert!(boot(&cli)
+            .unwrap_err()
+            .to_string()
+            .contains("Could not open"));
     }
 }

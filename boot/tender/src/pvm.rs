@@ -17,11 +17,17 @@ pub fn detect() -> bool {
 
 /// Register the virtual-interrupt-flag page at [`PVM_VIF_PAGE`].
 pub fn setup(vcpu: &VcpuFd) -> Result<(), String> {
-    let msrs = Msrs::from_entries(&[kvm_msr_entry { index: MSR_PVM_VIF, data: PVM_VIF_PAGE | VIF_ENABLE, ..Default::default() }])
-        .map_err(|e| format!("PVM: building MSR list: {e:?}"))?;
+    let msrs = Msrs::from_entries(&[kvm_msr_entry {
+        index: MSR_PVM_VIF,
+        data: PVM_VIF_PAGE | VIF_ENABLE,
+        ..Default::default()
+    }])
+    .map_err(|e| format!("PVM: building MSR list: {e:?}"))?;
     match vcpu.set_msrs(&msrs) {
         Ok(1) => Ok(()),
-        Ok(n) => Err(format!("PVM: KVM_SET_MSRS set {n} of 1 MSRs (0x{MSR_PVM_VIF:x})")),
+        Ok(n) => Err(format!(
+            "PVM: KVM_SET_MSRS set {n} of 1 MSRs (0x{MSR_PVM_VIF:x})"
+        )),
         Err(e) => Err(format!("PVM: KVM_SET_MSRS: {e}")),
     }
 }

@@ -31,7 +31,11 @@ pub fn interface_up(name: &str) -> io::Result<bool> {
     // SAFETY: sock is ours.
     unsafe { libc::close(sock) };
     if rc < 0 {
-        return Err(if err.raw_os_error() == Some(libc::ENODEV) { io::Error::new(io::ErrorKind::NotFound, "No such device") } else { err });
+        return Err(if err.raw_os_error() == Some(libc::ENODEV) {
+            io::Error::new(io::ErrorKind::NotFound, "No such device")
+        } else {
+            err
+        });
     }
     let flags = i16::from_ne_bytes([req[16], req[17]]) as i32;
     Ok(flags & libc::IFF_UP != 0)
@@ -41,7 +45,9 @@ impl Tap {
     /// Attach to `iface` (or `@FD`).
     pub fn attach(iface: &str) -> io::Result<Tap> {
         if let Some(fd) = iface.strip_prefix('@') {
-            let fd: i32 = fd.parse().map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let fd: i32 = fd
+                .parse()
+                .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
             // SAFETY: the operator passed this inherited fd to us for the guest's use.
             let file = unsafe { File::from_raw_fd(fd) };
             set_nonblocking(&file)?;
@@ -53,7 +59,10 @@ impl Tap {
         if !interface_up(iface)? {
             return Err(io::Error::from_raw_os_error(libc::ENETDOWN));
         }
-        let file = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun")?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/net/tun")?;
         let mut req = [0u8; 40];
         req[..iface.len()].copy_from_slice(iface.as_bytes());
         req[16..18].copy_from_slice(&(IFF_TAP | IFF_NO_PI).to_ne_bytes());
@@ -99,7 +108,9 @@ fn set_nonblocking(f: &File) -> io::Result<()> {
     // SAFETY: fcntl on an open fd.
     let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
     // SAFETY: as above.
-    if flags < 0 || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+    if flags < 0
+        || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0
+    {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -111,7 +122,10 @@ pub fn random_mac() -> [u8; 6] {
     // SAFETY: mac is valid for 6 bytes.
     let n = unsafe { libc::getrandom(mac.as_mut_ptr().cast(), 6, 0) };
     if n != 6 {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         mac.copy_from_slice(&t.to_le_bytes()[..6]);
     }
     mac[0] = (mac[0] & 0xfe) | 0x02;

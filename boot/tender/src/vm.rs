@@ -21,7 +21,9 @@ pub struct Vm {
 fn kvm_open() -> Result<Kvm, String> {
     Kvm::new().map_err(|e| match e.errno() {
         libc::ENOENT => "/dev/kvm does not exist: KVM is not available on this host".to_string(),
-        libc::EACCES | libc::EPERM => "/dev/kvm: permission denied (are you in the kvm group?)".to_string(),
+        libc::EACCES | libc::EPERM => {
+            "/dev/kvm: permission denied (are you in the kvm group?)".to_string()
+        }
         _ => format!("/dev/kvm: {e}"),
     })
 }
@@ -40,16 +42,30 @@ impl Vm {
     /// Create the VM and load `image` (already validated for `mem_size`).
     pub fn new(mem_size: u64, image: &Image, file: &[u8]) -> Result<Vm, String> {
         let kvm = kvm_open()?;
-        let vm = kvm.create_vm().map_err(|e| format!("KVM: create VM: {e}"))?;
-        let mut mem = GuestMem::new(mem_size as usize).map_err(|e| format!("cannot allocate {mem_size} bytes of guest memory: {e}"))?;
-        let region = kvm_userspace_memory_region { slot: 0, flags: 0, guest_phys_addr: 0, memory_size: mem_size, userspace_addr: mem.host_addr() };
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| format!("KVM: create VM: {e}"))?;
+        let mut mem = GuestMem::new(mem_size as usize)
+            .map_err(|e| format!("cannot allocate {mem_size} bytes of guest memory: {e}"))?;
+        let region = kvm_userspace_memory_region {
+            slot: 0,
+            flags: 0,
+            guest_phys_addr: 0,
+            memory_size: mem_size,
+            userspace_addr: mem.host_addr(),
+        };
         // SAFETY: the region is our live mapping of mem_size bytes, which
         // outlives the VM (both are dropped together in Vm).
-        unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("KVM: set memory region: {e}"))?;
+        unsafe { vm.set_user_memory_region(region) }
+            .map_err(|e| format!("KVM: set memory region: {e}"))?;
         for s in &image.segments {
             let src = &file[s.offset as usize..(s.offset + s.filesz) as usize];
-            mem.slice_mut(s.vaddr, s.filesz).map_err(|e| e.to_string())?.copy_from_slice(src);
-            mem.slice_mut(s.vaddr + s.filesz, s.memsz - s.filesz).map_err(|e| e.to_string())?.fill(0);
+            mem.slice_mut(s.vaddr, s.filesz)
+                .map_err(|e| e.to_string())?
+                .copy_from_slice(src);
+            mem.slice_mut(s.vaddr + s.filesz, s.memsz - s.filesz)
+                .map_err(|e| e.to_string())?
+                .fill(0);
         }
         for s in &image.segments {
             mem.protect(s.start, s.end - s.start, s.writable, s.executable)?;
@@ -57,25 +73,49 @@ impl Vm {
         let pvm = pvm::detect();
         x86::setup_gdt(&mut mem).map_err(|e| e.to_string())?;
         x86::setup_page_tables(&mut mem, pvm).map_err(|e| e.to_string())?;
-        let vcpu = vm.create_vcpu(0).map_err(|e| format!("KVM: create vCPU: {e}"))?;
-        let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("KVM: get CPUID: {e}"))?;
-        vcpu.set_cpuid2(&cpuid).map_err(|e| format!("KVM: set CPUID: {e}"))?;
-        let sregs = vcpu.get_sregs().map_err(|e| format!("KVM: get sregs: {e}"))?;
-        vcpu.set_sregs(&x86::sregs(sregs)).map_err(|e| format!("KVM: set sregs: {e}"))?;
-        vcpu.set_regs(&x86::regs(image.entry, mem_size)).map_err(|e| format!("KVM: set regs: {e}"))?;
+        let vcpu = vm
+            .create_vcpu(0)
+            .map_err(|e| format!("KVM: create vCPU: {e}"))?;
+        let cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(|e| format!("KVM: get CPUID: {e}"))?;
+        vcpu.set_cpuid2(&cpuid)
+            .map_err(|e| format!("KVM: set CPUID: {e}"))?;
+        let sregs = vcpu
+            .get_sregs()
+            .map_err(|e| format!("KVM: get sregs: {e}"))?;
+        vcpu.set_sregs(&x86::sregs(sregs))
+            .map_err(|e| format!("KVM: set sregs: {e}"))?;
+        vcpu.set_regs(&x86::regs(image.entry, mem_size))
+            .map_err(|e| format!("KVM: set regs: {e}"))?;
         if pvm {
             pvm::setup(&vcpu)?;
         }
-        Ok(Vm { _kvm: kvm, _vm: vm, vcpu, mem, pvm })
+        Ok(Vm {
+            _kvm: kvm,
+            _vm: vm,
+            vcpu,
+            mem,
+            pvm,
+        })
     }
 
     /// TSC frequency in Hz as KVM reports it.
     pub fn tsc_hz(&self) -> Result<u64, String> {
-        self.vcpu.get_tsc_khz().map(|k| k as u64 * 1000).map_err(|e| format!("KVM: get TSC frequency: {e}"))
+        self.vcpu
+            .get_tsc_khz()
+            .map(|k| k as u64 * 1000)
+            .map_err(|e| format!("KVM: get TSC frequency: {e}"))
     }
 
     /// Write boot info, manifest copy and command line.
-    pub fn write_boot_info(&mut self, kernel_end: u64, manifest: &[u8], cmdline: &[u8], host_features: u32) -> Result<(), String> {
+    pub fn write_boot_info(
+        &mut self,
+        kernel_end: u64,
+        manifest: &[u8],
+        cmdline: &[u8],
+        host_features: u32,
+    ) -> Result<(), String> {
         debug_assert!(cmdline.len() <= CMDLINE_SIZE);
         let cmdline_gpa = (MFT_BASE + manifest.len() as u64).div_ceil(8) * 8;
         let bi = BootInfo {
@@ -90,8 +130,14 @@ impl Vm {
         };
         let e = |e: crate::guestmem::OutOfBounds| e.to_string();
         self.mem.write(BOOT_INFO_BASE, &bi).map_err(e)?;
-        self.mem.slice_mut(MFT_BASE, manifest.len() as u64).map_err(e)?.copy_from_slice(manifest);
-        self.mem.slice_mut(cmdline_gpa, cmdline.len() as u64).map_err(e)?.copy_from_slice(cmdline);
+        self.mem
+            .slice_mut(MFT_BASE, manifest.len() as u64)
+            .map_err(e)?
+            .copy_from_slice(manifest);
+        self.mem
+            .slice_mut(cmdline_gpa, cmdline.len() as u64)
+            .map_err(e)?
+            .copy_from_slice(cmdline);
         Ok(())
     }
 
@@ -101,7 +147,9 @@ impl Vm {
             let exit = match self.vcpu.run() {
                 Ok(exit) => exit,
                 Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
-                Err(e) if e.errno() == libc::EFAULT => return Err(format!("host/guest translation fault{}", self.regs_text())),
+                Err(e) if e.errno() == libc::EFAULT => {
+                    return Err(format!("host/guest translation fault{}", self.regs_text()))
+                }
                 Err(e) => return Err(format!("KVM: run: {e}")),
             };
             match exit {
@@ -116,9 +164,21 @@ impl Vm {
                     }
                 }
                 VcpuExit::Hlt => return Err("guest executed HLT without the HALT hypercall".into()),
-                VcpuExit::Shutdown => return Err(format!("guest triple fault (KVM_EXIT_SHUTDOWN){}", self.regs_text())),
-                VcpuExit::InternalError => return Err(format!("KVM internal error (emulation failure?){}", self.regs_text())),
-                VcpuExit::FailEntry(reason, cpu) => return Err(format!("KVM entry failed: reason {reason:#x} on cpu {cpu}")),
+                VcpuExit::Shutdown => {
+                    return Err(format!(
+                        "guest triple fault (KVM_EXIT_SHUTDOWN){}",
+                        self.regs_text()
+                    ))
+                }
+                VcpuExit::InternalError => {
+                    return Err(format!(
+                        "KVM internal error (emulation failure?){}",
+                        self.regs_text()
+                    ))
+                }
+                VcpuExit::FailEntry(reason, cpu) => {
+                    return Err(format!("KVM entry failed: reason {reason:#x} on cpu {cpu}"))
+                }
                 other => {
                     let what = format!("{other:?}");
                     return Err(format!("Unexpected vm exit: {what}{}", self.regs_text()));
@@ -129,7 +189,10 @@ impl Vm {
 
     fn regs_text(&self) -> String {
         match self.vcpu.get_regs() {
-            Ok(r) => format!(": rip={:#x} rsp={:#x} rflags={:#x} rax={:#x} rdi={:#x}", r.rip, r.rsp, r.rflags, r.rax, r.rdi),
+            Ok(r) => format!(
+                ": rip={:#x} rsp={:#x} rflags={:#x} rax={:#x} rdi={:#x}",
+                r.rip, r.rsp, r.rflags, r.rax, r.rdi
+            ),
             Err(_) => String::new(),
         }
     }

@@ -72,7 +72,8 @@ pub fn setup_gdt(mem: &mut GuestMem) -> Result<(), OutOfBounds> {
 /// is mapped writable.
 pub fn setup_page_tables(mem: &mut GuestMem, user: bool) -> Result<(), OutOfBounds> {
     let us = if user { US } else { 0 };
-    mem.slice_mut(PML4_BASE, PT0_BASE + 0x1000 - PML4_BASE)?.fill(0);
+    mem.slice_mut(PML4_BASE, PT0_BASE + 0x1000 - PML4_BASE)?
+        .fill(0);
     mem.write(PML4_BASE, &(PDPTE_BASE | P | RW | us))?;
     for i in 0..4 {
         mem.write(PDPTE_BASE + 8 * i, &(PDE_BASE + 0x1000 * i | P | RW | us))?;
@@ -109,14 +110,30 @@ pub fn sregs(mut s: kvm_sregs) -> kvm_sregs {
     (s.ss, s.ds, s.es, s.fs, s.gs) = (data, data, data, data, data);
     s.gdt.base = GDT_BASE;
     s.gdt.limit = 3 * 8 - 1;
-    s.tr = kvm_segment { selector: 0, base: 0, limit: 0, type_: 11, present: 1, ..Default::default() };
-    s.ldt = kvm_segment { unusable: 1, ..Default::default() };
+    s.tr = kvm_segment {
+        selector: 0,
+        base: 0,
+        limit: 0,
+        type_: 11,
+        present: 1,
+        ..Default::default()
+    };
+    s.ldt = kvm_segment {
+        unusable: 1,
+        ..Default::default()
+    };
     s
 }
 
 /// General registers at entry.
 pub fn regs(entry: u64, mem_size: u64) -> kvm_regs {
-    kvm_regs { rip: entry, rflags: RFLAGS_INIT, rsp: mem_size - 8, rdi: BOOT_INFO_BASE, ..Default::default() }
+    kvm_regs {
+        rip: entry,
+        rflags: RFLAGS_INIT,
+        rsp: mem_size - 8,
+        rdi: BOOT_INFO_BASE,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -134,13 +151,30 @@ mod tests {
         let mut m = GuestMem::new(8 << 20).unwrap();
         setup_page_tables(&mut m, false).unwrap();
         assert_eq!(m.read::<u64>(PT0_BASE).unwrap(), 0, "page 0 is not present");
-        assert_eq!(m.read::<u64>(PT0_BASE + 8 * 0x10).unwrap(), 0x10000 | P, "boot info read-only");
-        assert_eq!(m.read::<u64>(PT0_BASE + 8 * 0x100).unwrap(), 0x100000 | P | RW);
+        assert_eq!(
+            m.read::<u64>(PT0_BASE + 8 * 0x10).unwrap(),
+            0x10000 | P,
+            "boot info read-only"
+        );
+        assert_eq!(
+            m.read::<u64>(PT0_BASE + 8 * 0x100).unwrap(),
+            0x100000 | P | RW
+        );
         assert_eq!(m.read::<u64>(PDE_BASE + 8).unwrap(), PAGE_2M | P | RW | PS);
-        assert_eq!(m.read::<u64>(PDE_BASE + 8 * 3).unwrap(), 3 * PAGE_2M | P | RW | PS);
-        assert_eq!(m.read::<u64>(PDE_BASE + 8 * 4).unwrap(), 0, "nothing past memory");
+        assert_eq!(
+            m.read::<u64>(PDE_BASE + 8 * 3).unwrap(),
+            3 * PAGE_2M | P | RW | PS
+        );
+        assert_eq!(
+            m.read::<u64>(PDE_BASE + 8 * 4).unwrap(),
+            0,
+            "nothing past memory"
+        );
         setup_page_tables(&mut m, true).unwrap();
         assert_eq!(m.read::<u64>(PML4_BASE).unwrap() & US, US);
-        assert_eq!(m.read::<u64>(PT0_BASE + 8 * 0xB).unwrap(), PVM_VIF_PAGE | P | RW | US);
+        assert_eq!(
+            m.read::<u64>(PT0_BASE + 8 * 0xB).unwrap(),
+            PVM_VIF_PAGE | P | RW | US
+        );
     }
 }

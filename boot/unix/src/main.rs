@@ -39,7 +39,9 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
         } else if a.starts_with("--block:") {
             return Err(format!("{a}: the only block device is `storage`"));
         } else if a.starts_with("--net:") || a.starts_with("--net-mac:") {
-            return Err(format!("{a}: the image declares only the network device `service`"));
+            return Err(format!(
+                "{a}: the image declares only the network device `service`"
+            ));
         } else if a == "--help" || a == "-h" {
             return Err(USAGE.to_string());
         } else {
@@ -48,7 +50,12 @@ fn parse_cli(argv: &[String]) -> Result<Cli, String> {
         i += 1;
     }
     let tap = tap.ok_or_else(|| format!("missing --net:service=TAP\n{USAGE}"))?;
-    Ok(Cli { tap, mac, block, args: argv[i..].to_vec() })
+    Ok(Cli {
+        tap,
+        mac,
+        block,
+        args: argv[i..].to_vec(),
+    })
 }
 
 fn main() {
@@ -67,11 +74,18 @@ fn main() {
             std::process::exit(exit::FAILURE);
         }
     };
-    let block = match cli.block.as_deref().map(|f| std::fs::OpenOptions::new().read(true).write(true).open(f)) {
+    let block = match cli
+        .block
+        .as_deref()
+        .map(|f| std::fs::OpenOptions::new().read(true).write(true).open(f))
+    {
         None => None,
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
-            eprintln!("gitns-unix: cannot open block device file `{}`: {e}", cli.block.as_deref().unwrap_or(""));
+            eprintln!(
+                "gitns-unix: cannot open block device file `{}`: {e}",
+                cli.block.as_deref().unwrap_or("")
+            );
             std::process::exit(exit::FAILURE);
         }
     };
@@ -90,7 +104,12 @@ mod tests {
 
     #[test]
     fn cli_takes_device_options_then_image_args() {
-        let c = parse_cli(&s(&["--net:service=tap0", "--net-mac:service=02:00:00:00:00:01", "--ipv4=10.0.0.2/24"])).unwrap();
+        let c = parse_cli(&s(&[
+            "--net:service=tap0",
+            "--net-mac:service=02:00:00:00:00:01",
+            "--ipv4=10.0.0.2/24",
+        ]))
+        .unwrap();
         assert_eq!(c.tap, "tap0");
         assert_eq!(c.mac, Some([2, 0, 0, 0, 0, 1]));
         assert_eq!(c.args, s(&["--ipv4=10.0.0.2/24"]));

@@ -1,9 +1,9 @@
 //! [`Unix`]: the platform trait as a Linux process.
 
-use gitns_tender::tap::Tap;
 use gitns_net::{BlockError, NetError, Platform};
-use std::os::unix::fs::FileExt;
+use gitns_tender::tap::Tap;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The appliance's machine when it runs as a process on a tap device.
@@ -16,7 +16,12 @@ pub struct Unix {
 
 impl Unix {
     pub fn new(tap: Tap, mac: [u8; 6], block: Option<std::fs::File>) -> Unix {
-        Unix { tap, block, mac, start: Instant::now() }
+        Unix {
+            tap,
+            block,
+            mac,
+            start: Instant::now(),
+        }
     }
 }
 
@@ -29,7 +34,10 @@ pub fn console(bytes: &[u8]) {
 
 /// Wall clock in ns since the epoch.
 pub fn wall_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// Fill with kernel randomness (getrandom(2)); aborts when the kernel refuses.
@@ -79,7 +87,10 @@ impl Platform for Unix {
         if frame.len() > 1500 + 18 {
             return Err(NetError::TooBig);
         }
-        self.tap.write(frame).map(|_| ()).map_err(|_| NetError::Device)
+        self.tap
+            .write(frame)
+            .map(|_| ())
+            .map_err(|_| NetError::Device)
     }
 
     fn net_flush(&mut self) {}
@@ -90,20 +101,33 @@ impl Platform for Unix {
 
     fn poll(&mut self, deadline_ns: u64) -> bool {
         let now = self.monotonic_ns();
-        let timeout_ms = deadline_ns.saturating_sub(now).div_ceil(1_000_000).min(i32::MAX as u64) as i32;
-        let mut pfd = libc::pollfd { fd: self.tap.fd(), events: libc::POLLIN, revents: 0 };
+        let timeout_ms = deadline_ns
+            .saturating_sub(now)
+            .div_ceil(1_000_000)
+            .min(i32::MAX as u64) as i32;
+        let mut pfd = libc::pollfd {
+            fd: self.tap.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd, count 1.
         let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         n > 0
     }
 
     fn block_capacity(&self) -> Option<u64> {
-        self.block.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.len())
+        self.block
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.len())
     }
 
     fn block_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
         let cap = self.block_capacity().ok_or(BlockError::Absent)?;
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > cap) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > cap)
+        {
             return Err(BlockError::OutOfRange);
         }
         let f = self.block.as_ref().ok_or(BlockError::Absent)?;
@@ -112,11 +136,16 @@ impl Platform for Unix {
 
     fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
         let cap = self.block_capacity().ok_or(BlockError::Absent)?;
-        if offset.checked_add(data.len() as u64).is_none_or(|end| end > cap) {
+        if offset
+            .checked_add(data.len() as u64)
+            .is_none_or(|end| end > cap)
+        {
             return Err(BlockError::OutOfRange);
         }
         let f = self.block.as_ref().ok_or(BlockError::Absent)?;
-        f.write_all_at(data, offset).and_then(|()| f.sync_data()).map_err(|_| BlockError::Device)
+        f.write_all_at(data, offset)
+            .and_then(|()| f.sync_data())
+            .map_err(|_| BlockError::Device)
     }
 
     fn console_fn(&self) -> fn(&[u8]) {

@@ -47,7 +47,11 @@ pub fn build_owned(origin: &Name, mut p: Parsed) -> Result<(Zone, Vec<Finding>),
 fn pre_check(origin: &Name, p: &Parsed) -> Result<(), Finding> {
     let at = |i: usize, what: String| {
         let r = &p.records[i];
-        Finding { file: p.files.get(r.file as usize).cloned().unwrap_or_default(), line: r.line, what }
+        Finding {
+            file: p.files.get(r.file as usize).cloned().unwrap_or_default(),
+            line: r.line,
+            what,
+        }
     };
     for (i, r) in p.records.iter().enumerate() {
         if !r.name.is_at_or_below(origin) {
@@ -57,25 +61,47 @@ fn pre_check(origin: &Name, p: &Parsed) -> Result<(), Finding> {
             return Err(at(i, format!("TTL {} is above 2^31-1 (RFC 2181 8)", r.ttl)));
         }
         if r.rtype == SOA && r.name != *origin {
-            return Err(at(i, format!("SOA at {} is not at the apex {}", r.name, origin)));
+            return Err(at(
+                i,
+                format!("SOA at {} is not at the apex {}", r.name, origin),
+            ));
         }
         if matches!(r.rtype, OPT | TSIG | AXFR | IXFR | ANY) {
-            return Err(at(i, format!("{} is not a record type for zone data", to_text(r.rtype))));
+            return Err(at(
+                i,
+                format!("{} is not a record type for zone data", to_text(r.rtype)),
+            ));
         }
     }
     Ok(())
 }
 
 /// Checks of the assembled zone.
-fn node_checks(origin: &Name, files: &[String], zone: Zone) -> Result<(Zone, Vec<Finding>), Finding> {
-    let whole = |what: String| Finding { file: files.first().cloned().unwrap_or_default(), line: 0, what };
+fn node_checks(
+    origin: &Name,
+    files: &[String],
+    zone: Zone,
+) -> Result<(Zone, Vec<Finding>), Finding> {
+    let whole = |what: String| Finding {
+        file: files.first().cloned().unwrap_or_default(),
+        line: 0,
+        what,
+    };
     let at_set = |node: &crate::zone::Node, t: u16, what: String| {
         let (file, line) = node.get(t).map(|s| s.src).unwrap_or((0, 0));
-        Finding { file: files.get(file as usize).cloned().unwrap_or_default(), line, what }
+        Finding {
+            file: files.get(file as usize).cloned().unwrap_or_default(),
+            line,
+            what,
+        }
     };
     match zone.soa().map(|s| s.rdatas.len()) {
         None => return Err(whole(format!("no SOA record at the apex {origin}"))),
-        Some(n) if n > 1 => return Err(whole(format!("more than one SOA record at the apex {origin}"))),
+        Some(n) if n > 1 => {
+            return Err(whole(format!(
+                "more than one SOA record at the apex {origin}"
+            )))
+        }
         _ => {}
     }
     if zone.node(origin).and_then(|n| n.get(NS)).is_none() {
@@ -85,28 +111,69 @@ fn node_checks(origin: &Name, files: &[String], zone: Zone) -> Result<(Zone, Vec
     for node in zone.nodes() {
         let types: Vec<u16> = node.rrsets.iter().map(|s| s.rtype).collect();
         if types.contains(&CNAME) && types.iter().any(|t| !matches!(*t, CNAME | RRSIG | NSEC)) {
-            return Err(at_set(node, CNAME, format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name)));
+            return Err(at_set(
+                node,
+                CNAME,
+                format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name),
+            ));
         }
         if node.get(CNAME).is_some_and(|s| s.rdatas.len() > 1) {
-            return Err(at_set(node, CNAME, format!("{} has more than one CNAME", node.name)));
+            return Err(at_set(
+                node,
+                CNAME,
+                format!("{} has more than one CNAME", node.name),
+            ));
         }
         if node.name != *origin {
-            if let Some(cut) = zone.delegation_above(&node.name).filter(|c| c.name != node.name) {
+            if let Some(cut) = zone
+                .delegation_above(&node.name)
+                .filter(|c| c.name != node.name)
+            {
                 if types.iter().any(|t| !matches!(*t, A | AAAA)) {
-                    return Err(at_set(node, types[0], format!("{} lies below the delegation {} and is not glue", node.name, cut.name)));
+                    return Err(at_set(
+                        node,
+                        types[0],
+                        format!(
+                            "{} lies below the delegation {} and is not glue",
+                            node.name, cut.name
+                        ),
+                    ));
                 }
             }
-            if node.get(NS).is_some() && types.iter().any(|t| !matches!(*t, NS | DS | A | AAAA | RRSIG | NSEC)) {
-                return Err(at_set(node, NS, format!("the delegation {} has data other than NS, DS and glue", node.name)));
+            if node.get(NS).is_some()
+                && types
+                    .iter()
+                    .any(|t| !matches!(*t, NS | DS | A | AAAA | RRSIG | NSEC))
+            {
+                return Err(at_set(
+                    node,
+                    NS,
+                    format!(
+                        "the delegation {} has data other than NS, DS and glue",
+                        node.name
+                    ),
+                ));
             }
         }
         for set in node.rrsets.iter().filter(|s| matches!(s.rtype, NS | MX)) {
             for rd in &set.rdatas {
-                let Some(target) = rdata::target(set.rtype, rd) else { continue };
+                let Some(target) = rdata::target(set.rtype, rd) else {
+                    continue;
+                };
                 if target.is_at_or_below(origin) {
-                    let has_addr = zone.node(&target).is_some_and(|n| n.get(A).is_some() || n.get(AAAA).is_some());
+                    let has_addr = zone
+                        .node(&target)
+                        .is_some_and(|n| n.get(A).is_some() || n.get(AAAA).is_some());
                     if !has_addr {
-                        warnings.push(at_set(node, set.rtype, format!("{} target {} has no address in the zone", to_text(set.rtype), target)));
+                        warnings.push(at_set(
+                            node,
+                            set.rtype,
+                            format!(
+                                "{} target {} has no address in the zone",
+                                to_text(set.rtype),
+                                target
+                            ),
+                        ));
                     }
                 }
             }
@@ -130,24 +197,53 @@ mod tests {
 
     #[test]
     fn a_good_zone_passes() {
-        let (z, w) = check(&format!("{HEAD}www A 192.0.2.2\nsub NS ns.sub\nns.sub A 192.0.2.3\n")).unwrap();
+        let (z, w) = check(&format!(
+            "{HEAD}www A 192.0.2.2\nsub NS ns.sub\nns.sub A 192.0.2.3\n"
+        ))
+        .unwrap();
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(z.record_count(), 6);
     }
 
     #[test]
     fn errors() {
-        assert_eq!(check("$TTL 60\n@ NS ns\n").unwrap_err().what, "no SOA record at the apex example.org.");
-        assert_eq!(check("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n").unwrap_err().what, "no NS records at the apex example.org.");
-        assert_eq!(check(&format!("{HEAD}@ SOA ns hm 2 2 3 4 5\n")).unwrap_err().what, "more than one SOA record at the apex example.org.");
+        assert_eq!(
+            check("$TTL 60\n@ NS ns\n").unwrap_err().what,
+            "no SOA record at the apex example.org."
+        );
+        assert_eq!(
+            check("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n").unwrap_err().what,
+            "no NS records at the apex example.org."
+        );
+        assert_eq!(
+            check(&format!("{HEAD}@ SOA ns hm 2 2 3 4 5\n"))
+                .unwrap_err()
+                .what,
+            "more than one SOA record at the apex example.org."
+        );
         let e = check(&format!("{HEAD}www CNAME x.\nwww A 192.0.2.9\n")).unwrap_err();
-        assert_eq!((e.line, e.what.as_str()), (5, "www.example.org. has a CNAME and other data (RFC 1034 3.6.2)"));
+        assert_eq!(
+            (e.line, e.what.as_str()),
+            (
+                5,
+                "www.example.org. has a CNAME and other data (RFC 1034 3.6.2)"
+            )
+        );
         let e = check(&format!("{HEAD}other.net. A 192.0.2.9\n")).unwrap_err();
-        assert_eq!(e.to_string(), "z:5: other.net. is outside the zone example.org.");
+        assert_eq!(
+            e.to_string(),
+            "z:5: other.net. is outside the zone example.org."
+        );
         let e = check(&format!("{HEAD}sub NS ns.x.\nwww.sub TXT \"hidden\"\n")).unwrap_err();
-        assert_eq!(e.what, "www.sub.example.org. lies below the delegation sub.example.org. and is not glue");
+        assert_eq!(
+            e.what,
+            "www.sub.example.org. lies below the delegation sub.example.org. and is not glue"
+        );
         let e = check(&format!("{HEAD}www SOA ns hm 1 2 3 4 5\n")).unwrap_err();
-        assert_eq!(e.what, "SOA at www.example.org. is not at the apex example.org.");
+        assert_eq!(
+            e.what,
+            "SOA at www.example.org. is not at the apex example.org."
+        );
         let e = check(&format!("{HEAD}www 4294967295 A 192.0.2.1\n")).unwrap_err();
         assert!(e.what.starts_with("TTL 4294967295 is above"));
     }
@@ -156,6 +252,9 @@ mod tests {
     fn warnings() {
         let (_, w) = check(&format!("{HEAD}@ MX 10 mail\n")).unwrap();
         assert_eq!(w.len(), 1);
-        assert_eq!(w[0].what, "MX target mail.example.org. has no address in the zone");
+        assert_eq!(
+            w[0].what,
+            "MX target mail.example.org. has no address in the zone"
+        );
     }
 }

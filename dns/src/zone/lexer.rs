@@ -44,7 +44,14 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(text: &'a str) -> Self {
-        Lexer { b: text.as_bytes(), i: 0, line: 1, col: 1, at_line_start: true, failed: false }
+        Lexer {
+            b: text.as_bytes(),
+            i: 0,
+            line: 1,
+            col: 1,
+            at_line_start: true,
+            failed: false,
+        }
     }
 
     /// The next logical line, an error, or None at the end.
@@ -61,7 +68,10 @@ impl<'a> Lexer<'a> {
 
     fn scan(&mut self) -> Option<Result<Line, LexError>> {
         let b = self.b;
-        let mut cur = Line { blank_owner: false, tokens: Vec::new() };
+        let mut cur = Line {
+            blank_owner: false,
+            tokens: Vec::new(),
+        };
         let mut depth = 0u32;
         let mut paren_at = (0, 0);
         while self.i < b.len() {
@@ -99,7 +109,11 @@ impl<'a> Lexer<'a> {
                 }
                 b')' => {
                     if depth == 0 {
-                        return Some(Err(LexError { line: self.line, col: self.col, what: "unbalanced ')'" }));
+                        return Some(Err(LexError {
+                            line: self.line,
+                            col: self.col,
+                            what: "unbalanced ')'",
+                        }));
                     }
                     depth -= 1;
                 }
@@ -119,7 +133,11 @@ impl<'a> Lexer<'a> {
             self.col += 1;
         }
         if depth > 0 {
-            return Some(Err(LexError { line: paren_at.0, col: paren_at.1, what: "unbalanced '(' (no closing parenthesis)" }));
+            return Some(Err(LexError {
+                line: paren_at.0,
+                col: paren_at.1,
+                what: "unbalanced '(' (no closing parenthesis)",
+            }));
         }
         (!cur.tokens.is_empty()).then_some(Ok(cur))
     }
@@ -133,7 +151,11 @@ impl<'a> Lexer<'a> {
         self.col += 1;
         loop {
             let Some(&c) = b.get(self.i) else {
-                return Err(LexError { line: start_line, col: start_col, what: "unterminated quoted string" });
+                return Err(LexError {
+                    line: start_line,
+                    col: start_col,
+                    what: "unterminated quoted string",
+                });
             };
             if c == b'"' {
                 break;
@@ -157,14 +179,24 @@ impl<'a> Lexer<'a> {
         }
         self.i += 1;
         self.col += 1;
-        Ok(Token { text: s, quoted: true, line: start_line, col: start_col })
+        Ok(Token {
+            text: s,
+            quoted: true,
+            line: start_line,
+            col: start_col,
+        })
     }
 
     /// An unquoted word (backslash escapes kept).
     fn word(&mut self) -> Token {
         let b = self.b;
         let (start, start_col) = (self.i, self.col);
-        while self.i < b.len() && !matches!(b[self.i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"') {
+        while self.i < b.len()
+            && !matches!(
+                b[self.i],
+                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+            )
+        {
             if b[self.i] == b'\\' && self.i + 1 < b.len() && b[self.i + 1] != b'\n' {
                 self.i += 1;
                 self.col += 1;
@@ -173,7 +205,12 @@ impl<'a> Lexer<'a> {
             self.col += 1;
         }
         let text = String::from_utf8_lossy(&b[start..self.i]).into_owned();
-        Token { text, quoted: false, line: self.line, col: start_col }
+        Token {
+            text,
+            quoted: false,
+            line: self.line,
+            col: start_col,
+        }
     }
 }
 
@@ -213,7 +250,21 @@ mod tests {
         let ls = lines(z).unwrap();
         assert_eq!(ls.len(), 4);
         assert_eq!(texts(&ls[0]), ["$TTL", "3600"]);
-        assert_eq!(texts(&ls[1]), ["@", "IN", "SOA", "ns", "hostmaster", "1", "2", "3", "4", "5"]);
+        assert_eq!(
+            texts(&ls[1]),
+            [
+                "@",
+                "IN",
+                "SOA",
+                "ns",
+                "hostmaster",
+                "1",
+                "2",
+                "3",
+                "4",
+                "5"
+            ]
+        );
         assert!(!ls[1].blank_owner);
         assert!(ls[2].blank_owner);
         assert_eq!(ls[3].tokens[1].text, "a b\\\"c");
@@ -224,9 +275,23 @@ mod tests {
 
     #[test]
     fn errors_have_positions() {
-        assert_eq!(lines("a ( b\n c\n").unwrap_err(), LexError { line: 1, col: 3, what: "unbalanced '(' (no closing parenthesis)" });
+        assert_eq!(
+            lines("a ( b\n c\n").unwrap_err(),
+            LexError {
+                line: 1,
+                col: 3,
+                what: "unbalanced '(' (no closing parenthesis)"
+            }
+        );
         assert_eq!(lines("a b )\n").unwrap_err().col, 5);
-        assert_eq!(lines("a \"open\n").unwrap_err(), LexError { line: 1, col: 3, what: "unterminated quoted string" });
+        assert_eq!(
+            lines("a \"open\n").unwrap_err(),
+            LexError {
+                line: 1,
+                col: 3,
+                what: "unterminated quoted string"
+            }
+        );
     }
 
     #[test]

@@ -62,8 +62,21 @@ struct State<'a> {
 
 /// Parse the master file `file` with contents `text` for zone `origin`.
 /// `include(path)` returns the text of another file of the same set.
-pub fn parse(file: &str, text: &str, origin: &Name, include: &dyn Fn(&str) -> Option<String>) -> Result<Parsed, ParseError> {
-    let mut st = State { origin: origin.clone(), default_ttl: None, last_ttl: None, last_owner: None, include, stack: Vec::new(), out: Parsed::default() };
+pub fn parse(
+    file: &str,
+    text: &str,
+    origin: &Name,
+    include: &dyn Fn(&str) -> Option<String>,
+) -> Result<Parsed, ParseError> {
+    let mut st = State {
+        origin: origin.clone(),
+        default_ttl: None,
+        last_ttl: None,
+        last_owner: None,
+        include,
+        stack: Vec::new(),
+        out: Parsed::default(),
+    };
     parse_file(&mut st, file, text)?;
     // Growth slack of a large record list would stay alive while the zone
     // is built from it.
@@ -72,7 +85,12 @@ pub fn parse(file: &str, text: &str, origin: &Name, include: &dyn Fn(&str) -> Op
 }
 
 fn perr(file: &str, t: &Token, what: impl Into<String>) -> ParseError {
-    ParseError { file: file.to_string(), line: t.line, col: t.col, what: what.into() }
+    ParseError {
+        file: file.to_string(),
+        line: t.line,
+        col: t.col,
+        what: what.into(),
+    }
 }
 
 fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> {
@@ -81,7 +99,12 @@ fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> 
     let idx = st.out.files.len().min(u16::MAX as usize) as u16;
     st.out.files.push(file.to_string());
     while let Some(line) = lx.next_line() {
-        let line = line.map_err(|e| ParseError { file: file.to_string(), line: e.line, col: e.col, what: e.what.to_string() })?;
+        let line = line.map_err(|e| ParseError {
+            file: file.to_string(),
+            line: e.line,
+            col: e.col,
+            what: e.what.to_string(),
+        })?;
         if line.tokens[0].text.starts_with('$') && !line.blank_owner {
             directive(st, file, &line)?;
         } else {
@@ -94,41 +117,63 @@ fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> 
 
 fn directive(st: &mut State, file: &str, line: &Line) -> Result<(), ParseError> {
     let t = &line.tokens;
-    let arg = |i: usize, what: &str| t.get(i).ok_or_else(|| perr(file, &t[i - 1], format!("{} needs {what}", t[0].text)));
+    let arg = |i: usize, what: &str| {
+        t.get(i)
+            .ok_or_else(|| perr(file, &t[i - 1], format!("{} needs {what}", t[0].text)))
+    };
     match t[0].text.to_ascii_uppercase().as_str() {
         "$ORIGIN" => {
             let a = arg(1, "a domain name")?;
-            st.origin = Name::parse(&a.text, &st.origin).map_err(|e| perr(file, a, format!("bad $ORIGIN: {e}")))?;
+            st.origin = Name::parse(&a.text, &st.origin)
+                .map_err(|e| perr(file, a, format!("bad $ORIGIN: {e}")))?;
             extra(file, t, 2)
         }
         "$TTL" => {
             let a = arg(1, "a TTL")?;
-            st.default_ttl = Some(parse_ttl(&a.text).ok_or_else(|| perr(file, a, "expected a TTL like 3600 or 1h"))?);
+            st.default_ttl = Some(
+                parse_ttl(&a.text)
+                    .ok_or_else(|| perr(file, a, "expected a TTL like 3600 or 1h"))?,
+            );
             extra(file, t, 2)
         }
         "$INCLUDE" => {
             let a = arg(1, "a file name")?;
             let path = a.text.as_str();
             if path.starts_with('/') || path.split('/').any(|c| c == ".." || c.is_empty()) {
-                return Err(perr(file, a, "$INCLUDE must name a file of the zone set (relative, no '..')"));
+                return Err(perr(
+                    file,
+                    a,
+                    "$INCLUDE must name a file of the zone set (relative, no '..')",
+                ));
             }
             if st.stack.iter().any(|f| f == path) {
-                return Err(perr(file, a, format!("$INCLUDE cycle: {path} is already being read")));
+                return Err(perr(
+                    file,
+                    a,
+                    format!("$INCLUDE cycle: {path} is already being read"),
+                ));
             }
             if st.stack.len() >= MAX_INCLUDE_DEPTH {
                 return Err(perr(file, a, "$INCLUDE nested too deeply"));
             }
-            let text = (st.include)(path).ok_or_else(|| perr(file, a, format!("$INCLUDE: no file {path} in the zone set")))?;
+            let text = (st.include)(path).ok_or_else(|| {
+                perr(file, a, format!("$INCLUDE: no file {path} in the zone set"))
+            })?;
             let saved = st.origin.clone();
             if let Some(o) = t.get(2) {
-                st.origin = Name::parse(&o.text, &st.origin).map_err(|e| perr(file, o, format!("bad origin: {e}")))?;
+                st.origin = Name::parse(&o.text, &st.origin)
+                    .map_err(|e| perr(file, o, format!("bad origin: {e}")))?;
             }
             extra(file, t, 3)?;
             parse_file(st, path, &text)?;
             st.origin = saved; // RFC 1035 5.1: the origin reverts after an include
             Ok(())
         }
-        _ => Err(perr(file, &t[0], format!("unknown directive {}", t[0].text))),
+        _ => Err(perr(
+            file,
+            &t[0],
+            format!("unknown directive {}", t[0].text),
+        )),
     }
 }
 
@@ -143,14 +188,23 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
     let t = &line.tokens;
     let mut i = 0;
     let owner = if line.blank_owner {
-        st.last_owner.clone().ok_or_else(|| perr(file, &t[0], "no owner: the first record must name its owner"))?
+        st.last_owner.clone().ok_or_else(|| {
+            perr(
+                file,
+                &t[0],
+                "no owner: the first record must name its owner",
+            )
+        })?
     } else {
         i = 1;
-        Name::parse(&t[0].text, &st.origin).map_err(|e| perr(file, &t[0], format!("bad owner name: {e}")))?
+        Name::parse(&t[0].text, &st.origin)
+            .map_err(|e| perr(file, &t[0], format!("bad owner name: {e}")))?
     };
     let (mut ttl, mut class) = (None, None);
     let rtype = loop {
-        let tok = t.get(i).ok_or_else(|| perr(file, t.last().unwrap_or(&t[0]), "expected a record type"))?;
+        let tok = t
+            .get(i)
+            .ok_or_else(|| perr(file, t.last().unwrap_or(&t[0]), "expected a record type"))?;
         if let Some(ty) = rtype::from_text(&tok.text) {
             break ty;
         } else if let (None, Some(c)) = (class, class_from_text(&tok.text)) {
@@ -158,7 +212,11 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
         } else if let (None, Some(v)) = (ttl, parse_ttl(&tok.text)) {
             ttl = Some(v);
         } else {
-            return Err(perr(file, tok, format!("expected a TTL, class or record type, found `{}`", tok.text)));
+            return Err(perr(
+                file,
+                tok,
+                format!("expected a TTL, class or record type, found `{}`", tok.text),
+            ));
         }
         i += 1;
     };
@@ -167,10 +225,20 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
     if class != rtype::IN {
         return Err(perr(file, type_tok, "only class IN is served"));
     }
-    let toks: Vec<Tok> = t[i + 1..].iter().map(|x| Tok { text: &x.text, quoted: x.quoted }).collect();
+    let toks: Vec<Tok> = t[i + 1..]
+        .iter()
+        .map(|x| Tok {
+            text: &x.text,
+            quoted: x.quoted,
+        })
+        .collect();
     let rd = rdata::from_text(rtype, &toks, &st.origin).map_err(|e| {
         let at = t.get(i + 1 + e.token).unwrap_or(type_tok);
-        perr(file, at, format!("{} record: {}", rtype::to_text(rtype), e.what))
+        perr(
+            file,
+            at,
+            format!("{} record: {}", rtype::to_text(rtype), e.what),
+        )
     })?;
     // RFC 1035 5.1 / RFC 2308 4: explicit TTL, else $TTL, else the last
     // TTL; an SOA with none of these takes its MINIMUM field.
@@ -181,13 +249,24 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
         .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
     st.last_owner = Some(owner.clone());
     st.last_ttl = Some(ttl);
-    st.out.records.push(Record { name: owner, rtype, class, ttl, rdata: rd, file: idx, line: type_tok.line });
+    st.out.records.push(Record {
+        name: owner,
+        rtype,
+        class,
+        ttl,
+        rdata: rd,
+        file: idx,
+        line: type_tok.line,
+    });
     Ok(())
 }
 
 /// The MINIMUM field of SOA RDATA (its TTL when none was given).
 fn soa_minimum(rd: &[u8]) -> u32 {
-    rd.len().checked_sub(4).map(|o| u32::from_be_bytes([rd[o], rd[o + 1], rd[o + 2], rd[o + 3]])).unwrap_or(0)
+    rd.len()
+        .checked_sub(4)
+        .map(|o| u32::from_be_bytes([rd[o], rd[o + 1], rd[o + 2], rd[o + 3]]))
+        .unwrap_or(0)
 }
 
 /// Parse a zone file without includes (convenience for tests and tools).
@@ -214,27 +293,57 @@ mod tests {
         let p = parse_str("z", z, &o()).unwrap();
         let r = &p.records;
         assert_eq!(r.len(), 5);
-        assert_eq!((r[0].name.to_text(), r[0].ttl), ("example.org.".into(), 3600));
+        assert_eq!(
+            (r[0].name.to_text(), r[0].ttl),
+            ("example.org.".into(), 3600)
+        );
         assert_eq!(r[1].name, o());
         assert_eq!((r[2].ttl, r[3].ttl), (300, 600));
         assert_eq!(r[3].name.to_text(), "ns.example.org.");
         assert_eq!(r[4].name.to_text(), "www.sub.example.org.");
-        assert_eq!(r[4].rdata, Name::parse("sub.example.org.", &o()).unwrap().wire());
+        assert_eq!(
+            r[4].rdata,
+            Name::parse("sub.example.org.", &o()).unwrap().wire()
+        );
         assert_eq!(r[2].line, 4);
     }
 
     #[test]
     fn errors_name_line_and_column() {
-        assert_eq!(err("@ 3600 IN SOA ns hm 1 2 3 4 5\nwww 3600 A 192.0.2.300\n"), "z:2:12: A record: expected an IPv4 address");
-        assert_eq!(err("  A 192.0.2.1\n"), "z:1:3: no owner: the first record must name its owner");
-        assert_eq!(err("www A 192.0.2.1\n"), "z:1:5: no TTL: give one or set $TTL");
+        assert_eq!(
+            err("@ 3600 IN SOA ns hm 1 2 3 4 5\nwww 3600 A 192.0.2.300\n"),
+            "z:2:12: A record: expected an IPv4 address"
+        );
+        assert_eq!(
+            err("  A 192.0.2.1\n"),
+            "z:1:3: no owner: the first record must name its owner"
+        );
+        assert_eq!(
+            err("www A 192.0.2.1\n"),
+            "z:1:5: no TTL: give one or set $TTL"
+        );
         assert_eq!(err("$TTL x\n"), "z:1:6: expected a TTL like 3600 or 1h");
-        assert_eq!(err("$TTL 60\nwww FOO 1\n"), "z:2:5: expected a TTL, class or record type, found `FOO`");
-        assert_eq!(err("$TTL 60\nwww CH A 1.2.3.4\n"), "z:2:8: only class IN is served");
-        assert_eq!(err("$TTL 60\nwww MX 10\n"), "z:2:5: MX record: expected a domain name");
+        assert_eq!(
+            err("$TTL 60\nwww FOO 1\n"),
+            "z:2:5: expected a TTL, class or record type, found `FOO`"
+        );
+        assert_eq!(
+            err("$TTL 60\nwww CH A 1.2.3.4\n"),
+            "z:2:8: only class IN is served"
+        );
+        assert_eq!(
+            err("$TTL 60\nwww MX 10\n"),
+            "z:2:5: MX record: expected a domain name"
+        );
         assert_eq!(err("$BOGUS 1\n"), "z:1:1: unknown directive $BOGUS");
-        assert_eq!(err("$TTL 60\nw A 1.2.3.4 (\n"), "z:2:13: unbalanced '(' (no closing parenthesis)");
-        assert_eq!(err("$TTL 60\nw TXT \"x\n"), "z:2:7: unterminated quoted string");
+        assert_eq!(
+            err("$TTL 60\nw A 1.2.3.4 (\n"),
+            "z:2:13: unbalanced '(' (no closing parenthesis)"
+        );
+        assert_eq!(
+            err("$TTL 60\nw TXT \"x\n"),
+            "z:2:7: unterminated quoted string"
+        );
     }
 
     #[test]
@@ -247,33 +356,69 @@ mod tests {
                 _ => None,
             }
         };
-        let p = parse("z", "$TTL 60\n$INCLUDE hosts\n$INCLUDE sub sub.example.org.\ny A 192.0.2.2\n", &o(), &files).unwrap();
+        let p = parse(
+            "z",
+            "$TTL 60\n$INCLUDE hosts\n$INCLUDE sub sub.example.org.\ny A 192.0.2.2\n",
+            &o(),
+            &files,
+        )
+        .unwrap();
         assert_eq!(p.records.len(), 3);
         assert_eq!(p.records[1].name.to_text(), "x.sub.example.org.");
-        assert_eq!(p.records[2].name.to_text(), "y.example.org.", "origin reverts after $INCLUDE");
-        assert_eq!(p.files, vec!["z".to_string(), "hosts".to_string(), "sub".to_string()]);
+        assert_eq!(
+            p.records[2].name.to_text(),
+            "y.example.org.",
+            "origin reverts after $INCLUDE"
+        );
+        assert_eq!(
+            p.files,
+            vec!["z".to_string(), "hosts".to_string(), "sub".to_string()]
+        );
         let e = parse("z", "$INCLUDE loop\n", &o(), &files).unwrap_err();
-        assert_eq!(e.to_string(), "loop:1:10: $INCLUDE cycle: loop is already being read");
+        assert_eq!(
+            e.to_string(),
+            "loop:1:10: $INCLUDE cycle: loop is already being read"
+        );
         let e = parse("z", "$INCLUDE ../etc/passwd\n", &o(), &files).unwrap_err();
-        assert!(e.to_string().starts_with("z:1:10: $INCLUDE must name a file of the zone set"));
+        assert!(e
+            .to_string()
+            .starts_with("z:1:10: $INCLUDE must name a file of the zone set"));
         let e = parse("z", "$INCLUDE missing\n", &o(), &files).unwrap_err();
-        assert_eq!(e.to_string(), "z:1:10: $INCLUDE: no file missing in the zone set");
+        assert_eq!(
+            e.to_string(),
+            "z:1:10: $INCLUDE: no file missing in the zone set"
+        );
     }
 
     #[test]
     fn soa_ttl_rules() {
         // Found by the zone_parse fuzzer: an explicit TTL 0 stays 0.
-        let p = parse_str("z", "@ 0 SOA ns hm 1 2 3 4 5
-", &o()).unwrap();
+        let p = parse_str(
+            "z",
+            "@ 0 SOA ns hm 1 2 3 4 5
+",
+            &o(),
+        )
+        .unwrap();
         assert_eq!(p.records[0].ttl, 0);
-        let p = parse_str("z", "@ SOA ns hm 1 2 3 4 5
-", &o()).unwrap();
+        let p = parse_str(
+            "z",
+            "@ SOA ns hm 1 2 3 4 5
+",
+            &o(),
+        )
+        .unwrap();
         assert_eq!(p.records[0].ttl, 5, "no TTL at all: the SOA MINIMUM");
     }
 
     #[test]
     fn class_and_ttl_in_either_order_and_unknown_types() {
-        let p = parse_str("z", "a IN 60 A 192.0.2.1\nb 60 IN A 192.0.2.2\nc 60 TYPE65280 \\# 4 0A000001\n", &o()).unwrap();
+        let p = parse_str(
+            "z",
+            "a IN 60 A 192.0.2.1\nb 60 IN A 192.0.2.2\nc 60 TYPE65280 \\# 4 0A000001\n",
+            &o(),
+        )
+        .unwrap();
         assert_eq!(p.records.len(), 3);
         assert_eq!(p.records[2].rtype, 65280);
         assert_eq!(p.records[2].rdata, vec![10, 0, 0, 1]);

@@ -14,12 +14,24 @@ pub fn print(z: &Zone) -> String {
     let mut out = format!("$ORIGIN {}\n", z.origin);
     for node in z.nodes() {
         let mut sets: Vec<_> = node.rrsets.iter().collect();
-        sets.sort_by_key(|s| if s.rtype == SOA { 0 } else { s.rtype as u32 + 1 });
+        sets.sort_by_key(|s| {
+            if s.rtype == SOA {
+                0
+            } else {
+                s.rtype as u32 + 1
+            }
+        });
         for set in sets {
             let mut rds: Vec<&Vec<u8>> = set.rdatas.iter().collect();
             rds.sort();
             for rd in rds {
-                out.push_str(&format!("{} {} IN {} {}\n", node.name, set.ttl, rtype::to_text(set.rtype), to_text_rdata(set.rtype, rd)));
+                out.push_str(&format!(
+                    "{} {} IN {} {}\n",
+                    node.name,
+                    set.ttl,
+                    rtype::to_text(set.rtype),
+                    to_text_rdata(set.rtype, rd)
+                ));
             }
         }
     }
@@ -53,12 +65,34 @@ mod tests {
 
     #[test]
     fn parse_print_parse_is_identity() {
-        let owners = ["@", "www", "a.b", "*.w", "x\\.y", "\\200", "mail", "_sip._tcp"];
+        let owners = [
+            "@",
+            "www",
+            "a.b",
+            "*.w",
+            "x\\.y",
+            "\\200",
+            "mail",
+            "_sip._tcp",
+        ];
         let rdatas = [
-            "A 192.0.2.7", "AAAA 2001:db8::7", "MX 10 mail", "TXT \"hello world\" \"x\\\"y\"", "SRV 1 2 3 target.",
-            "CAA 0 issue \"ca.example\"", "TLSA 3 1 1 aabb", "SSHFP 1 1 00ff", "NAPTR 1 1 \"s\" \"x\" \"\" .",
-            "HINFO \"a\" \"b\"", "TYPE65280 \\# 2 abcd", "DS 1 13 2 00112233", "URI 1 1 \"https://x/\"",
-            "LOC 1 2 3.456 S 7 8 9.000 W 10.00m 1m 2m 3m", "HTTPS 1 . alpn=h2 port=443", "PTR host.", "DNAME target.",
+            "A 192.0.2.7",
+            "AAAA 2001:db8::7",
+            "MX 10 mail",
+            "TXT \"hello world\" \"x\\\"y\"",
+            "SRV 1 2 3 target.",
+            "CAA 0 issue \"ca.example\"",
+            "TLSA 3 1 1 aabb",
+            "SSHFP 1 1 00ff",
+            "NAPTR 1 1 \"s\" \"x\" \"\" .",
+            "HINFO \"a\" \"b\"",
+            "TYPE65280 \\# 2 abcd",
+            "DS 1 13 2 00112233",
+            "URI 1 1 \"https://x/\"",
+            "LOC 1 2 3.456 S 7 8 9.000 W 10.00m 1m 2m 3m",
+            "HTTPS 1 . alpn=h2 port=443",
+            "PTR host.",
+            "DNAME target.",
         ];
         let mut g = Gen(0x1234_5678_9abc_def0);
         for _ in 0..200 {

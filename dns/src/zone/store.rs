@@ -68,7 +68,10 @@ impl Zone {
     pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
         let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
         for r in records {
-            let node = nodes.entry(r.name.key()).or_insert_with(|| Node { name: r.name, rrsets: Vec::new() });
+            let node = nodes.entry(r.name.key()).or_insert_with(|| Node {
+                name: r.name,
+                rrsets: Vec::new(),
+            });
             let mut rdata = r.rdata;
             rdata.shrink_to_fit();
             match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
@@ -78,7 +81,12 @@ impl Zone {
                         set.rdatas.push(rdata);
                     }
                 }
-                None => node.rrsets.push(RRset { rtype: r.rtype, ttl: r.ttl, rdatas: alloc::vec![rdata], src: (r.file, r.line) }),
+                None => node.rrsets.push(RRset {
+                    rtype: r.rtype,
+                    ttl: r.ttl,
+                    rdatas: alloc::vec![rdata],
+                    src: (r.file, r.line),
+                }),
             }
         }
         for node in nodes.values_mut() {
@@ -89,7 +97,10 @@ impl Zone {
 
     /// Replace (or create) the RRset of `set.rtype` at `name`.
     pub fn replace_rrset(&mut self, name: &Name, set: RRset) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node { name: name.clone(), rrsets: Vec::new() });
+        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
+            name: name.clone(),
+            rrsets: Vec::new(),
+        });
         node.rrsets.retain(|s| s.rtype != set.rtype);
         node.rrsets.push(set);
         node.normalize();
@@ -98,7 +109,10 @@ impl Zone {
     /// Add one RR (an existing equal RDATA keeps one copy; the RRset takes
     /// the new TTL). `single`: the RRset holds one RR (CNAME replaces).
     pub fn add_rr(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], single: bool) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node { name: name.clone(), rrsets: Vec::new() });
+        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
+            name: name.clone(),
+            rrsets: Vec::new(),
+        });
         match node.rrsets.iter_mut().find(|s| s.rtype == rtype) {
             Some(set) => {
                 set.ttl = ttl;
@@ -109,7 +123,12 @@ impl Zone {
                     set.rdatas.push(rdata.to_vec());
                 }
             }
-            None => node.rrsets.push(RRset { rtype, ttl, rdatas: alloc::vec![rdata.to_vec()], src: (0, 0) }),
+            None => node.rrsets.push(RRset {
+                rtype,
+                ttl,
+                rdatas: alloc::vec![rdata.to_vec()],
+                src: (0, 0),
+            }),
         }
         node.normalize();
     }
@@ -160,7 +179,8 @@ impl Zone {
         r.name().ok()?;
         r.name().ok()?;
         let at = r.pos();
-        rd.get_mut(at..at + 4)?.copy_from_slice(&serial.to_be_bytes());
+        rd.get_mut(at..at + 4)?
+            .copy_from_slice(&serial.to_be_bytes());
         Some(())
     }
 
@@ -173,7 +193,10 @@ impl Zone {
     /// possibly as an empty non-terminal, RFC 4592 2.2.2).
     pub fn has_descendants(&self, name: &Name) -> bool {
         let k = name.key();
-        self.nodes.range(k.clone()..).nth(if self.nodes.contains_key(&k) { 1 } else { 0 }).is_some_and(|(key, _)| key.starts_with(&k) && key.len() > k.len())
+        self.nodes
+            .range(k.clone()..)
+            .nth(if self.nodes.contains_key(&k) { 1 } else { 0 })
+            .is_some_and(|(key, _)| key.starts_with(&k) && key.len() > k.len())
     }
 
     /// The SOA RRset of the apex.
@@ -197,14 +220,20 @@ impl Zone {
 
     /// Number of RRs.
     pub fn record_count(&self) -> usize {
-        self.nodes.values().flat_map(|n| n.rrsets.iter()).map(|s| s.rdatas.len()).sum()
+        self.nodes
+            .values()
+            .flat_map(|n| n.rrsets.iter())
+            .map(|s| s.rdatas.len())
+            .sum()
     }
 
     /// The closest delegation (NS below the apex) at or above `name`, if any.
     pub fn delegation_above(&self, name: &Name) -> Option<&Node> {
         let depth = self.origin.label_count();
         let n = name.label_count();
-        (depth + 1..=n).map(|k| name.suffix(k)).find_map(|cut| self.node(&cut).filter(|node| node.get(rtype::NS).is_some()))
+        (depth + 1..=n)
+            .map(|k| name.suffix(k))
+            .find_map(|cut| self.node(&cut).filter(|node| node.get(rtype::NS).is_some()))
     }
 }
 
