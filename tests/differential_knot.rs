@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const PARENT: &str = "$TTL 3600
@@ -91,22 +91,7 @@ const TYPES: &[&str] = &[
     "A", "AAAA", "MX", "NS", "SOA", "TXT", "CNAME", "SRV", "CAA", "TLSA", "DS", "PTR",
 ];
 
-/// A knotd serving the zones on 127.0.0.1:port; killed on drop (our child).
-struct Knot {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn knot(zones: &[(&str, &str)]) -> Knot {
+fn knot(zones: &[(&str, &str)]) -> Daemon {
     let dir = std::env::temp_dir().join(format!("gitns-knot-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -130,7 +115,7 @@ fn knot(zones: &[(&str, &str)]) -> Knot {
         .stderr(Stdio::null())
         .spawn()
         .expect("knotd");
-    let k = Knot { child, port, dir };
+    let k = Daemon { child, port, dir };
     for _ in 0..100 {
         let out = Command::new("dig")
             .args([

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);
@@ -129,21 +129,7 @@ fn axfr_is_signed_and_refused_without_a_key() {
     assert!(out.contains("XFR size: 26 records"), "{out}");
 }
 
-/// knotd inside the namespace as a secondary of 10.0.0.2; killed on drop.
-struct Knot {
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn knot_secondary(ns: &Netns) -> Knot {
+fn knot_secondary(ns: &Netns) -> Daemon {
     let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -160,7 +146,11 @@ fn knot_secondary(ns: &Netns) -> Knot {
         .stderr(Stdio::null())
         .spawn()
         .expect("knotd");
-    Knot { child, dir }
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
 }
 
 #[test]
@@ -232,7 +222,7 @@ fn knot_secondary_transfers_from_gitns() {
     drop(k);
 }
 
-fn nsd_secondary(ns: &Netns) -> Knot {
+fn nsd_secondary(ns: &Netns) -> Daemon {
     let dir = std::env::temp_dir().join(format!("{}-nsd", ns.name));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -250,7 +240,11 @@ fn nsd_secondary(ns: &Netns) -> Knot {
         .stderr(Stdio::null())
         .spawn()
         .expect("nsd");
-    Knot { child, dir }
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
 }
 
 #[test]

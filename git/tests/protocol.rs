@@ -3,6 +3,9 @@
 //! clone (v0 and v2, shallow), incremental fetch with haves, up to date,
 //! push, and both kinds of rejection.
 
+mod common;
+use common::git;
+
 use gitns_git::object::{self, Entry, Kind, Object, Signature};
 use gitns_git::oid::Oid;
 use gitns_git::pack::{self, Limits};
@@ -12,23 +15,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A bare repository with `n` commits on main (made in a work clone).
 fn bare(name: &str, n: u32) -> (PathBuf, PathBuf) {

@@ -3,29 +3,15 @@
 //! we have) parse to exactly the objects git lists; a pack and a commit we
 //! build are accepted by `git index-pack` and `git fsck`.
 
+mod common;
+use common::git;
+
 use gitns_git::object::{self, Entry, Kind, Object, Signature};
 use gitns_git::oid::Oid;
 use gitns_git::pack::{self, Limits};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn repo(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gitns-git-{name}-{}", std::process::id()));

@@ -315,3 +315,27 @@ pub fn nsupdate(ns: &Netns, args: &[&str], script: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
+
+/// A peer daemon we started (Knot, NSD): killed by its PID and its
+/// directory removed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh directory for a peer's files.
+pub fn peer_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gitns-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("peer dir");
+    dir
+}

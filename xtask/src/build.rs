@@ -96,58 +96,33 @@ pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Build the tender (release) and return its path.
+/// Build a host binary (release, in the host-tools target dir).
+fn host_bin(package: &str, bin: &str, quiet: bool) -> Result<PathBuf, String> {
+    let root = root();
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "-p", package, "--bin", bin]);
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
+    run_ok(&mut cmd)?;
+    Ok(root.join(HOST_TOOLS_DIR).join("release").join(bin))
+}
+
+/// Build the tender and return its path.
 pub fn tender(quiet: bool) -> Result<PathBuf, String> {
-    let root = root();
-    let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "-p",
-        "gitns-tender",
-        "--bin",
-        "gitns-hvt",
-    ]);
-    if quiet {
-        cmd.arg("--quiet");
-    }
-    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
-    run_ok(&mut cmd)?;
-    Ok(root.join(HOST_TOOLS_DIR).join("release/gitns-hvt"))
+    host_bin("gitns-tender", "gitns-hvt", quiet)
 }
 
-/// Build the xtask binary itself (release, host-tools dir) for tests that
-/// run its operator tools inside a namespace.
+/// Build the xtask binary itself, for tests that run its operator tools
+/// inside a namespace.
 pub fn xtask_bin(quiet: bool) -> Result<PathBuf, String> {
-    let root = root();
-    let mut cmd = cargo();
-    cmd.args(["build", "--release", "-p", "xtask", "--bin", "xtask"]);
-    if quiet {
-        cmd.arg("--quiet");
-    }
-    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
-    run_ok(&mut cmd)?;
-    Ok(root.join(HOST_TOOLS_DIR).join("release/xtask"))
+    host_bin("xtask", "xtask", quiet)
 }
 
-/// Build the unix platform binary (release) and return its path.
+/// Build the unix platform binary and return its path.
 pub fn unix(quiet: bool) -> Result<PathBuf, String> {
-    let root = root();
-    let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "-p",
-        "gitns-unix",
-        "--bin",
-        "gitns-unix",
-    ]);
-    if quiet {
-        cmd.arg("--quiet");
-    }
-    cmd.arg("--target-dir").arg(root.join(HOST_TOOLS_DIR));
-    run_ok(&mut cmd)?;
-    Ok(root.join(HOST_TOOLS_DIR).join("release/gitns-unix"))
+    host_bin("gitns-unix", "gitns-unix", quiet)
 }
 
 /// `cargo xtask build`.
