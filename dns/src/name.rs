@@ -221,7 +221,6 @@ impl Name {
             }
             k.push(0);
         }
-        k.shrink_to_fit();
         k
     }
 

@@ -1,9 +1,12 @@
-//! The global allocator over [end of image, mem_size - stack).
+//! The global allocator over [end of image, mem_size - stack): TLSF
+//! (two-level segregated fit, O(1) allocation and free), so that a heap
+//! fragmented by loading a large zone does not slow every later allocation
+//! (a first-fit free list did: 90k -> 17k queries/s).
 
-use linked_list_allocator::LockedHeap;
+use embedded_alloc::TlsfHeap as Heap;
 
 #[global_allocator]
-static HEAP: LockedHeap = LockedHeap::empty();
+static HEAP: Heap = Heap::empty();
 
 /// Bytes kept below the top of memory for the stack (which starts at
 /// mem_size - 8 and grows down).
@@ -22,21 +25,32 @@ pub(crate) fn init(start: u64, mem_size: u64) -> Result<u64, TooLittleMemory> {
     let top = mem_size.saturating_sub(STACK_SIZE);
     let min_heap = 1 << 20;
     if top < start + min_heap {
-        return Err(TooLittleMemory {
-            mem_size,
-            needed: start + min_heap + STACK_SIZE,
-        });
+        return Err(TooLittleMemory { mem_size, needed: start + min_heap + STACK_SIZE });
     }
     let size = top - start;
     // SAFETY: [start, top) is guest RAM above the loaded image and below the
     // stack area; nothing else uses it, and init is called once at boot.
-    unsafe { HEAP.lock().init(start as *mut u8, size as usize) };
+    unsafe { HEAP.init(start as usize, size as usize) };
     Ok(size)
 }
 
 /// Heap bytes in use and free.
 #[allow(dead_code)]
 pub fn usage() -> (usize, usize) {
-    let h = HEAP.lock();
-    (h.used(), h.free())
+    (HEAP.used(), HEAP.free())
+}
+
+/// The image runs on one vCPU with no interrupts: a critical section
+/// needs no locking.
+struct SingleCpu;
+critical_section::set_impl!(SingleCpu);
+
+// SAFETY: one vCPU, no interrupts, no preemption: nothing can run
+// concurrently with the section, so acquire/release have nothing to do.
+unsafe impl critical_section::Impl for SingleCpu {
+    unsafe fn acquire() -> critical_section::RawRestoreState {
+        false
+    }
+
+    unsafe fn release(_: critical_section::RawRestoreState) {}
 }
