@@ -44,11 +44,16 @@ pub fn fingerprint_ed25519(key: &[u8; 32]) -> String {
     s
 }
 
+/// The ed25519 public key of a seed.
+pub fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
+    sunset::ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes()
+}
+
 /// The OpenSSH public key line of a seed (`ssh-ed25519 BASE64 comment`).
 pub fn public_key_line(seed: &[u8; 32], comment: &str) -> String {
-    let k = sunset::ed25519_dalek::SigningKey::from_bytes(seed)
-        .verifying_key()
-        .to_bytes();
+    let k = ed25519_public(seed);
     let mut blob = Vec::with_capacity(51);
     blob.extend_from_slice(&11u32.to_be_bytes());
     blob.extend_from_slice(b"ssh-ed25519");

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod dnstool;
+mod keygen;
 mod run;
 mod test;
 
@@ -17,6 +18,7 @@ commands:
                         boot the image (in its own netns + tap unless --tap)
   notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
   update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
+  keygen                an ed25519 key for --ssh-key, its authorized_keys line and fingerprint
   check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
   bench [boot|dns|zone] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
@@ -35,6 +37,7 @@ fn main() {
         "demo" => demo::main(rest),
         "test" => test::main(rest),
         "check" => check::main(rest),
+        "keygen" => keygen::main(rest),
         "notify" => dnstool::notify(rest),
         "update" => dnstool::update(rest),
         "zone-parse" => xtask::bench::zone::parse_main(rest),
