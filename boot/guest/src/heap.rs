@@ -25,7 +25,10 @@ pub(crate) fn init(start: u64, mem_size: u64) -> Result<u64, TooLittleMemory> {
     let top = mem_size.saturating_sub(STACK_SIZE);
     let min_heap = 1 << 20;
     if top < start + min_heap {
-        return Err(TooLittleMemory { mem_size, needed: start + min_heap + STACK_SIZE });
+        return Err(TooLittleMemory {
+            mem_size,
+            needed: start + min_heap + STACK_SIZE,
+        });
     }
     let size = top - start;
     // SAFETY: [start, top) is guest RAM above the loaded image and below the
