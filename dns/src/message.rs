@@ -112,7 +112,7 @@ pub fn skip_rr(r: &mut Reader) -> Result<(u16, u16, u32), WireError> {
 /// Parse a request: header, the question, and an OPT in the additional
 /// section (RFC 6891 6.1.1: more than one OPT is FORMERR).
 pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
-    let mut r = Reader::new(msg);
+    let mut r = Reader::message(msg, 0);
     let header = Header::parse(&mut r).map_err(|_| RequestError::Drop)?;
     if header.qr() {
         return Err(RequestError::Drop);

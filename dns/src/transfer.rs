@@ -43,7 +43,7 @@ fn records(zone: &Zone) -> Vec<Rr<'_>> {
 
 /// The serial of an IXFR request's SOA in the authority section (RFC 1995 3).
 pub fn ixfr_serial(msg: &[u8], h: &Header) -> Option<u32> {
-    let mut r = Reader::new(msg);
+    let mut r = Reader::message(msg, 0);
     Header::parse(&mut r).ok()?;
     for _ in 0..h.qdcount {
         r.name().ok()?;

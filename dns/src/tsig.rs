@@ -126,7 +126,7 @@ fn ct_eq_prefix(a: &[u8], b: &[u8]) -> bool {
 /// Find the TSIG record: it must be the last additional record, once.
 /// `additional_at` is where the additional section starts.
 pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigRr>, WireError> {
-    let mut r = Reader::at(msg, additional_at);
+    let mut r = Reader::message(msg, additional_at);
     let mut found = None;
     for i in 0..h.arcount {
         let at = r.pos();

@@ -53,7 +53,7 @@ fn read_rr(r: &mut Reader) -> Result<UpRr, Rcode> {
 /// Parse the sections (RFC 2136 2): zone (ZOCOUNT 1, type SOA),
 /// prerequisites, updates. The additional section (TSIG) is not read here.
 pub fn parse(msg: &[u8]) -> Result<UpdateMsg, Rcode> {
-    let mut r = Reader::new(msg);
+    let mut r = Reader::message(msg, 0);
     let h = Header::parse(&mut r).map_err(|_| Rcode::FormErr)?;
     if h.qdcount != 1 {
         return Err(Rcode::FormErr);

@@ -18,15 +18,36 @@ pub enum WireError {
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Compression pointers below this offset are refused (12 for a whole
+    /// message: a pointer into the header is not a name).
+    floor: usize,
 }
+
+/// Size of the message header.
+pub const HEADER: usize = 12;
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            floor: 0,
+        }
     }
 
     pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Reader { buf, pos }
+        Reader { buf, pos, floor: 0 }
+    }
+
+    /// A reader over a whole DNS message at `pos`: names may not point into
+    /// the header (found by fuzzing: such a name changes when the header
+    /// does, e.g. when a TSIG is appended).
+    pub fn message(buf: &'a [u8], pos: usize) -> Self {
+        Reader {
+            buf,
+            pos,
+            floor: HEADER,
+        }
     }
 
     pub fn pos(&self) -> usize {
@@ -84,7 +105,7 @@ impl<'a> Reader<'a> {
                 0xc0 => {
                     let lo = *self.buf.get(pos + 1).ok_or(WireError::Short)? as usize;
                     let target = ((len & 0x3f) << 8) | lo;
-                    if target >= limit {
+                    if target >= limit || target < self.floor {
                         return Err(WireError::BadName);
                     }
                     end_after_first_pointer.get_or_insert(pos + 2);
@@ -305,6 +326,17 @@ mod tests {
             }
         }
         assert!(Reader::at(&m, 199 * 4).name().is_err());
+    }
+
+    #[test]
+    fn pointers_into_the_header_are_refused_in_messages() {
+        let mut m = alloc::vec![0u8; 12];
+        m.extend_from_slice(&[0xc0, 11]);
+        assert_eq!(Reader::message(&m, 12).name(), Err(WireError::BadName));
+        assert!(
+            Reader::at(&m, 12).name().is_ok(),
+            "a bare buffer has no header"
+        );
     }
 
     #[test]
