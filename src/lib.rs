@@ -16,6 +16,9 @@ pub mod tar;
 use gitns_abi::exit;
 use gitns_net::{Net, Platform};
 
+/// How often the counters are logged (at debug level).
+const REPORT_NS: u64 = 60_000_000_000;
+
 /// Local UDP port outgoing NOTIFYs are sent from.
 const NOTIFY_PORT: u16 = 40053;
 
@@ -108,8 +111,17 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         service.zones.zones().count(),
         cfg.dns_port
     );
+    let mut next_report = platform.monotonic_ns() + REPORT_NS;
     loop {
         let now = platform.monotonic_ns();
+        if now >= next_report {
+            next_report = now + REPORT_NS;
+            log::debug!(
+                "counters: udp in {} out {} dropped {}, tcp conns {} in {} out {} timeouts {}, answered {} dropped {}, frames in {} out {}, notifies pending {}",
+                stats.udp_in, stats.udp_out, stats.udp_dropped, stats.tcp_conns, stats.tcp_in, stats.tcp_out, stats.tcp_timeouts,
+                service.stats.answered, service.stats.dropped, net.frames_in, net.frames_out, service.notifier.pending()
+            );
+        }
         net.poll(platform, now);
         let mut busy = udp.serve(
             &mut net,
@@ -141,7 +153,12 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             .unwrap_or(u64::MAX)
             .min(now + IDLE_POLL_NS)
             .min(tcp.next_deadline().unwrap_or(u64::MAX))
-            .min(service.notifier.next_deadline().unwrap_or(u64::MAX));
+            .min(service.notifier.next_deadline().unwrap_or(u64::MAX))
+            .min(if log::log_enabled!(log::Level::Debug) {
+                next_report
+            } else {
+                u64::MAX
+            });
         platform.poll(deadline);
     }
 }
