@@ -100,6 +100,32 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     assert!(ok, "{out}");
     assert!(dig(&ns, &["x25519.net", "NS", "+short"]).contains("ns1.x25519.net."));
 
+    // Knot's knsupdate, with the full key name.
+    let mut c = ns.command("knsupdate");
+    c.args([
+        "-y",
+        &format!("hmac-sha256:personal._update.x25519.net.:{SECRET}"),
+    ]);
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("knsupdate");
+    {
+        use std::io::Write;
+        let script = "server 10.0.0.2\nzone x25519.net.\norigin x25519.net.\nupdate add knot.x25519.net. 300 A 192.0.2.88\nsend\nanswer\n";
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("NOERROR"), "{text}");
+    assert!(dig(&ns, &["knot.x25519.net", "A", "+short"]).contains("192.0.2.88"));
+
     // A signed SOA query over TCP makes the asker a NOTIFY target.
     let out = dig(&ns, &["+tcp", "-y", &key, "x25519.net", "SOA"]);
     assert!(out.contains("status: NOERROR"), "{out}");
@@ -160,6 +186,6 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
         "{}",
         g.output()
     );
-    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112404"));
+    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112405"));
     assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
 }
