@@ -43,13 +43,6 @@ pub enum Event {
 /// An error means SERVFAIL and the change is rolled back.
 pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name) -> Result<(), ()>;
 
-/// A response and what follows from the request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub len: usize,
-    pub event: Option<Event>,
-}
-
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
 
@@ -60,28 +53,16 @@ pub struct Policy {
     pub unsigned_axfr: bool,
 }
 
-/// Answer `msg` (no TSIG clock: signed requests fail with BADTIME unless
-/// `now` is right; see [`handle_at`]). Returns the response length.
-pub fn handle(zs: &ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
-    handle_at(zs, msg, transport, 0, out).map(|o| o.len)
-}
-
-/// Answer `msg` at wall-clock `now` (seconds since the epoch, for TSIG)
-/// with one message in `out`. None: drop the message.
-pub fn handle_at(
-    zs: &ZoneSet,
-    msg: &[u8],
-    transport: Transport,
-    now: u64,
-    out: &mut [u8],
-) -> Option<Outcome> {
+/// Answer `msg` with one message in `out` (for tests and fuzzing: no TSIG
+/// clock, so signed requests get BADTIME; UPDATEs are never committed).
+/// Returns the response length, None to drop.
+pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
     let mut first: Option<Vec<u8>> = None;
-    let mut scratch = zs.clone();
-    let event = serve(
-        &mut scratch,
+    serve(
+        zs,
         msg,
         transport,
-        now,
+        0,
         Policy::default(),
         &mut |_, _, _| Err(()),
         out,
@@ -91,10 +72,7 @@ pub fn handle_at(
     );
     let m = first?;
     out[..m.len()].copy_from_slice(&m);
-    Some(Outcome {
-        len: m.len(),
-        event,
-    })
+    Some(m.len())
 }
 
 /// Answer `msg`, sending every response message through `emit` (one for
@@ -145,28 +123,25 @@ pub fn serve(
                     tsig: Some(t),
                 } => tsig_error(&req, code, key.as_ref(), &t, now, &mut out[..limit]),
                 TsigError::FormErr => {
-                    error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit]).map(plain)
+                    error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit])
                 }
-                _ => error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]).map(plain),
+                _ => error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]),
             };
-            if let Some(o) = r {
-                emit(&out[..o.len]);
+            if let Some(n) = r {
+                emit(&out[..n]);
             }
             return None;
         }
     };
+    let room = if signed.is_some() {
+        limit.saturating_sub(TSIG_ROOM)
+    } else {
+        limit
+    };
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
-        let room = limit.saturating_sub(TSIG_ROOM);
         let (rcode, event) = update(zs, msg, signed.as_ref(), commit);
         let len = error(&req.header, Some(&req), rcode, &mut out[..room])?;
-        let len = match &signed {
-            None => len,
-            Some(v) => {
-                let mut w = crate::wire::Writer::resume(&mut out[..limit], len);
-                tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
-                w.len()
-            }
-        };
+        let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
         emit(&out[..len]);
         return event;
     }
@@ -192,11 +167,6 @@ pub fn serve(
             );
         }
     }
-    let room = if signed.is_some() {
-        limit.saturating_sub(TSIG_ROOM)
-    } else {
-        limit
-    };
     let (len, mut event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
     if let (Transport::Tcp, Some(v), Some(q)) = (transport, signed.as_ref(), req.question.as_ref())
     {
@@ -211,16 +181,19 @@ pub fn serve(
             }));
         }
     }
-    let len = match signed {
-        None => len,
-        Some(v) => {
-            let mut w = crate::wire::Writer::resume(&mut out[..limit], len);
-            tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
-            w.len()
-        }
-    };
+    let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
     emit(&out[..len]);
     event
+}
+
+/// Append the TSIG of the response to a signed request (RFC 8945 4.3)
+/// after the `len` bytes in `out`; an unsigned response stays as it is.
+/// Returns the new length.
+fn sign(out: &mut [u8], len: usize, signed: Option<&Verified>, now: u64) -> Option<usize> {
+    let Some(v) = signed else { return Some(len) };
+    let mut w = crate::wire::Writer::resume(out, len);
+    tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).ok()?;
+    Some(w.len())
 }
 
 /// UPDATE (RFC 2136 3, RFC 3007): returns the RCODE and, when the zone
@@ -276,18 +249,10 @@ fn transfer(
     emit: &mut dyn FnMut(&[u8]),
 ) -> Option<Event> {
     let refuse = |rcode: Rcode, out: &mut [u8], emit: &mut dyn FnMut(&[u8])| {
-        let Some(len) = error(&req.header, Some(req), rcode, out) else {
-            return;
-        };
-        match signed {
-            Some(v) => {
-                let mut w = crate::wire::Writer::resume(out, len);
-                if tsig::sign_response(&mut w, &v.key, &v.tsig, now, 0).is_ok() {
-                    let n = w.len();
-                    emit(&out[..n]);
-                }
-            }
-            None => emit(&out[..len]),
+        let len =
+            error(&req.header, Some(req), rcode, out).and_then(|len| sign(out, len, signed, now));
+        if let Some(n) = len {
+            emit(&out[..n]);
         }
     };
     let Some(zone) = zs.zone(&q.name) else {
@@ -313,10 +278,6 @@ fn transfer(
     None
 }
 
-fn plain(len: usize) -> Outcome {
-    Outcome { len, event: None }
-}
-
 /// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).
 fn tsig_error(
     req: &Request,
@@ -325,14 +286,14 @@ fn tsig_error(
     t: &tsig::TsigRr,
     now: u64,
     out: &mut [u8],
-) -> Option<Outcome> {
+) -> Option<usize> {
     let len = error(&req.header, Some(req), Rcode::NotAuth, out)?;
     let mut w = crate::wire::Writer::resume(out, len);
     match key {
         Some(k) if e == tsig::BADTIME => tsig::sign_response(&mut w, k, t, now, e).ok()?,
         _ => tsig::unsigned_error(&mut w, t, now, e).ok()?,
     }
-    Some(plain(w.len()))
+    Some(w.len())
 }
 
 fn dispatch(
@@ -647,7 +608,7 @@ two TXT \"t\"
 
     fn ask(msg: &[u8], t: Transport, size: usize) -> Option<Resp> {
         let mut out = alloc::vec![0u8; size];
-        let n = handle(&zs(), msg, t, &mut out)?;
+        let n = handle(&mut zs(), msg, t, &mut out)?;
         let b = &out[..n];
         let mut r = Reader::new(b);
         let h = Header::parse(&mut r).unwrap();
