@@ -7,6 +7,7 @@ pub mod push;
 pub mod sideband;
 
 use crate::oid::Oid;
+use crate::pktline::{self, Pkt};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -39,4 +40,26 @@ pub fn parse_ref_line(line: &[u8]) -> Option<(Oid, String, Option<String>)> {
     let id = Oid::from_hex(main.get(..40)?)?;
     let name = core::str::from_utf8(main.get(41..)?).ok()?;
     Some((id, String::from(name), caps))
+}
+
+/// Append `data` to `buf`, then hand each complete pkt-line at its front to
+/// `f` (which returns true to stop) and drop the ones handled; an
+/// incomplete packet stays in `buf` for the next call.
+pub(crate) fn drain_pkts(
+    buf: &mut Vec<u8>,
+    data: &[u8],
+    mut f: impl FnMut(Pkt<'_>) -> Result<bool, ProtoError>,
+) -> Result<(), ProtoError> {
+    buf.extend_from_slice(data);
+    let mut used = 0;
+    while let Some((pkt, n)) = pktline::decode(&buf[used..])
+        .map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))?
+    {
+        used += n;
+        if f(pkt)? {
+            break;
+        }
+    }
+    buf.drain(..used);
+    Ok(())
 }

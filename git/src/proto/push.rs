@@ -71,23 +71,17 @@ impl Push {
     }
 
     pub fn input(&mut self, data: &[u8]) -> Result<(), ProtoError> {
-        self.inbuf.extend_from_slice(data);
-        let mut used = 0;
-        while let Some((pkt, n)) = pktline::decode(&self.inbuf[used..])
-            .map_err(|_| ProtoError::Malformed("bad pkt-line length".into()))?
-        {
+        let mut buf = core::mem::take(&mut self.inbuf);
+        let r = super::drain_pkts(&mut buf, data, |pkt| {
             let pkt = match pkt {
                 Pkt::Data(d) => Some(d.to_vec()),
                 _ => None,
             };
-            used += n;
             self.packet(pkt)?;
-            if self.state == State::Done {
-                break;
-            }
-        }
-        self.inbuf.drain(..used);
-        Ok(())
+            Ok(self.state == State::Done)
+        });
+        self.inbuf = buf;
+        r
     }
 
     fn packet(&mut self, pkt: Option<Vec<u8>>) -> Result<(), ProtoError> {
