@@ -1,9 +1,7 @@
 //! UDP echo service: network bring-up check (issue 3), replaced by DNS.
 
-use alloc::vec;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
-use gitns_net::smoltcp::storage::PacketMetadata;
 use gitns_net::Net;
 
 /// One bound UDP socket that sends every datagram back to its sender.
@@ -15,11 +13,7 @@ pub struct Echo {
 impl Echo {
     /// Bind the echo socket on `port`.
     pub fn bind(net: &mut Net, port: u16) -> Result<Echo, udp::BindError> {
-        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
-        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
-        let mut sock = udp::Socket::new(rx, tx);
-        sock.bind(port)?;
-        let handle = net.sockets.add(sock);
+        let handle = net.bind_udp(port, 64, 64 * 1024)?;
         Ok(Echo {
             handle,
             buf: [0; 2048],

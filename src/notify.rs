@@ -1,11 +1,9 @@
 //! The UDP socket outgoing NOTIFYs leave from, and the glue between it and
 //! the sans-I/O [`Notifier`].
 
-use alloc::vec;
 use gitns_dns::notify_out::{Notifier, Target};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
-use gitns_net::smoltcp::storage::PacketMetadata;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Net;
 
@@ -17,12 +15,8 @@ pub struct NotifySocket {
 
 impl NotifySocket {
     pub fn bind(net: &mut Net, port: u16) -> Result<NotifySocket, udp::BindError> {
-        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 32], vec![0; 16 * 1024]);
-        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 32], vec![0; 16 * 1024]);
-        let mut s = udp::Socket::new(rx, tx);
-        s.bind(port)?;
         Ok(NotifySocket {
-            handle: net.sockets.add(s),
+            handle: net.bind_udp(port, 32, 16 * 1024)?,
             buf: [0; 1024],
         })
     }

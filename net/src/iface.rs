@@ -4,7 +4,9 @@
 use crate::device::{Buffers, PlatformDevice};
 use crate::platform::Platform;
 use alloc::vec::Vec;
-use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::socket::udp;
+use smoltcp::storage::PacketMetadata;
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr,
@@ -92,6 +94,25 @@ impl Net {
         self.frames_out += dev.frames_out as u64;
         platform.net_flush();
         r == PollResult::SocketStateChanged
+    }
+
+    /// A UDP socket bound to `port`, buffering `slots` datagrams and
+    /// `bytes` of payload in each direction.
+    pub fn bind_udp(
+        &mut self,
+        port: u16,
+        slots: usize,
+        bytes: usize,
+    ) -> Result<SocketHandle, udp::BindError> {
+        let buffer = || {
+            udp::PacketBuffer::new(
+                alloc::vec![PacketMetadata::EMPTY; slots],
+                alloc::vec![0; bytes],
+            )
+        };
+        let mut sock = udp::Socket::new(buffer(), buffer());
+        sock.bind(port)?;
+        Ok(self.sockets.add(sock))
     }
 
     /// Monotonic nanoseconds at which smoltcp next needs a poll, if any.

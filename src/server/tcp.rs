@@ -159,13 +159,16 @@ fn read_frames(
 ) -> bool {
     let mut busy = false;
     while sock.can_recv() && c.outbuf.len() - c.sent < cfg.max_pending {
+        let inbuf = &mut c.inbuf;
         let got = sock
-            .recv(|data| (data.len(), data.to_vec()))
-            .unwrap_or_default();
-        if got.is_empty() {
+            .recv(|data| {
+                inbuf.extend_from_slice(data);
+                (data.len(), data.len())
+            })
+            .unwrap_or(0);
+        if got == 0 {
             break;
         }
-        c.inbuf.extend_from_slice(&got);
         busy = true;
     }
     let Some(peer) = sock.remote_endpoint() else {

@@ -1,10 +1,8 @@
 //! DNS over UDP: one socket on port 53 with room for bursts.
 
 use super::{Handler, Stats, Store, Transport};
-use alloc::vec;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
-use gitns_net::smoltcp::storage::PacketMetadata;
 use gitns_net::Net;
 
 /// Datagrams the socket buffers in each direction. Every first touch of a
@@ -22,12 +20,8 @@ pub struct UdpServer {
 impl UdpServer {
     /// Bind UDP `port` on every address of the interface.
     pub fn bind(net: &mut Net, port: u16) -> Result<UdpServer, udp::BindError> {
-        let rx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; 128 * 1024]);
-        let tx = udp::PacketBuffer::new(vec![PacketMetadata::EMPTY; SLOTS], vec![0; 128 * 1024]);
-        let mut sock = udp::Socket::new(rx, tx);
-        sock.bind(port)?;
         Ok(UdpServer {
-            handle: net.sockets.add(sock),
+            handle: net.bind_udp(port, SLOTS, 128 * 1024)?,
             buf: [0; MAX_UDP],
         })
     }

@@ -2,7 +2,6 @@
 //! guests with captured output, and the skip-or-fail rule for /dev/kvm.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -123,27 +122,11 @@ impl Guest {
             .stdin(Stdio::null());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
         let out = Arc::new(Mutex::new(String::new()));
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let out = out.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    eprintln!("  | {line}");
-                    out.lock().expect("output lock").push_str(&(line + "\n"));
-                }
-            });
-        }
+        let sink = out.clone();
+        xtask::util::follow_output(&mut child, move |line| {
+            eprintln!("  | {line}");
+            sink.lock().expect("output lock").push_str(&(line + "\n"));
+        });
         Guest { child, out }
     }
 

@@ -55,3 +55,28 @@ pub fn have_kvm() -> bool {
         .open("/dev/kvm")
         .is_ok()
 }
+
+/// Read `child`'s stdout and stderr line by line on two threads, calling
+/// `on_line` for each line (the pipes must have been set to piped).
+pub fn follow_output(
+    child: &mut std::process::Child,
+    on_line: impl Fn(String) + Clone + Send + 'static,
+) {
+    use std::io::{BufRead, BufReader, Read};
+    let out = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    for pipe in [out, err].into_iter().flatten() {
+        let on_line = on_line.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                on_line(line);
+            }
+        });
+    }
+}

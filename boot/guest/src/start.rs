@@ -51,9 +51,14 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
     let heap_size = match heap::init(bi.kernel_end.max(image_end), bi.mem_size) {
         Ok(size) => size,
         Err(e) => {
-            console::write(b"gitns: not enough guest memory: need at least ");
-            write_mib(e.needed);
-            console::write(b" MiB (use --mem)\n");
+            // core::fmt needs no heap, so it works before there is one.
+            let _ = core::fmt::Write::write_fmt(
+                &mut console::Console,
+                format_args!(
+                    "gitns: not enough guest memory: need at least {} MiB (use --mem)\n",
+                    e.needed.div_ceil(1 << 20)
+                ),
+            );
             platform::halt(gitns_abi::exit::UNSUPPORTED)
         }
     };
@@ -96,19 +101,4 @@ fn cmdline_of(addr: u64) -> &'static str {
     let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, CMDLINE_SIZE) };
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(0);
     core::str::from_utf8(&bytes[..len]).unwrap_or("")
-}
-
-fn write_mib(bytes: u64) {
-    let mut buf = [0u8; 20];
-    let mut n = bytes.div_ceil(1 << 20);
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    console::write(&buf[i..]);
 }

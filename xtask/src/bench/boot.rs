@@ -9,6 +9,7 @@ use super::report;
 use super::stats::{summary, Summary};
 use crate::build;
 use crate::netns::Netns;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,8 @@ pub fn run(quick: bool) -> Result<(), String> {
     let size = std::fs::metadata(&image).map_err(|e| e.to_string())?.len();
     let ns = Netns::create(&format!("gitns-bench-{}", std::process::id()))?;
     let n = runs(quick);
-    let halt = launch_to_halt(&ns, &hvt, &image, n)?;
-    let ping = launch_to_ping(&ns, &hvt, &image, n)?;
+    let halt = measure(&ns, &hvt, &image, n, halt_ms)?;
+    let ping = measure(&ns, &hvt, &image, n, ping_ms)?;
     drop(ns);
     let cmd = format!(
         "cargo xtask bench boot{}",
@@ -64,7 +65,7 @@ fn json(s: Summary) -> String {
     )
 }
 
-fn tender_cmd(hvt: &std::path::Path, image: &std::path::Path, args: &[&str]) -> Command {
+fn tender_cmd(hvt: &Path, image: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(hvt);
     c.arg("--quiet")
         .arg("--net:service=tap0")
@@ -76,55 +77,49 @@ fn tender_cmd(hvt: &std::path::Path, image: &std::path::Path, args: &[&str]) -> 
     c
 }
 
-fn launch_to_halt(
+/// Run `one` (milliseconds of one measurement) `n` times on a thread inside
+/// `ns`, so no `ip netns exec` sits in the timing.
+fn measure(
     ns: &Netns,
-    hvt: &std::path::Path,
-    image: &std::path::Path,
+    hvt: &Path,
+    image: &Path,
     n: usize,
+    one: fn(&Path, &Path) -> Result<f64, String>,
 ) -> Result<Summary, String> {
     let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
-    let times = ns.run_in(move || -> Result<Vec<f64>, String> {
-        let mut v = Vec::new();
-        for _ in 0..n {
-            let t0 = Instant::now();
-            let st = tender_cmd(&hvt, &image, &["--help"])
-                .status()
-                .map_err(|e| e.to_string())?;
-            let ms = t0.elapsed().as_secs_f64() * 1e3;
-            if !st.success() {
-                return Err(format!("guest exited with {st}"));
-            }
-            v.push(ms);
-        }
-        Ok(v)
+    let times = ns.run_in(move || {
+        (0..n)
+            .map(|_| one(&hvt, &image))
+            .collect::<Result<Vec<f64>, String>>()
     })??;
     Ok(summary(&times))
 }
 
-fn launch_to_ping(
-    ns: &Netns,
-    hvt: &std::path::Path,
-    image: &std::path::Path,
-    n: usize,
-) -> Result<Summary, String> {
-    let (hvt, image) = (hvt.to_path_buf(), image.to_path_buf());
-    let times = ns.run_in(move || -> Result<Vec<f64>, String> {
-        let mut v = Vec::new();
-        for _ in 0..n {
-            let t0 = Instant::now();
-            let mut child = tender_cmd(&hvt, &image, &["--ipv4=10.0.0.2/24"])
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let r = icmp::first_reply(
-                [10, 0, 0, 2],
-                Duration::from_millis(1),
-                Duration::from_secs(5),
-            );
-            let _ = child.kill();
-            let _ = child.wait();
-            v.push(r?.duration_since(t0).as_secs_f64() * 1e3);
-        }
-        Ok(v)
-    })??;
-    Ok(summary(&times))
+/// Spawn to exit of a guest that prints its help and halts.
+fn halt_ms(hvt: &Path, image: &Path) -> Result<f64, String> {
+    let t0 = Instant::now();
+    let st = tender_cmd(hvt, image, &["--help"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    if !st.success() {
+        return Err(format!("guest exited with {st}"));
+    }
+    Ok(ms)
+}
+
+/// Spawn to the first ICMP echo reply of a guest.
+fn ping_ms(hvt: &Path, image: &Path) -> Result<f64, String> {
+    let t0 = Instant::now();
+    let mut child = tender_cmd(hvt, image, &["--ipv4=10.0.0.2/24"])
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let r = icmp::first_reply(
+        [10, 0, 0, 2],
+        Duration::from_millis(1),
+        Duration::from_secs(5),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(r?.duration_since(t0).as_secs_f64() * 1e3)
 }
