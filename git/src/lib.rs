@@ -6,12 +6,16 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod checkout;
 pub mod delta;
 pub mod object;
 pub mod oid;
 pub mod pack;
 pub mod pktline;
 pub mod proto;
+pub mod remote;
+#[cfg(feature = "ssh")]
+pub mod session;
 #[cfg(feature = "ssh")]
 pub mod ssh;
 pub mod zlib;

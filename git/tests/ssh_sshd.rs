@@ -3,7 +3,10 @@
 //! (as `ssh-keygen -lf` prints it), and a clone through git-upload-pack
 //! over the exec channel. A wrong pin is refused; a wrong user key fails.
 
+mod common;
+
 use gitns_git::proto::fetch::{Fetch, Fetched};
+use gitns_git::session::{Op, Outcome, Session, SessionError, Timeouts};
 use gitns_git::ssh::{fingerprint_ed25519, public_key_line, Credential, SshError, SshExec};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -36,7 +39,9 @@ fn sshd(authorized: &str) -> Option<Sshd> {
         eprintln!("SKIP: sshd tests need /usr/sbin/sshd and root");
         return None;
     }
-    let dir = std::env::temp_dir().join(format!("gitns-sshd-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("gitns-sshd-{}-{k}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let _ = std::fs::create_dir_all("/run/sshd");
@@ -58,7 +63,7 @@ fn sshd(authorized: &str) -> Option<Sshd> {
     .unwrap();
     let fingerprint = fp.split_whitespace().nth(1).unwrap().to_string();
     std::fs::write(dir.join("authorized_keys"), format!("{authorized}\n")).unwrap();
-    let port = 30_000 + (std::process::id() % 20_000) as u16;
+    let port = 30_000 + (std::process::id() % 10_000) as u16 * 2 + k;
     let conf = format!(
         "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nAuthorizedKeysFile {ak}\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPidFile {pid}\n",
         hk = hk.display(),
@@ -126,53 +131,54 @@ fn repo(dir: &Path) -> PathBuf {
     r
 }
 
-/// Run `cmd` over SSH and drive a fetch through it.
+/// Run `op` through `cmd` over SSH with a [`Session`], pumping a real
+/// TCP connection; time is the test's monotonic clock.
+fn run(
+    port: u16,
+    cred: Credential,
+    pin: Option<&str>,
+    cmd: &str,
+    op: Op,
+) -> Result<Outcome, SessionError> {
+    let t0 = Instant::now();
+    let now = || t0.elapsed().as_nanos() as u64;
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let ssh = SshExec::new("root", cred, cmd, pin);
+    let timeouts = Timeouts {
+        idle_ns: 5_000_000_000,
+        total_ns: 20_000_000_000,
+    };
+    let mut s = Session::new(ssh, op, now(), timeouts);
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let out = s.output();
+        if !out.is_empty() {
+            tcp.write_all(&out).unwrap();
+        }
+        match tcp.read(&mut buf) {
+            Ok(0) => s.closed(),
+            Ok(n) => s.input(now(), &buf[..n]),
+            Err(_) => {}
+        }
+        if let Some(r) = s.poll(now()) {
+            return r.clone();
+        }
+    }
+}
+
 fn clone_over_ssh(
     port: u16,
     seed: [u8; 32],
     pin: Option<&str>,
     cmd: &str,
-) -> Result<Fetched, SshError> {
-    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_millis(20)))
-        .unwrap();
-    let mut ssh = SshExec::new("root", Credential::Ed25519Seed(seed), cmd, pin);
-    let mut fetch = Fetch::new("main", vec![], false, 64 << 20);
-    let mut buf = vec![0u8; 65536];
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        let out = ssh.output();
-        if !out.is_empty() {
-            tcp.write_all(&out).unwrap();
-        }
-        match tcp.read(&mut buf) {
-            Ok(0) => return Err(SshError::Closed),
-            Ok(n) => {
-                ssh.input(&buf[..n])?;
-            }
-            Err(_) => ssh.progress()?,
-        }
-        if ssh.ready() {
-            let o = fetch.take_output();
-            if !o.is_empty() {
-                assert_eq!(ssh.write(&o), o.len());
-            }
-            loop {
-                let n = ssh.read(&mut buf);
-                if n == 0 {
-                    break;
-                }
-                fetch.input(&buf[..n]).unwrap();
-            }
-            if let Some(r) = fetch.result() {
-                return Ok(r.clone());
-            }
-        }
-        if ssh.finished && !ssh.ready() {
-            return Err(SshError::Closed);
-        }
+) -> Result<Fetched, SessionError> {
+    let op = Op::Fetch(Fetch::new("main", vec![], false, 64 << 20));
+    match run(port, Credential::Ed25519Seed(seed), pin, cmd, op)? {
+        Outcome::Fetched(f) => Ok(f),
+        other => panic!("{other:?}"),
     }
-    panic!("ssh clone timed out");
 }
 
 #[test]
@@ -190,7 +196,7 @@ fn clone_over_ssh_with_pinned_host_key() {
     // A wrong pin is refused, naming both fingerprints.
     let wrong = fingerprint_ed25519(&[1u8; 32]);
     match clone_over_ssh(d.port, seed, Some(&wrong), &cmd) {
-        Err(SshError::HostKeyMismatch { expected, observed }) => {
+        Err(SessionError::Ssh(SshError::HostKeyMismatch { expected, observed })) => {
             assert_eq!(expected, wrong);
             assert_eq!(observed, d.fingerprint);
         }
@@ -198,4 +204,102 @@ fn clone_over_ssh_with_pinned_host_key() {
     }
     // A user key sshd does not know: the session never opens.
     assert!(clone_over_ssh(d.port, [7u8; 32], Some(&d.fingerprint), &cmd).is_err());
+}
+
+/// Clone, fetch after a new commit, push a commit, and a push that lost a
+/// race: all through sshd + git-upload-pack/git-receive-pack, the result
+/// read back with git itself.
+#[test]
+fn clone_fetch_push_and_a_lost_race() {
+    use gitns_git::checkout::Checkout;
+    use gitns_git::object::Signature;
+    use gitns_git::pack::Limits;
+    use gitns_git::proto::push::{Push, Pushed};
+    let seed = [43u8; 32];
+    let Some(d) = sshd(&public_key_line(&seed, "gitns-test")) else {
+        return;
+    };
+    let r = repo(&d.dir);
+    let upload = format!("git-upload-pack '{}'", r.display());
+    let receive = format!("git-receive-pack '{}'", r.display());
+    let cred = || Credential::Ed25519Seed(seed);
+    let pin = Some(d.fingerprint.as_str());
+    let fetch = |have: Option<&Checkout>| -> Checkout {
+        let haves = have.map(|c| vec![c.head]).unwrap_or_default();
+        let op = Op::Fetch(Fetch::new("main", haves, false, 64 << 20));
+        match run(d.port, cred(), pin, &upload, op).unwrap() {
+            Outcome::Fetched(Fetched::Pack { head, pack }) => {
+                Checkout::from_pack(&pack, head, Limits::default(), have).unwrap()
+            }
+            Outcome::Fetched(Fetched::UpToDate(h)) => {
+                let c = have.unwrap().clone();
+                assert_eq!(c.head, h);
+                c
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let first = fetch(None);
+    assert_eq!(first.files().len(), 1);
+    assert_eq!(first.files()[0].0, "example.org");
+    // Nothing new: up to date, no pack.
+    assert_eq!(fetch(Some(&first)), first);
+    // Someone pushes a second zone; the fetch sends our head as a have.
+    let w = d.dir.join("work");
+    std::fs::write(w.join("example.net"), "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n").unwrap();
+    common::git(&w, &["add", "-A"]);
+    common::git(
+        &w,
+        &[
+            "-c",
+            "user.name=o",
+            "-c",
+            "user.email=o@e",
+            "commit",
+            "-q",
+            "-m",
+            "net",
+        ],
+    );
+    common::git(&w, &["push", "-q", r.to_str().unwrap(), "main"]);
+    let second = fetch(Some(&first));
+    let names: Vec<String> = second.files().into_iter().map(|f| f.0).collect();
+    assert_eq!(names, ["example.net", "example.org"]);
+    // Our commit on top of it.
+    let sig = Signature {
+        name: "personal._update.example.org via gitns".into(),
+        email: "gitns@10.0.0.2".into(),
+        time: 1_700_000_100,
+        tz: "+0000".into(),
+    };
+    let zone = b"$TTL 60\n@ SOA ns hm 2 2 3 4 5\n@ NS ns\n".to_vec();
+    let push = |base: &Checkout, msg: &str| {
+        let (next, pack) = base
+            .commit(&[("example.org".into(), Some(zone.clone()))], &sig, msg)
+            .unwrap();
+        let op = Op::Push(Push::new("main", base.head, next.head, pack));
+        match run(d.port, cred(), pin, &receive, op).unwrap() {
+            Outcome::Pushed(p) => (next, p),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (ours, status) = push(&second, "UPDATE from 10.0.0.1");
+    assert_eq!(status, Pushed::Ok);
+    let bare = |args: &[&str]| common::git(&r, args);
+    assert_eq!(bare(&["rev-parse", "main"]).trim(), ours.head.to_string());
+    assert_eq!(
+        bare(&["rev-parse", "main^"]).trim(),
+        second.head.to_string()
+    );
+    assert_eq!(bare(&["show", "main:example.org"]).as_bytes(), &zone[..]);
+    assert_eq!(
+        bare(&["log", "-1", "--format=%an|%ae|%at|%s", "main"]).trim(),
+        "personal._update.example.org via gitns|gitns@10.0.0.2|1700000100|UPDATE from 10.0.0.1"
+    );
+    assert_eq!(bare(&["fsck", "--strict"]), "");
+    // A push built on a head that is no longer the remote's is rejected,
+    // and the remote keeps its head.
+    let (_, status) = push(&second, "stale");
+    assert!(matches!(status, Pushed::Rejected(_)), "{status:?}");
+    assert_eq!(bare(&["rev-parse", "main"]).trim(), ours.head.to_string());
 }
