@@ -7,7 +7,9 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use base64::Engine;
 use core::fmt;
+pub use gitns_git::remote::Remote;
 use gitns_net::smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 use gitns_net::NetConfig;
 
@@ -24,6 +26,33 @@ pub struct Config {
     pub axfr: bool,
     /// Print the help text and exit.
     pub help: bool,
+    /// The git remote holding the zones (`--remote`).
+    pub remote: Option<Remote>,
+    /// How to log in to the remote.
+    pub ssh_key: Option<SshKey>,
+    /// `SHA256:<unpadded base64>` fingerprint the remote's host key must have.
+    pub ssh_authenticator: Option<String>,
+    /// Fetch from the remote this often even without NOTIFY (0: never).
+    pub sync_interval_s: u64,
+}
+
+/// SSH user authentication.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SshKey {
+    /// `--ssh-key=ed25519:<base64 32-byte seed>`.
+    Ed25519([u8; 32]),
+    /// `--ssh-password=`.
+    Password(String),
+}
+
+impl fmt::Debug for SshKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SshKey::Ed25519(_) => write!(f, "Ed25519(..)"),
+            SshKey::Password(_) => write!(f, "Password(..)"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -35,6 +64,10 @@ impl Default for Config {
             dns_port: 53,
             axfr: false,
             help: false,
+            remote: None,
+            ssh_key: None,
+            ssh_authenticator: None,
+            sync_interval_s: 0,
         }
     }
 }
@@ -49,6 +82,13 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// A form this build cannot honour, and what to use instead.
+    Unsupported {
+        option: &'static str,
+        why: &'static str,
+    },
+    /// Options that only work together.
+    Needs(&'static str, &'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -63,6 +103,8 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "option `{option}`: `{value}` is not {expected}")
             }
+            ConfigError::Unsupported { option, why } => write!(f, "option `{option}`: {why}"),
+            ConfigError::Needs(a, b) => write!(f, "option `{a}` needs `{b}`"),
         }
     }
 }
@@ -77,6 +119,17 @@ options:
   --ipv6-gateway=ADDR     default IPv6 gateway
   -l, --logs=LEVEL        log level: error, warn, info, debug, trace (default info)
   --axfr                  allow zone transfers (AXFR/IXFR) without TSIG
+  --remote=URL[#BRANCH]   git remote of the zones: git@HOST:PATH or
+                          ssh://USER@HOST[:PORT]/PATH (HOST an IPv4 address;
+                          branch main unless given)
+  --ssh-key=ed25519:SEED  SSH user key: base64 of a 32-byte seed
+                          (`cargo xtask keygen` makes one)
+  --ssh-password=PASS     SSH password login instead of a key
+  --ssh-authenticator=FP  the remote's host key: SHA256:<base64> as
+                          `ssh-keygen -lf` prints it, or ed25519:<base64 key>
+                          (also --authenticator); absent: accepted and logged
+  --sync-interval=SECS    also fetch the remote every SECS seconds (0: only
+                          on NOTIFY, the default)
   --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
   --udp-echo=PORT         run a UDP echo service on PORT (network bring-up)
   --help                  print this text
@@ -91,6 +144,15 @@ const OPTIONS: &[(&[&str], &str)] = &[
     (&["-l", "--logs"], "--logs"),
     (&["--udp-echo"], "--udp-echo"),
     (&["--dns-port"], "--dns-port"),
+    (&["--remote"], "--remote"),
+    (&["--ssh-key"], "--ssh-key"),
+    (&["--ssh-password"], "--ssh-password"),
+    (
+        &["--ssh-authenticator", "--authenticator"],
+        "--ssh-authenticator",
+    ),
+    (&["--sync-interval"], "--sync-interval"),
+    (&["--seed"], "--seed"),
 ];
 
 /// Parse a command line (arguments separated by spaces).
@@ -125,6 +187,12 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
             }
         };
         apply(&mut cfg, canonical, value)?;
+    }
+    if cfg.remote.is_some() && cfg.ssh_key.is_none() {
+        return Err(ConfigError::Needs(
+            "--remote",
+            "--ssh-key or --ssh-password",
+        ));
     }
     Ok(cfg)
 }
@@ -179,9 +247,77 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
                     .ok_or(bad("a port 1-65535"))?,
             )
         }
+        "--remote" => cfg.remote = Some(parse_remote(value).map_err(|_| bad(REMOTE_FORM))?),
+        "--ssh-key" => cfg.ssh_key = Some(parse_ssh_key(option, value)?),
+        "--ssh-password" => cfg.ssh_key = Some(SshKey::Password(value.to_string())),
+        "--ssh-authenticator" => {
+            cfg.ssh_authenticator =
+                Some(parse_authenticator(value).ok_or(bad("SHA256:<base64> or ed25519:<base64 key>"))?)
+        }
+        "--sync-interval" => {
+            cfg.sync_interval_s = value.parse::<u64>().map_err(|_| bad("a number of seconds"))?
+        }
+        "--seed" => {
+            return Err(ConfigError::Unsupported {
+                option,
+                why: "RSA keys made from a seed by OCaml's generator cannot be reproduced; make an ed25519 key with `cargo xtask keygen` and pass --ssh-key=ed25519:<seed>",
+            })
+        }
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }
     Ok(())
+}
+
+const REMOTE_FORM: &str =
+    "an SSH remote like git@10.0.0.1:zones.git or ssh://git@10.0.0.1:22/zones.git#main, its host an IPv4 address";
+
+/// `--remote`: an SSH remote whose host is an IPv4 address (the image has
+/// no resolver yet).
+fn parse_remote(value: &str) -> Result<Remote, ()> {
+    let r = Remote::parse(value).map_err(|_| ())?;
+    r.host.parse::<Ipv4Address>().map_err(|_| ())?;
+    Ok(r)
+}
+
+/// `ed25519:<base64 32-byte seed>`; `rsa:` is refused with a pointer to ed25519.
+fn parse_ssh_key(option: &'static str, value: &str) -> Result<SshKey, ConfigError> {
+    let bad = ConfigError::BadValue {
+        option,
+        value: String::from("(secret not shown)"),
+        expected: "ed25519:<base64 of a 32-byte seed>",
+    };
+    match value.split_once(':') {
+        Some(("ed25519", b64)) => decode32(b64).map(SshKey::Ed25519).ok_or(bad),
+        Some(("rsa", _)) => Err(ConfigError::Unsupported {
+            option,
+            why: "RSA user keys are not supported (see docs/design.md); make an ed25519 key with `cargo xtask keygen`",
+        }),
+        _ => Err(bad),
+    }
+}
+
+/// A host key pin as `SHA256:<unpadded base64>`, from that form or from
+/// `ed25519:<base64 public key>`.
+fn parse_authenticator(value: &str) -> Option<String> {
+    match value.split_once(':')? {
+        ("SHA256", fp) => {
+            let fp = fp.trim_end_matches('=');
+            let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(fp)
+                .ok()?;
+            (raw.len() == 32).then(|| alloc::format!("SHA256:{fp}"))
+        }
+        ("ed25519", key) => decode32(key).map(|k| gitns_git::ssh::fingerprint_ed25519(&k)),
+        _ => None,
+    }
+}
+
+/// Standard base64, padded or not, of exactly 32 bytes.
+fn decode32(s: &str) -> Option<[u8; 32]> {
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .ok()?;
+    raw.try_into().ok()
 }
 
 fn parse_v4_cidr(s: &str) -> Option<Ipv4Cidr> {
@@ -252,5 +388,72 @@ mod tests {
         assert!(parse("--ipv4=10.0.0.3").is_err());
         assert!(parse("--udp-echo=0").is_err());
         assert!(parse("-l loud").is_err());
+    }
+
+    #[test]
+    fn git_options_as_the_mirageos_unikernel_takes_them() {
+        let seed = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let fp = gitns_git::ssh::fingerprint_ed25519(&[9u8; 32]);
+        let c = parse(&alloc::format!(
+            "--remote=ssh://git@10.0.0.1/zones.git#prod --ssh-key=ed25519:{seed} --authenticator={fp} --sync-interval=300"
+        ))
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.path.as_str(), r.branch.as_str()),
+            ("10.0.0.1", "/zones.git", "prod")
+        );
+        assert_eq!(c.ssh_key, Some(SshKey::Ed25519([7; 32])));
+        assert_eq!(c.ssh_authenticator.as_deref(), Some(fp.as_str()));
+        assert_eq!(c.sync_interval_s, 300);
+        // The public key form pins the same fingerprint.
+        let pk = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let c = parse(&alloc::format!(
+            "--remote=git@10.0.0.1:z --ssh-password=pw --ssh-authenticator=ed25519:{pk}"
+        ))
+        .unwrap();
+        assert_eq!(c.ssh_authenticator, Some(fp));
+        assert_eq!(c.ssh_key, Some(SshKey::Password("pw".into())));
+    }
+
+    #[test]
+    fn git_option_errors() {
+        assert_eq!(
+            parse("--remote=git@10.0.0.1:z"),
+            Err(ConfigError::Needs(
+                "--remote",
+                "--ssh-key or --ssh-password"
+            ))
+        );
+        assert!(matches!(
+            parse("--seed=abc"),
+            Err(ConfigError::Unsupported {
+                option: "--seed",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("--ssh-key=rsa:abc"),
+            Err(ConfigError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            parse("--ssh-key=ed25519:c2hvcnQ="),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("--remote=https://x/y"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("--remote=git@example.com:z"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("--authenticator=MD5:aa"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        // A bad key is reported without echoing it.
+        let e = alloc::format!("{}", parse("--ssh-key=ed25519:c2VjcmV0").unwrap_err());
+        assert!(!e.contains("c2VjcmV0"), "{e}");
     }
 }

@@ -35,6 +35,27 @@ pub struct Dns {
     /// The files the zones were loaded from (zones and `_keys`), rewritten
     /// into the cache when an UPDATE changes a zone.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Hold UPDATEs back for the git remote instead of committing them to
+    /// the storage cache here (they are acknowledged after the push).
+    pub defer_updates: bool,
+    /// UPDATEs held back, oldest first.
+    pub deferred: alloc::collections::VecDeque<Deferred>,
+}
+
+/// An UPDATE waiting for the git remote, and where its answer goes.
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    pub msg: Vec<u8>,
+    pub peer: IpEndpoint,
+    pub transport: Transport,
+}
+
+/// UPDATEs held back at most; more are dropped (the client retries).
+const MAX_DEFERRED: usize = 64;
+
+/// Is `msg` an UPDATE (RFC 2136 2.2, opcode 5)?
+fn is_update(msg: &[u8]) -> bool {
+    msg.len() >= 12 && (msg[2] >> 3) & 0x0f == 5
 }
 
 impl Dns {
@@ -49,12 +70,58 @@ impl Dns {
             notifier: Default::default(),
             own: Vec::new(),
             files: Vec::new(),
+            defer_updates: false,
+            deferred: Default::default(),
         }
     }
 
     /// Events raised since the last call.
     pub fn take_events(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
+    }
+
+    /// Events the git side raises (an UPDATE pushed: NOTIFY secondaries).
+    pub fn push_event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
+    /// Run `msg` through the authority; the first response message (if
+    /// any) and the event. `commit` makes an UPDATE durable.
+    pub fn serve_one(
+        &mut self,
+        msg: &[u8],
+        transport: Transport,
+        commit: authority::Commit,
+    ) -> (Option<Vec<u8>>, Option<Event>) {
+        let mut first = None;
+        let event = self.serve(msg, transport, commit, &mut |m| {
+            first.get_or_insert_with(|| m.to_vec());
+        });
+        (first, event)
+    }
+
+    fn serve(
+        &mut self,
+        msg: &[u8],
+        transport: Transport,
+        commit: authority::Commit,
+        emit: &mut dyn FnMut(&[u8]),
+    ) -> Option<Event> {
+        let t = match transport {
+            Transport::Udp => DnsTransport::Udp,
+            Transport::Tcp => DnsTransport::Tcp,
+        };
+        let now = (self.wall)() / 1_000_000_000;
+        authority::serve(
+            &mut self.zones,
+            msg,
+            t,
+            now,
+            self.policy,
+            commit,
+            &mut self.buf,
+            emit,
+        )
     }
 }
 
@@ -68,36 +135,35 @@ impl Handler for Dns {
         _now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
     ) {
-        let t = match transport {
-            Transport::Udp => DnsTransport::Udp,
-            Transport::Tcp => DnsTransport::Tcp,
-        };
-        let now = (self.wall)() / 1_000_000_000;
+        if self.defer_updates && is_update(msg) {
+            if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.push_back(Deferred {
+                    msg: msg.to_vec(),
+                    peer,
+                    transport,
+                });
+            } else {
+                log::warn!("UPDATE from {peer} dropped: {MAX_DEFERRED} are waiting already");
+            }
+            return;
+        }
         let mut sent = false;
-        let files = &mut self.files;
+        let mut files = core::mem::take(&mut self.files);
         let mut commit = |zs: &ZoneSet,
                           zone: &gitns_dns::name::Name,
                           key: &gitns_dns::name::Name|
          -> Result<(), ()> {
-            let (updated, archive) = cache_with(files, zs, zone);
+            let (updated, archive) = cache_with(&files, zs, zone);
             store.write_cache(&archive)?;
-            *files = updated;
+            files = updated;
             log::info!("UPDATE of {zone} by {key} committed to the zone cache");
             Ok(())
         };
-        let event = authority::serve(
-            &mut self.zones,
-            msg,
-            t,
-            now,
-            self.policy,
-            &mut commit,
-            &mut self.buf,
-            &mut |m| {
-                sent = true;
-                reply(m);
-            },
-        );
+        let event = self.serve(msg, transport, &mut commit, &mut |m| {
+            sent = true;
+            reply(m);
+        });
+        self.files = files;
         if sent {
             self.stats.answered += 1;
         } else {
@@ -139,9 +205,13 @@ pub fn log_report(rep: &LoadReport) {
 }
 
 /// Act on events: a signed NOTIFY reloads the zones from their source
-/// (the storage cache until the git remote lands), keeping the last good
-/// version of any zone that no longer loads.
-pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
+/// (a fetch from the git remote, or the storage cache without one),
+/// keeping the last good version of any zone that no longer loads.
+pub fn handle_events<P: Platform>(
+    platform: &mut P,
+    service: &mut Dns,
+    mut git: Option<&mut crate::remote::GitRemote>,
+) {
     for ev in service.take_events() {
         match ev {
             Event::Secondary { .. } => {}
@@ -156,6 +226,12 @@ pub fn handle_events<P: Platform>(platform: &mut P, service: &mut Dns) {
                     service
                         .notifier
                         .zone_changed(z, &service.zones, &service.own, now, &mut ids);
+                }
+            }
+            Event::Resync(zone) if git.is_some() => {
+                log::info!("NOTIFY for {zone}: fetching from the git remote");
+                if let Some(g) = git.as_deref_mut() {
+                    g.notify(platform.monotonic_ns());
                 }
             }
             Event::Resync(zone) => {
@@ -203,6 +279,19 @@ pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Optio
     }
 }
 
+/// The file `zone` was loaded from (its name, with or without the final
+/// dot, in any case), or the name a new file for it gets.
+pub fn zone_file_name(files: &[(String, Vec<u8>)], zone: &gitns_dns::name::Name) -> String {
+    let text = zone.to_text();
+    let bare = text.trim_end_matches('.');
+    files
+        .iter()
+        .map(|(n, _)| n)
+        .find(|n| n.trim_end_matches('.').eq_ignore_ascii_case(bare))
+        .cloned()
+        .unwrap_or_else(|| String::from(bare))
+}
+
 /// The cache files with `zone` reprinted from `zs`, and their ustar archive.
 fn cache_with(
     files: &[(String, Vec<u8>)],
@@ -212,11 +301,8 @@ fn cache_with(
     let mut out: Vec<(String, Vec<u8>)> = files.to_vec();
     if let Some(z) = zs.zone(zone) {
         let text = gitns_dns::zone::printer::print(z).into_bytes();
-        let file = alloc::string::ToString::to_string(zone.to_text().trim_end_matches('.'));
-        match out
-            .iter_mut()
-            .find(|(n, _)| n.trim_end_matches('.').eq_ignore_ascii_case(&file))
-        {
+        let file = zone_file_name(files, zone);
+        match out.iter_mut().find(|(n, _)| *n == file) {
             Some((_, data)) => *data = text,
             None => out.push((file, text)),
         }

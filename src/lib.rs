@@ -10,6 +10,7 @@ pub mod dns;
 mod echo;
 pub mod logger;
 mod notify;
+pub mod remote;
 pub mod server;
 pub mod tar;
 
@@ -105,6 +106,18 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             return exit::CONFIG;
         }
     };
+    let mut git = remote::GitRemote::from_config(&cfg, platform.monotonic_ns());
+    service.defer_updates = git.is_some();
+    if let Some(r) = &cfg.remote {
+        log::info!(
+            "zones from git remote {}@{}:{} {} branch {}",
+            r.user,
+            r.host,
+            r.port,
+            r.path,
+            r.branch
+        );
+    }
     dns::notify_risen(platform, &mut service, None);
     log::info!(
         "ready: serving {} zones on port {}",
@@ -121,6 +134,17 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                 stats.udp_in, stats.udp_out, stats.udp_dropped, stats.tcp_conns, stats.tcp_in, stats.tcp_out, stats.tcp_timeouts,
                 service.stats.answered, service.stats.dropped, net.frames_in, net.frames_out, service.notifier.pending()
             );
+            if let Some(g) = &git {
+                let s = g.stats;
+                log::debug!(
+                    "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
+                    s.fetches,
+                    s.fetch_failures,
+                    s.pushes,
+                    s.push_rejections,
+                    s.push_failures
+                );
+            }
         }
         net.poll(platform, now);
         let mut busy = udp.serve(
@@ -142,10 +166,23 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
         let wall = platform.wall_clock_ns() / 1_000_000_000;
         busy |= notify_sock.run(&mut net, &mut service.notifier, now, wall);
+        if let Some(g) = git.as_mut() {
+            let (moved, replies) = g.run(platform, &mut net, &mut service, now);
+            busy |= moved;
+            for r in replies {
+                let sent = match r.transport {
+                    server::Transport::Udp => udp.send_to(&mut net, r.peer, &r.msg),
+                    server::Transport::Tcp => tcp.send_to(&mut net, r.peer, &r.msg),
+                };
+                if !sent {
+                    log::warn!("the answer to {}'s UPDATE could not be sent", r.peer);
+                }
+            }
+        }
         if busy {
             let now = platform.monotonic_ns();
             net.poll(platform, now);
-            dns::handle_events(platform, &mut service);
+            dns::handle_events(platform, &mut service, git.as_mut());
         }
         let now = platform.monotonic_ns();
         let deadline = net
@@ -154,6 +191,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             .min(now + IDLE_POLL_NS)
             .min(tcp.next_deadline().unwrap_or(u64::MAX))
             .min(service.notifier.next_deadline().unwrap_or(u64::MAX))
+            .min(git.as_ref().map_or(u64::MAX, |g| g.next_deadline()))
             .min(if log::log_enabled!(log::Level::Debug) {
                 next_report
             } else {

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::tcp;
 use gitns_net::smoltcp::time::Duration;
+use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Net;
 
 /// Tuning of the TCP listener.
@@ -94,6 +95,22 @@ impl TcpServer {
             busy |= serve_one(&self.cfg, c, sock, handler, store, now_ns, stats);
         }
         busy
+    }
+
+    /// Queue a response that was held back (a deferred UPDATE's) on the
+    /// connection from `peer`; false when that connection is gone.
+    pub fn send_to(&mut self, net: &mut Net, peer: IpEndpoint, msg: &[u8]) -> bool {
+        for c in self.conns.iter_mut().filter(|c| c.active) {
+            let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
+            if sock.remote_endpoint() == Some(peer) {
+                c.outbuf
+                    .extend_from_slice(&(msg.len() as u16).to_be_bytes());
+                c.outbuf.extend_from_slice(msg);
+                flush(c, sock);
+                return true;
+            }
+        }
+        false
     }
 
     /// Earliest idle deadline of an open connection.

@@ -3,6 +3,7 @@
 use super::{Handler, Stats, Store, Transport};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
+use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Net;
 
 /// Datagrams the socket buffers in each direction. Every first touch of a
@@ -24,6 +25,12 @@ impl UdpServer {
             handle: net.bind_udp(port, SLOTS, 128 * 1024)?,
             buf: [0; MAX_UDP],
         })
+    }
+
+    /// Send a response that was held back (a deferred UPDATE's).
+    pub fn send_to(&self, net: &mut Net, to: IpEndpoint, msg: &[u8]) -> bool {
+        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
+        sock.send_slice(msg, to).is_ok()
     }
 
     /// Answer every queued datagram; returns how many were handled.

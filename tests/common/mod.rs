@@ -2,6 +2,8 @@
 //! guests with captured output, and the skip-or-fail rule for /dev/kvm.
 #![allow(dead_code)]
 
+pub mod sshd;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,6 +55,20 @@ pub fn netns_or_skip(test: &str) -> bool {
         panic!("{test}: network namespaces need root and GITNS_REQUIRE_KVM=1");
     }
     skip(test, "network namespaces need root");
+    false
+}
+
+/// sshd and git are there (the test command installs them).
+pub fn sshd_or_skip(test: &str) -> bool {
+    let have = std::path::Path::new("/usr/sbin/sshd").exists()
+        && Command::new("git").arg("--version").output().is_ok();
+    if have {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: needs openssh-server and git (cargo xtask test installs them)");
+    }
+    skip(test, "needs /usr/sbin/sshd and git");
     false
 }
 

@@ -14,6 +14,8 @@ pub mod clock;
 pub mod console;
 mod cpu;
 #[cfg(not(test))]
+mod entropy;
+#[cfg(not(test))]
 mod heap;
 mod hypercall;
 mod manifest;

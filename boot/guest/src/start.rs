@@ -1,6 +1,6 @@
 //! `_start` and the first Rust code of the image.
 
-use crate::{block, clock, console, heap, net, platform, rng};
+use crate::{block, clock, console, entropy, heap, net, platform, rng};
 use gitns_abi::{BootInfo, CMDLINE_SIZE};
 
 // Entry per the hvt ABI: long mode, RDI = boot info, RSP = mem_size - 8, no
@@ -62,7 +62,7 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
             platform::halt(gitns_abi::exit::UNSUPPORTED)
         }
     };
-    let rng = match rng::Rng::from_cpu() {
+    let mut rng = match rng::Rng::from_cpu() {
         Ok(r) => r,
         Err(e) => {
             console::write(match e {
@@ -75,6 +75,7 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
             platform::halt(gitns_abi::exit::UNSUPPORTED)
         }
     };
+    entropy::install(&mut rng);
     let cmdline = cmdline_of(bi.cmdline);
     let service = net::find(bi.mft, "service");
     let storage = block::find(bi.mft, "storage");

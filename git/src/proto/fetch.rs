@@ -140,11 +140,7 @@ impl Fetch {
                 if d == b"packfile\n"
                     || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK")))
                 {
-                    if !self.v2 {
-                        self.state = State::Pack;
-                    } else {
-                        self.state = State::Pack;
-                    }
+                    self.state = State::Pack;
                 }
                 // shallow-info / acknowledgments sections: nothing to keep.
                 Ok(())

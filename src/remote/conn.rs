@@ -1,0 +1,151 @@
+//! One TCP connection to the git remote carrying one [`Session`]: connect,
+//! move bytes between the smoltcp socket and the session, close.
+
+use alloc::vec::Vec;
+use gitns_git::remote::Remote;
+use gitns_git::session::{Op, Outcome, Session, SessionError, Timeouts};
+use gitns_git::ssh::{Credential, SshExec};
+use gitns_net::smoltcp::iface::SocketHandle;
+use gitns_net::smoltcp::socket::tcp;
+use gitns_net::smoltcp::time::Duration;
+use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
+use gitns_net::Net;
+
+/// Receive window: a clone of a large zone streams in at this many bytes
+/// per round trip.
+const RX_BYTES: usize = 256 * 1024;
+const TX_BYTES: usize = 64 * 1024;
+
+/// A connection with its session.
+pub struct Conn {
+    handle: SocketHandle,
+    session: Session,
+    unsent: Vec<u8>,
+    established: bool,
+    target: IpEndpoint,
+}
+
+/// How a connection attempt or session ended badly, for the log.
+pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> alloc::string::String {
+    match e {
+        SessionError::Closed if !established => alloc::format!("cannot connect to {target}"),
+        e => alloc::format!("{target}: {e}"),
+    }
+}
+
+impl Conn {
+    /// Open a connection to `remote` and start `service` (git-upload-pack
+    /// or git-receive-pack) running `op`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        net: &mut Net,
+        remote: &Remote,
+        cred: &Credential,
+        pin: Option<&str>,
+        service: &str,
+        op: Op,
+        local_port: u16,
+        now: u64,
+        timeouts: Timeouts,
+    ) -> Result<Conn, alloc::string::String> {
+        let ip: Ipv4Address = remote
+            .host
+            .parse()
+            .map_err(|_| alloc::format!("remote host {} is not an IPv4 address", remote.host))?;
+        let target = IpEndpoint::new(IpAddress::Ipv4(ip), remote.port);
+        let mut sock = tcp::Socket::new(
+            tcp::SocketBuffer::new(alloc::vec![0; RX_BYTES]),
+            tcp::SocketBuffer::new(alloc::vec![0; TX_BYTES]),
+        );
+        sock.set_nagle_enabled(false);
+        sock.set_timeout(Some(Duration::from_secs(20)));
+        sock.connect(net.iface.context(), target, local_port)
+            .map_err(|e| alloc::format!("cannot connect to {target}: {e}"))?;
+        let handle = net.sockets.add(sock);
+        let ssh = SshExec::new(&remote.user, cred.clone(), &remote.command(service), pin);
+        Ok(Conn {
+            handle,
+            session: Session::new(ssh, op, now, timeouts),
+            unsent: Vec::new(),
+            established: false,
+            target,
+        })
+    }
+
+    /// Move bytes both ways; the outcome once the session is over.
+    /// Returns (moved anything, outcome).
+    pub fn pump(
+        &mut self,
+        net: &mut Net,
+        now: u64,
+    ) -> (bool, Option<Result<Outcome, alloc::string::String>>) {
+        let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
+        let mut busy = false;
+        if sock.state() == tcp::State::Established {
+            self.established = true;
+        }
+        while sock.can_recv() {
+            let session = &mut self.session;
+            let n = sock
+                .recv(|d| {
+                    session.input(now, d);
+                    (d.len(), d.len())
+                })
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            busy = true;
+        }
+        self.unsent.extend_from_slice(&self.session.output());
+        if sock.can_send() && !self.unsent.is_empty() {
+            let n = sock.send_slice(&self.unsent).unwrap_or(0);
+            self.unsent.drain(..n);
+            busy |= n > 0;
+        }
+        if !sock.is_open() || sock.state() == tcp::State::CloseWait {
+            self.session.closed();
+        }
+        let target = self.target;
+        let established = self.established;
+        let outcome = self
+            .session
+            .poll(now)
+            .cloned()
+            .map(|r| r.map_err(|e| describe(&e, target, established)));
+        (busy, outcome)
+    }
+
+    /// When the connection needs a pump at the latest.
+    pub fn next_deadline(&self) -> u64 {
+        self.session.next_deadline()
+    }
+
+    /// The server's host key fingerprint, once seen.
+    pub fn observed_host_key(&self) -> Option<&str> {
+        self.session.observed_host_key()
+    }
+
+    /// Close the connection; the socket is reaped by [`reap`] once done.
+    pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {
+        net.sockets.get_mut::<tcp::Socket>(self.handle).close();
+        closing.push(self.handle);
+        if closing.len() > 8 {
+            let h = closing.remove(0);
+            net.sockets.get_mut::<tcp::Socket>(h).abort();
+            net.sockets.remove(h);
+        }
+    }
+}
+
+/// Remove closed sockets from the set.
+pub fn reap(net: &mut Net, closing: &mut Vec<SocketHandle>) {
+    closing.retain(|&h| {
+        let s = net.sockets.get_mut::<tcp::Socket>(h);
+        let done = matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait);
+        if done {
+            net.sockets.remove(h);
+        }
+        !done
+    });
+}

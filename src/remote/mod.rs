@@ -1,0 +1,327 @@
+//! The git remote as the source of truth of the zones (DESIGN.md
+//! "Appliance behaviour"): clone at boot, fetch on a signed NOTIFY (and
+//! every `--sync-interval`), retry with backoff while serving what is
+//! loaded, and UPDATEs committed and pushed before they are acknowledged.
+//! One connection at a time, so fetches and UPDATEs are serialised.
+
+mod conn;
+mod update;
+
+use crate::config::{Config, SshKey};
+use crate::dns::{self, Dns, PlatformStore};
+use crate::server::{Store, Transport};
+use crate::tar;
+use alloc::string::String;
+use alloc::vec::Vec;
+use conn::Conn;
+use gitns_dns::zoneset::ZoneSet;
+use gitns_git::checkout::Checkout;
+use gitns_git::pack::Limits;
+use gitns_git::proto::fetch::{Fetch, Fetched};
+use gitns_git::remote::Remote;
+use gitns_git::session::{Op, Outcome, Timeouts};
+use gitns_git::ssh::Credential;
+use gitns_net::smoltcp::iface::SocketHandle;
+use gitns_net::smoltcp::wire::IpEndpoint;
+use gitns_net::{Net, Platform};
+
+/// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
+const FIRST_BACKOFF_NS: u64 = 1_000_000_000;
+const MAX_BACKOFF_NS: u64 = 60_000_000_000;
+/// Largest pack a fetch takes.
+const MAX_PACK: usize = 256 << 20;
+
+/// Counters of the git side.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GitStats {
+    pub fetches: u64,
+    pub fetch_failures: u64,
+    pub pushes: u64,
+    pub push_rejections: u64,
+    pub push_failures: u64,
+}
+
+/// A response held back until the push, ready to send.
+pub struct Reply {
+    pub peer: IpEndpoint,
+    pub transport: Transport,
+    pub msg: Vec<u8>,
+}
+
+/// What the open connection is doing.
+enum Job {
+    Fetch,
+    Push(Checkout),
+}
+
+/// The git side of the appliance.
+pub struct GitRemote {
+    remote: Remote,
+    cred: Credential,
+    pin: Option<String>,
+    /// Our address, for the committer e-mail.
+    own: String,
+    checkout: Option<Checkout>,
+    conn: Option<(Conn, Job)>,
+    closing: Vec<SocketHandle>,
+    fetch_wanted: bool,
+    next_fetch_ns: u64,
+    backoff_ns: u64,
+    sync_ns: u64,
+    next_sync_ns: u64,
+    update: Option<update::Pending>,
+    host_key_logged: bool,
+    pub stats: GitStats,
+}
+
+impl GitRemote {
+    /// The remote of `cfg`, if `--remote` was given; a clone is due at once.
+    pub fn from_config(cfg: &Config, now: u64) -> Option<GitRemote> {
+        let remote = cfg.remote.clone()?;
+        let cred = match cfg.ssh_key.clone()? {
+            SshKey::Ed25519(seed) => Credential::Ed25519Seed(seed),
+            SshKey::Password(p) => Credential::Password(p),
+        };
+        let sync_ns = cfg.sync_interval_s.saturating_mul(1_000_000_000);
+        Some(GitRemote {
+            remote,
+            cred,
+            pin: cfg.ssh_authenticator.clone(),
+            own: alloc::format!("{}", cfg.net.ipv4.address()),
+            checkout: None,
+            conn: None,
+            closing: Vec::new(),
+            fetch_wanted: true,
+            next_fetch_ns: now,
+            backoff_ns: FIRST_BACKOFF_NS,
+            sync_ns,
+            next_sync_ns: now.saturating_add(sync_ns),
+            update: None,
+            host_key_logged: false,
+            stats: GitStats::default(),
+        })
+    }
+
+    /// A signed NOTIFY arrived: fetch as soon as the connection is free.
+    pub fn notify(&mut self, now: u64) {
+        self.fetch_wanted = true;
+        self.next_fetch_ns = now;
+    }
+
+    /// Drive the connection and start the next job. Returns whether
+    /// anything happened and the held-back responses now ready.
+    pub fn run<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &mut Dns,
+        now: u64,
+    ) -> (bool, Vec<Reply>) {
+        let mut replies = Vec::new();
+        let mut busy = false;
+        conn::reap(net, &mut self.closing);
+        if self.sync_ns > 0 && now >= self.next_sync_ns {
+            self.next_sync_ns = now + self.sync_ns;
+            self.fetch_wanted = true;
+        }
+        if let Some((c, _)) = self.conn.as_mut() {
+            let (moved, outcome) = c.pump(net, now);
+            busy |= moved;
+            if let Some(outcome) = outcome {
+                let (c, job) = self.conn.take().expect("connection present");
+                self.log_host_key(&c);
+                c.close(net, &mut self.closing);
+                self.finish(platform, dns, job, outcome, now, &mut replies);
+                busy = true;
+            }
+        }
+        if self.conn.is_none() {
+            busy |= self.start_next(platform, net, dns, now, &mut replies);
+        }
+        (busy, replies)
+    }
+
+    /// When [`GitRemote::run`] must run next at the latest.
+    pub fn next_deadline(&self) -> u64 {
+        let mut t = match &self.conn {
+            Some((c, _)) => c.next_deadline(),
+            None if self.fetch_wanted => self.next_fetch_ns,
+            None => u64::MAX,
+        };
+        if self.sync_ns > 0 {
+            t = t.min(self.next_sync_ns);
+        }
+        t
+    }
+
+    fn log_host_key(&mut self, c: &Conn) {
+        if self.host_key_logged || self.pin.is_some() {
+            return;
+        }
+        if let Some(fp) = c.observed_host_key() {
+            log::warn!(
+                "git remote {}: host key {fp} ACCEPTED WITHOUT CHECK; pin it with --ssh-authenticator={fp}",
+                self.remote.host
+            );
+            self.host_key_logged = true;
+        }
+    }
+
+    fn start_next<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &mut Dns,
+        now: u64,
+        replies: &mut Vec<Reply>,
+    ) -> bool {
+        if self.update.is_none() {
+            self.update = dns.deferred.pop_front().map(update::Pending::new);
+        }
+        if let Some(u) = self.update.take() {
+            return self.step_update(platform, net, dns, u, now, replies);
+        }
+        if self.fetch_wanted && now >= self.next_fetch_ns {
+            self.start_fetch(platform, net, now);
+            return true;
+        }
+        false
+    }
+
+    fn start_fetch<P: Platform>(&mut self, platform: &mut P, net: &mut Net, now: u64) {
+        let haves = self.checkout.iter().map(|c| c.head).collect();
+        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, false, MAX_PACK));
+        log::debug!(
+            "git: fetching {} from {}",
+            self.remote.branch,
+            self.remote.host
+        );
+        self.open(platform, net, "git-upload-pack", op, Job::Fetch, now);
+    }
+
+    fn open<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        service: &str,
+        op: Op,
+        job: Job,
+        now: u64,
+    ) {
+        let mut r = [0u8; 2];
+        platform.fill_random(&mut r);
+        let local_port = 49152 + u16::from_le_bytes(r) % 16384;
+        let pin = self.pin.as_deref();
+        let timeouts = Timeouts::default();
+        match Conn::open(
+            net,
+            &self.remote,
+            &self.cred,
+            pin,
+            service,
+            op,
+            local_port,
+            now,
+            timeouts,
+        ) {
+            Ok(c) => self.conn = Some((c, job)),
+            Err(e) => log::error!("git: {e}"),
+        }
+    }
+
+    fn finish<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        dns: &mut Dns,
+        job: Job,
+        outcome: Result<Outcome, String>,
+        now: u64,
+        replies: &mut Vec<Reply>,
+    ) {
+        match (job, outcome) {
+            (Job::Fetch, Ok(Outcome::Fetched(f))) => match self.fetched(platform, dns, f) {
+                Ok(()) => {
+                    self.fetch_wanted = false;
+                    self.backoff_ns = FIRST_BACKOFF_NS;
+                    self.stats.fetches += 1;
+                }
+                Err(e) => self.fetch_failed(dns, &e, now, replies),
+            },
+            (Job::Fetch, Ok(other)) => {
+                self.fetch_failed(dns, &alloc::format!("{other:?}"), now, replies)
+            }
+            (Job::Fetch, Err(e)) => self.fetch_failed(dns, &e, now, replies),
+            (Job::Push(next), outcome) => self.pushed(platform, dns, next, outcome, replies),
+        }
+    }
+
+    fn fetch_failed(&mut self, dns: &mut Dns, e: &str, now: u64, replies: &mut Vec<Reply>) {
+        self.stats.fetch_failures += 1;
+        log::error!(
+            "git: fetch from {} failed: {e}; retrying in {} s, serving the loaded zones",
+            self.remote.host,
+            self.backoff_ns / 1_000_000_000
+        );
+        self.fetch_wanted = true;
+        self.next_fetch_ns = now + self.backoff_ns;
+        self.backoff_ns = (self.backoff_ns * 2).min(MAX_BACKOFF_NS);
+        if let Some(u) = self.update.take() {
+            replies.extend(u.fail(dns, "the fetch before re-applying failed"));
+        }
+    }
+
+    /// Install what a fetch brought: load the zones (a zone that fails
+    /// keeps its last good version), persist them, NOTIFY secondaries.
+    fn fetched<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        dns: &mut Dns,
+        f: Fetched,
+    ) -> Result<(), String> {
+        let checkout = match f {
+            Fetched::UpToDate(head) => {
+                log::debug!("git: {} is up to date at {head}", self.remote.branch);
+                return Ok(());
+            }
+            Fetched::Pack { head, pack } => {
+                Checkout::from_pack(&pack, head, Limits::default(), self.checkout.as_ref())
+                    .map_err(|e| alloc::format!("bad pack: {e:?}"))?
+            }
+        };
+        log::info!("git: {} is at {}", self.remote.branch, checkout.head);
+        self.install(platform, dns, checkout);
+        Ok(())
+    }
+
+    fn install<P: Platform>(&mut self, platform: &mut P, dns: &mut Dns, checkout: Checkout) {
+        let files = checkout.files();
+        let (zones, report) = ZoneSet::load(&files, Some(&dns.zones));
+        dns::log_report(&report);
+        let old = core::mem::replace(&mut dns.zones, zones);
+        dns.files = files;
+        self.checkout = Some(checkout);
+        persist(platform, &dns.files);
+        dns::notify_risen(platform, dns, Some(&old));
+    }
+}
+
+/// Keep the zone files on the storage device (when there is one), so a
+/// restart serves them before the remote answers.
+fn persist<P: Platform>(platform: &mut P, files: &[(String, Vec<u8>)]) {
+    if platform.block_capacity().is_none() {
+        return;
+    }
+    let tar_files: Vec<tar::File> = files
+        .iter()
+        .map(|(n, d)| tar::File {
+            name: n.clone(),
+            data: d.clone(),
+        })
+        .collect();
+    if PlatformStore(platform)
+        .write_cache(&tar::write(&tar_files, 0))
+        .is_err()
+    {
+        log::warn!("storage: the zone cache was not written; a restart waits for the remote");
+    }
+}

@@ -1,0 +1,241 @@
+//! The appliance from the operator's point of view, with real tools only:
+//! OpenSSH sshd + a bare zone repository in the test's namespace, the
+//! image booted with --remote/--ssh-key/--ssh-authenticator, dig for
+//! answers, a pushed commit + signed NOTIFY, nsupdate whose change lands as
+//! a commit in the remote, a broken commit that keeps the old zone.
+
+mod common;
+use common::sshd::{key, GitServer};
+use common::*;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(30);
+const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
+const SEED: [u8; 32] = [0x5a; 32];
+
+fn zone(serial: u32, extra: &str) -> String {
+    format!(
+        "$TTL 3600\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\nwww A 192.0.2.{}\n{extra}",
+        serial % 200
+    )
+}
+
+fn keys() -> String {
+    format!("personal._update.x25519.net. DNSKEY 0 3 163 {SECRET}\n")
+}
+
+/// Poll `f` until it returns true or `T` passes.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + T;
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn serial(ns: &Netns) -> String {
+    dig(ns, &["x25519.net", "SOA", "+short"])
+}
+
+fn skip_all(test: &str) -> bool {
+    !kvm_or_skip(test) || !netns_or_skip(test) || !sshd_or_skip(test)
+}
+
+#[test]
+fn zones_from_git_notify_update_and_a_broken_commit() {
+    let test = "zones_from_git_notify_update_and_a_broken_commit";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("appliance");
+    let (ssh_key, authorized) = key(SEED);
+    let srv = GitServer::start(
+        &ns,
+        "appliance",
+        &authorized,
+        &[("x25519.net", &zone(1, "")), ("x25519.net._keys", &keys())],
+    );
+    let g = Guest::boot(
+        &ns,
+        &[
+            "--ipv4=10.0.0.2/24",
+            "--ipv4-gateway=10.0.0.1",
+            &srv.remote(),
+            &format!("--ssh-key={ssh_key}"),
+            &format!("--ssh-authenticator={}", srv.fingerprint),
+        ],
+    );
+    g.wait_for("git: main is at", T);
+    assert!(serial(&ns).contains(" 1 "), "{}", serial(&ns));
+    let www = dig(&ns, &["www.x25519.net", "A", "+short"]);
+    assert_eq!(www.trim(), "192.0.2.1");
+
+    // The operator pushes a new serial and sends a signed NOTIFY with the
+    // short key name, as the seeds do.
+    srv.commit(&[("x25519.net", &zone(2, ""))], "serial 2");
+    let key = format!("hmac-sha256:personal._update:{SECRET}");
+    let out = dig(
+        &ns,
+        &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
+    );
+    assert!(out.contains("status: NOERROR"), "{out}");
+    eventually("serial 2 after NOTIFY", || serial(&ns).contains(" 2 "));
+
+    // nsupdate: acknowledged only once the commit is in the remote.
+    let script =
+        "server 10.0.0.2\nzone x25519.net\nupdate add new.x25519.net 300 A 192.0.2.77\nsend\n";
+    let (ok, out) = nsupdate(&ns, &["-y", &key], script);
+    assert!(ok, "nsupdate: {out}");
+    let log = srv.bare(&["log", "-1", "--format=%an|%s", "main"]);
+    assert_eq!(
+        log.trim(),
+        "personal._update.x25519.net via gitns|UPDATE of x25519.net. by personal._update.x25519.net. from 10.0.0.1"
+    );
+    let file = srv.bare(&["show", "main:x25519.net"]);
+    assert!(file.contains("192.0.2.77"), "{file}");
+    assert!(
+        file.contains(" 3 "),
+        "serial bumped to 3 in the pushed file: {file}"
+    );
+    assert_eq!(srv.bare(&["fsck", "--strict"]), "");
+    let new = dig(&ns, &["new.x25519.net", "A", "+short"]);
+    assert_eq!(new.trim(), "192.0.2.77");
+    // The key file is untouched by the commit.
+    assert_eq!(srv.bare(&["show", "main:x25519.net._keys"]), keys());
+
+    // A broken zone is rejected with file:line:col, the last good version
+    // stays served.
+    srv.commit(&[("x25519.net", &zone(4, "bad A 1.2.3\n"))], "broken");
+    let out = dig(
+        &ns,
+        &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
+    );
+    assert!(out.contains("status: NOERROR"), "{out}");
+    g.wait_for("zone rejected: x25519.net:6:", T);
+    assert!(serial(&ns).contains(" 3 "), "{}", serial(&ns));
+    assert_eq!(
+        dig(&ns, &["new.x25519.net", "A", "+short"]).trim(),
+        "192.0.2.77"
+    );
+}
+
+#[test]
+fn a_wrong_host_key_is_refused_and_named() {
+    let test = "a_wrong_host_key_is_refused_and_named";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("hostkey");
+    let (ssh_key, authorized) = key(SEED);
+    let srv = GitServer::start(&ns, "hostkey", &authorized, &[("x25519.net", &zone(1, ""))]);
+    let wrong = gitns_git::ssh::fingerprint_ed25519(&[1; 32]);
+    let g = Guest::boot(
+        &ns,
+        &[
+            "--ipv4=10.0.0.2/24",
+            &srv.remote(),
+            &format!("--ssh-key={ssh_key}"),
+            &format!("--ssh-authenticator={wrong}"),
+        ],
+    );
+    g.wait_for("host key mismatch", T);
+    let out = g.output();
+    assert!(
+        out.contains(&wrong) && out.contains(&srv.fingerprint),
+        "{out}"
+    );
+    // Still up, answering (nothing to serve yet: REFUSED).
+    let a = dig(&ns, &["x25519.net", "SOA"]);
+    assert!(a.contains("status: REFUSED"), "{a}");
+}
+
+#[test]
+fn an_update_racing_a_push_keeps_both_changes() {
+    let test = "an_update_racing_a_push_keeps_both_changes";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("race");
+    let (ssh_key, authorized) = key(SEED);
+    let srv = GitServer::start(
+        &ns,
+        "race",
+        &authorized,
+        &[("x25519.net", &zone(1, "")), ("x25519.net._keys", &keys())],
+    );
+    let g = Guest::boot(
+        &ns,
+        &[
+            "--ipv4=10.0.0.2/24",
+            &srv.remote(),
+            &format!("--ssh-key={ssh_key}"),
+            &format!("--ssh-authenticator={}", srv.fingerprint),
+        ],
+    );
+    g.wait_for("git: main is at", T);
+    // The operator pushes without a NOTIFY: the appliance's head is stale
+    // when the UPDATE comes, its push is rejected, it fetches and applies
+    // the UPDATE again on the operator's commit.
+    srv.commit(
+        &[("x25519.net", &zone(10, "op A 192.0.2.10\n"))],
+        "operator",
+    );
+    let key = format!("hmac-sha256:personal._update:{SECRET}");
+    let script =
+        "server 10.0.0.2\nzone x25519.net\nupdate add new.x25519.net 300 A 192.0.2.77\nsend\n";
+    let (ok, out) = nsupdate(&ns, &["-y", &key], script);
+    assert!(ok, "nsupdate: {out}");
+    g.wait_for("push rejected", T);
+    let file = srv.bare(&["show", "main:x25519.net"]);
+    assert!(
+        file.contains("192.0.2.10") && file.contains("192.0.2.77"),
+        "{file}"
+    );
+    assert!(
+        file.contains(" 11 "),
+        "serial rose past the operator's: {file}"
+    );
+    assert_eq!(srv.bare(&["rev-list", "--count", "main"]).trim(), "3");
+    assert_eq!(
+        dig(&ns, &["op.x25519.net", "A", "+short"]).trim(),
+        "192.0.2.10"
+    );
+    assert_eq!(
+        dig(&ns, &["new.x25519.net", "A", "+short"]).trim(),
+        "192.0.2.77"
+    );
+}
+
+#[test]
+fn remote_down_at_boot_then_up() {
+    let test = "remote_down_at_boot_then_up";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("remotedown");
+    let (ssh_key, authorized) = key(SEED);
+    let mut srv = GitServer::start(
+        &ns,
+        "remotedown",
+        &authorized,
+        &[("x25519.net", &zone(7, ""))],
+    );
+    srv.stop_sshd();
+    let g = Guest::boot(
+        &ns,
+        &[
+            "--ipv4=10.0.0.2/24",
+            &srv.remote(),
+            &format!("--ssh-key={ssh_key}"),
+            &format!("--ssh-authenticator={}", srv.fingerprint),
+        ],
+    );
+    g.wait_for("cannot connect to 10.0.0.1:22", T);
+    assert!(dig(&ns, &["x25519.net", "SOA"]).contains("status: REFUSED"));
+    srv.start_sshd(&ns);
+    g.wait_for("git: main is at", T);
+    assert!(serial(&ns).contains(" 7 "), "{}", serial(&ns));
+}

@@ -1,0 +1,176 @@
+//! OpenSSH's sshd inside a test's network namespace (10.0.0.1:22) with a
+//! bare zone repository, as an operator's git server: the appliance logs
+//! in as root with an ed25519 key made from a seed.
+
+use super::{Daemon, Netns};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The git server of a test.
+pub struct GitServer {
+    pub sshd: Option<Daemon>,
+    pub dir: PathBuf,
+    /// `SHA256:...` of the host key.
+    pub fingerprint: String,
+    /// The bare repository the appliance clones.
+    pub repo: PathBuf,
+    /// A clone the "operator" commits in.
+    pub work: PathBuf,
+    conf: PathBuf,
+}
+
+/// Run git with a fixed identity; panics with stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "operator")
+        .env("GIT_AUTHOR_EMAIL", "op@example.org")
+        .env("GIT_COMMITTER_NAME", "operator")
+        .env("GIT_COMMITTER_EMAIL", "op@example.org")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `--ssh-key=` value of a seed and its authorized_keys line.
+pub fn key(seed: [u8; 32]) -> (String, String) {
+    use base64::Engine;
+    (
+        format!(
+            "ed25519:{}",
+            base64::engine::general_purpose::STANDARD.encode(seed)
+        ),
+        gitns_git::ssh::public_key_line(&seed, "gitns-test"),
+    )
+}
+
+impl GitServer {
+    /// Start sshd in `ns` trusting `authorized`, with a repository holding
+    /// `files` in one commit on main.
+    pub fn start(ns: &Netns, tag: &str, authorized: &str, files: &[(&str, &str)]) -> GitServer {
+        let dir = super::peer_dir(tag);
+        let hk = dir.join("hostkey");
+        assert!(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&hk)
+            .status()
+            .expect("ssh-keygen")
+            .success());
+        let fp = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(dir.join("hostkey.pub"))
+            .output()
+            .expect("ssh-keygen -lf");
+        let fingerprint = String::from_utf8_lossy(&fp.stdout)
+            .split_whitespace()
+            .nth(1)
+            .expect("fingerprint")
+            .to_string();
+        std::fs::write(dir.join("authorized_keys"), format!("{authorized}\n")).unwrap();
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let conf = dir.join("sshd_config");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port 22\nListenAddress 0.0.0.0\nHostKey {}\nAuthorizedKeysFile {}\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPidFile {}\n",
+                hk.display(),
+                dir.join("authorized_keys").display(),
+                dir.join("sshd.pid").display()
+            ),
+        )
+        .unwrap();
+        let repo = dir.join("zones.git");
+        let work = dir.join("work");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        git(&repo, &["init", "-q", "--bare", "-b", "main"]);
+        git(&work, &["init", "-q", "-b", "main"]);
+        git(&work, &["remote", "add", "origin", repo.to_str().unwrap()]);
+        let mut s = GitServer {
+            sshd: None,
+            dir,
+            fingerprint,
+            repo,
+            work,
+            conf,
+        };
+        s.commit(files, "zones");
+        s.start_sshd(ns);
+        s
+    }
+
+    /// (Re)start sshd; waits until it listens.
+    pub fn start_sshd(&mut self, ns: &Netns) {
+        let mut c = ns.command("/usr/sbin/sshd");
+        c.args(["-D", "-e", "-f"])
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = c.spawn().expect("sshd");
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            let ss = super::run_in(ns, "ss", &["-Htln", "sport = :22"]);
+            if ss.contains("LISTEN") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.sshd = Some(Daemon {
+            child,
+            dir: PathBuf::new(),
+            port: 22,
+        });
+    }
+
+    /// Stop sshd (the repository stays).
+    pub fn stop_sshd(&mut self) {
+        self.sshd = None;
+    }
+
+    /// Commit `files` (name, text) in the work tree and push them to the
+    /// bare repository, as an operator does.
+    pub fn commit(&self, files: &[(&str, &str)], msg: &str) {
+        let has_main = Command::new("git")
+            .arg("-C")
+            .arg(&self.repo)
+            .args(["rev-parse", "-q", "--verify", "main"])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if has_main {
+            git(&self.work, &["pull", "-q", "--ff-only", "origin", "main"]);
+        }
+        for (name, text) in files {
+            std::fs::write(self.work.join(name), text).unwrap();
+        }
+        git(&self.work, &["add", "-A"]);
+        git(&self.work, &["commit", "-q", "-m", msg]);
+        git(&self.work, &["push", "-q", "origin", "main"]);
+    }
+
+    /// git in the bare repository.
+    pub fn bare(&self, args: &[&str]) -> String {
+        git(&self.repo, args)
+    }
+
+    /// `--remote=` for this server.
+    pub fn remote(&self) -> String {
+        format!("--remote=root@10.0.0.1:{}", self.repo.display())
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        self.sshd = None;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
