@@ -5,9 +5,9 @@
 //! a commit in the remote, a broken commit that keeps the old zone.
 
 mod common;
-use common::sshd::{key, GitServer};
 use common::*;
 use std::time::{Duration, Instant};
+use xtask::sshd::{key, GitServer};
 
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
@@ -63,6 +63,8 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         &[
             "--ipv4=10.0.0.2/24",
             "--ipv4-gateway=10.0.0.1",
+            "-l",
+            "debug",
             &srv.remote(),
             &format!("--ssh-key={ssh_key}"),
             &format!("--ssh-authenticator={}", srv.fingerprint),

@@ -140,6 +140,11 @@ impl Session {
         self.idle_until.min(self.deadline)
     }
 
+    /// True once the remote command runs (SSH handshake and login done).
+    pub fn command_running(&self) -> bool {
+        self.ssh.ready()
+    }
+
     /// The server's host key fingerprint, once seen.
     pub fn observed_host_key(&self) -> Option<&str> {
         self.ssh.observed.as_deref()

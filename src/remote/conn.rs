@@ -22,6 +22,7 @@ pub struct Conn {
     session: Session,
     unsent: Vec<u8>,
     established: bool,
+    running: bool,
     target: IpEndpoint,
 }
 
@@ -68,6 +69,7 @@ impl Conn {
             session: Session::new(ssh, op, now, timeouts),
             unsent: Vec::new(),
             established: false,
+            running: false,
             target,
         })
     }
@@ -81,7 +83,8 @@ impl Conn {
     ) -> (bool, Option<Result<Outcome, alloc::string::String>>) {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
-        if sock.state() == tcp::State::Established {
+        if !self.established && sock.state() == tcp::State::Established {
+            log::debug!("git: connected to {}", self.target);
             self.established = true;
         }
         while sock.can_recv() {
@@ -105,6 +108,10 @@ impl Conn {
         }
         if !sock.is_open() || sock.state() == tcp::State::CloseWait {
             self.session.closed();
+        }
+        if !self.running && self.session.command_running() {
+            log::debug!("git: logged in, remote command running");
+            self.running = true;
         }
         let target = self.target;
         let established = self.established;

@@ -2,8 +2,6 @@
 //! guests with captured output, and the skip-or-fail rule for /dev/kvm.
 #![allow(dead_code)]
 
-pub mod sshd;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -157,10 +157,20 @@ fn send(c: &Common, mut msg: Vec<u8>) -> Result<(), String> {
 /// `cargo xtask notify --server=IP --zone=ZONE [--key=...]`
 pub fn notify(args: &[String]) -> Result<(), String> {
     let c = common(args)?;
-    let mut m = header(std::process::id() as u16, 4);
-    m.extend_from_slice(c.zone.wire());
+    send(&c, notify_msg(std::process::id() as u16, &c.zone))
+}
+
+/// An unsigned NOTIFY for `zone` (RFC 1996 3.6: SOA question).
+pub fn notify_msg(id: u16, zone: &Name) -> Vec<u8> {
+    let mut m = header(id, 4);
+    m.extend_from_slice(zone.wire());
     m.extend_from_slice(&[0, 6, 0, 1]);
-    send(&c, m)
+    m
+}
+
+/// A TSIG-signed NOTIFY for `zone`, signed now.
+pub fn signed_notify(id: u16, zone: &Name, key: &Key) -> Vec<u8> {
+    gitns_dns::tsig::sign_request(&notify_msg(id, zone), key, now())
 }
 
 /// `cargo xtask update --server=IP --zone=ZONE --key=... (add NAME TTL TYPE RDATA | delete NAME [TYPE [RDATA]])...`

@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod build;
 pub mod deps;
+pub mod dnstool;
 pub mod netns;
+pub mod sshd;
 pub mod util;
 pub mod zones;

@@ -1,6 +1,7 @@
-//! `cargo xtask bench [boot] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|dns|zone|appliance] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
+mod appliance;
 mod boot;
 mod dns;
 pub mod icmp;
@@ -25,10 +26,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"zone") {
         zone::run(quick)?;
     }
+    if all || which.contains(&"appliance") {
+        appliance::run(quick)?;
+    }
     for w in &which {
-        if !matches!(*w, "boot" | "dns" | "zone") {
+        if !matches!(*w, "boot" | "dns" | "zone" | "appliance") {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, dns, zone)"
+                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance)"
             ));
         }
     }

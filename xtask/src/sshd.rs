@@ -1,15 +1,15 @@
-//! OpenSSH's sshd inside a test's network namespace (10.0.0.1:22) with a
-//! bare zone repository, as an operator's git server: the appliance logs
-//! in as root with an ed25519 key made from a seed.
+//! OpenSSH's sshd inside a network namespace (10.0.0.1:22) with a bare
+//! zone repository, as an operator's git server, for tests and benchmarks:
+//! the appliance logs in as root with an ed25519 key made from a seed.
 
-use super::{Daemon, Netns};
+use crate::netns::Netns;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The git server of a test.
 pub struct GitServer {
-    pub sshd: Option<Daemon>,
+    sshd: Option<Child>,
     pub dir: PathBuf,
     /// `SHA256:...` of the host key.
     pub fingerprint: String,
@@ -56,7 +56,9 @@ impl GitServer {
     /// Start sshd in `ns` trusting `authorized`, with a repository holding
     /// `files` in one commit on main.
     pub fn start(ns: &Netns, tag: &str, authorized: &str, files: &[(&str, &str)]) -> GitServer {
-        let dir = super::peer_dir(tag);
+        let dir = std::env::temp_dir().join(format!("gitns-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("git server dir");
         let hk = dir.join("hostkey");
         assert!(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -117,22 +119,26 @@ impl GitServer {
         let child = c.spawn().expect("sshd");
         let end = Instant::now() + Duration::from_secs(10);
         while Instant::now() < end {
-            let ss = super::run_in(ns, "ss", &["-Htln", "sport = :22"]);
+            let ss = ns
+                .command("ss")
+                .args(["-Htln", "sport = :22"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
             if ss.contains("LISTEN") {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.sshd = Some(Daemon {
-            child,
-            dir: PathBuf::new(),
-            port: 22,
-        });
+        self.sshd = Some(child);
     }
 
-    /// Stop sshd (the repository stays).
+    /// Stop sshd (the repository stays); only the process we started.
     pub fn stop_sshd(&mut self) {
-        self.sshd = None;
+        if let Some(mut c) = self.sshd.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// Commit `files` (name, text) in the work tree and push them to the
@@ -157,6 +163,16 @@ impl GitServer {
         git(&self.work, &["push", "-q", "origin", "main"]);
     }
 
+    /// Trust one more public key line.
+    pub fn authorize(&self, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("authorized_keys"))
+            .expect("authorized_keys");
+        writeln!(f, "{}", line.trim()).expect("authorized_keys");
+    }
+
     /// git in the bare repository.
     pub fn bare(&self, args: &[&str]) -> String {
         git(&self.repo, args)
@@ -170,7 +186,7 @@ impl GitServer {
 
 impl Drop for GitServer {
     fn drop(&mut self) {
-        self.sshd = None;
+        self.stop_sshd();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
