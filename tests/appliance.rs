@@ -15,7 +15,7 @@ const SEED: [u8; 32] = [0x5a; 32];
 
 fn zone(serial: u32, extra: &str) -> String {
     format!(
-        "$TTL 3600\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\nwww A 192.0.2.{}\n{extra}",
+        "$TTL 3600\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 10.0.0.2\nns2 A 10.0.0.1\nwww A 192.0.2.{}\n{extra}",
         serial % 200
     )
 }
@@ -72,6 +72,23 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     );
     g.wait_for("git: main is at", T);
     assert!(serial(&ns).contains(" 1 "), "{}", serial(&ns));
+    // Knot as a secondary (ns2 = 10.0.0.1) transfers with the zone's key.
+    let knot = knot_secondary(&ns, "x25519.net", "personal._update.x25519.net", SECRET);
+    eventually("Knot serving serial 1", || {
+        run_in(
+            &ns,
+            "dig",
+            &[
+                "@10.0.0.1",
+                "+time=1",
+                "+tries=1",
+                "x25519.net",
+                "SOA",
+                "+short",
+            ],
+        )
+        .contains(" 1 ")
+    });
     let www = dig(&ns, &["www.x25519.net", "A", "+short"]);
     assert_eq!(www.trim(), "192.0.2.1");
 
@@ -105,6 +122,23 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     assert_eq!(srv.bare(&["fsck", "--strict"]), "");
     let new = dig(&ns, &["new.x25519.net", "A", "+short"]);
     assert_eq!(new.trim(), "192.0.2.77");
+    // gitns NOTIFYs Knot, which transfers the updated zone.
+    eventually("Knot serving the UPDATE", || {
+        run_in(
+            &ns,
+            "dig",
+            &[
+                "@10.0.0.1",
+                "+time=1",
+                "+tries=1",
+                "new.x25519.net",
+                "A",
+                "+short",
+            ],
+        )
+        .contains("192.0.2.77")
+    });
+    drop(knot);
     // The key file is untouched by the commit.
     assert_eq!(srv.bare(&["show", "main:x25519.net._keys"]), keys());
 
@@ -116,7 +150,7 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
     );
     assert!(out.contains("status: NOERROR"), "{out}");
-    g.wait_for("zone rejected: x25519.net:6:", T);
+    g.wait_for("zone rejected: x25519.net:8:", T);
     assert!(serial(&ns).contains(" 3 "), "{}", serial(&ns));
     assert_eq!(
         dig(&ns, &["new.x25519.net", "A", "+short"]).trim(),

@@ -129,30 +129,6 @@ fn axfr_is_signed_and_refused_without_a_key() {
     assert!(out.contains("XFR size: 26 records"), "{out}");
 }
 
-fn knot_secondary(ns: &Netns) -> Daemon {
-    let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = format!(
-        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: personal._update.x25519.net\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: personal._update.x25519.net\nacl:\n  - id: notify_from_primary\n    address: 10.0.0.2\n    key: personal._update.x25519.net\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: x25519.net\n    master: primary\n    acl: notify_from_primary\n",
-        d = dir.display()
-    );
-    std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = ns
-        .command("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("knotd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
-}
-
 #[test]
 fn knot_secondary_transfers_from_gitns() {
     if !vm("knot_secondary_transfers_from_gitns") {
@@ -180,7 +156,7 @@ fn knot_secondary_transfers_from_gitns() {
         &["--ipv4=10.0.0.2/24"],
     );
     g.wait_for(" ready", T);
-    let k = knot_secondary(&ns);
+    let k = knot_secondary(&ns, "x25519.net", "personal._update.x25519.net", SECRET);
     wait_serial(&ns, &["@10.0.0.1"], "100");
     let out = run_in(
         &ns,

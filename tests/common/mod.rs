@@ -336,3 +336,29 @@ pub fn peer_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("peer dir");
     dir
 }
+
+/// Knot on 10.0.0.1@53 in `ns` as a TSIG secondary of gitns (10.0.0.2)
+/// for `zone`, taking NOTIFY from it, with key `key` (hmac-sha256).
+pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon {
+    let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = format!(
+        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\nacl:\n  - id: notify_from_primary\n    address: 10.0.0.2\n    key: {key}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: {zone}\n    master: primary\n    acl: notify_from_primary\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let child = ns
+        .command("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("knotd");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
+}
