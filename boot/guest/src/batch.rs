@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use gitns_abi::hypercall::{IoVec, NetExchange, Nr, RESULT_OK};
 
 /// Frames per batch in each direction.
-pub const FRAMES: usize = 32;
+pub const FRAMES: usize = 128;
 /// Bytes per frame slot (MTU 1500 + Ethernet header + VLAN, rounded).
 pub const SLOT: usize = 1536;
 
@@ -23,8 +23,6 @@ pub struct Batch {
     rx_iov: Vec<IoVec>,
     rx_n: usize,
     rx_pos: usize,
-    /// The last exchange left the host queue empty: no exit until the next poll.
-    rx_drained: bool,
     /// Exits made, for the counters.
     pub exchanges: u64,
 }
@@ -40,7 +38,6 @@ impl Batch {
             rx_iov: vec![IoVec::default(); FRAMES],
             rx_n: 0,
             rx_pos: 0,
-            rx_drained: false,
             exchanges: 0,
         }
     }
@@ -75,7 +72,6 @@ impl Batch {
         if can_rx {
             self.rx_n = (arg.rx_done as usize).min(FRAMES);
             self.rx_pos = 0;
-            self.rx_drained = self.rx_n < FRAMES;
         }
         true
     }
@@ -105,16 +101,11 @@ impl Batch {
         }
     }
 
-    /// Take one received frame into `buf`.
+    /// Take one received frame into `buf`; None when the frames of the last
+    /// exchange are used up (the next exchange is the main loop's poll).
     pub fn recv(&mut self, buf: &mut [u8]) -> Option<usize> {
         if self.rx_pos >= self.rx_n {
-            if self.rx_drained {
-                return None;
-            }
-            self.exchange(0);
-            if self.rx_pos >= self.rx_n {
-                return None;
-            }
+            return None;
         }
         let len = (self.rx_iov[self.rx_pos].len as usize)
             .min(SLOT)
@@ -125,7 +116,9 @@ impl Batch {
         Some(len)
     }
 
-    /// Flush, then wait up to `timeout_ns` for a frame; true when one is ready.
+    /// The one exit of a main-loop turn: send what the turn queued and take
+    /// the frames that arrived, waiting up to `timeout_ns` when there is
+    /// nothing to do; true when a frame is ready.
     pub fn poll(&mut self, timeout_ns: u64) -> bool {
         if self.rx_pos < self.rx_n {
             self.flush();

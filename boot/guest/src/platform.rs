@@ -121,9 +121,8 @@ impl Platform for Hvt {
     }
 
     fn net_flush(&mut self) {
-        if let Some(b) = self.batch() {
-            b.flush();
-        }
+        // Batched: queued frames leave with the exchange of the next poll,
+        // one exit per main-loop turn.
     }
 
     fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
