@@ -5,6 +5,7 @@ pub mod bench;
 pub mod build;
 pub mod deps;
 pub mod dnstool;
+pub mod gitclient;
 pub mod netns;
 pub mod sshd;
 pub mod util;

@@ -19,7 +19,7 @@ commands:
   update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
   keygen                an ed25519 key for --ssh-key, its authorized_keys line and fingerprint
   check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
-  bench [boot|dns|zone|appliance] [--quick] measure; results go to docs/bench.md and docs/bench.json
+  bench [boot|dns|zone|appliance|git] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
 

@@ -100,7 +100,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     stop(&mut guest);
     result?;
     let nsd = nsd_first_answer(&ns, &srv.work, n)?;
-    let (git_clone, git_fetch) = git_peer(&ns, &srv, n, &zone)?;
+    let (git_clone, git_fetch) = git_peer(&ns, &srv, n, &zone, ZONE)?;
     drop(srv);
     drop(ns);
     let (f, no, p) = (summary(&first), summary(&notify), summary(&nsd));
@@ -175,11 +175,12 @@ fn stop(child: &mut Child) {
 
 /// git itself over OpenSSH's client from inside the namespace: a shallow
 /// clone, then a fetch of one new commit, `n` times each.
-fn git_peer(
+pub(super) fn git_peer(
     ns: &Netns,
     srv: &GitServer,
     n: usize,
     zone: &dyn Fn(u32) -> String,
+    zone_name: &str,
 ) -> Result<(Vec<f64>, Vec<f64>), String> {
     let d = std::env::temp_dir().join(format!("gitns-bapp-git-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -218,7 +219,7 @@ fn git_peer(
     let c0 = d.join("c0");
     for i in 0..n as u32 {
         let serial = 100 + i;
-        srv.commit(&[(ZONE, &zone(serial))], &format!("serial {serial}"));
+        srv.commit(&[(zone_name, &zone(serial))], &format!("serial {serial}"));
         fetch.push(timed(&["fetch", "-q", "origin"], &c0)?);
     }
     let _ = std::fs::remove_dir_all(&d);

@@ -1,9 +1,10 @@
-//! `cargo xtask bench [boot|dns|zone|appliance] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|dns|zone|appliance|git] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
 mod appliance;
 mod boot;
 mod dns;
+mod git;
 pub mod icmp;
 pub mod report;
 pub mod stats;
@@ -29,10 +30,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"appliance") {
         appliance::run(quick)?;
     }
+    if all || which.contains(&"git") {
+        git::run(quick)?;
+    }
     for w in &which {
-        if !matches!(*w, "boot" | "dns" | "zone" | "appliance") {
+        if !matches!(*w, "boot" | "dns" | "zone" | "appliance" | "git") {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance)"
+                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git)"
             ));
         }
     }
