@@ -173,6 +173,15 @@ impl Handler for Dns {
             Some(Event::Secondary { zone, key }) => {
                 remember_secondary(&mut self.notifier, peer, zone, key)
             }
+            Some(Event::Transferred { zone, serial, kind }) => {
+                use gitns_dns::transfer::Kind;
+                let how = match kind {
+                    Kind::Full => alloc::string::String::from("the whole zone"),
+                    Kind::Incremental(n) => alloc::format!("incremental, {n} version(s)"),
+                    Kind::Current => alloc::string::String::from("already current"),
+                };
+                log::info!("transfer of {zone} serial {serial} to {}: {how}", peer.addr);
+            }
             Some(e) => self.events.push(e),
             None => {}
         }
@@ -214,7 +223,7 @@ pub fn handle_events<P: Platform>(
 ) {
     for ev in service.take_events() {
         match ev {
-            Event::Secondary { .. } => {}
+            Event::Secondary { .. } | Event::Transferred { .. } => {}
             Event::Updated(zone) => {
                 let now = platform.monotonic_ns();
                 let mut ids = || {

@@ -138,6 +138,11 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         )
         .contains("192.0.2.77")
     });
+    // Knot asked for IXFR and got the difference.
+    g.wait_for(
+        "transfer of x25519.net. serial 3 to 10.0.0.1: incremental",
+        T,
+    );
     drop(knot);
     // The key file is untouched by the commit.
     assert_eq!(srv.bare(&["show", "main:x25519.net._keys"]), keys());

@@ -262,4 +262,74 @@ fn nsd_secondary_transfers_from_gitns_and_follows_updates() {
         &["@10.0.0.1", "fresh.x25519.net", "A", "+short"],
     );
     assert!(out.contains("192.0.2.123"), "{out}");
+    // NSD asked for IXFR and got the difference, not the zone.
+    g.wait_for(
+        "transfer of x25519.net. serial 301 to 10.0.0.1: incremental, 1 version(s)",
+        T,
+    );
+}
+
+/// RFC 1995 IXFR from the history of UPDATEs, as dig sees it: the
+/// incremental form from any serial in the history, the SOA alone for a
+/// current client, the whole zone for a serial the history does not reach.
+#[test]
+fn ixfr_answers_from_the_update_history() {
+    if !vm("ixfr_answers_from_the_update_history") {
+        return;
+    }
+    let ns = netns("ixfr");
+    let g = Guest::boot_with_zones(
+        &ns,
+        &[("x25519.net", &zone(10, 3)), ("x25519.net._keys", &keys())],
+        &["--ipv4=10.0.0.2/24"],
+    );
+    g.wait_for(" ready", T);
+    let key = format!("hmac-sha256:personal._update.x25519.net:{SECRET}");
+    for script in [
+        "update add fresh.x25519.net 300 A 192.0.2.123\n",
+        "update delete host1.x25519.net A\n",
+    ] {
+        let s = format!("server 10.0.0.2 53\nzone x25519.net\n{script}send\n");
+        let (ok, out) = nsupdate(&ns, &["-y", &key], &s);
+        assert!(ok, "{out}");
+    }
+    let ixfr = |from: u32| {
+        let out = dig(
+            &ns,
+            &[
+                "x25519.net",
+                &format!("IXFR={from}"),
+                "-y",
+                &key,
+                "+nocmd",
+                "+nostats",
+            ],
+        );
+        let soas: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains("\tSOA\t"))
+            .map(|l| l.split_whitespace().nth(6).unwrap_or("").to_string())
+            .collect();
+        (out, soas)
+    };
+    // From 10: 12, (10 -del- 11 +fresh), (11 -host1- 12), 12.
+    let (out, soas) = ixfr(10);
+    assert_eq!(soas, ["12", "10", "11", "11", "12", "12"], "{out}");
+    assert!(
+        out.contains("fresh.x25519.net.") && out.contains("host1.x25519.net."),
+        "{out}"
+    );
+    assert!(
+        !out.contains("host2.x25519.net."),
+        "only the differences: {out}"
+    );
+    let (out, soas) = ixfr(11);
+    assert_eq!(soas, ["12", "11", "12", "12"], "{out}");
+    let (out, soas) = ixfr(12);
+    assert_eq!(soas, ["12"], "{out}");
+    // Outside the history: the whole zone, AXFR-style.
+    let (out, soas) = ixfr(5);
+    assert_eq!(soas, ["12", "12"], "{out}");
+    assert!(out.contains("host2.x25519.net."), "{out}");
+    g.wait_for("incremental, 2 version(s)", T);
 }

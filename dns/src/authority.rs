@@ -36,6 +36,12 @@ pub enum Event {
     /// A signed SOA query over TCP, by a key allowed to transfer the zone:
     /// the sender is a secondary to NOTIFY (DESIGN.md).
     Secondary { zone: Name, key: crate::keys::Key },
+    /// A zone transfer went out (for the log).
+    Transferred {
+        zone: Name,
+        serial: u32,
+        kind: crate::transfer::Kind,
+    },
 }
 
 /// Makes an UPDATE durable before it is acknowledged: gets the zone set
@@ -227,7 +233,7 @@ fn update(
     let old = zs.replace(new);
     if commit(zs, &origin, &v.key.name).is_err() {
         if let Some(old) = old {
-            zs.replace(old);
+            zs.rollback(old);
         }
         return (Rcode::ServFail, None);
     }
@@ -272,10 +278,18 @@ fn transfer(
     } else {
         None
     };
-    if crate::transfer::stream(zone, req, signed, now, client, emit).is_none() {
-        refuse(Rcode::ServFail, out, emit);
+    let journal = zs.journal(&zone.origin);
+    match crate::transfer::stream(zone, journal, req, signed, now, client, emit) {
+        None => {
+            refuse(Rcode::ServFail, out, emit);
+            None
+        }
+        Some(kind) => Some(Event::Transferred {
+            zone: zone.origin.clone(),
+            serial: zone.serial().unwrap_or(0),
+            kind,
+        }),
     }
-    None
 }
 
 /// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).

@@ -7,6 +7,7 @@ extern crate std;
 
 pub mod authority;
 pub mod base64;
+pub mod journal;
 pub mod keys;
 mod loc;
 pub mod lookup;

@@ -1,9 +1,11 @@
-//! Zone transfers out (RFC 5936 AXFR; RFC 1995 IXFR answered with the full
-//! zone or, when the client is current, its SOA): over TCP only, SOA first
-//! and last, many records per message with compression, TSIG on every
-//! message (RFC 8945 5.3.1). Keys live in `_keys` files, never in zones,
-//! so they are never transferred.
+//! Zone transfers out (RFC 5936 AXFR; RFC 1995 IXFR answered from the
+//! zone's history when it reaches back to the client's serial, else with
+//! the full zone, or just the SOA when the client is current): over TCP,
+//! SOA first and last, many records per message with compression, TSIG on
+//! every message (RFC 8945 5.3.1). Keys live in `_keys` files, never in
+//! zones, so they are never transferred.
 
+use crate::journal::{Diff, DiffRr, Journal};
 use crate::message::{Header, Request};
 use crate::rdata;
 use crate::rtype::*;
@@ -95,17 +97,55 @@ fn rr(w: &mut Writer, r: &Rr) -> Result<(), crate::wire::Full> {
     Ok(())
 }
 
+/// How a transfer was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The whole zone (AXFR, or IXFR without history).
+    Full,
+    /// IXFR from the history: this many versions.
+    Incremental(usize),
+    /// IXFR of a current client: the SOA alone.
+    Current,
+}
+
+/// RFC 1995 4: the incremental form, newest SOA first and last, each
+/// version as old SOA, deleted RRs, new SOA, added RRs.
+fn incremental<'j>(zone: &'j Zone, chain: &[&'j Diff]) -> Vec<Rr<'j>> {
+    let mut v = Vec::new();
+    let soa = |s: &'j (u32, Vec<u8>)| Rr {
+        owner: &zone.origin,
+        rtype: SOA,
+        ttl: s.0,
+        rdata: &s.1,
+    };
+    let rr = |r: &'j DiffRr| Rr {
+        owner: &r.owner,
+        rtype: r.rtype,
+        ttl: r.ttl,
+        rdata: &r.rdata,
+    };
+    for d in chain {
+        v.push(soa(&d.old_soa));
+        v.extend(d.deleted.iter().map(rr));
+        v.push(soa(&d.new_soa));
+        v.extend(d.added.iter().map(rr));
+    }
+    v
+}
+
 /// Stream the transfer of `zone` for `req` through `emit`, signing each
 /// message when the request was signed. `client_serial`: for IXFR, the
-/// serial the client has (current -> just the SOA).
+/// serial the client has (current -> just the SOA; in `journal` -> the
+/// differences). Returns how it was answered.
 pub fn stream(
     zone: &Zone,
+    journal: Option<&Journal>,
     req: &Request,
     signed: Option<&Verified>,
     now: u64,
     client_serial: Option<u32>,
     emit: &mut dyn FnMut(&[u8]),
-) -> Option<()> {
+) -> Option<Kind> {
     let soa_set = zone.soa()?;
     let soa = Rr {
         owner: &zone.origin,
@@ -115,7 +155,14 @@ pub fn stream(
     };
     let serial = zone.serial()?;
     let current = client_serial.is_some_and(|c| crate::serial::ge(c, serial));
-    let body = if current { Vec::new() } else { records(zone) };
+    let chain = client_serial
+        .filter(|_| !current)
+        .and_then(|c| journal?.chain(c, serial));
+    let (kind, body) = match (current, &chain) {
+        (true, _) => (Kind::Current, Vec::new()),
+        (false, Some(c)) => (Kind::Incremental(c.len()), incremental(zone, c)),
+        (false, None) => (Kind::Full, records(zone)),
+    };
     let mut all: Vec<&Rr> = vec![&soa];
     all.extend(body.iter());
     if !current {
@@ -154,5 +201,5 @@ pub fn stream(
         emit(w.written());
         first = false;
     }
-    Some(())
+    Some(kind)
 }

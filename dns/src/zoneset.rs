@@ -2,6 +2,7 @@
 //! root-level file is a zone named by its file name; `NAME._keys` and
 //! `_keys` hold TSIG keys and are never served (DESIGN.md).
 
+use crate::journal::Journal;
 use crate::keys::{self, Key};
 use crate::name::Name;
 use crate::zone::check::{self, Finding};
@@ -18,6 +19,8 @@ pub struct ZoneSet {
     /// Zones by the canonical key of their origin.
     zones: BTreeMap<Vec<u8>, Zone>,
     pub keys: Vec<Key>,
+    /// IXFR history per zone, carried from version to version.
+    journals: BTreeMap<Vec<u8>, Journal>,
 }
 
 /// What loading a file set found.
@@ -117,6 +120,9 @@ impl ZoneSet {
                 }
             }
         }
+        if let Some(prev) = previous {
+            zs.carry_journals(prev);
+        }
         for (name, data) in files.iter().filter(|(n, _)| is_keys_file(n)) {
             match core::str::from_utf8(data)
                 .map_err(|_| format!("{name}: not UTF-8 text"))
@@ -133,9 +139,47 @@ impl ZoneSet {
         self.zones.insert(z.origin.key(), z);
     }
 
-    /// Put `z` in place of the zone of the same name; returns the old one.
+    /// Put `z` in place of the zone of the same name (recording the change
+    /// in its IXFR history); returns the old one.
     pub fn replace(&mut self, z: Zone) -> Option<Zone> {
-        self.zones.insert(z.origin.key(), z)
+        let key = z.origin.key();
+        if let Some(old) = self.zones.get(&key) {
+            self.journals
+                .entry(key.clone())
+                .or_default()
+                .record(old, &z);
+        }
+        self.zones.insert(key, z)
+    }
+
+    /// Undo a [`ZoneSet::replace`]: put `old` back and forget the change.
+    pub fn rollback(&mut self, old: Zone) {
+        let key = old.origin.key();
+        if let Some(j) = self.journals.get_mut(&key) {
+            j.undo();
+        }
+        self.zones.insert(key, old);
+    }
+
+    /// The IXFR history of the zone named `origin`.
+    pub fn journal(&self, origin: &Name) -> Option<&Journal> {
+        self.journals.get(&origin.key())
+    }
+
+    /// Take over `prev`'s histories, adding the change to each zone that
+    /// differs from its previous version.
+    fn carry_journals(&mut self, prev: &ZoneSet) {
+        for (key, zone) in &self.zones {
+            let mut j = prev.journals.get(key).cloned().unwrap_or_default();
+            if let Some(old) = prev.zones.get(key) {
+                if old != zone {
+                    j.record(old, zone);
+                }
+            }
+            if !j.is_empty() {
+                self.journals.insert(key.clone(), j);
+            }
+        }
     }
 
     /// The zone named exactly `origin`.
