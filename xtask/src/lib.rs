@@ -8,5 +8,6 @@ pub mod dnstool;
 pub mod gitclient;
 pub mod netns;
 pub mod sshd;
+pub mod sshremote;
 pub mod util;
 pub mod zones;
