@@ -1,17 +1,20 @@
 //! `cargo xtask demo`: the main job. Builds the image, makes its own network
-//! namespace + tap, boots the appliance with a demo zone on its storage
-//! device, and shows it answering `dig` over UDP and TCP; then shuts
-//! everything down.
-//!
-//! It then shows the operator flow of the seeds as far as it exists: the
-//! zone source changes and a signed NOTIFY makes gitns reload; a signed
-//! UPDATE adds a record. The git remote of issue 7 (an embedded SSH remote
-//! holding the zone repository) replaces the storage-device source.
+//! namespace + tap, starts an embedded git-over-SSH remote (russh, in this
+//! process, inside the namespace) holding a demo zone repository, boots the
+//! appliance with a fresh ed25519 key and the remote's host key pinned, and
+//! shows the operator flow of the seeds: dig answers, a new commit + signed
+//! NOTIFY -> the new answer, a signed UPDATE -> a new commit in the remote.
+//! Then it shuts everything down. Without /dev/kvm the same flow runs on
+//! the unix platform.
 
+use base64::Engine;
+use gitns_git::object::Signature;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 use xtask::netns::Netns;
+use xtask::sshremote::repo::Repo;
+use xtask::sshremote::{Faults, SshRemote};
 
 /// The demo's TSIG key (the seeds' example key).
 const DEMO_SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
@@ -29,6 +32,22 @@ blog    CNAME www
 *.users TXT   \"served by gitns\"
 ";
 
+fn operator(time: u64) -> Signature {
+    Signature {
+        name: "Demo Operator".into(),
+        email: "operator@example.org".into(),
+        time,
+        tz: "+0000".into(),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 pub fn main(_args: &[String]) -> Result<(), String> {
     let kvm = xtask::util::have_kvm();
     if !kvm {
@@ -37,26 +56,40 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     xtask::deps::install(&[("ip", "iproute2"), ("dig", "dnsutils")])?;
     step("building the image and the tender");
     let ns = Netns::create(&format!("gitns-demo-{}", std::process::id()))?;
-    let dir = std::env::temp_dir().join(format!("gitns-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("example.org"), DEMO_ZONE).map_err(|e| e.to_string())?;
-    let dev = dir.join("storage.tar");
-    let zones = dir.join("zones");
-    std::fs::create_dir_all(&zones).map_err(|e| e.to_string())?;
-    std::fs::write(zones.join("example.org"), DEMO_ZONE).map_err(|e| e.to_string())?;
+    // The remote: a repository with the zone and its key file.
     let keys = format!("personal._update.example.org. DNSKEY 0 3 163 {DEMO_SECRET}\n");
-    std::fs::write(zones.join("example.org._keys"), &keys).map_err(|e| e.to_string())?;
-    xtask::zones::pack(&zones, &dev)?;
-    step(&format!("zone example.org:\n{DEMO_ZONE}"));
-    let args = ["--ipv4=10.0.0.2/24"].map(String::from);
-    let blocks = [format!("storage={}", dev.display())];
-    let inner = crate::run::guest_command(!kvm, &ns.tap, None, &blocks, &args)?;
+    let mut repo = Repo::new("main");
+    repo.commit(
+        &[("example.org", DEMO_ZONE.as_bytes()), ("example.org._keys", keys.as_bytes())],
+        &operator(now()),
+        "demo zones",
+    );
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+    let listener = ns.run_in(|| std::net::TcpListener::bind("10.0.0.1:22"))?.map_err(|e| format!("bind 10.0.0.1:22 in the namespace: {e}"))?;
+    let remote = SshRemote::start(listener, repo, gitns_git::ssh::ed25519_public(&seed), Faults::default())?;
+    step(&format!(
+        "git remote (embedded, russh) at git@10.0.0.1:zones.git, host key {}",
+        remote.fingerprint()
+    ));
+    step(&format!("zone example.org in the remote:\n{DEMO_ZONE}"));
+    let args = [
+        "--ipv4=10.0.0.2/24".to_string(),
+        "--ipv4-gateway=10.0.0.1".to_string(),
+        "--remote=git@10.0.0.1:zones.git#main".to_string(),
+        format!(
+            "--ssh-key=ed25519:{}",
+            base64::engine::general_purpose::STANDARD.encode(seed)
+        ),
+        format!("--ssh-authenticator={}", remote.fingerprint()),
+    ];
+    let inner = crate::run::guest_command(!kvm, &ns.tap, None, &[], &args)?;
     let mut cmd = ns.command(inner.get_program().to_str().ok_or("path is not UTF-8")?);
     cmd.args(inner.get_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     step(&format!(
-        "booting {:?} in network namespace {}",
+        "booting {:?} in network namespace {} with --remote, --ssh-key (new ed25519 key) and --ssh-authenticator",
         inner.get_program(),
         ns.name
     ));
@@ -64,13 +97,14 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
     let (tx, rx) = mpsc::channel();
     xtask::util::follow_output(&mut child, move |line| {
-        println!("   guest | {line}");
+        println!("   guest | {}", redact(&line));
         let _ = tx.send(line);
     });
     let result = (|| -> Result<(), String> {
-        wait_ready(&rx)?;
+        wait_line(&rx, "git: main is at")?;
+        wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.80")?;
         step(&format!(
-            "serving {:.1} ms after launch",
+            "cloned over SSH and answering {:.1} ms after launch",
             started.elapsed().as_secs_f64() * 1e3
         ));
         for q in [
@@ -82,14 +116,17 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         ] {
             show(&ns, q, &["NOERROR", "NXDOMAIN"])?;
         }
-        // The operator changes the zone source and sends the seeds' signed
-        // NOTIFY (short key name); gitns reloads and answers the new data.
-        step("edit the zone (serial 2026112402, www -> 10.0.0.81), then a signed NOTIFY");
+        // The operator pushes a commit and sends the seeds' signed NOTIFY
+        // (short key name); gitns fetches and answers the new data.
+        step("the operator commits serial 2026112402 (www -> 10.0.0.81) to the remote, then a signed NOTIFY");
         let edited = DEMO_ZONE
             .replace("2026112401", "2026112402")
             .replace("10.0.0.80", "10.0.0.81");
-        std::fs::write(zones.join("example.org"), &edited).map_err(|e| e.to_string())?;
-        xtask::zones::pack(&zones, &dev)?;
+        remote
+            .repo
+            .lock()
+            .map_err(|_| "remote lock")?
+            .commit(&[("example.org", edited.as_bytes())], &operator(now()), "www moves to .81");
         show(
             &ns,
             &[
@@ -105,7 +142,8 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         )?;
         wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.81")?;
         show(&ns, &["www.example.org", "A"], &["NOERROR"])?;
-        // A signed UPDATE, as nsupdate or `cargo xtask update` send it.
+        // A signed UPDATE, as nsupdate or `cargo xtask update` send it:
+        // acknowledged once gitns pushed it as a commit.
         step("signed UPDATE: add mail2.example.org A 10.0.0.26 (cargo xtask update)");
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         let out = ns
@@ -127,6 +165,20 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         if !out.status.success() {
             return Err("UPDATE failed".into());
         }
+        step("the remote's history now:");
+        let repo = remote.repo.lock().map_err(|_| "remote lock")?;
+        for (id, author, msg) in repo.log(3) {
+            println!("   {} {author}: {msg}", &id.to_string()[..10]);
+        }
+        let file = repo.read_file("example.org").unwrap_or_default();
+        let text = String::from_utf8_lossy(&file);
+        for l in text.lines().filter(|l| l.contains("mail2") || l.contains("SOA")) {
+            println!("   example.org | {l}");
+        }
+        if !text.contains("10.0.0.26") {
+            return Err("the UPDATE is not in the remote".into());
+        }
+        drop(repo);
         show(&ns, &["mail2.example.org", "A"], &["NOERROR"])?;
         show(&ns, &["example.org", "SOA"], &["NOERROR"])?;
         Ok(())
@@ -134,11 +186,19 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     step("shutting down");
     let _ = child.kill();
     let _ = child.wait();
+    drop(remote);
     drop(ns);
-    let _ = std::fs::remove_dir_all(&dir);
     result?;
     step("demo done");
     Ok(())
+}
+
+/// The guest's command line is logged; keep the key out of the demo's output.
+fn redact(line: &str) -> String {
+    match line.find("ed25519:") {
+        Some(i) => format!("{}ed25519:<secret>{}", &line[..i], line[i..].find(' ').map_or("", |j| &line[i + j..])),
+        None => line.to_string(),
+    }
 }
 
 /// dig from the namespace, print the interesting lines; fine when the
@@ -196,14 +256,14 @@ fn step(s: &str) {
     println!("==> {s}");
 }
 
-fn wait_ready(rx: &mpsc::Receiver<String>) -> Result<(), String> {
-    let end = std::time::Instant::now() + Duration::from_secs(20);
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> Result<(), String> {
+    let end = std::time::Instant::now() + Duration::from_secs(30);
     while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
         match rx.recv_timeout(left) {
-            Ok(line) if line.contains(" ready") => return Ok(()),
+            Ok(line) if line.contains(needle) => return Ok(()),
             Ok(_) => {}
             Err(_) => break,
         }
     }
-    Err("the guest did not become ready".to_string())
+    Err(format!("the guest did not log `{needle}`"))
 }

@@ -121,7 +121,7 @@ fn band1(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
-fn oid_after<'a>(line: &'a [u8], prefix: &[u8]) -> Option<Oid> {
+fn oid_after(line: &[u8], prefix: &[u8]) -> Option<Oid> {
     Oid::from_hex(line.strip_prefix(prefix)?.get(..40)?)
 }
 
