@@ -210,6 +210,11 @@ impl Guest {
     }
 
     /// Wait for the process to end; panics after `timeout`.
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let end = Instant::now() + timeout;
         while Instant::now() < end {
