@@ -104,10 +104,24 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     eventually("serial 2 after NOTIFY", || serial(&ns).contains(" 2 "));
 
     // nsupdate: acknowledged only once the commit is in the remote.
+    let before = srv.bare(&["rev-parse", "main"]).trim().to_string();
     let script =
         "server 10.0.0.2\nzone x25519.net\nupdate add new.x25519.net 300 A 192.0.2.77\nsend\n";
     let (ok, out) = nsupdate(&ns, &["-y", &key], script);
     assert!(ok, "nsupdate: {out}");
+    // Read back independently with gix: author, parent, message, content.
+    let info = xtask::gitread::commit_info(&srv.repo, "main").unwrap();
+    assert_eq!(info.author_name, "personal._update.x25519.net via gitns");
+    assert_eq!(info.author_email, "gitns@10.0.0.2");
+    assert_eq!(info.parents, [before]);
+    assert_eq!(
+        info.message,
+        "UPDATE of x25519.net. by personal._update.x25519.net. from 10.0.0.1\n"
+    );
+    let pushed = xtask::gitread::file_at(&srv.repo, "main", "x25519.net")
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pushed).contains("new.x25519.net. 300 IN A 192.0.2.77"));
     let log = srv.bare(&["log", "-1", "--format=%an|%s", "main"]);
     assert_eq!(
         log.trim(),

@@ -60,14 +60,24 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     let keys = format!("personal._update.example.org. DNSKEY 0 3 163 {DEMO_SECRET}\n");
     let mut repo = Repo::new("main");
     repo.commit(
-        &[("example.org", DEMO_ZONE.as_bytes()), ("example.org._keys", keys.as_bytes())],
+        &[
+            ("example.org", DEMO_ZONE.as_bytes()),
+            ("example.org._keys", keys.as_bytes()),
+        ],
         &operator(now()),
         "demo zones",
     );
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
-    let listener = ns.run_in(|| std::net::TcpListener::bind("10.0.0.1:22"))?.map_err(|e| format!("bind 10.0.0.1:22 in the namespace: {e}"))?;
-    let remote = SshRemote::start(listener, repo, gitns_git::ssh::ed25519_public(&seed), Faults::default())?;
+    let listener = ns
+        .run_in(|| std::net::TcpListener::bind("10.0.0.1:22"))?
+        .map_err(|e| format!("bind 10.0.0.1:22 in the namespace: {e}"))?;
+    let remote = SshRemote::start(
+        listener,
+        repo,
+        gitns_git::ssh::ed25519_public(&seed),
+        Faults::default(),
+    )?;
     step(&format!(
         "git remote (embedded, russh) at git@10.0.0.1:zones.git, host key {}",
         remote.fingerprint()
@@ -122,11 +132,11 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         let edited = DEMO_ZONE
             .replace("2026112401", "2026112402")
             .replace("10.0.0.80", "10.0.0.81");
-        remote
-            .repo
-            .lock()
-            .map_err(|_| "remote lock")?
-            .commit(&[("example.org", edited.as_bytes())], &operator(now()), "www moves to .81");
+        remote.repo.lock().map_err(|_| "remote lock")?.commit(
+            &[("example.org", edited.as_bytes())],
+            &operator(now()),
+            "www moves to .81",
+        );
         show(
             &ns,
             &[
@@ -172,7 +182,10 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         }
         let file = repo.read_file("example.org").unwrap_or_default();
         let text = String::from_utf8_lossy(&file);
-        for l in text.lines().filter(|l| l.contains("mail2") || l.contains("SOA")) {
+        for l in text
+            .lines()
+            .filter(|l| l.contains("mail2") || l.contains("SOA"))
+        {
             println!("   example.org | {l}");
         }
         if !text.contains("10.0.0.26") {
@@ -196,7 +209,11 @@ pub fn main(_args: &[String]) -> Result<(), String> {
 /// The guest's command line is logged; keep the key out of the demo's output.
 fn redact(line: &str) -> String {
     match line.find("ed25519:") {
-        Some(i) => format!("{}ed25519:<secret>{}", &line[..i], line[i..].find(' ').map_or("", |j| &line[i + j..])),
+        Some(i) => format!(
+            "{}ed25519:<secret>{}",
+            &line[..i],
+            line[i..].find(' ').map_or("", |j| &line[i + j..])
+        ),
         None => line.to_string(),
     }
 }

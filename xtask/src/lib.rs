@@ -6,6 +6,7 @@ pub mod build;
 pub mod deps;
 pub mod dnstool;
 pub mod gitclient;
+pub mod gitread;
 pub mod netns;
 pub mod sshd;
 pub mod sshremote;

@@ -18,7 +18,9 @@ commands:
   notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
   update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
   keygen                an ed25519 key for --ssh-key, its authorized_keys line and fingerprint
-  check DIR             check a directory of zones (errors as file:line:col, non-zero exit)
+  check PATH [--rev REV] [--old REV]
+                        check the zones of a directory or a git revision (file:line:col
+                        errors; --old: changed zones must raise their serial)
   bench [boot|dns|zone|appliance|git] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";

@@ -6,6 +6,8 @@
 //! the appliance needs goes through [`Hvt`], the implementation of
 //! [`gitns_net::Platform`].
 #![cfg_attr(not(test), no_std)]
+// Without the runtime (host builds of the workspace) the boot-time helpers are unused.
+#![cfg_attr(not(feature = "rt"), allow(dead_code))]
 extern crate alloc;
 
 mod batch;
@@ -13,20 +15,20 @@ pub mod block;
 pub mod clock;
 pub mod console;
 mod cpu;
-#[cfg(not(test))]
+#[cfg(all(feature = "rt", not(test)))]
 mod entropy;
-#[cfg(not(test))]
+#[cfg(all(feature = "rt", not(test)))]
 mod heap;
 mod hypercall;
 mod manifest;
-#[cfg(not(test))]
+#[cfg(all(feature = "rt", not(test)))]
 mod mem;
 pub mod net;
-#[cfg(not(test))]
+#[cfg(all(feature = "rt", not(test)))]
 mod panic;
 mod platform;
 pub mod rng;
-#[cfg(not(test))]
+#[cfg(all(feature = "rt", not(test)))]
 mod start;
 
 pub use platform::Hvt;
