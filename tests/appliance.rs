@@ -294,3 +294,47 @@ fn remote_down_at_boot_then_up() {
     g.wait_for("git: main is at", T);
     assert!(serial(&ns).contains(" 7 "), "{}", serial(&ns));
 }
+
+/// With a storage device the last zone set from git is kept there: after a
+/// restart with the remote down, the zones are served at once from it.
+/// `--sync-interval` fetches without any NOTIFY.
+#[test]
+fn cached_zones_survive_a_restart_and_sync_interval_polls() {
+    let test = "cached_zones_survive_a_restart_and_sync_interval_polls";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("gitcache");
+    let (ssh_key, authorized) = key(SEED);
+    let mut srv = GitServer::start(
+        &ns,
+        "gitcache",
+        &authorized,
+        &[("x25519.net", &zone(21, ""))],
+    );
+    // A cache from an earlier run (serial 20); the clone replaces it.
+    let dev = zone_device(&ns, &[("x25519.net", &zone(20, ""))]);
+    let args = [
+        "--ipv4=10.0.0.2/24".to_string(),
+        srv.remote(),
+        format!("--ssh-key={ssh_key}"),
+        format!("--ssh-authenticator={}", srv.fingerprint),
+        "--sync-interval=1".to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let g = Guest::boot_with_device(&ns, &dev, &args);
+    g.wait_for("git: main is at", T);
+    assert!(serial(&ns).contains(" 21 "));
+    // No NOTIFY: the interval fetch finds the new commit.
+    srv.commit(&[("x25519.net", &zone(22, ""))], "serial 22");
+    eventually("serial 22 from --sync-interval", || {
+        serial(&ns).contains(" 22 ")
+    });
+    // Restart with the remote down: served from the device before any fetch.
+    drop(g);
+    srv.stop_sshd();
+    let g = Guest::boot_with_device(&ns, &dev, &args);
+    g.wait_for(" ready", T);
+    assert!(serial(&ns).contains(" 22 "), "{}", serial(&ns));
+    g.wait_for("retrying in", T);
+}
