@@ -177,12 +177,18 @@ pub fn signed_notify(id: u16, zone: &Name, key: &Key) -> Vec<u8> {
 /// Several operations are separated by `,`.
 pub fn update(args: &[String]) -> Result<(), String> {
     let c = common(args)?;
-    let words = c.rest.join(" ");
+    let m = update_msg(std::process::id() as u16, &c.zone, &c.rest.join(" "))?;
+    send(&c, m)
+}
+
+/// An unsigned UPDATE of `zone` from `ops` (`add NAME TTL TYPE RDATA` and
+/// `delete NAME [TYPE [RDATA]]`, separated by `,`), RFC 2136 2.5.
+pub fn update_msg(id: u16, zone: &Name, ops: &str) -> Result<Vec<u8>, String> {
     let mut rrs: Vec<u8> = Vec::new();
     let mut count = 0u16;
-    for op in words.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for op in ops.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let w: Vec<&str> = op.split_whitespace().collect();
-        let name = Name::parse(w.get(1).ok_or("operation needs a name")?, &c.zone)
+        let name = Name::parse(w.get(1).ok_or("operation needs a name")?, zone)
             .map_err(|e| e.to_string())?;
         let (ttl, rtype, class, rd): (u32, u16, u16, Vec<u8>) = match w[0] {
             "add" => {
@@ -203,7 +209,7 @@ pub fn update(args: &[String]) -> Result<(), String> {
                     ttl,
                     t,
                     gitns_dns::rtype::IN,
-                    gitns_dns::rdata::from_text(t, &toks, &c.zone).map_err(|e| e.what)?,
+                    gitns_dns::rdata::from_text(t, &toks, zone).map_err(|e| e.what)?,
                 )
             }
             "delete" => match (w.get(2), w.len()) {
@@ -232,7 +238,7 @@ pub fn update(args: &[String]) -> Result<(), String> {
                         0,
                         t,
                         gitns_dns::rtype::NONE,
-                        gitns_dns::rdata::from_text(t, &toks, &c.zone).map_err(|e| e.what)?,
+                        gitns_dns::rdata::from_text(t, &toks, zone).map_err(|e| e.what)?,
                     )
                 }
             },
@@ -249,12 +255,17 @@ pub fn update(args: &[String]) -> Result<(), String> {
     if count == 0 {
         return Err("nothing to update".into());
     }
-    let mut m = header(std::process::id() as u16, 5);
-    m.extend_from_slice(c.zone.wire());
+    let mut m = header(id, 5);
+    m.extend_from_slice(zone.wire());
     m.extend_from_slice(&[0, 6, 0, 1]);
     m[8..10].copy_from_slice(&count.to_be_bytes());
     m.extend_from_slice(&rrs);
-    send(&c, m)
+    Ok(m)
+}
+
+/// The same, signed with `key` now.
+pub fn signed_update(id: u16, zone: &Name, ops: &str, key: &Key) -> Result<Vec<u8>, String> {
+    Ok(gitns_dns::tsig::sign_request(&update_msg(id, zone, ops)?, key, now()))
 }
 
 #[cfg(test)]

@@ -61,7 +61,17 @@ impl Netns {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, String> {
-        let path = format!("/var/run/netns/{}", self.name);
+        run_in_named(&self.name, f)
+    }
+}
+
+/// [`Netns::run_in`] for a namespace known by name only.
+pub fn run_in_named<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    {
+        let path = format!("/var/run/netns/{name}");
         let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
         std::thread::spawn(move || {
             use std::os::fd::AsRawFd;

@@ -45,7 +45,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let image_storage = build::image_storage(true)?;
     let hvt = build::tender(true)?;
     let unix = build::unix(true)?;
-    let xtask_bin = build::xtask_bin(true)?;
+    // This very binary (release, built by the `cargo xtask` alias): building
+    // it a second time into the host-tools directory doubles the cost of
+    // its dependencies (russh, gix) on a cache-free machine.
+    let xtask_bin = std::env::current_exe().map_err(|e| format!("xtask binary: {e}"))?;
     let size = std::fs::metadata(&image).map_err(|e| e.to_string())?.len();
     eprintln!("xtask test: image {} ({size} bytes)", image.display());
     let mut cmd = cargo();

@@ -260,12 +260,18 @@ fn nsd_first_answer(ns: &Netns, zones: &Path, n: usize) -> Result<Vec<f64>, Stri
 }
 
 /// Query the SOA of the bench zone every millisecond until an
-/// authoritative answer whose serial satisfies `want`; its arrival time.
+/// authoritative answer whose serial satisfies `want`; its arrival time
+/// (bounded by a 20 s wait).
 fn poll_serial(server: &str, want: impl Fn(u32) -> bool) -> Result<Instant, String> {
+    poll_soa(server, ZONE, want)
+}
+
+/// The same for any zone.
+pub(super) fn poll_soa(server: &str, zone: &str, want: impl Fn(u32) -> bool) -> Result<Instant, String> {
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_millis(1)))
         .map_err(|e| e.to_string())?;
-    let q = soa_query();
+    let q = soa_query(zone);
     let end = Instant::now() + WAIT;
     let mut buf = [0u8; 1500];
     while Instant::now() < end {
@@ -283,9 +289,9 @@ fn poll_serial(server: &str, want: impl Fn(u32) -> bool) -> Result<Instant, Stri
     ))
 }
 
-fn soa_query() -> Vec<u8> {
+fn soa_query(zone: &str) -> Vec<u8> {
     let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-    for l in ZONE.split('.') {
+    for l in zone.split('.') {
         m.push(l.len() as u8);
         m.extend_from_slice(l.as_bytes());
     }

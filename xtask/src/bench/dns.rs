@@ -79,7 +79,7 @@ impl Drop for Server {
     }
 }
 
-fn pinned(core: u32, ns: &str, program: &Path) -> Command {
+pub(super) fn pinned(core: u32, ns: &str, program: &Path) -> Command {
     let mut c = Command::new("taskset");
     c.args(["-c", &core.to_string(), "ip", "netns", "exec", ns])
         .arg(program);
@@ -90,13 +90,13 @@ fn pinned(core: u32, ns: &str, program: &Path) -> Command {
 }
 
 /// A namespace pair joined by a veth: server side 10.0.1.2, client 10.0.1.1.
-struct VethPair {
-    server: String,
-    client: String,
+pub(super) struct VethPair {
+    pub(super) server: String,
+    pub(super) client: String,
 }
 
 impl VethPair {
-    fn create(tag: &str) -> Result<VethPair, String> {
+    pub(super) fn create(tag: &str) -> Result<VethPair, String> {
         let (s, c) = (
             format!("gitns-b{tag}-s-{}", std::process::id()),
             format!("gitns-b{tag}-c-{}", std::process::id()),

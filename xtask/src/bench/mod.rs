@@ -1,10 +1,11 @@
-//! `cargo xtask bench [boot|dns|zone|appliance|git] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|dns|zone|appliance|git|ops] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
 mod appliance;
 mod boot;
 mod dns;
 mod git;
+mod ops;
 pub mod icmp;
 pub mod report;
 pub mod stats;
@@ -33,10 +34,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"git") {
         git::run(quick)?;
     }
+    if all || which.contains(&"ops") {
+        ops::run(quick)?;
+    }
     for w in &which {
-        if !matches!(*w, "boot" | "dns" | "zone" | "appliance" | "git") {
+        if !matches!(*w, "boot" | "dns" | "zone" | "appliance" | "git" | "ops") {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git)"
+                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git, ops)"
             ));
         }
     }

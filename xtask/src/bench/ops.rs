@@ -1,0 +1,325 @@
+//! `cargo xtask bench ops`: the DNS operations figures of issue 5, gitns
+//! in the VM side by side with Knot:
+//! - AXFR of a 1,000,000-name zone: seconds and bytes (dig as client);
+//! - UPDATE throughput: signed UPDATEs acknowledged per second, one client
+//!   waiting for each answer (gitns durable to its storage device, and
+//!   durable as a git push; Knot with its default journal);
+//! - primary -> secondary: from sending a signed UPDATE to the primary
+//!   until a Knot secondary serves the new serial (NOTIFY + IXFR).
+//!
+//! gitns is reached over its tap, Knot over a veth pair between two
+//! namespaces, as in `bench dns`.
+
+use super::appliance::poll_soa;
+use super::dns::{pinned, VethPair};
+use super::report;
+use super::stats::{summary, Summary};
+use crate::build;
+use crate::netns::{run_in_named, Netns};
+use gitns_dns::name::Name;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const BIG: &str = "big.test";
+const ZONE: &str = "bench.test";
+const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    crate::deps::install(&[("knotd", "knot"), ("dig", "dnsutils"), ("taskset", "util-linux")])?;
+    let dir = std::env::temp_dir().join(format!("gitns-bench-ops-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (axfr_runs, secs, lat_runs) = if quick { (1, 2, 3) } else { (3, 5, 10) };
+    let r = (|| -> Result<String, String> {
+        let axfr = axfr(&dir, axfr_runs)?;
+        let upd = updates(&dir, secs)?;
+        let sec = secondary(&dir, lat_runs)?;
+        Ok(format!("{axfr}\n{upd}\n{sec}"))
+    })();
+    if r.is_err() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if let Ok(t) = std::fs::read_to_string(e.path().join("knot.log")) {
+                eprintln!("{}:\n{}", e.path().display(), t.lines().rev().take(8).collect::<Vec<_>>().join("\n"));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let tables = r?;
+    let cmd = format!("cargo xtask bench ops{}", if quick { " --quick" } else { "" });
+    let body = format!(
+        "Command: `{cmd}` ({machine}). gitns in the VM over its tap; Knot {knot} over a veth\n\
+pair, one worker each where it has workers.\n\n{tables}",
+        machine = report::machine(),
+        knot = knot_version(),
+    );
+    report::write_section("ops", &body)?;
+    print!("{body}");
+    Ok(())
+}
+
+fn knot_version() -> String {
+    Command::new("knotd")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn write_zone(dir: &Path, name: &str, text: &str, extra: &[(&str, String)]) -> Result<PathBuf, String> {
+    let z = dir.join(format!("zones-{name}"));
+    std::fs::create_dir_all(&z).map_err(|e| e.to_string())?;
+    std::fs::write(z.join(name), text).map_err(|e| e.to_string())?;
+    for (n, t) in extra {
+        std::fs::write(z.join(n), t).map_err(|e| e.to_string())?;
+    }
+    Ok(z)
+}
+
+/// Boot the storage image on `ns` with the zones of `zones`.
+fn boot(ns: &Netns, zones: &Path, mem: u32, args: &[&str]) -> Result<Kill, String> {
+    let dev = crate::zones::pack(zones, &zones.with_extension("tar"))?;
+    let mut c = pinned(0, &ns.name, &build::tender(true)?);
+    c.arg(format!("--mem={mem}"))
+        .arg("--net:service=tap0")
+        .arg(format!("--block:storage={}", dev.display()))
+        .arg(build::image_storage(true)?)
+        .args(["--ipv4=10.0.0.2/24", "-l", "warn"])
+        .args(args);
+    Ok(Kill(c.spawn().map_err(|e| e.to_string())?))
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Knot serving `zone` from `file` in `pair.server` at 10.0.1.2 with
+/// config `extra` (keys, acls, remotes) and zone options `zone_opts`.
+fn knot(dir: &Path, tag: &str, ns: &str, listen: &str, zone: &str, file: &Path, extra: &str, zone_opts: &str) -> Result<Kill, String> {
+    let d = dir.join(format!("knot-{tag}"));
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    let zf = d.join(zone);
+    if file.exists() {
+        std::fs::copy(file, &zf).map_err(|e| e.to_string())?;
+    }
+    let conf = format!(
+        "server:\n  listen: {listen}@53\n  rundir: {d}\n  user: root\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n{extra}database:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\nzone:\n  - domain: {zone}\n    file: {zf}\n{zone_opts}",
+        d = d.display(),
+        zf = zf.display()
+    );
+    std::fs::write(d.join("knot.conf"), conf).map_err(|e| e.to_string())?;
+    let mut c = pinned(0, ns, Path::new("/usr/sbin/knotd"));
+    let log = std::fs::File::create(d.join("knot.log")).map_err(|e| e.to_string())?;
+    c.arg("-c").arg(d.join("knot.conf")).stderr(log);
+    Ok(Kill(c.spawn().map_err(|e| format!("knotd: {e}"))?))
+}
+
+/// Time `dig AXFR` of `zone` from `server` in `ns`: (seconds, records, bytes).
+fn dig_axfr(ns: &str, server: &str, zone: &str) -> Result<(f64, u64, u64), String> {
+    let t0 = Instant::now();
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "dig", &format!("@{server}"), zone, "AXFR", "+noall", "+stats", "+time=60"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let secs = t0.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // ";; XFR size: 1200004 records (messages 1873, bytes 37154221)"
+    let line = text.lines().find(|l| l.contains("XFR size")).ok_or_else(|| format!("dig AXFR from {server}: {text}"))?;
+    let num = |after: &str| -> u64 {
+        line.split(after).nth(1).and_then(|r| r.trim().split(|c: char| !c.is_ascii_digit()).next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    Ok((secs, num("XFR size:"), num("bytes")))
+}
+
+fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
+    let text = super::zone::big_zone(1_000_000);
+    let zones = write_zone(dir, BIG, &text, &[])?;
+    // gitns: --axfr allows the unsigned transfer dig asks for.
+    let ns = Netns::create(&format!("gitns-bops-{}", std::process::id()))?;
+    let g = boot(&ns, &zones, 3072, &["--axfr"])?;
+    ns.run_in(|| poll_soa_long("10.0.0.2:53", BIG))??;
+    let mut gitns = Vec::new();
+    let mut size = (0, 0);
+    for _ in 0..runs {
+        let (s, recs, bytes) = dig_axfr(&ns.name, "10.0.0.2", BIG)?;
+        gitns.push(s);
+        size = (recs, bytes);
+    }
+    drop(g);
+    drop(ns);
+    let pair = VethPair::create("ax")?;
+    let acl = "acl:\n  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n";
+    let k = knot(dir, "axfr", &pair.server, "10.0.1.2", BIG, &zones.join(BIG), acl, "    acl: xfr\n")?;
+    run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", BIG))??;
+    let mut knot_t = Vec::new();
+    let mut ksize = (0, 0);
+    for _ in 0..runs {
+        let (s, recs, bytes) = dig_axfr(&pair.client, "10.0.1.2", BIG)?;
+        knot_t.push(s);
+        ksize = (recs, bytes);
+    }
+    drop(k);
+    let (g, k) = (summary(&gitns), summary(&knot_t));
+    Ok(format!(
+        "### AXFR of a 1,000,000-name zone ({runs} run(s), `dig AXFR`)\n\n\
+| server | s min | s median | s max | records | bytes |\n|---|---|---|---|---|---|\n\
+| gitns (VM) | {:.2} | {:.2} | {:.2} | {} | {} |\n| Knot | {:.2} | {:.2} | {:.2} | {} | {} |\n\n\
+Ratio Knot time / gitns time (median, > 1 means gitns ahead): {:.2}; bytes gitns / Knot: {:.2}.\n",
+        g.min, g.median, g.max, size.0, size.1, k.min, k.median, k.max, ksize.0, ksize.1,
+        k.median / g.median,
+        size.1 as f64 / ksize.1.max(1) as f64
+    ))
+}
+
+/// Wait (up to 120 s) for a big zone to load.
+fn poll_soa_long(server: &str, zone: &str) -> Result<Instant, String> {
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        match poll_soa(server, zone, |_| true) {
+            Ok(t) => return Ok(t),
+            Err(e) if Instant::now() > end => return Err(e),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Signed UPDATEs, one at a time, for `secs`: acknowledged per second.
+fn update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
+    let key = crate::dnstool::parse_key(&format!("personal._update.{ZONE}:SHA256:{SECRET}"))?;
+    let zone = Name::parse(ZONE, &Name::root()).map_err(|e| e.to_string())?;
+    let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let mut ok = 0u64;
+    let mut buf = [0u8; 1500];
+    let mut i = 0u32;
+    while t0.elapsed() < Duration::from_secs(secs) {
+        i += 1;
+        let m = crate::dnstool::signed_update(i as u16, &zone, &format!("add u{i}-{}.{ZONE}. 300 A 192.0.2.{}", t0.elapsed().as_nanos() % 1_000_000, i % 250), &key)?;
+        sock.send_to(&m, server).map_err(|e| e.to_string())?;
+        match sock.recv(&mut buf) {
+            Ok(n) if n >= 4 && buf[3] & 0x0f == 0 => ok += 1,
+            Ok(_) => return Err(format!("{server}: UPDATE refused")),
+            Err(e) => return Err(format!("{server}: no answer to an UPDATE: {e}")),
+        }
+    }
+    Ok(ok as f64 / t0.elapsed().as_secs_f64())
+}
+
+fn keys_file() -> String {
+    format!("personal._update.{ZONE}. DNSKEY 0 3 163 {SECRET}\n10.0.0.2.10.0.0.1._transfer.{ZONE}. DNSKEY 0 3 163 {SECRET}\n")
+}
+
+fn knot_update_conf() -> String {
+    format!("key:\n  - id: personal._update.{ZONE}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nacl:\n  - id: upd\n    key: personal._update.{ZONE}\n    action: update\n")
+}
+
+fn updates(dir: &Path, secs: u64) -> Result<String, String> {
+    let zones = write_zone(dir, ZONE, &super::dns::zone_text(), &[(&format!("{ZONE}._keys"), keys_file())])?;
+    let ns = Netns::create(&format!("gitns-bopu-{}", std::process::id()))?;
+    let g = boot(&ns, &zones, 512, &[])?;
+    ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
+    let gitns = ns.run_in(move || update_rate("10.0.0.2:53", secs))??;
+    drop(g);
+    // The same with the zones in git: each UPDATE is a commit pushed to
+    // sshd in the namespace before it is acknowledged.
+    let git_rate = {
+        let seed = [0x77u8; 32];
+        let (ssh_key, authorized) = crate::sshd::key(seed);
+        let srv = crate::sshd::GitServer::start(&ns, "bops-git", &authorized, &[(ZONE, &super::dns::zone_text()), (&format!("{ZONE}._keys"), &keys_file())]);
+        let mut c = pinned(0, &ns.name, &build::tender(true)?);
+        c.args(["--net:service=tap0"])
+            .arg(build::image(true)?)
+            .args(["--ipv4=10.0.0.2/24", "-l", "warn", &srv.remote(), &format!("--ssh-key={ssh_key}"), &format!("--ssh-authenticator={}", srv.fingerprint)]);
+        let _g = Kill(c.spawn().map_err(|e| e.to_string())?);
+        ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
+        ns.run_in(move || update_rate("10.0.0.2:53", secs))??
+    };
+    drop(ns);
+    let pair = VethPair::create("up")?;
+    let k = knot(dir, "upd", &pair.server, "10.0.1.2", ZONE, &zones.join(ZONE), &knot_update_conf(), "    acl: upd\n")?;
+    run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
+    let knot_rate = run_in_named(&pair.client, move || update_rate("10.0.1.2:53", secs))??;
+    drop(k);
+    Ok(format!(
+        "### UPDATE throughput ({secs} s, one client, each signed UPDATE waits for its answer)\n\n\
+| server | durable before NOERROR in | updates/s |\n|---|---|---|\n\
+| gitns (VM) | zone cache on the storage device | {gitns:.0} |\n\
+| gitns (VM) | a commit pushed to the git remote (sshd) | {git_rate:.1} |\n\
+| Knot | its journal (defaults) | {knot_rate:.0} |\n\n\
+Ratio gitns (storage) / Knot: {:.2}. The git figure is bound by sshd starting\n\
+git-receive-pack for every push (see `bench appliance`).\n",
+        gitns / knot_rate
+    ))
+}
+
+/// Send one signed UPDATE to `primary` and time until `secondary` serves
+/// `serial`.
+fn to_secondary(primary: &str, secondary: &str, i: u32, serial: u32) -> Result<f64, String> {
+    let key = crate::dnstool::parse_key(&format!("personal._update.{ZONE}:SHA256:{SECRET}"))?;
+    let zone = Name::parse(ZONE, &Name::root()).map_err(|e| e.to_string())?;
+    let m = crate::dnstool::signed_update(i as u16, &zone, &format!("add s{i}.{ZONE}. 300 A 192.0.2.1"), &key)?;
+    let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    sock.send_to(&m, primary).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 1500];
+    let n = sock.recv(&mut buf).map_err(|e| format!("{primary}: {e}"))?;
+    if n < 4 || buf[3] & 0x0f != 0 {
+        return Err(format!("{primary} refused the UPDATE"));
+    }
+    let at = poll_soa(secondary, ZONE, |s| s == serial)?;
+    Ok(at.duration_since(t0).as_secs_f64() * 1e3)
+}
+
+fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
+    let zones = write_zone(dir, ZONE, &super::dns::zone_text(), &[(&format!("{ZONE}._keys"), keys_file())])?;
+    let xfr_key = format!("10.0.0.2.10.0.0.1._transfer.{ZONE}");
+    let sec_conf = |primary: &str, key: &str| {
+        format!("key:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: {primary}@53\n    key: {key}\nacl:\n  - id: notify\n    address: {primary}\n    key: {key}\n    action: notify\n")
+    };
+    // gitns primary, Knot secondary on the tap's host side.
+    let ns = Netns::create(&format!("gitns-bops-{}", std::process::id()))?;
+    let g = boot(&ns, &zones, 512, &[])?;
+    ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
+    let k = knot(dir, "sec1", &ns.name, "10.0.0.1", ZONE, Path::new("/nonexistent"), &sec_conf("10.0.0.2", &xfr_key), "    master: primary\n    acl: notify\n")?;
+    ns.run_in(|| poll_soa_long("10.0.0.1:53", ZONE))??;
+    let mut gitns = Vec::new();
+    for i in 0..runs as u32 {
+        gitns.push(ns.run_in(move || to_secondary("10.0.0.2:53", "10.0.0.1:53", i, 2 + i))??);
+    }
+    drop(k);
+    drop(g);
+    drop(ns);
+    // Knot primary (10.0.1.2) -> Knot secondary (10.0.1.1).
+    let pair = VethPair::create("sc")?;
+    let kkey = format!("10.0.1.2.10.0.1.1._transfer.{ZONE}");
+    let primary_conf = format!(
+        "{}  - id: xfr\n    key: {kkey}\n    action: transfer\nremote:\n  - id: secondary\n    address: 10.0.1.1@53\n    key: {kkey}\n",
+        knot_update_conf().replace("key:\n", &format!("key:\n  - id: {kkey}\n    algorithm: hmac-sha256\n    secret: {SECRET}\n"))
+    );
+    let kp = knot(dir, "pri", &pair.server, "10.0.1.2", ZONE, &zones.join(ZONE), &primary_conf, "    acl: [upd, xfr]\n    notify: secondary\n")?;
+    run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
+    let ks = knot(dir, "sec2", &pair.client, "10.0.1.1", ZONE, Path::new("/nonexistent"), &sec_conf("10.0.1.2", &kkey), "    master: primary\n    acl: notify\n")?;
+    run_in_named(&pair.client, || poll_soa_long("10.0.1.1:53", ZONE))??;
+    let mut knot_t = Vec::new();
+    for i in 0..runs as u32 {
+        knot_t.push(run_in_named(&pair.client, move || to_secondary("10.0.1.2:53", "10.0.1.1:53", i, 2 + i))??);
+    }
+    drop(ks);
+    drop(kp);
+    let (g, k): (Summary, Summary) = (summary(&gitns), summary(&knot_t));
+    Ok(format!(
+        "### Primary -> secondary ({runs} runs): signed UPDATE sent to the primary until the Knot secondary serves it (ms)\n\n\
+| primary | min | median | max |\n|---|---|---|---|\n\
+| gitns (VM) | {:.1} | {:.1} | {:.1} |\n| Knot | {:.1} | {:.1} | {:.1} |\n\n\
+Ratio Knot / gitns (median, > 1 means gitns ahead): {:.2}.\n",
+        g.min, g.median, g.max, k.min, k.median, k.max, k.median / g.median
+    ))
+}
