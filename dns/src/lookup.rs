@@ -138,14 +138,18 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         return Step::Done;
     }
     // 3a: an exact match.
-    if let Some(node) = zone.node(name) {
+    let key = name.key();
+    if let Some(node) = zone.node_by_key(&key) {
         return answer_node(zone, node, name, qtype, any, a);
     }
     // DNAME at an ancestor (RFC 6672 3.2).
     let depth = zone.origin.label_count();
     for k in (depth..name.label_count()).rev() {
-        let anc = name.suffix(k);
-        if let Some(dname) = zone.node(&anc).and_then(|n| n.get(DNAME)) {
+        let found = zone
+            .node_by_key(Name::key_prefix(&key, k))
+            .and_then(|n| n.get(DNAME));
+        if let Some(dname) = found {
+            let anc = name.suffix(k);
             a.answer.push(Out::from_set(&anc, dname));
             let target = dname.rdatas.first().and_then(|rd| Name::from_wire(rd));
             let synth = target
@@ -174,15 +178,18 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         }
     }
     // An empty non-terminal: NODATA (RFC 4592 2.2.2).
-    if zone.has_descendants(name) {
+    if zone.has_descendants_key(&key) {
         negative(zone, a, 0);
         return Step::Done;
     }
     // 3c: a wildcard at the closest encloser (RFC 4592 3.3.1).
     let encloser = (depth..name.label_count())
         .rev()
-        .map(|k| name.suffix(k))
-        .find(|n| zone.node(n).is_some() || zone.has_descendants(n));
+        .find(|&k| {
+            let p = Name::key_prefix(&key, k);
+            zone.node_by_key(p).is_some() || zone.has_descendants_key(p)
+        })
+        .map(|k| name.suffix(k));
     if let Some(wild) = encloser
         .and_then(|ce| ce.wildcard_child())
         .and_then(|w| zone.node(&w))

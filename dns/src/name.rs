@@ -209,9 +209,14 @@ impl Name {
     /// lowercased, each followed by 0x00, with 0x00/0x01 inside labels
     /// escaped as 0x01 0x01 / 0x01 0x02. A subtree's keys share a prefix.
     pub fn key(&self) -> Vec<u8> {
-        let labels: Vec<&[u8]> = self.labels().collect();
+        let mut labels: [&[u8]; 128] = [&[]; 128];
+        let mut n = 0;
+        for l in self.labels() {
+            labels[n] = l;
+            n += 1;
+        }
         let mut k = Vec::with_capacity(self.wire.len() + 4);
-        for l in labels.iter().rev() {
+        for l in labels[..n].iter().rev() {
             for &b in l.iter() {
                 match b {
                     0 => k.extend_from_slice(&[1, 1]),
@@ -222,6 +227,25 @@ impl Name {
             k.push(0);
         }
         k
+    }
+
+    /// The canonical key of the suffix of `labels` labels of the name whose
+    /// key is `key` (a prefix of it: keys run right to left and 0x00 only
+    /// ends a label), without building the suffix.
+    pub fn key_prefix(key: &[u8], labels: usize) -> &[u8] {
+        if labels == 0 {
+            return &key[..0];
+        }
+        let mut seen = 0;
+        for (i, &b) in key.iter().enumerate() {
+            if b == 0 {
+                seen += 1;
+                if seen == labels {
+                    return &key[..=i];
+                }
+            }
+        }
+        key
     }
 
     /// Text form, absolute (trailing dot), with escapes.
@@ -344,6 +368,16 @@ impl fmt::Debug for Name {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn key_prefixes_are_the_keys_of_suffixes() {
+        let n = Name::parse("A.b\\000c.Example.ORG.", &Name::root()).unwrap();
+        let key = n.key();
+        for k in 0..=n.label_count() {
+            assert_eq!(Name::key_prefix(&key, k), &n.suffix(k).key()[..], "{k}");
+        }
+    }
+
     use super::*;
     use alloc::string::ToString;
 

@@ -189,9 +189,10 @@ impl ZoneSet {
 
     /// The zone with the longest origin at or above `name`.
     pub fn zone_for(&self, name: &Name) -> Option<&Zone> {
+        let key = name.key();
         (0..=name.label_count())
             .rev()
-            .find_map(|k| self.zones.get(&name.suffix(k).key()))
+            .find_map(|k| self.zones.get(Name::key_prefix(&key, k)))
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {

@@ -189,14 +189,24 @@ impl Zone {
         self.nodes.get(&name.key())
     }
 
+    /// The node whose canonical key is `key`.
+    pub fn node_by_key(&self, key: &[u8]) -> Option<&Node> {
+        self.nodes.get(key)
+    }
+
     /// True when some node lies strictly below `name` (so `name` exists,
     /// possibly as an empty non-terminal, RFC 4592 2.2.2).
     pub fn has_descendants(&self, name: &Name) -> bool {
-        let k = name.key();
+        self.has_descendants_key(&name.key())
+    }
+
+    /// [`Zone::has_descendants`] by canonical key.
+    pub fn has_descendants_key(&self, k: &[u8]) -> bool {
+        use core::ops::Bound;
         self.nodes
-            .range(k.clone()..)
-            .nth(if self.nodes.contains_key(&k) { 1 } else { 0 })
-            .is_some_and(|(key, _)| key.starts_with(&k) && key.len() > k.len())
+            .range::<[u8], _>((Bound::Excluded(k), Bound::Unbounded))
+            .next()
+            .is_some_and(|(key, _)| key.starts_with(k) && key.len() > k.len())
     }
 
     /// The SOA RRset of the apex.
@@ -230,10 +240,11 @@ impl Zone {
     /// The closest delegation (NS below the apex) at or above `name`, if any.
     pub fn delegation_above(&self, name: &Name) -> Option<&Node> {
         let depth = self.origin.label_count();
-        let n = name.label_count();
-        (depth + 1..=n)
-            .map(|k| name.suffix(k))
-            .find_map(|cut| self.node(&cut).filter(|node| node.get(rtype::NS).is_some()))
+        let key = name.key();
+        (depth + 1..=name.label_count()).find_map(|k| {
+            self.node_by_key(Name::key_prefix(&key, k))
+                .filter(|node| node.get(rtype::NS).is_some())
+        })
     }
 }
 
