@@ -1,20 +1,43 @@
 //! `cargo xtask check PATH [--rev REV] [--old REV]`: validate zones like
 //! the OCaml `ozone` tool: every root-level zone file parses and passes the
-//! zone checks; key files parse. PATH is a directory of zone files, or a
-//! git repository (bare or not, read with gix) whose REV (default HEAD) is
-//! checked. `--old REV`: every zone that changed since REV must have a
-//! higher serial (RFC 1982), as `ozone --old` requires, so secondaries
-//! pick the change up. Errors print as file:line:col; any error makes the
-//! exit status non-zero.
+//! zone checks; key files parse. Errors print as file:line:col; any error
+//! makes the exit status non-zero.
 //!
-//! In a work tree without `--rev` the files as they are on disk are
-//! checked, so a pre-commit hook is `cargo xtask check . --old HEAD`; a
-//! bare repository is checked at `--rev` (default HEAD).
+//! PATH is either a plain directory (its root-level files are read from
+//! disk) or a git repository, bare or with a work tree, read with gix: the
+//! files are the root-level blobs of the tree of REV (default HEAD), so
+//! uncommitted edits are not seen. `--old REV` (git only) also loads REV's
+//! zones: a zone in both whose data changed must have a higher serial
+//! (RFC 1982), as `ozone --old` requires, or secondaries never pick the
+//! change up.
+//!
+//! As `hooks/pre-receive` of a bare zone repository, refusing a push that
+//! breaks a zone or changes one without raising its serial (`xtask` is the
+//! built `target/debug/xtask`: `cargo xtask` only runs inside the gitns
+//! checkout). git keeps the pushed objects in a quarantine directory that
+//! only its own environment names, which gix does not read, so the hook
+//! checks through a scratch repository whose alternates are both:
+//!
+//! ```sh
+//! t=$(mktemp -d) && trap 'rm -rf "$t"' EXIT &&
+//! mkdir -p "$t/objects/info" "$t/refs" && echo 'ref: refs/heads/main' >"$t/HEAD" &&
+//! printf '%s\n' "${GIT_QUARANTINE_PATH:-$PWD/objects}" "$PWD/objects" \
+//!   >"$t/objects/info/alternates" || exit 1
+//! z=0000000000000000000000000000000000000000
+//! while read old new ref; do
+//!   [ "$new" = $z ] && continue   # ref deleted
+//!   [ "$old" = $z ] && old=$new   # ref created: nothing to compare with
+//!   xtask check "$t" --rev "$new" --old "$old" || exit 1
+//! done
+//! ```
+//!
+//! In a clone, before pushing: `cargo xtask check . --old origin/main`.
 
-use gitns_dns::zoneset::ZoneSet;
+use gitns_dns::zoneset::{LoadReport, ZoneSet};
+use std::path::Path;
 
 /// Read the root-level regular files of `dir`.
-pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn read_dir(dir: &Path) -> Result<Files, String> {
     let mut files = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let e = e.map_err(|e| e.to_string())?;
@@ -64,68 +87,76 @@ fn args(a: &[String]) -> Result<Args, String> {
     Ok(out)
 }
 
-/// Changed zones whose serial did not rise since `old` (RFC 1982).
-fn serial_errors(
-    old: &[(String, Vec<u8>)],
-    new: &[(String, Vec<u8>)],
-    zs: &ZoneSet,
-) -> Vec<String> {
-    let (before, _) = ZoneSet::load(old, None);
-    let mut errs = Vec::new();
-    for (name, data) in new {
-        let changed = old
-            .iter()
-            .find(|(n, _)| n == name)
-            .is_some_and(|(_, d)| d != data);
-        let Ok(origin) = gitns_dns::name::Name::parse(name, &gitns_dns::name::Name::root()) else {
-            continue;
-        };
-        let (Some(a), Some(b)) = (
-            zs.zone(&origin).and_then(|z| z.serial()),
-            before.zone(&origin).and_then(|z| z.serial()),
-        ) else {
-            continue;
-        };
-        if changed && !gitns_dns::serial::gt(a, b) {
-            errs.push(format!("{name}: serial {a} did not rise (was {b})"));
-        }
-    }
-    errs
+/// Whether `path` is a git repository the way `gix::open` decides: a work
+/// tree holding `.git`, or a git directory itself (bare). A subdirectory of
+/// a work tree is a plain directory.
+fn is_repo(path: &Path) -> bool {
+    gix::discover::is_git(&path.join(".git")).is_ok() || gix::discover::is_git(path).is_ok()
 }
 
-pub fn main(a: &[String]) -> Result<(), String> {
-    let a = args(a)?;
-    let path = std::path::Path::new(&a.path);
-    let (files, old) = match gix::open(path) {
-        Ok(repo) => {
-            // No --rev in a work tree: the files as they are (pre-commit).
-            let files = match (&a.rev, repo.workdir()) {
-                (None, Some(w)) => read_dir(w)?,
-                (rev, _) => xtask::gitread::files_at(&repo, rev.as_deref().unwrap_or("HEAD"))?,
-            };
-            let old = a
-                .old
-                .as_deref()
-                .map(|r| xtask::gitread::files_at(&repo, r))
-                .transpose()?;
-            (files, old)
-        }
-        Err(_) if a.rev.is_some() || a.old.is_some() => {
+type Files = Vec<(String, Vec<u8>)>;
+
+/// The files to check and, with `--old`, the files to compare with.
+fn inputs(a: &Args) -> Result<(Files, Option<Files>), String> {
+    let path = Path::new(&a.path);
+    if !is_repo(path) {
+        if a.rev.is_some() || a.old.is_some() {
             return Err(format!(
                 "{}: not a git repository (--rev/--old need one)",
                 a.path
-            ))
+            ));
         }
-        Err(_) => (read_dir(path)?, None),
-    };
-    let (zs, mut rep) = ZoneSet::load(&files, None);
-    if let Some(old) = &old {
-        rep.errors.extend(serial_errors(old, &files, &zs));
+        return Ok((read_dir(path)?, None));
     }
+    let repo = gix::open(path).map_err(|e| format!("{}: {e}", a.path))?;
+    let files = xtask::gitread::files_at(&repo, a.rev.as_deref().unwrap_or("HEAD"))?;
+    let old = a
+        .old
+        .as_deref()
+        .map(|r| xtask::gitread::files_at(&repo, r))
+        .transpose()?;
+    Ok((files, old))
+}
+
+/// `ozone --old`: a zone present in both sets whose data changed must have
+/// a serial greater than before in RFC 1982 serial arithmetic (so 5 rises
+/// from 4294967290, and 4000000000 does not rise from 2). "Changed" compares
+/// the loaded zones, not the bytes: a comment-only edit needs no bump, a
+/// change through `$INCLUDE` does. Zones that failed to load, were added or
+/// were removed are not compared.
+fn serial_errors(before: &ZoneSet, after: &ZoneSet) -> Vec<String> {
+    after
+        .zones()
+        .filter_map(|z| {
+            let old = before.zone(&z.origin)?;
+            let (s, was) = (z.serial()?, old.serial()?);
+            (old != z && !gitns_dns::serial::gt(s, was)).then(|| {
+                let name = z.origin.to_text();
+                let name = name.trim_end_matches('.');
+                format!("{name}: serial {s} did not rise (was {was})")
+            })
+        })
+        .collect()
+}
+
+/// Load (and with `--old` compare) as the arguments say: the report, with
+/// the serial errors among its errors, and the number of keys.
+fn check(a: &Args) -> Result<(LoadReport, usize), String> {
+    let (files, old) = inputs(a)?;
+    let (zs, mut rep) = ZoneSet::load(&files, None);
+    if let Some(old) = old {
+        rep.errors
+            .extend(serial_errors(&ZoneSet::load(&old, None).0, &zs));
+    }
+    Ok((rep, zs.keys.len()))
+}
+
+pub fn main(a: &[String]) -> Result<(), String> {
+    let (rep, keys) = check(&args(a)?)?;
     for (name, serial, records) in &rep.loaded {
         println!("ok    {name} serial {serial}, {records} records");
     }
-    println!("keys  {}", zs.keys.len());
+    println!("keys  {keys}");
     for w in &rep.warnings {
         println!("warn  {w}");
     }
@@ -143,102 +174,147 @@ pub fn main(a: &[String]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn git(dir: &std::path::Path, a: &[&str]) {
-        let ok = std::process::Command::new("git")
+    fn git(dir: &Path, a: &[&str]) {
+        let out = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)
+            .args(["-c", "commit.gpgsign=false"])
             .args(a)
             .env("GIT_AUTHOR_NAME", "t")
             .env("GIT_AUTHOR_EMAIL", "t@e")
             .env("GIT_COMMITTER_NAME", "t")
             .env("GIT_COMMITTER_EMAIL", "t@e")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {a:?}");
+            .output()
+            .expect("git runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "git {a:?}: {err}");
+    }
+
+    fn run(a: &[&str]) -> Result<(LoadReport, usize), String> {
+        check(&args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())?)
+    }
+
+    /// The error lines of a check that ran.
+    fn errors(a: &[&str]) -> Vec<String> {
+        run(a).unwrap().0.errors
+    }
+
+    fn zone(serial: u32, extra: &str) -> String {
+        format!("$TTL 60\n@ SOA ns hm {serial} 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{extra}")
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
     fn check_reads_git_revisions_and_wants_serials_to_rise() {
-        if std::process::Command::new("git")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            assert_ne!(
-                std::env::var("GITNS_REQUIRE_KVM").as_deref(),
-                Ok("1"),
-                "git missing"
-            );
-            eprintln!("SKIP: git is not installed");
-            return;
-        }
-        let dir = std::env::temp_dir().join(format!("gitns-check-git-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp("gitns-check-git");
+        let d = dir.to_str().unwrap();
         git(&dir, &["init", "-q", "-b", "main"]);
-        let zone = |serial: u32, extra: &str| {
-            format!("$TTL 60\n@ SOA ns hm {serial} 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{extra}")
-        };
-        let commit = |text: &str, msg: &str| {
-            std::fs::write(dir.join("example.org"), text).unwrap();
+        let commit = |files: &[(&str, &str)]| {
+            for (name, text) in files {
+                let p = dir.join(name);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, text).unwrap();
+            }
             git(&dir, &["add", "-A"]);
-            git(&dir, &["commit", "-q", "-m", msg]);
+            git(&dir, &["commit", "-q", "-m", "c"]);
         };
-        let d = dir.display().to_string();
-        let s = |x: &str| x.to_string();
-        commit(&zone(1, ""), "one");
-        assert_eq!(main(&[d.clone()]), Ok(()));
-        // Changed without a serial bump: refused against the old revision.
-        commit(&zone(1, "www A 192.0.2.2\n"), "no bump");
+        let no_errors: Vec<String> = Vec::new();
+
+        // Only root-level blobs not starting with '.' are zone files.
+        commit(&[
+            ("example.org", &zone(1, "")),
+            (".hidden", "junk"),
+            ("sub/x.net", "junk"),
+        ]);
+        let (rep, keys) = run(&[d]).unwrap();
+        assert_eq!((rep.errors, keys), (no_errors.clone(), 0));
+        assert_eq!(rep.loaded, [("example.org.".to_string(), 1, 3)]);
+
+        // Changed without a bump: refused against the old revision; an
+        // unchanged zone needs none.
+        commit(&[("example.org", &zone(1, "www A 192.0.2.2\n"))]);
         assert_eq!(
-            main(&[d.clone(), s("--old"), s("HEAD~1")]),
+            errors(&[d, "--old", "HEAD~1"]),
+            ["example.org: serial 1 did not rise (was 1)"]
+        );
+        assert_eq!(
+            main(&[d.into(), "--old".into(), "HEAD~1".into()]),
             Err("1 file(s) rejected".into())
         );
-        commit(&zone(2, "www A 192.0.2.2\n"), "bump");
-        assert_eq!(main(&[d.clone(), s("--old"), s("HEAD~1")]), Ok(()));
-        // The same from a bare clone, naming revisions.
+        assert_eq!(errors(&[d, "--old", "HEAD"]), no_errors);
+
+        // Bumped: accepted. A comment-only edit needs no bump.
+        commit(&[("example.org", &zone(2, "www A 192.0.2.2\n; note\n"))]);
+        assert_eq!(errors(&[d, "--old", "HEAD~1"]), no_errors);
+        assert_eq!(errors(&[d, "--old", "HEAD~2"]), no_errors);
+
+        // RFC 1982: 4000000000 is more than 2^31 ahead of 2, so it is not
+        // greater (a plain `>` would say it is).
+        commit(&[("example.org", &zone(4_000_000_000, ""))]);
+        assert_eq!(
+            errors(&[d, "--old", "HEAD~1"]),
+            ["example.org: serial 4000000000 did not rise (was 2)"]
+        );
+
+        // The same history from a bare clone, naming revisions.
         let bare = dir.with_extension("git");
+        let b = bare.to_str().unwrap();
         let _ = std::fs::remove_dir_all(&bare);
-        git(&dir, &["clone", "-q", "--bare", &d, bare.to_str().unwrap()]);
-        let b = bare.display().to_string();
+        git(&dir, &["clone", "-q", "--bare", d, b]);
+        assert_eq!(run(&[b]).unwrap().0.loaded[0].1, 4_000_000_000);
         assert_eq!(
-            main(&[b.clone(), s("--rev"), s("main~1"), s("--old"), s("main~2")]),
-            Err("1 file(s) rejected".into())
+            errors(&[b, "--rev", "main~2", "--old", "main~3"]),
+            ["example.org: serial 1 did not rise (was 1)"]
         );
         assert_eq!(
-            main(&[b.clone(), s("--rev"), s("main"), s("--old"), s("main~2")]),
-            Ok(())
+            errors(&[b, "--rev", "main~1", "--old", "main~3"]),
+            no_errors
         );
-        // A broken zone in a commit.
-        commit(&zone(3, "bad A 1.2.3\n"), "broken");
-        assert_eq!(main(&[d.clone()]), Err("1 file(s) rejected".into()));
-        assert!(main(&[d.clone(), s("--rev"), s("nosuchrev")])
+
+        // A broken zone in a commit, named by file:line:col; the work tree
+        // is not read, so an uncommitted fix changes nothing.
+        commit(&[("example.org", &zone(5, "bad A 1.2.3\n"))]);
+        std::fs::write(dir.join("example.org"), zone(5, "")).unwrap();
+        assert_eq!(
+            errors(&[d]),
+            ["example.org:5:7: A record: expected an IPv4 address"]
+        );
+        assert_eq!(errors(&[d, "--rev", "HEAD~1"]), no_errors);
+
+        // Bad input is an error message, not a panic.
+        assert!(run(&[d, "--rev", "nosuchrev"])
             .unwrap_err()
-            .contains("nosuchrev"));
+            .starts_with("nosuchrev: "));
+        assert!(run(&[b, "--old", "main~99"])
+            .unwrap_err()
+            .starts_with("main~99: "));
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&bare);
     }
 
     #[test]
-    fn check_fails_on_a_broken_zone_and_passes_a_good_one() {
-        let dir = std::env::temp_dir().join(format!("gitns-check-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("example.org"),
-            "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
-        )
-        .unwrap();
-        assert!(main(&[dir.display().to_string()]).is_ok());
-        std::fs::write(
-            dir.join("bad.net"),
-            "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nwww A 1.2.3\n",
-        )
-        .unwrap();
+    fn check_reads_a_plain_directory_from_disk() {
+        let dir = temp("gitns-check-dir");
+        let d = dir.to_str().unwrap();
+        std::fs::write(dir.join("example.org"), zone(1, "")).unwrap();
+        assert_eq!(main(&[d.into()]), Ok(()));
+        std::fs::write(dir.join("bad.net"), zone(1, "www A 1.2.3\n")).unwrap();
         assert_eq!(
-            main(&[dir.display().to_string()]),
-            Err("1 file(s) rejected".to_string())
+            errors(&[d]),
+            ["bad.net:5:7: A record: expected an IPv4 address"]
         );
+        assert_eq!(main(&[d.into()]), Err("1 file(s) rejected".into()));
+        assert_eq!(
+            run(&[d, "--old", "HEAD"]).unwrap_err(),
+            format!("{d}: not a git repository (--rev/--old need one)")
+        );
+        assert!(run(&[&format!("{d}/nonexistent")]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
