@@ -16,6 +16,27 @@ use gitns_net::Platform;
 pub struct DnsStats {
     pub answered: u64,
     pub dropped: u64,
+    /// Responses by transport (0 UDP, 1 TCP) and RCODE (low 4 bits).
+    pub rcodes: [[u64; 16]; 2],
+    /// NOTIFY and UPDATE answers by RCODE.
+    pub notify: [u64; 16],
+    pub update: [u64; 16],
+}
+
+impl DnsStats {
+    /// Count the first response message to a request.
+    pub fn count(&mut self, transport: Transport, resp: &[u8]) {
+        let (Some(&b2), Some(&b3)) = (resp.get(2), resp.get(3)) else {
+            return;
+        };
+        let rcode = (b3 & 0x0f) as usize;
+        self.rcodes[(transport == Transport::Tcp) as usize][rcode] += 1;
+        match (b2 >> 3) & 0x0f {
+            4 => self.notify[rcode] += 1,
+            5 => self.update[rcode] += 1,
+            _ => {}
+        }
+    }
 }
 
 /// The authoritative service.
@@ -159,10 +180,17 @@ impl Handler for Dns {
             log::info!("UPDATE of {zone} by {key} committed to the zone cache");
             Ok(())
         };
+        let mut first = None;
         let event = self.serve(msg, transport, &mut commit, &mut |m| {
+            if !sent {
+                first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
+            }
             sent = true;
             reply(m);
         });
+        if let Some(h) = first {
+            self.stats.count(transport, &h);
+        }
         self.files = files;
         if sent {
             self.stats.answered += 1;

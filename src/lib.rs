@@ -9,6 +9,7 @@ pub mod config;
 pub mod dns;
 mod echo;
 pub mod logger;
+mod metrics;
 mod notify;
 pub mod remote;
 pub mod server;
@@ -22,6 +23,9 @@ const REPORT_NS: u64 = 60_000_000_000;
 
 /// Local UDP port outgoing NOTIFYs are sent from.
 const NOTIFY_PORT: u16 = 40053;
+
+/// How often counters go to the tender when it takes them.
+const METRICS_NS: u64 = 1_000_000_000;
 
 /// Longest sleep of the main loop when nothing is scheduled.
 const IDLE_POLL_NS: u64 = 1_000_000_000;
@@ -125,6 +129,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         cfg.dns_port
     );
     let mut next_report = platform.monotonic_ns() + REPORT_NS;
+    let mut next_metrics = platform.monotonic_ns();
+    let mut last_metrics = alloc::string::String::new();
     loop {
         let now = platform.monotonic_ns();
         if now >= next_report {
@@ -144,6 +150,14 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                     s.push_rejections,
                     s.push_failures
                 );
+            }
+        }
+        if platform.metrics_enabled() && now >= next_metrics {
+            next_metrics = now + METRICS_NS;
+            let text = metrics::render(&service, &stats, git.as_ref());
+            if text != last_metrics {
+                platform.report_metrics(text.as_bytes());
+                last_metrics = text;
             }
         }
         net.poll(platform, now);
@@ -174,7 +188,9 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                     server::Transport::Udp => udp.send_to(&mut net, r.peer, &r.msg),
                     server::Transport::Tcp => tcp.send_to(&mut net, r.peer, &r.msg),
                 };
-                if !sent {
+                if sent {
+                    service.stats.count(r.transport, &r.msg);
+                } else {
                     log::warn!("the answer to {}'s UPDATE could not be sent", r.peer);
                 }
             }
@@ -192,6 +208,11 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             .min(tcp.next_deadline().unwrap_or(u64::MAX))
             .min(service.notifier.next_deadline().unwrap_or(u64::MAX))
             .min(git.as_ref().map_or(u64::MAX, |g| g.next_deadline()))
+            .min(if platform.metrics_enabled() {
+                next_metrics
+            } else {
+                u64::MAX
+            })
             .min(if log::log_enabled!(log::Level::Debug) {
                 next_report
             } else {

@@ -59,6 +59,13 @@ pub trait Platform {
     fn block_write(&mut self, _offset: u64, _data: &[u8]) -> Result<(), BlockError> {
         Err(BlockError::Absent)
     }
+    /// True when the host takes metrics reports (gitns-hvt with
+    /// `--metrics`); the appliance then reports about once a second.
+    fn metrics_enabled(&self) -> bool {
+        false
+    }
+    /// Hand the host the appliance's counters as Prometheus text lines.
+    fn report_metrics(&mut self, _text: &[u8]) {}
     /// A free function writing to the console, for the global log backend
     /// (which cannot hold a borrow of the platform).
     fn console_fn(&self) -> fn(&[u8]);

@@ -39,6 +39,8 @@ pub struct GitStats {
     pub pushes: u64,
     pub push_rejections: u64,
     pub push_failures: u64,
+    /// Wall-clock seconds of the last successful fetch.
+    pub last_sync_s: u64,
 }
 
 /// A response held back until the push, ready to send.
@@ -139,6 +141,11 @@ impl GitRemote {
             busy |= self.start_next(platform, net, dns, now, &mut replies);
         }
         (busy, replies)
+    }
+
+    /// The head commit the zones come from, once cloned.
+    pub fn head(&self) -> Option<gitns_git::oid::Oid> {
+        self.checkout.as_ref().map(|c| c.head)
     }
 
     /// When [`GitRemote::run`] must run next at the latest.
@@ -244,6 +251,7 @@ impl GitRemote {
                     self.fetch_wanted = false;
                     self.backoff_ns = FIRST_BACKOFF_NS;
                     self.stats.fetches += 1;
+                    self.stats.last_sync_s = platform.wall_clock_ns() / 1_000_000_000;
                 }
                 Err(e) => self.fetch_failed(dns, &e, now, replies),
             },

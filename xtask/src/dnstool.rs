@@ -265,7 +265,11 @@ pub fn update_msg(id: u16, zone: &Name, ops: &str) -> Result<Vec<u8>, String> {
 
 /// The same, signed with `key` now.
 pub fn signed_update(id: u16, zone: &Name, ops: &str, key: &Key) -> Result<Vec<u8>, String> {
-    Ok(gitns_dns::tsig::sign_request(&update_msg(id, zone, ops)?, key, now()))
+    Ok(gitns_dns::tsig::sign_request(
+        &update_msg(id, zone, ops)?,
+        key,
+        now(),
+    ))
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@ pub enum Nr {
     /// gitns extension (host feature [`crate::FEATURE_NET_EXCHANGE`]): send
     /// many frames, then receive many, waiting up to a timeout, in one exit.
     NetExchange = 32,
+    /// gitns extension (host feature [`crate::FEATURE_METRICS`]): the guest
+    /// hands the tender its counters as Prometheus text lines.
+    Metrics = 33,
 }
 
 impl Nr {
@@ -35,6 +38,7 @@ impl Nr {
             7 => Nr::NetRead,
             8 => Nr::Halt,
             32 => Nr::NetExchange,
+            33 => Nr::Metrics,
             _ => return None,
         })
     }
@@ -168,6 +172,25 @@ const _: () = assert!(core::mem::size_of::<NetWrite>() == 32);
 const _: () = assert!(core::mem::size_of::<BlockRead>() == 40);
 const _: () = assert!(core::mem::size_of::<Halt>() == 16);
 const _: () = assert!(core::mem::size_of::<NetExchange>() == 56);
+
+/// METRICS: IN `len` bytes at guest address `data`, Prometheus text
+/// exposition lines (`name{label="v"} value`), at most
+/// [`METRICS_MAX`] bytes, no secrets; replaces the previous report. OUT
+/// `ret` (EINVAL when too long or not UTF-8). The guest sends it at most
+/// once a second, when something changed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricsReport {
+    pub data: u64,
+    pub len: u64,
+    pub ret: i32,
+    pub _pad: u32,
+}
+
+/// Largest METRICS report.
+pub const METRICS_MAX: u64 = 64 * 1024;
+
+const _: () = assert!(core::mem::size_of::<MetricsReport>() == 24);
 
 #[cfg(test)]
 mod tests {

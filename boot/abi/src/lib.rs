@@ -44,6 +44,10 @@ pub const FEATURE_RING_IO: u32 = 1 << 0;
 /// many frames each way per exit. Plain solo5-hvt never sets it, so a gitns
 /// image falls back to NET_WRITE/NET_READ/POLL there.
 pub const FEATURE_NET_EXCHANGE: u32 = 1 << 16;
+/// Host feature bit (gitns extension): the METRICS hypercall (nr 33). Set
+/// only when the tender serves metrics (`--metrics`); under plain solo5-hvt
+/// or without `--metrics` the guest keeps its counters to itself.
+pub const FEATURE_METRICS: u32 = 1 << 17;
 
 /// Boot information the tender writes at [`BOOT_INFO_BASE`]; RDI points here.
 #[repr(C)]

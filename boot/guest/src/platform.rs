@@ -15,6 +15,8 @@ pub struct Hvt {
     /// NET_EXCHANGE batches, made on first use (its buffers cost page faults).
     batch: Option<Batch>,
     batch_handle: Option<u64>,
+    /// The tender takes METRICS reports.
+    metrics: bool,
     block: Option<BlockDevice>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
@@ -42,6 +44,7 @@ impl Hvt {
             net,
             batch: None,
             batch_handle,
+            metrics: host_features & gitns_abi::FEATURE_METRICS != 0,
             block,
             cmdline,
             mem_size,
@@ -159,6 +162,22 @@ impl Platform for Hvt {
 
     fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
         self.block.ok_or(BlockError::Absent)?.write(offset, data)
+    }
+
+    fn metrics_enabled(&self) -> bool {
+        self.metrics
+    }
+
+    fn report_metrics(&mut self, text: &[u8]) {
+        if !self.metrics || text.len() as u64 > gitns_abi::hypercall::METRICS_MAX {
+            return;
+        }
+        let mut arg = gitns_abi::hypercall::MetricsReport {
+            data: text.as_ptr() as u64,
+            len: text.len() as u64,
+            ..Default::default()
+        };
+        hypercall::call(Nr::Metrics, &mut arg);
     }
 
     fn console_fn(&self) -> fn(&[u8]) {

@@ -17,6 +17,8 @@ pub struct Cli {
     pub no_extensions: bool,
     /// Restart the guest after a crash (not after a configuration error).
     pub restart_on_fail: bool,
+    /// Serve metrics and status over HTTP on this address.
+    pub metrics: Option<std::net::SocketAddr>,
     pub image: PathBuf,
     pub args: Vec<String>,
 }
@@ -32,6 +34,8 @@ Core options:
     --no-extensions (offer no gitns extensions, like plain solo5-hvt)
     --restart-on-fail (restart the guest after a crash, with backoff;
                        not after exit status 0, 64 (configuration) or 69)
+    --metrics=ADDR:PORT (serve /metrics (Prometheus), /status (JSON) and /
+                       over HTTP on that address only)
     --help (display this help)
     --version (display version information)
 Module options:
@@ -83,6 +87,12 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
             cli.no_extensions = true;
         } else if a == "--restart-on-fail" {
             cli.restart_on_fail = true;
+        } else if let Some(v) = a.strip_prefix("--metrics=") {
+            cli.metrics = Some(v.parse().map_err(|_| {
+                Early::Error(format!(
+                    "Malformed argument to --metrics: `{v}' (ADDR:PORT)"
+                ))
+            })?);
         } else if let Some(v) = a.strip_prefix("--mem=") {
             cli.mem_mib = v
                 .parse()

@@ -48,6 +48,8 @@ unsafe impl Pod for gitns_abi::hypercall::Halt {}
 unsafe impl Pod for gitns_abi::hypercall::NetExchange {}
 // SAFETY: as above, integers only.
 unsafe impl Pod for gitns_abi::hypercall::IoVec {}
+// SAFETY: as above, integers only (explicit padding field, no holes).
+unsafe impl Pod for gitns_abi::hypercall::MetricsReport {}
 // SAFETY: integers.
 unsafe impl Pod for u64 {}
 

@@ -20,17 +20,24 @@ pub enum Next {
 /// Counters of what the guest did.
 #[derive(Debug)]
 pub struct Counters {
-    pub calls: [u64; 33],
+    pub calls: [u64; 34],
     pub frames_out: u64,
     pub frames_in: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    /// The guest's last METRICS report.
+    pub guest_metrics: Option<String>,
 }
 
 impl Default for Counters {
     fn default() -> Self {
         Counters {
-            calls: [0; 33],
+            calls: [0; 34],
             frames_out: 0,
             frames_in: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            guest_metrics: None,
         }
     }
 }
@@ -55,6 +62,7 @@ pub fn dispatch(
         Nr::BlockWrite => block_write(gpa, mem, devs),
         Nr::BlockRead => block_read(gpa, mem, devs),
         Nr::NetExchange => net_exchange(gpa, mem, devs, counters),
+        Nr::Metrics => metrics(gpa, mem, counters),
         Nr::Halt => {
             return Ok(Next::Halt(
                 mem.read::<hc::Halt>(gpa)
@@ -68,6 +76,24 @@ pub fn dispatch(
 }
 
 type R = Result<(), String>;
+
+/// METRICS: keep the guest's Prometheus lines for the metrics endpoint.
+fn metrics(gpa: u64, mem: &mut GuestMem, counters: &mut Counters) -> R {
+    let mut a: hc::MetricsReport = mem.read(gpa).map_err(|e| e.to_string())?;
+    a.ret = if a.len > hc::METRICS_MAX {
+        RESULT_EINVAL
+    } else {
+        let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
+        match std::str::from_utf8(data) {
+            Ok(t) => {
+                counters.guest_metrics = Some(t.to_string());
+                RESULT_OK
+            }
+            Err(_) => RESULT_EINVAL,
+        }
+    };
+    mem.write(gpa, &a).map_err(|e| e.to_string())
+}
 
 fn walltime(gpa: u64, mem: &mut GuestMem) -> R {
     let now = std::time::SystemTime::now()
@@ -143,6 +169,7 @@ fn net_write(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> 
             match tap.write(frame) {
                 Ok(n) if n == frame.len() => {
                     c.frames_out += 1;
+                    c.bytes_out += n as u64;
                     RESULT_OK
                 }
                 _ => RESULT_EUNSPEC,
@@ -161,6 +188,7 @@ fn net_read(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> R
             match tap.read(buf) {
                 Ok(Some(n)) => {
                     c.frames_in += 1;
+                    c.bytes_in += n as u64;
                     a.len = n as u64;
                     a.ret = RESULT_OK;
                 }
@@ -193,6 +221,7 @@ fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) 
         if tap.write(frame).is_ok_and(|n| n == frame.len()) {
             a.tx_done += 1;
             c.frames_out += 1;
+            c.bytes_out += v.len;
         }
     }
     a.rx_done = read_frames(&mut a, tap, mem, c)?;
@@ -222,6 +251,7 @@ fn read_frames(
                 v.len = len as u64;
                 mem.write(at, &v).map_err(|e| e.to_string())?;
                 c.frames_in += 1;
+                c.bytes_in += len as u64;
                 n += 1;
             }
             _ => break,

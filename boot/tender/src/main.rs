@@ -10,6 +10,7 @@ mod devices;
 mod elf;
 mod guestmem;
 mod hypercall;
+mod metrics;
 mod pvm;
 mod vm;
 use gitns_tender::tap;
@@ -44,10 +45,22 @@ fn main() {
             std::process::exit(1)
         }
     };
+    let shared = cli.metrics.map(|addr| {
+        let s = metrics::Shared::default();
+        if let Err(e) = metrics::serve(addr, s.clone()) {
+            fail(e);
+        }
+        s
+    });
     if cli.restart_on_fail {
-        std::process::exit(supervise(&cli, std::time::Duration::from_secs(1), None));
+        std::process::exit(supervise(
+            &cli,
+            std::time::Duration::from_secs(1),
+            None,
+            shared.as_ref(),
+        ));
     }
-    std::process::exit(boot(&cli).unwrap_or_else(|e| fail(e)));
+    std::process::exit(boot(&cli, shared.as_ref()).unwrap_or_else(|e| fail(e)));
 }
 
 /// Why a boot failed: before the guest ran (image, devices, memory: never
@@ -76,12 +89,17 @@ impl From<String> for BootError {
 /// failure such as a triple fault), waiting 1 s, doubling up to 60 s; a run
 /// that lasted over a minute resets the wait. A configuration error or a
 /// normal exit ends the tender with that status.
-fn supervise(cli: &cli::Cli, first_wait: std::time::Duration, max_restarts: Option<u32>) -> i32 {
+fn supervise(
+    cli: &cli::Cli,
+    first_wait: std::time::Duration,
+    max_restarts: Option<u32>,
+    shared: Option<&metrics::Shared>,
+) -> i32 {
     let mut wait = first_wait;
     let mut restarts = 0;
     loop {
         let started = std::time::Instant::now();
-        let status = match boot(cli) {
+        let status = match boot(cli, shared) {
             Ok(s) => s,
             Err(BootError::Setup(e)) => fail(e),
             Err(BootError::Run(e)) => {
@@ -93,6 +111,9 @@ fn supervise(cli: &cli::Cli, first_wait: std::time::Duration, max_restarts: Opti
             return status;
         }
         restarts += 1;
+        if let Some(Ok(mut m)) = shared.map(|s| s.lock()) {
+            m.restarts += 1;
+        }
         if started.elapsed() > std::time::Duration::from_secs(60) {
             wait = first_wait;
         }
@@ -105,7 +126,7 @@ fn supervise(cli: &cli::Cli, first_wait: std::time::Duration, max_restarts: Opti
     }
 }
 
-fn boot(cli: &cli::Cli) -> Result<i32, BootError> {
+fn boot(cli: &cli::Cli, shared: Option<&metrics::Shared>) -> Result<i32, BootError> {
     let name = cli.image.display().to_string();
     let file = std::fs::read(&cli.image).map_err(|e| format!("{name}: Could not open: {e}"))?;
     let mem_size = vm::mem_size(cli.mem_mib)?;
@@ -116,10 +137,10 @@ fn boot(cli: &cli::Cli) -> Result<i32, BootError> {
     }
     let mut devs = devices::attach(cli, &image.manifest)?;
     let mut vm = vm::Vm::new(mem_size, &image, &file)?;
-    let features = if cli.no_extensions {
-        0
-    } else {
-        gitns_abi::FEATURE_NET_EXCHANGE
+    let features = match (cli.no_extensions, shared.is_some()) {
+        (true, _) => 0,
+        (false, false) => gitns_abi::FEATURE_NET_EXCHANGE,
+        (false, true) => gitns_abi::FEATURE_NET_EXCHANGE | gitns_abi::FEATURE_METRICS,
     };
     vm.write_boot_info(image.end, &devs.manifest, &cmdline, features)?;
     if !cli.quiet {
@@ -130,7 +151,12 @@ fn boot(cli: &cli::Cli) -> Result<i32, BootError> {
         );
     }
     let mut counters = hypercall::Counters::default();
-    let status = vm.run(&mut devs, &mut counters).map_err(BootError::Run)?;
+    if let Some(Ok(mut m)) = shared.map(|s| s.lock()) {
+        m.mem_bytes = mem_size;
+    }
+    let status = vm
+        .run(&mut devs, &mut counters, shared)
+        .map_err(BootError::Run)?;
     if !cli.quiet {
         eprintln!("gitns-hvt: guest exited with status {status}");
     }
@@ -210,7 +236,7 @@ mod tests {
             image: path.clone(),
             ..Default::default()
         };
-        let status = boot(&cli);
+        let status = boot(&cli, None);
         let _ = std::fs::remove_file(&path);
         assert_eq!(status, Ok(7));
     }
@@ -234,7 +260,7 @@ mod tests {
             restart_on_fail: true,
             ..Default::default()
         };
-        assert_eq!(supervise(&cli, short, Some(3)), 255);
+        assert_eq!(supervise(&cli, short, Some(3), None), 255);
         assert!(
             t.elapsed() >= short * (1 + 2 + 4),
             "three restarts with doubling waits"
@@ -248,7 +274,7 @@ mod tests {
         };
         let t = std::time::Instant::now();
         assert_eq!(
-            supervise(&cli, std::time::Duration::from_secs(5), Some(3)),
+            supervise(&cli, std::time::Duration::from_secs(5), Some(3), None),
             64
         );
         assert!(
@@ -271,7 +297,7 @@ mod tests {
             image: path.clone(),
             ..Default::default()
         };
-        let r = boot(&cli);
+        let r = boot(&cli, None);
         let _ = std::fs::remove_file(&path);
         let e = r.unwrap_err();
         assert!(
@@ -285,7 +311,7 @@ mod tests {
             image: "/nonexistent/img".into(),
             ..Default::default()
         };
-        assert!(boot(&cli)
+        assert!(boot(&cli, None)
             .unwrap_err()
             .to_string()
             .contains("Could not open"));

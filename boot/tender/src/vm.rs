@@ -142,8 +142,20 @@ impl Vm {
     }
 
     /// Run until the guest halts; returns its exit status.
-    pub fn run(&mut self, devs: &mut Devices, counters: &mut Counters) -> Result<i32, String> {
+    pub fn run(
+        &mut self,
+        devs: &mut Devices,
+        counters: &mut Counters,
+        metrics: Option<&crate::metrics::Shared>,
+    ) -> Result<i32, String> {
+        let mut exits = 0u64;
+        let mut published = std::time::Instant::now();
         loop {
+            exits += 1;
+            if let Some(m) = metrics.filter(|_| published.elapsed().as_millis() >= 200) {
+                published = std::time::Instant::now();
+                publish(m, counters, exits);
+            }
             let exit = match self.vcpu.run() {
                 Ok(exit) => exit,
                 Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
@@ -194,6 +206,21 @@ impl Vm {
                 r.rip, r.rsp, r.rflags, r.rax, r.rdi
             ),
             Err(_) => String::new(),
+        }
+    }
+}
+
+/// Copy the counters where the metrics endpoint reads them.
+fn publish(m: &crate::metrics::Shared, c: &mut Counters, exits: u64) {
+    if let Ok(mut s) = m.lock() {
+        s.calls = c.calls.to_vec();
+        s.frames_in = c.frames_in;
+        s.frames_out = c.frames_out;
+        s.bytes_in = c.bytes_in;
+        s.bytes_out = c.bytes_out;
+        s.exits = exits;
+        if let Some(g) = c.guest_metrics.take() {
+            s.guest = g;
         }
     }
 }

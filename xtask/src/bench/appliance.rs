@@ -267,7 +267,11 @@ fn poll_serial(server: &str, want: impl Fn(u32) -> bool) -> Result<Instant, Stri
 }
 
 /// The same for any zone.
-pub(super) fn poll_soa(server: &str, zone: &str, want: impl Fn(u32) -> bool) -> Result<Instant, String> {
+pub(super) fn poll_soa(
+    server: &str,
+    zone: &str,
+    want: impl Fn(u32) -> bool,
+) -> Result<Instant, String> {
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_millis(1)))
         .map_err(|e| e.to_string())?;

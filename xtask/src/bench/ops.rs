@@ -36,7 +36,11 @@ impl Drop for Kill {
 }
 
 pub fn run(quick: bool) -> Result<(), String> {
-    crate::deps::install(&[("knotd", "knot"), ("dig", "dnsutils"), ("taskset", "util-linux")])?;
+    crate::deps::install(&[
+        ("knotd", "knot"),
+        ("dig", "dnsutils"),
+        ("taskset", "util-linux"),
+    ])?;
     let dir = std::env::temp_dir().join(format!("gitns-bench-ops-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (axfr_runs, secs, lat_runs) = if quick { (1, 2, 3) } else { (3, 5, 10) };
@@ -49,13 +53,20 @@ pub fn run(quick: bool) -> Result<(), String> {
     if r.is_err() {
         for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             if let Ok(t) = std::fs::read_to_string(e.path().join("knot.log")) {
-                eprintln!("{}:\n{}", e.path().display(), t.lines().rev().take(8).collect::<Vec<_>>().join("\n"));
+                eprintln!(
+                    "{}:\n{}",
+                    e.path().display(),
+                    t.lines().rev().take(8).collect::<Vec<_>>().join("\n")
+                );
             }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let tables = r?;
-    let cmd = format!("cargo xtask bench ops{}", if quick { " --quick" } else { "" });
+    let cmd = format!(
+        "cargo xtask bench ops{}",
+        if quick { " --quick" } else { "" }
+    );
     let body = format!(
         "Command: `{cmd}` ({machine}). gitns in the VM over its tap; Knot {knot} over a veth\n\
 pair, one worker each where it has workers.\n\n{tables}",
@@ -75,7 +86,12 @@ fn knot_version() -> String {
         .unwrap_or_default()
 }
 
-fn write_zone(dir: &Path, name: &str, text: &str, extra: &[(&str, String)]) -> Result<PathBuf, String> {
+fn write_zone(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    extra: &[(&str, String)],
+) -> Result<PathBuf, String> {
     let z = dir.join(format!("zones-{name}"));
     std::fs::create_dir_all(&z).map_err(|e| e.to_string())?;
     std::fs::write(z.join(name), text).map_err(|e| e.to_string())?;
@@ -101,7 +117,16 @@ fn boot(ns: &Netns, zones: &Path, mem: u32, args: &[&str]) -> Result<Kill, Strin
 #[allow(clippy::too_many_arguments)]
 /// Knot serving `zone` from `file` in `pair.server` at 10.0.1.2 with
 /// config `extra` (keys, acls, remotes) and zone options `zone_opts`.
-fn knot(dir: &Path, tag: &str, ns: &str, listen: &str, zone: &str, file: &Path, extra: &str, zone_opts: &str) -> Result<Kill, String> {
+fn knot(
+    dir: &Path,
+    tag: &str,
+    ns: &str,
+    listen: &str,
+    zone: &str,
+    file: &Path,
+    extra: &str,
+    zone_opts: &str,
+) -> Result<Kill, String> {
     let d = dir.join(format!("knot-{tag}"));
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let zf = d.join(zone);
@@ -124,15 +149,33 @@ fn knot(dir: &Path, tag: &str, ns: &str, listen: &str, zone: &str, file: &Path, 
 fn dig_axfr(ns: &str, server: &str, zone: &str) -> Result<(f64, u64, u64), String> {
     let t0 = Instant::now();
     let out = Command::new("ip")
-        .args(["netns", "exec", ns, "dig", &format!("@{server}"), zone, "AXFR", "+noall", "+stats", "+time=60"])
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "dig",
+            &format!("@{server}"),
+            zone,
+            "AXFR",
+            "+noall",
+            "+stats",
+            "+time=60",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     let secs = t0.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
     // ";; XFR size: 1200004 records (messages 1873, bytes 37154221)"
-    let line = text.lines().find(|l| l.contains("XFR size")).ok_or_else(|| format!("dig AXFR from {server}: {text}"))?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("XFR size"))
+        .ok_or_else(|| format!("dig AXFR from {server}: {text}"))?;
     let num = |after: &str| -> u64 {
-        line.split(after).nth(1).and_then(|r| r.trim().split(|c: char| !c.is_ascii_digit()).next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+        line.split(after)
+            .nth(1)
+            .and_then(|r| r.trim().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     };
     Ok((secs, num("XFR size:"), num("bytes")))
 }
@@ -155,7 +198,16 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
     drop(ns);
     let pair = VethPair::create("ax")?;
     let acl = "acl:\n  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n";
-    let k = knot(dir, "axfr", &pair.server, "10.0.1.2", BIG, &zones.join(BIG), acl, "    acl: xfr\n")?;
+    let k = knot(
+        dir,
+        "axfr",
+        &pair.server,
+        "10.0.1.2",
+        BIG,
+        &zones.join(BIG),
+        acl,
+        "    acl: xfr\n",
+    )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", BIG))??;
     let mut knot_t = Vec::new();
     let mut ksize = (0, 0);
@@ -171,7 +223,16 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
 | server | s min | s median | s max | records | bytes |\n|---|---|---|---|---|---|\n\
 | gitns (VM) | {:.2} | {:.2} | {:.2} | {} | {} |\n| Knot | {:.2} | {:.2} | {:.2} | {} | {} |\n\n\
 Ratio Knot time / gitns time (median, > 1 means gitns ahead): {:.2}; bytes gitns / Knot: {:.2}.\n",
-        g.min, g.median, g.max, size.0, size.1, k.min, k.median, k.max, ksize.0, ksize.1,
+        g.min,
+        g.median,
+        g.max,
+        size.0,
+        size.1,
+        k.min,
+        k.median,
+        k.max,
+        ksize.0,
+        ksize.1,
         k.median / g.median,
         size.1 as f64 / ksize.1.max(1) as f64
     ))
@@ -194,14 +255,24 @@ fn update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
     let key = crate::dnstool::parse_key(&format!("personal._update.{ZONE}:SHA256:{SECRET}"))?;
     let zone = Name::parse(ZONE, &Name::root()).map_err(|e| e.to_string())?;
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let mut ok = 0u64;
     let mut buf = [0u8; 1500];
     let mut i = 0u32;
     while t0.elapsed() < Duration::from_secs(secs) {
         i += 1;
-        let m = crate::dnstool::signed_update(i as u16, &zone, &format!("add u{i}-{}.{ZONE}. 300 A 192.0.2.{}", t0.elapsed().as_nanos() % 1_000_000, i % 250), &key)?;
+        let m = crate::dnstool::signed_update(
+            i as u16,
+            &zone,
+            &format!(
+                "add u{i}-{}.{ZONE}. 300 A 192.0.2.{}",
+                t0.elapsed().as_nanos() % 1_000_000,
+                i % 250
+            ),
+            &key,
+        )?;
         sock.send_to(&m, server).map_err(|e| e.to_string())?;
         match sock.recv(&mut buf) {
             Ok(n) if n >= 4 && buf[3] & 0x0f == 0 => ok += 1,
@@ -221,7 +292,12 @@ fn knot_update_conf() -> String {
 }
 
 fn updates(dir: &Path, secs: u64) -> Result<String, String> {
-    let zones = write_zone(dir, ZONE, &super::dns::zone_text(), &[(&format!("{ZONE}._keys"), keys_file())])?;
+    let zones = write_zone(
+        dir,
+        ZONE,
+        &super::dns::zone_text(),
+        &[(&format!("{ZONE}._keys"), keys_file())],
+    )?;
     let ns = Netns::create(&format!("gitns-bopu-{}", std::process::id()))?;
     let g = boot(&ns, &zones, 512, &[])?;
     ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
@@ -232,18 +308,42 @@ fn updates(dir: &Path, secs: u64) -> Result<String, String> {
     let git_rate = {
         let seed = [0x77u8; 32];
         let (ssh_key, authorized) = crate::sshd::key(seed);
-        let srv = crate::sshd::GitServer::start(&ns, "bops-git", &authorized, &[(ZONE, &super::dns::zone_text()), (&format!("{ZONE}._keys"), &keys_file())]);
+        let srv = crate::sshd::GitServer::start(
+            &ns,
+            "bops-git",
+            &authorized,
+            &[
+                (ZONE, &super::dns::zone_text()),
+                (&format!("{ZONE}._keys"), &keys_file()),
+            ],
+        );
         let mut c = pinned(0, &ns.name, &build::tender(true)?);
         c.args(["--net:service=tap0"])
             .arg(build::image(true)?)
-            .args(["--ipv4=10.0.0.2/24", "-l", "warn", &srv.remote(), &format!("--ssh-key={ssh_key}"), &format!("--ssh-authenticator={}", srv.fingerprint)]);
+            .args([
+                "--ipv4=10.0.0.2/24",
+                "-l",
+                "warn",
+                &srv.remote(),
+                &format!("--ssh-key={ssh_key}"),
+                &format!("--ssh-authenticator={}", srv.fingerprint),
+            ]);
         let _g = Kill(c.spawn().map_err(|e| e.to_string())?);
         ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
         ns.run_in(move || update_rate("10.0.0.2:53", secs))??
     };
     drop(ns);
     let pair = VethPair::create("up")?;
-    let k = knot(dir, "upd", &pair.server, "10.0.1.2", ZONE, &zones.join(ZONE), &knot_update_conf(), "    acl: upd\n")?;
+    let k = knot(
+        dir,
+        "upd",
+        &pair.server,
+        "10.0.1.2",
+        ZONE,
+        &zones.join(ZONE),
+        &knot_update_conf(),
+        "    acl: upd\n",
+    )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
     let knot_rate = run_in_named(&pair.client, move || update_rate("10.0.1.2:53", secs))??;
     drop(k);
@@ -264,9 +364,15 @@ git-receive-pack for every push (see `bench appliance`).\n",
 fn to_secondary(primary: &str, secondary: &str, i: u32, serial: u32) -> Result<f64, String> {
     let key = crate::dnstool::parse_key(&format!("personal._update.{ZONE}:SHA256:{SECRET}"))?;
     let zone = Name::parse(ZONE, &Name::root()).map_err(|e| e.to_string())?;
-    let m = crate::dnstool::signed_update(i as u16, &zone, &format!("add s{i}.{ZONE}. 300 A 192.0.2.1"), &key)?;
+    let m = crate::dnstool::signed_update(
+        i as u16,
+        &zone,
+        &format!("add s{i}.{ZONE}. 300 A 192.0.2.1"),
+        &key,
+    )?;
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     sock.send_to(&m, primary).map_err(|e| e.to_string())?;
     let mut buf = [0u8; 1500];
@@ -279,7 +385,12 @@ fn to_secondary(primary: &str, secondary: &str, i: u32, serial: u32) -> Result<f
 }
 
 fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
-    let zones = write_zone(dir, ZONE, &super::dns::zone_text(), &[(&format!("{ZONE}._keys"), keys_file())])?;
+    let zones = write_zone(
+        dir,
+        ZONE,
+        &super::dns::zone_text(),
+        &[(&format!("{ZONE}._keys"), keys_file())],
+    )?;
     let xfr_key = format!("10.0.0.2.10.0.0.1._transfer.{ZONE}");
     let sec_conf = |primary: &str, key: &str| {
         format!("key:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: {primary}@53\n    key: {key}\nacl:\n  - id: notify\n    address: {primary}\n    key: {key}\n    action: notify\n")
@@ -288,7 +399,16 @@ fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
     let ns = Netns::create(&format!("gitns-bops-{}", std::process::id()))?;
     let g = boot(&ns, &zones, 512, &[])?;
     ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
-    let k = knot(dir, "sec1", &ns.name, "10.0.0.1", ZONE, Path::new("/nonexistent"), &sec_conf("10.0.0.2", &xfr_key), "    master: primary\n    acl: notify\n")?;
+    let k = knot(
+        dir,
+        "sec1",
+        &ns.name,
+        "10.0.0.1",
+        ZONE,
+        Path::new("/nonexistent"),
+        &sec_conf("10.0.0.2", &xfr_key),
+        "    master: primary\n    acl: notify\n",
+    )?;
     ns.run_in(|| poll_soa_long("10.0.0.1:53", ZONE))??;
     let mut gitns = Vec::new();
     for i in 0..runs as u32 {
@@ -304,13 +424,33 @@ fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
         "{}  - id: xfr\n    key: {kkey}\n    action: transfer\nremote:\n  - id: secondary\n    address: 10.0.1.1@53\n    key: {kkey}\n",
         knot_update_conf().replace("key:\n", &format!("key:\n  - id: {kkey}\n    algorithm: hmac-sha256\n    secret: {SECRET}\n"))
     );
-    let kp = knot(dir, "pri", &pair.server, "10.0.1.2", ZONE, &zones.join(ZONE), &primary_conf, "    acl: [upd, xfr]\n    notify: secondary\n")?;
+    let kp = knot(
+        dir,
+        "pri",
+        &pair.server,
+        "10.0.1.2",
+        ZONE,
+        &zones.join(ZONE),
+        &primary_conf,
+        "    acl: [upd, xfr]\n    notify: secondary\n",
+    )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
-    let ks = knot(dir, "sec2", &pair.client, "10.0.1.1", ZONE, Path::new("/nonexistent"), &sec_conf("10.0.1.2", &kkey), "    master: primary\n    acl: notify\n")?;
+    let ks = knot(
+        dir,
+        "sec2",
+        &pair.client,
+        "10.0.1.1",
+        ZONE,
+        Path::new("/nonexistent"),
+        &sec_conf("10.0.1.2", &kkey),
+        "    master: primary\n    acl: notify\n",
+    )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.1:53", ZONE))??;
     let mut knot_t = Vec::new();
     for i in 0..runs as u32 {
-        knot_t.push(run_in_named(&pair.client, move || to_secondary("10.0.1.2:53", "10.0.1.1:53", i, 2 + i))??);
+        knot_t.push(run_in_named(&pair.client, move || {
+            to_secondary("10.0.1.2:53", "10.0.1.1:53", i, 2 + i)
+        })??);
     }
     drop(ks);
     drop(kp);

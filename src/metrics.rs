@@ -1,0 +1,147 @@
+//! The appliance's counters as Prometheus text lines, handed to the tender
+//! (METRICS hypercall) about once a second when they changed; the tender
+//! serves them (`gitns-hvt --metrics`). Names and counts only, no secrets.
+
+use crate::dns::Dns;
+use crate::remote::GitRemote;
+use crate::server::Stats;
+use alloc::string::String;
+use core::fmt::Write;
+
+const RCODES: [&str; 11] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE",
+];
+
+fn rcode(i: usize) -> String {
+    RCODES
+        .get(i)
+        .map_or_else(|| alloc::format!("{i}"), |s| String::from(*s))
+}
+
+/// Label values: `\`, `"` and newlines escaped (text exposition format).
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn head(o: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Render every counter.
+pub fn render(dns: &Dns, transport: &Stats, git: Option<&GitRemote>) -> String {
+    let mut o = String::new();
+    head(
+        &mut o,
+        "gitns_dns_responses_total",
+        "counter",
+        "DNS responses by transport and RCODE.",
+    );
+    for (t, name) in [(0, "udp"), (1, "tcp")] {
+        for (i, n) in dns.stats.rcodes[t]
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+        {
+            let _ = writeln!(
+                o,
+                "gitns_dns_responses_total{{transport=\"{name}\",rcode=\"{}\"}} {n}",
+                rcode(i)
+            );
+        }
+    }
+    head(
+        &mut o,
+        "gitns_dns_dropped_total",
+        "counter",
+        "Requests dropped without an answer.",
+    );
+    let _ = writeln!(o, "gitns_dns_dropped_total {}", dns.stats.dropped);
+    for (metric, what, counts) in [
+        (
+            "gitns_notify_in_total",
+            "Incoming NOTIFYs by RCODE answered.",
+            &dns.stats.notify,
+        ),
+        (
+            "gitns_update_total",
+            "UPDATEs by RCODE answered.",
+            &dns.stats.update,
+        ),
+    ] {
+        head(&mut o, metric, "counter", what);
+        for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let _ = writeln!(o, "{metric}{{rcode=\"{}\"}} {n}", rcode(i));
+        }
+    }
+    head(
+        &mut o,
+        "gitns_notify_out_pending",
+        "gauge",
+        "Outgoing NOTIFYs not yet answered.",
+    );
+    let _ = writeln!(o, "gitns_notify_out_pending {}", dns.notifier.pending());
+    head(
+        &mut o,
+        "gitns_tcp_connections_total",
+        "counter",
+        "DNS TCP connections accepted.",
+    );
+    let _ = writeln!(o, "gitns_tcp_connections_total {}", transport.tcp_conns);
+    head(&mut o, "gitns_zones", "gauge", "Zones served.");
+    let _ = writeln!(o, "gitns_zones {}", dns.zones.zones().count());
+    head(
+        &mut o,
+        "gitns_zone_serial",
+        "gauge",
+        "SOA serial of each zone served.",
+    );
+    for z in dns.zones.zones() {
+        let _ = writeln!(
+            o,
+            "gitns_zone_serial{{zone=\"{}\"}} {}",
+            label(&z.origin.to_text()),
+            z.serial().unwrap_or(0)
+        );
+    }
+    if let Some(g) = git {
+        let s = g.stats;
+        head(
+            &mut o,
+            "gitns_git_fetches_total",
+            "counter",
+            "Fetches from the git remote by result.",
+        );
+        let _ = writeln!(o, "gitns_git_fetches_total{{result=\"ok\"}} {}\ngitns_git_fetches_total{{result=\"error\"}} {}", s.fetches, s.fetch_failures);
+        head(
+            &mut o,
+            "gitns_git_pushes_total",
+            "counter",
+            "Pushes to the git remote by result.",
+        );
+        let _ = writeln!(
+            o,
+            "gitns_git_pushes_total{{result=\"ok\"}} {}\ngitns_git_pushes_total{{result=\"rejected\"}} {}\ngitns_git_pushes_total{{result=\"error\"}} {}",
+            s.pushes, s.push_rejections, s.push_failures
+        );
+        head(
+            &mut o,
+            "gitns_git_last_sync_timestamp_seconds",
+            "gauge",
+            "Wall-clock time of the last successful fetch.",
+        );
+        let _ = writeln!(o, "gitns_git_last_sync_timestamp_seconds {}", s.last_sync_s);
+        if let Some(h) = g.head() {
+            head(
+                &mut o,
+                "gitns_git_head_info",
+                "gauge",
+                "The commit the zones come from.",
+            );
+            let _ = writeln!(o, "gitns_git_head_info{{commit=\"{h}\"}} 1");
+        }
+    }
+    o
+}
