@@ -218,16 +218,23 @@ fn dnsperf(ns: &str, addr: &str, queries: &Path, secs: u32) -> Result<(f64, f64,
     Ok((qps, lat, lost))
 }
 
-fn start_gitns(vm: bool, dir: &Path) -> Result<(Server, Netns), String> {
-    let tag = if vm { "gvm" } else { "gux" };
+fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), String> {
+    let tag = match (vm, metrics) {
+        (true, false) => "gvm",
+        (true, true) => "gvmm",
+        _ => "gux",
+    };
     let ns = Netns::create(&format!("gitns-b{tag}-{}", std::process::id()))?;
     let zones = dir.join("zones");
     let dev = dir.join(format!("{tag}.tar"));
     crate::zones::pack(&zones, &dev)?;
     let child = if vm {
         let mut c = pinned(0, &ns.name, &build::tender(true)?);
-        c.args(["--quiet", "--mem=256", "--net:service=tap0"])
-            .arg(format!("--block:storage={}", dev.display()))
+        c.args(["--quiet", "--mem=256", "--net:service=tap0"]);
+        if metrics {
+            c.arg("--metrics=127.0.0.1:9100");
+        }
+        c.arg(format!("--block:storage={}", dev.display()))
             .arg(build::image_storage(true)?)
             .args(["--ipv4=10.0.0.2/24", "-l", "warn"]);
         c.spawn()
@@ -240,10 +247,10 @@ fn start_gitns(vm: bool, dir: &Path) -> Result<(Server, Netns), String> {
     }
     .map_err(|e| e.to_string())?;
     let s = Server {
-        name: if vm {
-            "gitns (VM, gitns-hvt)"
-        } else {
-            "gitns (unix platform)"
+        name: match (vm, metrics) {
+            (true, false) => "gitns (VM, gitns-hvt)",
+            (true, true) => "gitns (VM, gitns-hvt --metrics)",
+            _ => "gitns (unix platform)",
         },
         child,
         client_ns: ns.name.clone(),
@@ -331,8 +338,8 @@ pub fn run(quick: bool) -> Result<(), String> {
     let (secs, runs) = if quick { (3, 1) } else { (10, 3) };
     let mut rows: Vec<(&'static str, Summary, Summary, u64)> = Vec::new();
     let kvm = crate::util::have_kvm();
-    for which in ["vm", "unix", "nsd", "knot"] {
-        if which == "vm" && !kvm {
+    for which in ["vm", "vm-metrics", "unix", "nsd", "knot"] {
+        if which.starts_with("vm") && !kvm {
             continue;
         }
         let pair = if matches!(which, "nsd" | "knot") {
@@ -341,12 +348,12 @@ pub fn run(quick: bool) -> Result<(), String> {
             None
         };
         let (server, _ns) = match which {
-            "vm" => {
-                let (s, n) = start_gitns(true, &dir)?;
+            "vm" | "vm-metrics" => {
+                let (s, n) = start_gitns(true, which == "vm-metrics", &dir)?;
                 (s, Some(n))
             }
             "unix" => {
-                let (s, n) = start_gitns(false, &dir)?;
+                let (s, n) = start_gitns(false, false, &dir)?;
                 (s, Some(n))
             }
             "nsd" => (start_nsd(&dir, pair.as_ref().ok_or("pair")?)?, None),
