@@ -40,6 +40,30 @@ fn serial(ns: &Netns) -> String {
     dig(ns, &["x25519.net", "SOA", "+short"])
 }
 
+/// sshd in `ns` with a repository of `files`, trusting the test's key.
+fn server(ns: &Netns, tag: &str, files: &[(&str, &str)]) -> GitServer {
+    GitServer::start(ns, tag, &key(SEED).1, files)
+}
+
+/// The appliance's arguments for `srv`: address, remote, key, and the
+/// host key pin (`srv`'s own unless `pin`), then `extra`.
+fn git_args(srv: &GitServer, pin: Option<&str>, extra: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "--ipv4=10.0.0.2/24".to_string(),
+        srv.remote(),
+        format!("--ssh-key={}", key(SEED).0),
+        format!("--ssh-authenticator={}", pin.unwrap_or(&srv.fingerprint)),
+    ];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// Boot the image against `srv`.
+fn boot_git(ns: &Netns, srv: &GitServer, pin: Option<&str>, extra: &[&str]) -> Guest {
+    let a = git_args(srv, pin, extra);
+    Guest::boot(ns, &a.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn skip_all(test: &str) -> bool {
     !kvm_or_skip(test) || !netns_or_skip(test) || !sshd_or_skip(test)
 }
@@ -51,25 +75,12 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         return;
     }
     let ns = netns("appliance");
-    let (ssh_key, authorized) = key(SEED);
-    let srv = GitServer::start(
+    let srv = server(
         &ns,
         "appliance",
-        &authorized,
         &[("x25519.net", &zone(1, "")), ("x25519.net._keys", &keys())],
     );
-    let g = Guest::boot(
-        &ns,
-        &[
-            "--ipv4=10.0.0.2/24",
-            "--ipv4-gateway=10.0.0.1",
-            "-l",
-            "debug",
-            &srv.remote(),
-            &format!("--ssh-key={ssh_key}"),
-            &format!("--ssh-authenticator={}", srv.fingerprint),
-        ],
-    );
+    let g = boot_git(&ns, &srv, None, &["--ipv4-gateway=10.0.0.1", "-l", "debug"]);
     g.wait_for("git: main is at", T);
     assert!(serial(&ns).contains(" 1 "), "{}", serial(&ns));
     // Knot as a secondary (ns2 = 10.0.0.1) transfers with the zone's key.
@@ -184,18 +195,9 @@ fn a_wrong_host_key_is_refused_and_named() {
         return;
     }
     let ns = netns("hostkey");
-    let (ssh_key, authorized) = key(SEED);
-    let srv = GitServer::start(&ns, "hostkey", &authorized, &[("x25519.net", &zone(1, ""))]);
+    let srv = server(&ns, "hostkey", &[("x25519.net", &zone(1, ""))]);
     let wrong = gitns_git::ssh::fingerprint_ed25519(&[1; 32]);
-    let g = Guest::boot(
-        &ns,
-        &[
-            "--ipv4=10.0.0.2/24",
-            &srv.remote(),
-            &format!("--ssh-key={ssh_key}"),
-            &format!("--ssh-authenticator={wrong}"),
-        ],
-    );
+    let g = boot_git(&ns, &srv, Some(&wrong), &[]);
     g.wait_for("host key mismatch", T);
     let out = g.output();
     assert!(
@@ -214,22 +216,12 @@ fn an_update_racing_a_push_keeps_both_changes() {
         return;
     }
     let ns = netns("race");
-    let (ssh_key, authorized) = key(SEED);
-    let srv = GitServer::start(
+    let srv = server(
         &ns,
         "race",
-        &authorized,
         &[("x25519.net", &zone(1, "")), ("x25519.net._keys", &keys())],
     );
-    let g = Guest::boot(
-        &ns,
-        &[
-            "--ipv4=10.0.0.2/24",
-            &srv.remote(),
-            &format!("--ssh-key={ssh_key}"),
-            &format!("--ssh-authenticator={}", srv.fingerprint),
-        ],
-    );
+    let g = boot_git(&ns, &srv, None, &[]);
     g.wait_for("git: main is at", T);
     // The operator pushes without a NOTIFY: the appliance's head is stale
     // when the UPDATE comes, its push is rejected, it fetches and applies
@@ -271,23 +263,9 @@ fn remote_down_at_boot_then_up() {
         return;
     }
     let ns = netns("remotedown");
-    let (ssh_key, authorized) = key(SEED);
-    let mut srv = GitServer::start(
-        &ns,
-        "remotedown",
-        &authorized,
-        &[("x25519.net", &zone(7, ""))],
-    );
+    let mut srv = server(&ns, "remotedown", &[("x25519.net", &zone(7, ""))]);
     srv.stop_sshd();
-    let g = Guest::boot(
-        &ns,
-        &[
-            "--ipv4=10.0.0.2/24",
-            &srv.remote(),
-            &format!("--ssh-key={ssh_key}"),
-            &format!("--ssh-authenticator={}", srv.fingerprint),
-        ],
-    );
+    let g = boot_git(&ns, &srv, None, &[]);
     g.wait_for("cannot connect to 10.0.0.1:22", T);
     assert!(dig(&ns, &["x25519.net", "SOA"]).contains("status: REFUSED"));
     srv.start_sshd(&ns);
@@ -305,22 +283,10 @@ fn cached_zones_survive_a_restart_and_sync_interval_polls() {
         return;
     }
     let ns = netns("gitcache");
-    let (ssh_key, authorized) = key(SEED);
-    let mut srv = GitServer::start(
-        &ns,
-        "gitcache",
-        &authorized,
-        &[("x25519.net", &zone(21, ""))],
-    );
+    let mut srv = server(&ns, "gitcache", &[("x25519.net", &zone(21, ""))]);
     // A cache from an earlier run (serial 20); the clone replaces it.
     let dev = zone_device(&ns, &[("x25519.net", &zone(20, ""))]);
-    let args = [
-        "--ipv4=10.0.0.2/24".to_string(),
-        srv.remote(),
-        format!("--ssh-key={ssh_key}"),
-        format!("--ssh-authenticator={}", srv.fingerprint),
-        "--sync-interval=1".to_string(),
-    ];
+    let args = git_args(&srv, None, &["--sync-interval=1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let g = Guest::boot_with_device(&ns, &dev, &args);
     g.wait_for("git: main is at", T);

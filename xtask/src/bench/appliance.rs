@@ -10,7 +10,7 @@
 //! namespace; every wait is bounded.
 
 use super::report;
-use super::stats::{summary, Summary};
+use super::stats::{json, summary};
 use crate::build;
 use crate::netns::Netns;
 use crate::sshd::{key, GitServer};
@@ -161,12 +161,6 @@ this machine.\n",
     Ok(())
 }
 
-fn json(s: Summary) -> String {
-    format!(
-        "{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}",
-        s.min, s.median, s.max
-    )
-}
 
 fn stop(child: &mut Child) {
     let _ = child.kill();

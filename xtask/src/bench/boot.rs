@@ -6,7 +6,7 @@
 
 use super::icmp;
 use super::report;
-use super::stats::{summary, Summary};
+use super::stats::{json, summary, Summary};
 use crate::build;
 use crate::netns::Netns;
 use std::path::Path;
@@ -58,12 +58,6 @@ No peer is measured here: solo5-hvt is not packaged for Debian and cannot be fet
     )
 }
 
-fn json(s: Summary) -> String {
-    format!(
-        "{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}",
-        s.min, s.median, s.max
-    )
-}
 
 fn tender_cmd(hvt: &Path, image: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(hvt);

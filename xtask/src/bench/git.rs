@@ -5,7 +5,7 @@
 //! and the trailer and building the checkout (the files it serves).
 
 use super::report;
-use super::stats::{summary, Summary};
+use super::stats::{json, summary};
 use crate::netns::Netns;
 use crate::sshd::{key, GitServer};
 use gitns_git::checkout::Checkout;
@@ -145,9 +145,3 @@ Ratios (medians, goal <= 1.0): clone {:.2}, fetch {:.2}.\n",
     Ok(())
 }
 
-fn json(s: Summary) -> String {
-    format!(
-        "{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}",
-        s.min, s.median, s.max
-    )
-}

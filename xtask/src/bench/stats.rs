@@ -27,6 +27,14 @@ pub fn summary(xs: &[f64]) -> Summary {
     }
 }
 
+/// `{"min": .., "median": .., "max": ..}` for docs/bench.json.
+pub fn json(s: Summary) -> String {
+    format!(
+        "{{\"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}}}",
+        s.min, s.median, s.max
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
