@@ -304,3 +304,23 @@ fn cached_zones_survive_a_restart_and_sync_interval_polls() {
     assert!(serial(&ns).contains(" 22 "), "{}", serial(&ns));
     g.wait_for("retrying in", T);
 }
+
+/// A remote path that is not a repository: git's own message reaches the
+/// log at once (the client reads the remote's stderr), and retries follow.
+#[test]
+fn a_wrong_repository_path_logs_gits_reason() {
+    let test = "a_wrong_repository_path_logs_gits_reason";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("badpath");
+    let srv = server(&ns, "badpath", &[("x25519.net", &zone(1, ""))]);
+    let mut a = git_args(&srv, None, &[]);
+    a[1] = "--remote=root@10.0.0.1:/nonexistent/zones.git".into();
+    let g = Guest::boot(&ns, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    g.wait_for(
+        "does not appear to be a git repository",
+        Duration::from_secs(5),
+    );
+    g.wait_for("retrying in", T);
+}

@@ -8,6 +8,7 @@ use crate::proto::fetch::{Fetch, Fetched};
 use crate::proto::push::{Push, Pushed};
 use crate::proto::ProtoError;
 use crate::ssh::{SshError, SshExec};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -36,6 +37,9 @@ pub enum SessionError {
     Deadline,
     /// The connection or the remote command ended before the result.
     Closed,
+    /// The remote command ended before the result, saying why on stderr
+    /// (the last line of it).
+    RemoteExit(String),
 }
 
 impl fmt::Display for SessionError {
@@ -53,6 +57,7 @@ impl fmt::Display for SessionError {
             SessionError::Stalled => write!(f, "the server stalled"),
             SessionError::Deadline => write!(f, "the operation took too long"),
             SessionError::Closed => write!(f, "the connection ended before the result"),
+            SessionError::RemoteExit(why) => write!(f, "the remote command failed: {why}"),
         }
     }
 }
@@ -115,7 +120,8 @@ impl Session {
     /// The server closed the connection.
     pub fn closed(&mut self) {
         self.step();
-        self.fail(SessionError::Closed);
+        let e = self.ended();
+        self.fail(e);
     }
 
     /// Bytes to send to the server now.
@@ -166,7 +172,7 @@ impl Session {
         }
         if !self.ssh.ready() {
             if self.ssh.finished {
-                self.fail(SessionError::Closed);
+                self.fail(self.ended());
             }
             return;
         }
@@ -198,7 +204,17 @@ impl Session {
         if let Some(r) = done {
             self.result = Some(Ok(r));
         } else if self.ssh.eof() {
-            self.fail(SessionError::Closed);
+            let e = self.ended();
+            self.fail(e);
+        }
+    }
+
+    /// Why the command ended without a result: its stderr, if it said.
+    fn ended(&self) -> SessionError {
+        let text = alloc::string::String::from_utf8_lossy(self.ssh.stderr()).into_owned();
+        match text.lines().rev().find(|l| !l.trim().is_empty()) {
+            Some(line) => SessionError::RemoteExit(alloc::string::String::from(line.trim())),
+            None => SessionError::Closed,
         }
     }
 }

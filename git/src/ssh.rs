@@ -82,7 +82,12 @@ pub struct SshExec {
     /// The remote command exited (or the connection ended).
     pub finished: bool,
     failed: Option<SshError>,
+    /// The tail of what the remote command wrote to stderr.
+    stderr: Vec<u8>,
 }
+
+/// Bytes of the remote's stderr kept for error messages.
+const STDERR_KEEP: usize = 2048;
 
 impl SshExec {
     pub fn new(user: &str, cred: Credential, command: &str, pin: Option<&str>) -> SshExec {
@@ -98,7 +103,13 @@ impl SshExec {
             exec_sent: false,
             finished: false,
             failed: None,
+            stderr: Vec::new(),
         }
+    }
+
+    /// The tail of the remote command's stderr (git's "fatal: ..." lines).
+    pub fn stderr(&self) -> &[u8] {
+        &self.stderr
     }
 
     /// Feed bytes from the TCP connection (all are kept; sunset takes them
@@ -139,15 +150,38 @@ impl SshExec {
         self.exec_sent && self.chan.is_some()
     }
 
-    /// Read the command's stdout.
+    /// Read the command's stdout. Stderr data in the way is taken into
+    /// [`SshExec::stderr`]: sunset hands channel data out in arrival
+    /// order, so unread stderr would block stdout and the channel's end.
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
         let _ = self.pump();
-        match &self.chan {
-            Some(c) => self
+        loop {
+            let Some(c) = self.chan.as_ref() else {
+                return 0;
+            };
+            if !matches!(
+                self.runner.read_channel_ready(),
+                Some((_, ChanData::Stderr, _))
+            ) {
+                return self
+                    .runner
+                    .read_channel(c, ChanData::Normal, buf)
+                    .unwrap_or(0);
+            }
+            let mut tmp = [0u8; 512];
+            let n = self
                 .runner
-                .read_channel(c, ChanData::Normal, buf)
-                .unwrap_or(0),
-            None => 0,
+                .read_channel(c, ChanData::Stderr, &mut tmp)
+                .unwrap_or(0);
+            if n == 0 {
+                let _ = self.runner.discard_read_channel(c);
+            }
+            self.stderr.extend_from_slice(&tmp[..n]);
+            if self.stderr.len() > STDERR_KEEP {
+                let cut = self.stderr.len() - STDERR_KEEP;
+                self.stderr.drain(..cut);
+            }
+            let _ = self.pump();
         }
     }
 

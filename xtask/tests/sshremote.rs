@@ -240,3 +240,25 @@ fn faults_end_in_clear_errors() {
     );
     assert_eq!(r.repo.lock().unwrap().head, Some(c.head));
 }
+
+#[test]
+fn a_failing_remote_command_ends_at_once_with_its_message() {
+    // The remote writes its reason to stderr and exits: the client must
+    // read past stderr, see the end and report the reason, long before
+    // its idle timeout.
+    let r = remote(Faults::default(), 10);
+    let op = Op::Fetch(Fetch::new("main", vec![], false, 1 << 20));
+    let t0 = std::time::Instant::now();
+    let out = run(&r, USER, Some(&r.fingerprint()), "rm -rf /", op, 10_000);
+    match out {
+        Err(SessionError::RemoteExit(why)) => {
+            assert!(why.contains("is not a git command"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t0.elapsed()
+    );
+}
