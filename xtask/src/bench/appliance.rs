@@ -161,7 +161,6 @@ this machine.\n",
     Ok(())
 }
 
-
 fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();

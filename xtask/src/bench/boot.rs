@@ -58,7 +58,6 @@ No peer is measured here: solo5-hvt is not packaged for Debian and cannot be fet
     )
 }
 
-
 fn tender_cmd(hvt: &Path, image: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(hvt);
     c.arg("--quiet")

@@ -144,4 +144,3 @@ Ratios (medians, goal <= 1.0): clone {:.2}, fetch {:.2}.\n",
     print!("{body}");
     Ok(())
 }
-
