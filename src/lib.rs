@@ -154,7 +154,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
         if platform.metrics_enabled() && now >= next_metrics {
             next_metrics = now + METRICS_NS;
-            let text = metrics::render(&service, &stats, git.as_ref());
+            let out = (notify_sock.sent, notify_sock.answered);
+            let text = metrics::render(&service, &stats, out, git.as_ref());
             if text != last_metrics {
                 platform.report_metrics(text.as_bytes());
                 last_metrics = text;

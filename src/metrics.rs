@@ -31,7 +31,12 @@ fn head(o: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// Render every counter.
-pub fn render(dns: &Dns, transport: &Stats, git: Option<&GitRemote>) -> String {
+pub fn render(
+    dns: &Dns,
+    transport: &Stats,
+    notify_out: (u64, u64),
+    git: Option<&GitRemote>,
+) -> String {
     let mut o = String::new();
     head(
         &mut o,

@@ -11,6 +11,9 @@ use gitns_net::Net;
 pub struct NotifySocket {
     handle: SocketHandle,
     buf: [u8; 1024],
+    /// NOTIFYs sent (retransmissions included) and answered.
+    pub sent: u64,
+    pub answered: u64,
 }
 
 impl NotifySocket {
@@ -18,6 +21,8 @@ impl NotifySocket {
         Ok(NotifySocket {
             handle: net.bind_udp(port, 32, 16 * 1024)?,
             buf: [0; 1024],
+            sent: 0,
+            answered: 0,
         })
     }
 
@@ -28,7 +33,10 @@ impl NotifySocket {
         for (t, msg) in n.due(now, wall_secs) {
             let ep = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::from_octets(t.addr)), t.port);
             match sock.send_slice(&msg, ep) {
-                Ok(()) => log::debug!("NOTIFY sent to {ep}"),
+                Ok(()) => {
+                    self.sent += 1;
+                    log::debug!("NOTIFY sent to {ep}")
+                }
                 Err(e) => log::warn!("NOTIFY to {ep}: {e}"),
             }
             busy = true;
@@ -41,6 +49,7 @@ impl NotifySocket {
                     port: meta.endpoint.port,
                 };
                 if n.on_response(from, &self.buf[..len]) {
+                    self.answered += 1;
                     log::info!("NOTIFY answered by {}", meta.endpoint);
                 }
             }

@@ -95,6 +95,9 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     ];
     let inner = crate::run::guest_command(!kvm, &ns.tap, None, &[], &args)?;
     let mut cmd = ns.command(inner.get_program().to_str().ok_or("path is not UTF-8")?);
+    if kvm {
+        cmd.arg(format!("--metrics={METRICS}"));
+    }
     cmd.args(inner.get_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -194,6 +197,10 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         drop(repo);
         show(&ns, &["mail2.example.org", "A"], &["NOERROR"])?;
         show(&ns, &["example.org", "SOA"], &["NOERROR"])?;
+        if kvm {
+            std::thread::sleep(Duration::from_millis(1200));
+            show_metrics(&ns)?;
+        }
         Ok(())
     })();
     step("shutting down");
@@ -203,6 +210,46 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     drop(ns);
     result?;
     step("demo done");
+    Ok(())
+}
+
+/// Where the tender serves metrics inside the namespace.
+const METRICS: &str = "127.0.0.1:9100";
+
+/// Print the counters the flow moved, from the tender's endpoint.
+fn show_metrics(ns: &Netns) -> Result<(), String> {
+    step(&format!(
+        "metrics (gitns-hvt --metrics={METRICS}; status page: ip netns exec {} curl http://{METRICS}/):",
+        ns.name
+    ));
+    let body = ns.run_in(|| -> Result<String, String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(METRICS).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    })??;
+    let wanted = [
+        "gitns_dns_responses_total",
+        "gitns_notify_in_total",
+        "gitns_update_total",
+        "gitns_git_",
+        "gitns_zone_serial",
+        "gitns_tender_net_frames_total",
+    ];
+    for l in body
+        .lines()
+        .filter(|l| !l.starts_with('#') && wanted.iter().any(|w| l.starts_with(w)))
+    {
+        println!("   {l}");
+    }
+    if !body.contains("gitns_git_pushes_total{result=\"ok\"} 1") {
+        return Err("the metrics do not show the pushed UPDATE".into());
+    }
     Ok(())
 }
 
