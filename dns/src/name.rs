@@ -344,7 +344,17 @@ impl fmt::Display for Name {
         if self.is_root() {
             return f.write_str(".");
         }
+        let special = |b: u8| {
+            matches!(b, b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$')
+                || !(0x21..=0x7e).contains(&b)
+        };
         for l in self.labels() {
+            // Most labels need no escape: one write for the whole label.
+            if let (false, Ok(text)) = (l.iter().any(|&b| special(b)), core::str::from_utf8(l)) {
+                f.write_str(text)?;
+                f.write_str(".")?;
+                continue;
+            }
             for &b in l {
                 match b {
                     b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {

@@ -300,6 +300,18 @@ fn field_from_text(
 }
 
 /// Print wire RDATA of type `t` as presentation text.
+/// [`to_text_rdata`] appended to `out`, without intermediate strings for
+/// the common address types (the printer writes whole zones with it).
+pub fn write_text_rdata(out: &mut String, t: u16, rdata: &[u8]) {
+    use core::fmt::Write;
+    match (t, rdata.len()) {
+        (crate::rtype::A, 4) => {
+            let _ = write!(out, "{}.{}.{}.{}", rdata[0], rdata[1], rdata[2], rdata[3]);
+        }
+        _ => out.push_str(&to_text_rdata(t, rdata)),
+    }
+}
+
 pub fn to_text_rdata(t: u16, rdata: &[u8]) -> String {
     match spec(t).and_then(|fields| print_fields(fields, rdata)) {
         Some(s) => s,

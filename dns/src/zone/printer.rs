@@ -3,11 +3,12 @@
 //! wire order. Stable and diff-friendly: equal zones print identically.
 
 use super::store::Zone;
-use crate::rdata::to_text_rdata;
+use crate::rdata::write_text_rdata;
 use crate::rtype::{self, SOA};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 /// Print a zone in canonical master-file form.
 pub fn print(z: &Zone) -> String {
@@ -25,13 +26,15 @@ pub fn print(z: &Zone) -> String {
             let mut rds: Vec<&Vec<u8>> = set.rdatas.iter().collect();
             rds.sort();
             for rd in rds {
-                out.push_str(&format!(
-                    "{} {} IN {} {}\n",
+                let _ = write!(
+                    out,
+                    "{} {} IN {} ",
                     node.name,
                     set.ttl,
-                    rtype::to_text(set.rtype),
-                    to_text_rdata(set.rtype, rd)
-                ));
+                    rtype::to_text(set.rtype)
+                );
+                write_text_rdata(&mut out, set.rtype, rd);
+                out.push('\n');
             }
         }
     }
