@@ -83,6 +83,17 @@ pub fn render(
     }
     head(
         &mut o,
+        "gitns_notify_out_total",
+        "counter",
+        "Outgoing NOTIFYs sent (with retransmissions) and answered.",
+    );
+    let _ = writeln!(
+        o,
+        "gitns_notify_out_total{{result=\"sent\"}} {}\ngitns_notify_out_total{{result=\"answered\"}} {}",
+        notify_out.0, notify_out.1
+    );
+    head(
+        &mut o,
         "gitns_notify_out_pending",
         "gauge",
         "Outgoing NOTIFYs not yet answered.",

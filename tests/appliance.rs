@@ -82,6 +82,8 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     );
     let g = boot_git(&ns, &srv, None, &["--ipv4-gateway=10.0.0.1", "-l", "debug"]);
     g.wait_for("git: main is at", T);
+    // sshd runs the `env GIT_PROTOCOL=version=2 git-upload-pack` form.
+    g.wait_for("the remote speaks protocol v2", T);
     assert!(serial(&ns).contains(" 1 "), "{}", serial(&ns));
     // Knot as a secondary (ns2 = 10.0.0.1) transfers with the zone's key.
     let knot = knot_secondary(&ns, "x25519.net", "personal._update.x25519.net", SECRET);
@@ -323,4 +325,59 @@ fn a_wrong_repository_path_logs_gits_reason() {
         Duration::from_secs(5),
     );
     g.wait_for("retrying in", T);
+}
+
+/// A remote that refuses the `env GIT_PROTOCOL=version=2 ...` command form
+/// (as git-shell does): the appliance goes on at once with the plain
+/// command and protocol v0. Against one that ignores the environment (an
+/// old git) the v0 answer is recognised. Both with the embedded russh
+/// remote in the test's namespace.
+#[test]
+fn protocol_v2_request_falls_back_to_v0() {
+    use xtask::sshremote::{repo::Repo, Faults, SshRemote};
+    let test = "protocol_v2_request_falls_back_to_v0";
+    if !kvm_or_skip(test) || !netns_or_skip(test) {
+        return;
+    }
+    for refuse_env in [true, false] {
+        let ns = netns(if refuse_env { "v2refuse" } else { "v2ignore" });
+        let mut repo = Repo::new("main");
+        let who = gitns_git::object::Signature {
+            name: "t".into(),
+            email: "t@e".into(),
+            time: 1_700_000_000,
+            tz: "+0000".into(),
+        };
+        repo.commit(&[("x25519.net", zone(9, "").as_bytes())], &who, "zones");
+        let l = ns
+            .run_in(|| std::net::TcpListener::bind("10.0.0.1:22"))
+            .unwrap()
+            .unwrap();
+        let pubkey = gitns_git::ssh::ed25519_public(&SEED);
+        let faults = Faults {
+            refuse_env,
+            ..Default::default()
+        };
+        let r = SshRemote::start(l, repo, pubkey, faults).unwrap();
+        let args = [
+            "--ipv4=10.0.0.2/24".to_string(),
+            "--remote=git@10.0.0.1:zones.git".to_string(),
+            format!("--ssh-key={}", key(SEED).0),
+            format!("--ssh-authenticator={}", r.fingerprint()),
+        ];
+        let g = Guest::boot(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        g.wait_for("the remote speaks protocol v0", T);
+        g.wait_for("git: main is at", T);
+        assert!(serial(&ns).contains(" 9 "));
+        let out = g.output();
+        assert_eq!(
+            out.contains("refused `env GIT_PROTOCOL"),
+            refuse_env,
+            "{out}"
+        );
+        assert!(
+            !out.contains("retrying in"),
+            "no backoff for the fallback: {out}"
+        );
+    }
 }

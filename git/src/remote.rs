@@ -135,6 +135,20 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// The upload-pack command asking for protocol v2 through the
+    /// environment (`env GIT_PROTOCOL=version=2 git-upload-pack '<path>'`):
+    /// sunset cannot send an SSH `env` request, and a login shell runs this
+    /// form whether or not sshd accepts GIT_PROTOCOL. git-shell refuses it;
+    /// the caller then falls back to [`Remote::command`] (protocol v0).
+    pub fn upload_pack_v2(&self) -> String {
+        alloc::format!(
+            "env GIT_PROTOCOL=version=2 {}",
+            self.command("git-upload-pack")
+        )
+    }
+}
+
 /// `user@host` -> (user, host); no user means `git`, as in git@host:path.
 fn split_user(s: &str) -> (&str, &str) {
     match s.rsplit_once('@') {

@@ -146,6 +146,14 @@ impl Session {
         self.idle_until.min(self.deadline)
     }
 
+    /// For a fetch: whether the server speaks protocol v2.
+    pub fn fetch_v2(&self) -> Option<bool> {
+        match &self.op {
+            Op::Fetch(f) => Some(f.protocol_v2()),
+            Op::Push(_) => None,
+        }
+    }
+
     /// True once the remote command runs (SSH handshake and login done).
     pub fn command_running(&self) -> bool {
         self.ssh.ready()

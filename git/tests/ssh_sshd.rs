@@ -140,6 +140,17 @@ fn run(
     cmd: &str,
     op: Op,
 ) -> Result<Outcome, SessionError> {
+    run_with(port, cred, pin, cmd, op).0
+}
+
+/// [`run`], also saying whether a fetch spoke protocol v2.
+fn run_with(
+    port: u16,
+    cred: Credential,
+    pin: Option<&str>,
+    cmd: &str,
+    op: Op,
+) -> (Result<Outcome, SessionError>, Option<bool>) {
     let t0 = Instant::now();
     let now = || t0.elapsed().as_nanos() as u64;
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -163,7 +174,8 @@ fn run(
             Err(_) => {}
         }
         if let Some(r) = s.poll(now()) {
-            return r.clone();
+            let r = r.clone();
+            return (r, s.fetch_v2());
         }
     }
 }
@@ -302,4 +314,41 @@ fn clone_fetch_push_and_a_lost_race() {
     let (_, status) = push(&second, "stale");
     assert!(matches!(status, Pushed::Rejected(_)), "{status:?}");
     assert_eq!(bare(&["rev-parse", "main"]).trim(), ours.head.to_string());
+}
+
+/// Protocol v2 through sshd: the `env GIT_PROTOCOL=version=2` command form
+/// gets a v2 answer from git-upload-pack (sunset cannot send an SSH `env`
+/// request); the plain command gets v0. Both clone the same head.
+#[test]
+fn v2_through_the_env_command_and_v0_without() {
+    let seed = [44u8; 32];
+    let Some(d) = sshd(&public_key_line(&seed, "gitns-test")) else {
+        return;
+    };
+    let r = repo(&d.dir);
+    let remote =
+        gitns_git::remote::Remote::parse(&format!("root@127.0.0.1:{}", r.display())).unwrap();
+    let mut heads = Vec::new();
+    for (cmd, want_v2) in [
+        (remote.upload_pack_v2(), true),
+        (remote.command("git-upload-pack"), false),
+    ] {
+        let op = Op::Fetch(Fetch::new("main", vec![], true, 64 << 20));
+        let (out, v2) = run_with(
+            d.port,
+            Credential::Ed25519Seed(seed),
+            Some(&d.fingerprint),
+            &cmd,
+            op,
+        );
+        assert_eq!(v2, Some(want_v2), "{cmd}");
+        match out {
+            Ok(Outcome::Fetched(Fetched::Pack { head, pack })) => {
+                assert!(pack.starts_with(b"PACK"));
+                heads.push(head);
+            }
+            other => panic!("{cmd}: {other:?}"),
+        }
+    }
+    assert_eq!(heads[0], heads[1]);
 }

@@ -35,15 +35,15 @@ pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> allo
 }
 
 impl Conn {
-    /// Open a connection to `remote` and start `service` (git-upload-pack
-    /// or git-receive-pack) running `op`.
+    /// Open a connection to `remote` and run `command` (git-upload-pack or
+    /// git-receive-pack with the repository path) driving `op`.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         net: &mut Net,
         remote: &Remote,
         cred: &Credential,
         pin: Option<&str>,
-        service: &str,
+        command: &str,
         op: Op,
         local_port: u16,
         now: u64,
@@ -63,7 +63,7 @@ impl Conn {
         sock.connect(net.iface.context(), target, local_port)
             .map_err(|e| alloc::format!("cannot connect to {target}: {e}"))?;
         let handle = net.sockets.add(sock);
-        let ssh = SshExec::new(&remote.user, cred.clone(), &remote.command(service), pin);
+        let ssh = SshExec::new(&remote.user, cred.clone(), command, pin);
         Ok(Conn {
             handle,
             session: Session::new(ssh, op, now, timeouts),
@@ -80,7 +80,7 @@ impl Conn {
         &mut self,
         net: &mut Net,
         now: u64,
-    ) -> (bool, Option<Result<Outcome, alloc::string::String>>) {
+    ) -> (bool, Option<Result<Outcome, SessionError>>) {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
         if !self.established && sock.state() == tcp::State::Established {
@@ -113,14 +113,17 @@ impl Conn {
             log::debug!("git: logged in, remote command running");
             self.running = true;
         }
-        let target = self.target;
-        let established = self.established;
-        let outcome = self
-            .session
-            .poll(now)
-            .cloned()
-            .map(|r| r.map_err(|e| describe(&e, target, established)));
-        (busy, outcome)
+        (busy, self.session.poll(now).cloned())
+    }
+
+    /// Describe a failure of this connection for the log.
+    pub fn describe(&self, e: &SessionError) -> alloc::string::String {
+        describe(e, self.target, self.established)
+    }
+
+    /// For a fetch: whether the server spoke protocol v2.
+    pub fn fetch_v2(&self) -> Option<bool> {
+        self.session.fetch_v2()
     }
 
     /// When the connection needs a pump at the latest.

@@ -19,7 +19,7 @@ use gitns_git::checkout::Checkout;
 use gitns_git::pack::Limits;
 use gitns_git::proto::fetch::{Fetch, Fetched};
 use gitns_git::remote::Remote;
-use gitns_git::session::{Op, Outcome, Timeouts};
+use gitns_git::session::{Op, Outcome, SessionError, Timeouts};
 use gitns_git::ssh::Credential;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::IpEndpoint;
@@ -73,6 +73,10 @@ pub struct GitRemote {
     next_sync_ns: u64,
     update: Option<update::Pending>,
     host_key_logged: bool,
+    /// Ask for protocol v2 (until the remote refuses the command form).
+    v2: bool,
+    /// The protocol of the last fetch, for the log when it changes.
+    spoke_v2: Option<bool>,
     pub stats: GitStats,
 }
 
@@ -100,6 +104,8 @@ impl GitRemote {
             next_sync_ns: now.saturating_add(sync_ns),
             update: None,
             host_key_logged: false,
+            v2: true,
+            spoke_v2: None,
             stats: GitStats::default(),
         })
     }
@@ -132,8 +138,17 @@ impl GitRemote {
             if let Some(outcome) = outcome {
                 let (c, job) = self.conn.take().expect("connection present");
                 self.log_host_key(&c);
+                let outcome = self.note_protocol(&c, outcome);
+                let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
                 c.close(net, &mut self.closing);
-                self.finish(platform, dns, job, outcome, now, &mut replies);
+                match described {
+                    Some(outcome) => self.finish(platform, dns, job, outcome, now, &mut replies),
+                    // The v2 command form was refused: again at once, plainly.
+                    None => {
+                        self.fetch_wanted = true;
+                        self.next_fetch_ns = now;
+                    }
+                }
                 busy = true;
             }
         }
@@ -197,20 +212,53 @@ impl GitRemote {
 
     fn start_fetch<P: Platform>(&mut self, platform: &mut P, net: &mut Net, now: u64) {
         let haves = self.checkout.iter().map(|c| c.head).collect();
-        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, false, MAX_PACK));
+        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, self.v2, MAX_PACK));
         log::debug!(
             "git: fetching {} from {}",
             self.remote.branch,
             self.remote.host
         );
-        self.open(platform, net, "git-upload-pack", op, Job::Fetch, now);
+        let command = if self.v2 {
+            self.remote.upload_pack_v2()
+        } else {
+            self.remote.command("git-upload-pack")
+        };
+        self.open(platform, net, &command, op, Job::Fetch, now);
+    }
+
+    /// Log the protocol a fetch spoke when it changes. A remote that
+    /// refused the v2 command form (git-shell) gets the plain command from
+    /// now on: None, fetch again at once.
+    fn note_protocol(
+        &mut self,
+        c: &Conn,
+        outcome: Result<Outcome, SessionError>,
+    ) -> Option<Result<Outcome, SessionError>> {
+        match (&outcome, c.fetch_v2()) {
+            (Err(SessionError::RemoteExit(why)), Some(_)) if self.v2 && refused_command(why) => {
+                log::info!(
+                    "git: the remote refused `env GIT_PROTOCOL=version=2 ...` ({why}); using protocol v0"
+                );
+                self.v2 = false;
+                None
+            }
+            (Ok(_), Some(v2)) if self.spoke_v2 != Some(v2) => {
+                log::info!(
+                    "git: the remote speaks protocol {}",
+                    if v2 { "v2" } else { "v0" }
+                );
+                self.spoke_v2 = Some(v2);
+                Some(outcome)
+            }
+            _ => Some(outcome),
+        }
     }
 
     fn open<P: Platform>(
         &mut self,
         platform: &mut P,
         net: &mut Net,
-        service: &str,
+        command: &str,
         op: Op,
         job: Job,
         now: u64,
@@ -225,7 +273,7 @@ impl GitRemote {
             &self.remote,
             &self.cred,
             pin,
-            service,
+            command,
             op,
             local_port,
             now,
@@ -311,6 +359,13 @@ impl GitRemote {
         persist(platform, &dns.files);
         dns::notify_risen(platform, dns, Some(&old));
     }
+}
+
+/// Does the remote's message say it would not run the command form (as
+/// git-shell says "unrecognized command"), rather than a repository error?
+fn refused_command(why: &str) -> bool {
+    let w = why.to_ascii_lowercase();
+    w.contains("command") && !w.contains("repositor")
 }
 
 /// Keep the zone files on the storage device (when there is one), so a

@@ -114,7 +114,8 @@ impl GitRemote {
                 ));
                 log::debug!("git: pushing {} ({})", next.head, message.trim_end());
                 self.update = Some(u);
-                self.open(platform, net, "git-receive-pack", op, Job::Push(next), now);
+                let command = self.remote.command("git-receive-pack");
+                self.open(platform, net, &command, op, Job::Push(next), now);
                 if self.conn.is_none() {
                     if let Some(u) = self.update.take() {
                         replies.extend(u.fail(dns, "cannot connect to the remote"));

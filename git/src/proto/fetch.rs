@@ -37,6 +37,8 @@ pub struct Fetch {
     branch: String,
     haves: Vec<Oid>,
     v2: bool,
+    /// The first packet has been seen (it tells v2 from v0).
+    started: bool,
     shallow: bool,
     state: State,
     inbuf: Vec<u8>,
@@ -49,13 +51,16 @@ pub struct Fetch {
 
 impl Fetch {
     /// Fetch `branch`; `haves` are commits we already hold (empty: clone,
-    /// shallow). `v2`: the server was asked for protocol version 2.
+    /// shallow). `v2`: the server was asked for protocol version 2; the
+    /// answer decides (a v2 server starts with `version 2`, an older one
+    /// or one that ignored the request sends the v0 ref advertisement).
     pub fn new(branch: &str, haves: Vec<Oid>, v2: bool, max_pack: usize) -> Fetch {
         let shallow = haves.is_empty();
         Fetch {
             branch: format!("refs/heads/{branch}"),
             haves,
             v2,
+            started: false,
             shallow,
             state: State::Advert,
             inbuf: Vec::new(),
@@ -70,6 +75,11 @@ impl Fetch {
     /// Bytes to send to the server now.
     pub fn take_output(&mut self) -> Vec<u8> {
         core::mem::take(&mut self.out)
+    }
+
+    /// True when the server speaks protocol v2 (known after its first packet).
+    pub fn protocol_v2(&self) -> bool {
+        self.v2
     }
 
     /// The result once done.
@@ -97,6 +107,16 @@ impl Fetch {
         if let Some(d) = &pkt {
             if let Some(e) = d.strip_prefix(b"ERR ") {
                 return Err(ProtoError::Remote(String::from_utf8_lossy(e).trim().into()));
+            }
+        }
+        if !self.started {
+            self.started = true;
+            let v2 = pkt.as_deref() == Some(&b"version 2\n"[..]);
+            if self.v2 || v2 {
+                self.v2 = v2;
+                if v2 {
+                    return Ok(());
+                }
             }
         }
         match (self.state, pkt) {

@@ -29,6 +29,9 @@ pub struct Faults {
     pub stall: bool,
     /// Send bytes that are not pkt-lines instead of the advertisement.
     pub garbage: bool,
+    /// Refuse `env VAR=... git-upload-pack` as git-shell does (otherwise
+    /// the environment is ignored and v0 served, as by an old git).
+    pub refuse_env: bool,
 }
 
 /// A running remote; stops when dropped.
@@ -202,7 +205,10 @@ impl russh::server::Handler for Conn {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let command = String::from_utf8_lossy(data).into_owned();
+        let mut command = String::from_utf8_lossy(data).into_owned();
+        if !self.faults.refuse_env {
+            command = service::strip_env(&command).to_string();
+        }
         let started = {
             let repo = self.repo.lock().map_err(|_| russh::Error::Disconnect)?;
             Service::start(&command, &repo)

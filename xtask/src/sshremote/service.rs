@@ -59,6 +59,20 @@ impl Service {
     }
 }
 
+/// `env A=1 B=2 git-upload-pack 'p'` -> `git-upload-pack 'p'`.
+pub fn strip_env(command: &str) -> &str {
+    let Some(mut rest) = command.strip_prefix("env ") else {
+        return command;
+    };
+    loop {
+        let word = rest.split(' ').next().unwrap_or("");
+        if !word.contains('=') {
+            return rest;
+        }
+        rest = rest[word.len()..].trim_start();
+    }
+}
+
 const UPLOAD_CAPS: &str = "side-band-64k ofs-delta shallow no-progress agent=gitns-demo";
 const RECEIVE_CAPS: &str = "report-status side-band-64k agent=gitns-demo";
 
