@@ -132,7 +132,18 @@ pub struct Writer<'a> {
     buf: &'a mut [u8],
     len: usize,
     ptrs: [u16; MAX_PTRS],
+    /// Hash of the name at each pointer, compared before the bytes.
+    hashes: [u32; MAX_PTRS],
     nptrs: usize,
+}
+
+/// FNV-1a over a name's uncompressed wire form, case-folded.
+fn name_hash(wire: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in wire {
+        h = (h ^ b.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 impl<'a> Writer<'a> {
@@ -141,6 +152,7 @@ impl<'a> Writer<'a> {
             buf,
             len: 0,
             ptrs: [0; MAX_PTRS],
+            hashes: [0; MAX_PTRS],
             nptrs: 0,
         }
     }
@@ -153,6 +165,7 @@ impl<'a> Writer<'a> {
             buf,
             len,
             ptrs: [0; MAX_PTRS],
+            hashes: [0; MAX_PTRS],
             nptrs: 0,
         }
     }
@@ -212,13 +225,15 @@ impl<'a> Writer<'a> {
         let wire = n.wire();
         let mut i = 0;
         while wire[i] != 0 {
+            let h = name_hash(&wire[i..]);
             if compress {
-                if let Some(off) = self.find(&wire[i..]) {
+                if let Some(off) = self.find(&wire[i..], h) {
                     return self.u16(0xc000 | off);
                 }
             }
             if self.len < 0x3fff && self.nptrs < MAX_PTRS {
                 self.ptrs[self.nptrs] = self.len as u16;
+                self.hashes[self.nptrs] = h;
                 self.nptrs += 1;
             }
             let l = wire[i] as usize;
@@ -228,12 +243,13 @@ impl<'a> Writer<'a> {
         self.u8(0)
     }
 
-    /// An earlier offset holding the name `suffix` (uncompressed wire).
-    fn find(&self, suffix: &[u8]) -> Option<u16> {
+    /// An earlier offset holding the name `suffix` (uncompressed wire)
+    /// whose hash is `h`.
+    fn find(&self, suffix: &[u8], h: u32) -> Option<u16> {
         let written = &self.buf[..self.len];
-        self.ptrs[..self.nptrs]
-            .iter()
-            .copied()
+        (0..self.nptrs)
+            .filter(|&k| self.hashes[k] == h)
+            .map(|k| self.ptrs[k])
             .find(|&off| same_name(written, off as usize, suffix))
     }
 }
