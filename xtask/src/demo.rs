@@ -198,7 +198,6 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         show(&ns, &["mail2.example.org", "A"], &["NOERROR"])?;
         show(&ns, &["example.org", "SOA"], &["NOERROR"])?;
         if kvm {
-            std::thread::sleep(Duration::from_millis(1200));
             show_metrics(&ns)?;
         }
         Ok(())
@@ -222,17 +221,26 @@ fn show_metrics(ns: &Netns) -> Result<(), String> {
         "metrics (gitns-hvt --metrics={METRICS}; status page: ip netns exec {} curl http://{METRICS}/):",
         ns.name
     ));
-    let body = ns.run_in(|| -> Result<String, String> {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(METRICS).map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
-        Ok(out)
-    })??;
+    let pushed = "gitns_git_pushes_total{result=\"ok\"} 1";
+    // The guest reports about once a second: wait (bounded) for the push.
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let body = loop {
+        let body = ns.run_in(|| -> Result<String, String> {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(METRICS).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .map_err(|e| e.to_string())?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n")
+                .map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+            Ok(out)
+        })??;
+        if body.contains(pushed) || std::time::Instant::now() > end {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let wanted = [
         "gitns_dns_responses_total",
         "gitns_notify_in_total",
@@ -247,7 +255,7 @@ fn show_metrics(ns: &Netns) -> Result<(), String> {
     {
         println!("   {l}");
     }
-    if !body.contains("gitns_git_pushes_total{result=\"ok\"} 1") {
+    if !body.contains(pushed) {
         return Err("the metrics do not show the pushed UPDATE".into());
     }
     Ok(())

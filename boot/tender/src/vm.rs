@@ -152,7 +152,10 @@ impl Vm {
         let mut published = std::time::Instant::now();
         loop {
             exits += 1;
-            if let Some(m) = metrics.filter(|_| published.elapsed().as_millis() >= 200) {
+            // Publish at most every 200 ms, and at once when the guest just
+            // handed in a report (before a poll that may sleep).
+            let fresh = counters.guest_metrics.is_some();
+            if let Some(m) = metrics.filter(|_| fresh || published.elapsed().as_millis() >= 200) {
                 published = std::time::Instant::now();
                 publish(m, counters, exits);
             }
