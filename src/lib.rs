@@ -155,7 +155,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if platform.metrics_enabled() && now >= next_metrics {
             next_metrics = now + METRICS_NS;
             let out = (notify_sock.sent, notify_sock.answered);
-            let text = metrics::render(&service, &stats, out, git.as_ref());
+            let heap = platform.heap_usage();
+            let text = metrics::render(&service, &stats, out, heap, git.as_ref());
             if text != last_metrics {
                 platform.report_metrics(text.as_bytes());
                 last_metrics = text;

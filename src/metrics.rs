@@ -35,9 +35,22 @@ pub fn render(
     dns: &Dns,
     transport: &Stats,
     notify_out: (u64, u64),
+    heap: Option<(usize, usize)>,
     git: Option<&GitRemote>,
 ) -> String {
     let mut o = String::new();
+    if let Some((used, free)) = heap {
+        head(
+            &mut o,
+            "gitns_heap_bytes",
+            "gauge",
+            "Guest heap bytes in use and free.",
+        );
+        let _ = writeln!(
+            o,
+            "gitns_heap_bytes{{state=\"used\"}} {used}\ngitns_heap_bytes{{state=\"free\"}} {free}"
+        );
+    }
     head(
         &mut o,
         "gitns_dns_responses_total",

@@ -173,7 +173,9 @@ fn metrics_move_with_queries_notify_and_update() {
         at(&after, ok_udp) - at(&before, ok_udp) >= 5.0,
         "3 queries, NOTIFY, UPDATE"
     );
-    // The tender's own counters.
+    // The guest's heap, and the tender's own counters.
+    assert!(at(&after, "gitns_heap_bytes{state=\"used\"}") > 1_000_000.0);
+    assert!(at(&after, "gitns_heap_bytes{state=\"free\"}") > 1_000_000.0);
     assert_eq!(
         at(&after, "gitns_tender_guest_memory_bytes"),
         (512u64 << 20) as f64

@@ -66,6 +66,10 @@ pub trait Platform {
     }
     /// Hand the host the appliance's counters as Prometheus text lines.
     fn report_metrics(&mut self, _text: &[u8]) {}
+    /// Heap bytes (in use, free), where the platform owns the allocator.
+    fn heap_usage(&self) -> Option<(usize, usize)> {
+        None
+    }
     /// A free function writing to the console, for the global log backend
     /// (which cannot hold a borrow of the platform).
     fn console_fn(&self) -> fn(&[u8]);

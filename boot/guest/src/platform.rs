@@ -168,6 +168,13 @@ impl Platform for Hvt {
         self.metrics
     }
 
+    fn heap_usage(&self) -> Option<(usize, usize)> {
+        #[cfg(all(feature = "rt", not(test)))]
+        return Some(crate::heap::usage());
+        #[cfg(not(all(feature = "rt", not(test))))]
+        None
+    }
+
     fn report_metrics(&mut self, text: &[u8]) {
         if !self.metrics || text.len() as u64 > gitns_abi::hypercall::METRICS_MAX {
             return;
