@@ -53,7 +53,7 @@ pub struct TcpServer {
 fn new_socket() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0; 4 * 1024]),
-        tcp::SocketBuffer::new(vec![0; 256 * 1024]),
+        tcp::SocketBuffer::new(vec![0; 32 * 1024]),
     );
     s.set_timeout(Some(Duration::from_secs(30)));
     s.set_nagle_enabled(false);
