@@ -344,14 +344,20 @@ fn cache_with(
             None => out.push((file, text)),
         }
     }
-    let tar_files: Vec<tar::File> = out
+    let archive = archive(&out);
+    (out, archive)
+}
+
+/// The zone cache image of `files`: a ustar archive of them.
+pub fn archive(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let tar_files: Vec<tar::File> = files
         .iter()
         .map(|(n, d)| tar::File {
             name: n.clone(),
             data: d.clone(),
         })
         .collect();
-    (out, tar::write(&tar_files, 0))
+    tar::write(&tar_files, 0)
 }
 
 /// The storage device as the zone cache store.

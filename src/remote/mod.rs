@@ -10,7 +10,6 @@ mod update;
 use crate::config::{Config, SshKey};
 use crate::dns::{self, Dns, PlatformStore};
 use crate::server::{Store, Transport};
-use crate::tar;
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::Conn;
@@ -204,13 +203,22 @@ impl GitRemote {
             return self.step_update(platform, net, dns, u, now, replies);
         }
         if self.fetch_wanted && now >= self.next_fetch_ns {
-            self.start_fetch(platform, net, now);
+            self.start_fetch(platform, net, dns, now, replies);
             return true;
         }
         false
     }
 
-    fn start_fetch<P: Platform>(&mut self, platform: &mut P, net: &mut Net, now: u64) {
+    /// Open a fetch; a connection that cannot even start counts as a
+    /// failed fetch (backoff), so the loop does not retry every turn.
+    fn start_fetch<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &mut Dns,
+        now: u64,
+        replies: &mut Vec<Reply>,
+    ) {
         let haves = self.checkout.iter().map(|c| c.head).collect();
         let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, self.v2, MAX_PACK));
         log::debug!(
@@ -223,7 +231,9 @@ impl GitRemote {
         } else {
             self.remote.command("git-upload-pack")
         };
-        self.open(platform, net, &command, op, Job::Fetch, now);
+        if let Err(e) = self.open(platform, net, &command, op, Job::Fetch, now) {
+            self.fetch_failed(dns, &e, now, replies);
+        }
     }
 
     /// Log the protocol a fetch spoke when it changes. A remote that
@@ -262,7 +272,7 @@ impl GitRemote {
         op: Op,
         job: Job,
         now: u64,
-    ) {
+    ) -> Result<(), String> {
         let mut r = [0u8; 2];
         platform.fill_random(&mut r);
         let local_port = 49152 + u16::from_le_bytes(r) % 16384;
@@ -279,8 +289,11 @@ impl GitRemote {
             now,
             timeouts,
         ) {
-            Ok(c) => self.conn = Some((c, job)),
-            Err(e) => log::error!("git: {e}"),
+            Ok(c) => {
+                self.conn = Some((c, job));
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -374,15 +387,8 @@ fn persist<P: Platform>(platform: &mut P, files: &[(String, Vec<u8>)]) {
     if platform.block_capacity().is_none() {
         return;
     }
-    let tar_files: Vec<tar::File> = files
-        .iter()
-        .map(|(n, d)| tar::File {
-            name: n.clone(),
-            data: d.clone(),
-        })
-        .collect();
     if PlatformStore(platform)
-        .write_cache(&tar::write(&tar_files, 0))
+        .write_cache(&dns::archive(files))
         .is_err()
     {
         log::warn!("storage: the zone cache was not written; a restart waits for the remote");

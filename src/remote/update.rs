@@ -72,7 +72,7 @@ impl GitRemote {
         if u.refetch {
             u.refetch = false;
             self.update = Some(u);
-            self.start_fetch(platform, net, now);
+            self.start_fetch(platform, net, dns, now, replies);
             return true;
         }
         // Apply on a trial basis: the commit hook takes the new zone and
@@ -113,12 +113,12 @@ impl GitRemote {
                     pack,
                 ));
                 log::debug!("git: pushing {} ({})", next.head, message.trim_end());
-                self.update = Some(u);
                 let command = self.remote.command("git-receive-pack");
-                self.open(platform, net, &command, op, Job::Push(next), now);
-                if self.conn.is_none() {
-                    if let Some(u) = self.update.take() {
-                        replies.extend(u.fail(dns, "cannot connect to the remote"));
+                match self.open(platform, net, &command, op, Job::Push(next), now) {
+                    Ok(()) => self.update = Some(u),
+                    Err(e) => {
+                        let why = alloc::format!("cannot connect to the remote: {e}");
+                        replies.extend(u.fail(dns, &why));
                     }
                 }
             }
