@@ -145,6 +145,19 @@ fn knot(
     Ok(Kill(c.spawn().map_err(|e| format!("knotd: {e}"))?))
 }
 
+/// `runs` timed AXFRs of the big zone: the seconds of each, and the
+/// (records, bytes) dig counted.
+fn dig_axfr_runs(ns: &str, server: &str, runs: usize) -> Result<(Vec<f64>, (u64, u64)), String> {
+    let mut secs = Vec::new();
+    let mut size = (0, 0);
+    for _ in 0..runs {
+        let (s, recs, bytes) = dig_axfr(ns, server, BIG)?;
+        secs.push(s);
+        size = (recs, bytes);
+    }
+    Ok((secs, size))
+}
+
 /// Time `dig AXFR` of `zone` from `server` in `ns`: (seconds, records, bytes).
 fn dig_axfr(ns: &str, server: &str, zone: &str) -> Result<(f64, u64, u64), String> {
     let t0 = Instant::now();
@@ -187,13 +200,7 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
     let ns = Netns::create(&format!("gitns-bops-{}", std::process::id()))?;
     let g = boot(&ns, &zones, 3072, &["--axfr"])?;
     ns.run_in(|| poll_soa_long("10.0.0.2:53", BIG))??;
-    let mut gitns = Vec::new();
-    let mut size = (0, 0);
-    for _ in 0..runs {
-        let (s, recs, bytes) = dig_axfr(&ns.name, "10.0.0.2", BIG)?;
-        gitns.push(s);
-        size = (recs, bytes);
-    }
+    let (gitns, size) = dig_axfr_runs(&ns.name, "10.0.0.2", runs)?;
     drop(g);
     drop(ns);
     let pair = VethPair::create("ax")?;
@@ -209,13 +216,7 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
         "    acl: xfr\n",
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", BIG))??;
-    let mut knot_t = Vec::new();
-    let mut ksize = (0, 0);
-    for _ in 0..runs {
-        let (s, recs, bytes) = dig_axfr(&pair.client, "10.0.1.2", BIG)?;
-        knot_t.push(s);
-        ksize = (recs, bytes);
-    }
+    let (knot_t, ksize) = dig_axfr_runs(&pair.client, "10.0.1.2", runs)?;
     drop(k);
     let (g, k) = (summary(&gitns), summary(&knot_t));
     Ok(format!(
