@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use gitns_dns::authority::{self, Event, Policy, Transport as DnsTransport};
+use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
@@ -115,9 +116,13 @@ impl Dns {
         commit: authority::Commit,
     ) -> (Option<Vec<u8>>, Option<Event>) {
         let mut first = None;
-        let event = self.serve(msg, transport, commit, &mut |m| {
+        let mut pending = None;
+        let event = self.serve(msg, transport, commit, &mut pending, &mut |m| {
             first.get_or_insert_with(|| m.to_vec());
         });
+        if let Some(m) = pending.and_then(|mut t| t.next(&mut Vec::new()).map(<[u8]>::to_vec)) {
+            first.get_or_insert(m);
+        }
         (first, event)
     }
 
@@ -126,6 +131,7 @@ impl Dns {
         msg: &[u8],
         transport: Transport,
         commit: authority::Commit,
+        pending: &mut Option<Transfer>,
         emit: &mut dyn FnMut(&[u8]),
     ) -> Option<Event> {
         let t = match transport {
@@ -133,7 +139,7 @@ impl Dns {
             Transport::Tcp => DnsTransport::Tcp,
         };
         let now = (self.wall)() / 1_000_000_000;
-        authority::serve(
+        authority::serve_streamed(
             &mut self.zones,
             msg,
             t,
@@ -142,6 +148,7 @@ impl Dns {
             commit,
             &mut self.buf,
             emit,
+            pending,
         )
     }
 }
@@ -155,7 +162,7 @@ impl Handler for Dns {
         transport: Transport,
         _now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
-    ) {
+    ) -> Option<Transfer> {
         if self.defer_updates && is_update(msg) {
             if self.deferred.len() < MAX_DEFERRED {
                 self.deferred.push_back(Deferred {
@@ -166,7 +173,7 @@ impl Handler for Dns {
             } else {
                 log::warn!("UPDATE from {peer} dropped: {MAX_DEFERRED} are waiting already");
             }
-            return;
+            return None;
         }
         let mut sent = false;
         let mut files = core::mem::take(&mut self.files);
@@ -181,13 +188,18 @@ impl Handler for Dns {
             Ok(())
         };
         let mut first = None;
-        let event = self.serve(msg, transport, &mut commit, &mut |m| {
+        let mut pending = None;
+        let event = self.serve(msg, transport, &mut commit, &mut pending, &mut |m| {
             if !sent {
                 first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
             }
             sent = true;
             reply(m);
         });
+        if !sent && pending.is_some() {
+            // A zone transfer: its messages follow; the first is NOERROR.
+            (sent, first) = (true, Some([0, 0, 0x84, 0]));
+        }
         if let Some(h) = first {
             self.stats.count(transport, &h);
         }
@@ -213,6 +225,7 @@ impl Handler for Dns {
             Some(e) => self.events.push(e),
             None => {}
         }
+        pending
     }
 }
 

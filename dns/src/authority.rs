@@ -9,6 +9,7 @@ use crate::message::{
 use crate::name::Name;
 use crate::rdata;
 use crate::rtype::*;
+use crate::transfer::Transfer;
 use crate::tsig::{self, Op, TsigError, Verified};
 use crate::wire::{Full, Writer};
 use crate::zoneset::ZoneSet;
@@ -84,6 +85,7 @@ pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]
 /// Answer `msg`, sending every response message through `emit` (one for
 /// most requests, many for a zone transfer; none to drop). `out` is scratch
 /// space of at least 65535 bytes for TCP. Returns the event, if any.
+#[allow(clippy::too_many_arguments)]
 pub fn serve(
     zs: &mut ZoneSet,
     msg: &[u8],
@@ -93,6 +95,41 @@ pub fn serve(
     commit: Commit,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
+) -> Option<Event> {
+    let mut pending = None;
+    let event = serve_streamed(
+        zs,
+        msg,
+        transport,
+        now,
+        policy,
+        commit,
+        out,
+        emit,
+        &mut pending,
+    );
+    if let Some(mut t) = pending {
+        let mut buf = Vec::new();
+        while let Some(m) = t.next(&mut buf) {
+            emit(m);
+        }
+    }
+    event
+}
+
+/// As [`serve`], but a zone transfer is not sent: it is left in `pending`
+/// for the caller to send one message at a time, as its connection drains.
+#[allow(clippy::too_many_arguments)]
+pub fn serve_streamed(
+    zs: &mut ZoneSet,
+    msg: &[u8],
+    transport: Transport,
+    now: u64,
+    policy: Policy,
+    commit: Commit,
+    out: &mut [u8],
+    emit: &mut dyn FnMut(&[u8]),
+    pending: &mut Option<Transfer>,
 ) -> Option<Event> {
     let req = match parse_request(msg) {
         Ok(r) => r,
@@ -170,6 +207,7 @@ pub fn serve(
                 policy,
                 &mut out[..limit],
                 emit,
+                pending,
             );
         }
     }
@@ -253,6 +291,7 @@ fn transfer(
     policy: Policy,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
+    pending: &mut Option<Transfer>,
 ) -> Option<Event> {
     let refuse = |rcode: Rcode, out: &mut [u8], emit: &mut dyn FnMut(&[u8])| {
         let len =
@@ -261,7 +300,7 @@ fn transfer(
             emit(&out[..n]);
         }
     };
-    let Some(zone) = zs.zone(&q.name) else {
+    let Some(zone) = zs.shared(&q.name) else {
         refuse(Rcode::NotAuth, out, emit);
         return None;
     };
@@ -279,17 +318,17 @@ fn transfer(
         None
     };
     let journal = zs.journal(&zone.origin);
-    match crate::transfer::stream(zone, journal, req, signed, now, client, emit) {
-        None => {
-            refuse(Rcode::ServFail, out, emit);
-            None
-        }
-        Some(kind) => Some(Event::Transferred {
-            zone: zone.origin.clone(),
-            serial: zone.serial().unwrap_or(0),
-            kind,
-        }),
-    }
+    let Some(t) = Transfer::new(zone, journal, req, signed, now, client) else {
+        refuse(Rcode::ServFail, out, emit);
+        return None;
+    };
+    let event = Event::Transferred {
+        zone: t.origin().clone(),
+        serial: t.serial(),
+        kind: t.kind,
+    };
+    *pending = Some(t);
+    Some(event)
 }
 
 /// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).

@@ -11,13 +11,15 @@ use crate::zone::Zone;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Zones and keys.
 #[derive(Clone, Debug, Default)]
 pub struct ZoneSet {
-    /// Zones by the canonical key of their origin.
-    zones: BTreeMap<Vec<u8>, Zone>,
+    /// Zones by the canonical key of their origin; shared so that a zone
+    /// transfer in progress keeps the version it started with.
+    zones: BTreeMap<Vec<u8>, Arc<Zone>>,
     pub keys: Vec<Key>,
     /// IXFR history per zone, carried from version to version.
     journals: BTreeMap<Vec<u8>, Journal>,
@@ -109,13 +111,13 @@ impl ZoneSet {
                     rep.errors.push(e.to_string());
                     let kept = Name::parse(name, &Name::root())
                         .ok()
-                        .and_then(|o| previous?.zone(&o).cloned());
+                        .and_then(|o| previous?.shared(&o));
                     if let Some(old) = kept {
                         rep.warnings.push(format!(
                             "{name}: keeping the last good version (serial {})",
                             old.serial().unwrap_or(0)
                         ));
-                        zs.insert(old);
+                        zs.zones.insert(old.origin.key(), old);
                     }
                 }
             }
@@ -136,12 +138,12 @@ impl ZoneSet {
     }
 
     pub fn insert(&mut self, z: Zone) {
-        self.zones.insert(z.origin.key(), z);
+        self.zones.insert(z.origin.key(), Arc::new(z));
     }
 
     /// Put `z` in place of the zone of the same name (recording the change
     /// in its IXFR history); returns the old one.
-    pub fn replace(&mut self, z: Zone) -> Option<Zone> {
+    pub fn replace(&mut self, z: Zone) -> Option<Arc<Zone>> {
         let key = z.origin.key();
         if let Some(old) = self.zones.get(&key) {
             self.journals
@@ -149,11 +151,11 @@ impl ZoneSet {
                 .or_default()
                 .record(old, &z);
         }
-        self.zones.insert(key, z)
+        self.zones.insert(key, Arc::new(z))
     }
 
     /// Undo a [`ZoneSet::replace`]: put `old` back and forget the change.
-    pub fn rollback(&mut self, old: Zone) {
+    pub fn rollback(&mut self, old: Arc<Zone>) {
         let key = old.origin.key();
         if let Some(j) = self.journals.get_mut(&key) {
             j.undo();
@@ -172,7 +174,7 @@ impl ZoneSet {
         for (key, zone) in &self.zones {
             let mut j = prev.journals.get(key).cloned().unwrap_or_default();
             if let Some(old) = prev.zones.get(key) {
-                if old != zone {
+                if !Arc::ptr_eq(old, zone) && old != zone {
                     j.record(old, zone);
                 }
             }
@@ -184,7 +186,13 @@ impl ZoneSet {
 
     /// The zone named exactly `origin`.
     pub fn zone(&self, origin: &Name) -> Option<&Zone> {
-        self.zones.get(&origin.key())
+        self.zones.get(&origin.key()).map(|z| &**z)
+    }
+
+    /// The zone named exactly `origin`, shared: it stays as it is while
+    /// the set moves on (a transfer streams from it).
+    pub fn shared(&self, origin: &Name) -> Option<Arc<Zone>> {
+        self.zones.get(&origin.key()).cloned()
     }
 
     /// The zone with the longest origin at or above `name`.
@@ -193,10 +201,11 @@ impl ZoneSet {
         (0..=name.label_count())
             .rev()
             .find_map(|k| self.zones.get(Name::key_prefix(&key, k)))
+            .map(|z| &**z)
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {
-        self.zones.values()
+        self.zones.values().map(|z| &**z)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -4,6 +4,7 @@
 pub mod tcp;
 pub mod udp;
 
+use gitns_dns::transfer::Transfer;
 use gitns_net::smoltcp::wire::IpEndpoint;
 
 /// How a message arrived.
@@ -23,8 +24,10 @@ pub trait Store {
 /// Something that answers DNS messages.
 pub trait Handler {
     /// Handle one message from `peer` at monotonic time `now_ns`; call
-    /// `reply` once per response message (UDP: at most once; TCP: several
-    /// for zone transfers). Dropping the message is calling it zero times.
+    /// `reply` once per response message (UDP: at most once). Dropping the
+    /// message is calling it zero times. A zone transfer (TCP) comes back
+    /// as a [`Transfer`] whose messages the server sends as the connection
+    /// drains, after whatever `reply` got.
     fn handle(
         &mut self,
         store: &mut dyn Store,
@@ -33,7 +36,7 @@ pub trait Handler {
         transport: Transport,
         now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
-    );
+    ) -> Option<Transfer>;
 }
 
 /// Counters of the transport layer.

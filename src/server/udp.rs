@@ -51,7 +51,8 @@ impl UdpServer {
             n += 1;
             stats.udp_in += 1;
             let mut sent = false;
-            handler.handle(
+            // Zone transfers are TCP only: nothing comes back to stream.
+            let _ = handler.handle(
                 store,
                 &self.buf[..len],
                 meta.endpoint,
