@@ -1,3 +1,44 @@
-//! gitns-acme: an RFC 8555 client as a sans-I/O state machine (not yet written).
+//! gitns-acme: an RFC 8555 (ACME) client core as a sans-I/O state machine.
+//!
+//! `no_std` + `alloc`; no clock, socket or RNG is touched. Time is unix
+//! seconds passed in; the account key is derived from a seed and signs
+//! with RFC 6979 deterministic ECDSA P-256, so no randomness is needed.
+//!
+//! Use: [`AccountKey::from_seed`], [`Client::new`], [`Client::start_order`]
+//! with a DER CSR, then loop: drain [`Client::poll_output`], perform each
+//! [`Output`] (HTTPS request, TXT publish, wait), feed the result back with
+//! [`Client::handle`]; the order ends with `Output::Certificate` or
+//! `Output::Failed`. Only dns-01 (RFC 8555 8.4) is supported.
 #![no_std]
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod b64;
+pub mod cert;
+pub mod client;
+pub mod csr;
+mod der;
+pub mod dns01;
+pub mod error;
+pub mod http;
+mod httpdate;
+pub mod jws;
+pub mod key;
+pub mod pem;
+pub mod problem;
+pub mod resources;
+mod time;
+pub mod x509;
+
+#[cfg(any(test, feature = "fake-ca"))]
+pub mod fake;
+#[cfg(any(test, feature = "fake-ca"))]
+pub mod testdata;
+
+pub use cert::{needs_renewal, CertInfo, DEFAULT_RENEWAL_MARGIN};
+pub use client::{Client, Input, Limits, OrderId, Output};
+pub use error::AcmeError;
+pub use http::{HttpRequest, HttpResponse, Method};
+pub use key::{AccountKey, KeyError};
+pub use problem::ProblemType;

@@ -15,6 +15,8 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
     ("git", "git"),
+    ("pebble", "pebble"),
+    ("openssl", "openssl"),
 ];
 
 fn have(program: &str) -> bool {
