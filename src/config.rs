@@ -34,6 +34,56 @@ pub struct Config {
     pub ssh_authenticator: Option<String>,
     /// Fetch from the remote this often even without NOTIFY (0: never).
     pub sync_interval_s: u64,
+    pub acme: AcmeConfig,
+    /// `--resolver`: the DNS resolver for host names (the ACME server's).
+    pub resolver: Option<Ipv4Address>,
+}
+
+/// Let's Encrypt's directories (staging is the default, RFC 8555 7.1.1).
+pub const LE_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+pub const LE_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// ACME: where to order certificates and as whom.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AcmeConfig {
+    /// `--acme-server`, or a Let's Encrypt directory.
+    pub server: String,
+    /// `--account-key-seed`: the account key is derived from it; without
+    /// it no certificate is ordered.
+    pub account_key_seed: Option<String>,
+    pub email: Option<String>,
+    /// `--acme-ca`: extra trust anchors (DER), e.g. a private CA's.
+    pub extra_ca: Vec<Vec<u8>>,
+    /// Renew when fewer than this many days remain.
+    pub renew_days: u64,
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        AcmeConfig {
+            server: LE_STAGING.to_string(),
+            account_key_seed: None,
+            email: None,
+            extra_ca: Vec::new(),
+            renew_days: 14,
+        }
+    }
+}
+
+impl fmt::Debug for AcmeConfig {
+    /// Never prints the seed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcmeConfig")
+            .field("server", &self.server)
+            .field(
+                "account_key_seed",
+                &self.account_key_seed.as_ref().map(|_| ".."),
+            )
+            .field("email", &self.email)
+            .field("extra_ca", &self.extra_ca.len())
+            .field("renew_days", &self.renew_days)
+            .finish()
+    }
 }
 
 /// SSH user authentication.
@@ -68,6 +118,8 @@ impl Default for Config {
             ssh_key: None,
             ssh_authenticator: None,
             sync_interval_s: 0,
+            acme: AcmeConfig::default(),
+            resolver: None,
         }
     }
 }
@@ -130,6 +182,14 @@ options:
                           (also --authenticator); absent: accepted and logged
   --sync-interval=SECS    also fetch the remote every SECS seconds (0: only
                           on NOTIFY, the default)
+  --account-key-seed=S    ACME account key seed: with it, a TLSA 3 255 0 CSR
+                          at _letsencrypt._tcp.HOST orders a certificate
+  --email=ADDR            ACME account contact
+  --acme-server=URL       ACME directory (default Let's Encrypt staging)
+  --production            use Let's Encrypt's production directory
+  --acme-ca=BASE64        also trust this CA certificate (DER) for ACME
+  --renew-days=N          renew certificates N days before expiry (14)
+  --resolver=A.B.C.D      DNS resolver for the ACME server's host name
   --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
   --udp-echo=PORT         run a UDP echo service on PORT (network bring-up)
   --help                  print this text
@@ -153,6 +213,12 @@ const OPTIONS: &[(&[&str], &str)] = &[
     ),
     (&["--sync-interval"], "--sync-interval"),
     (&["--seed"], "--seed"),
+    (&["--account-key-seed"], "--account-key-seed"),
+    (&["--email"], "--email"),
+    (&["--acme-server"], "--acme-server"),
+    (&["--acme-ca"], "--acme-ca"),
+    (&["--renew-days"], "--renew-days"),
+    (&["--resolver"], "--resolver"),
 ];
 
 /// Parse a command line (arguments separated by spaces).
@@ -169,6 +235,10 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
         }
         if word == "--axfr" {
             cfg.axfr = true;
+            continue;
+        }
+        if word == "--production" {
+            cfg.acme.server = LE_PRODUCTION.to_string();
             continue;
         }
         let (name, inline) = match word.split_once('=') {
@@ -256,6 +326,33 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         }
         "--sync-interval" => {
             cfg.sync_interval_s = value.parse::<u64>().map_err(|_| bad("a number of seconds"))?
+        }
+        "--account-key-seed" if value.len() >= 16 => {
+            cfg.acme.account_key_seed = Some(value.to_string())
+        }
+        "--account-key-seed" => return Err(bad("at least 16 characters")),
+        "--email" if value.contains('@') => cfg.acme.email = Some(value.to_string()),
+        "--email" => return Err(bad("an e-mail address")),
+        "--acme-server" if value.starts_with("https://") => {
+            cfg.acme.server = value.to_string()
+        }
+        "--acme-server" => return Err(bad("an https:// directory URL")),
+        "--acme-ca" => {
+            use base64::Engine;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .map_err(|_| bad("base64 of a DER certificate"))?;
+            cfg.acme.extra_ca.push(der);
+        }
+        "--renew-days" => {
+            cfg.acme.renew_days = value
+                .parse::<u64>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or(bad("a number of days 1-365"))?
+        }
+        "--resolver" => {
+            cfg.resolver = Some(value.parse().map_err(|_| bad("an IPv4 address"))?)
         }
         "--seed" => {
             return Err(ConfigError::Unsupported {

@@ -70,6 +70,9 @@ pub struct Deferred {
     pub msg: Vec<u8>,
     pub peer: IpEndpoint,
     pub transport: Transport,
+    /// From the appliance itself (ACME writing a certificate back): no
+    /// TSIG needed, the answer goes back to the appliance.
+    pub internal: bool,
 }
 
 /// UPDATEs held back at most; more are dropped (the client retries).
@@ -111,15 +114,16 @@ impl Dns {
     /// any) and the event. `commit` makes an UPDATE durable.
     pub fn serve_one(
         &mut self,
-        msg: &[u8],
-        transport: Transport,
+        d: &Deferred,
         commit: authority::Commit,
     ) -> (Option<Vec<u8>>, Option<Event>) {
         let mut first = None;
         let mut pending = None;
-        let event = self.serve(msg, transport, commit, &mut pending, &mut |m| {
+        self.policy.internal = d.internal;
+        let event = self.serve(&d.msg, d.transport, commit, &mut pending, &mut |m| {
             first.get_or_insert_with(|| m.to_vec());
         });
+        self.policy.internal = false;
         if let Some(m) = pending.and_then(|mut t| t.next(&mut Vec::new()).map(<[u8]>::to_vec)) {
             first.get_or_insert(m);
         }
@@ -169,12 +173,51 @@ impl Handler for Dns {
                     msg: msg.to_vec(),
                     peer,
                     transport,
+                    internal: false,
                 });
             } else {
                 log::warn!("UPDATE from {peer} dropped: {MAX_DEFERRED} are waiting already");
             }
             return None;
         }
+        self.answer(store, msg, peer, transport, reply)
+    }
+}
+
+impl Dns {
+    /// An UPDATE of the appliance's own (a certificate written back): with
+    /// a git remote it waits its turn like any UPDATE and its answer comes
+    /// back as an internal reply; without, it is committed to the zone
+    /// cache now and the answer returned.
+    pub fn submit_internal(&mut self, store: &mut dyn Store, msg: Vec<u8>) -> Option<Vec<u8>> {
+        let d = Deferred {
+            msg,
+            peer: IpEndpoint::new(gitns_net::smoltcp::wire::IpAddress::v4(0, 0, 0, 0), 0),
+            transport: Transport::Tcp,
+            internal: true,
+        };
+        if self.defer_updates {
+            self.deferred.push_back(d);
+            return None;
+        }
+        let mut answer = None;
+        self.policy.internal = true;
+        self.answer(store, &d.msg, d.peer, d.transport, &mut |m| {
+            answer.get_or_insert_with(|| m.to_vec());
+        });
+        self.policy.internal = false;
+        answer
+    }
+
+    /// Answer `msg` now, committing an UPDATE to the zone cache.
+    fn answer(
+        &mut self,
+        store: &mut dyn Store,
+        msg: &[u8],
+        peer: IpEndpoint,
+        transport: Transport,
+        reply: &mut dyn FnMut(&[u8]),
+    ) -> Option<Transfer> {
         let mut sent = false;
         let mut files = core::mem::take(&mut self.files);
         let mut commit = |zs: &ZoneSet,

@@ -5,6 +5,7 @@
 #![no_std]
 extern crate alloc;
 
+pub mod acme;
 pub mod config;
 pub mod dns;
 mod echo;
@@ -12,6 +13,7 @@ pub mod logger;
 mod metrics;
 mod notify;
 pub mod remote;
+pub mod resolve;
 pub mod server;
 pub mod tar;
 
@@ -79,6 +81,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     dns::log_report(&report);
     let cache_files = files;
     let policy = gitns_dns::authority::Policy {
+        internal: false,
         unsigned_axfr: cfg.axfr,
     };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
@@ -111,6 +114,22 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     let mut git = remote::GitRemote::from_config(&cfg, platform.monotonic_ns());
+    let mut acme = acme::Acme::from_config(&cfg.acme);
+    let mut resolver = match cfg.resolver {
+        None => None,
+        Some(ip) => {
+            let mut r = [0u8; 2];
+            platform.fill_random(&mut r);
+            let port = 49152 + u16::from_le_bytes(r) % 16384;
+            match resolve::Resolver::bind(&mut net, ip.into(), port) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    log::error!("resolve: cannot bind UDP port {port}: {e}");
+                    return exit::CONFIG;
+                }
+            }
+        }
+    };
     service.defer_updates = git.is_some();
     if let Some(r) = &cfg.remote {
         log::info!(
@@ -185,10 +204,19 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
         let wall = platform.wall_clock_ns() / 1_000_000_000;
         busy |= notify_sock.run(&mut net, &mut service.notifier, now, wall);
+        if let Some(r) = resolver.as_mut() {
+            busy |= r.run(&mut net, now);
+        }
         if let Some(g) = git.as_mut() {
             let (moved, replies) = g.run(platform, &mut net, &mut service, now);
             busy |= moved;
             for r in replies {
+                if r.internal {
+                    if let Some(a) = acme.as_mut() {
+                        a.committed(&r.msg);
+                    }
+                    continue;
+                }
                 let sent = match r.transport {
                     server::Transport::Udp => udp.send_to(&mut net, r.peer, &r.msg),
                     server::Transport::Tcp => tcp.send_to(&mut net, r.peer, &r.msg),
@@ -199,6 +227,9 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                     log::warn!("the answer to {}'s UPDATE could not be sent", r.peer);
                 }
             }
+        }
+        if let Some(a) = acme.as_mut() {
+            busy |= a.run(platform, &mut net, &mut service, resolver.as_mut(), now);
         }
         if busy {
             let now = platform.monotonic_ns();
@@ -215,6 +246,15 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             .min(tcp.next_deadline().unwrap_or(u64::MAX))
             .min(service.notifier.next_deadline().unwrap_or(u64::MAX))
             .min(git.as_ref().map_or(u64::MAX, |g| g.next_deadline()))
+            .min(
+                resolver
+                    .as_ref()
+                    .and_then(|r| r.next_deadline())
+                    .unwrap_or(u64::MAX),
+            )
+            .min(acme.as_ref().map_or(u64::MAX, |a| {
+                a.next_deadline(now, platform.wall_clock_ns() / 1_000_000_000)
+            }))
             .min(if platform.metrics_enabled() {
                 next_metrics
             } else {

@@ -58,7 +58,14 @@ const TSIG_ROOM: usize = 400;
 pub struct Policy {
     /// `--axfr`: zone transfers without TSIG.
     pub unsigned_axfr: bool,
+    /// The UPDATE comes from the appliance itself (certificates written
+    /// back by ACME), not from the network: no key needed. Never set for a
+    /// message that arrived on a socket.
+    pub internal: bool,
 }
+
+/// The name an internal UPDATE is committed under.
+pub const INTERNAL_KEY: &str = "acme.gitns.";
 
 /// Answer `msg` with one message in `out` (for tests and fuzzing: no TSIG
 /// clock, so signed requests get BADTIME; UPDATEs are never committed).
@@ -182,7 +189,7 @@ pub fn serve_streamed(
         limit
     };
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
-        let (rcode, event) = update(zs, msg, signed.as_ref(), commit);
+        let (rcode, event) = update(zs, msg, signed.as_ref(), policy.internal, commit);
         let len = error(&req.header, Some(&req), rcode, &mut out[..room])?;
         let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
         emit(&out[..len]);
@@ -246,6 +253,7 @@ fn update(
     zs: &mut ZoneSet,
     msg: &[u8],
     signed: Option<&Verified>,
+    internal: bool,
     commit: Commit,
 ) -> (Rcode, Option<Event>) {
     let m = match crate::update::parse(msg) {
@@ -256,8 +264,12 @@ fn update(
         return (Rcode::NotAuth, None);
     };
     // RFC 3007 3: only signed updates, by a key allowed to update the zone.
-    let Some(v) = signed.filter(|v| tsig::allows(&v.key.name, Op::Update, &zone.origin)) else {
-        return (Rcode::Refused, None);
+    let key = match signed {
+        Some(v) if tsig::allows(&v.key.name, Op::Update, &zone.origin) => v.key.name.clone(),
+        None if internal => {
+            Name::parse(INTERNAL_KEY, &Name::root()).unwrap_or_else(|_| Name::root())
+        }
+        _ => return (Rcode::Refused, None),
     };
     if let Err(rc) =
         crate::update::check_prereqs(zone, &m).and_then(|()| crate::update::prescan(zone, &m))
@@ -269,7 +281,7 @@ fn update(
     };
     let origin = new.origin.clone();
     let old = zs.replace(new);
-    if commit(zs, &origin, &v.key.name).is_err() {
+    if commit(zs, &origin, &key).is_err() {
         if let Some(old) = old {
             zs.rollback(old);
         }

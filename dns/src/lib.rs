@@ -17,6 +17,7 @@ pub mod notify_out;
 pub mod rdata;
 pub mod rtype;
 pub mod serial;
+pub mod stub;
 mod svcb;
 pub mod transfer;
 pub mod tsig;

@@ -47,6 +47,8 @@ pub struct Reply {
     pub peer: IpEndpoint,
     pub transport: Transport,
     pub msg: Vec<u8>,
+    /// The answer to the appliance's own UPDATE (ACME), not a client's.
+    pub internal: bool,
 }
 
 /// What the open connection is doing.

@@ -239,7 +239,7 @@ fn check_segment(
     if p.vaddr >= mem_size || p.vaddr.checked_add(p.filesz).is_none_or(|e| e > mem_size) {
         return Err(seg_err(
             index,
-            "program file segment falls outside of valid range",
+            "program file segment falls outside of valid range (p_vaddr + p_filesz > mem_size: give more --mem)",
         ));
     }
     if p.memsz < p.filesz {

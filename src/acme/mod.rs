@@ -1,0 +1,385 @@
+//! ACME in the appliance: a TLSA `3 255 0` CSR at `_letsencrypt._tcp.<host>`
+//! in our zones makes us order a certificate (RFC 8555, DNS-01 answered
+//! from our own zones) and write it back beside the CSR as `3 0 0` (leaf)
+//! and `0 0 0` (chain) TLSA records through the same path as a signed
+//! UPDATE: committed (and pushed with a git remote) before it is served.
+//! The protocol is the sans-I/O `gitns_acme::Client`; this file moves its
+//! requests over [`conn::HttpsConn`] and its TXT records into the zones.
+
+pub mod conn;
+pub mod records;
+
+use crate::config::AcmeConfig;
+use crate::dns::{Dns, PlatformStore};
+use crate::resolve::{ResolveState, Resolver};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use conn::HttpsConn;
+use gitns_acme::{AccountKey, Client, Input, Output};
+use gitns_dns::authority::Event;
+use gitns_https::Anchors;
+use gitns_net::smoltcp::wire::IpAddress;
+use gitns_net::{Net, Platform};
+use records::CsrSite;
+
+/// Zones are looked at again this often (new CSRs, renewals).
+const SCAN_NS: u64 = 10_000_000_000;
+/// After a failed order, the same CSR waits this long.
+const RETRY_SECS: u64 = 3600;
+/// Secondaries get this long to take a challenge TXT (NOTIFY answered).
+const TXT_WAIT_NS: u64 = 30_000_000_000;
+const TXT_MIN_NS: u64 = 200_000_000;
+
+/// The order being worked on.
+struct Order {
+    site: CsrSite,
+    /// Challenge TXT records published: (name, value).
+    txt: Vec<(String, String)>,
+    /// Since when they wait for secondaries (until the client is told).
+    txt_since: Option<u64>,
+}
+
+/// The ACME side of the appliance.
+pub struct Acme {
+    client: Client,
+    anchors: Anchors,
+    renew_secs: u64,
+    conn: Option<HttpsConn>,
+    /// A request waiting for its host name to resolve.
+    unresolved: Option<gitns_acme::HttpRequest>,
+    wait_until: Option<u64>,
+    order: Option<Order>,
+    next_scan: u64,
+    /// Per CSR (DER): not before this unix time again (failed, refused).
+    hold: BTreeMap<Vec<u8>, u64>,
+    /// Per owner: the CSR whose certificate we wrote (a changed CSR orders).
+    written: BTreeMap<String, Vec<u8>>,
+}
+
+impl Acme {
+    /// From the configuration; None (logged) when ACME is off.
+    pub fn from_config(cfg: &AcmeConfig) -> Option<Acme> {
+        let seed = cfg.account_key_seed.as_ref()?;
+        let key = match AccountKey::from_seed(seed.as_bytes()) {
+            Ok(k) => k,
+            Err(e) => {
+                log::error!("acme: account key from --account-key-seed: {e:?}; ACME off");
+                return None;
+            }
+        };
+        let mut anchors = Anchors::lets_encrypt();
+        for der in &cfg.extra_ca {
+            if let Err(e) = anchors.add_der(der) {
+                log::error!("acme: --acme-ca is not a usable CA certificate: {e:?}");
+            }
+        }
+        log::info!("acme: ordering certificates from {}", cfg.server);
+        Some(Acme {
+            client: Client::new(&cfg.server, key, cfg.email.as_deref()),
+            anchors,
+            renew_secs: cfg.renew_days * 86_400,
+            conn: None,
+            unresolved: None,
+            wait_until: None,
+            order: None,
+            next_scan: 0,
+            hold: BTreeMap::new(),
+            written: BTreeMap::new(),
+        })
+    }
+
+    /// Make progress; true when anything happened.
+    pub fn run<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &mut Dns,
+        mut resolver: Option<&mut Resolver>,
+        now: u64,
+    ) -> bool {
+        let unix = platform.wall_clock_ns() / 1_000_000_000;
+        let mut busy = false;
+        if let Some(req) = self.unresolved.take() {
+            self.request(platform, net, resolver.as_deref_mut(), req, now, unix);
+        }
+        if self.order.is_none() && now >= self.next_scan {
+            self.next_scan = now + SCAN_NS;
+            busy |= self.maybe_order(dns, unix);
+        }
+        if let Some(c) = self.conn.as_mut() {
+            let (moved, done) = c.pump(net, unix, now);
+            busy |= moved;
+            if let Some(result) = done {
+                if let Some(c) = self.conn.take() {
+                    c.close(net);
+                }
+                let input = match result {
+                    Ok(r) => Input::Response(r),
+                    Err(e) => {
+                        log::warn!("acme: {e}");
+                        Input::TransportError(e)
+                    }
+                };
+                self.client.handle(unix, input);
+            }
+        }
+        if self.wait_until.is_some_and(|t| unix >= t) {
+            self.wait_until = None;
+            self.client.handle(unix, Input::Timer);
+            busy = true;
+        }
+        busy |= self.txt_ready(dns, now, unix);
+        while let Some(out) = self.client.poll_output() {
+            busy = true;
+            self.output(platform, net, dns, resolver.as_deref_mut(), out, now, unix);
+        }
+        busy
+    }
+
+    /// The earliest time `run` must be called again (monotonic ns).
+    pub fn next_deadline(&self, now: u64, unix: u64) -> u64 {
+        let mut d = self.next_scan;
+        if let Some(c) = &self.conn {
+            d = d.min(c.next_deadline()).min(now + 10_000_000);
+        }
+        if self.unresolved.is_some() {
+            d = d.min(now + 10_000_000);
+        }
+        if let Some(t) = self.wait_until {
+            d = d.min(now + t.saturating_sub(unix) * 1_000_000_000);
+        }
+        if self.order.as_ref().is_some_and(|o| o.txt_since.is_some()) {
+            d = d.min(now + TXT_MIN_NS);
+        }
+        d
+    }
+
+    /// The answer to the certificate's UPDATE (internal reply).
+    pub fn committed(&mut self, answer: &[u8]) {
+        let rcode = answer.get(3).map_or(2, |b| b & 0x0f);
+        let Some(o) = self.order.take() else { return };
+        let host = o.site.owner.to_text();
+        if rcode == 0 {
+            log::info!("acme: certificate for {host} written back and committed");
+            self.written.insert(host, o.site.csr);
+        } else {
+            log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
+            self.hold.insert(o.site.csr, 0);
+        }
+    }
+
+    /// Look for a CSR that needs a certificate and start its order.
+    fn maybe_order(&mut self, dns: &Dns, unix: u64) -> bool {
+        for site in records::scan(&dns.zones) {
+            if self.hold.get(&site.csr).is_some_and(|&t| unix < t) {
+                continue;
+            }
+            let Some(why) = self.needs_order(dns, &site, unix) else {
+                continue;
+            };
+            let host = site.owner.to_text();
+            match self.client.start_order(unix, &site.csr) {
+                Ok(_) => {
+                    log::info!("acme: ordering a certificate for {host}: {why}");
+                    self.order = Some(Order {
+                        site,
+                        txt: Vec::new(),
+                        txt_since: None,
+                    });
+                    return true;
+                }
+                Err(e) => {
+                    log::error!("acme: the CSR at {host} is refused: {e:?}");
+                    self.hold.insert(site.csr, u64::MAX);
+                }
+            }
+        }
+        false
+    }
+
+    /// Why `site` needs a certificate now, or None.
+    fn needs_order(&mut self, dns: &Dns, site: &CsrSite, unix: u64) -> Option<&'static str> {
+        let host = site.owner.to_text();
+        let names = match gitns_acme::csr::parse(&site.csr) {
+            Ok(c) => c.names,
+            Err(e) => {
+                log::error!("acme: the CSR at {host} refused: {e:?}");
+                self.hold.insert(site.csr.clone(), u64::MAX);
+                return None;
+            }
+        };
+        if let Some(out) = names.iter().find(|n| !records::inside(&dns.zones, n)) {
+            log::error!("acme: the CSR at {host} refused: {out} is outside our zones");
+            self.hold.insert(site.csr.clone(), u64::MAX);
+            return None;
+        }
+        if self.written.get(&host).is_some_and(|c| *c != site.csr) {
+            return Some("the CSR changed");
+        }
+        let Some(cert) = site.certs.first() else {
+            return Some("no certificate yet");
+        };
+        let Ok(info) = gitns_acme::cert::parse(cert) else {
+            return Some("the certificate there is unreadable");
+        };
+        if !names.iter().all(|n| info.dns_names.contains(n)) {
+            return Some("the certificate does not cover the CSR's names");
+        }
+        if gitns_acme::needs_renewal(info.not_after, unix, self.renew_secs) {
+            return Some("the certificate expires soon");
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn output<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &mut Dns,
+        resolver: Option<&mut Resolver>,
+        out: Output,
+        now: u64,
+        unix: u64,
+    ) {
+        match out {
+            Output::Request(req) => self.request(platform, net, resolver, req, now, unix),
+            Output::WaitUntil(t) => self.wait_until = Some(t),
+            Output::PublishTxt { name, value } => self.txt(dns, name, value, true, now),
+            Output::RemoveTxt { name, value } => self.txt(dns, name, value, false, now),
+            Output::Certificate {
+                chain_der,
+                not_after,
+                ..
+            } => self.certificate(platform, dns, &chain_der, not_after),
+            Output::Failed { error, .. } => {
+                if let Some(o) = self.order.take() {
+                    log::error!(
+                        "acme: the order for {} failed: {error:?}; next try in {RETRY_SECS} s",
+                        o.site.owner.to_text()
+                    );
+                    self.hold.insert(o.site.csr, unix + RETRY_SECS);
+                }
+            }
+        }
+    }
+
+    fn request<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        resolver: Option<&mut Resolver>,
+        req: gitns_acme::HttpRequest,
+        now: u64,
+        unix: u64,
+    ) {
+        let ip = match (conn::ip_host(&req.url), conn::host_port(&req.url), resolver) {
+            (Some(ip), _, _) => ip,
+            (None, Some((host, _)), Some(r)) => {
+                let mut ids = || {
+                    let mut b = [0u8; 2];
+                    platform.fill_random(&mut b);
+                    u16::from_le_bytes(b)
+                };
+                match r.resolve(&host, now, &mut ids) {
+                    ResolveState::Ready(ip) => ip,
+                    ResolveState::Pending => {
+                        self.unresolved = Some(req);
+                        return;
+                    }
+                    ResolveState::Failed(e) => {
+                        let why = alloc::format!("cannot resolve {host}: {e}");
+                        self.client.handle(unix, Input::TransportError(why));
+                        return;
+                    }
+                }
+            }
+            _ => {
+                let why = String::from("the ACME server's host name needs --resolver=IP");
+                log::error!("acme: {}: {why}", req.url);
+                self.client.handle(unix, Input::TransportError(why));
+                return;
+            }
+        };
+        let ip: IpAddress = ip;
+        let mut r = [0u8; 2];
+        platform.fill_random(&mut r);
+        let port = 49152 + u16::from_le_bytes(r) % 16384;
+        log::debug!("acme: {} {}", req.method.as_str(), req.url);
+        match HttpsConn::open(net, &req, ip, &self.anchors, unix, now, port) {
+            Ok(c) => self.conn = Some(c),
+            Err(e) => {
+                log::warn!("acme: {e}");
+                self.client.handle(unix, Input::TransportError(e));
+            }
+        }
+    }
+
+    /// Serve (or stop serving) a challenge TXT; secondaries are NOTIFYed.
+    fn txt(&mut self, dns: &mut Dns, name: String, value: String, add: bool, now: u64) {
+        match records::set_txt(&mut dns.zones, &name, &value, add) {
+            Ok(zone) => {
+                log::info!(
+                    "acme: {} TXT {name} {value}",
+                    if add { "serving" } else { "removed" }
+                );
+                dns.push_event(Event::Updated(zone));
+                if let (true, Some(o)) = (add, self.order.as_mut()) {
+                    o.txt.push((name, value));
+                    o.txt_since = Some(now);
+                }
+            }
+            Err(e) => log::error!("acme: TXT {name}: {e}"),
+        }
+    }
+
+    /// Tell the client the TXT records are out once every secondary took
+    /// the NOTIFY (or the wait is over).
+    fn txt_ready(&mut self, dns: &Dns, now: u64, unix: u64) -> bool {
+        let Some(o) = self.order.as_mut() else {
+            return false;
+        };
+        let Some(since) = o.txt_since else {
+            return false;
+        };
+        let waited = now.saturating_sub(since);
+        let answered = dns.notifier.pending() == 0;
+        if waited < TXT_MIN_NS || (!answered && waited < TXT_WAIT_NS) {
+            return false;
+        }
+        if !answered {
+            log::warn!(
+                "acme: not every secondary answered the NOTIFY; asking for validation anyway"
+            );
+        }
+        o.txt_since = None;
+        self.client.handle(unix, Input::TxtReady);
+        true
+    }
+
+    /// Write the certificate back through the UPDATE path.
+    fn certificate<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        dns: &mut Dns,
+        chain: &[Vec<u8>],
+        not_after: u64,
+    ) {
+        let Some(o) = self.order.as_mut() else { return };
+        log::info!(
+            "acme: certificate for {} issued, valid until {not_after} (unix)",
+            o.site.owner.to_text()
+        );
+        let mut id = [0u8; 2];
+        platform.fill_random(&mut id);
+        let Some(msg) = records::certificate_update(&o.site, chain, u16::from_le_bytes(id)) else {
+            log::error!("acme: the certificate chain does not fit one UPDATE");
+            self.order = None;
+            return;
+        };
+        if let Some(answer) = dns.submit_internal(&mut PlatformStore(platform), msg) {
+            self.committed(&answer);
+        }
+    }
+}
