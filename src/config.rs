@@ -172,8 +172,8 @@ options:
   -l, --logs=LEVEL        log level: error, warn, info, debug, trace (default info)
   --axfr                  allow zone transfers (AXFR/IXFR) without TSIG
   --remote=URL[#BRANCH]   git remote of the zones: git@HOST:PATH or
-                          ssh://USER@HOST[:PORT]/PATH (HOST an IPv4 address;
-                          branch main unless given)
+                          ssh://USER@HOST[:PORT]/PATH (HOST an IPv4 address,
+                          or a name with --resolver; branch main unless given)
   --ssh-key=ed25519:SEED  SSH user key: base64 of a 32-byte seed
                           (`cargo xtask keygen` makes one)
   --ssh-password=PASS     SSH password login instead of a key
@@ -262,6 +262,12 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
         return Err(ConfigError::Needs(
             "--remote",
             "--ssh-key or --ssh-password",
+        ));
+    }
+    if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
+        return Err(ConfigError::Needs(
+            "--remote with a host name",
+            "--resolver",
         ));
     }
     Ok(cfg)
@@ -366,14 +372,22 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
 }
 
 const REMOTE_FORM: &str =
-    "an SSH remote like git@10.0.0.1:zones.git or ssh://git@10.0.0.1:22/zones.git#main, its host an IPv4 address";
+    "an SSH remote like git@10.0.0.1:zones.git or ssh://git@git.example.org:22/zones.git#main";
 
-/// `--remote`: an SSH remote whose host is an IPv4 address (the image has
-/// no resolver yet).
+/// `--remote`: an SSH remote whose host is an IPv4 address or a host name
+/// (resolved through `--resolver`).
 fn parse_remote(value: &str) -> Result<Remote, ()> {
     let r = Remote::parse(value).map_err(|_| ())?;
-    r.host.parse::<Ipv4Address>().map_err(|_| ())?;
-    Ok(r)
+    let literal = r.host.parse::<Ipv4Address>().is_ok();
+    let name = gitns_dns::name::Name::parse(&r.host, &gitns_dns::name::Name::root()).is_ok();
+    (literal || (name && !r.host.contains(':')))
+        .then_some(r)
+        .ok_or(())
+}
+
+/// Is the remote's host a name (not an address)?
+pub fn needs_resolver(r: &Remote) -> bool {
+    r.host.parse::<Ipv4Address>().is_err()
 }
 
 /// `ed25519:<base64 32-byte seed>`; `rsa:` is refused with a pointer to ed25519.
@@ -541,10 +555,16 @@ mod tests {
             parse("--remote=https://x/y"),
             Err(ConfigError::BadValue { .. })
         ));
-        assert!(matches!(
-            parse("--remote=git@example.com:z"),
-            Err(ConfigError::BadValue { .. })
-        ));
+        assert_eq!(
+            parse("--remote=git@example.com:z --ssh-password=x"),
+            Err(ConfigError::Needs(
+                "--remote with a host name",
+                "--resolver"
+            ))
+        );
+        let c =
+            parse("--remote=git@git.example.com:z --ssh-password=x --resolver=10.0.0.1").unwrap();
+        assert_eq!(c.remote.unwrap().host, "git.example.com");
         assert!(matches!(
             parse("--authenticator=MD5:aa"),
             Err(ConfigError::BadValue { .. })

@@ -208,7 +208,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             busy |= r.run(&mut net, now);
         }
         if let Some(g) = git.as_mut() {
-            let (moved, replies) = g.run(platform, &mut net, &mut service, now);
+            let (moved, replies) = g.run(platform, &mut net, &mut service, resolver.as_mut(), now);
             busy |= moved;
             for r in replies {
                 if r.internal {

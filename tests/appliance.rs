@@ -381,3 +381,35 @@ fn protocol_v2_request_falls_back_to_v0() {
         );
     }
 }
+
+/// `--remote` by host name: the image asks the resolver it was given
+/// (Knot, authoritative for the lab's zone) and clones from that address.
+#[test]
+fn a_remote_named_by_host_is_resolved_through_the_resolver() {
+    let test = "a_remote_named_by_host_is_resolved_through_the_resolver";
+    if skip_all(test) {
+        return;
+    }
+    let ns = netns("hostname");
+    let srv = server(&ns, "hostname", &[("x25519.net", &zone(4, ""))]);
+    let _knot = knot_authority(
+        &ns,
+        "lab.test",
+        "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 10.0.0.1\ngit A 10.0.0.1\n",
+    );
+    let remote = srv.remote().replace("@10.0.0.1:", "@git.lab.test:");
+    let mut a = git_args(&srv, None, &["--resolver=10.0.0.1"]);
+    a[1] = remote;
+    let g = Guest::boot(&ns, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    g.wait_for("resolve: git.lab.test", T);
+    g.wait_for("git: main is at", T);
+    assert!(serial(&ns).contains(" 4 "), "{}", g.output());
+    assert!(g.output().contains("10.0.0.1"), "{}", g.output());
+    drop(g);
+    // Without a resolver a host name is a configuration error.
+    let mut a = git_args(&srv, None, &[]);
+    a[1] = "--remote=git@git.lab.test:zones.git".into();
+    let mut g = Guest::boot(&ns, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(g.wait_exit(T).code(), Some(64), "{}", g.output());
+    assert!(g.output().contains("--resolver"), "{}", g.output());
+}

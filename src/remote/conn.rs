@@ -41,6 +41,7 @@ impl Conn {
     pub fn open(
         net: &mut Net,
         remote: &Remote,
+        ip: Ipv4Address,
         cred: &Credential,
         pin: Option<&str>,
         command: &str,
@@ -49,10 +50,6 @@ impl Conn {
         now: u64,
         timeouts: Timeouts,
     ) -> Result<Conn, alloc::string::String> {
-        let ip: Ipv4Address = remote
-            .host
-            .parse()
-            .map_err(|_| alloc::format!("remote host {} is not an IPv4 address", remote.host))?;
         let target = IpEndpoint::new(IpAddress::Ipv4(ip), remote.port);
         let mut sock = tcp::Socket::new(
             tcp::SocketBuffer::new(alloc::vec![0; RX_BYTES]),

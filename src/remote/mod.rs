@@ -9,6 +9,7 @@ mod update;
 
 use crate::config::{Config, SshKey};
 use crate::dns::{self, Dns, PlatformStore};
+use crate::resolve::{ResolveState, Resolver};
 use crate::server::{Store, Transport};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -21,7 +22,7 @@ use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome, SessionError, Timeouts};
 use gitns_git::ssh::Credential;
 use gitns_net::smoltcp::iface::SocketHandle;
-use gitns_net::smoltcp::wire::IpEndpoint;
+use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
 
 /// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
@@ -79,6 +80,8 @@ pub struct GitRemote {
     /// The protocol of the last fetch, for the log when it changes.
     spoke_v2: Option<bool>,
     pub stats: GitStats,
+    /// The remote host's address, once known.
+    addr: Option<Ipv4Address>,
 }
 
 impl GitRemote {
@@ -108,6 +111,7 @@ impl GitRemote {
             v2: true,
             spoke_v2: None,
             stats: GitStats::default(),
+            addr: None,
         })
     }
 
@@ -124,6 +128,7 @@ impl GitRemote {
         platform: &mut P,
         net: &mut Net,
         dns: &mut Dns,
+        resolver: Option<&mut Resolver>,
         now: u64,
     ) -> (bool, Vec<Reply>) {
         let mut replies = Vec::new();
@@ -153,10 +158,40 @@ impl GitRemote {
                 busy = true;
             }
         }
-        if self.conn.is_none() {
+        if self.conn.is_none() && self.resolve(platform, resolver, now) {
             busy |= self.start_next(platform, net, dns, now, &mut replies);
         }
         (busy, replies)
+    }
+
+    /// Find the remote's address (a name through the resolver, its TTL
+    /// honoured by the resolver's cache); false while it is unknown.
+    fn resolve<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        resolver: Option<&mut Resolver>,
+        now: u64,
+    ) -> bool {
+        if let Ok(ip) = self.remote.host.parse::<Ipv4Address>() {
+            self.addr = Some(ip);
+            return true;
+        }
+        let Some(r) = resolver else { return false };
+        let mut ids = || {
+            let mut b = [0u8; 2];
+            platform.fill_random(&mut b);
+            u16::from_le_bytes(b)
+        };
+        match r.resolve(&self.remote.host, now, &mut ids) {
+            ResolveState::Ready(IpAddress::Ipv4(ip)) => {
+                self.addr = Some(ip);
+                true
+            }
+            ResolveState::Ready(_) | ResolveState::Pending => false,
+            // The resolver holds a failure 5 s before it asks again; the
+            // last address known stays usable meanwhile.
+            ResolveState::Failed(_) => self.addr.is_some(),
+        }
     }
 
     /// The head commit the zones come from, once cloned.
@@ -280,9 +315,11 @@ impl GitRemote {
         let local_port = 49152 + u16::from_le_bytes(r) % 16384;
         let pin = self.pin.as_deref();
         let timeouts = Timeouts::default();
+        let ip = self.addr.ok_or("the remote's address is not known")?;
         match Conn::open(
             net,
             &self.remote,
+            ip,
             &self.cred,
             pin,
             command,

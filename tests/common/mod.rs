@@ -367,3 +367,31 @@ pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon
         port: 53,
     }
 }
+
+/// Knot on 10.0.0.1@53 in `ns` serving `zone` (master-file `text`) with
+/// authority: the resolver the image is pointed at for host names.
+#[allow(dead_code)]
+pub fn knot_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
+    let dir = std::env::temp_dir().join(format!("{}-knotauth", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
+    let conf = format!(
+        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\ntemplate:\n  - id: default\n    storage: {d}\nzone:\n  - domain: {zone}\n    file: {zone}.zone\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let child = ns
+        .command("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("knotd");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
+}
