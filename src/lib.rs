@@ -178,7 +178,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             next_metrics = now + METRICS_NS;
             let out = (notify_sock.sent, notify_sock.answered);
             let heap = platform.heap_usage();
-            let text = metrics::render(&service, &stats, out, heap, git.as_ref());
+            let text = metrics::render(&service, &stats, out, heap, git.as_ref(), acme.as_ref());
             if text != last_metrics {
                 platform.report_metrics(text.as_bytes());
                 last_metrics = text;

@@ -37,8 +37,12 @@ pub fn render(
     notify_out: (u64, u64),
     heap: Option<(usize, usize)>,
     git: Option<&GitRemote>,
+    acme: Option<&crate::acme::Acme>,
 ) -> String {
     let mut o = String::new();
+    if let Some(a) = acme {
+        acme_lines(&mut o, a);
+    }
     if let Some((used, free)) = heap {
         head(
             &mut o,
@@ -173,4 +177,32 @@ pub fn render(
         }
     }
     o
+}
+
+/// Certificates (ACME): expiry per name, orders by result.
+fn acme_lines(o: &mut String, a: &crate::acme::Acme) {
+    head(
+        o,
+        "gitns_certificate_expiry_seconds",
+        "gauge",
+        "notAfter (unix time) of the certificate served at each _letsencrypt._tcp name.",
+    );
+    for (name, t) in &a.expiry {
+        let _ = writeln!(
+            o,
+            "gitns_certificate_expiry_seconds{{name=\"{}\"}} {t}",
+            label(name)
+        );
+    }
+    head(
+        o,
+        "gitns_acme_orders_total",
+        "counter",
+        "ACME orders by result.",
+    );
+    let _ = writeln!(
+        o,
+        "gitns_acme_orders_total{{result=\"issued\"}} {}\ngitns_acme_orders_total{{result=\"failed\"}} {}",
+        a.issued, a.failed
+    );
 }

@@ -55,6 +55,14 @@ pub struct Acme {
     hold: BTreeMap<Vec<u8>, u64>,
     /// Per owner: the CSR whose certificate we wrote (a changed CSR orders).
     written: BTreeMap<String, Vec<u8>>,
+    /// Zones and serials at the last scan: a large zone is walked again
+    /// only when a serial moved, or hourly for renewals.
+    scanned: Vec<(Vec<u8>, u32)>,
+    rescan_unix: u64,
+    /// Certificates served: owner -> notAfter (unix), for the metrics.
+    pub expiry: BTreeMap<String, u64>,
+    pub issued: u64,
+    pub failed: u64,
 }
 
 impl Acme {
@@ -86,6 +94,11 @@ impl Acme {
             next_scan: 0,
             hold: BTreeMap::new(),
             written: BTreeMap::new(),
+            scanned: Vec::new(),
+            rescan_unix: 0,
+            expiry: BTreeMap::new(),
+            issued: 0,
+            failed: 0,
         })
     }
 
@@ -105,7 +118,16 @@ impl Acme {
         }
         if self.order.is_none() && now >= self.next_scan {
             self.next_scan = now + SCAN_NS;
-            busy |= self.maybe_order(dns, unix);
+            let zones: Vec<(Vec<u8>, u32)> = dns
+                .zones
+                .zones()
+                .map(|z| (z.origin.key(), z.serial().unwrap_or(0)))
+                .collect();
+            if zones != self.scanned || unix >= self.rescan_unix {
+                self.scanned = zones;
+                self.rescan_unix = unix + 3600;
+                busy |= self.maybe_order(dns, unix);
+            }
         }
         if let Some(c) = self.conn.as_mut() {
             let (moved, done) = c.pump(net, unix, now);
@@ -162,6 +184,8 @@ impl Acme {
         let host = o.site.owner.to_text();
         if rcode == 0 {
             log::info!("acme: certificate for {host} written back and committed");
+            self.issued += 1;
+            self.scanned.clear(); // look again: the expiry changed
             self.written.insert(host, o.site.csr);
         } else {
             log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
@@ -171,7 +195,15 @@ impl Acme {
 
     /// Look for a CSR that needs a certificate and start its order.
     fn maybe_order(&mut self, dns: &Dns, unix: u64) -> bool {
-        for site in records::scan(&dns.zones) {
+        let sites = records::scan(&dns.zones);
+        self.expiry = sites
+            .iter()
+            .filter_map(|s| {
+                let info = gitns_acme::cert::parse(s.certs.first()?).ok()?;
+                Some((s.owner.to_text(), info.not_after))
+            })
+            .collect();
+        for site in sites {
             if self.hold.get(&site.csr).is_some_and(|&t| unix < t) {
                 continue;
             }
@@ -255,6 +287,7 @@ impl Acme {
             } => self.certificate(platform, dns, &chain_der, not_after),
             Output::Failed { error, .. } => {
                 if let Some(o) = self.order.take() {
+                    self.failed += 1;
                     log::error!(
                         "acme: the order for {} failed: {error:?}; next try in {RETRY_SECS} s",
                         o.site.owner.to_text()
