@@ -23,8 +23,9 @@ use gitns_net::smoltcp::wire::IpAddress;
 use gitns_net::{Net, Platform};
 use records::CsrSite;
 
-/// Zones are looked at again this often (new CSRs, renewals).
-const SCAN_NS: u64 = 10_000_000_000;
+/// Zone serials are compared this often; the zones are walked for CSRs
+/// only when one moved (or hourly, for renewals).
+const SCAN_NS: u64 = 1_000_000_000;
 /// After a failed order, the same CSR waits this long.
 const RETRY_SECS: u64 = 3600;
 /// Secondaries get this long to take a challenge TXT (NOTIFY answered).

@@ -99,7 +99,11 @@ impl GitRemote {
             time: platform.wall_clock_ns() / 1_000_000_000,
             tz: "+0000".to_string(),
         };
-        let message = alloc::format!("UPDATE of {zone} by {key_text} from {}\n", u.d.peer.addr);
+        let message = if u.d.internal {
+            alloc::format!("certificate for {zone} from ACME\n")
+        } else {
+            alloc::format!("UPDATE of {zone} by {key_text} from {}\n", u.d.peer.addr)
+        };
         match checkout.commit(&[(file, Some(text.into_bytes()))], &sig, &message) {
             None => {
                 // The remote's file already says this.

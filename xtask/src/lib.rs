@@ -8,6 +8,7 @@ pub mod dnstool;
 pub mod gitclient;
 pub mod gitread;
 pub mod netns;
+pub mod pebble;
 pub mod sshd;
 pub mod sshremote;
 pub mod util;

@@ -1,5 +1,6 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
+mod certify;
 mod check;
 mod demo;
 mod keygen;
@@ -17,6 +18,8 @@ commands:
                         boot the image (in its own netns + tap unless --tap)
   notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
   update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
+  certify --server IP[:PORT] --key K --hostname HOST [--out DIR] [--wait SECS]
+                        CSR as TLSA 3 255 0 via signed UPDATE, wait for the appliance's certificate
   keygen                an ed25519 key for --ssh-key, its authorized_keys line and fingerprint
   check PATH [--rev REV] [--old REV]
                         check the zones of a directory or a git revision (file:line:col
@@ -39,6 +42,7 @@ fn main() {
         "test" => test::main(rest),
         "check" => check::main(rest),
         "keygen" => keygen::main(rest),
+        "certify" => certify::main(rest),
         "notify" => dnstool::notify(rest),
         "update" => dnstool::update(rest),
         "zone-parse" => xtask::bench::zone::parse_main(rest),

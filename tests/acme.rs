@@ -1,0 +1,556 @@
+//! ACME end to end, the seeds' flow without the extra unikernel: a CSR as
+//! `_letsencrypt._tcp.HOST TLSA 3 255 0` in a zone from git makes the
+//! appliance order a certificate from Pebble (in the test's namespace at
+//! 10.0.0.1, validating DNS-01 against the appliance at 10.0.0.2), and write
+//! it back as `3 0 0` (leaf) and `0 0 0` (chain) TLSA records, committed and
+//! pushed to the remote. Checked with dig, openssl and gix only.
+//!
+//! Needs /dev/kvm, root (namespaces), sshd + git, pebble + openssl (the
+//! test command installs them); skips loudly otherwise, fails instead under
+//! GITNS_REQUIRE_KVM=1. Run alone with `cargo xtask test --test acme`.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use xtask::pebble::Pebble;
+use xtask::sshd::{key, GitServer};
+
+/// Bound on boot and clone.
+const T: Duration = Duration::from_secs(30);
+/// Bound on a whole order, CSR seen to certificate in DNS.
+const ISSUE: Duration = Duration::from_secs(60);
+/// How long a refused CSR is watched (the appliance scans its zones for
+/// CSRs about 10 s after boot, then on changes).
+const REFUSE: Duration = Duration::from_secs(20);
+const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
+const SEED: [u8; 32] = [0x5b; 32];
+const OWNER: &str = "_letsencrypt._tcp.www.example.org.";
+
+fn zone(extra: &str) -> String {
+    format!(
+        "$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\nwww A 192.0.2.80\n{extra}"
+    )
+}
+
+fn keys() -> String {
+    format!("personal._update.example.org. DNSKEY 0 3 163 {SECRET}\n")
+}
+
+/// A P-256 key and a DER CSR for `names` (CN the first).
+fn csr(names: &[&str]) -> (rcgen::KeyPair, Vec<u8>) {
+    use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, names[0]);
+    let der = p.serialize_request(&key).unwrap().der().to_vec();
+    (key, der)
+}
+
+fn csr_record(der: &[u8]) -> String {
+    format!("{OWNER} 3600 IN TLSA 3 255 0 {}\n", hex(der))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    s.chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect()
+}
+
+fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let body: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        body.join("\n")
+    )
+}
+
+/// The TLSA records at OWNER as dig sees them over TCP:
+/// (usage, selector, matching, data).
+fn tlsa(ns: &Netns) -> Vec<(u8, u8, u8, Vec<u8>)> {
+    dig(ns, &["+tcp", "+short", OWNER, "TLSA"])
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() < 4 {
+                return None;
+            }
+            Some((
+                w[0].parse().ok()?,
+                w[1].parse().ok()?,
+                w[2].parse().ok()?,
+                unhex(&w[3..].concat())?,
+            ))
+        })
+        .collect()
+}
+
+fn of_kind(rrs: &[(u8, u8, u8, Vec<u8>)], kind: (u8, u8, u8)) -> Vec<Vec<u8>> {
+    rrs.iter()
+        .filter(|r| (r.0, r.1, r.2) == kind)
+        .map(|r| r.3.clone())
+        .collect()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let v: Vec<&str> = text.lines().collect();
+    v[v.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Everything of one test; dropped guest first, namespace last.
+struct Rig {
+    guest: Guest,
+    pebble: Pebble,
+    srv: GitServer,
+    /// Pebble's issuing root (fetched from its management port at start).
+    root: String,
+    ns: Netns,
+}
+
+impl Rig {
+    /// Namespace, sshd + repository of `files`, Pebble at 10.0.0.1 asking
+    /// 10.0.0.2:53 for DNS-01, and the image booted with the ACME options;
+    /// returns once the zones are cloned.
+    fn start(tag: &str, files: &[(&str, &str)]) -> Rig {
+        let ns = netns(tag);
+        let srv = GitServer::start(&ns, tag, &key(SEED).1, files);
+        let pebble = Pebble::start(&ns, "10.0.0.1", "10.0.0.2:53")
+            .unwrap_or_else(|e| panic!("harness: pebble: {e}"));
+        let root = pebble
+            .root_pem()
+            .unwrap_or_else(|e| panic!("harness: pebble root: {e}\n{}", pebble.log()));
+        assert!(root.contains("BEGIN CERTIFICATE"), "{root}");
+        let args = [
+            "--ipv4=10.0.0.2/24".to_string(),
+            srv.remote(),
+            format!("--ssh-key={}", key(SEED).0),
+            format!("--ssh-authenticator={}", srv.fingerprint),
+            format!("--acme-server={}", pebble.directory()),
+            format!("--acme-ca={}", pebble.ca_base64()),
+            "--account-key-seed=gitns-acme-test-account-seed".to_string(),
+            "--email=ops@example.org".to_string(),
+        ];
+        let guest = Guest::boot(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        guest.wait_for("git: main is at", T);
+        Rig {
+            guest,
+            pebble,
+            srv,
+            root,
+            ns,
+        }
+    }
+
+    /// What to look at when the appliance did not do its part.
+    fn report(&self) -> String {
+        format!(
+            "--- appliance (last lines) ---\n{}\n--- pebble (last lines) ---\n{}\n--- TLSA at {OWNER} ---\n{}",
+            tail(&self.guest.output(), 40),
+            tail(&self.pebble.log(), 30),
+            dig(&self.ns, &["+tcp", "+short", OWNER, "TLSA"])
+        )
+    }
+
+    /// Wait up to `within` for a `3 0 0` record; the whole TLSA RRset then.
+    fn wait_certificate(&self, within: Duration) -> Vec<(u8, u8, u8, Vec<u8>)> {
+        let end = Instant::now() + within;
+        loop {
+            let rrs = tlsa(&self.ns);
+            if !of_kind(&rrs, (3, 0, 0)).is_empty() {
+                return rrs;
+            }
+            if Instant::now() >= end {
+                panic!(
+                    "no TLSA 3 0 0 (certificate) at {OWNER} within {within:?}: the \
+                     appliance's ACME client did not deliver (harness, Pebble, git and \
+                     boot were up)\n{}",
+                    self.report()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("{}-certs", self.ns.name));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ =
+            std::fs::remove_dir_all(std::env::temp_dir().join(format!("{}-certs", self.ns.name)));
+    }
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// `openssl verify` of `leaf` up to `root` through `chain`; panics with
+/// openssl's words otherwise.
+fn verify(dir: &Path, root: &str, chain: &str, leaf: &str) {
+    let write = |n: &str, t: &str| {
+        let p = dir.join(n);
+        std::fs::write(&p, t).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (r, c, l) = (
+        write("root.pem", root),
+        write("untrusted.pem", chain),
+        write("leaf.pem", leaf),
+    );
+    let (ok, out) = openssl(&["verify", "-CAfile", &r, "-untrusted", &c, &l]);
+    assert!(ok && out.contains(": OK"), "openssl verify: {out}");
+}
+
+fn skip_all(test: &str) -> bool {
+    !kvm_or_skip(test) || !netns_or_skip(test) || !sshd_or_skip(test) || !pebble_or_skip(test)
+}
+
+fn pebble_or_skip(test: &str) -> bool {
+    let have = ["pebble", "openssl"].iter().all(|p| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    if have {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: needs pebble and openssl (cargo xtask test installs them)");
+    }
+    skip(test, "needs pebble and openssl");
+    false
+}
+
+/// The harness alone (no VM): Pebble in a namespace on 10.0.0.1 answers its
+/// directory and hands out its root over TLS trusting only the listener CA.
+#[test]
+fn pebble_runs_in_a_namespace() {
+    let test = "pebble_runs_in_a_namespace";
+    if !netns_or_skip(test) || !pebble_or_skip(test) {
+        return;
+    }
+    let ns = netns("acmepebble");
+    let pebble = Pebble::start(&ns, "10.0.0.1", "10.0.0.2:53").unwrap();
+    assert_eq!(pebble.directory(), "https://10.0.0.1:14000/dir");
+    let root = pebble.root_pem().unwrap();
+    let inter = pebble.intermediate_pem().unwrap();
+    let dir = std::env::temp_dir().join(format!("{}-roots", ns.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("root.pem"), &root).unwrap();
+    std::fs::write(dir.join("inter.pem"), &inter).unwrap();
+    let (ok, out) = openssl(&[
+        "verify",
+        "-CAfile",
+        dir.join("root.pem").to_str().unwrap(),
+        dir.join("inter.pem").to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "intermediate under root: {out}");
+    // The directory over TLS with the listener CA and the IP checked.
+    let ca = pebble.ca_pem_path();
+    let (ok, out) = {
+        let o = ns
+            .command("openssl")
+            .args(["s_client", "-quiet", "-connect", "10.0.0.1:14000"])
+            .args(["-verify_return_error", "-verify_ip", "10.0.0.1", "-CAfile"])
+            .arg(&ca)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut o = o;
+        use std::io::Write;
+        o.stdin
+            .take()
+            .unwrap()
+            .write_all(b"GET /dir HTTP/1.0\r\nHost: 10.0.0.1:14000\r\n\r\n")
+            .unwrap();
+        // s_client -quiet ends when Pebble closes the HTTP/1.0 exchange.
+        let end = Instant::now() + Duration::from_secs(10);
+        while o.try_wait().unwrap().is_none() {
+            if Instant::now() > end {
+                let _ = o.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = o.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert!(ok && out.contains("newOrder"), "{out}");
+}
+
+/// The seeds' flow: a CSR in the zone from git gets its certificate in DNS
+/// and in the remote.
+#[test]
+fn a_csr_in_the_zone_gets_a_certificate() {
+    let test = "a_csr_in_the_zone_gets_a_certificate";
+    if skip_all(test) {
+        return;
+    }
+    let (csr_key, der) = csr(&["www.example.org"]);
+    let rig = Rig::start(
+        "acmeissue",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+    );
+    // The appliance serves the CSR (over TCP: it is big).
+    let before = tlsa(&rig.ns);
+    assert_eq!(
+        of_kind(&before, (3, 255, 0)),
+        vec![der.clone()],
+        "{}",
+        rig.report()
+    );
+
+    let rrs = rig.wait_certificate(ISSUE);
+    let leaves = of_kind(&rrs, (3, 0, 0));
+    assert_eq!(leaves.len(), 1, "one certificate: {}", rig.report());
+    let chain = of_kind(&rrs, (0, 0, 0));
+    assert!(!chain.is_empty(), "chain records (0 0 0): {}", rig.report());
+    let dir = rig.dir();
+    let leaf_pem = pem(&leaves[0]);
+    let chain_pem: String = chain.iter().map(|c| pem(c)).collect();
+    verify(&dir, &rig.root, &chain_pem, &leaf_pem);
+    // The names and the key are the CSR's.
+    std::fs::write(dir.join("leaf.pem"), &leaf_pem).unwrap();
+    let leaf_path = dir.join("leaf.pem");
+    let (ok, san) = openssl(&[
+        "x509",
+        "-in",
+        leaf_path.to_str().unwrap(),
+        "-noout",
+        "-ext",
+        "subjectAltName",
+    ]);
+    assert!(ok, "{san}");
+    let dns: Vec<&str> = san
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter_map(|w| w.strip_prefix("DNS:"))
+        .collect();
+    assert_eq!(dns, ["www.example.org"], "{san}");
+    let (ok, pubkey) = openssl(&[
+        "x509",
+        "-in",
+        leaf_path.to_str().unwrap(),
+        "-noout",
+        "-pubkey",
+    ]);
+    assert!(ok, "{pubkey}");
+    assert_eq!(pubkey.trim(), csr_key.public_key_pem().trim());
+    // The CSR stays (renewal reuses it).
+    assert_eq!(of_kind(&rrs, (3, 255, 0)), vec![der.clone()]);
+
+    // Committed and pushed: the remote's head holds the certificate.
+    let squash = |b: &[u8]| -> String {
+        String::from_utf8_lossy(b)
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+            .collect()
+    };
+    let want = format!("tlsa300{}", hex(&leaves[0]));
+    let end = Instant::now() + T;
+    loop {
+        let file = xtask::gitread::file_at(&rig.srv.repo, "main", "example.org")
+            .unwrap()
+            .unwrap_or_default();
+        if squash(&file).contains(&want) {
+            for c in &chain {
+                assert!(
+                    squash(&file).contains(&format!("tlsa000{}", hex(c))),
+                    "chain certificate in the pushed zone:\n{}",
+                    String::from_utf8_lossy(&file)
+                );
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "the remote's head has no TLSA 3 0 0 of the certificate:\n{}\n{}",
+            String::from_utf8_lossy(&file),
+            rig.report()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let info = xtask::gitread::commit_info(&rig.srv.repo, "main").unwrap();
+    eprintln!("certificate commit: {info:?}");
+    assert_eq!(rig.srv.bare(&["fsck", "--strict"]), "");
+}
+
+/// A CSR for a name outside the appliance's zones cannot be validated by
+/// DNS-01 from here: refused, logged, no certificate.
+#[test]
+fn a_csr_for_a_foreign_name_is_refused() {
+    let test = "a_csr_for_a_foreign_name_is_refused";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.elsewhere.test"]);
+    let rig = Rig::start(
+        "acmeforeign",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+    );
+    assert_eq!(
+        of_kind(&tlsa(&rig.ns), (3, 255, 0)),
+        vec![der],
+        "{}",
+        rig.report()
+    );
+    let end = Instant::now() + REFUSE;
+    let refused = |out: &str| {
+        out.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("acme:") && (l.contains("outside") || l.contains("refus"))
+        })
+    };
+    while Instant::now() < end && !refused(&rig.guest.output()) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        refused(&rig.guest.output()),
+        "no `acme: ... refused ... outside our zones` in the appliance's log within {REFUSE:?}\n{}",
+        rig.report()
+    );
+    assert!(
+        of_kind(&tlsa(&rig.ns), (3, 0, 0)).is_empty(),
+        "{}",
+        rig.report()
+    );
+    assert!(
+        !rig.pebble.log().contains("elsewhere.test"),
+        "no order was placed: {}",
+        rig.pebble.log()
+    );
+}
+
+/// `cargo xtask certify` (the host's ocertify) against the booted image: it
+/// places the CSR with the zone's TSIG key and writes key, certificate and
+/// chain once the appliance delivered. A second run (a new key) replaces
+/// the first CSR only and gets a certificate for its own key.
+#[test]
+fn xtask_certify_end_to_end() {
+    let test = "xtask_certify_end_to_end";
+    if skip_all(test) {
+        return;
+    }
+    let rig = Rig::start(
+        "acmecertify",
+        &[("example.org", &zone("")), ("example.org._keys", &keys())],
+    );
+    let dir = rig.dir();
+    let first = certify_round(&rig, &dir.join("first"));
+    let second = certify_round(&rig, &dir.join("second"));
+    assert_ne!(first, second, "a new key for the second run");
+}
+
+/// One `certify` run into `out`; checks its files and returns the key's
+/// public key (PEM).
+fn certify_round(rig: &Rig, out: &Path) -> String {
+    let mut c = rig.ns.command(xtask_bin().to_str().unwrap());
+    c.args(["certify", "--server", "10.0.0.2"])
+        .arg(format!(
+            "--key=personal._update.example.org:SHA256:{SECRET}"
+        ))
+        .args(["--hostname", "www.example.org", "--wait", "60", "--out"])
+        .arg(out);
+    let mut certify = Guest::spawn(c);
+    let status = certify.wait_exit(ISSUE + Duration::from_secs(30));
+    // The UPDATE landed whatever the outcome: exactly one CSR (an earlier
+    // one replaced) is served and pushed.
+    let csrs = of_kind(&tlsa(&rig.ns), (3, 255, 0));
+    assert_eq!(
+        csrs.len(),
+        1,
+        "certify's CSR: {}\n{}",
+        certify.output(),
+        rig.report()
+    );
+    let pushed = xtask::gitread::file_at(&rig.srv.repo, "main", "example.org")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&pushed)
+            .to_ascii_lowercase()
+            .contains(&hex(&csrs[0])[..64]),
+        "CSR pushed:\n{}",
+        String::from_utf8_lossy(&pushed)
+    );
+    assert!(
+        status.success(),
+        "certify failed ({status}):\n{}\n{}",
+        certify.output(),
+        rig.report()
+    );
+    let key = out.join("www.example.org.key");
+    let leaf = out.join("www.example.org.pem");
+    let chain = out.join("www.example.org.chain.pem");
+    for p in [&key, &leaf, &chain] {
+        assert!(p.exists(), "{} written: {}", p.display(), certify.output());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o077,
+        0
+    );
+    let chain_text = std::fs::read_to_string(&chain).unwrap();
+    let leaf_text = std::fs::read_to_string(&leaf).unwrap();
+    assert!(
+        chain_text.starts_with(&leaf_text),
+        "chain starts with the leaf"
+    );
+    assert!(
+        chain_text.matches("BEGIN CERTIFICATE").count() >= 2,
+        "{chain_text}"
+    );
+    let vdir = out.join("verify");
+    std::fs::create_dir_all(&vdir).unwrap();
+    verify(&vdir, &rig.root, &chain_text, &leaf_text);
+    // The key file is the certificate's key.
+    let (ok, a) = openssl(&["x509", "-in", leaf.to_str().unwrap(), "-noout", "-pubkey"]);
+    assert!(ok, "{a}");
+    let (ok, b) = openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+    assert!(ok, "{b}");
+    assert_eq!(a, b);
+    a
+}
