@@ -36,7 +36,7 @@ pub struct Csr {
     pub signature: SignatureCheck,
 }
 
-/// Parse a DER CSR; a bad P-256 signature or any non-DNS name is an error.
+/// Parse a DER CSR; a bad P-256 signature or a non-DNS SAN is an error.
 pub fn parse(csr_der: &[u8]) -> Result<Csr, X509Error> {
     let mut outer = Der::new(der::single(csr_der, der::SEQUENCE)?.body);
     let info = outer.expect_tlv(der::SEQUENCE)?;
@@ -51,9 +51,18 @@ pub fn parse(csr_der: &[u8]) -> Result<Csr, X509Error> {
     let attributes = fields.optional(der::CONTEXT_0)?.unwrap_or(&[]);
     fields.finish()?;
 
+    // A CN that is not a host name (an organisation's label, rcgen's
+    // default) is ignored when subjectAltNames name the hosts (RFC 6125
+    // 6.4.4: the SANs are the identity then); alone it must be a host name.
+    let mut sans = Vec::new();
+    requested_extensions(attributes, &mut sans)?;
     let mut names = Vec::new();
-    x509::common_names(subject, true, &mut names)?;
-    requested_extensions(attributes, &mut names)?;
+    x509::common_names(subject, sans.is_empty(), &mut names)?;
+    for n in sans {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
     if names.is_empty() {
         return Err(X509Error::NoNames);
     }
@@ -138,5 +147,18 @@ mod tests {
         assert!(parse(b"").is_err());
         assert!(parse(b"\x30\x03\x02\x01\x00").is_err());
         assert!(parse(&[0x30, 0x80, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn a_label_cn_beside_sans_is_ignored_alone_it_is_refused() {
+        use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        // rcgen's default subject CN is "rcgen self signed cert".
+        let p = CertificateParams::new(alloc::vec!["www.example.org".into()]).unwrap();
+        let der = p.serialize_request(&key).unwrap().der().to_vec();
+        assert_eq!(parse(&der).unwrap().names, ["www.example.org"]);
+        let p = CertificateParams::new(alloc::vec![]).unwrap();
+        let der = p.serialize_request(&key).unwrap().der().to_vec();
+        assert!(parse(&der).is_err());
     }
 }

@@ -124,8 +124,12 @@ impl<'a> Reader<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Full;
 
-/// Offsets of names already written, for compression.
+/// Offsets of names already written, for compression: the first FIXED
+/// stay (question, zone apex), the rest is a ring of the latest names, so
+/// a long message (a zone transfer) still compresses an owner against the
+/// record before it.
 const MAX_PTRS: usize = 64;
+const FIXED: usize = 16;
 
 /// Writes a message into a caller's buffer.
 pub struct Writer<'a> {
@@ -135,6 +139,8 @@ pub struct Writer<'a> {
     /// Hash of the name at each pointer, compared before the bytes.
     hashes: [u32; MAX_PTRS],
     nptrs: usize,
+    /// Next ring slot to reuse once all are taken.
+    ring: usize,
 }
 
 /// FNV-1a over a name's uncompressed wire form, case-folded.
@@ -154,6 +160,7 @@ impl<'a> Writer<'a> {
             ptrs: [0; MAX_PTRS],
             hashes: [0; MAX_PTRS],
             nptrs: 0,
+            ring: 0,
         }
     }
 
@@ -167,6 +174,7 @@ impl<'a> Writer<'a> {
             ptrs: [0; MAX_PTRS],
             hashes: [0; MAX_PTRS],
             nptrs: 0,
+            ring: 0,
         }
     }
 
@@ -181,8 +189,10 @@ impl<'a> Writer<'a> {
     /// Forget everything after `len` (for truncation).
     pub fn truncate(&mut self, len: usize) {
         self.len = len.min(self.len);
-        while self.nptrs > 0 && self.ptrs[self.nptrs - 1] as usize >= self.len {
-            self.nptrs -= 1;
+        for k in 0..self.nptrs {
+            if self.ptrs[k] as usize >= self.len {
+                self.ptrs[k] = u16::MAX; // never below len: never used
+            }
         }
     }
 
@@ -231,10 +241,16 @@ impl<'a> Writer<'a> {
                     return self.u16(0xc000 | off);
                 }
             }
-            if self.len < 0x3fff && self.nptrs < MAX_PTRS {
-                self.ptrs[self.nptrs] = self.len as u16;
-                self.hashes[self.nptrs] = h;
-                self.nptrs += 1;
+            if self.len < 0x3fff {
+                let k = if self.nptrs < MAX_PTRS {
+                    self.nptrs += 1;
+                    self.nptrs - 1
+                } else {
+                    self.ring = (self.ring + 1) % (MAX_PTRS - FIXED);
+                    FIXED + self.ring
+                };
+                self.ptrs[k] = self.len as u16;
+                self.hashes[k] = h;
             }
             let l = wire[i] as usize;
             self.bytes(&wire[i..i + 1 + l])?;
@@ -248,7 +264,7 @@ impl<'a> Writer<'a> {
     fn find(&self, suffix: &[u8], h: u32) -> Option<u16> {
         let written = &self.buf[..self.len];
         (0..self.nptrs)
-            .filter(|&k| self.hashes[k] == h)
+            .filter(|&k| self.hashes[k] == h && (self.ptrs[k] as usize) < self.len)
             .map(|k| self.ptrs[k])
             .find(|&off| same_name(written, off as usize, suffix))
     }
@@ -362,5 +378,30 @@ mod tests {
         assert!(w.name(&n("example.org."), false).is_err());
         assert!(w.u32(1).is_ok());
         assert_eq!(w.u8(1), Err(Full));
+    }
+
+    #[test]
+    fn a_long_message_still_compresses_against_recent_names() {
+        let mut buf = alloc::vec![0u8; 8192];
+        let mut w = Writer::new(&mut buf);
+        let zone = Name::parse("big.test.", &Name::root()).unwrap();
+        for i in 0..100 {
+            let n = Name::parse(&alloc::format!("host{i}"), &zone).unwrap();
+            w.name(&n, true).unwrap();
+        }
+        let n = Name::parse("host99", &zone).unwrap();
+        let before = w.len();
+        w.name(&n, true).unwrap();
+        assert_eq!(w.len() - before, 2, "the previous owner is a pointer");
+        let before = w.len();
+        w.name(&zone, true).unwrap();
+        assert_eq!(w.len() - before, 2, "the apex stays in the fixed slots");
+        // Truncation forgets names written after the cut.
+        let cut = w.len();
+        w.name(&Name::parse("fresh", &zone).unwrap(), true).unwrap();
+        w.truncate(cut);
+        let before = w.len();
+        w.name(&Name::parse("fresh", &zone).unwrap(), true).unwrap();
+        assert_eq!(w.len() - before, 6 + 2);
     }
 }

@@ -25,7 +25,7 @@ use records::CsrSite;
 
 /// Zone serials are compared this often; the zones are walked for CSRs
 /// only when one moved (or hourly, for renewals).
-const SCAN_NS: u64 = 1_000_000_000;
+const SCAN_NS: u64 = 100_000_000;
 /// After a failed order, the same CSR waits this long.
 const RETRY_SECS: u64 = 3600;
 /// Secondaries get this long to take a challenge TXT (NOTIFY answered).
@@ -85,7 +85,14 @@ impl Acme {
         }
         log::info!("acme: ordering certificates from {}", cfg.server);
         Some(Acme {
-            client: Client::new(&cfg.server, key, cfg.email.as_deref()),
+            // Poll authorizations and orders every second (RFC 8555 7.5.1
+            // leaves it to the client; Retry-After wins when given).
+            client: Client::new(&cfg.server, key, cfg.email.as_deref()).with_limits(
+                gitns_acme::Limits {
+                    poll_interval: 1,
+                    ..Default::default()
+                },
+            ),
             anchors,
             renew_secs: cfg.renew_days * 86_400,
             conn: None,

@@ -54,7 +54,7 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn exchange(server: &str, msg: &[u8]) -> Result<Vec<u8>, String> {
+pub fn exchange(server: &str, msg: &[u8]) -> Result<Vec<u8>, String> {
     let sock = UdpSocket::bind(if server.contains('[') {
         "[::]:0"
     } else {

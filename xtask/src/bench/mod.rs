@@ -1,6 +1,7 @@
-//! `cargo xtask bench [boot|dns|zone|appliance|git|ops] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|dns|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
+mod acme;
 mod appliance;
 mod boot;
 mod dns;
@@ -37,10 +38,16 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"ops") {
         ops::run(quick)?;
     }
+    if all || which.contains(&"acme") {
+        acme::run(quick)?;
+    }
     for w in &which {
-        if !matches!(*w, "boot" | "dns" | "zone" | "appliance" | "git" | "ops") {
+        if !matches!(
+            *w,
+            "boot" | "dns" | "zone" | "appliance" | "git" | "ops" | "acme"
+        ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git, ops)"
+                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git, ops, acme)"
             ));
         }
     }
