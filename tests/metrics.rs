@@ -187,6 +187,14 @@ fn metrics_move_with_queries_notify_and_update() {
         ) > 0.0
     );
     assert!(at(&after, "gitns_tender_hypercalls_total{call=\"metrics\"}") >= 2.0);
+    // Every hypercall is a port-I/O exit.
+    assert!(
+        at(&after, "gitns_tender_vm_exits_total{reason=\"io\"}")
+            >= at(
+                &after,
+                "gitns_tender_hypercalls_total{call=\"net_exchange\"}"
+            )
+    );
     assert!(at(&after, "gitns_tender_net_frames_total{direction=\"in\"}") >= 5.0);
     // /status as JSON and / as HTML; no secret anywhere.
     let status = get(&ns, "/status");

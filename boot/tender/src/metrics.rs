@@ -16,7 +16,10 @@ pub struct State {
     pub frames_out: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// VM exits for port I/O (hypercalls).
     pub exits: u64,
+    /// KVM_RUN interrupted by a signal (EINTR/EAGAIN).
+    pub exits_interrupted: u64,
     pub restarts: u64,
     pub mem_bytes: u64,
     pub guest: String,
@@ -64,8 +67,11 @@ pub fn render(s: &State) -> String {
     metric(
         "gitns_tender_vm_exits_total",
         "counter",
-        "VM exits (all reasons).",
-        &[(String::new(), s.exits)],
+        "VM exits by reason (every other reason ends the VM).",
+        &[
+            ("{reason=\"io\"}".to_string(), s.exits),
+            ("{reason=\"interrupted\"}".to_string(), s.exits_interrupted),
+        ],
     );
     let dir = |a: u64, b: u64| {
         vec![

@@ -148,10 +148,12 @@ impl Vm {
         counters: &mut Counters,
         metrics: Option<&crate::metrics::Shared>,
     ) -> Result<i32, String> {
-        let mut exits = 0u64;
+        // (all, interrupted): KVM_RUN returns that resume the loop are
+        // port I/O (hypercalls) or a signal; every other exit ends the VM.
+        let mut exits = (0u64, 0u64);
         let mut published = std::time::Instant::now();
         loop {
-            exits += 1;
+            exits.0 += 1;
             // Publish at most every 200 ms, and at once when the guest just
             // handed in a report (before a poll that may sleep).
             let fresh = counters.guest_metrics.is_some();
@@ -161,7 +163,10 @@ impl Vm {
             }
             let exit = match self.vcpu.run() {
                 Ok(exit) => exit,
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                    exits.1 += 1;
+                    continue;
+                }
                 Err(e) if e.errno() == libc::EFAULT => {
                     return Err(format!("host/guest translation fault{}", self.regs_text()))
                 }
@@ -214,14 +219,15 @@ impl Vm {
 }
 
 /// Copy the counters where the metrics endpoint reads them.
-fn publish(m: &crate::metrics::Shared, c: &mut Counters, exits: u64) {
+fn publish(m: &crate::metrics::Shared, c: &mut Counters, exits: (u64, u64)) {
     if let Ok(mut s) = m.lock() {
         s.calls = c.calls.to_vec();
         s.frames_in = c.frames_in;
         s.frames_out = c.frames_out;
         s.bytes_in = c.bytes_in;
         s.bytes_out = c.bytes_out;
-        s.exits = exits;
+        s.exits = exits.0 - exits.1;
+        s.exits_interrupted = exits.1;
         if let Some(g) = c.guest_metrics.take() {
             s.guest = g;
         }
