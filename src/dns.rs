@@ -62,6 +62,8 @@ pub struct Dns {
     pub defer_updates: bool,
     /// UPDATEs held back, oldest first.
     pub deferred: alloc::collections::VecDeque<Deferred>,
+    /// Per zone (by name): last change and last error, for /status.
+    pub zone_status: alloc::collections::BTreeMap<String, ZoneStatus>,
 }
 
 /// An UPDATE waiting for the git remote, and where its answer goes.
@@ -97,6 +99,7 @@ impl Dns {
             files: Vec::new(),
             defer_updates: false,
             deferred: Default::default(),
+            zone_status: Default::default(),
         }
     }
 
@@ -284,6 +287,50 @@ pub fn read_cache<P: Platform>(platform: &mut P) -> Result<Vec<(String, Vec<u8>)
     Ok(files.into_iter().map(|f| (f.name, f.data)).collect())
 }
 
+/// What the status page shows of a zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZoneStatus {
+    pub serial: u32,
+    /// Unix time the zone last changed (loaded with a new serial, UPDATE).
+    pub changed: u64,
+    /// Why its file was last rejected (the zone served is the last good).
+    pub error: Option<String>,
+}
+
+impl Dns {
+    /// Log a load and keep its outcome per zone for the status page.
+    pub fn report(&mut self, rep: &LoadReport) {
+        log_report(rep);
+        let now = (self.wall)() / 1_000_000_000;
+        for (name, serial, _) in &rep.loaded {
+            let st = self.zone_status.entry(name.clone()).or_default();
+            if st.serial != *serial || st.changed == 0 {
+                st.changed = now;
+            }
+            st.serial = *serial;
+            st.error = None;
+        }
+        // "FILE:LINE:COL: what": the file names the zone. Key files are
+        // left out: their errors must not reach any output.
+        for e in &rep.errors {
+            let file = e.split(':').next().unwrap_or("");
+            if file.is_empty() || gitns_dns::zoneset::is_keys_file(file) {
+                continue;
+            }
+            let zone = alloc::format!("{}.", file.trim_end_matches('.'));
+            self.zone_status.entry(zone).or_default().error = Some(e.clone());
+        }
+    }
+
+    /// An UPDATE (or ACME) changed `zone`.
+    pub fn changed(&mut self, zone: &gitns_dns::name::Name) {
+        let now = (self.wall)() / 1_000_000_000;
+        let serial = self.zones.zone(zone).and_then(|z| z.serial()).unwrap_or(0);
+        let st = self.zone_status.entry(zone.to_text()).or_default();
+        (st.serial, st.changed) = (serial, now);
+    }
+}
+
 /// Log what a load found.
 pub fn log_report(rep: &LoadReport) {
     for (name, serial, records) in &rep.loaded {
@@ -309,6 +356,7 @@ pub fn handle_events<P: Platform>(
         match ev {
             Event::Secondary { .. } | Event::Transferred { .. } => {}
             Event::Updated(zone) => {
+                service.changed(&zone);
                 let now = platform.monotonic_ns();
                 let mut ids = || {
                     let mut b = [0u8; 2];
@@ -332,7 +380,7 @@ pub fn handle_events<P: Platform>(
                 match read_cache(platform) {
                     Ok(files) => {
                         let (zones, report) = ZoneSet::load(&files, Some(&service.zones));
-                        log_report(&report);
+                        service.report(&report);
                         service.files = files;
                         let old = core::mem::replace(&mut service.zones, zones);
                         notify_risen(platform, service, Some(&old));

@@ -78,13 +78,13 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
-    dns::log_report(&report);
     let cache_files = files;
     let policy = gitns_dns::authority::Policy {
         internal: false,
         unsigned_axfr: cfg.axfr,
     };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
+    service.report(&report);
     let mut stats = server::Stats::default();
     let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
         Ok(u) => u,

@@ -139,6 +139,7 @@ pub fn render(
             z.serial().unwrap_or(0)
         );
     }
+    zone_status(&mut o, dns);
     if let Some(g) = git {
         let s = g.stats;
         head(
@@ -205,4 +206,38 @@ fn acme_lines(o: &mut String, a: &crate::acme::Acme) {
         "gitns_acme_orders_total{{result=\"issued\"}} {}\ngitns_acme_orders_total{{result=\"failed\"}} {}",
         a.issued, a.failed
     );
+}
+
+/// Per zone: when it last changed, and why its file was last rejected.
+fn zone_status(o: &mut String, dns: &Dns) {
+    head(
+        o,
+        "gitns_zone_last_change_seconds",
+        "gauge",
+        "Unix time each zone last changed (new serial loaded, UPDATE).",
+    );
+    for (zone, st) in &dns.zone_status {
+        let _ = writeln!(
+            o,
+            "gitns_zone_last_change_seconds{{zone=\"{}\"}} {}",
+            label(zone),
+            st.changed
+        );
+    }
+    head(
+        o,
+        "gitns_zone_rejected",
+        "gauge",
+        "1 for a zone whose file was last rejected (the last good version is served), with the error.",
+    );
+    for (zone, st) in &dns.zone_status {
+        if let Some(e) = &st.error {
+            let _ = writeln!(
+                o,
+                "gitns_zone_rejected{{zone=\"{}\",error=\"{}\"}} 1",
+                label(zone),
+                label(e)
+            );
+        }
+    }
 }

@@ -126,7 +126,11 @@ fn metrics_move_with_queries_notify_and_update() {
     let keys = format!("personal._update.x25519.net. DNSKEY 0 3 163 {SECRET}\n");
     let dev = zone_device(
         &ns,
-        &[("x25519.net", &zone(5)), ("x25519.net._keys", &keys)],
+        &[
+            ("x25519.net", &zone(5)),
+            ("x25519.net._keys", &keys),
+            ("broken.test", "$TTL 60\n@ SOA ns hm 1 2 3 4\n"),
+        ],
     );
     let g = boot(&ns, &dev, &[]);
     g.wait_for(" ready", T);
@@ -173,6 +177,19 @@ fn metrics_move_with_queries_notify_and_update() {
         at(&after, ok_udp) - at(&before, ok_udp) >= 5.0,
         "3 queries, NOTIFY, UPDATE"
     );
+    // Per zone: the last change (the UPDATE), the rejected file and why.
+    let changed = at(
+        &after,
+        "gitns_zone_last_change_seconds{zone=\"x25519.net.\"}",
+    );
+    assert!(changed > 1.7e9, "{changed}");
+    let rejected: Vec<&String> = after
+        .keys()
+        .filter(|k| {
+            k.starts_with("gitns_zone_rejected{zone=\"broken.test.\",error=\"broken.test:2:")
+        })
+        .collect();
+    assert_eq!(rejected.len(), 1, "{:?}", after.keys().collect::<Vec<_>>());
     // The guest's heap, and the tender's own counters.
     assert!(at(&after, "gitns_heap_bytes{state=\"used\"}") > 1_000_000.0);
     assert!(at(&after, "gitns_heap_bytes{state=\"free\"}") > 1_000_000.0);

@@ -404,7 +404,7 @@ impl GitRemote {
     fn install<P: Platform>(&mut self, platform: &mut P, dns: &mut Dns, checkout: Checkout) {
         let files = checkout.files();
         let (zones, report) = ZoneSet::load(&files, Some(&dns.zones));
-        dns::log_report(&report);
+        dns.report(&report);
         let old = core::mem::replace(&mut dns.zones, zones);
         dns.files = files;
         self.checkout = Some(checkout);
