@@ -64,6 +64,8 @@ pub struct Acme {
     pub expiry: BTreeMap<String, u64>,
     pub issued: u64,
     pub failed: u64,
+    /// Wall clock (unix s) at the last `run`.
+    last_unix: u64,
 }
 
 impl Acme {
@@ -107,6 +109,7 @@ impl Acme {
             expiry: BTreeMap::new(),
             issued: 0,
             failed: 0,
+            last_unix: 0,
         })
     }
 
@@ -120,6 +123,7 @@ impl Acme {
         now: u64,
     ) -> bool {
         let unix = platform.wall_clock_ns() / 1_000_000_000;
+        self.last_unix = unix;
         let mut busy = false;
         if let Some(req) = self.unresolved.take() {
             self.request(platform, net, resolver.as_deref_mut(), req, now, unix);
@@ -194,6 +198,9 @@ impl Acme {
             log::info!("acme: certificate for {host} written back and committed");
             self.issued += 1;
             self.scanned.clear(); // look again: the expiry changed
+                                  // Not again within the hour, whatever the expiry says (a CA
+                                  // issuing shorter than --renew-days would loop otherwise).
+            self.hold.insert(o.site.csr.clone(), self.last_unix + 3600);
             self.written.insert(host, o.site.csr);
         } else {
             log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
