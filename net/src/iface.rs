@@ -5,7 +5,7 @@ use crate::device::{Buffers, PlatformDevice};
 use crate::platform::Platform;
 use alloc::vec::Vec;
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
-use smoltcp::socket::udp;
+use smoltcp::socket::{tcp, udp};
 use smoltcp::storage::PacketMetadata;
 use smoltcp::time::Instant;
 use smoltcp::wire::{
@@ -112,6 +112,26 @@ impl Net {
         };
         let mut sock = udp::Socket::new(buffer(), buffer());
         sock.bind(port)?;
+        Ok(self.sockets.add(sock))
+    }
+
+    /// A TCP connection to `target` from `local_port` with `rx`/`tx` bytes
+    /// of buffer, Nagle off, 20 s without an answer aborting it.
+    pub fn connect_tcp(
+        &mut self,
+        target: smoltcp::wire::IpEndpoint,
+        local_port: u16,
+        rx: usize,
+        tx: usize,
+    ) -> Result<SocketHandle, alloc::string::String> {
+        let mut sock = tcp::Socket::new(
+            tcp::SocketBuffer::new(alloc::vec![0; rx]),
+            tcp::SocketBuffer::new(alloc::vec![0; tx]),
+        );
+        sock.set_nagle_enabled(false);
+        sock.set_timeout(Some(smoltcp::time::Duration::from_secs(20)));
+        sock.connect(self.iface.context(), target, local_port)
+            .map_err(|e| alloc::format!("cannot connect to {target}: {e}"))?;
         Ok(self.sockets.add(sock))
     }
 

@@ -9,7 +9,6 @@ use gitns_acme::http::{HttpRequest as AcmeRequest, HttpResponse as AcmeResponse,
 use gitns_https::{Anchors, HttpRequest, HttpResponse, HttpsExchange, Url};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::tcp;
-use gitns_net::smoltcp::time::Duration;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint};
 use gitns_net::Net;
 
@@ -75,16 +74,8 @@ impl HttpsConn {
         let ex = HttpsExchange::start(&convert(req), anchors, now_unix)
             .map_err(|e| format!("{}: {e:?}", req.url))?;
         let target = IpEndpoint::new(ip, port);
-        let mut sock = tcp::Socket::new(
-            tcp::SocketBuffer::new(alloc::vec![0; RX_BYTES]),
-            tcp::SocketBuffer::new(alloc::vec![0; TX_BYTES]),
-        );
-        sock.set_nagle_enabled(false);
-        sock.set_timeout(Some(Duration::from_secs(20)));
-        sock.connect(net.iface.context(), target, local_port)
-            .map_err(|e| format!("cannot connect to {target}: {e}"))?;
         Ok(HttpsConn {
-            handle: net.sockets.add(sock),
+            handle: net.connect_tcp(target, local_port, RX_BYTES, TX_BYTES)?,
             ex,
             deadline: now_ns + DEADLINE_NS,
             target,

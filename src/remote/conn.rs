@@ -7,7 +7,6 @@ use gitns_git::session::{Op, Outcome, Session, SessionError, Timeouts};
 use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::tcp;
-use gitns_net::smoltcp::time::Duration;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Net;
 
@@ -51,15 +50,7 @@ impl Conn {
         timeouts: Timeouts,
     ) -> Result<Conn, alloc::string::String> {
         let target = IpEndpoint::new(IpAddress::Ipv4(ip), remote.port);
-        let mut sock = tcp::Socket::new(
-            tcp::SocketBuffer::new(alloc::vec![0; RX_BYTES]),
-            tcp::SocketBuffer::new(alloc::vec![0; TX_BYTES]),
-        );
-        sock.set_nagle_enabled(false);
-        sock.set_timeout(Some(Duration::from_secs(20)));
-        sock.connect(net.iface.context(), target, local_port)
-            .map_err(|e| alloc::format!("cannot connect to {target}: {e}"))?;
-        let handle = net.sockets.add(sock);
+        let handle = net.connect_tcp(target, local_port, RX_BYTES, TX_BYTES)?;
         let ssh = SshExec::new(&remote.user, cred.clone(), command, pin);
         Ok(Conn {
             handle,

@@ -342,16 +342,8 @@ pub fn peer_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Knot on 10.0.0.1@53 in `ns` as a TSIG secondary of gitns (10.0.0.2)
-/// for `zone`, taking NOTIFY from it, with key `key` (hmac-sha256).
-pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon {
-    let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = format!(
-        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\nacl:\n  - id: notify_from_primary\n    address: 10.0.0.2\n    key: {key}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: {zone}\n    master: primary\n    acl: notify_from_primary\n",
-        d = dir.display()
-    );
+/// knotd in `ns` with `conf` written to `dir`, on port 53.
+fn spawn_knot(ns: &Netns, dir: PathBuf, conf: &str) -> Daemon {
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
     let child = ns
         .command("knotd")
@@ -368,6 +360,19 @@ pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon
     }
 }
 
+/// Knot on 10.0.0.1@53 in `ns` as a TSIG secondary of gitns (10.0.0.2)
+/// for `zone`, taking NOTIFY from it, with key `key` (hmac-sha256).
+pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon {
+    let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = format!(
+        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\nacl:\n  - id: notify_from_primary\n    address: 10.0.0.2\n    key: {key}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: {zone}\n    master: primary\n    acl: notify_from_primary\n",
+        d = dir.display()
+    );
+    spawn_knot(ns, dir, &conf)
+}
+
 /// Knot on 10.0.0.1@53 in `ns` serving `zone` (master-file `text`) with
 /// authority: the resolver the image is pointed at for host names.
 #[allow(dead_code)]
@@ -380,18 +385,5 @@ pub fn knot_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
         "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\ntemplate:\n  - id: default\n    storage: {d}\nzone:\n  - domain: {zone}\n    file: {zone}.zone\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = ns
-        .command("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("knotd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_knot(ns, dir, &conf)
 }

@@ -11,7 +11,7 @@ use crate::netns::Netns;
 use crate::pebble::Pebble;
 use gitns_dns::name::Name;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const ZONE: &str = "bench.test";
@@ -19,14 +19,7 @@ const KEY: &str = "personal._update.bench.test.";
 const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use super::Kill;
 
 pub fn run(quick: bool) -> Result<(), String> {
     crate::deps::install(&[("dig", "dnsutils"), ("pebble", "pebble"), ("lego", "lego")])?;

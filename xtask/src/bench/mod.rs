@@ -12,6 +12,16 @@ pub mod report;
 pub mod stats;
 pub mod zone;
 
+/// A process a benchmark started: killed (by its handle) when dropped.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn main(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let which: Vec<&str> = args

@@ -19,21 +19,14 @@ use crate::netns::{run_in_named, Netns};
 use gitns_dns::name::Name;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BIG: &str = "big.test";
 const ZONE: &str = "bench.test";
 const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use super::Kill;
 
 pub fn run(quick: bool) -> Result<(), String> {
     crate::deps::install(&[
