@@ -121,15 +121,17 @@ impl Dns {
         commit: authority::Commit,
     ) -> (Option<Vec<u8>>, Option<Event>) {
         let mut first = None;
-        let mut pending = None;
-        self.policy.internal = d.internal;
-        let event = self.serve(&d.msg, d.transport, commit, &mut pending, &mut |m| {
-            first.get_or_insert_with(|| m.to_vec());
-        });
-        self.policy.internal = false;
-        if let Some(m) = pending.and_then(|mut t| t.next(&mut Vec::new()).map(<[u8]>::to_vec)) {
-            first.get_or_insert(m);
-        }
+        // UPDATEs only: never a zone transfer to stream.
+        let event = self.serve(
+            &d.msg,
+            d.transport,
+            d.internal,
+            commit,
+            &mut None,
+            &mut |m| {
+                first.get_or_insert_with(|| m.to_vec());
+            },
+        );
         (first, event)
     }
 
@@ -137,6 +139,7 @@ impl Dns {
         &mut self,
         msg: &[u8],
         transport: Transport,
+        internal: bool,
         commit: authority::Commit,
         pending: &mut Option<Transfer>,
         emit: &mut dyn FnMut(&[u8]),
@@ -151,7 +154,10 @@ impl Dns {
             msg,
             t,
             now,
-            self.policy,
+            Policy {
+                internal,
+                ..self.policy
+            },
             commit,
             &mut self.buf,
             emit,
@@ -183,7 +189,7 @@ impl Handler for Dns {
             }
             return None;
         }
-        self.answer(store, msg, peer, transport, reply)
+        self.answer(store, msg, peer, transport, false, reply)
     }
 }
 
@@ -204,11 +210,9 @@ impl Dns {
             return None;
         }
         let mut answer = None;
-        self.policy.internal = true;
-        self.answer(store, &d.msg, d.peer, d.transport, &mut |m| {
+        self.answer(store, &d.msg, d.peer, d.transport, true, &mut |m| {
             answer.get_or_insert_with(|| m.to_vec());
         });
-        self.policy.internal = false;
         answer
     }
 
@@ -219,6 +223,7 @@ impl Dns {
         msg: &[u8],
         peer: IpEndpoint,
         transport: Transport,
+        internal: bool,
         reply: &mut dyn FnMut(&[u8]),
     ) -> Option<Transfer> {
         let mut sent = false;
@@ -235,13 +240,20 @@ impl Dns {
         };
         let mut first = None;
         let mut pending = None;
-        let event = self.serve(msg, transport, &mut commit, &mut pending, &mut |m| {
-            if !sent {
-                first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
-            }
-            sent = true;
-            reply(m);
-        });
+        let event = self.serve(
+            msg,
+            transport,
+            internal,
+            &mut commit,
+            &mut pending,
+            &mut |m| {
+                if !sent {
+                    first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
+                }
+                sent = true;
+                reply(m);
+            },
+        );
         if !sent && pending.is_some() {
             // A zone transfer: its messages follow; the first is NOERROR.
             (sent, first) = (true, Some([0, 0, 0x84, 0]));
@@ -358,11 +370,7 @@ pub fn handle_events<P: Platform>(
             Event::Updated(zone) => {
                 service.changed(&zone);
                 let now = platform.monotonic_ns();
-                let mut ids = || {
-                    let mut b = [0u8; 2];
-                    platform.fill_random(&mut b);
-                    u16::from_le_bytes(b)
-                };
+                let mut ids = || platform.random_u16();
                 if let Some(z) = service.zones.zone(&zone) {
                     service
                         .notifier
@@ -398,11 +406,7 @@ pub fn handle_events<P: Platform>(
 /// (all zones when `old` is None, at boot), RFC 1996 3.
 pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Option<&ZoneSet>) {
     let now = platform.monotonic_ns();
-    let mut ids = || {
-        let mut b = [0u8; 2];
-        platform.fill_random(&mut b);
-        u16::from_le_bytes(b)
-    };
+    let mut ids = || platform.random_u16();
     for zone in service.zones.zones() {
         let before = old
             .and_then(|o| o.zone(&zone.origin))

@@ -118,9 +118,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     let mut resolver = match cfg.resolver {
         None => None,
         Some(ip) => {
-            let mut r = [0u8; 2];
-            platform.fill_random(&mut r);
-            let port = 49152 + u16::from_le_bytes(r) % 16384;
+            let port = platform.ephemeral_port();
             match resolve::Resolver::bind(&mut net, ip.into(), port) {
                 Ok(r) => Some(r),
                 Err(e) => {

@@ -31,6 +31,16 @@ pub trait Platform {
     fn monotonic_ns(&mut self) -> u64;
     /// Fill `buf` with cryptographically secure random bytes.
     fn fill_random(&mut self, buf: &mut [u8]);
+    /// A random 16-bit value (DNS message IDs).
+    fn random_u16(&mut self) -> u16 {
+        let mut b = [0u8; 2];
+        self.fill_random(&mut b);
+        u16::from_le_bytes(b)
+    }
+    /// A random local port from the dynamic range (RFC 6335 6: 49152-65535).
+    fn ephemeral_port(&mut self) -> u16 {
+        49152 + self.random_u16() % 16384
+    }
     /// Write bytes to the console.
     fn console_write(&mut self, bytes: &[u8]);
     /// MAC address of the service network device.

@@ -19,7 +19,6 @@ use conn::HttpsConn;
 use gitns_acme::{AccountKey, Client, Input, Output};
 use gitns_dns::authority::Event;
 use gitns_https::Anchors;
-use gitns_net::smoltcp::wire::IpAddress;
 use gitns_net::{Net, Platform};
 use records::CsrSite;
 
@@ -325,12 +324,7 @@ impl Acme {
         let ip = match (conn::ip_host(&req.url), conn::host_port(&req.url), resolver) {
             (Some(ip), _, _) => ip,
             (None, Some((host, _)), Some(r)) => {
-                let mut ids = || {
-                    let mut b = [0u8; 2];
-                    platform.fill_random(&mut b);
-                    u16::from_le_bytes(b)
-                };
-                match r.resolve(&host, now, &mut ids) {
+                match r.resolve(&host, now, &mut || platform.random_u16()) {
                     ResolveState::Ready(ip) => ip,
                     ResolveState::Pending => {
                         self.unresolved = Some(req);
@@ -350,10 +344,7 @@ impl Acme {
                 return;
             }
         };
-        let ip: IpAddress = ip;
-        let mut r = [0u8; 2];
-        platform.fill_random(&mut r);
-        let port = 49152 + u16::from_le_bytes(r) % 16384;
+        let port = platform.ephemeral_port();
         log::debug!("acme: {} {}", req.method.as_str(), req.url);
         match HttpsConn::open(net, &req, ip, &self.anchors, unix, now, port) {
             Ok(c) => self.conn = Some(c),
@@ -419,9 +410,7 @@ impl Acme {
             "acme: certificate for {} issued, valid until {not_after} (unix)",
             o.site.owner.to_text()
         );
-        let mut id = [0u8; 2];
-        platform.fill_random(&mut id);
-        let Some(msg) = records::certificate_update(&o.site, chain, u16::from_le_bytes(id)) else {
+        let Some(msg) = records::certificate_update(&o.site, chain, platform.random_u16()) else {
             log::error!("acme: the certificate chain does not fit one UPDATE");
             self.order = None;
             return;

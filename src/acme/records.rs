@@ -71,10 +71,7 @@ fn is_site(wire: &[u8]) -> bool {
 
 /// Does a zone of ours hold `name` (text, absolute or not)?
 pub fn inside(zs: &ZoneSet, name: &str) -> bool {
-    Name::parse(name, &Name::root())
-        .ok()
-        .and_then(|n| zs.zone_for(&n).map(|_| ()))
-        .is_some()
+    Name::parse(name, &Name::root()).is_ok_and(|n| zs.zone_for(&n).is_some())
 }
 
 /// TXT RDATA of one string (RFC 1035 3.3.14); values are short base64url.

@@ -177,12 +177,7 @@ impl GitRemote {
             return true;
         }
         let Some(r) = resolver else { return false };
-        let mut ids = || {
-            let mut b = [0u8; 2];
-            platform.fill_random(&mut b);
-            u16::from_le_bytes(b)
-        };
-        match r.resolve(&self.remote.host, now, &mut ids) {
+        match r.resolve(&self.remote.host, now, &mut || platform.random_u16()) {
             ResolveState::Ready(IpAddress::Ipv4(ip)) => {
                 self.addr = Some(ip);
                 true
@@ -310,9 +305,7 @@ impl GitRemote {
         job: Job,
         now: u64,
     ) -> Result<(), String> {
-        let mut r = [0u8; 2];
-        platform.fill_random(&mut r);
-        let local_port = 49152 + u16::from_le_bytes(r) % 16384;
+        let local_port = platform.ephemeral_port();
         let pin = self.pin.as_deref();
         let timeouts = Timeouts::default();
         let ip = self.addr.ok_or("the remote's address is not known")?;
