@@ -211,7 +211,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             for r in replies {
                 if r.internal {
                     if let Some(a) = acme.as_mut() {
-                        a.committed(&r.msg);
+                        a.committed(&r.msg, wall);
                     }
                     continue;
                 }

@@ -63,8 +63,6 @@ pub struct Acme {
     pub expiry: BTreeMap<String, u64>,
     pub issued: u64,
     pub failed: u64,
-    /// Wall clock (unix s) at the last `run`.
-    last_unix: u64,
 }
 
 impl Acme {
@@ -108,7 +106,6 @@ impl Acme {
             expiry: BTreeMap::new(),
             issued: 0,
             failed: 0,
-            last_unix: 0,
         })
     }
 
@@ -122,7 +119,6 @@ impl Acme {
         now: u64,
     ) -> bool {
         let unix = platform.wall_clock_ns() / 1_000_000_000;
-        self.last_unix = unix;
         let mut busy = false;
         if let Some(req) = self.unresolved.take() {
             self.request(platform, net, resolver.as_deref_mut(), req, now, unix);
@@ -188,8 +184,9 @@ impl Acme {
         d
     }
 
-    /// The answer to the certificate's UPDATE (internal reply).
-    pub fn committed(&mut self, answer: &[u8]) {
+    /// The answer to the certificate's UPDATE (internal reply) at unix
+    /// time `unix`.
+    pub fn committed(&mut self, answer: &[u8], unix: u64) {
         let rcode = answer.get(3).map_or(2, |b| b & 0x0f);
         let Some(o) = self.order.take() else { return };
         let host = o.site.owner.to_text();
@@ -199,7 +196,7 @@ impl Acme {
             self.scanned.clear(); // look again: the expiry changed
                                   // Not again within the hour, whatever the expiry says (a CA
                                   // issuing shorter than --renew-days would loop otherwise).
-            self.hold.insert(o.site.csr.clone(), self.last_unix + 3600);
+            self.hold.insert(o.site.csr.clone(), unix + 3600);
             self.written.insert(host, o.site.csr);
         } else {
             log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
@@ -298,7 +295,7 @@ impl Acme {
                 chain_der,
                 not_after,
                 ..
-            } => self.certificate(platform, dns, &chain_der, not_after),
+            } => self.certificate(platform, dns, &chain_der, not_after, unix),
             Output::Failed { error, .. } => {
                 if let Some(o) = self.order.take() {
                     self.failed += 1;
@@ -404,6 +401,7 @@ impl Acme {
         dns: &mut Dns,
         chain: &[Vec<u8>],
         not_after: u64,
+        unix: u64,
     ) {
         let Some(o) = self.order.as_mut() else { return };
         log::info!(
@@ -416,7 +414,7 @@ impl Acme {
             return;
         };
         if let Some(answer) = dns.submit_internal(&mut PlatformStore(platform), msg) {
-            self.committed(&answer);
+            self.committed(&answer, unix);
         }
     }
 }
