@@ -112,9 +112,30 @@ fn tail(text: &str, lines: usize) -> String {
     v[v.len().saturating_sub(lines)..].join("\n")
 }
 
+/// How a test's rig differs from the plain one.
+struct Setup<'a> {
+    /// Where Pebble asks for DNS-01 records (the appliance by default).
+    pebble_dns: &'a str,
+    pebble_env: &'a [(&'a str, &'a str)],
+    /// Pebble is stopped before the appliance boots (the CA is down).
+    ca_down: bool,
+    /// Pebble's certificate lifetime (its default is five years).
+    validity_secs: Option<u64>,
+    /// More image arguments.
+    args: &'a [&'a str],
+}
+
+const PLAIN: Setup<'static> = Setup {
+    pebble_dns: "10.0.0.2:53",
+    pebble_env: &[],
+    ca_down: false,
+    validity_secs: None,
+    args: &[],
+};
+
 /// Everything of one test; dropped guest first, namespace last.
 struct Rig {
-    guest: Guest,
+    guest: Option<Guest>,
     pebble: Pebble,
     srv: GitServer,
     /// Pebble's issuing root (fetched from its management port at start).
@@ -127,32 +148,77 @@ impl Rig {
     /// 10.0.0.2:53 for DNS-01, and the image booted with the ACME options;
     /// returns once the zones are cloned.
     fn start(tag: &str, files: &[(&str, &str)]) -> Rig {
+        Rig::start_with(tag, files, &PLAIN)
+    }
+
+    fn start_with(tag: &str, files: &[(&str, &str)], setup: &Setup) -> Rig {
         let ns = netns(tag);
         let srv = GitServer::start(&ns, tag, &key(SEED).1, files);
-        let pebble = Pebble::start(&ns, "10.0.0.1", "10.0.0.2:53")
-            .unwrap_or_else(|e| panic!("harness: pebble: {e}"));
+        let mut pebble = Pebble::start_with(
+            &ns,
+            "10.0.0.1",
+            setup.pebble_dns,
+            setup.pebble_env,
+            setup.validity_secs,
+        )
+        .unwrap_or_else(|e| panic!("harness: pebble: {e}"));
         let root = pebble
             .root_pem()
             .unwrap_or_else(|e| panic!("harness: pebble root: {e}\n{}", pebble.log()));
         assert!(root.contains("BEGIN CERTIFICATE"), "{root}");
-        let args = [
-            "--ipv4=10.0.0.2/24".to_string(),
-            srv.remote(),
-            format!("--ssh-key={}", key(SEED).0),
-            format!("--ssh-authenticator={}", srv.fingerprint),
-            format!("--acme-server={}", pebble.directory()),
-            format!("--acme-ca={}", pebble.ca_base64()),
-            "--account-key-seed=gitns-acme-test-account-seed".to_string(),
-            "--email=ops@example.org".to_string(),
-        ];
-        let guest = Guest::boot(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
-        guest.wait_for("git: main is at", T);
-        Rig {
-            guest,
+        if setup.ca_down {
+            pebble.stop();
+        }
+        let mut rig = Rig {
+            guest: None,
             pebble,
             srv,
             root,
             ns,
+        };
+        rig.boot(setup.args);
+        rig
+    }
+
+    /// (Re)boot the image with the ACME options and `extra` arguments;
+    /// returns once the zones are cloned.
+    fn boot(&mut self, extra: &[&str]) {
+        drop(self.guest.take());
+        let mut args = vec![
+            "--ipv4=10.0.0.2/24".to_string(),
+            self.srv.remote(),
+            format!("--ssh-key={}", key(SEED).0),
+            format!("--ssh-authenticator={}", self.srv.fingerprint),
+            format!("--acme-server={}", self.pebble.directory()),
+            format!("--acme-ca={}", self.pebble.ca_base64()),
+            "--account-key-seed=gitns-acme-test-account-seed".to_string(),
+            "--email=ops@example.org".to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let guest = Guest::boot(
+            &self.ns,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        guest.wait_for("git: main is at", T);
+        self.guest = Some(guest);
+    }
+
+    fn guest(&self) -> &Guest {
+        self.guest.as_ref().expect("booted")
+    }
+
+    /// Wait up to `within` for a line of the appliance's log holding every
+    /// one of `words`; panics with the report otherwise.
+    fn wait_log(&self, words: &[&str], within: Duration) {
+        let end = Instant::now() + within;
+        let seen = |out: &str| out.lines().any(|l| words.iter().all(|w| l.contains(w)));
+        while !seen(&self.guest().output()) {
+            assert!(
+                Instant::now() < end,
+                "no log line with {words:?} within {within:?}\n{}",
+                self.report()
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -160,7 +226,7 @@ impl Rig {
     fn report(&self) -> String {
         format!(
             "--- appliance (last lines) ---\n{}\n--- pebble (last lines) ---\n{}\n--- TLSA at {OWNER} ---\n{}",
-            tail(&self.guest.output(), 40),
+            tail(&self.guest().output(), 40),
             tail(&self.pebble.log(), 30),
             dig(&self.ns, &["+tcp", "+short", OWNER, "TLSA"])
         )
@@ -168,10 +234,15 @@ impl Rig {
 
     /// Wait up to `within` for a `3 0 0` record; the whole TLSA RRset then.
     fn wait_certificate(&self, within: Duration) -> Vec<(u8, u8, u8, Vec<u8>)> {
+        self.wait_new_certificate(within, &[])
+    }
+
+    /// Wait up to `within` for a `3 0 0` record other than `old`.
+    fn wait_new_certificate(&self, within: Duration, old: &[u8]) -> Vec<(u8, u8, u8, Vec<u8>)> {
         let end = Instant::now() + within;
         loop {
             let rrs = tlsa(&self.ns);
-            if !of_kind(&rrs, (3, 0, 0)).is_empty() {
+            if of_kind(&rrs, (3, 0, 0)).iter().any(|l| l != old) {
                 return rrs;
             }
             if Instant::now() >= end {
@@ -444,11 +515,11 @@ fn a_csr_for_a_foreign_name_is_refused() {
             l.contains("acme:") && (l.contains("outside") || l.contains("refus"))
         })
     };
-    while Instant::now() < end && !refused(&rig.guest.output()) {
+    while Instant::now() < end && !refused(&rig.guest().output()) {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(
-        refused(&rig.guest.output()),
+        refused(&rig.guest().output()),
         "no `acme: ... refused ... outside our zones` in the appliance's log within {REFUSE:?}\n{}",
         rig.report()
     );
@@ -553,4 +624,346 @@ fn certify_round(rig: &Rig, out: &Path) -> String {
     assert!(ok, "{b}");
     assert_eq!(a, b);
     a
+}
+
+/// The chain of a TLSA RRset verifies to `root`; returns the leaf (DER).
+fn check_chain(rig: &Rig, rrs: &[(u8, u8, u8, Vec<u8>)], root: &str, sub: &str) -> Vec<u8> {
+    let leaves = of_kind(rrs, (3, 0, 0));
+    assert_eq!(leaves.len(), 1, "one certificate: {}", rig.report());
+    let chain: String = of_kind(rrs, (0, 0, 0)).iter().map(|c| pem(c)).collect();
+    assert!(!chain.is_empty(), "chain records (0 0 0): {}", rig.report());
+    let dir = std::env::temp_dir().join(format!("{}-certs-{sub}", rig.ns.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    verify(&dir, root, &chain, &pem(&leaves[0]));
+    let _ = std::fs::remove_dir_all(&dir);
+    leaves[0].clone()
+}
+
+/// The pushed zone file at the remote's head, lower case, without blanks
+/// and parentheses (TLSA data may be split across lines).
+fn pushed(rig: &Rig) -> String {
+    let file = xtask::gitread::file_at(&rig.srv.repo, "main", "example.org")
+        .unwrap()
+        .unwrap_or_default();
+    String::from_utf8_lossy(&file)
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+        .collect()
+}
+
+/// Wait until the remote's head holds `leaf` as TLSA 3 0 0.
+fn wait_pushed(rig: &Rig, leaf: &[u8]) {
+    let want = format!("tlsa300{}", hex(leaf));
+    let end = Instant::now() + T;
+    while !pushed(rig).contains(&want) {
+        assert!(
+            Instant::now() < end,
+            "the remote's head has no TLSA 3 0 0 of the certificate\n{}",
+            rig.report()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// How many lines of the appliance's log hold `needle`.
+fn count(rig: &Rig, needle: &str) -> usize {
+    rig.guest().output().matches(needle).count()
+}
+
+/// Renewal: a certificate with more than `--renew-days` left is kept; the
+/// same certificate with fewer left (the appliance restarted with a longer
+/// window, as time passing would do) is replaced by a new one from the same
+/// CSR, served and pushed; the new one is not ordered again at once.
+#[test]
+fn a_certificate_that_expires_soon_is_renewed() {
+    let test = "a_certificate_that_expires_soon_is_renewed";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.example.org"]);
+    // Pebble issues 30-day certificates here.
+    let setup = Setup {
+        validity_secs: Some(30 * 86_400),
+        args: &["--renew-days=14"],
+        ..PLAIN
+    };
+    let mut rig = Rig::start_with(
+        "acmerenew",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+        &setup,
+    );
+    let first = check_chain(&rig, &rig.wait_certificate(ISSUE), &rig.root, "first");
+    wait_pushed(&rig, &first);
+    // 30 days left, 14 asked: nothing more to do.
+    rig.wait_log(&["acme: certificate for", "committed"], T);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        count(&rig, "acme: ordering a certificate"),
+        1,
+        "{}",
+        rig.report()
+    );
+
+    // 30 days left, 45 asked: renewed at boot from the certificate in git.
+    rig.boot(&["--renew-days=45"]);
+    rig.wait_log(&["acme: ordering", "expires soon"], T);
+    let rrs = rig.wait_new_certificate(ISSUE, &first);
+    let second = check_chain(&rig, &rrs, &rig.root, "second");
+    assert_ne!(first, second);
+    assert_eq!(of_kind(&rrs, (3, 255, 0)), vec![der], "the CSR stays");
+    wait_pushed(&rig, &second);
+    assert!(
+        !pushed(&rig).contains(&hex(&first)),
+        "the old certificate is gone from the remote"
+    );
+    // The new one has 30 days left too, fewer than 45: held, not a loop.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        count(&rig, "acme: ordering a certificate"),
+        1,
+        "{}",
+        rig.report()
+    );
+}
+
+/// The CA is down when the appliance wants a certificate: its requests are
+/// retried with backoff, DNS and UPDATE keep working, and the certificate
+/// comes once the CA is back.
+#[test]
+fn the_ca_down_is_retried_and_nothing_else_is_disturbed() {
+    let test = "the_ca_down_is_retried_and_nothing_else_is_disturbed";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.example.org"]);
+    let setup = Setup {
+        ca_down: true,
+        ..PLAIN
+    };
+    let mut rig = Rig::start_with(
+        "acmecadown",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+        &setup,
+    );
+    let refused = "acme: 10.0.0.1:14000: cannot connect";
+    let end = Instant::now() + T;
+    while count(&rig, refused) < 2 {
+        assert!(Instant::now() < end, "two failed tries: {}", rig.report());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Still serving and taking UPDATEs (committed and pushed) meanwhile.
+    assert_eq!(
+        dig(&rig.ns, &["+short", "www.example.org", "A"]).trim(),
+        "192.0.2.80"
+    );
+    let (ok, out) = nsupdate(
+        &rig.ns,
+        &[
+            "-y",
+            &format!("hmac-sha256:personal._update.example.org:{SECRET}"),
+        ],
+        "server 10.0.0.2\nzone example.org\nupdate add mail.example.org. 300 A 192.0.2.25\nsend\n",
+    );
+    assert!(ok, "nsupdate during the CA outage: {out}\n{}", rig.report());
+    assert_eq!(
+        dig(&rig.ns, &["+short", "mail.example.org", "A"]).trim(),
+        "192.0.2.25"
+    );
+    assert!(of_kind(&tlsa(&rig.ns), (3, 0, 0)).is_empty());
+    let tries = count(&rig, refused);
+    assert!(
+        tries < 5,
+        "backoff, not a storm: {tries} tries\n{}",
+        rig.report()
+    );
+
+    rig.pebble
+        .restart()
+        .unwrap_or_else(|e| panic!("harness: pebble restart: {e}"));
+    let root = rig.pebble.root_pem().unwrap();
+    let leaf = check_chain(&rig, &rig.wait_certificate(ISSUE), &root, "after");
+    wait_pushed(&rig, &leaf);
+    assert!(pushed(&rig).contains("192.0.2.25"), "the UPDATE is kept");
+}
+
+/// Pebble rejecting most nonces (RFC 8555 6.5 badNonce): the appliance
+/// retries each with the fresh nonce and still gets its certificate.
+#[test]
+fn a_bad_nonce_storm_still_ends_in_a_certificate() {
+    let test = "a_bad_nonce_storm_still_ends_in_a_certificate";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.example.org"]);
+    let setup = Setup {
+        pebble_env: &[("PEBBLE_WFE_NONCEREJECT", "60")],
+        ..PLAIN
+    };
+    let rig = Rig::start_with(
+        "acmenonce",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+        &setup,
+    );
+    let leaf = check_chain(&rig, &rig.wait_certificate(ISSUE), &rig.root, "nonce");
+    wait_pushed(&rig, &leaf);
+    let rejected = rig.pebble.log().matches("badNonce").count()
+        + rig.guest().output().matches("badNonce").count();
+    eprintln!("badNonce answers seen: {rejected}");
+}
+
+/// A challenge the CA cannot validate (Pebble asks a server that never has
+/// the TXT): the order fails with the CA's words in the log, the zone keeps
+/// serving and the challenge TXT is withdrawn.
+#[test]
+fn an_invalid_challenge_is_a_clear_error() {
+    let test = "an_invalid_challenge_is_a_clear_error";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.example.org"]);
+    // Port 5353 of the host side: nothing answers there.
+    let setup = Setup {
+        pebble_dns: "10.0.0.1:5353",
+        ..PLAIN
+    };
+    let rig = Rig::start_with(
+        "acmeinvalid",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+        &setup,
+    );
+    rig.wait_log(&["acme: the order for", "failed"], ISSUE);
+    let line = rig
+        .guest()
+        .output()
+        .lines()
+        .find(|l| l.contains("acme: the order for"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("_letsencrypt._tcp.www.example.org") && line.contains("next try in"),
+        "{line}"
+    );
+    assert!(
+        of_kind(&tlsa(&rig.ns), (3, 0, 0)).is_empty(),
+        "{}",
+        rig.report()
+    );
+    assert_eq!(
+        dig(&rig.ns, &["+short", "www.example.org", "A"]).trim(),
+        "192.0.2.80"
+    );
+    // The challenge TXT is withdrawn after the failure.
+    assert_eq!(
+        dig(
+            &rig.ns,
+            &["+short", "_acme-challenge.www.example.org", "TXT"]
+        )
+        .trim(),
+        ""
+    );
+}
+
+/// Knot as a secondary that ignores our NOTIFY (no ACL for it) and only
+/// polls every 2 s (SOA refresh), with Pebble validating against Knot: the
+/// appliance must ask Knot itself until it serves the challenge TXT before
+/// telling the CA to validate (a NOTIFY answer proves nothing here).
+#[test]
+fn validation_waits_until_every_secondary_serves_the_txt() {
+    let test = "validation_waits_until_every_secondary_serves_the_txt";
+    if skip_all(test) || !knot_or_skip(test) {
+        return;
+    }
+    const XFR: &str = "10.0.0.2.10.0.0.1._transfer.example.org.";
+    const XFR_SECRET: &str = "dGhlIHNlY29uZGFyeSdzIHRyYW5zZmVyIGtleQ==";
+    let text = "$TTL 3600\n@ SOA ns1 hostmaster 1 2 2 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 10.0.0.2\nns2 A 10.0.0.1\nwww A 192.0.2.80\n";
+    let keys = format!("{}{XFR} DNSKEY 0 3 163 {XFR_SECRET}\n", keys());
+    let setup = Setup {
+        pebble_dns: "10.0.0.1:53",
+        ..PLAIN
+    };
+    let rig = Rig::start_with(
+        "acmesecondary",
+        &[("example.org", text), ("example.org._keys", &keys)],
+        &setup,
+    );
+    let _knot = knot_polling_secondary(&rig.ns, XFR, XFR_SECRET);
+    let end = Instant::now() + T;
+    while !dig(&rig.ns, &["@10.0.0.1", "+short", "example.org", "SOA"]).contains("hostmaster") {
+        assert!(Instant::now() < end, "Knot took the zone: {}", rig.report());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The CSR by signed UPDATE (over TCP: it is big).
+    let (_key, der) = csr(&["www.example.org"]);
+    let (ok, out) = nsupdate(
+        &rig.ns,
+        &[
+            "-v",
+            "-y",
+            &format!("hmac-sha256:personal._update.example.org:{SECRET}"),
+        ],
+        &format!(
+            "server 10.0.0.2\nzone example.org\nupdate add {OWNER} 3600 TLSA 3 255 0 {}\nsend\n",
+            hex(&der)
+        ),
+    );
+    assert!(ok, "nsupdate of the CSR: {out}\n{}", rig.report());
+    let leaf = check_chain(&rig, &rig.wait_certificate(ISSUE), &rig.root, "secondary");
+    wait_pushed(&rig, &leaf);
+    rig.wait_log(&["acme: waiting for 1 secondary"], T);
+    rig.wait_log(&["acme: 10.0.0.1:53 serves the challenge TXT"], T);
+    assert_eq!(count(&rig, "does not serve the TXT"), 0, "{}", rig.report());
+}
+
+fn knot_or_skip(test: &str) -> bool {
+    let have = std::process::Command::new("sh")
+        .args(["-c", "command -v knotd"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !have && std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: needs knotd (cargo xtask test installs it)");
+    }
+    if !have {
+        skip(test, "needs knotd");
+    }
+    have
+}
+
+/// Knot on 10.0.0.1@53 as a secondary of the appliance for example.org,
+/// transferring with `key`, refusing NOTIFY (no ACL): it learns of changes
+/// only by its SOA refresh timer.
+fn knot_polling_secondary(ns: &Netns, key: &str, secret: &str) -> Daemon {
+    let dir = peer_dir(&format!("{}-knotpoll", ns.name));
+    let conf = format!(
+        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: example.org\n    master: primary\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+    let child = ns
+        .command("knotd")
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("knotd");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
 }

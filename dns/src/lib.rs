@@ -14,6 +14,7 @@ pub mod lookup;
 pub mod message;
 pub mod name;
 pub mod notify_out;
+pub mod probe;
 pub mod rdata;
 pub mod rtype;
 pub mod serial;

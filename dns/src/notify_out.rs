@@ -105,6 +105,23 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
 }
 
 impl Notifier {
+    /// Every secondary of `zone` with its key: [`secondaries`] and the
+    /// hosts seen making signed SOA queries over TCP.
+    pub fn secondaries(
+        &self,
+        zone: &Zone,
+        zs: &ZoneSet,
+        own: &[[u8; 4]],
+    ) -> Vec<(Target, Option<Key>)> {
+        let mut targets = secondaries(zone, zs, own);
+        for (t, z, k) in &self.seen {
+            if *z == zone.origin && !targets.iter().any(|(x, _)| x == t) {
+                targets.push((*t, Some(k.clone())));
+            }
+        }
+        targets
+    }
+
     /// Schedule NOTIFYs for `zone` (whose serial rose) at monotonic `now`.
     /// `ids` supplies message IDs (random, from the caller's RNG).
     pub fn zone_changed(
@@ -115,13 +132,7 @@ impl Notifier {
         now: u64,
         ids: &mut dyn FnMut() -> u16,
     ) {
-        let mut targets = secondaries(zone, zs, own);
-        for (t, z, k) in &self.seen {
-            if *z == zone.origin && !targets.iter().any(|(x, _)| x == t) {
-                targets.push((*t, Some(k.clone())));
-            }
-        }
-        for (target, key) in targets {
+        for (target, key) in self.secondaries(zone, zs, own) {
             // A newer change replaces an unanswered older NOTIFY.
             self.pending
                 .retain(|p| !(p.zone == zone.origin && p.target == target));

@@ -7,6 +7,7 @@
 //! requests over [`conn::HttpsConn`] and its TXT records into the zones.
 
 pub mod conn;
+pub mod probe;
 pub mod records;
 
 use crate::config::AcmeConfig;
@@ -18,8 +19,11 @@ use alloc::vec::Vec;
 use conn::HttpsConn;
 use gitns_acme::{AccountKey, Client, Input, Output};
 use gitns_dns::authority::Event;
+use gitns_dns::name::Name;
+use gitns_dns::probe::TxtProbe;
 use gitns_https::Anchors;
 use gitns_net::{Net, Platform};
+use probe::ProbeSocket;
 use records::CsrSite;
 
 /// Zone serials are compared this often; the zones are walked for CSRs
@@ -27,9 +31,14 @@ use records::CsrSite;
 const SCAN_NS: u64 = 100_000_000;
 /// After a failed order, the same CSR waits this long.
 const RETRY_SECS: u64 = 3600;
-/// Secondaries get this long to take a challenge TXT (NOTIFY answered).
-const TXT_WAIT_NS: u64 = 30_000_000_000;
+/// Secondaries get this long to serve a challenge TXT; validation is
+/// asked for anyway after it (the CA may still reach a server that has it).
+const TXT_WAIT_NS: u64 = 60_000_000_000;
+/// Published TXT records settle this long before the secondaries are asked.
 const TXT_MIN_NS: u64 = 200_000_000;
+/// How often a published TXT is checked to be still served (a zone
+/// reloaded from git during an order comes without it).
+const TXT_CHECK_NS: u64 = 100_000_000;
 
 /// The order being worked on.
 struct Order {
@@ -38,6 +47,9 @@ struct Order {
     txt: Vec<(String, String)>,
     /// Since when they wait for secondaries (until the client is told).
     txt_since: Option<u64>,
+    /// Asking each secondary whether it serves them (from TXT_MIN_NS on).
+    probe: Option<TxtProbe>,
+    next_txt_check: u64,
 }
 
 /// The ACME side of the appliance.
@@ -46,6 +58,7 @@ pub struct Acme {
     anchors: Anchors,
     renew_secs: u64,
     conn: Option<HttpsConn>,
+    probe_socket: Option<ProbeSocket>,
     /// A request waiting for its host name to resolve.
     unresolved: Option<gitns_acme::HttpRequest>,
     wait_until: Option<u64>,
@@ -89,12 +102,16 @@ impl Acme {
             client: Client::new(&cfg.server, key, cfg.email.as_deref()).with_limits(
                 gitns_acme::Limits {
                     poll_interval: 1,
+                    // A badNonce costs one request; a CA rejecting many
+                    // nonces in a row still gets through (RFC 8555 6.5).
+                    max_bad_nonces: 30,
                     ..Default::default()
                 },
             ),
             anchors,
             renew_secs: cfg.renew_days * 86_400,
             conn: None,
+            probe_socket: None,
             unresolved: None,
             wait_until: None,
             order: None,
@@ -158,7 +175,8 @@ impl Acme {
             self.client.handle(unix, Input::Timer);
             busy = true;
         }
-        busy |= self.txt_ready(dns, now, unix);
+        busy |= self.keep_txt(dns, now);
+        busy |= self.txt_ready(platform, net, dns, now, unix);
         while let Some(out) = self.client.poll_output() {
             busy = true;
             self.output(platform, net, dns, resolver.as_deref_mut(), out, now, unix);
@@ -178,8 +196,16 @@ impl Acme {
         if let Some(t) = self.wait_until {
             d = d.min(now + t.saturating_sub(unix) * 1_000_000_000);
         }
-        if self.order.as_ref().is_some_and(|o| o.txt_since.is_some()) {
-            d = d.min(now + TXT_MIN_NS);
+        if let Some(o) = &self.order {
+            if !o.txt.is_empty() {
+                d = d.min(o.next_txt_check);
+            }
+            if let Some(since) = o.txt_since {
+                let probe = o.probe.as_ref().and_then(TxtProbe::next_deadline);
+                d = d
+                    .min(probe.unwrap_or(since + TXT_MIN_NS))
+                    .min(since + TXT_WAIT_NS);
+            }
         }
         d
     }
@@ -229,6 +255,8 @@ impl Acme {
                         site,
                         txt: Vec::new(),
                         txt_since: None,
+                        probe: None,
+                        next_txt_check: 0,
                     });
                     return true;
                 }
@@ -354,6 +382,10 @@ impl Acme {
 
     /// Serve (or stop serving) a challenge TXT; secondaries are NOTIFYed.
     fn txt(&mut self, dns: &mut Dns, name: String, value: String, add: bool, now: u64) {
+        if let (false, Some(o)) = (add, self.order.as_mut()) {
+            // Not kept alive by `keep_txt` any more, whatever happens here.
+            o.txt.retain(|(n, v)| *n != name || *v != value);
+        }
         match records::set_txt(&mut dns.zones, &name, &value, add) {
             Ok(zone) => {
                 log::info!(
@@ -364,15 +396,50 @@ impl Acme {
                 if let (true, Some(o)) = (add, self.order.as_mut()) {
                     o.txt.push((name, value));
                     o.txt_since = Some(now);
+                    o.probe = None;
                 }
             }
             Err(e) => log::error!("acme: TXT {name}: {e}"),
         }
     }
 
-    /// Tell the client the TXT records are out once every secondary took
-    /// the NOTIFY (or the wait is over).
-    fn txt_ready(&mut self, dns: &Dns, now: u64, unix: u64) -> bool {
+    /// Put back a published TXT the zone lost (reloaded from git during
+    /// the order): served again with a new serial, secondaries NOTIFYed.
+    fn keep_txt(&mut self, dns: &mut Dns, now: u64) -> bool {
+        let Some(o) = self.order.as_mut() else {
+            return false;
+        };
+        if o.txt.is_empty() || now < o.next_txt_check {
+            return false;
+        }
+        o.next_txt_check = now + TXT_CHECK_NS;
+        let mut busy = false;
+        for (name, value) in &o.txt {
+            if records::has_txt(&dns.zones, name, value) {
+                continue;
+            }
+            match records::set_txt(&mut dns.zones, name, value, true) {
+                Ok(zone) => {
+                    log::info!("acme: the zone was reloaded; serving TXT {name} {value} again");
+                    dns.push_event(Event::Updated(zone));
+                    busy = true;
+                }
+                Err(e) => log::error!("acme: TXT {name}: {e}"),
+            }
+        }
+        busy
+    }
+
+    /// Tell the client the TXT records are out once every secondary of
+    /// their zones serves them (asked directly), or the wait is over.
+    fn txt_ready<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        net: &mut Net,
+        dns: &Dns,
+        now: u64,
+        unix: u64,
+    ) -> bool {
         let Some(o) = self.order.as_mut() else {
             return false;
         };
@@ -380,16 +447,41 @@ impl Acme {
             return false;
         };
         let waited = now.saturating_sub(since);
-        let answered = dns.notifier.pending() == 0;
-        if waited < TXT_MIN_NS || (!answered && waited < TXT_WAIT_NS) {
+        if waited < TXT_MIN_NS {
             return false;
         }
-        if !answered {
-            log::warn!(
-                "acme: not every secondary answered the NOTIFY; asking for validation anyway"
-            );
+        let mut busy = false;
+        if o.probe.is_none() {
+            o.probe = Some(new_probe(platform, dns, &o.txt, now));
+            busy = true;
+        }
+        let probe = o.probe.as_mut().expect("set above");
+        if self.probe_socket.is_none() {
+            match ProbeSocket::bind(net, platform.ephemeral_port()) {
+                Ok(s) => self.probe_socket = Some(s),
+                Err(e) => log::error!("acme: no socket to ask the secondaries: {e}"),
+            }
+        }
+        if let Some(s) = self.probe_socket.as_mut() {
+            busy |= s.run(net, probe, now);
+        }
+        if !probe.done() {
+            if waited < TXT_WAIT_NS {
+                return busy;
+            }
+            for (t, name) in probe.missing() {
+                log::warn!(
+                    "acme: {}.{}.{}.{} does not serve the TXT at {} yet; asking for validation anyway",
+                    t.addr[0],
+                    t.addr[1],
+                    t.addr[2],
+                    t.addr[3],
+                    name.to_text()
+                );
+            }
         }
         o.txt_since = None;
+        o.probe = None;
         self.client.handle(unix, Input::TxtReady);
         true
     }
@@ -417,4 +509,36 @@ impl Acme {
             self.committed(&answer, unix);
         }
     }
+}
+
+/// A probe of `txt` (name, value) on every secondary of their zones.
+fn new_probe<P: Platform>(
+    platform: &mut P,
+    dns: &Dns,
+    txt: &[(String, String)],
+    now: u64,
+) -> TxtProbe {
+    let mut targets = Vec::new();
+    let mut records = Vec::new();
+    for (name, value) in txt {
+        let Ok(owner) = Name::parse(name, &Name::root()) else {
+            continue;
+        };
+        if let Some(zone) = dns.zones.zone_for(&owner) {
+            for (t, _key) in dns.notifier.secondaries(zone, &dns.zones, &dns.own) {
+                if !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+        }
+        records.push((owner, value.as_bytes().to_vec()));
+    }
+    if !targets.is_empty() {
+        log::info!(
+            "acme: waiting for {} secondar{} to serve the challenge TXT",
+            targets.len(),
+            if targets.len() == 1 { "y" } else { "ies" }
+        );
+    }
+    TxtProbe::new(&targets, &records, now, &mut || platform.random_u16())
 }

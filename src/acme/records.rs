@@ -105,6 +105,19 @@ pub fn set_txt(zs: &mut ZoneSet, name: &str, value: &str, add: bool) -> Result<N
     Ok(origin)
 }
 
+/// Is the challenge TXT `value` at `name` served from our zones now? (A
+/// zone reloaded from git during an order comes without it.)
+pub fn has_txt(zs: &ZoneSet, name: &str, value: &str) -> bool {
+    let Ok(owner) = Name::parse(name, &Name::root()) else {
+        return false;
+    };
+    let rdata = txt_rdata(value);
+    zs.zone_for(&owner)
+        .and_then(|z| z.node(&owner))
+        .and_then(|n| n.get(TXT))
+        .is_some_and(|set| set.rdatas.contains(&rdata))
+}
+
 /// An RR of an UPDATE's update section (RFC 2136 2.5).
 fn update_rr(m: &mut Vec<u8>, owner: &Name, class: u16, ttl: u32, rdata: &[u8]) {
     m.extend_from_slice(owner.wire());
@@ -190,7 +203,11 @@ mod tests {
         let origin = Name::parse("example.org.", &Name::root()).unwrap();
         assert!(z.zone(&origin).unwrap().node(&n).is_some());
         assert_eq!(z.zone(&origin).unwrap().serial(), Some(8));
+        assert!(has_txt(&z, name, "abc"));
+        assert!(!has_txt(&z, name, "abd"));
+        assert!(!has_txt(&z, "_acme-challenge.mail.example.org.", "abc"));
         set_txt(&mut z, name, "abc", false).unwrap();
+        assert!(!has_txt(&z, name, "abc"));
         assert_eq!(z.zone(&origin).unwrap().serial(), Some(9));
         assert!(set_txt(&mut z, "x.example.com.", "abc", true).is_err());
     }

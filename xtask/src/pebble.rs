@@ -67,6 +67,8 @@ pub struct Pebble {
     pub ip: String,
     pub dir: PathBuf,
     tls: ListenerTls,
+    dns_server: String,
+    env: Vec<(String, String)>,
 }
 
 impl Pebble {
@@ -83,6 +85,19 @@ impl Pebble {
         ip: &str,
         dns_server: &str,
         env: &[(&str, &str)],
+    ) -> Result<Pebble, String> {
+        Pebble::start_with(ns, ip, dns_server, env, None)
+    }
+
+    /// [`Pebble::start_with_env`] issuing certificates valid for
+    /// `validity_secs` (Pebble's `certificateValidityPeriod`; its default
+    /// is five years) when given.
+    pub fn start_with(
+        ns: &Netns,
+        ip: &str,
+        dns_server: &str,
+        env: &[(&str, &str)],
+        validity_secs: Option<u64>,
     ) -> Result<Pebble, String> {
         let dir = std::env::temp_dir().join(format!("{}-pebble", ns.name));
         let _ = std::fs::remove_dir_all(&dir);
@@ -103,36 +118,76 @@ impl Pebble {
              \"managementListenAddress\": \"{ip}:{MANAGEMENT_PORT}\", \
              \"certificate\": \"{}\", \"privateKey\": \"{}\", \
              \"httpPort\": 5002, \"tlsPort\": 5001, \"ocspResponderURL\": \"\", \
-             \"externalAccountBindingRequired\": false}}}}\n",
+             \"externalAccountBindingRequired\": false{}}}}}\n",
             cert.display(),
-            key.display()
+            key.display(),
+            validity_secs
+                .map(|v| format!(", \"certificateValidityPeriod\": {v}"))
+                .unwrap_or_default()
         );
-        let config = write("pebble.json", &config)?;
-        let log = std::fs::File::create(dir.join("pebble.log")).map_err(|e| e.to_string())?;
-        let mut c = ns.command("pebble");
-        c.arg("-config")
-            .arg(&config)
-            .arg("-dnsserver")
-            .arg(dns_server)
-            .arg("-strict=false")
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .env("PEBBLE_AUTHZREUSE", "0")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log);
-        // `ip netns exec` execs pebble: the child's PID is Pebble's.
-        let child = c.spawn().map_err(|e| format!("spawn pebble: {e}"))?;
+        write("pebble.json", &config)?;
         let mut p = Pebble {
-            child: Some(child),
+            child: None,
             ns: ns.name.clone(),
             ip: ip.to_string(),
             dir,
             tls,
+            dns_server: dns_server.to_string(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
-        p.wait_listening()?;
+        p.spawn()?;
         Ok(p)
+    }
+
+    /// Start the Pebble process (config written by `start_with_env`) and
+    /// wait until it listens. Its log file is appended to.
+    fn spawn(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("pebble.log"))
+            .map_err(|e| e.to_string())?;
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns, "pebble", "-config"])
+            .arg(self.dir.join("pebble.json"))
+            .arg("-dnsserver")
+            .arg(&self.dns_server)
+            .arg("-strict=false")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .env("PEBBLE_AUTHZREUSE", "0")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        // `ip netns exec` execs pebble: the child's PID is Pebble's.
+        self.child = Some(c.spawn().map_err(|e| format!("spawn pebble: {e}"))?);
+        self.wait_listening()
+    }
+
+    /// Stop Pebble (the CA goes down; the namespace and files stay).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Only our own child, by its PID (SIGKILL; the wait is bounded).
+            let _ = c.kill();
+            let end = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < end {
+                if !matches!(c.try_wait(), Ok(None)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Start it again after [`Pebble::stop`], same address and listener
+    /// certificate (a new issuing root: Pebble makes one per start).
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.spawn()
     }
 
     fn wait_listening(&mut self) -> Result<(), String> {
@@ -238,17 +293,7 @@ impl Pebble {
 
 impl Drop for Pebble {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // Only our own child, by its PID (SIGKILL; the wait is bounded).
-            let _ = c.kill();
-            let end = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < end {
-                if !matches!(c.try_wait(), Ok(None)) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
