@@ -967,3 +967,79 @@ fn knot_polling_secondary(ns: &Netns, key: &str, secret: &str) -> Daemon {
         port: 53,
     }
 }
+
+/// `cargo xtask certify --direct`: instant-acme on the host orders from
+/// Pebble, answering DNS-01 through signed UPDATEs of the appliance; Pebble
+/// validates against the appliance. A second ACME implementation: the
+/// chain verifies, the key is the file's, the TXT is gone afterwards, and
+/// the appliance itself ordered nothing.
+#[test]
+fn xtask_certify_direct_with_instant_acme() {
+    let test = "xtask_certify_direct_with_instant_acme";
+    if skip_all(test) {
+        return;
+    }
+    let rig = Rig::start(
+        "acmedirect",
+        &[("example.org", &zone("")), ("example.org._keys", &keys())],
+    );
+    let out = rig.dir().join("direct");
+    let mut c = rig.ns.command(xtask_bin().to_str().unwrap());
+    c.args(["certify", "--direct", "--server", "10.0.0.2"])
+        .arg(format!(
+            "--key=personal._update.example.org:SHA256:{SECRET}"
+        ))
+        .args(["--hostname", "www.example.org", "--wait", "60"])
+        .args(["--acme-server", &rig.pebble.directory(), "--acme-ca"])
+        .arg(rig.pebble.ca_pem_path())
+        .args(["--email", "ops@example.org", "--out"])
+        .arg(&out);
+    let mut certify = Guest::spawn(c);
+    let status = certify.wait_exit(ISSUE + Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "certify --direct failed ({status}):\n{}\n{}",
+        certify.output(),
+        rig.report()
+    );
+    let key = out.join("www.example.org.key");
+    let leaf = std::fs::read_to_string(out.join("www.example.org.pem")).unwrap();
+    let chain = std::fs::read_to_string(out.join("www.example.org.chain.pem")).unwrap();
+    assert!(chain.starts_with(&leaf), "chain starts with the leaf");
+    let vdir = out.join("verify");
+    std::fs::create_dir_all(&vdir).unwrap();
+    verify(&vdir, &rig.root, &chain, &leaf);
+    let (ok, a) = openssl(&[
+        "x509",
+        "-in",
+        out.join("www.example.org.pem").to_str().unwrap(),
+        "-noout",
+        "-pubkey",
+    ]);
+    assert!(ok, "{a}");
+    let (ok, b) = openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+    assert!(ok, "{b}");
+    assert_eq!(a, b);
+    assert!(
+        certify
+            .output()
+            .contains("serves TXT _acme-challenge.www.example.org."),
+        "{}",
+        certify.output()
+    );
+    assert_eq!(
+        dig(
+            &rig.ns,
+            &["+short", "_acme-challenge.www.example.org", "TXT"]
+        )
+        .trim(),
+        "",
+        "the challenge TXT is deleted"
+    );
+    assert!(
+        !pushed(&rig).contains("_acme-challenge"),
+        "{}",
+        pushed(&rig)
+    );
+    assert_eq!(count(&rig, "acme: ordering a certificate"), 0);
+}

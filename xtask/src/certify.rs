@@ -12,7 +12,11 @@
 //!    `0 0 0` certificates, in issuing order).
 //!
 //! The key is written before the UPDATE: a CSR in the zone never loses its
-//! key. No `--direct` mode (ordering from the host with instant-acme) yet.
+//! key.
+//!
+//! `--direct` skips 2-3: the host orders the certificate itself with
+//! instant-acme, answering DNS-01 through signed UPDATEs of the appliance
+//! (see `certify_direct`), and writes the same files.
 
 use gitns_dns::keys::Key;
 use gitns_dns::message::Header;
@@ -26,7 +30,8 @@ use std::time::{Duration, Instant};
 use xtask::dnstool;
 
 const USAGE: &str = "usage: cargo xtask certify --server IP[:PORT] --key NAME:ALG:SECRET \
---hostname HOST [--zone ZONE] [--out DIR] [--wait SECS]";
+--hostname HOST [--zone ZONE] [--out DIR] [--wait SECS] \
+[--direct [--acme-server URL] [--acme-ca PEMFILE] [--email ADDR]]";
 /// Bound on one DNS exchange; an UPDATE is answered after the git push.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,6 +43,10 @@ struct Opts {
     zone: Option<Name>,
     out: PathBuf,
     wait: Duration,
+    direct: bool,
+    acme_server: String,
+    acme_ca: Option<PathBuf>,
+    email: Option<String>,
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
@@ -47,10 +56,18 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut zone = None;
     let mut out = PathBuf::from(".");
     let mut wait = Duration::from_secs(120);
+    let mut direct = false;
+    let mut acme_server = crate::certify_direct::STAGING.to_string();
+    let mut acme_ca = None;
+    let mut email = None;
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
         i += 1;
+        if a == "--direct" {
+            direct = true;
+            continue;
+        }
         let (opt, value) = match a.split_once('=') {
             Some((o, v)) if o.starts_with("--") => (o, v.to_string()),
             _ => {
@@ -92,6 +109,9 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
                         .map_err(|_| format!("--wait {value}: a number of seconds"))?,
                 )
             }
+            "--acme-server" => acme_server = value,
+            "--acme-ca" => acme_ca = Some(PathBuf::from(value)),
+            "--email" => email = Some(value),
             other => return Err(format!("unknown option `{other}`\n{USAGE}")),
         }
     }
@@ -102,6 +122,10 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         zone,
         out,
         wait,
+        direct,
+        acme_server,
+        acme_ca,
+        email,
     })
 }
 
@@ -121,6 +145,24 @@ pub fn main(args: &[String]) -> Result<(), String> {
         Some(z) => z.clone(),
         None => find_zone(o.server, &owner)?,
     };
+    if o.direct {
+        let d = crate::certify_direct::Direct {
+            server: o.server,
+            key: o.key.clone(),
+            zone,
+            acme_server: o.acme_server.clone(),
+            acme_ca: o.acme_ca.clone(),
+            email: o.email.clone(),
+            wait: o.wait,
+        };
+        eprintln!(
+            "certify: ordering for {host} from {} (instant-acme)",
+            o.acme_server
+        );
+        let mut chain = crate::certify_direct::order(&d, host, &csr)?;
+        let leaf = chain.remove(0);
+        return write_certificate(&o, host, &key_path, &leaf, &chain);
+    }
     let mut ops = Vec::new();
     for r in query_tlsa(o.server, &owner)? {
         if (r.usage, r.selector, r.matching) == (3, 255, 0) {
@@ -173,12 +215,22 @@ pub fn main(args: &[String]) -> Result<(), String> {
         std::thread::sleep(POLL_INTERVAL);
     };
 
-    // 4: the files.
+    write_certificate(&o, host, &key_path, &leaf, &chain)
+}
+
+/// 4: the files: HOST.pem (leaf) and HOST.chain.pem (leaf and chain).
+fn write_certificate(
+    o: &Opts,
+    host: &str,
+    key_path: &Path,
+    leaf: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<(), String> {
     let pem_path = o.out.join(format!("{host}.pem"));
     let chain_path = o.out.join(format!("{host}.chain.pem"));
-    write_file(&pem_path, &pem("CERTIFICATE", &leaf))?;
-    let mut text = pem("CERTIFICATE", &leaf);
-    for c in &chain {
+    write_file(&pem_path, &pem("CERTIFICATE", leaf))?;
+    let mut text = pem("CERTIFICATE", leaf);
+    for c in chain {
         text.push_str(&pem("CERTIFICATE", c));
     }
     write_file(&chain_path, &text)?;
@@ -335,7 +387,7 @@ pub fn spki_key(spki: &[u8]) -> Option<&[u8]> {
 
 /// The zone holding `name`: the owner of the SOA the server returns for
 /// it (answer or authority section, RFC 2308 3).
-fn find_zone(server: SocketAddr, name: &Name) -> Result<Name, String> {
+pub(crate) fn find_zone(server: SocketAddr, name: &Name) -> Result<Name, String> {
     let resp = tcp_exchange(server, &query(name, SOA))?;
     let rc = rcode(&resp);
     if rc != 0 && rc != 3 {
@@ -382,7 +434,7 @@ fn query_tlsa(server: SocketAddr, name: &Name) -> Result<Vec<Tlsa>, String> {
 }
 
 /// A query (no recursion) for `name`/`qtype` IN.
-fn query(name: &Name, qtype: u16) -> Vec<u8> {
+pub(crate) fn query(name: &Name, qtype: u16) -> Vec<u8> {
     let id = (std::process::id() as u16) ^ (qtype << 3);
     let mut m = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     m.extend_from_slice(name.wire());
@@ -391,11 +443,11 @@ fn query(name: &Name, qtype: u16) -> Vec<u8> {
     m
 }
 
-fn rcode(resp: &[u8]) -> u8 {
+pub(crate) fn rcode(resp: &[u8]) -> u8 {
     resp.get(3).map(|b| b & 0x0f).unwrap_or(255)
 }
 
-fn rcode_name(rc: u8) -> String {
+pub(crate) fn rcode_name(rc: u8) -> String {
     const NAMES: [&str; 11] = [
         "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
         "NXRRSET", "NOTAUTH", "NOTZONE",
@@ -428,7 +480,7 @@ pub fn records(msg: &[u8]) -> Result<Vec<(Name, u16, Vec<u8>)>, String> {
 }
 
 /// One DNS exchange over TCP (RFC 1035 4.2.2 length prefix), bounded.
-fn tcp_exchange(server: SocketAddr, msg: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn tcp_exchange(server: SocketAddr, msg: &[u8]) -> Result<Vec<u8>, String> {
     let e = |e: std::io::Error| format!("{server} (TCP): {e}");
     let mut s = TcpStream::connect_timeout(&server, Duration::from_secs(5)).map_err(e)?;
     s.set_read_timeout(Some(EXCHANGE_TIMEOUT)).map_err(e)?;

@@ -1,6 +1,7 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
 mod certify;
+mod certify_direct;
 mod check;
 mod demo;
 mod keygen;
