@@ -836,7 +836,7 @@ fn an_invalid_challenge_is_a_clear_error() {
         pebble_dns: "10.0.0.1:5353",
         ..PLAIN
     };
-    let rig = Rig::start_with(
+    let mut rig = Rig::start_with(
         "acmeinvalid",
         &[
             ("example.org", &zone(&csr_record(&der))),
@@ -874,6 +874,59 @@ fn an_invalid_challenge_is_a_clear_error() {
         .trim(),
         ""
     );
+    // The TXT came and went in memory: the served serial is above the
+    // remote's 1. The operator's next commit (serial 2) is served above it
+    // all the same, so secondaries take it.
+    let serial = |ns: &Netns| -> u32 {
+        let soa = dig(ns, &["+short", "example.org", "SOA"]);
+        soa.split_whitespace()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("SOA: {soa}"))
+    };
+    let served = serial(&rig.ns);
+    assert!(served > 1, "{served}");
+    let next =
+        zone(&csr_record(&der)).replace("hostmaster 1 ", "hostmaster 2 ") + "mail A 192.0.2.25\n";
+    rig.srv.commit(&[("example.org", &next)], "mail");
+    let key = format!("hmac-sha256:personal._update.example.org:{SECRET}");
+    dig(
+        &rig.ns,
+        &["example.org", "SOA", "+opcode=notify", "+norec", "-y", &key],
+    );
+    let end = Instant::now() + T;
+    while dig(&rig.ns, &["+short", "mail.example.org", "A"]).trim() != "192.0.2.25" {
+        assert!(
+            Instant::now() < end,
+            "the new commit served: {}",
+            rig.report()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(serial(&rig.ns), served + 1, "{}", rig.report());
+    rig.wait_log(&["serial 2 is not above the", "served; serving it as"], T);
+
+    // Recovery: the CA validates against the appliance again (a restarted
+    // Pebble that forgot our account) and the operator replaces the CSR
+    // by UPDATE: the new one is ordered at once and certified.
+    rig.pebble.set_dns_server("10.0.0.2:53");
+    rig.pebble
+        .restart()
+        .unwrap_or_else(|e| panic!("harness: pebble restart: {e}"));
+    let root = rig.pebble.root_pem().unwrap();
+    let (_key, der2) = csr(&["www.example.org"]);
+    let (ok, out) = nsupdate(
+        &rig.ns,
+        &["-v", "-y", &key],
+        &format!(
+            "server 10.0.0.2\nzone example.org\nupdate delete {OWNER} TLSA 3 255 0 {}\nupdate add {OWNER} 3600 TLSA 3 255 0 {}\nsend\n",
+            hex(&der),
+            hex(&der2)
+        ),
+    );
+    assert!(ok, "nsupdate of the new CSR: {out}\n{}", rig.report());
+    let leaf = check_chain(&rig, &rig.wait_certificate(ISSUE), &root, "recovered");
+    wait_pushed(&rig, &leaf);
 }
 
 /// Knot as a secondary that ignores our NOTIFY (no ACL for it) and only

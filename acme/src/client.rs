@@ -162,6 +162,8 @@ struct Run {
     retries: u32,
     bad_nonces: u32,
     polls: u32,
+    /// The account was registered again in this order (once at most).
+    reregistered: bool,
 }
 
 /// How a step ended when it did not fail.
@@ -259,6 +261,7 @@ impl Client {
             retries: 0,
             bad_nonces: 0,
             polls: 0,
+            reregistered: false,
         };
         let result = self.send(&mut run, Step::Directory);
         self.settle(run, result);
@@ -401,6 +404,17 @@ impl Client {
                     return Err(AcmeError::TooManyBadNonces);
                 }
                 self.send(run, step)
+            }
+            // RFC 8555 7.3.1: a CA that lost our account (a test CA
+            // restarted, an account deactivated by the CA) answers the
+            // first request signed with its URL so; register again (same
+            // key) and go on, once per order.
+            Some(ProblemType::AccountDoesNotExist)
+                if step == Step::NewOrder && !run.reregistered =>
+            {
+                run.reregistered = true;
+                self.kid = None;
+                self.send(run, Step::NewAccount)
             }
             // RFC 8555 7.4: finalize before the order is ready; wait for it.
             Some(ProblemType::OrderNotReady) if step == Step::Finalize => {

@@ -5,6 +5,7 @@
 use crate::journal::Journal;
 use crate::keys::{self, Key};
 use crate::name::Name;
+use crate::serial;
 use crate::zone::check::{self, Finding};
 use crate::zone::parser::{self, ParseError};
 use crate::zone::Zone;
@@ -123,6 +124,7 @@ impl ZoneSet {
             }
         }
         if let Some(prev) = previous {
+            zs.raise_serials(prev, &mut rep);
             zs.carry_journals(prev);
         }
         for (name, data) in files.iter().filter(|(n, _)| is_keys_file(n)) {
@@ -166,6 +168,42 @@ impl ZoneSet {
     /// The IXFR history of the zone named `origin`.
     pub fn journal(&self, origin: &Name) -> Option<&Journal> {
         self.journals.get(&origin.key())
+    }
+
+    /// A zone whose content changed but whose serial is not above the one
+    /// served (RFC 1982) is served with the served serial plus one:
+    /// secondaries transfer only a higher serial (RFC 1996 3.11, RFC 1995),
+    /// and the IXFR history needs one too. Happens when the source forgot
+    /// to raise it, or when the served zone moved on without the source
+    /// (challenge TXT records, an UPDATE not yet in a reload).
+    fn raise_serials(&mut self, prev: &ZoneSet, rep: &mut LoadReport) {
+        for (key, zone) in self.zones.iter_mut() {
+            let Some(old) = prev.zones.get(key) else {
+                continue;
+            };
+            let (Some(was), Some(now)) = (old.serial(), zone.serial()) else {
+                continue;
+            };
+            if serial::gt(now, was) || Arc::ptr_eq(old, zone) || **old == **zone {
+                continue;
+            }
+            // Only the serial went down: nothing changed, keep what is served.
+            if Arc::make_mut(zone).set_serial(was).is_some() && **old == **zone {
+                *zone = old.clone();
+                continue;
+            }
+            let raised = serial::next(was);
+            if Arc::make_mut(zone).set_serial(raised).is_none() {
+                continue;
+            }
+            let name = zone.origin.to_text();
+            rep.warnings.push(alloc::format!(
+                "{name}: serial {now} is not above the {was} served; serving it as {raised}"
+            ));
+            for l in rep.loaded.iter_mut().filter(|l| l.0 == name) {
+                l.1 = raised;
+            }
+        }
     }
 
     /// Take over `prev`'s histories, adding the change to each zone that
@@ -262,5 +300,40 @@ mod tests {
         let (new, rep) = ZoneSet::load(&[f("example.org", "garbage here\n")], Some(&old));
         assert_eq!(rep.errors.len(), 1);
         assert_eq!(new.zones().next().unwrap().serial(), Some(5));
+    }
+
+    #[test]
+    fn a_changed_zone_without_a_higher_serial_is_served_above_the_old() {
+        let (old, _) = ZoneSet::load(&[f("example.org", GOOD)], None);
+        // Same serial (5), one more record: served as 6, and said so.
+        let more = alloc::format!("{GOOD}extra A 192.0.2.9\n");
+        let (new, rep) = ZoneSet::load(&[f("example.org", &more)], Some(&old));
+        assert_eq!(new.zones().next().unwrap().serial(), Some(6));
+        assert_eq!(rep.loaded[0].1, 6);
+        assert!(
+            rep.warnings.iter().any(|w| w.contains("serial 5 is not above the 5 served")),
+            "{:?}",
+            rep.warnings
+        );
+        // The IXFR history goes from 5 to 6.
+        let origin = new.zones().next().unwrap().origin.clone();
+        assert!(!new.journal(&origin).unwrap().is_empty());
+        // A lower serial likewise; an unchanged zone keeps its serial; a
+        // higher one is taken as it is.
+        let lower = more.replace(" 5 ", " 3 ");
+        assert_ne!(lower, more, "the test zone has serial 5");
+        let (newer, _) = ZoneSet::load(&[f("example.org", &lower)], Some(&new));
+        assert_eq!(
+            newer.zones().next().unwrap().serial(),
+            Some(6),
+            "only the serial went down: the served zone stays"
+        );
+        let (same, rep) = ZoneSet::load(&[f("example.org", GOOD)], Some(&old));
+        assert_eq!(same.zones().next().unwrap().serial(), Some(5));
+        assert!(rep.warnings.is_empty(), "{:?}", rep.warnings);
+        let higher = more.replace(" 5 ", " 9 ");
+        let (up, rep) = ZoneSet::load(&[f("example.org", &higher)], Some(&new));
+        assert_eq!(up.zones().next().unwrap().serial(), Some(9));
+        assert!(rep.warnings.is_empty(), "{:?}", rep.warnings);
     }
 }

@@ -183,6 +183,11 @@ impl Pebble {
         }
     }
 
+    /// Ask `dns_server` (`IP:PORT`) for DNS-01 from the next start on.
+    pub fn set_dns_server(&mut self, dns_server: &str) {
+        self.dns_server = dns_server.to_string();
+    }
+
     /// Start it again after [`Pebble::stop`], same address and listener
     /// certificate (a new issuing root: Pebble makes one per start).
     pub fn restart(&mut self) -> Result<(), String> {

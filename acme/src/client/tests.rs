@@ -407,10 +407,28 @@ fn missing_location_fails() {
 }
 
 #[test]
-fn unknown_account_forgets_the_kid() {
+fn unknown_account_registers_again_once_per_order() {
     let mut c = client();
     let mut ca = FakeCa::new(testdata::CHAIN_PEM);
     assert_issued(&order(&mut c, &mut ca), &ca);
+    // The CA lost the account: registered again within the same order.
+    ca.fault("/order", problem(400, "accountDoesNotExist", "gone"));
+    ca.log.clear();
+    assert_issued(&order(&mut c, &mut ca), &ca);
+    let acct = ca
+        .log
+        .iter()
+        .position(|l| l == "POST /acct")
+        .expect("newAccount");
+    let orders: Vec<usize> = (0..ca.log.len())
+        .filter(|&i| ca.log[i] == "POST /order")
+        .collect();
+    assert_eq!(orders.len(), 2, "{:?}", ca.log);
+    assert!(orders[0] < acct && acct < orders[1], "{:?}", ca.log);
+    assert!(c.account_url().is_some());
+    // Lost again right after registering: the order fails and the kid
+    // is forgotten (no loop).
+    ca.fault("/order", problem(400, "accountDoesNotExist", "gone"));
     ca.fault("/order", problem(400, "accountDoesNotExist", "gone"));
     assert!(matches!(
         failure(&order(&mut c, &mut ca)),
