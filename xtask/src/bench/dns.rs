@@ -63,6 +63,18 @@ pub fn queries() -> String {
     q
 }
 
+/// The figures of one server.
+struct Row {
+    name: &'static str,
+    qps: Summary,
+    lat: Summary,
+    lost: u64,
+    /// p50, p99, p99.9 (ms) and timeouts at LATENCY_QPS.
+    pct: Option<(f64, f64, f64, u64)>,
+    /// Queries per second over TCP.
+    tcp: Option<f64>,
+}
+
 /// A server under test.
 struct Server {
     name: &'static str,
@@ -170,31 +182,67 @@ fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
     Err(format!("no answer from {addr} in {ns}"))
 }
 
-/// One dnsperf run: (QPS, average latency ms, lost queries).
-fn dnsperf(ns: &str, addr: &str, queries: &Path, secs: u32) -> Result<(f64, f64, u64), String> {
+/// Load at which latency percentiles are taken (UDP queries per second):
+/// well below every server's capacity, so queueing does not dominate.
+const LATENCY_QPS: u32 = 50_000;
+const LATENCY_SECS: u32 = 3;
+
+/// dnsperf pinned to core 1 in `ns`, asking `addr`; its stdout.
+fn run_dnsperf(ns: &str, addr: &str, queries: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new("taskset")
-        .args([
-            "-c",
-            "1",
-            "ip",
-            "netns",
-            "exec",
-            ns,
-            "dnsperf",
-            "-s",
-            addr,
-            "-l",
-            &secs.to_string(),
-            "-c",
-            "4",
-            "-q",
-            "200",
-            "-d",
-        ])
+        .args(["-c", "1", "ip", "netns", "exec", ns, "dnsperf", "-s", addr])
+        .args(args)
+        .arg("-d")
         .arg(queries)
         .output()
         .map_err(|e| format!("dnsperf: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Latency percentiles at a fixed rate from dnsperf's verbose lines
+/// (`> RCODE NAME TYPE SECONDS`, `> T NAME TYPE` for a timeout):
+/// (p50, p99, p99.9 in ms, timeouts).
+fn dnsperf_latency(ns: &str, addr: &str, queries: &Path) -> Result<(f64, f64, f64, u64), String> {
+    let (qps, secs) = (LATENCY_QPS.to_string(), LATENCY_SECS.to_string());
+    let text = run_dnsperf(
+        ns,
+        addr,
+        queries,
+        &["-l", &secs, "-Q", &qps, "-c", "4", "-v"],
+    )?;
+    let mut lat: Vec<f64> = Vec::new();
+    let mut timeouts = 0;
+    for l in text.lines().filter_map(|l| l.strip_prefix("> ")) {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match (w.first(), w.get(3).and_then(|v| v.parse::<f64>().ok())) {
+            (Some(&"T"), _) => timeouts += 1,
+            (_, Some(s)) => lat.push(s * 1e3),
+            _ => {}
+        }
+    }
+    if lat.is_empty() {
+        return Err(format!("dnsperf -v printed no latencies:\n{text}"));
+    }
+    lat.sort_by(f64::total_cmp);
+    let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    Ok((at(0.50), at(0.99), at(0.999), timeouts))
+}
+
+/// One dnsperf run: (QPS, average latency ms, lost queries); `tcp` makes
+/// every client a TCP connection with queries pipelined on it.
+fn dnsperf(
+    ns: &str,
+    addr: &str,
+    queries: &Path,
+    secs: u32,
+    tcp: bool,
+) -> Result<(f64, f64, u64), String> {
+    let secs = secs.to_string();
+    let mut args = vec!["-l", &secs, "-c", "4", "-q", "200"];
+    if tcp {
+        args.extend(["-m", "tcp"]);
+    }
+    let text = run_dnsperf(ns, addr, queries, &args)?;
     let field = |key: &str| {
         text.lines()
             .find(|l| l.trim_start().starts_with(key))
@@ -282,20 +330,40 @@ fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
     Ok(s)
 }
 
-fn start_knot(dir: &Path, pair: &VethPair) -> Result<Server, String> {
+/// Knot with one worker of each kind pinned to core 0, or (`defaults`)
+/// with its default worker counts (one per CPU) and not pinned.
+fn start_knot(dir: &Path, pair: &VethPair, defaults: bool) -> Result<Server, String> {
     let d = dir.join("knot");
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    let workers = if defaults {
+        ""
+    } else {
+        "  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n"
+    };
     let conf = format!(
-        "server:\n  listen: 10.0.1.2@53\n  rundir: {d}\n  user: root\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\ndatabase:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\nzone:\n  - domain: {ZONE}\n    file: {z}\n",
+        "server:\n  listen: 10.0.1.2@53\n  rundir: {d}\n  user: root\n{workers}database:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\nzone:\n  - domain: {ZONE}\n    file: {z}\n",
         d = d.display(),
         z = dir.join("zones").join(ZONE).display()
     );
     std::fs::write(d.join("knot.conf"), conf).map_err(|e| e.to_string())?;
-    let mut c = pinned(0, &pair.server, Path::new("/usr/sbin/knotd"));
+    let mut c = if defaults {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &pair.server, "/usr/sbin/knotd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
+        c
+    } else {
+        pinned(0, &pair.server, Path::new("/usr/sbin/knotd"))
+    };
     c.arg("-c").arg(d.join("knot.conf"));
     let child = c.spawn().map_err(|e| format!("knotd: {e}"))?;
     let s = Server {
-        name: "Knot",
+        name: if defaults {
+            "Knot (default workers, not pinned)"
+        } else {
+            "Knot"
+        },
         child,
         client_ns: pair.client.clone(),
         addr: "10.0.1.2",
@@ -336,14 +404,18 @@ pub fn run(quick: bool) -> Result<(), String> {
     let qfile = dir.join("queries");
     std::fs::write(&qfile, queries()).map_err(|e| e.to_string())?;
     let (secs, runs) = if quick { (3, 1) } else { (10, 3) };
-    let mut rows: Vec<(&'static str, Summary, Summary, u64)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let kvm = crate::util::have_kvm();
-    for which in ["vm", "vm-metrics", "unix", "nsd", "knot"] {
+    for which in ["vm", "vm-metrics", "unix", "nsd", "knot", "knot-defaults"] {
         if which.starts_with("vm") && !kvm {
             continue;
         }
-        let pair = if matches!(which, "nsd" | "knot") {
-            Some(VethPair::create(which)?)
+        let pair = if matches!(which, "nsd" | "knot" | "knot-defaults") {
+            Some(VethPair::create(if which == "knot-defaults" {
+                "kd"
+            } else {
+                which
+            })?)
         } else {
             None
         };
@@ -357,60 +429,126 @@ pub fn run(quick: bool) -> Result<(), String> {
                 (s, Some(n))
             }
             "nsd" => (start_nsd(&dir, pair.as_ref().ok_or("pair")?)?, None),
-            _ => (start_knot(&dir, pair.as_ref().ok_or("pair")?)?, None),
+            _ => (
+                start_knot(&dir, pair.as_ref().ok_or("pair")?, which == "knot-defaults")?,
+                None,
+            ),
         };
         let (mut qps, mut lat, mut lost) = (Vec::new(), Vec::new(), 0);
         for _ in 0..runs {
-            let (q, l, x) = dnsperf(&server.client_ns, server.addr, &qfile, secs)?;
+            let (q, l, x) = dnsperf(&server.client_ns, server.addr, &qfile, secs, false)?;
             qps.push(q);
             lat.push(l);
             lost += x;
         }
+        // Latency at a fixed load and TCP throughput, for the servers
+        // compared (not the variants).
+        let detail = matches!(which, "vm" | "unix" | "nsd" | "knot");
+        let pct = if detail {
+            Some(dnsperf_latency(&server.client_ns, server.addr, &qfile)?)
+        } else {
+            None
+        };
+        let tcp = if detail {
+            Some(dnsperf(&server.client_ns, server.addr, &qfile, secs, true)?.0)
+        } else {
+            None
+        };
         eprintln!(
-            "bench dns: {}: {:.0} qps",
+            "bench dns: {}: {:.0} qps UDP{}",
             server.name,
-            summary(&qps).median
+            summary(&qps).median,
+            tcp.map(|t| format!(", {t:.0} qps TCP")).unwrap_or_default()
         );
-        rows.push((server.name, summary(&qps), summary(&lat), lost));
+        rows.push(Row {
+            name: server.name,
+            qps: summary(&qps),
+            lat: summary(&lat),
+            lost,
+            pct,
+            tcp,
+        });
         drop(server);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let best_peer = rows
-        .iter()
-        .filter(|r| matches!(r.0, "NSD" | "Knot"))
-        .map(|r| r.1.median)
-        .fold(0.0, f64::max);
+    let peers = |f: &dyn Fn(&Row) -> Option<f64>| {
+        rows.iter()
+            .filter(|r| matches!(r.name, "NSD" | "Knot"))
+            .filter_map(f)
+            .fold(0.0, f64::max)
+    };
+    let best_peer = peers(&|r| Some(r.qps.median));
+    let best_tcp = peers(&|r| r.tcp);
+    let ratio = |x: f64, best: f64| if best > 0.0 { x / best } else { 0.0 };
     let cmd = format!(
         "cargo xtask bench dns{}",
         if quick { " --quick" } else { "" }
     );
     let mut body = format!(
         "## DNS query throughput\n\nCommand: `{cmd}`. Machine: {}.\n{}; {}; {}.\n\
-Zone: 10,000 hosts (A, 1/4 with AAAA, CNAMEs, TXT, MX, 100 delegations with glue). Mix: 65% A hits, 5% AAAA, 5% CNAME, 5% NODATA, 10% NXDOMAIN, 5% referrals, 5% TXT; UDP.\n\
-dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server pinned to core 0 with one worker. gitns is reached over a tap from its netns, NSD and Knot over a veth pair between two netns.\n\n\
+Zone: 10,000 hosts (A, 1/4 with AAAA, CNAMEs, TXT, MX, 100 delegations with glue). Mix: 65% A hits, 5% AAAA, 5% CNAME, 5% NODATA, 10% NXDOMAIN, 5% referrals, 5% TXT.\n\
+dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server pinned to core 0 with one worker (except the row that says otherwise). gitns is reached over a tap from its netns, NSD and Knot over a veth pair between two netns.\n\n\
+### UDP\n\n\
 | server | QPS min | QPS median | QPS max | avg latency ms (median) | lost | ratio to best peer |\n|---|---|---|---|---|---|---|\n",
         report::machine(),
         version("nsd", "-v"),
         version("knotd", "--version"),
         version("dnsperf", "-h").trim_start_matches("DNS Performance Testing Tool ")
     );
-    for (name, q, l, lost) in &rows {
+    for r in &rows {
         let _ = writeln!(
             body,
-            "| {name} | {:.0} | {:.0} | {:.0} | {:.3} | {lost} | {:.2} |",
-            q.min,
-            q.median,
-            q.max,
-            l.median,
-            if best_peer > 0.0 {
-                q.median / best_peer
-            } else {
-                0.0
-            }
+            "| {} | {:.0} | {:.0} | {:.0} | {:.3} | {} | {:.2} |",
+            r.name,
+            r.qps.min,
+            r.qps.median,
+            r.qps.max,
+            r.lat.median,
+            r.lost,
+            ratio(r.qps.median, best_peer)
         );
+    }
+    let _ = write!(
+        body,
+        "\n### Latency at a fixed {LATENCY_QPS} queries/s (UDP, {LATENCY_SECS} s, dnsperf `-Q {LATENCY_QPS} -v`)\n\n\
+| server | p50 ms | p99 ms | p99.9 ms | timeouts |\n|---|---|---|---|---|\n"
+    );
+    for r in &rows {
+        if let Some((p50, p99, p999, t)) = r.pct {
+            let _ = writeln!(
+                body,
+                "| {} | {p50:.3} | {p99:.3} | {p999:.3} | {t} |",
+                r.name
+            );
+        }
+    }
+    let _ = write!(
+        body,
+        "\n### TCP (`-m tcp`: 4 connections, queries pipelined, {secs} s, one run)\n\n\
+| server | QPS | ratio to best peer |\n|---|---|---|\n"
+    );
+    for r in &rows {
+        if let Some(t) = r.tcp {
+            let _ = writeln!(body, "| {} | {t:.0} | {:.2} |", r.name, ratio(t, best_tcp));
+        }
     }
     print!("{body}");
     report::write_section("dns", &body)?;
-    let json: Vec<String> = rows.iter().map(|(n, q, l, lost)| format!("{{\"server\": \"{n}\", \"qps_median\": {:.0}, \"qps_min\": {:.0}, \"qps_max\": {:.0}, \"latency_ms\": {:.3}, \"lost\": {lost}}}", q.median, q.min, q.max, l.median)).collect();
+    let json: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let (p50, p99, p999) = r.pct.map_or((-1.0, -1.0, -1.0), |p| (p.0, p.1, p.2));
+            format!(
+                "{{\"server\": \"{}\", \"qps_median\": {:.0}, \"qps_min\": {:.0}, \"qps_max\": {:.0}, \"latency_ms\": {:.3}, \"lost\": {}, \"p50_ms\": {p50:.3}, \"p99_ms\": {p99:.3}, \"p999_ms\": {p999:.3}, \"tcp_qps\": {:.0}}}",
+                r.name,
+                r.qps.median,
+                r.qps.min,
+                r.qps.max,
+                r.lat.median,
+                r.lost,
+                r.tcp.unwrap_or(-1.0)
+            )
+        })
+        .collect();
     report::write_json("dns", &format!("[{}]", json.join(", ")))
 }
