@@ -60,6 +60,27 @@ pub fn image_storage(quiet: bool) -> Result<PathBuf, String> {
 pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
     let root = root();
     let target_dir = root.join(variant.target_dir());
+    run_ok(&mut image_cmd(variant.features(), &target_dir, quiet))?;
+    let built = target_dir.join("x86_64-unknown-linux-gnu/image/gitns");
+    let out = root.join("target/image").join(variant.file());
+    std::fs::create_dir_all(out.parent().expect("image path has a parent"))
+        .map_err(|e| e.to_string())?;
+    std::fs::copy(&built, &out).map_err(|e| format!("copy {}: {e}", built.display()))?;
+    Ok(out)
+}
+
+/// The plain image as built but with its symbol table (for the size
+/// breakdown of `bench size`); same code, only `strip` differs.
+pub fn image_with_symbols(quiet: bool) -> Result<PathBuf, String> {
+    let target_dir = root().join("target/image-build-symbols");
+    let mut cmd = image_cmd(Variant::Plain.features(), &target_dir, quiet);
+    cmd.env("CARGO_PROFILE_IMAGE_STRIP", "none");
+    run_ok(&mut cmd)?;
+    Ok(target_dir.join("x86_64-unknown-linux-gnu/image/gitns"))
+}
+
+/// `cargo build` of the image with `features` into `target_dir`.
+fn image_cmd(features: &str, target_dir: &std::path::Path, quiet: bool) -> std::process::Command {
     let mut cmd = cargo();
     cmd.args([
         "build",
@@ -68,16 +89,9 @@ pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
         "--target",
         "x86_64-unknown-linux-gnu",
     ])
-    .args([
-        "-p",
-        "gitns",
-        "--bin",
-        "gitns",
-        "--features",
-        variant.features(),
-    ])
+    .args(["-p", "gitns", "--bin", "gitns", "--features", features])
     .arg("--target-dir")
-    .arg(&target_dir)
+    .arg(target_dir)
     // Only target crates see these flags because --target is explicit.
     .env(
         "RUSTFLAGS",
@@ -87,13 +101,7 @@ pub fn image_variant(variant: Variant, quiet: bool) -> Result<PathBuf, String> {
     if quiet {
         cmd.arg("--quiet");
     }
-    run_ok(&mut cmd)?;
-    let built = target_dir.join("x86_64-unknown-linux-gnu/image/gitns");
-    let out = root.join("target/image").join(variant.file());
-    std::fs::create_dir_all(out.parent().expect("image path has a parent"))
-        .map_err(|e| e.to_string())?;
-    std::fs::copy(&built, &out).map_err(|e| format!("copy {}: {e}", built.display()))?;
-    Ok(out)
+    cmd
 }
 
 /// Build a host binary (release, in the host-tools target dir).

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [boot|dns|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|size|dns|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
 mod acme;
@@ -9,6 +9,7 @@ mod git;
 pub mod icmp;
 mod ops;
 pub mod report;
+mod size;
 pub mod stats;
 pub mod zone;
 
@@ -33,6 +34,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"boot") {
         boot::run(quick)?;
     }
+    if all || which.contains(&"size") {
+        size::run(quick)?;
+    }
     if all || which.contains(&"dns") {
         dns::run(quick)?;
     }
@@ -54,10 +58,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for w in &which {
         if !matches!(
             *w,
-            "boot" | "dns" | "zone" | "appliance" | "git" | "ops" | "acme"
+            "boot" | "size" | "dns" | "zone" | "appliance" | "git" | "ops" | "acme"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, dns, zone, appliance, git, ops, acme)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, zone, appliance, git, ops, acme)"
             ));
         }
     }
