@@ -29,8 +29,12 @@ use records::CsrSite;
 /// Zone serials are compared this often; the zones are walked for CSRs
 /// only when one moved (or hourly, for renewals).
 const SCAN_NS: u64 = 100_000_000;
-/// After a failed order, the same CSR waits this long.
-const RETRY_SECS: u64 = 3600;
+/// After a failed order the same CSR waits RETRY_FIRST_SECS, doubled per
+/// failure in a row up to RETRY_MAX_SECS: a CA down for minutes costs
+/// minutes, and a name that keeps failing validation stays under Let's
+/// Encrypt's limit of 5 failed validations per hour.
+const RETRY_FIRST_SECS: u64 = 300;
+const RETRY_MAX_SECS: u64 = 3600;
 /// Secondaries get this long to serve a challenge TXT; validation is
 /// asked for anyway after it (the CA may still reach a server that has it).
 const TXT_WAIT_NS: u64 = 60_000_000_000;
@@ -66,6 +70,8 @@ pub struct Acme {
     next_scan: u64,
     /// Per CSR (DER): not before this unix time again (failed, refused).
     hold: BTreeMap<Vec<u8>, u64>,
+    /// Per CSR (DER): orders failed in a row.
+    failures: BTreeMap<Vec<u8>, u32>,
     /// Per owner: the CSR whose certificate we wrote (a changed CSR orders).
     written: BTreeMap<String, Vec<u8>>,
     /// Zones and serials at the last scan: a large zone is walked again
@@ -117,6 +123,7 @@ impl Acme {
             order: None,
             next_scan: 0,
             hold: BTreeMap::new(),
+            failures: BTreeMap::new(),
             written: BTreeMap::new(),
             scanned: Vec::new(),
             rescan_unix: 0,
@@ -223,11 +230,19 @@ impl Acme {
                                   // Not again within the hour, whatever the expiry says (a CA
                                   // issuing shorter than --renew-days would loop otherwise).
             self.hold.insert(o.site.csr.clone(), unix + 3600);
+            self.failures.remove(&o.site.csr);
             self.written.insert(host, o.site.csr);
         } else {
             log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
             self.hold.insert(o.site.csr, 0);
         }
+    }
+
+    /// Count a failed order of `csr`; how long it waits now.
+    fn retry_after_failure(&mut self, csr: &[u8]) -> u64 {
+        let n = self.failures.entry(csr.to_vec()).or_insert(0);
+        *n = n.saturating_add(1);
+        retry_wait(*n)
     }
 
     /// Look for a CSR that needs a certificate and start its order.
@@ -327,11 +342,12 @@ impl Acme {
             Output::Failed { error, .. } => {
                 if let Some(o) = self.order.take() {
                     self.failed += 1;
+                    let wait = self.retry_after_failure(&o.site.csr);
                     log::error!(
-                        "acme: the order for {} failed: {error:?}; next try in {RETRY_SECS} s",
+                        "acme: the order for {} failed: {error:?}; next try in {wait} s",
                         o.site.owner.to_text()
                     );
-                    self.hold.insert(o.site.csr, unix + RETRY_SECS);
+                    self.hold.insert(o.site.csr, unix + wait);
                 }
             }
         }
@@ -541,4 +557,23 @@ fn new_probe<P: Platform>(
         );
     }
     TxtProbe::new(&targets, &records, now, &mut || platform.random_u16())
+}
+
+/// The wait after `failures` failed orders in a row (1 or more).
+fn retry_wait(failures: u32) -> u64 {
+    RETRY_FIRST_SECS
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(RETRY_MAX_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_orders_back_off_to_an_hour() {
+        let waits: Vec<u64> = (1..=7).map(retry_wait).collect();
+        assert_eq!(waits, [300, 600, 1200, 2400, 3600, 3600, 3600]);
+        assert_eq!(retry_wait(u32::MAX), 3600);
+    }
 }
