@@ -63,6 +63,32 @@ pub fn queries() -> String {
     q
 }
 
+/// (VM exits, frames in + out) from the tender's `--metrics` endpoint
+/// (127.0.0.1:9100 inside the guest's namespace).
+fn vm_counters(ns: &str) -> Result<(u64, u64), String> {
+    let text = crate::netns::run_in_named(ns, || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+        Ok::<String, String>(out)
+    })??;
+    let sum = |prefix: &str| -> u64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    Ok((
+        sum("gitns_tender_vm_exits_total{"),
+        sum("gitns_tender_net_frames_total{"),
+    ))
+}
+
 /// The figures of one server.
 struct Row {
     name: &'static str,
@@ -405,6 +431,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     std::fs::write(&qfile, queries()).map_err(|e| e.to_string())?;
     let (secs, runs) = if quick { (3, 1) } else { (10, 3) };
     let mut rows: Vec<Row> = Vec::new();
+    let mut exit_note = String::new();
     let kvm = crate::util::have_kvm();
     for which in ["vm", "vm-metrics", "unix", "nsd", "knot", "knot-defaults"] {
         if which.starts_with("vm") && !kvm {
@@ -434,12 +461,23 @@ pub fn run(quick: bool) -> Result<(), String> {
                 None,
             ),
         };
+        let before = (which == "vm-metrics")
+            .then(|| vm_counters(&server.client_ns))
+            .transpose()?;
         let (mut qps, mut lat, mut lost) = (Vec::new(), Vec::new(), 0);
         for _ in 0..runs {
             let (q, l, x) = dnsperf(&server.client_ns, server.addr, &qfile, secs, false)?;
             qps.push(q);
             lat.push(l);
             lost += x;
+        }
+        if let Some(b) = before {
+            let a = vm_counters(&server.client_ns)?;
+            let (exits, frames) = (a.0.saturating_sub(b.0), a.1.saturating_sub(b.1));
+            exit_note = format!(
+                "\nThe VM's exits during the `--metrics` run (tender counters): {exits} exits for {frames} frames in and out, {:.1} frames per exit.\n",
+                frames as f64 / exits.max(1) as f64
+            );
         }
         // Latency at a fixed load and TCP throughput, for the servers
         // compared (not the variants).
@@ -508,6 +546,7 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
             ratio(r.qps.median, best_peer)
         );
     }
+    body.push_str(&exit_note);
     let _ = write!(
         body,
         "\n### Latency at a fixed {LATENCY_QPS} queries/s (UDP, {LATENCY_SECS} s, dnsperf `-Q {LATENCY_QPS} -v`)\n\n\
