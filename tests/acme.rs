@@ -1005,20 +1005,7 @@ fn knot_polling_secondary(ns: &Netns, key: &str, secret: &str) -> Daemon {
         "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: example.org\n    master: primary\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = ns
-        .command("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("knotd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_knot(ns, dir, &conf)
 }
 
 /// `cargo xtask certify --direct`: instant-acme on the host orders from

@@ -343,7 +343,7 @@ pub fn peer_dir(tag: &str) -> PathBuf {
 }
 
 /// knotd in `ns` with `conf` written to `dir`, on port 53.
-fn spawn_knot(ns: &Netns, dir: PathBuf, conf: &str) -> Daemon {
+pub fn spawn_knot(ns: &Netns, dir: PathBuf, conf: &str) -> Daemon {
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
     let child = ns
         .command("knotd")
