@@ -107,6 +107,18 @@ fn boot(ns: &Netns, zones: &Path, mem: u32, args: &[&str]) -> Result<Kill, Strin
     Ok(Kill(c.spawn().map_err(|e| e.to_string())?))
 }
 
+/// The unix platform (the same appliance as a Linux process on the tap)
+/// with the zones of `zones`.
+fn boot_unix(ns: &Netns, zones: &Path, args: &[&str]) -> Result<Kill, String> {
+    let dev = crate::zones::pack(zones, &zones.with_extension("tar"))?;
+    let mut c = pinned(0, &ns.name, &build::unix(true)?);
+    c.arg("--net:service=tap0")
+        .arg(format!("--block:storage={}", dev.display()))
+        .args(["--", "--ipv4=10.0.0.2/24", "-l", "warn"])
+        .args(args);
+    Ok(Kill(c.spawn().map_err(|e| e.to_string())?))
+}
+
 #[allow(clippy::too_many_arguments)]
 /// Knot serving `zone` from `file` in `pair.server` at 10.0.1.2 with
 /// config `extra` (keys, acls, remotes) and zone options `zone_opts`.
@@ -248,6 +260,13 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
     let gitns_raw = raw_axfr_runs(&ns.name, "10.0.0.2", runs)?;
     drop(g);
     drop(ns);
+    // The same appliance on the unix platform: what the VM path costs.
+    let ns = Netns::create(&format!("gitns-bopsu-{}", std::process::id()))?;
+    let u = boot_unix(&ns, &zones, &["--axfr"])?;
+    ns.run_in(|| poll_soa_long("10.0.0.2:53", BIG))??;
+    let unix_raw = raw_axfr_runs(&ns.name, "10.0.0.2", runs)?;
+    drop(u);
+    drop(ns);
     let pair = VethPair::create("ax")?;
     let acl = "acl:\n  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n";
     let k = knot(
@@ -265,16 +284,19 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
     let knot_raw = raw_axfr_runs(&pair.client, "10.0.1.2", runs)?;
     drop(k);
     let (g, k) = (summary(&gitns), summary(&knot_t));
-    let (gr, kr) = (summary(&gitns_raw), summary(&knot_raw));
+    let (gr, kr, ur) = (summary(&gitns_raw), summary(&knot_raw), summary(&unix_raw));
     let raw = format!(
         "\nThe same transfers read by a bare TCP client that only walks the records (no\n\
 printing: dig's parsing bounds both servers above):\n\n\
 | server | s min | s median | s max |\n|---|---|---|---|\n\
-| gitns (VM) | {:.2} | {:.2} | {:.2} |\n| Knot | {:.2} | {:.2} | {:.2} |\n\n\
+| gitns (VM) | {:.2} | {:.2} | {:.2} |\n| gitns (unix platform, same tap path) | {:.2} | {:.2} | {:.2} |\n| Knot | {:.2} | {:.2} | {:.2} |\n\n\
 Ratio Knot / gitns (median): {:.2}.\n",
         gr.min,
         gr.median,
         gr.max,
+        ur.min,
+        ur.median,
+        ur.max,
         kr.min,
         kr.median,
         kr.max,
