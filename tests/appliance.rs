@@ -188,6 +188,15 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         dig(&ns, &["new.x25519.net", "A", "+short"]).trim(),
         "192.0.2.77"
     );
+    // Clone, two NOTIFY fetches and the push ran on one SSH connection
+    // (new session channels on it, no new login).
+    assert_eq!(
+        srv.logins(),
+        1,
+        "{}\n--- sshd ---\n{}",
+        g.output(),
+        srv.log()
+    );
 }
 
 #[test]

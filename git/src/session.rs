@@ -92,6 +92,12 @@ pub struct Session {
 }
 
 impl Session {
+    /// The SSH connection, once the session is over: another command can
+    /// run on it ([`SshExec::next_command`]).
+    pub fn into_ssh(self) -> SshExec {
+        self.ssh
+    }
+
     pub fn new(ssh: SshExec, op: Op, now: u64, timeouts: Timeouts) -> Session {
         Session {
             ssh,

@@ -66,7 +66,10 @@ pub fn public_key_line(seed: &[u8; 32], comment: &str) -> String {
     s
 }
 
-/// One SSH connection running one command.
+/// One SSH connection running one command at a time: after a command
+/// ended, [`SshExec::next_command`] runs another on a new session channel
+/// of the same connection (RFC 4254 6.1), with no key exchange or user
+/// authentication again.
 pub struct SshExec {
     runner: Runner<'static, sunset::Client>,
     user: String,
@@ -84,6 +87,10 @@ pub struct SshExec {
     failed: Option<SshError>,
     /// The tail of what the remote command wrote to stderr.
     stderr: Vec<u8>,
+    /// User authentication succeeded.
+    authenticated: bool,
+    /// The connection is over (sunset says Defunct).
+    dead: bool,
 }
 
 /// Bytes of the remote's stderr kept for error messages.
@@ -104,7 +111,55 @@ impl SshExec {
             finished: false,
             failed: None,
             stderr: Vec::new(),
+            authenticated: false,
+            dead: false,
         }
+    }
+
+    /// Can [`SshExec::next_command`] run a command now: authenticated, the
+    /// connection alive, and the last command's exit status received (a
+    /// channel sends one at most, RFC 4254 6.10, so it cannot be taken
+    /// for the next command's).
+    pub fn reusable(&self) -> bool {
+        self.authenticated
+            && !self.dead
+            && self.failed.is_none()
+            && self.finished
+            && self.chan.is_some()
+    }
+
+    /// Run `command` on a new session channel; see [`SshExec::reusable`].
+    pub fn next_command(&mut self, command: &str) -> Result<(), SshError> {
+        if !self.reusable() {
+            return Err(SshError::Protocol(alloc::format!(
+                "not reusable: authenticated {} dead {} failed {:?} finished {} chan {}",
+                self.authenticated,
+                self.dead,
+                self.failed,
+                self.finished,
+                self.chan.is_some()
+            )));
+        }
+        if let Some(old) = self.chan.take() {
+            self.runner
+                .channel_done(old)
+                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+        }
+        self.command = String::from(command);
+        self.exec_sent = false;
+        self.finished = false;
+        self.stderr.clear();
+        self.chan = Some(
+            self.runner
+                .open_client_session()
+                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+        );
+        self.pump()
+    }
+
+    /// The connection ended (or failed): nothing more can run on it.
+    pub fn is_dead(&self) -> bool {
+        self.dead || self.failed.is_some()
     }
 
     /// The tail of the remote command's stderr (git's "fatal: ..." lines).
@@ -260,7 +315,10 @@ impl SshExec {
                     Event::Cli(CliEvent::AgentSign(r)) => r
                         .skip()
                         .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
-                    Event::Cli(CliEvent::Authenticated) => open_session = true,
+                    Event::Cli(CliEvent::Authenticated) => {
+                        self.authenticated = true;
+                        open_session = true
+                    }
                     Event::Cli(CliEvent::SessionOpened(mut o)) => {
                         o.exec(&self.command)
                             .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
@@ -269,6 +327,7 @@ impl SshExec {
                     Event::Cli(CliEvent::SessionExit(_)) => self.finished = true,
                     Event::Cli(CliEvent::Defunct) => {
                         self.finished = true;
+                        self.dead = true;
                         if !self.exec_sent {
                             self.failed = Some(SshError::Closed);
                             return Err(SshError::Closed);

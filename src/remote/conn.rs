@@ -23,6 +23,18 @@ pub struct Conn {
     established: bool,
     running: bool,
     target: IpEndpoint,
+    /// Runs on a kept connection (see [`Idle`]).
+    pub reused: bool,
+}
+
+/// A connection kept between commands: authenticated, no command running.
+/// Its bytes still move (the server closing the last channel, keepalives)
+/// until the next command or until it is closed.
+pub struct Idle {
+    handle: SocketHandle,
+    ssh: SshExec,
+    unsent: Vec<u8>,
+    target: IpEndpoint,
 }
 
 /// How a connection attempt or session ended badly, for the log.
@@ -59,7 +71,42 @@ impl Conn {
             established: false,
             running: false,
             target,
+            reused: false,
         })
+    }
+
+    /// Keep the connection once its session is over, if another command
+    /// may follow on it; otherwise close it.
+    pub fn keep(self, net: &mut Net, closing: &mut Vec<SocketHandle>) -> Option<Idle> {
+        let open = net.sockets.get_mut::<tcp::Socket>(self.handle).may_send();
+        let v2 = self.session.fetch_v2() == Some(true);
+        let mut ssh = self.session.into_ssh();
+        if v2 {
+            // A protocol v2 server serves commands until a lone flush-pkt
+            // (gitprotocol-v2 "Command Request"; git's serve loop ends on
+            // a request without command): end it, so it exits and the
+            // channel's exit status frees the connection for the next.
+            ssh.write(b"0000");
+        }
+        if open && !ssh.is_dead() {
+            return Some(Idle {
+                handle: self.handle,
+                ssh,
+                unsent: self.unsent,
+                target: self.target,
+            });
+        }
+        log::debug!(
+            "git: not keeping the connection (socket open {open}, ssh over {})",
+            ssh.is_dead()
+        );
+        close_socket(net, self.handle, closing);
+        None
+    }
+
+    /// Did the command start (the remote took it)?
+    pub fn running(&self) -> bool {
+        self.running
     }
 
     /// Move bytes both ways; the outcome once the session is over.
@@ -126,13 +173,77 @@ impl Conn {
 
     /// Close the connection; the socket is reaped by [`reap`] once done.
     pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {
-        net.sockets.get_mut::<tcp::Socket>(self.handle).close();
-        closing.push(self.handle);
-        if closing.len() > 8 {
-            let h = closing.remove(0);
-            net.sockets.get_mut::<tcp::Socket>(h).abort();
-            net.sockets.remove(h);
+        close_socket(net, self.handle, closing);
+    }
+}
+
+impl Idle {
+    /// Move bytes both ways; false once the connection is gone.
+    pub fn pump(&mut self, net: &mut Net) -> bool {
+        let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
+        let ssh = &mut self.ssh;
+        while sock.can_recv() {
+            let n = sock
+                .recv(|d| {
+                    let ok = ssh.input(d).is_ok();
+                    (d.len(), (d.len(), ok))
+                })
+                .unwrap_or((0, true));
+            if n.0 == 0 || !n.1 {
+                break;
+            }
         }
+        // What the last command still wrote (a fetch may stop reading at
+        // its last packet) is dropped: sunset hands the channel's exit
+        // status out only after its data.
+        let mut scratch = [0u8; 2048];
+        while ssh.read(&mut scratch) > 0 {}
+        let _ = ssh.progress();
+        self.unsent.extend_from_slice(&ssh.output());
+        if sock.can_send() && !self.unsent.is_empty() {
+            let n = sock.send_slice(&self.unsent).unwrap_or(0);
+            self.unsent.drain(..n);
+        }
+        sock.may_send() && sock.state() != tcp::State::CloseWait && !ssh.is_dead()
+    }
+
+    /// Run `command` driving `op` on this connection; back when it cannot
+    /// take a command now (the last channel not closed yet).
+    pub fn run(
+        mut self,
+        command: &str,
+        op: Op,
+        now: u64,
+        timeouts: Timeouts,
+    ) -> Result<Conn, (Idle, Op)> {
+        if let Err(e) = self.ssh.next_command(command) {
+            log::debug!("git: the kept connection cannot run a command: {e:?}");
+            return Err((self, op));
+        }
+        Ok(Conn {
+            handle: self.handle,
+            session: Session::new(self.ssh, op, now, timeouts),
+            unsent: self.unsent,
+            established: true,
+            running: false,
+            target: self.target,
+            reused: true,
+        })
+    }
+
+    pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {
+        close_socket(net, self.handle, closing);
+    }
+}
+
+/// Close `handle`; the socket is reaped by [`reap`] once done.
+fn close_socket(net: &mut Net, handle: SocketHandle, closing: &mut Vec<SocketHandle>) {
+    net.sockets.get_mut::<tcp::Socket>(handle).close();
+    closing.push(handle);
+    if closing.len() > 8 {
+        let h = closing.remove(0);
+        net.sockets.get_mut::<tcp::Socket>(h).abort();
+        net.sockets.remove(h);
     }
 }
 

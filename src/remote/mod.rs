@@ -2,7 +2,9 @@
 //! "Appliance behaviour"): clone at boot, fetch on a signed NOTIFY (and
 //! every `--sync-interval`), retry with backoff while serving what is
 //! loaded, and UPDATEs committed and pushed before they are acknowledged.
-//! One connection at a time, so fetches and UPDATEs are serialised.
+//! One connection at a time, so fetches and UPDATEs are serialised; it is
+//! kept open between commands (up to [`KEEP_NS`] idle), so a NOTIFY's fetch
+//! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
 mod conn;
 mod update;
@@ -13,7 +15,7 @@ use crate::resolve::{ResolveState, Resolver};
 use crate::server::{Store, Transport};
 use alloc::string::String;
 use alloc::vec::Vec;
-use conn::Conn;
+use conn::{Conn, Idle};
 use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
 use gitns_git::pack::Limits;
@@ -28,6 +30,8 @@ use gitns_net::{Net, Platform};
 /// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
 const FIRST_BACKOFF_NS: u64 = 1_000_000_000;
 const MAX_BACKOFF_NS: u64 = 60_000_000_000;
+/// An idle connection is closed after this long without a command.
+const KEEP_NS: u64 = 300_000_000_000;
 /// Largest pack a fetch takes.
 const MAX_PACK: usize = 256 << 20;
 
@@ -67,6 +71,8 @@ pub struct GitRemote {
     own: String,
     checkout: Option<Checkout>,
     conn: Option<(Conn, Job)>,
+    /// The connection kept between commands, and until when.
+    idle: Option<(Idle, u64)>,
     closing: Vec<SocketHandle>,
     fetch_wanted: bool,
     next_fetch_ns: u64,
@@ -100,6 +106,7 @@ impl GitRemote {
             own: alloc::format!("{}", cfg.net.ipv4.address()),
             checkout: None,
             conn: None,
+            idle: None,
             closing: Vec::new(),
             fetch_wanted: true,
             next_fetch_ns: now,
@@ -138,15 +145,36 @@ impl GitRemote {
             self.next_sync_ns = now + self.sync_ns;
             self.fetch_wanted = true;
         }
+        self.pump_idle(net, now);
         if let Some((c, _)) = self.conn.as_mut() {
             let (moved, outcome) = c.pump(net, now);
             busy |= moved;
             if let Some(outcome) = outcome {
                 let (c, job) = self.conn.take().expect("connection present");
                 self.log_host_key(&c);
+                if c.reused && !c.running() && outcome.is_err() {
+                    // The kept connection was gone before the command
+                    // started: nothing happened remotely; do it again on
+                    // a new one (a push's UPDATE is still held).
+                    log::info!(
+                        "git: the kept connection to {} is gone; opening a new one",
+                        self.remote.host
+                    );
+                    c.close(net, &mut self.closing);
+                    if matches!(job, Job::Fetch) {
+                        self.fetch_wanted = true;
+                        self.next_fetch_ns = now;
+                    }
+                    return (true, replies);
+                }
+                let ok = outcome.is_ok();
                 let outcome = self.note_protocol(&c, outcome);
                 let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
-                c.close(net, &mut self.closing);
+                if ok {
+                    self.idle = c.keep(net, &mut self.closing).map(|i| (i, now + KEEP_NS));
+                } else {
+                    c.close(net, &mut self.closing);
+                }
                 match described {
                     Some(outcome) => self.finish(platform, dns, job, outcome, now, &mut replies),
                     // The v2 command form was refused: again at once, plainly.
@@ -162,6 +190,29 @@ impl GitRemote {
             busy |= self.start_next(platform, net, dns, now, &mut replies);
         }
         (busy, replies)
+    }
+
+    /// Keep the idle connection's bytes moving; close it when the remote
+    /// did or when it has been idle too long.
+    fn pump_idle(&mut self, net: &mut Net, now: u64) {
+        let Some((idle, until)) = self.idle.as_mut() else {
+            return;
+        };
+        if idle.pump(net) && now < *until {
+            return;
+        }
+        if let Some((idle, until)) = self.idle.take() {
+            log::debug!(
+                "git: closing the idle connection to {} ({})",
+                self.remote.host,
+                if now >= until {
+                    "idle too long"
+                } else {
+                    "closed by the remote"
+                }
+            );
+            idle.close(net, &mut self.closing);
+        }
     }
 
     /// Find the remote's address (a name through the resolver, its TTL
@@ -203,6 +254,9 @@ impl GitRemote {
         };
         if self.sync_ns > 0 {
             t = t.min(self.next_sync_ns);
+        }
+        if let Some((_, until)) = &self.idle {
+            t = t.min(*until);
         }
         t
     }
@@ -301,13 +355,26 @@ impl GitRemote {
         platform: &mut P,
         net: &mut Net,
         command: &str,
-        op: Op,
+        mut op: Op,
         job: Job,
         now: u64,
     ) -> Result<(), String> {
+        let timeouts = Timeouts::default();
+        if let Some((idle, _)) = self.idle.take() {
+            match idle.run(command, op, now, timeouts) {
+                Ok(c) => {
+                    log::debug!("git: {command} on the kept connection");
+                    self.conn = Some((c, job));
+                    return Ok(());
+                }
+                Err((idle, back)) => {
+                    idle.close(net, &mut self.closing);
+                    op = back;
+                }
+            }
+        }
         let local_port = platform.ephemeral_port();
         let pin = self.pin.as_deref();
-        let timeouts = Timeouts::default();
         let ip = self.addr.ok_or("the remote's address is not known")?;
         match Conn::open(
             net,

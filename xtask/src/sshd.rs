@@ -112,7 +112,9 @@ impl GitServer {
     /// (Re)start sshd; waits until it listens.
     pub fn start_sshd(&mut self, ns: &Netns) {
         let mut c = ns.command("/usr/sbin/sshd");
-        c.args(["-D", "-e", "-f"])
+        c.args(["-D", "-E"])
+            .arg(self.dir.join("sshd.log"))
+            .arg("-f")
             .arg(&self.conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -161,6 +163,19 @@ impl GitServer {
         git(&self.work, &["add", "-A"]);
         git(&self.work, &["commit", "-q", "-m", msg]);
         git(&self.work, &["push", "-q", "origin", "main"]);
+    }
+
+    /// Logins sshd accepted so far (one per SSH connection).
+    pub fn logins(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
+    }
+
+    /// sshd's log (`-E`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
     }
 
     /// Trust one more public key line.
