@@ -70,6 +70,9 @@ impl Hvt {
 
 /// Halt the guest with an exit status.
 pub fn halt(status: i32) -> ! {
+    if crate::machine::is_pc() {
+        crate::pcexit::exit(status)
+    }
     let mut arg = Halt {
         cookie: 0,
         exit_status: status,
