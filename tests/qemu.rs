@@ -51,3 +51,26 @@ fn qemu_console_output_and_exit_status() {
     let mut g = Guest::qemu(&ns, &["--wall-clock=1796457971", "--help"]);
     assert_eq!(g.wait_exit(T).code(), Some(0), "output:\n{}", g.output());
 }
+
+#[test]
+fn qemu_guest_answers_ping_and_udp_echo() {
+    if !vm("qemu_guest_answers_ping_and_udp_echo") {
+        return;
+    }
+    let ns = netns("qping");
+    let g = Guest::qemu(&ns, &["--ipv4=10.0.0.2/24", "--udp-echo=7"]);
+    g.wait_for(" ready", T);
+    assert!(g.output().contains("mac 52:54:00:"), "{}", g.output());
+    assert!(ping(&ns, 3), "no ping reply; output:\n{}", g.output());
+    assert_eq!(
+        udp_roundtrip(&ns, 7, b"hello from the host").as_deref(),
+        Some(&b"hello from the host"[..])
+    );
+    // Many frames in one burst: a 200-ping flood crosses both rings.
+    let out = run_in(
+        &ns,
+        "ping",
+        &["-c", "200", "-f", "-W", "1", "-s", "1400", "10.0.0.2"],
+    );
+    assert!(out.contains(" 0% packet loss"), "{out}");
+}

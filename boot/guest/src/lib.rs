@@ -32,6 +32,7 @@ mod pcexit;
 mod pit;
 mod platform;
 mod port;
+pub mod virtio;
 pub mod pvh;
 pub mod rng;
 pub mod rtc;

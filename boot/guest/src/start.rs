@@ -100,6 +100,16 @@ pub(crate) fn run(b: Boot) -> ! {
         }
     };
     entropy::install(&mut rng);
+    let virtio = if crate::machine::is_pc() {
+        crate::virtio::probe().unwrap_or_else(|e| {
+            console::write(b"gitns: virtio-net: ");
+            console::write(e.as_bytes());
+            console::write(b"\n");
+            None
+        })
+    } else {
+        None
+    };
     let mut hvt = platform::Hvt::new(
         rng,
         b.net,
@@ -108,7 +118,8 @@ pub(crate) fn run(b: Boot) -> ! {
         b.mem_size,
         heap_size,
         b.host_features,
-    );
+    )
+    .with_virtio(virtio);
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
     platform::halt(status)
