@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use std::time::Duration;
 use xtask::qemu::guest_status;
+use xtask::sshd::{key, GitServer};
 
 /// TCG on a busy 2-core machine: generous.
 const T: Duration = Duration::from_secs(60);
@@ -73,4 +74,92 @@ fn qemu_guest_answers_ping_and_udp_echo() {
         &["-c", "200", "-f", "-W", "1", "-s", "1400", "10.0.0.2"],
     );
     assert!(out.contains(" 0% packet loss"), "{out}");
+}
+
+const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
+const ZONE: &str = "$TTL 3600
+@ SOA ns1 hostmaster 2026120501 7200 3600 1209600 300
+@ NS ns1
+ns1 A 10.0.0.2
+www A 192.0.2.80
+big TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"
+big TXT \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"
+big TXT \"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"
+big TXT \"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"
+big TXT \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"
+big TXT \"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"
+";
+
+/// DNS end to end under QEMU: zones cloned from git over SSH (sshd in the
+/// namespace), dig over UDP (with truncation) and TCP, and a TSIG-signed
+/// UPDATE pushed back, which also proves the RTC wall clock (TSIG allows
+/// 300 s of skew).
+#[test]
+fn qemu_dns_from_git_over_udp_and_tcp() {
+    let test = "qemu_dns_from_git_over_udp_and_tcp";
+    if !vm(test) || !sshd_or_skip(test) {
+        return;
+    }
+    let ns = netns("qdns");
+    let seed = [0x5a; 32];
+    let srv = GitServer::start(
+        &ns,
+        "qdns",
+        &key(seed).1,
+        &[
+            ("example.test", ZONE),
+            (
+                "example.test._keys",
+                &format!("op._update.example.test. DNSKEY 0 3 163 {SECRET}\n"),
+            ),
+        ],
+    );
+    let args = [
+        "--ipv4=10.0.0.2/24".to_string(),
+        srv.remote(),
+        format!("--ssh-key={}", key(seed).0),
+        format!("--ssh-authenticator={}", srv.fingerprint),
+    ];
+    let g = Guest::qemu(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    g.wait_for("git: main is at", T);
+    g.wait_for("ready", T);
+
+    let www = dig(&ns, &["www.example.test", "A", "+short"]);
+    assert_eq!(www.trim(), "192.0.2.80", "output:\n{}", g.output());
+    let soa = dig(&ns, &["example.test", "SOA", "+tcp", "+short"]);
+    assert!(soa.contains(" 2026120501 "), "{soa}");
+    // 600 bytes of TXT: truncated over UDP at 512, whole over TCP.
+    let udp = dig(
+        &ns,
+        &[
+            "big.example.test",
+            "TXT",
+            "+bufsize=0",
+            "+ignore",
+            "+noedns",
+        ],
+    );
+    assert!(udp.contains("flags: qr aa tc"), "{udp}");
+    let tcp = dig(&ns, &["big.example.test", "TXT", "+tcp"]);
+    assert!(tcp.contains("ANSWER: 6,"), "{tcp}");
+    let nx = dig(&ns, &["nope.example.test", "A"]);
+    assert!(nx.contains("status: NXDOMAIN"), "{nx}");
+
+    let script =
+        "server 10.0.0.2\nzone example.test\nupdate add new.example.test 300 A 192.0.2.77\nsend\n";
+    let (ok, out) = nsupdate(
+        &ns,
+        &[
+            "-y",
+            &format!("hmac-sha256:op._update.example.test:{SECRET}"),
+        ],
+        script,
+    );
+    assert!(ok, "nsupdate: {out}; output:\n{}", g.output());
+    let pushed = xtask::gitread::file_at(&srv.repo, "main", "example.test")
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pushed).contains("new.example.test. 300 IN A 192.0.2.77"));
+    let new = dig(&ns, &["new.example.test", "A", "+short"]);
+    assert_eq!(new.trim(), "192.0.2.77");
 }

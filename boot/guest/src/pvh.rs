@@ -67,6 +67,7 @@ mod entry {
     use super::*;
     use crate::{clock, console, machine, pcexit, pit, rtc, serial, start};
     use core::cell::UnsafeCell;
+    use core::ffi::c_void;
 
     // The note QEMU looks for. QEMU reads the entry as a pointer-sized value
     // after the 4-aligned name, so it is a `.quad` in this ELF64 image.
@@ -193,7 +194,11 @@ mod entry {
     );
 
     extern "C" {
-        fn gitns_pvh_switch(rsp: u64, arg: *const Boot, f: extern "C" fn(*const Boot) -> !) -> !;
+        fn gitns_pvh_switch(
+            rsp: u64,
+            arg: *const c_void,
+            f: extern "C" fn(*const c_void) -> !,
+        ) -> !;
         /// End of the image (linker script).
         static _end: u8;
     }
@@ -273,13 +278,13 @@ mod entry {
         // SAFETY: the new stack is the top of the RAM region holding the image,
         // which the heap leaves alone (heap::STACK_SIZE); `boot` lives on this
         // boot stack, which is never reused, so the pointer stays valid.
-        unsafe { gitns_pvh_switch(mem_size - 8, &boot, pvh_main) }
+        unsafe { gitns_pvh_switch(mem_size - 8, (&raw const boot).cast(), pvh_main) }
     }
 
     /// Clocks, then the common platform start.
-    extern "C" fn pvh_main(boot: *const Boot) -> ! {
-        // SAFETY: see gitns_pvh_switch's caller.
-        let boot = unsafe { &*boot };
+    extern "C" fn pvh_main(boot: *const c_void) -> ! {
+        // SAFETY: the `Boot` gitns_pvh_entry passed (see its SAFETY note).
+        let boot = unsafe { &*boot.cast::<Boot>() };
         let hz = pit::tsc_hz().unwrap_or_else(|| {
             console::write(b"gitns: no PIT and no hypervisor TSC leaf; assuming a 1 GHz TSC\n");
             1_000_000_000
