@@ -163,3 +163,49 @@ fn qemu_dns_from_git_over_udp_and_tcp() {
     let new = dig(&ns, &["new.example.test", "A", "+short"]);
     assert_eq!(new.trim(), "192.0.2.77");
 }
+
+/// The zone cache on a virtio-blk device: zones served from it, a signed
+/// UPDATE written back to it (whole-archive rewrite, flushed) and still
+/// there after a reboot.
+#[test]
+fn qemu_dns_from_the_storage_device() {
+    let test = "qemu_dns_from_the_storage_device";
+    if !vm(test) {
+        return;
+    }
+    let ns = netns("qblk");
+    let dev = zone_device(
+        &ns,
+        &[
+            ("example.test", ZONE),
+            (
+                "example.test._keys",
+                &format!("op._update.example.test. DNSKEY 0 3 163 {SECRET}\n"),
+            ),
+        ],
+    );
+    let g = Guest::qemu_with_storage(&ns, Some(&dev), &["--ipv4=10.0.0.2/24"]);
+    g.wait_for("ready: serving 1 zones", T);
+    let www = dig(&ns, &["www.example.test", "A", "+short"]);
+    assert_eq!(www.trim(), "192.0.2.80", "output:\n{}", g.output());
+    let tcp = dig(&ns, &["big.example.test", "TXT", "+tcp"]);
+    assert!(tcp.contains("ANSWER: 6,"), "{tcp}");
+    let script =
+        "server 10.0.0.2\nzone example.test\nupdate add new.example.test 300 A 192.0.2.77\nsend\n";
+    let (ok, out) = nsupdate(
+        &ns,
+        &[
+            "-y",
+            &format!("hmac-sha256:op._update.example.test:{SECRET}"),
+        ],
+        script,
+    );
+    assert!(ok, "nsupdate: {out}; output:\n{}", g.output());
+    drop(g);
+
+    let g = Guest::qemu_with_storage(&ns, Some(&dev), &["--ipv4=10.0.0.2/24"]);
+    g.wait_for("ready: serving 1 zones", T);
+    let new = dig(&ns, &["new.example.test", "A", "+short"]);
+    assert_eq!(new.trim(), "192.0.2.77", "output:\n{}", g.output());
+    let _ = std::fs::remove_file(&dev);
+}

@@ -173,6 +173,15 @@ impl Guest {
 
     /// Boot the image under QEMU TCG on `ns`'s tap with image arguments `args`.
     pub fn qemu(ns: &Netns, args: &[&str]) -> Guest {
+        Guest::qemu_with_storage(ns, None, args)
+    }
+
+    /// [`Guest::qemu`] with a virtio-blk storage device on `storage`.
+    pub fn qemu_with_storage(
+        ns: &Netns,
+        storage: Option<&std::path::Path>,
+        args: &[&str],
+    ) -> Guest {
         let image = image();
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let vm = xtask::qemu::Vm {
@@ -180,6 +189,7 @@ impl Guest {
             accel: xtask::qemu::Accel::Tcg,
             tap: Some(&ns.tap),
             mem_mib: 256,
+            storage,
             args: &args,
         };
         let inner = xtask::qemu::command(&vm);

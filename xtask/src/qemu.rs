@@ -46,6 +46,8 @@ pub struct Vm<'a> {
     /// Tap device for the virtio-net device, if any.
     pub tap: Option<&'a str>,
     pub mem_mib: u32,
+    /// File of the virtio-blk device the guest takes as `storage`.
+    pub storage: Option<&'a Path>,
     /// The image's command line.
     pub args: &'a [String],
 }
@@ -71,6 +73,14 @@ pub fn command(vm: &Vm) -> Command {
             // No option ROM: iPXE would add seconds of boot under TCG.
             "virtio-net-pci,netdev=service,disable-legacy=on,romfile=",
         ]);
+    }
+    if let Some(file) = vm.storage {
+        let mut drive = std::ffi::OsString::from("file=");
+        drive.push(file);
+        drive.push(",if=none,id=storage,format=raw");
+        c.arg("-drive")
+            .arg(drive)
+            .args(["-device", "virtio-blk-pci,drive=storage,disable-legacy=on"]);
     }
     c.arg("-kernel").arg(vm.image);
     c.args(["-append", &vm.args.join(" ")]);

@@ -115,9 +115,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if o.tcg && !o.qemu {
         return Err("run: --tcg goes with --qemu".to_string());
     }
-    if o.qemu && (o.unix || o.zones.is_some() || !o.blocks.is_empty()) {
+    if o.qemu && (o.unix || o.blocks.iter().any(|b| !b.starts_with("storage="))) {
         return Err(
-            "run: --qemu has no block device yet (no --zones, --block, --unix)".to_string(),
+            "run: --qemu takes only the storage device (--zones, --block storage=FILE); no --unix"
+                .to_string(),
         );
     }
     let unix = !o.qemu && (o.unix || !xtask::util::have_kvm());
@@ -140,6 +141,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
         blocks.push(format!("storage={}", cache.display()));
     }
     let image;
+    let storage = blocks
+        .iter()
+        .find_map(|b| b.strip_prefix("storage=").map(str::to_string));
     let inner = if o.qemu {
         image = build::image(true)?;
         let (accel, why) = xtask::qemu::choose(o.tcg);
@@ -149,6 +153,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             accel,
             tap: Some(&tap),
             mem_mib: o.mem.unwrap_or(256),
+            storage: storage.as_deref().map(std::path::Path::new),
             args: &o.args,
         })
     } else {

@@ -5,6 +5,7 @@ use crate::batch::Batch;
 use crate::block::BlockDevice;
 use crate::net::NetDevice;
 use crate::rng::Rng;
+use crate::virtio::blk::VirtioBlk;
 use crate::virtio::VirtioNet;
 use crate::{clock, console, hypercall};
 use gitns_abi::hypercall::{Halt, Nr, Poll};
@@ -22,6 +23,8 @@ pub struct Hvt {
     block: Option<BlockDevice>,
     /// virtio-net under QEMU (then `net` is None).
     virtio: Option<VirtioNet>,
+    /// virtio-blk under QEMU: the storage device (then `block` is None).
+    virtio_blk: Option<VirtioBlk>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
     /// Guest memory size in bytes.
@@ -51,6 +54,7 @@ impl Hvt {
             metrics: host_features & gitns_abi::FEATURE_METRICS != 0,
             block,
             virtio: None,
+            virtio_blk: None,
             cmdline,
             mem_size,
             heap_size,
@@ -58,8 +62,9 @@ impl Hvt {
     }
 
     /// The platform with virtio-net as its network device (under QEMU).
-    pub(crate) fn with_virtio(mut self, virtio: Option<VirtioNet>) -> Hvt {
-        self.virtio = virtio;
+    pub(crate) fn with_virtio(mut self, net: Option<VirtioNet>, blk: Option<VirtioBlk>) -> Hvt {
+        self.virtio = net;
+        self.virtio_blk = blk;
         self
     }
 
@@ -221,14 +226,23 @@ impl Platform for Hvt {
     }
 
     fn block_capacity(&self) -> Option<u64> {
+        if let Some(b) = &self.virtio_blk {
+            return Some(b.capacity);
+        }
         self.block.map(|b| b.capacity)
     }
 
     fn block_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        if let Some(b) = &mut self.virtio_blk {
+            return b.read(offset, buf);
+        }
         self.block.ok_or(BlockError::Absent)?.read(offset, buf)
     }
 
     fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        if let Some(b) = &mut self.virtio_blk {
+            return b.write(offset, data);
+        }
         self.block.ok_or(BlockError::Absent)?.write(offset, data)
     }
 

@@ -100,15 +100,24 @@ pub(crate) fn run(b: Boot) -> ! {
         }
     };
     entropy::install(&mut rng);
-    let virtio = if crate::machine::is_pc() {
-        crate::virtio::probe().unwrap_or_else(|e| {
-            console::write(b"gitns: virtio-net: ");
-            console::write(e.as_bytes());
-            console::write(b"\n");
-            None
-        })
+    let (net, blk) = if crate::machine::is_pc() {
+        let report = |what: &str, e: &str| {
+            for part in ["gitns: ", what, ": ", e, "\n"] {
+                console::write(part.as_bytes());
+            }
+        };
+        (
+            crate::virtio::probe().unwrap_or_else(|e| {
+                report("virtio-net", e);
+                None
+            }),
+            crate::virtio::blk::probe().unwrap_or_else(|e| {
+                report("virtio-blk", e);
+                None
+            }),
+        )
     } else {
-        None
+        (None, None)
     };
     let mut hvt = platform::Hvt::new(
         rng,
@@ -119,7 +128,7 @@ pub(crate) fn run(b: Boot) -> ! {
         heap_size,
         b.host_features,
     )
-    .with_virtio(virtio);
+    .with_virtio(net, blk);
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
     platform::halt(status)

@@ -1,10 +1,12 @@
-//! virtio-net over PCI (modern, virtio 1.x) for the image under QEMU: the
-//! device the platform's net calls go to when booted through PVH.
+//! virtio over PCI (modern, virtio 1.x) for the image under QEMU: the
+//! network device the platform's net calls go to when booted through PVH,
+//! and a block device for the zone cache (blk.rs).
 //!
 //! No interrupts: the platform polls the used rings (see Hvt::poll).
 //! Frames queue in the transmit ring and the device is notified once per
 //! flush, so a main-loop turn's frames cost one notification.
 
+pub mod blk;
 pub mod net;
 pub mod pci;
 pub mod queue;
@@ -75,9 +77,17 @@ fn enable(t: &Transport, index: u16, q: &queue::Queue) -> u32 {
     off.saturating_mul(t.notify_multiplier)
 }
 
-/// Find and start the first virtio-net device: Ok(None) when there is none.
-pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
-    let Some(bdf) = pci::find_net() else {
+/// A device between feature negotiation and DRIVER_OK.
+pub(crate) struct Starting {
+    pub t: Transport,
+    pub features: u64,
+}
+
+/// Find the first device of `kind`, reset it and negotiate VERSION_1 plus
+/// whichever of `optional` it offers (virtio 1.x, 3.1.1): Ok(None) when
+/// there is no such device.
+pub(crate) fn start(kind: pci::Kind, optional: u64) -> Result<Option<Starting>, &'static str> {
+    let Some(bdf) = pci::find(kind) else {
         return Ok(None);
     };
     let t = pci::transport(bdf)?;
@@ -85,46 +95,82 @@ pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
     // Reset, then wait for the device to confirm (4.1.4.3.2), bounded.
     c.write8(DEVICE_STATUS, 0);
     if !(0..1_000_000).any(|_| c.read8(DEVICE_STATUS) == 0) {
-        return Err("virtio-net does not reset");
+        return Err("the device does not reset");
     }
     c.write8(DEVICE_STATUS, STATUS_ACKNOWLEDGE);
     c.write8(DEVICE_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
     let offered = features(c);
     if offered & F_VERSION_1 == 0 {
         c.write8(DEVICE_STATUS, STATUS_FAILED);
-        return Err("virtio-net is legacy-only (no VIRTIO_F_VERSION_1)");
+        return Err("legacy-only device (no VIRTIO_F_VERSION_1)");
     }
-    let wanted = F_VERSION_1 | (offered & F_MAC);
+    let wanted = F_VERSION_1 | (offered & optional);
     c.write32(DRIVER_FEATURE_SELECT, 0);
     c.write32(DRIVER_FEATURE, wanted as u32);
     c.write32(DRIVER_FEATURE_SELECT, 1);
     c.write32(DRIVER_FEATURE, (wanted >> 32) as u32);
-    let s = STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK;
-    c.write8(DEVICE_STATUS, s);
+    c.write8(DEVICE_STATUS, STARTING);
     if c.read8(DEVICE_STATUS) & STATUS_FEATURES_OK == 0 {
         c.write8(DEVICE_STATUS, STATUS_FAILED);
-        return Err("virtio-net refused our features");
+        return Err("the device refused our features");
     }
-    let (Some(rx_size), Some(tx_size)) = (queue_size(c, 0), queue_size(c, 1)) else {
-        c.write8(DEVICE_STATUS, STATUS_FAILED);
-        return Err("virtio-net has no receive or transmit queue");
+    Ok(Some(Starting {
+        t,
+        features: wanted,
+    }))
+}
+
+const STARTING: u8 = STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK;
+
+impl Starting {
+    /// The size queue `index` gets, None when the device has no such queue.
+    pub fn queue_size(&self, index: u16) -> Option<u16> {
+        queue_size(&self.t.common, index)
+    }
+
+    /// Give queue `index` to the device; its notification offset.
+    pub fn enable(&self, index: u16, q: &queue::Queue) -> u32 {
+        enable(&self.t, index, q)
+    }
+
+    /// Give up on the device.
+    pub fn fail(&self) {
+        self.t.common.write8(DEVICE_STATUS, STATUS_FAILED);
+    }
+
+    /// DRIVER_OK: the device is live.
+    pub fn live(&self) {
+        self.t
+            .common
+            .write8(DEVICE_STATUS, STARTING | STATUS_DRIVER_OK);
+    }
+}
+
+/// Find and start the first virtio-net device: Ok(None) when there is none.
+pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
+    let Some(s) = start(pci::Kind::Net, F_MAC)? else {
+        return Ok(None);
+    };
+    let (Some(rx_size), Some(tx_size)) = (s.queue_size(0), s.queue_size(1)) else {
+        s.fail();
+        return Err("no receive or transmit queue");
     };
     let queues = NetQueues::new(rx_size, tx_size);
-    let notify_rx = enable(&t, 0, &queues.rx);
-    let notify_tx = enable(&t, 1, &queues.tx);
-    let mac = if wanted & F_MAC != 0 {
-        core::array::from_fn(|i| t.device.read8(i as u32))
+    let notify_rx = s.enable(0, &queues.rx);
+    let notify_tx = s.enable(1, &queues.tx);
+    let mac = if s.features & F_MAC != 0 {
+        core::array::from_fn(|i| s.t.device.read8(i as u32))
     } else {
         // Locally administered, for a device that does not say.
         [0x02, 0, 0, 0, 0, 0x01]
     };
-    c.write8(DEVICE_STATUS, s | STATUS_DRIVER_OK);
+    s.live();
     let mut dev = VirtioNet {
         queues,
         mac,
         notify_rx,
         notify_tx,
-        notify: t.notify,
+        notify: s.t.notify,
     };
     dev.flush();
     Ok(Some(dev))

@@ -6,9 +6,21 @@
 use crate::port::{inl, outl};
 
 const VIRTIO_VENDOR: u16 = 0x1af4;
-/// Modern virtio-net, and the transitional id (with subsystem id 1).
-const NET_MODERN: u16 = 0x1041;
-const NET_TRANSITIONAL: u16 = 0x1000;
+
+/// Virtio device types (virtio 1.x, 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Net = 1,
+    Block = 2,
+}
+
+impl Kind {
+    /// Modern PCI device id (0x1040 + type) and the transitional one
+    /// (which also carries the type as its subsystem id).
+    fn ids(self) -> (u16, u16) {
+        (0x1040 + self as u16, 0x0fff + self as u16)
+    }
+}
 const CAP_VENDOR: u8 = 0x09;
 const CFG_COMMON: u8 = 1;
 const CFG_NOTIFY: u8 = 2;
@@ -45,15 +57,16 @@ fn read16(b: Bdf, off: u8) -> u16 {
     (read32(b, off) >> ((off & 2) * 8)) as u16
 }
 
-/// The first virtio-net function on bus 0.
-pub fn find_net() -> Option<Bdf> {
+/// The first virtio function of `kind` on bus 0.
+pub fn find(kind: Kind) -> Option<Bdf> {
+    let (modern, transitional) = kind.ids();
     (0..32u8)
         .flat_map(|dev| (0..8u8).map(move |func| Bdf { dev, func }))
         .find(|&b| {
             let id = read32(b, 0);
             let (vendor, device) = (id as u16, (id >> 16) as u16);
             vendor == VIRTIO_VENDOR
-                && (device == NET_MODERN || (device == NET_TRANSITIONAL && read16(b, 0x2e) == 1))
+                && (device == modern || (device == transitional && read16(b, 0x2e) == kind as u16))
         })
 }
 

@@ -1,6 +1,7 @@
 //! A split virtqueue (virtio 1.x, 2.7) with one fixed buffer per
 //! descriptor: descriptor `i` always points at slot `i` of the queue's own
-//! buffer area, and chains are never built.
+//! buffer area. A request may chain several descriptors (virtio-blk's
+//! header, data, status); the chain's links are kept on our side too.
 //!
 //! The device shares the rings with us, so nothing it writes is trusted:
 //! a used element's id must name a descriptor the device currently owns,
@@ -18,6 +19,8 @@ use core::sync::atomic::{fence, Ordering};
 /// Bytes per buffer slot: a 12-byte virtio-net header and an Ethernet
 /// frame of MTU 1500 (+ VLAN tag) fit.
 pub const SLOT: usize = 2048;
+/// The descriptor continues in `next`.
+const DESC_F_NEXT: u16 = 1;
 /// The descriptor may be written by the device (receive buffers).
 const DESC_F_WRITE: u16 = 2;
 /// used.flags: the device does not want to be notified.
@@ -44,6 +47,21 @@ pub struct Used {
     pub len: u32,
 }
 
+/// Who holds a descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Driver,
+    /// First of a chain the device holds: bytes it may write, next link.
+    Head {
+        writable: u32,
+        next: Option<u16>,
+    },
+    /// Later link of a chain.
+    Member {
+        next: Option<u16>,
+    },
+}
+
 /// The rings (descriptor table, available ring, used ring) in one zeroed
 /// page-aligned allocation, and the buffer slots.
 pub struct Queue {
@@ -53,8 +71,8 @@ pub struct Queue {
     avail_off: usize,
     used_off: usize,
     bufs: Vec<u8>,
-    /// Length posted with each descriptor the device owns (None: ours).
-    posted: Vec<Option<u32>>,
+    /// Who holds each descriptor (our record, never the device's table).
+    owner: Vec<Owner>,
     avail_idx: u16,
     last_used: u16,
     broken: bool,
@@ -79,7 +97,7 @@ impl Queue {
             avail_off,
             used_off,
             bufs: vec![0; n * SLOT],
-            posted: vec![None; n],
+            owner: vec![Owner::Driver; n],
             avail_idx: 0,
             last_used: 0,
             broken: false,
@@ -136,37 +154,75 @@ impl Queue {
 
     /// True when the driver owns descriptor `id`.
     pub fn is_ours(&self, id: u16) -> bool {
-        self.posted.get(id as usize).is_some_and(|p| p.is_none())
+        self.owner.get(id as usize) == Some(&Owner::Driver)
     }
 
     /// Hand descriptor `id` (its slot, `len` bytes) to the device, writable
     /// by it when `device_writes`. False when `id` is not ours to give.
     pub fn post(&mut self, id: u16, len: u32, device_writes: bool) -> bool {
-        if !self.is_ours(id) || len as usize > SLOT || self.broken {
+        self.post_chain(&[(id, len, device_writes)])
+    }
+
+    /// Hand a chain of descriptors (id, bytes of its slot, device writes)
+    /// to the device as one request. False (and nothing posted) when a
+    /// descriptor is not ours, repeats, or a length exceeds its slot.
+    pub fn post_chain(&mut self, parts: &[(u16, u32, bool)]) -> bool {
+        let valid = !self.broken
+            && !parts.is_empty()
+            && parts.iter().enumerate().all(|(k, &(id, len, _))| {
+                self.is_ours(id) && len as usize <= SLOT && !parts[..k].iter().any(|p| p.0 == id)
+            });
+        if !valid {
             return false;
         }
-        let addr = self.bufs.as_ptr() as u64 + id as u64 * SLOT as u64;
-        let d = 16 * id as usize;
-        // SAFETY: descriptor `id` < size lies inside the ring allocation;
-        // 16-byte entries at a 4096-aligned base are 8-aligned.
-        unsafe {
-            let p = self.rings.add(d);
-            core::ptr::write_volatile(p as *mut u64, addr.to_le());
-            core::ptr::write_volatile(p.add(8) as *mut u32, len.to_le());
-            core::ptr::write_volatile(
-                p.add(12) as *mut u16,
-                (if device_writes { DESC_F_WRITE } else { 0 }).to_le(),
-            );
-            core::ptr::write_volatile(p.add(14) as *mut u16, 0);
+        let mut writable = 0u32;
+        for (k, &(id, len, device_writes)) in parts.iter().enumerate() {
+            let next = parts.get(k + 1).map(|p| p.0);
+            let flags = if device_writes { DESC_F_WRITE } else { 0 }
+                | if next.is_some() { DESC_F_NEXT } else { 0 };
+            let addr = self.bufs.as_ptr() as u64 + id as u64 * SLOT as u64;
+            let d = 16 * id as usize;
+            // SAFETY: descriptor `id` < size (is_ours checked it) lies inside
+            // the ring allocation; 16-byte entries at a 4096-aligned base
+            // are 8-aligned.
+            unsafe {
+                let p = self.rings.add(d);
+                core::ptr::write_volatile(p as *mut u64, addr.to_le());
+                core::ptr::write_volatile(p.add(8) as *mut u32, len.to_le());
+                core::ptr::write_volatile(p.add(12) as *mut u16, flags.to_le());
+                core::ptr::write_volatile(p.add(14) as *mut u16, next.unwrap_or(0).to_le());
+            }
+            if device_writes {
+                writable += len;
+            }
+            self.owner[id as usize] = Owner::Member { next };
         }
-        self.posted[id as usize] = Some(len);
+        let head = parts[0].0;
+        self.owner[head as usize] = Owner::Head {
+            writable,
+            next: parts.get(1).map(|p| p.0),
+        };
         let slot = self.avail_idx as usize % self.size as usize;
-        self.write16(self.avail_off + 4 + 2 * slot, id);
-        // The ring entry (and descriptor) before the index that publishes it.
+        self.write16(self.avail_off + 4 + 2 * slot, head);
+        // The ring entry (and descriptors) before the index that publishes it.
         fence(Ordering::SeqCst);
         self.avail_idx = self.avail_idx.wrapping_add(1);
         self.write16(self.avail_off + 2, self.avail_idx);
         true
+    }
+
+    /// Give every descriptor of the chain from `head` back to the driver,
+    /// following our own links (at most `size` steps).
+    fn release(&mut self, head: u16) {
+        let mut at = Some(head);
+        for _ in 0..self.size {
+            let Some(id) = at else { break };
+            at = match self.owner[id as usize] {
+                Owner::Head { next, .. } | Owner::Member { next } => next,
+                Owner::Driver => None,
+            };
+            self.owner[id as usize] = Owner::Driver;
+        }
     }
 
     /// True when the device has used elements we have not taken.
@@ -198,15 +254,15 @@ impl Queue {
         let e = self.used_off + 4 + 8 * (self.last_used as usize % self.size as usize);
         let (id, len) = (self.read32(e), self.read32(e + 4));
         self.last_used = self.last_used.wrapping_add(1);
-        let Some(posted) = usize::try_from(id)
+        let Some(Owner::Head { writable, .. }) = usize::try_from(id)
             .ok()
-            .and_then(|i| self.posted.get(i).copied().flatten())
+            .and_then(|i| self.owner.get(i).copied())
         else {
             return Some(Err(QueueError::BadId(id)));
         };
         let id = id as u16;
-        self.posted[id as usize] = None;
-        if len > posted {
+        self.release(id);
+        if len > writable {
             return Some(Err(QueueError::BadLength { id, len }));
         }
         Some(Ok(Used { id, len }))
@@ -401,6 +457,39 @@ mod tests {
         assert_eq!(q.pop_used(), None);
         assert!(!q.has_used());
         assert!(!q.post(1, 10, true));
+    }
+
+    #[test]
+    fn chains_come_back_whole_and_members_are_not_heads() {
+        let mut q = Queue::new(8);
+        let mut dev = FakeDevice::new();
+        assert!(
+            !q.post_chain(&[(0, 16, false), (0, 1, true)]),
+            "repeated id"
+        );
+        assert!(
+            !q.post_chain(&[(0, 16, false), (8, 1, true)]),
+            "id out of range"
+        );
+        assert!(q.is_ours(0), "a refused chain posts nothing");
+        assert!(q.post_chain(&[(0, 16, false), (1, 512, true), (2, 1, true)]));
+        let (head, _, _, flags) = dev.take(&q).unwrap();
+        assert_eq!((head, flags), (0, DESC_F_NEXT));
+        // A member's id is not a used element; more than the writable
+        // 513 bytes is a lie.
+        dev.put_used(&q, 1, 1);
+        dev.put_used(&q, 0, 514);
+        assert_eq!(q.pop_used(), Some(Err(QueueError::BadId(1))));
+        assert_eq!(
+            q.pop_used(),
+            Some(Err(QueueError::BadLength { id: 0, len: 514 }))
+        );
+        assert!((0..3).all(|id| q.is_ours(id)), "the whole chain is back");
+        assert!(q.post_chain(&[(2, 16, false), (0, 1, true)]));
+        dev.take(&q).unwrap();
+        dev.put_used(&q, 2, 1);
+        assert_eq!(q.pop_used(), Some(Ok(Used { id: 2, len: 1 })));
+        assert!(q.is_ours(0) && q.is_ours(2));
     }
 
     #[test]
