@@ -56,6 +56,24 @@ pub fn netns_or_skip(test: &str) -> bool {
     false
 }
 
+/// qemu-system-x86_64 is there (the test command installs it). Without it
+/// the QEMU tests skip loudly, or fail under GITNS_REQUIRE_KVM=1.
+pub fn qemu_or_skip(test: &str) -> bool {
+    let have = Command::new(xtask::qemu::QEMU)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    if have {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: needs qemu-system-x86_64 (cargo xtask test installs it)");
+    }
+    skip(test, "needs qemu-system-x86_64 (package qemu-system-x86)");
+    false
+}
+
 /// sshd and git are there (the test command installs them).
 pub fn sshd_or_skip(test: &str) -> bool {
     let have = std::path::Path::new("/usr/sbin/sshd").exists()
@@ -150,6 +168,33 @@ impl Guest {
         c.arg(format!("--net:service={}", ns.tap))
             .arg(image())
             .args(args);
+        Guest::spawn(c)
+    }
+
+    /// Boot the image under QEMU TCG on `ns`'s tap with image arguments `args`.
+    pub fn qemu(ns: &Netns, args: &[&str]) -> Guest {
+        Guest::qemu_with_storage(ns, None, args)
+    }
+
+    /// [`Guest::qemu`] with a virtio-blk storage device on `storage`.
+    pub fn qemu_with_storage(
+        ns: &Netns,
+        storage: Option<&std::path::Path>,
+        args: &[&str],
+    ) -> Guest {
+        let image = image();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let vm = xtask::qemu::Vm {
+            image: &image,
+            accel: xtask::qemu::Accel::Tcg,
+            tap: Some(&ns.tap),
+            mem_mib: 256,
+            storage,
+            args: &args,
+        };
+        let inner = xtask::qemu::command(&vm);
+        let mut c = ns.command(xtask::qemu::QEMU);
+        c.args(inner.get_args());
         Guest::spawn(c)
     }
 

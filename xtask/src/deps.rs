@@ -17,6 +17,7 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("git", "git"),
     ("pebble", "pebble"),
     ("openssl", "openssl"),
+    ("qemu-system-x86_64", "qemu-system-x86"),
 ];
 
 fn have(program: &str) -> bool {

@@ -9,6 +9,7 @@ pub mod gitclient;
 pub mod gitread;
 pub mod netns;
 pub mod pebble;
+pub mod qemu;
 pub mod sshd;
 pub mod sshremote;
 pub mod util;

@@ -15,8 +15,9 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 commands:
   demo                  the main job: boot the appliance in its own netns and show it working
   build                 build the image (target/image/gitns.hvt) and the tender
-  run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS
-                        boot the image (in its own netns + tap unless --tap)
+  run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] -- ARGS
+                        boot the image (in its own netns + tap unless --tap);
+                        --qemu: under qemu-system-x86_64 (KVM if usable, else TCG)
   notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
   update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
   certify --server IP[:PORT] --key K --hostname HOST [--out DIR] [--wait SECS]

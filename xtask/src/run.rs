@@ -1,4 +1,4 @@
-//! `cargo xtask run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] -- ARGS`
+//! `cargo xtask run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] -- ARGS`
 //!
 //! `--zones DIR` packs the zone files of DIR onto the `storage` block device
 //! and boots the image variant that declares it.
@@ -6,6 +6,10 @@
 //! With `--tap` the guest attaches to an existing tap (as operators and
 //! tests do). Without, xtask makes its own network namespace with tap0 at
 //! 10.0.0.1/24 and tells how to reach the guest at 10.0.0.2.
+//!
+//! `--qemu` boots the same image under qemu-system-x86_64 (PVH entry,
+//! virtio-net on the tap), with KVM when QEMU can use it and TCG otherwise
+//! (`--tcg` forces TCG); it says which.
 
 use std::process::Command;
 use xtask::build;
@@ -17,6 +21,8 @@ struct Opts {
     mem: Option<u32>,
     blocks: Vec<String>,
     unix: bool,
+    qemu: bool,
+    tcg: bool,
     args: Vec<String>,
 }
 
@@ -27,6 +33,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         mem: None,
         blocks: vec![],
         unix: false,
+        qemu: false,
+        tcg: false,
         args: vec![],
     };
     let mut it = args.iter();
@@ -45,6 +53,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 .blocks
                 .push(it.next().ok_or("--block needs NAME=FILE")?.clone()),
             "--unix" => o.unix = true,
+            "--qemu" => o.qemu = true,
+            "--tcg" => o.tcg = true,
             "--zones" => o.zones = Some(it.next().ok_or("--zones needs a directory")?.clone()),
             "--" => {
                 o.args = it.cloned().collect();
@@ -102,7 +112,16 @@ pub fn guest_command(
 
 pub fn main(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    let unix = o.unix || !xtask::util::have_kvm();
+    if o.tcg && !o.qemu {
+        return Err("run: --tcg goes with --qemu".to_string());
+    }
+    if o.qemu && (o.unix || o.blocks.iter().any(|b| !b.starts_with("storage="))) {
+        return Err(
+            "run: --qemu takes only the storage device (--zones, --block storage=FILE); no --unix"
+                .to_string(),
+        );
+    }
+    let unix = !o.qemu && (o.unix || !xtask::util::have_kvm());
     if unix && !o.unix {
         eprintln!("xtask run: /dev/kvm is not usable here; running the unix platform instead");
     }
@@ -121,7 +140,25 @@ pub fn main(args: &[String]) -> Result<(), String> {
         xtask::zones::pack(std::path::Path::new(dir), &cache)?;
         blocks.push(format!("storage={}", cache.display()));
     }
-    let inner = guest_command(unix, &tap, o.mem, &blocks, &o.args)?;
+    let image;
+    let storage = blocks
+        .iter()
+        .find_map(|b| b.strip_prefix("storage=").map(str::to_string));
+    let inner = if o.qemu {
+        image = build::image(true)?;
+        let (accel, why) = xtask::qemu::choose(o.tcg);
+        eprintln!("xtask run: QEMU with {why}");
+        xtask::qemu::command(&xtask::qemu::Vm {
+            image: &image,
+            accel,
+            tap: Some(&tap),
+            mem_mib: o.mem.unwrap_or(256),
+            storage: storage.as_deref().map(std::path::Path::new),
+            args: &o.args,
+        })
+    } else {
+        guest_command(unix, &tap, o.mem, &blocks, &o.args)?
+    };
     let mut cmd = match &ns {
         Some(ns) => {
             eprintln!(
@@ -146,7 +183,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
     ignore_sigint_here();
     let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
     drop(ns);
-    match status.code() {
+    let code = match (o.qemu, status.code()) {
+        (true, Some(c)) => match xtask::qemu::guest_status(c) {
+            Some(s) => Some(s),
+            None => return Err(format!("qemu failed with exit code {c}")),
+        },
+        (_, c) => c,
+    };
+    match code {
         Some(0) => Ok(()),
         Some(c) => std::process::exit(c),
         None => Err(format!("guest ended by {status}")),

@@ -1,5 +1,7 @@
-//! Clocks: monotonic from the TSC scaled by the boot info's cpu_cycle_freq,
-//! wall clock from WALLTIME read once at boot plus the monotonic offset.
+//! Clocks: monotonic from the TSC scaled by its frequency (the boot info's
+//! cpu_cycle_freq under hvt, PIT calibration under QEMU), wall clock read
+//! once at boot (WALLTIME under hvt, the CMOS RTC or `--wall-clock` under
+//! QEMU) plus the monotonic offset.
 
 use crate::{cpu, hypercall};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -10,18 +12,19 @@ static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 static NS_PER_TICK_FP: AtomicU64 = AtomicU64::new(0);
 static WALL_AT_BOOT_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Set the clocks up. `freq_hz` comes from the boot info.
-pub(crate) fn init(freq_hz: u64) {
+/// Set the clocks up: TSC ticks per second and the wall clock now.
+pub(crate) fn init(freq_hz: u64, wall_now_ns: u64) {
     let freq = freq_hz.max(1);
     NS_PER_TICK_FP.store(
         ((1_000_000_000u128 << 32) / freq as u128) as u64,
         Ordering::Relaxed,
     );
     TSC_AT_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
-    WALL_AT_BOOT_NS.store(walltime_hypercall(), Ordering::Relaxed);
+    WALL_AT_BOOT_NS.store(wall_now_ns, Ordering::Relaxed);
 }
 
-fn walltime_hypercall() -> u64 {
+/// The tender's wall clock (hvt only).
+pub(crate) fn walltime_hypercall() -> u64 {
     let mut arg = Walltime::default();
     hypercall::call(Nr::Walltime, &mut arg);
     arg.nsecs

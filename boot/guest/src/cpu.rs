@@ -62,3 +62,11 @@ pub fn rdrand64() -> Option<u64> {
     }
     None
 }
+
+/// CPUID leaf `leaf` (subleaf 0): (eax, ebx, ecx, edx).
+pub fn cpuid(leaf: u32) -> (u32, u32, u32, u32) {
+    // CPUID is always available on x86_64; unknown leaves return the data
+    // of the highest basic leaf, never fault.
+    let r = __cpuid_count(leaf, 0);
+    (r.eax, r.ebx, r.ecx, r.edx)
+}

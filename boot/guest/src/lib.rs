@@ -1,4 +1,5 @@
-//! The gitns guest platform on the Solo5 hvt ABI (version 2).
+//! The gitns guest platform on the Solo5 hvt ABI (version 2), and on a PC
+//! under QEMU through the PVH entry (pvh.rs): one image, two entries.
 //!
 //! `_start` (start.rs) aligns the stack, enables SSE and calls
 //! [`start::gitns_guest_entry`], which sets up the heap, clocks and RNG and
@@ -20,14 +21,22 @@ mod entropy;
 #[cfg(all(feature = "rt", not(test)))]
 mod heap;
 mod hypercall;
+mod machine;
 mod manifest;
 #[cfg(all(feature = "rt", not(test)))]
 mod mem;
 pub mod net;
 #[cfg(all(feature = "rt", not(test)))]
 mod panic;
+mod pcexit;
+mod pit;
 mod platform;
+mod port;
+pub mod virtio;
+pub mod pvh;
 pub mod rng;
+pub mod rtc;
+mod serial;
 #[cfg(all(feature = "rt", not(test)))]
 mod start;
 

@@ -1,9 +1,12 @@
-//! [`Hvt`]: the platform trait over hvt hypercalls.
+//! [`Hvt`]: the platform trait over hvt hypercalls, or, when the image
+//! booted through PVH under QEMU, over COM1 and virtio-net.
 
 use crate::batch::Batch;
 use crate::block::BlockDevice;
 use crate::net::NetDevice;
 use crate::rng::Rng;
+use crate::virtio::blk::VirtioBlk;
+use crate::virtio::VirtioNet;
 use crate::{clock, console, hypercall};
 use gitns_abi::hypercall::{Halt, Nr, Poll};
 use gitns_net::{BlockError, NetError, Platform};
@@ -18,6 +21,10 @@ pub struct Hvt {
     /// The tender takes METRICS reports.
     metrics: bool,
     block: Option<BlockDevice>,
+    /// virtio-net under QEMU (then `net` is None).
+    virtio: Option<VirtioNet>,
+    /// virtio-blk under QEMU: the storage device (then `block` is None).
+    virtio_blk: Option<VirtioBlk>,
     /// Command line as the tender passed it.
     pub cmdline: &'static str,
     /// Guest memory size in bytes.
@@ -46,10 +53,19 @@ impl Hvt {
             batch_handle,
             metrics: host_features & gitns_abi::FEATURE_METRICS != 0,
             block,
+            virtio: None,
+            virtio_blk: None,
             cmdline,
             mem_size,
             heap_size,
         }
+    }
+
+    /// The platform with virtio-net as its network device (under QEMU).
+    pub(crate) fn with_virtio(mut self, net: Option<VirtioNet>, blk: Option<VirtioBlk>) -> Hvt {
+        self.virtio = net;
+        self.virtio_blk = blk;
+        self
     }
 
     /// True when frames cross in batches (NET_EXCHANGE).
@@ -64,12 +80,51 @@ impl Hvt {
 
     /// True when the manifest's `service` network device is attached.
     pub fn has_net(&self) -> bool {
-        self.net.is_some()
+        self.net.is_some() || self.virtio.is_some()
+    }
+}
+
+/// Queue a frame on virtio-net; with every transmit buffer in flight,
+/// notify and wait (up to 10 ms) for the device to return one.
+fn virtio_send(v: &mut VirtioNet, frame: &[u8]) -> Result<(), NetError> {
+    if frame.len() > 1500 + 18 {
+        return Err(NetError::TooBig);
+    }
+    let until = clock::monotonic_ns() + 10_000_000;
+    loop {
+        if v.queues.send(frame) {
+            return Ok(());
+        }
+        if v.queues.broken() || clock::monotonic_ns() > until {
+            return Err(NetError::Device);
+        }
+        v.flush();
+        core::hint::spin_loop();
+    }
+}
+
+/// Flush, then spin until a frame arrives or the deadline: no interrupts
+/// are set up, so this keeps one host CPU busy while the guest idles.
+fn virtio_poll(v: &mut VirtioNet, deadline_ns: u64) -> bool {
+    v.flush();
+    loop {
+        if v.queues.rx_ready() {
+            return true;
+        }
+        if clock::monotonic_ns() >= deadline_ns {
+            return false;
+        }
+        for _ in 0..64 {
+            core::hint::spin_loop();
+        }
     }
 }
 
 /// Halt the guest with an exit status.
 pub fn halt(status: i32) -> ! {
+    if crate::machine::is_pc() {
+        crate::pcexit::exit(status)
+    }
     let mut arg = Halt {
         cookie: 0,
         exit_status: status,
@@ -97,6 +152,9 @@ impl Platform for Hvt {
     }
 
     fn mac(&self) -> [u8; 6] {
+        if let Some(v) = &self.virtio {
+            return v.mac;
+        }
         self.net.map(|n| n.mac).unwrap_or([0; 6])
     }
 
@@ -105,6 +163,9 @@ impl Platform for Hvt {
     }
 
     fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError> {
+        if let Some(v) = &mut self.virtio {
+            return virtio_send(v, frame);
+        }
         let net = self.net.ok_or(NetError::Device)?;
         if frame.len() > net.mtu as usize + 18 {
             return Err(NetError::TooBig);
@@ -124,11 +185,20 @@ impl Platform for Hvt {
     }
 
     fn net_flush(&mut self) {
+        if let Some(v) = &mut self.virtio {
+            v.flush();
+        }
         // Batched: queued frames leave with the exchange of the next poll,
         // one exit per main-loop turn.
     }
 
     fn net_recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
+        if let Some(v) = &mut self.virtio {
+            if v.queues.broken() {
+                return Err(NetError::Device);
+            }
+            return Ok(v.queues.recv(buf));
+        }
         if let Some(b) = self.batch() {
             return Ok(b.recv(buf));
         }
@@ -139,6 +209,9 @@ impl Platform for Hvt {
     }
 
     fn poll(&mut self, deadline_ns: u64) -> bool {
+        if let Some(v) = &mut self.virtio {
+            return virtio_poll(v, deadline_ns);
+        }
         let now = clock::monotonic_ns();
         if let Some(b) = self.batch() {
             return b.poll(deadline_ns.saturating_sub(now));
@@ -153,14 +226,23 @@ impl Platform for Hvt {
     }
 
     fn block_capacity(&self) -> Option<u64> {
+        if let Some(b) = &self.virtio_blk {
+            return Some(b.capacity);
+        }
         self.block.map(|b| b.capacity)
     }
 
     fn block_read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        if let Some(b) = &mut self.virtio_blk {
+            return b.read(offset, buf);
+        }
         self.block.ok_or(BlockError::Absent)?.read(offset, buf)
     }
 
     fn block_write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        if let Some(b) = &mut self.virtio_blk {
+            return b.write(offset, data);
+        }
         self.block.ok_or(BlockError::Absent)?.write(offset, data)
     }
 

@@ -41,14 +41,38 @@ extern "C" {
     static _end: u8;
 }
 
-/// First Rust function: set up the platform and run the image's main.
+/// First Rust function under hvt: clocks from the boot info and WALLTIME,
+/// devices from the manifest, then the common start.
 extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
     // SAFETY: the tender wrote the boot info at this address before entry.
     let bi = unsafe { core::ptr::read(bi) };
-    clock::init(bi.cpu_cycle_freq);
+    clock::init(bi.cpu_cycle_freq, clock::walltime_hypercall());
+    run(Boot {
+        mem_size: bi.mem_size,
+        kernel_end: bi.kernel_end,
+        cmdline: cmdline_of(bi.cmdline),
+        net: net::find(bi.mft, "service"),
+        storage: block::find(bi.mft, "storage"),
+        host_features: bi.host_features,
+    })
+}
+
+/// What an entry (hvt or PVH) found out about the machine.
+pub(crate) struct Boot {
+    pub mem_size: u64,
+    pub kernel_end: u64,
+    pub cmdline: &'static str,
+    pub net: Option<net::NetDevice>,
+    pub storage: Option<block::BlockDevice>,
+    pub host_features: u32,
+}
+
+/// The common start after either entry (clocks already set): heap, RNG,
+/// devices, then the image's main.
+pub(crate) fn run(b: Boot) -> ! {
     // SAFETY: `_end` is a linker-defined symbol; only its address is used.
     let image_end = core::ptr::addr_of!(_end) as u64;
-    let heap_size = match heap::init(bi.kernel_end.max(image_end), bi.mem_size) {
+    let heap_size = match heap::init(b.kernel_end.max(image_end), b.mem_size) {
         Ok(size) => size,
         Err(e) => {
             // core::fmt needs no heap, so it works before there is one.
@@ -76,20 +100,37 @@ extern "C" fn gitns_guest_entry(bi: *const BootInfo) -> ! {
         }
     };
     entropy::install(&mut rng);
-    let cmdline = cmdline_of(bi.cmdline);
-    let service = net::find(bi.mft, "service");
-    let storage = block::find(bi.mft, "storage");
+    let (net, blk) = if crate::machine::is_pc() {
+        let report = |what: &str, e: &str| {
+            for part in ["gitns: ", what, ": ", e, "\n"] {
+                console::write(part.as_bytes());
+            }
+        };
+        (
+            crate::virtio::probe().unwrap_or_else(|e| {
+                report("virtio-net", e);
+                None
+            }),
+            crate::virtio::blk::probe().unwrap_or_else(|e| {
+                report("virtio-blk", e);
+                None
+            }),
+        )
+    } else {
+        (None, None)
+    };
     let mut hvt = platform::Hvt::new(
         rng,
-        service,
-        storage,
-        cmdline,
-        bi.mem_size,
+        b.net,
+        b.storage,
+        b.cmdline,
+        b.mem_size,
         heap_size,
-        bi.host_features,
-    );
+        b.host_features,
+    )
+    .with_virtio(net, blk);
     // SAFETY: the image defines this function with `gitns_guest::main!`.
-    let status = unsafe { gitns_image_main(&mut hvt, cmdline) };
+    let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
     platform::halt(status)
 }
 
