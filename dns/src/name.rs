@@ -209,13 +209,20 @@ impl Name {
     /// lowercased, each followed by 0x00, with 0x00/0x01 inside labels
     /// escaped as 0x01 0x01 / 0x01 0x02. A subtree's keys share a prefix.
     pub fn key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.wire.len() + 4);
+        self.key_into(&mut k);
+        k
+    }
+
+    /// [`Name::key`] into `k` (cleared first), reusing its buffer.
+    pub fn key_into(&self, k: &mut Vec<u8>) {
+        k.clear();
         let mut labels: [&[u8]; 128] = [&[]; 128];
         let mut n = 0;
         for l in self.labels() {
             labels[n] = l;
             n += 1;
         }
-        let mut k = Vec::with_capacity(self.wire.len() + 4);
         for l in labels[..n].iter().rev() {
             for &b in l.iter() {
                 match b {
@@ -226,7 +233,6 @@ impl Name {
             }
             k.push(0);
         }
-        k
     }
 
     /// The canonical key of the suffix of `labels` labels of the name whose

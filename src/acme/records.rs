@@ -37,7 +37,7 @@ pub fn scan(zs: &ZoneSet) -> Vec<CsrSite> {
     let mut out = Vec::new();
     for zone in zs.zones() {
         for node in zone.nodes() {
-            if !is_site(node.name.wire()) {
+            if !is_site(node.wire()) {
                 continue;
             }
             let Some(set) = node.get(TLSA) else { continue };
@@ -51,7 +51,7 @@ pub fn scan(zs: &ZoneSet) -> Vec<CsrSite> {
             for csr in with(CSR) {
                 out.push(CsrSite {
                     zone: zone.origin.clone(),
-                    owner: node.name.clone(),
+                    owner: node.name(),
                     csr,
                     certs: with(CERT),
                     chain: with(CHAIN),

@@ -87,7 +87,7 @@ fn node_checks(
         line: 0,
         what,
     };
-    let at_set = |node: &crate::zone::Node, t: u16, what: String| {
+    let at_set = |node: crate::zone::Node<'_>, t: u16, what: String| {
         let (file, line) = node.get(t).map(|s| s.src).unwrap_or((0, 0));
         Finding {
             file: files.get(file as usize).cloned().unwrap_or_default(),
@@ -108,55 +108,65 @@ fn node_checks(
         return Err(whole(format!("no NS records at the apex {origin}")));
     }
     let mut warnings = Vec::new();
+    let apex = origin.key();
+    // The highest delegation whose subtree the walk is in: canonical order
+    // puts every name below a cut right after it.
+    let mut cut: Option<crate::zone::Node<'_>> = None;
     for node in zone.nodes() {
-        let types: Vec<u16> = node.rrsets.iter().map(|s| s.rtype).collect();
-        if types.contains(&CNAME) && types.iter().any(|t| !matches!(*t, CNAME | RRSIG | NSEC)) {
+        let first = node.rrsets().next().map_or(0, |s| s.rtype);
+        let has = |t: u16| node.rrsets().any(|s| s.rtype == t);
+        let any_but = |ok: &[u16]| node.rrsets().any(|s| !ok.contains(&s.rtype));
+        if has(CNAME) && any_but(&[CNAME, RRSIG, NSEC]) {
             return Err(at_set(
                 node,
                 CNAME,
-                format!("{} has a CNAME and other data (RFC 1034 3.6.2)", node.name),
+                format!(
+                    "{} has a CNAME and other data (RFC 1034 3.6.2)",
+                    node.name()
+                ),
             ));
         }
         if node.get(CNAME).is_some_and(|s| s.rdatas.len() > 1) {
             return Err(at_set(
                 node,
                 CNAME,
-                format!("{} has more than one CNAME", node.name),
+                format!("{} has more than one CNAME", node.name()),
             ));
         }
-        if node.name != *origin {
-            if let Some(cut) = zone
-                .delegation_above(&node.name)
-                .filter(|c| c.name != node.name)
-            {
-                if types.iter().any(|t| !matches!(*t, A | AAAA)) {
+        let key = node.key();
+        if key != apex.as_slice() {
+            if cut.is_some_and(|c| !key.starts_with(c.key())) {
+                cut = None;
+            }
+            if let Some(c) = cut {
+                if any_but(&[A, AAAA]) {
                     return Err(at_set(
                         node,
-                        types[0],
+                        first,
                         format!(
                             "{} lies below the delegation {} and is not glue",
-                            node.name, cut.name
+                            node.name(),
+                            c.name()
                         ),
                     ));
                 }
             }
-            if node.get(NS).is_some()
-                && types
-                    .iter()
-                    .any(|t| !matches!(*t, NS | DS | A | AAAA | RRSIG | NSEC))
-            {
-                return Err(at_set(
-                    node,
-                    NS,
-                    format!(
-                        "the delegation {} has data other than NS, DS and glue",
-                        node.name
-                    ),
-                ));
+            if has(NS) {
+                if any_but(&[NS, DS, A, AAAA, RRSIG, NSEC]) {
+                    return Err(at_set(
+                        node,
+                        NS,
+                        format!(
+                            "the delegation {} has data other than NS, DS and glue",
+                            node.name()
+                        ),
+                    ));
+                }
+                cut = cut.or(Some(node));
             }
         }
-        for set in node.rrsets.iter().filter(|s| matches!(s.rtype, NS | MX)) {
-            for rd in &set.rdatas {
+        for set in node.rrsets().filter(|s| matches!(s.rtype, NS | MX)) {
+            for rd in set.rdatas {
                 let Some(target) = rdata::target(set.rtype, rd) else {
                     continue;
                 };

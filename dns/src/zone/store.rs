@@ -1,197 +1,596 @@
 //! The in-memory zone: nodes keyed in canonical order (so a subtree is a
 //! contiguous range), each holding its RRsets.
+//!
+//! Representation (docs/design.md, 2026-12-05): a node is one heap block
+//! holding its owner name (case preserved), its canonical key and every
+//! RRset with its RDATAs, length-prefixed; the zone is a `BTreeSet` of
+//! those blocks ordered by key. A 1,000,000-name zone is then 1,000,000
+//! allocations instead of five or six per name. Readers get [`Node`],
+//! [`RRset`] and [`Rdatas`]: `Copy` views that borrow from the zone.
+//! A change to a node decodes it, edits and encodes a new block.
 
 use super::parser::Record;
 use crate::name::Name;
 use crate::rtype;
-use alloc::collections::BTreeMap;
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use core::borrow::Borrow;
+use core::cmp::Ordering;
+use core::fmt;
+
+// Block layout, integers little-endian:
+//   u8 wire length, u16 key length, wire, key, then RRsets in type order:
+//   u16 type, u32 TTL, u16 file, u32 line, u32 count, then `count` times
+//   u16 length + RDATA (RDATAs sorted, no duplicates).
+const HEAD: usize = 3;
+const SET_HEAD: usize = 16;
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// A node's block in the zone's set, ordered by canonical key.
+#[derive(Clone)]
+struct NodeBox(Box<[u8]>);
+
+impl NodeBox {
+    fn view(&self) -> Node<'_> {
+        Node { b: &self.0 }
+    }
+}
+
+impl Borrow<[u8]> for NodeBox {
+    fn borrow(&self) -> &[u8] {
+        self.view().key()
+    }
+}
+
+impl PartialEq for NodeBox {
+    fn eq(&self, o: &NodeBox) -> bool {
+        self.view().key() == o.view().key()
+    }
+}
+
+impl Eq for NodeBox {}
+
+impl PartialOrd for NodeBox {
+    fn partial_cmp(&self, o: &NodeBox) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for NodeBox {
+    fn cmp(&self, o: &NodeBox) -> Ordering {
+        self.view().key().cmp(o.view().key())
+    }
+}
+
+/// All RRsets of one owner name (a view into the zone).
+#[derive(Clone, Copy)]
+pub struct Node<'z> {
+    b: &'z [u8],
+}
+
+impl<'z> Node<'z> {
+    /// The owner in uncompressed wire form, case as first read.
+    pub fn wire(&self) -> &'z [u8] {
+        &self.b[HEAD..HEAD + self.b[0] as usize]
+    }
+
+    /// The owner name.
+    pub fn name(&self) -> Name {
+        Name::from_wire(self.wire()).expect("names in a zone are valid")
+    }
+
+    /// True when the owner is `n` (case-insensitive, RFC 4343).
+    pub fn name_is(&self, n: &Name) -> bool {
+        let w = self.wire();
+        w.len() == n.wire().len() && w.eq_ignore_ascii_case(n.wire())
+    }
+
+    /// The canonical key (see [`Name::key`]).
+    pub fn key(&self) -> &'z [u8] {
+        let start = HEAD + self.b[0] as usize;
+        &self.b[start..start + u16_at(self.b, 1) as usize]
+    }
+
+    fn sets_start(&self) -> usize {
+        HEAD + self.b[0] as usize + u16_at(self.b, 1) as usize
+    }
+
+    /// The RRsets in type order.
+    pub fn rrsets(&self) -> RRsets<'z> {
+        RRsets {
+            b: self.b,
+            pos: self.sets_start(),
+        }
+    }
+
+    /// The RRset of type `t`.
+    pub fn get(&self, t: u16) -> Option<RRset<'z>> {
+        self.rrsets()
+            .take_while(|s| s.rtype <= t)
+            .find(|s| s.rtype == t)
+    }
+}
+
+impl PartialEq for Node<'_> {
+    /// Same owner (case-insensitive) and the same RRsets.
+    fn eq(&self, o: &Node<'_>) -> bool {
+        self.key() == o.key() && self.rrsets().eq(o.rrsets())
+    }
+}
+
+impl Eq for Node<'_> {}
+
+impl fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.name())
+            .field("rrsets", &self.rrsets().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Iterator over the RRsets of a node.
+#[derive(Clone)]
+pub struct RRsets<'z> {
+    b: &'z [u8],
+    pos: usize,
+}
+
+impl<'z> Iterator for RRsets<'z> {
+    type Item = RRset<'z>;
+
+    fn next(&mut self) -> Option<RRset<'z>> {
+        let b = self.b;
+        let p = self.pos;
+        if p >= b.len() {
+            return None;
+        }
+        let n = u32_at(b, p + 12);
+        let start = p + SET_HEAD;
+        let mut end = start;
+        for _ in 0..n {
+            end += 2 + u16_at(b, end) as usize;
+        }
+        self.pos = end;
+        Some(RRset {
+            rtype: u16_at(b, p),
+            ttl: u32_at(b, p + 2),
+            src: (u16_at(b, p + 6), u32_at(b, p + 8)),
+            rdatas: Rdatas {
+                n,
+                b: &b[start..end],
+            },
+        })
+    }
+}
 
 /// An RRset: one owner, type and TTL, one or more RDATAs (wire form).
-#[derive(Clone, Debug)]
-pub struct RRset {
+#[derive(Clone, Copy, Debug)]
+pub struct RRset<'z> {
     pub rtype: u16,
     pub ttl: u32,
-    pub rdatas: Vec<Vec<u8>>,
     /// Where its first record was read (file index, line), for messages.
     /// Not part of equality.
     pub src: (u16, u32),
+    pub rdatas: Rdatas<'z>,
 }
 
-impl PartialEq for RRset {
-    fn eq(&self, o: &RRset) -> bool {
+impl PartialEq for RRset<'_> {
+    fn eq(&self, o: &RRset<'_>) -> bool {
         self.rtype == o.rtype && self.ttl == o.ttl && self.rdatas == o.rdatas
     }
 }
 
-impl Eq for RRset {}
+impl Eq for RRset<'_> {}
 
-/// All RRsets of one owner name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Node {
-    pub name: Name,
-    pub rrsets: Vec<RRset>,
+/// The RDATAs of an RRset, in wire order, without duplicates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Rdatas<'z> {
+    n: u32,
+    b: &'z [u8],
 }
 
-impl Node {
-    /// RRsets by type, RDATAs in wire order: one representation per content.
-    pub(crate) fn normalize(&mut self) {
-        self.rrsets.sort_by_key(|s| s.rtype);
-        self.rrsets.shrink_to_fit();
-        for s in &mut self.rrsets {
-            s.rdatas.sort();
-            s.rdatas.shrink_to_fit();
+impl<'z> Rdatas<'z> {
+    /// The RDATAs.
+    pub fn iter(&self) -> RdataIter<'z> {
+        RdataIter {
+            b: self.b,
+            left: self.n,
         }
     }
 
-    pub fn get(&self, t: u16) -> Option<&RRset> {
-        self.rrsets.iter().find(|r| r.rtype == t)
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The first (lowest in wire order).
+    pub fn first(&self) -> Option<&'z [u8]> {
+        self.iter().next()
+    }
+
+    /// True when `rd` is one of them.
+    pub fn contains(&self, rd: &[u8]) -> bool {
+        self.iter().any(|x| x == rd)
+    }
+
+    /// Owned copies.
+    pub fn to_vec(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|x| x.to_vec()).collect()
+    }
+}
+
+impl fmt::Debug for Rdatas<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'z> IntoIterator for Rdatas<'z> {
+    type Item = &'z [u8];
+    type IntoIter = RdataIter<'z>;
+
+    fn into_iter(self) -> RdataIter<'z> {
+        self.iter()
+    }
+}
+
+impl<'z> IntoIterator for &Rdatas<'z> {
+    type Item = &'z [u8];
+    type IntoIter = RdataIter<'z>;
+
+    fn into_iter(self) -> RdataIter<'z> {
+        self.iter()
+    }
+}
+
+/// Iterator over RDATAs.
+#[derive(Clone)]
+pub struct RdataIter<'z> {
+    b: &'z [u8],
+    left: u32,
+}
+
+impl<'z> Iterator for RdataIter<'z> {
+    type Item = &'z [u8];
+
+    fn next(&mut self) -> Option<&'z [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let len = u16_at(self.b, 0) as usize;
+        let (rd, rest) = self.b[2..].split_at(len);
+        self.b = rest;
+        Some(rd)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for RdataIter<'_> {}
+
+/// One record waiting to be encoded into a node.
+#[derive(Clone, Copy)]
+struct Rec {
+    rtype: u16,
+    ttl: u32,
+    src: (u16, u32),
+    /// Order of arrival (the first record of an RRset gives its `src`).
+    seq: u32,
+    at: u32,
+    len: u32,
+}
+
+/// The records of one node being assembled or edited (buffers reused
+/// from node to node).
+#[derive(Default)]
+struct Pending {
+    recs: Vec<Rec>,
+    data: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Pending {
+    fn push(&mut self, rtype: u16, ttl: u32, src: (u16, u32), rdata: &[u8]) {
+        let at = self.data.len() as u32;
+        self.data.extend_from_slice(rdata);
+        self.recs.push(Rec {
+            rtype,
+            ttl,
+            src,
+            seq: self.recs.len() as u32,
+            at,
+            len: rdata.len() as u32,
+        });
+    }
+
+    /// Append the records of `node`.
+    fn load(&mut self, node: Node<'_>) {
+        for s in node.rrsets() {
+            for rd in s.rdatas {
+                self.push(s.rtype, s.ttl, s.src, rd);
+            }
+        }
+    }
+
+    fn retain(&mut self, f: impl Fn(u16, &[u8]) -> bool) {
+        let data = &self.data;
+        self.recs
+            .retain(|r| f(r.rtype, &data[r.at as usize..(r.at + r.len) as usize]));
+    }
+
+    /// One block: RRsets by type, RDATAs in wire order without duplicates,
+    /// each RRset with its smallest TTL (RFC 2181 5.2) and the place of its
+    /// first record. None when no record is left. Clears the records.
+    fn encode(&mut self, wire: &[u8], key: &[u8]) -> Option<NodeBox> {
+        if self.recs.is_empty() {
+            self.data.clear();
+            return None;
+        }
+        let data = &self.data;
+        let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
+        self.recs
+            .sort_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| rd(a).cmp(rd(b))));
+        let out = &mut self.out;
+        out.clear();
+        out.push(wire.len() as u8);
+        out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+        out.extend_from_slice(wire);
+        out.extend_from_slice(key);
+        let recs = &self.recs;
+        let mut i = 0;
+        while i < recs.len() {
+            let t = recs[i].rtype;
+            let j = i + recs[i..].iter().take_while(|r| r.rtype == t).count();
+            let group = &recs[i..j];
+            let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
+            let src = group.iter().min_by_key(|r| r.seq).map_or((0, 0), |r| r.src);
+            let head = out.len();
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&ttl.to_le_bytes());
+            out.extend_from_slice(&src.0.to_le_bytes());
+            out.extend_from_slice(&src.1.to_le_bytes());
+            out.extend_from_slice(&[0; 4]);
+            let mut n: u32 = 0;
+            let mut last: Option<&[u8]> = None;
+            for r in group {
+                let d = rd(r);
+                if last == Some(d) {
+                    continue;
+                }
+                last = Some(d);
+                out.extend_from_slice(&(d.len() as u16).to_le_bytes());
+                out.extend_from_slice(d);
+                n += 1;
+            }
+            out[head + 12..head + 16].copy_from_slice(&n.to_le_bytes());
+            i = j;
+        }
+        self.recs.clear();
+        self.data.clear();
+        Some(NodeBox(Box::from(&out[..])))
+    }
+}
+
+/// Builds a zone from records in any order. Records of one owner that
+/// follow each other (the usual master file) are assembled in place; the
+/// nodes are sorted once at the end and the tree is built in bulk.
+pub struct ZoneBuilder {
+    origin: Name,
+    nodes: Vec<NodeBox>,
+    /// The owner being assembled: wire and key.
+    wire: Vec<u8>,
+    key: Vec<u8>,
+    open: bool,
+    p: Pending,
+}
+
+impl ZoneBuilder {
+    pub fn new(origin: Name) -> ZoneBuilder {
+        ZoneBuilder {
+            origin,
+            nodes: Vec::new(),
+            wire: Vec::new(),
+            key: Vec::new(),
+            open: false,
+            p: Pending::default(),
+        }
+    }
+
+    /// Add one record. RDATA is at most 65535 octets (RFC 1035 3.2.1).
+    pub fn add(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], src: (u16, u32)) {
+        let w = name.wire();
+        if !(self.open && self.wire.len() == w.len() && self.wire.eq_ignore_ascii_case(w)) {
+            self.flush();
+            self.wire.clear();
+            self.wire.extend_from_slice(w);
+            name.key_into(&mut self.key);
+            self.open = true;
+        }
+        debug_assert!(rdata.len() <= u16::MAX as usize);
+        self.p.push(rtype, ttl, src, rdata);
+    }
+
+    fn flush(&mut self) {
+        if self.open {
+            self.nodes.extend(self.p.encode(&self.wire, &self.key));
+            self.open = false;
+        }
+    }
+
+    pub fn finish(mut self) -> Zone {
+        self.flush();
+        let mut nodes = core::mem::take(&mut self.nodes);
+        // Stable: blocks of one owner keep their order of arrival.
+        nodes.sort();
+        let mut merged: Vec<NodeBox> = Vec::with_capacity(nodes.len());
+        for nb in nodes {
+            match merged.last_mut() {
+                Some(last) if *last == nb => {
+                    let (wire, key) = (last.view().wire().to_vec(), nb.view().key().to_vec());
+                    self.p.load(last.view());
+                    self.p.load(nb.view());
+                    if let Some(m) = self.p.encode(&wire, &key) {
+                        *last = m;
+                    }
+                }
+                _ => merged.push(nb),
+            }
+        }
+        Zone {
+            origin: self.origin,
+            // Sorted and unique: built in bulk, leaves filled.
+            nodes: merged.into_iter().collect(),
+        }
     }
 }
 
 /// A zone: its apex and its nodes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Zone {
     pub origin: Name,
-    pub(crate) nodes: BTreeMap<Vec<u8>, Node>,
+    nodes: BTreeSet<NodeBox>,
+}
+
+impl PartialEq for Zone {
+    /// Same apex and the same nodes (owner case and `src` aside).
+    fn eq(&self, o: &Zone) -> bool {
+        self.origin == o.origin && self.nodes.len() == o.nodes.len() && self.nodes().eq(o.nodes())
+    }
+}
+
+impl Eq for Zone {}
+
+impl fmt::Debug for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Zone")
+            .field("origin", &self.origin)
+            .field("nodes", &self.nodes().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Zone {
     /// Build from records (no checks: see [`super::check`]). Duplicate
     /// RDATAs collapse; an RRset takes the smallest TTL given (RFC 2181 5.2).
     pub fn from_records(origin: Name, records: &[Record]) -> Zone {
-        Zone::from_owned_records(origin, records.to_vec())
-    }
-
-    /// As [`Zone::from_records`], moving the records in (no copies: large
-    /// zones peak at the size of the records, not twice that).
-    pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
-        let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
+        let mut b = ZoneBuilder::new(origin);
         for r in records {
-            let node = nodes.entry(r.name.key()).or_insert_with(|| Node {
-                name: r.name,
-                rrsets: Vec::new(),
-            });
-            let mut rdata = r.rdata;
-            rdata.shrink_to_fit();
-            match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
-                Some(set) => {
-                    set.ttl = set.ttl.min(r.ttl);
-                    if !set.rdatas.contains(&rdata) {
-                        set.rdatas.push(rdata);
-                    }
-                }
-                None => node.rrsets.push(RRset {
-                    rtype: r.rtype,
-                    ttl: r.ttl,
-                    rdatas: alloc::vec![rdata],
-                    src: (r.file, r.line),
-                }),
-            }
+            b.add(&r.name, r.rtype, r.ttl, &r.rdata, (r.file, r.line));
         }
-        for node in nodes.values_mut() {
-            node.normalize();
-        }
-        Zone { origin, nodes }
+        b.finish()
     }
 
-    /// Replace (or create) the RRset of `set.rtype` at `name`.
-    pub fn replace_rrset(&mut self, name: &Name, set: RRset) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
-            name: name.clone(),
-            rrsets: Vec::new(),
+    /// As [`Zone::from_records`], consuming the records.
+    pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
+        Zone::from_records(origin, &records)
+    }
+
+    /// Decode the node at `name` (or start an empty one when `create`),
+    /// let `f` edit its records, store the result (none left: removed).
+    fn edit(&mut self, name: &Name, create: bool, f: impl FnOnce(&mut Pending)) {
+        let key = name.key();
+        let mut p = Pending::default();
+        let wire = match self.nodes.take(&key[..]) {
+            Some(old) => {
+                p.load(old.view());
+                old.view().wire().to_vec()
+            }
+            None if create => name.wire().to_vec(),
+            None => return,
+        };
+        f(&mut p);
+        if let Some(nb) = p.encode(&wire, &key) {
+            self.nodes.insert(nb);
+        }
+    }
+
+    /// Replace (or create) the RRset of `rtype` at `name`.
+    pub fn replace_rrset(&mut self, name: &Name, rtype: u16, ttl: u32, rdatas: &[&[u8]]) {
+        self.edit(name, true, |p| {
+            p.retain(|t, _| t != rtype);
+            for rd in rdatas {
+                p.push(rtype, ttl, (0, 0), rd);
+            }
         });
-        node.rrsets.retain(|s| s.rtype != set.rtype);
-        node.rrsets.push(set);
-        node.normalize();
     }
 
     /// Add one RR (an existing equal RDATA keeps one copy; the RRset takes
     /// the new TTL). `single`: the RRset holds one RR (CNAME replaces).
     pub fn add_rr(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], single: bool) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
-            name: name.clone(),
-            rrsets: Vec::new(),
-        });
-        match node.rrsets.iter_mut().find(|s| s.rtype == rtype) {
-            Some(set) => {
-                set.ttl = ttl;
-                if single {
-                    set.rdatas.clear();
-                }
-                if !set.rdatas.iter().any(|r| r == rdata) {
-                    set.rdatas.push(rdata.to_vec());
-                }
+        self.edit(name, true, |p| {
+            let src = p
+                .recs
+                .iter()
+                .filter(|r| r.rtype == rtype)
+                .min_by_key(|r| r.seq)
+                .map_or((0, 0), |r| r.src);
+            if single {
+                p.retain(|t, _| t != rtype);
             }
-            None => node.rrsets.push(RRset {
-                rtype,
-                ttl,
-                rdatas: alloc::vec![rdata.to_vec()],
-                src: (0, 0),
-            }),
-        }
-        node.normalize();
+            for r in p.recs.iter_mut().filter(|r| r.rtype == rtype) {
+                r.ttl = ttl;
+            }
+            p.push(rtype, ttl, src, rdata);
+        });
     }
 
     /// Delete every RRset at `name` except the types in `keep`.
     pub fn delete_name(&mut self, name: &Name, keep: &[u16]) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            node.rrsets.retain(|s| keep.contains(&s.rtype));
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, _| keep.contains(&t)));
     }
 
     /// Delete the RRset of `rtype` at `name`.
     pub fn delete_rrset(&mut self, name: &Name, rtype: u16) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            node.rrsets.retain(|s| s.rtype != rtype);
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, _| t != rtype));
     }
 
     /// Delete one RR.
     pub fn delete_rr(&mut self, name: &Name, rtype: u16, rdata: &[u8]) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            for s in node.rrsets.iter_mut().filter(|s| s.rtype == rtype) {
-                s.rdatas.retain(|r| r != rdata);
-            }
-            node.rrsets.retain(|s| !s.rdatas.is_empty());
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, r| t != rtype || r != rdata));
     }
 
     /// Set the SOA serial.
     pub fn set_serial(&mut self, serial: u32) -> Option<()> {
-        let origin = self.origin.clone();
-        let node = self.nodes.get_mut(&origin.key())?;
-        let set = node.rrsets.iter_mut().find(|s| s.rtype == rtype::SOA)?;
-        let rd = set.rdatas.first_mut()?;
+        let rd = self.soa()?.rdatas.first()?;
         let mut r = crate::wire::Reader::new(rd);
         r.name().ok()?;
         r.name().ok()?;
         let at = r.pos();
-        rd.get_mut(at..at + 4)?
-            .copy_from_slice(&serial.to_be_bytes());
+        rd.get(at..at + 4)?;
+        let origin = self.origin.clone();
+        self.edit(&origin, false, |p| {
+            if let Some(soa) = p.recs.iter().find(|r| r.rtype == rtype::SOA).copied() {
+                let at = soa.at as usize + at;
+                p.data[at..at + 4].copy_from_slice(&serial.to_be_bytes());
+            }
+        });
         Some(())
     }
 
     /// The node at exactly `name`.
-    pub fn node(&self, name: &Name) -> Option<&Node> {
-        self.nodes.get(&name.key())
+    pub fn node(&self, name: &Name) -> Option<Node<'_>> {
+        self.node_by_key(&name.key())
     }
 
     /// The node whose canonical key is `key`.
-    pub fn node_by_key(&self, key: &[u8]) -> Option<&Node> {
-        self.nodes.get(key)
+    pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
+        self.nodes.get(key).map(NodeBox::view)
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -206,11 +605,14 @@ impl Zone {
         self.nodes
             .range::<[u8], _>((Bound::Excluded(k), Bound::Unbounded))
             .next()
-            .is_some_and(|(key, _)| key.starts_with(k) && key.len() > k.len())
+            .is_some_and(|n| {
+                let key = n.view().key();
+                key.starts_with(k) && key.len() > k.len()
+            })
     }
 
     /// The SOA RRset of the apex.
-    pub fn soa(&self) -> Option<&RRset> {
+    pub fn soa(&self) -> Option<RRset<'_>> {
         self.node(&self.origin)?.get(rtype::SOA)
     }
 
@@ -224,21 +626,33 @@ impl Zone {
     }
 
     /// Every node in canonical order.
-    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values()
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
+        self.nodes.iter().map(NodeBox::view)
+    }
+
+    /// The nodes from canonical key `key` on (that node included).
+    pub fn nodes_from(&self, key: &[u8]) -> impl Iterator<Item = Node<'_>> {
+        use core::ops::Bound;
+        self.nodes
+            .range::<[u8], _>((Bound::Included(key), Bound::Unbounded))
+            .map(NodeBox::view)
+    }
+
+    /// Number of nodes (owner names with data).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Number of RRs.
     pub fn record_count(&self) -> usize {
-        self.nodes
-            .values()
-            .flat_map(|n| n.rrsets.iter())
+        self.nodes()
+            .flat_map(|n| n.rrsets())
             .map(|s| s.rdatas.len())
             .sum()
     }
 
     /// The closest delegation (NS below the apex) at or above `name`, if any.
-    pub fn delegation_above(&self, name: &Name) -> Option<&Node> {
+    pub fn delegation_above(&self, name: &Name) -> Option<Node<'_>> {
         let depth = self.origin.label_count();
         let key = name.key();
         (depth + 1..=name.label_count()).find_map(|k| {
@@ -266,9 +680,65 @@ mod tests {
         assert!(!z.has_descendants(&n("a.b.c")));
         assert!(!z.has_descendants(&n("ns")));
         assert!(z.has_descendants(&o));
-        assert_eq!(z.delegation_above(&n("x.d")).unwrap().name, n("d"));
+        assert_eq!(z.delegation_above(&n("x.d")).unwrap().name(), n("d"));
         assert!(z.delegation_above(&n("ns")).is_none());
         assert!(z.delegation_above(&o).is_none());
         assert_eq!(z.record_count(), 6);
+    }
+
+    #[test]
+    fn records_merge_sort_and_dedupe_in_any_order() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let text = "$TTL 60\n@ SOA ns hm 7 2 3 4 5\nWWW 90 A 192.0.2.9\nns A 192.0.2.1\n@ NS ns\nwww 30 A 192.0.2.2\nwww TXT x\nwww A 192.0.2.9\n";
+        let p = parse_str("z", text, &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        let www = z.node(&Name::parse("www", &o).unwrap()).unwrap();
+        assert_eq!(www.wire()[1], b'W', "the first spelling of the owner");
+        let sets: Vec<RRset> = www.rrsets().collect();
+        assert_eq!(sets.len(), 2);
+        assert_eq!(
+            (sets[0].rtype, sets[0].ttl, sets[0].src),
+            (rtype::A, 30, (0, 3))
+        );
+        assert_eq!(
+            sets[0].rdatas.to_vec(),
+            [[192, 0, 2, 2].to_vec(), [192, 0, 2, 9].to_vec()]
+        );
+        assert_eq!(sets[1].rtype, rtype::TXT);
+        assert_eq!(z.node_count(), 3);
+        assert_eq!(z.record_count(), 6);
+        // The same records in another order make the same zone.
+        let mut rev = p.records.clone();
+        rev.reverse();
+        assert_eq!(Zone::from_records(o.clone(), &rev), z);
+    }
+
+    #[test]
+    fn edits_keep_one_canonical_form() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let p = parse_str(
+            "z",
+            "$TTL 60\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+            &o,
+        )
+        .unwrap();
+        let mut z = Zone::from_records(o.clone(), &p.records);
+        let ns = Name::parse("ns", &o).unwrap();
+        z.add_rr(&ns, rtype::A, 30, &[192, 0, 2, 0], false);
+        z.add_rr(&ns, rtype::A, 30, &[192, 0, 2, 0], false);
+        let a = z.node(&ns).unwrap().get(rtype::A).unwrap();
+        assert_eq!((a.ttl, a.rdatas.len()), (30, 2));
+        assert_eq!(a.rdatas.first(), Some(&[192, 0, 2, 0][..]));
+        assert_eq!(a.src, (0, 4), "an RRset keeps where it was read");
+        z.delete_rr(&ns, rtype::A, &[192, 0, 2, 0]);
+        z.delete_rr(&ns, rtype::A, &[192, 0, 2, 1]);
+        assert!(z.node(&ns).is_none(), "a node without RRsets goes");
+        z.set_serial(9).unwrap();
+        assert_eq!(z.serial(), Some(9));
+        z.replace_rrset(&ns, rtype::AAAA, 5, &[&[0; 16]]);
+        assert_eq!(z.node(&ns).unwrap().get(rtype::AAAA).unwrap().ttl, 5);
+        z.delete_name(&o, &[rtype::SOA]);
+        assert!(z.node(&o).unwrap().get(rtype::NS).is_none());
+        assert_eq!(z.serial(), Some(9));
     }
 }
