@@ -1,8 +1,8 @@
 //! Zone checks (like ozone and kzonecheck): errors reject the zone,
 //! warnings are reported and the zone loads.
 
-use super::parser::Parsed;
-use super::store::Zone;
+use super::parser::{parse_each, ParseError, Parsed, RecordRef};
+use super::store::{Zone, ZoneBuilder};
 use crate::name::Name;
 use crate::rdata;
 use crate::rtype::*;
@@ -34,44 +34,80 @@ pub fn build(origin: &Name, p: &Parsed) -> Result<(Zone, Vec<Finding>), Finding>
     node_checks(origin, &p.files, zone)
 }
 
-/// As [`build`], consuming the parse so records move into the zone (large
-/// zones peak at one copy of their data, not two).
-pub fn build_owned(origin: &Name, mut p: Parsed) -> Result<(Zone, Vec<Finding>), Finding> {
-    pre_check(origin, &p)?;
-    let records = core::mem::take(&mut p.records);
-    let zone = Zone::from_owned_records(origin.clone(), records);
-    node_checks(origin, &p.files, zone)
+/// As [`build`], consuming the parse.
+pub fn build_owned(origin: &Name, p: Parsed) -> Result<(Zone, Vec<Finding>), Finding> {
+    build(origin, &p)
+}
+
+/// Parse a zone's master file straight into the zone and check it: no
+/// record list is held, so a large zone peaks at its text and the zone.
+/// The outer error is the parse's (it comes first, as with [`parse`] then
+/// [`build`]), the inner one the checks'.
+pub fn parse_and_build(
+    file: &str,
+    text: &str,
+    origin: &Name,
+    include: &dyn Fn(&str) -> Option<alloc::string::String>,
+) -> Result<Result<(Zone, Vec<Finding>), Finding>, ParseError> {
+    let mut b = ZoneBuilder::new(origin.clone());
+    let mut first_bad: Option<(u16, u32, String)> = None;
+    let files = parse_each(file, text, origin, include, &mut |r| {
+        if first_bad.is_none() {
+            if let Err(what) = record_check(origin, &r) {
+                first_bad = Some((r.file, r.line, what));
+            }
+        }
+        b.add(r.name, r.rtype, r.ttl, r.rdata, (r.file, r.line));
+    })?;
+    if let Some((f, line, what)) = first_bad {
+        return Ok(Err(Finding {
+            file: files.get(f as usize).cloned().unwrap_or_default(),
+            line,
+            what,
+        }));
+    }
+    Ok(node_checks(origin, &files, b.finish()))
 }
 
 /// Checks of single records.
 fn pre_check(origin: &Name, p: &Parsed) -> Result<(), Finding> {
-    let at = |i: usize, what: String| {
-        let r = &p.records[i];
-        Finding {
-            file: p.files.get(r.file as usize).cloned().unwrap_or_default(),
+    for r in &p.records {
+        let rr = RecordRef {
+            name: &r.name,
+            rtype: r.rtype,
+            class: r.class,
+            ttl: r.ttl,
+            rdata: &r.rdata,
+            file: r.file,
             line: r.line,
-            what,
+        };
+        if let Err(what) = record_check(origin, &rr) {
+            return Err(Finding {
+                file: p.files.get(r.file as usize).cloned().unwrap_or_default(),
+                line: r.line,
+                what,
+            });
         }
-    };
-    for (i, r) in p.records.iter().enumerate() {
-        if !r.name.is_at_or_below(origin) {
-            return Err(at(i, format!("{} is outside the zone {}", r.name, origin)));
-        }
-        if r.ttl > MAX_TTL {
-            return Err(at(i, format!("TTL {} is above 2^31-1 (RFC 2181 8)", r.ttl)));
-        }
-        if r.rtype == SOA && r.name != *origin {
-            return Err(at(
-                i,
-                format!("SOA at {} is not at the apex {}", r.name, origin),
-            ));
-        }
-        if matches!(r.rtype, OPT | TSIG | AXFR | IXFR | ANY) {
-            return Err(at(
-                i,
-                format!("{} is not a record type for zone data", to_text(r.rtype)),
-            ));
-        }
+    }
+    Ok(())
+}
+
+/// The checks of one record.
+fn record_check(origin: &Name, r: &RecordRef<'_>) -> Result<(), String> {
+    if !r.name.is_at_or_below(origin) {
+        return Err(format!("{} is outside the zone {}", r.name, origin));
+    }
+    if r.ttl > MAX_TTL {
+        return Err(format!("TTL {} is above 2^31-1 (RFC 2181 8)", r.ttl));
+    }
+    if r.rtype == SOA && *r.name != *origin {
+        return Err(format!("SOA at {} is not at the apex {}", r.name, origin));
+    }
+    if matches!(r.rtype, OPT | TSIG | AXFR | IXFR | ANY) {
+        return Err(format!(
+            "{} is not a record type for zone data",
+            to_text(r.rtype)
+        ));
     }
     Ok(())
 }
@@ -198,9 +234,29 @@ mod tests {
     use crate::zone::parser::parse_str;
     use alloc::string::ToString;
 
+    /// Both ways to a zone (a record list, then the zone; or straight
+    /// from the text) give the same result.
     fn check(text: &str) -> Result<(Zone, Vec<Finding>), Finding> {
         let o = Name::parse("example.org.", &Name::root()).unwrap();
-        build(&o, &parse_str("z", text, &o).unwrap())
+        let listed = build(&o, &parse_str("z", text, &o).unwrap());
+        let direct = parse_and_build("z", text, &o, &|_| None).unwrap();
+        assert_eq!(listed, direct);
+        listed
+    }
+
+    #[test]
+    fn parse_errors_come_before_check_errors() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let text = "$TTL 60\nx.other. A 192.0.2.1\n@ SOA ns hm 1 2 3 4 5\nbad A 1\n";
+        let e = parse_and_build("z", text, &o, &|_| None).unwrap_err();
+        assert_eq!(e.line, 4);
+        let e = parse_and_build("z", &text[..text.len() - 8], &o, &|_| None)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (e.line, e.what.as_str()),
+            (2, "x.other. is outside the zone example.org.")
+        );
     }
 
     const HEAD: &str = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";

@@ -39,11 +39,11 @@ pub fn parse_main(args: &[String]) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let origin = gitns_dns::name::Name::parse(origin, &gitns_dns::name::Name::root())
         .map_err(|e| e.to_string())?;
-    let parsed =
-        gitns_dns::zone::parser::parse_str(file, &text, &origin).map_err(|e| e.to_string())?;
-    drop(text);
-    let (zone, _) =
-        gitns_dns::zone::check::build_owned(&origin, parsed).map_err(|e| e.to_string())?;
+    // The appliance's path (zoneset::load_zone): records go straight into
+    // the zone while the text is read.
+    let (zone, _) = gitns_dns::zone::check::parse_and_build(file, &text, &origin, &|_| None)
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     println!("{} records", zone.record_count());
     Ok(())
 }
