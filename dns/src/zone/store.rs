@@ -2,12 +2,14 @@
 //! contiguous range), each holding its RRsets.
 //!
 //! Representation (docs/design.md, 2026-12-05): a node is one heap block
-//! holding its owner name (case preserved), its canonical key and every
-//! RRset with its RDATAs, length-prefixed; the zone is a `BTreeSet` of
-//! those blocks ordered by key. A 1,000,000-name zone is then 1,000,000
-//! allocations instead of five or six per name. Readers get [`Node`],
-//! [`RRset`] and [`Rdatas`]: `Copy` views that borrow from the zone.
-//! A change to a node decodes it, edits and encodes a new block.
+//! holding its owner name (case preserved) and its canonical key, both
+//! relative to the apex, and every RRset with its RDATAs, length-prefixed;
+//! the zone is a `BTreeSet` of those blocks ordered by key. A 1,000,000-name
+//! zone is then 1,000,000 allocations instead of five or six per name.
+//! Readers get [`Node`], [`RRset`] and [`Rdatas`]: `Copy` views that borrow
+//! from the zone. A change to a node decodes it, edits and encodes a new
+//! block. Only names at or below the apex are held: records elsewhere are
+//! left out (the checks and UPDATE refuse them before they get here).
 
 use super::parser::Record;
 use crate::name::Name;
@@ -20,11 +22,36 @@ use core::cmp::Ordering;
 use core::fmt;
 
 // Block layout, integers little-endian:
-//   u8 wire length, u16 key length, wire, key, then RRsets in type order:
-//   u16 type, u32 TTL, u16 file, u32 line, u32 count, then `count` times
-//   u16 length + RDATA (RDATAs sorted, no duplicates).
+//   u8 wire length, u16 key length, then the owner's wire form without the
+//   apex's labels and root, its canonical key without the apex's key (both
+//   empty at the apex), then RRsets in type order: u16 type, u32 TTL,
+//   u16 file, u32 line, count (LEB128), then `count` times u16 length +
+//   RDATA (RDATAs sorted, no duplicates). A name of a few labels with one
+//   A record fits a 64-byte allocator block, with an AAAA beside it 96.
 const HEAD: usize = 3;
-const SET_HEAD: usize = 16;
+const SET_HEAD: usize = 12;
+
+fn put_count(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// A count at `*pos`, moving past it.
+fn get_count(b: &[u8], pos: &mut usize) -> u32 {
+    let (mut n, mut shift) = (0u32, 0);
+    loop {
+        let x = b[*pos];
+        *pos += 1;
+        n |= ((x & 0x7f) as u32) << shift;
+        if x < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_le_bytes([b[i], b[i + 1]])
@@ -39,20 +66,29 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
 struct NodeBox(Box<[u8]>);
 
 impl NodeBox {
-    fn view(&self) -> Node<'_> {
-        Node { b: &self.0 }
+    fn view<'z>(&'z self, apex: &'z Name) -> Node<'z> {
+        Node { b: &self.0, apex }
     }
+
+    fn key(&self) -> &[u8] {
+        key_of(&self.0)
+    }
+}
+
+fn key_of(b: &[u8]) -> &[u8] {
+    let start = HEAD + b[0] as usize;
+    &b[start..start + u16_at(b, 1) as usize]
 }
 
 impl Borrow<[u8]> for NodeBox {
     fn borrow(&self) -> &[u8] {
-        self.view().key()
+        self.key()
     }
 }
 
 impl PartialEq for NodeBox {
     fn eq(&self, o: &NodeBox) -> bool {
-        self.view().key() == o.view().key()
+        self.key() == o.key()
     }
 }
 
@@ -66,7 +102,7 @@ impl PartialOrd for NodeBox {
 
 impl Ord for NodeBox {
     fn cmp(&self, o: &NodeBox) -> Ordering {
-        self.view().key().cmp(o.view().key())
+        self.key().cmp(o.key())
     }
 }
 
@@ -74,29 +110,36 @@ impl Ord for NodeBox {
 #[derive(Clone, Copy)]
 pub struct Node<'z> {
     b: &'z [u8],
+    apex: &'z Name,
 }
 
 impl<'z> Node<'z> {
-    /// The owner in uncompressed wire form, case as first read.
-    pub fn wire(&self) -> &'z [u8] {
+    /// The owner's labels below the apex in wire form (no root), case as
+    /// first read.
+    fn rel_wire(&self) -> &'z [u8] {
         &self.b[HEAD..HEAD + self.b[0] as usize]
     }
 
     /// The owner name.
     pub fn name(&self) -> Name {
-        Name::from_wire(self.wire()).expect("names in a zone are valid")
+        let mut w = Vec::with_capacity(self.b[0] as usize + self.apex.wire().len());
+        w.extend_from_slice(self.rel_wire());
+        w.extend_from_slice(self.apex.wire());
+        Name::from_wire(&w).expect("names in a zone are valid")
     }
 
     /// True when the owner is `n` (case-insensitive, RFC 4343).
     pub fn name_is(&self, n: &Name) -> bool {
-        let w = self.wire();
-        w.len() == n.wire().len() && w.eq_ignore_ascii_case(n.wire())
+        let (r, a, w) = (self.rel_wire(), self.apex.wire(), n.wire());
+        w.len() == r.len() + a.len()
+            && w[..r.len()].eq_ignore_ascii_case(r)
+            && w[r.len()..].eq_ignore_ascii_case(a)
     }
 
-    /// The canonical key (see [`Name::key`]).
+    /// The canonical key of the owner (see [`Name::key`]) without the
+    /// apex's: empty at the apex. Nodes of a zone are in the order of these.
     pub fn key(&self) -> &'z [u8] {
-        let start = HEAD + self.b[0] as usize;
-        &self.b[start..start + u16_at(self.b, 1) as usize]
+        key_of(self.b)
     }
 
     fn sets_start(&self) -> usize {
@@ -153,8 +196,8 @@ impl<'z> Iterator for RRsets<'z> {
         if p >= b.len() {
             return None;
         }
-        let n = u32_at(b, p + 12);
-        let start = p + SET_HEAD;
+        let mut start = p + SET_HEAD;
+        let n = get_count(b, &mut start);
         let mut end = start;
         for _ in 0..n {
             end += 2 + u16_at(b, end) as usize;
@@ -328,13 +371,19 @@ impl Pending {
         }
     }
 
+    fn clear(&mut self) {
+        self.recs.clear();
+        self.data.clear();
+    }
+
     fn retain(&mut self, f: impl Fn(u16, &[u8]) -> bool) {
         let data = &self.data;
         self.recs
             .retain(|r| f(r.rtype, &data[r.at as usize..(r.at + r.len) as usize]));
     }
 
-    /// One block: RRsets by type, RDATAs in wire order without duplicates,
+    /// One block for the owner of relative wire form `wire` and relative
+    /// key `key`: RRsets by type, RDATAs in wire order without duplicates,
     /// each RRset with its smallest TTL (RFC 2181 5.2) and the place of its
     /// first record. None when no record is left. Clears the records.
     fn encode(&mut self, wire: &[u8], key: &[u8]) -> Option<NodeBox> {
@@ -360,13 +409,20 @@ impl Pending {
             let group = &recs[i..j];
             let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
             let src = group.iter().min_by_key(|r| r.seq).map_or((0, 0), |r| r.src);
-            let head = out.len();
             out.extend_from_slice(&t.to_le_bytes());
             out.extend_from_slice(&ttl.to_le_bytes());
             out.extend_from_slice(&src.0.to_le_bytes());
             out.extend_from_slice(&src.1.to_le_bytes());
-            out.extend_from_slice(&[0; 4]);
             let mut n: u32 = 0;
+            let mut last: Option<&[u8]> = None;
+            for r in group {
+                let d = rd(r);
+                if last != Some(d) {
+                    last = Some(d);
+                    n += 1;
+                }
+            }
+            put_count(out, n);
             let mut last: Option<&[u8]> = None;
             for r in group {
                 let d = rd(r);
@@ -376,9 +432,7 @@ impl Pending {
                 last = Some(d);
                 out.extend_from_slice(&(d.len() as u16).to_le_bytes());
                 out.extend_from_slice(d);
-                n += 1;
             }
-            out[head + 12..head + 16].copy_from_slice(&n.to_le_bytes());
             i = j;
         }
         self.recs.clear();
@@ -392,8 +446,9 @@ impl Pending {
 /// nodes are sorted once at the end and the tree is built in bulk.
 pub struct ZoneBuilder {
     origin: Name,
+    okey: Vec<u8>,
     nodes: Vec<NodeBox>,
-    /// The owner being assembled: wire and key.
+    /// The owner being assembled: wire and key (whole).
     wire: Vec<u8>,
     key: Vec<u8>,
     open: bool,
@@ -403,6 +458,7 @@ pub struct ZoneBuilder {
 impl ZoneBuilder {
     pub fn new(origin: Name) -> ZoneBuilder {
         ZoneBuilder {
+            okey: origin.key(),
             origin,
             nodes: Vec::new(),
             wire: Vec::new(),
@@ -412,7 +468,8 @@ impl ZoneBuilder {
         }
     }
 
-    /// Add one record. RDATA is at most 65535 octets (RFC 1035 3.2.1).
+    /// Add one record (left out unless its owner is at or below the apex).
+    /// RDATA is at most 65535 octets (RFC 1035 3.2.1).
     pub fn add(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], src: (u16, u32)) {
         let w = name.wire();
         if !(self.open && self.wire.len() == w.len() && self.wire.eq_ignore_ascii_case(w)) {
@@ -427,43 +484,67 @@ impl ZoneBuilder {
     }
 
     fn flush(&mut self) {
-        if self.open {
-            self.nodes.extend(self.p.encode(&self.wire, &self.key));
-            self.open = false;
+        if !core::mem::take(&mut self.open) {
+            return;
+        }
+        match rel(&self.wire, &self.key, &self.origin, &self.okey) {
+            Some((w, k)) => self.nodes.extend(self.p.encode(w, k)),
+            None => self.p.clear(),
         }
     }
 
     pub fn finish(mut self) -> Zone {
         self.flush();
         let mut nodes = core::mem::take(&mut self.nodes);
-        // Stable: blocks of one owner keep their order of arrival.
+        // Stable: blocks of one owner keep their order of arrival. Merged
+        // in place, so the list is never held twice.
         nodes.sort();
-        let mut merged: Vec<NodeBox> = Vec::with_capacity(nodes.len());
-        for nb in nodes {
-            match merged.last_mut() {
-                Some(last) if *last == nb => {
-                    let (wire, key) = (last.view().wire().to_vec(), nb.view().key().to_vec());
-                    self.p.load(last.view());
-                    self.p.load(nb.view());
-                    if let Some(m) = self.p.encode(&wire, &key) {
-                        *last = m;
-                    }
+        let mut kept = 0;
+        for i in 0..nodes.len() {
+            if kept > 0 && nodes[kept - 1] == nodes[i] {
+                let (a, b) = (
+                    nodes[kept - 1].view(&self.origin),
+                    nodes[i].view(&self.origin),
+                );
+                self.p.load(a);
+                self.p.load(b);
+                if let Some(m) = self.p.encode(a.rel_wire(), a.key()) {
+                    nodes[kept - 1] = m;
                 }
-                _ => merged.push(nb),
+            } else {
+                nodes.swap(kept, i);
+                kept += 1;
             }
         }
+        nodes.truncate(kept);
         Zone {
+            okey: self.okey,
             origin: self.origin,
             // Sorted and unique: built in bulk, leaves filled.
-            nodes: merged.into_iter().collect(),
+            nodes: nodes.into_iter().collect(),
         }
     }
+}
+
+/// The relative wire form and key of a name (whole `wire` and `key`) at or
+/// below the apex `origin` of key `okey`; None elsewhere.
+fn rel<'a>(
+    wire: &'a [u8],
+    key: &'a [u8],
+    origin: &Name,
+    okey: &[u8],
+) -> Option<(&'a [u8], &'a [u8])> {
+    let k = key.strip_prefix(okey)?;
+    let w = &wire[..wire.len().checked_sub(origin.wire().len())?];
+    Some((w, k))
 }
 
 /// A zone: its apex and its nodes.
 #[derive(Clone)]
 pub struct Zone {
+    /// The apex (never changed once built: nodes are relative to it).
     pub origin: Name,
+    okey: Vec<u8>,
     nodes: BTreeSet<NodeBox>,
 }
 
@@ -488,6 +569,7 @@ impl fmt::Debug for Zone {
 impl Zone {
     /// Build from records (no checks: see [`super::check`]). Duplicate
     /// RDATAs collapse; an RRset takes the smallest TTL given (RFC 2181 5.2).
+    /// Records outside the zone are left out.
     pub fn from_records(origin: Name, records: &[Record]) -> Zone {
         let mut b = ZoneBuilder::new(origin);
         for r in records {
@@ -501,21 +583,30 @@ impl Zone {
         Zone::from_records(origin, &records)
     }
 
+    /// The key of a whole key within this zone (None outside it).
+    fn rel_key<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        key.strip_prefix(&self.okey[..])
+    }
+
     /// Decode the node at `name` (or start an empty one when `create`),
     /// let `f` edit its records, store the result (none left: removed).
+    /// Names outside the zone are not changed.
     fn edit(&mut self, name: &Name, create: bool, f: impl FnOnce(&mut Pending)) {
         let key = name.key();
+        let Some((wire, k)) = rel(name.wire(), &key, &self.origin, &self.okey) else {
+            return;
+        };
         let mut p = Pending::default();
-        let wire = match self.nodes.take(&key[..]) {
+        let wire = match self.nodes.take(k) {
             Some(old) => {
-                p.load(old.view());
-                old.view().wire().to_vec()
+                p.load(old.view(&self.origin));
+                old.view(&self.origin).rel_wire().to_vec()
             }
-            None if create => name.wire().to_vec(),
+            None if create => wire.to_vec(),
             None => return,
         };
         f(&mut p);
-        if let Some(nb) = p.encode(&wire, &key) {
+        if let Some(nb) = p.encode(&wire, k) {
             self.nodes.insert(nb);
         }
     }
@@ -588,9 +679,11 @@ impl Zone {
         self.node_by_key(&name.key())
     }
 
-    /// The node whose canonical key is `key`.
+    /// The node whose canonical key is `key` (whole, as [`Name::key`]).
     pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
-        self.nodes.get(key).map(NodeBox::view)
+        self.nodes
+            .get(self.rel_key(key)?)
+            .map(|n| n.view(&self.origin))
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -602,11 +695,15 @@ impl Zone {
     /// [`Zone::has_descendants`] by canonical key.
     pub fn has_descendants_key(&self, k: &[u8]) -> bool {
         use core::ops::Bound;
+        let Some(k) = self.rel_key(k) else {
+            // Above the apex: every node is below.
+            return self.okey.starts_with(k) && !self.nodes.is_empty();
+        };
         self.nodes
             .range::<[u8], _>((Bound::Excluded(k), Bound::Unbounded))
             .next()
             .is_some_and(|n| {
-                let key = n.view().key();
+                let key = n.key();
                 key.starts_with(k) && key.len() > k.len()
             })
     }
@@ -627,15 +724,15 @@ impl Zone {
 
     /// Every node in canonical order.
     pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
-        self.nodes.iter().map(NodeBox::view)
+        self.nodes.iter().map(|n| n.view(&self.origin))
     }
 
-    /// The nodes from canonical key `key` on (that node included).
+    /// The nodes from [`Node::key`] `key` on (that node included).
     pub fn nodes_from(&self, key: &[u8]) -> impl Iterator<Item = Node<'_>> {
         use core::ops::Bound;
         self.nodes
             .range::<[u8], _>((Bound::Included(key), Bound::Unbounded))
-            .map(NodeBox::view)
+            .map(|n| n.view(&self.origin))
     }
 
     /// Number of nodes (owner names with data).
@@ -693,7 +790,14 @@ mod tests {
         let p = parse_str("z", text, &o).unwrap();
         let z = Zone::from_records(o.clone(), &p.records);
         let www = z.node(&Name::parse("www", &o).unwrap()).unwrap();
-        assert_eq!(www.wire()[1], b'W', "the first spelling of the owner");
+        assert_eq!(
+            www.name().wire()[1],
+            b'W',
+            "the first spelling of the owner"
+        );
+        assert!(www.name_is(&Name::parse("wWw", &o).unwrap()));
+        assert!(!www.name_is(&Name::parse("www.x", &o).unwrap()));
+        assert_eq!(www.key(), b"www\0", "keys are relative to the apex");
         let sets: Vec<RRset> = www.rrsets().collect();
         assert_eq!(sets.len(), 2);
         assert_eq!(
