@@ -218,13 +218,22 @@ impl Name {
     /// [`Name::key`] into `k` (cleared first), reusing its buffer.
     pub fn key_into(&self, k: &mut Vec<u8>) {
         k.clear();
-        let mut labels: [&[u8]; 128] = [&[]; 128];
-        let mut n = 0;
-        for l in self.labels() {
-            labels[n] = l;
+        // Where each label starts (a name has at most 127 labels).
+        let mut starts = [0u8; 128];
+        let (mut n, mut i) = (0, 0);
+        while self.wire[i] != 0 {
+            starts[n] = i as u8;
             n += 1;
+            i += 1 + self.wire[i] as usize;
         }
-        for l in labels[..n].iter().rev() {
+        for &at in starts[..n].iter().rev() {
+            let at = at as usize;
+            let l = &self.wire[at + 1..at + 1 + self.wire[at] as usize];
+            if !l.iter().any(|&b| b <= 1) {
+                k.extend(l.iter().map(u8::to_ascii_lowercase));
+                k.push(0);
+                continue;
+            }
             for &b in l.iter() {
                 match b {
                     0 => k.extend_from_slice(&[1, 1]),

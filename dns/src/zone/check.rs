@@ -148,10 +148,24 @@ fn node_checks(
     // puts every name below a cut right after it.
     let mut cut: Option<crate::zone::Node<'_>> = None;
     for node in zone.nodes() {
-        let first = node.rrsets().next().map_or(0, |s| s.rtype);
-        let has = |t: u16| node.rrsets().any(|s| s.rtype == t);
-        let any_but = |ok: &[u16]| node.rrsets().any(|s| !ok.contains(&s.rtype));
-        if has(CNAME) && any_but(&[CNAME, RRSIG, NSEC]) {
+        // One walk over the node's types.
+        let (mut first, mut cnames, mut ns, mut targets) = (None, None, false, false);
+        let (mut beside_cname, mut not_glue, mut not_at_cut) = (false, false, false);
+        for s in node.rrsets() {
+            let t = s.rtype;
+            first = first.or(Some(t));
+            match t {
+                CNAME => cnames = Some(s.rdatas.len()),
+                NS => ns = true,
+                _ => {}
+            }
+            targets |= matches!(t, NS | MX);
+            beside_cname |= !matches!(t, CNAME | RRSIG | NSEC);
+            not_glue |= !matches!(t, A | AAAA);
+            not_at_cut |= !matches!(t, NS | DS | A | AAAA | RRSIG | NSEC);
+        }
+        let first = first.unwrap_or(0);
+        if cnames.is_some() && beside_cname {
             return Err(at_set(
                 node,
                 CNAME,
@@ -161,7 +175,7 @@ fn node_checks(
                 ),
             ));
         }
-        if node.get(CNAME).is_some_and(|s| s.rdatas.len() > 1) {
+        if cnames.is_some_and(|n| n > 1) {
             return Err(at_set(
                 node,
                 CNAME,
@@ -175,7 +189,7 @@ fn node_checks(
                 cut = None;
             }
             if let Some(c) = cut {
-                if any_but(&[A, AAAA]) {
+                if not_glue {
                     return Err(at_set(
                         node,
                         first,
@@ -187,8 +201,8 @@ fn node_checks(
                     ));
                 }
             }
-            if has(NS) {
-                if any_but(&[NS, DS, A, AAAA, RRSIG, NSEC]) {
+            if ns {
+                if not_at_cut {
                     return Err(at_set(
                         node,
                         NS,
@@ -201,7 +215,10 @@ fn node_checks(
                 cut = cut.or(Some(node));
             }
         }
-        for set in node.rrsets().filter(|s| matches!(s.rtype, NS | MX)) {
+        for set in node
+            .rrsets()
+            .filter(|s| targets && matches!(s.rtype, NS | MX))
+        {
             for rd in set.rdatas {
                 let Some(target) = rdata::target(set.rtype, rd) else {
                     continue;
