@@ -1,33 +1,34 @@
 //! The in-memory zone: nodes keyed in canonical order (so a subtree is a
 //! contiguous range), each holding its RRsets.
 //!
-//! Representation (docs/design.md, 2026-12-05): a node is one heap block
-//! holding its owner name (case preserved) and its canonical key, both
-//! relative to the apex, and every RRset with its RDATAs, length-prefixed;
-//! the zone is a vector of those blocks sorted by key (binary search; an
-//! insert moves the pointers after it, 16 MB for a 1,000,000-name zone,
-//! cheaper than the copy an UPDATE makes anyway). A 1,000,000-name zone is
-//! then 1,000,000 allocations instead of five or six per name.
-//! Readers get [`Node`], [`RRset`] and [`Rdatas`]: `Copy` views that borrow
-//! from the zone. A change to a node decodes it, edits and encodes a new
-//! block. Only names at or below the apex are held: records elsewhere are
-//! left out (the checks and UPDATE refuse them before they get here).
+//! Representation (docs/design.md, 2026-12-05): a node is one block of
+//! bytes holding its owner name (case preserved) and its canonical key,
+//! both relative to the apex, and every RRset with its RDATAs,
+//! length-prefixed. Blocks are written one after the other into 64 KiB
+//! chunks (an arena); the zone's index is a vector of `u32` block names
+//! sorted by key (binary search; an insert moves the names after it, 4 MB
+//! for a 1,000,000-name zone). So a name costs its bytes plus 4, with no
+//! allocation of its own. Readers get [`Node`], [`RRset`] and [`Rdatas`]:
+//! `Copy` views that borrow from the zone. A change to a node decodes it,
+//! edits and writes a new block; the old one is garbage until the arena is
+//! compacted (once garbage outweighs live blocks, and by every clone, which
+//! copies the live blocks in order). Only names at or below the apex are
+//! held: records elsewhere are left out (the checks and UPDATE refuse them
+//! before they get here).
 
 use super::parser::Record;
 use crate::name::Name;
 use crate::rtype;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 use core::fmt;
 
-// Block layout, integers little-endian:
+// Block layout, integers little-endian (in the arena each block follows
+// its length, LEB128):
 //   u8 wire length, u16 key length, then the owner's wire form without the
 //   apex's labels and root, its canonical key without the apex's key (both
 //   empty at the apex), then RRsets in type order: u16 type, u32 TTL,
 //   u16 file, u32 line, count (LEB128), then `count` times u16 length +
-//   RDATA (RDATAs sorted, no duplicates). A name of a few labels with one
-//   A record fits a 64-byte allocator block, with an AAAA beside it 96.
+//   RDATA (RDATAs sorted, no duplicates).
 const HEAD: usize = 3;
 const SET_HEAD: usize = 12;
 
@@ -61,43 +62,66 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
 
-/// A node's block in the zone's set, ordered by canonical key.
-#[derive(Clone)]
-struct NodeBox(Box<[u8]>);
+/// Where the blocks live: 64 KiB chunks filled one after the other (a
+/// block larger than that gets a chunk of its own). A block is named by a
+/// `u32`: chunk number << 16 | offset, and starts with its length (LEB128).
+/// An edit writes a new block; the old one stays as garbage until the
+/// arena is compacted (a clone of the zone copies only live blocks).
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+    /// Bytes of blocks no longer referenced.
+    dead: usize,
+    /// Bytes of all blocks written.
+    used: usize,
+}
 
-impl NodeBox {
-    fn view<'z>(&'z self, apex: &'z Name) -> Node<'z> {
-        Node { b: &self.0, apex }
+const CHUNK: usize = 1 << 16;
+
+impl Arena {
+    /// Store `block`; its name.
+    fn push(&mut self, block: &[u8]) -> u32 {
+        let mut head = Vec::new();
+        put_count(&mut head, block.len() as u32);
+        let need = head.len() + block.len();
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() == CHUNK && c.len() + need <= CHUNK);
+        if !fits {
+            assert!(self.chunks.len() < 1 << 16, "zone larger than 4 GiB");
+            self.chunks.push(Vec::with_capacity(CHUNK.max(need)));
+        }
+        let n = self.chunks.len() - 1;
+        let c = &mut self.chunks[n];
+        let at = c.len();
+        c.extend_from_slice(&head);
+        c.extend_from_slice(block);
+        self.used += need;
+        ((n as u32) << 16) | at as u32
     }
 
-    fn key(&self) -> &[u8] {
-        key_of(&self.0)
+    /// The block named `r` (after its length).
+    fn get(&self, r: u32) -> &[u8] {
+        let c = &self.chunks[(r >> 16) as usize];
+        let mut at = (r & 0xffff) as usize;
+        let len = get_count(c, &mut at) as usize;
+        &c[at..at + len]
+    }
+
+    fn key(&self, r: u32) -> &[u8] {
+        key_of(self.get(r))
+    }
+
+    /// `r` is garbage from now on.
+    fn drop_block(&mut self, r: u32) {
+        self.dead += self.get(r).len() + 1;
     }
 }
 
 fn key_of(b: &[u8]) -> &[u8] {
     let start = HEAD + b[0] as usize;
     &b[start..start + u16_at(b, 1) as usize]
-}
-
-impl PartialEq for NodeBox {
-    fn eq(&self, o: &NodeBox) -> bool {
-        self.key() == o.key()
-    }
-}
-
-impl Eq for NodeBox {}
-
-impl PartialOrd for NodeBox {
-    fn partial_cmp(&self, o: &NodeBox) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl Ord for NodeBox {
-    fn cmp(&self, o: &NodeBox) -> Ordering {
-        self.key().cmp(o.key())
-    }
 }
 
 /// All RRsets of one owner name (a view into the zone).
@@ -380,7 +404,7 @@ impl Pending {
     /// key `key`: RRsets by type, RDATAs in wire order without duplicates,
     /// each RRset with its smallest TTL (RFC 2181 5.2) and the place of its
     /// first record. None when no record is left. Clears the records.
-    fn encode(&mut self, wire: &[u8], key: &[u8]) -> Option<NodeBox> {
+    fn encode(&mut self, wire: &[u8], key: &[u8]) -> Option<&[u8]> {
         if self.recs.is_empty() {
             self.data.clear();
             return None;
@@ -431,17 +455,18 @@ impl Pending {
         }
         self.recs.clear();
         self.data.clear();
-        Some(NodeBox(Box::from(&out[..])))
+        Some(&self.out[..])
     }
 }
 
 /// Builds a zone from records in any order. Records of one owner that
 /// follow each other (the usual master file) are assembled in place; the
-/// nodes are sorted once at the end and the tree is built in bulk.
+/// nodes are sorted once at the end.
 pub struct ZoneBuilder {
     origin: Name,
     okey: Vec<u8>,
-    nodes: Vec<NodeBox>,
+    arena: Arena,
+    nodes: Vec<u32>,
     /// The owner being assembled: wire and key (whole).
     wire: Vec<u8>,
     key: Vec<u8>,
@@ -454,6 +479,7 @@ impl ZoneBuilder {
         ZoneBuilder {
             okey: origin.key(),
             origin,
+            arena: Arena::default(),
             nodes: Vec::new(),
             wire: Vec::new(),
             key: Vec::new(),
@@ -482,7 +508,11 @@ impl ZoneBuilder {
             return;
         }
         match rel(&self.wire, &self.key, &self.origin, &self.okey) {
-            Some((w, k)) => self.nodes.extend(self.p.encode(w, k)),
+            Some((w, k)) => {
+                if let Some(b) = self.p.encode(w, k) {
+                    self.nodes.push(self.arena.push(b));
+                }
+            }
             None => self.p.clear(),
         }
     }
@@ -490,21 +520,32 @@ impl ZoneBuilder {
     pub fn finish(mut self) -> Zone {
         self.flush();
         let mut nodes = core::mem::take(&mut self.nodes);
+        let arena = &mut self.arena;
         // Stable: blocks of one owner keep their order of arrival. Merged
         // in place, so the list is never held twice.
-        nodes.sort();
+        nodes.sort_by(|a, b| arena.key(*a).cmp(arena.key(*b)));
         let mut kept = 0;
         for i in 0..nodes.len() {
-            if kept > 0 && nodes[kept - 1] == nodes[i] {
-                let (a, b) = (
-                    nodes[kept - 1].view(&self.origin),
-                    nodes[i].view(&self.origin),
+            if kept > 0 && arena.key(nodes[kept - 1]) == arena.key(nodes[i]) {
+                let (a, b) = (nodes[kept - 1], nodes[i]);
+                let (va, vb) = (
+                    Node {
+                        b: arena.get(a),
+                        apex: &self.origin,
+                    },
+                    Node {
+                        b: arena.get(b),
+                        apex: &self.origin,
+                    },
                 );
-                self.p.load(a);
-                self.p.load(b);
-                if let Some(m) = self.p.encode(a.rel_wire(), a.key()) {
-                    nodes[kept - 1] = m;
+                self.p.load(va);
+                self.p.load(vb);
+                let (wire, key) = (va.rel_wire().to_vec(), va.key().to_vec());
+                if let Some(m) = self.p.encode(&wire, &key) {
+                    nodes[kept - 1] = arena.push(m);
                 }
+                arena.drop_block(a);
+                arena.drop_block(b);
             } else {
                 nodes.swap(kept, i);
                 kept += 1;
@@ -512,11 +553,14 @@ impl ZoneBuilder {
         }
         nodes.truncate(kept);
         nodes.shrink_to_fit();
-        Zone {
+        let mut z = Zone {
             okey: self.okey,
             origin: self.origin,
+            arena: self.arena,
             nodes,
-        }
+        };
+        z.tidy();
+        z
     }
 }
 
@@ -534,13 +578,31 @@ fn rel<'a>(
 }
 
 /// A zone: its apex and its nodes.
-#[derive(Clone)]
 pub struct Zone {
     /// The apex (never changed once built: nodes are relative to it).
     pub origin: Name,
     okey: Vec<u8>,
-    /// Sorted by key, one per key.
-    nodes: Vec<NodeBox>,
+    arena: Arena,
+    /// The nodes' blocks, sorted by key, one per key.
+    nodes: Vec<u32>,
+}
+
+impl Clone for Zone {
+    /// A compact copy: the live blocks, in order.
+    fn clone(&self) -> Zone {
+        let mut arena = Arena::default();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|&r| arena.push(self.arena.get(r)))
+            .collect();
+        Zone {
+            origin: self.origin.clone(),
+            okey: self.okey.clone(),
+            arena,
+            nodes,
+        }
+    }
 }
 
 impl PartialEq for Zone {
@@ -580,7 +642,21 @@ impl Zone {
 
     /// Where the node of relative key `k` is, or would go.
     fn find(&self, k: &[u8]) -> Result<usize, usize> {
-        self.nodes.binary_search_by(|n| n.key().cmp(k))
+        self.nodes.binary_search_by(|&n| self.arena.key(n).cmp(k))
+    }
+
+    fn view(&self, r: u32) -> Node<'_> {
+        Node {
+            b: self.arena.get(r),
+            apex: &self.origin,
+        }
+    }
+
+    /// Compact the arena once garbage is most of it.
+    fn tidy(&mut self) {
+        if self.arena.dead > CHUNK && self.arena.dead * 2 > self.arena.used {
+            *self = self.clone();
+        }
     }
 
     /// The key of a whole key within this zone (None outside it).
@@ -600,7 +676,7 @@ impl Zone {
         let at = self.find(k);
         let wire = match at {
             Ok(i) => {
-                let old = self.nodes[i].view(&self.origin);
+                let old = self.view(self.nodes[i]);
                 p.load(old);
                 old.rel_wire().to_vec()
             }
@@ -608,14 +684,19 @@ impl Zone {
             Err(_) => return,
         };
         f(&mut p);
-        match (at, p.encode(&wire, k)) {
-            (Ok(i), Some(nb)) => self.nodes[i] = nb,
+        let new = p.encode(&wire, k).map(|b| self.arena.push(b));
+        if let Ok(i) = at {
+            self.arena.drop_block(self.nodes[i]);
+        }
+        match (at, new) {
+            (Ok(i), Some(r)) => self.nodes[i] = r,
             (Ok(i), None) => {
                 self.nodes.remove(i);
             }
-            (Err(i), Some(nb)) => self.nodes.insert(i, nb),
+            (Err(i), Some(r)) => self.nodes.insert(i, r),
             (Err(_), None) => {}
         }
+        self.tidy();
     }
 
     /// Replace (or create) the RRset of `rtype` at `name`.
@@ -689,7 +770,7 @@ impl Zone {
     /// The node whose canonical key is `key` (whole, as [`Name::key`]).
     pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
         let i = self.find(self.rel_key(key)?).ok()?;
-        Some(self.nodes[i].view(&self.origin))
+        Some(self.view(self.nodes[i]))
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -705,9 +786,9 @@ impl Zone {
             return self.okey.starts_with(k) && !self.nodes.is_empty();
         };
         // The first key after `k` is below it when anything is.
-        let next = self.nodes.partition_point(|n| n.key() <= k);
-        self.nodes.get(next).is_some_and(|n| {
-            let key = n.key();
+        let next = self.nodes.partition_point(|&n| self.arena.key(n) <= k);
+        self.nodes.get(next).is_some_and(|&n| {
+            let key = self.arena.key(n);
             key.starts_with(k) && key.len() > k.len()
         })
     }
@@ -728,13 +809,13 @@ impl Zone {
 
     /// Every node in canonical order.
     pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
-        self.nodes.iter().map(|n| n.view(&self.origin))
+        self.nodes.iter().map(|&n| self.view(n))
     }
 
     /// The nodes from [`Node::key`] `key` on (that node included).
     pub fn nodes_from(&self, key: &[u8]) -> impl Iterator<Item = Node<'_>> {
-        let from = self.nodes.partition_point(|n| n.key() < key);
-        self.nodes[from..].iter().map(|n| n.view(&self.origin))
+        let from = self.nodes.partition_point(|&n| self.arena.key(n) < key);
+        self.nodes[from..].iter().map(|&n| self.view(n))
     }
 
     /// Number of nodes (owner names with data).
@@ -875,5 +956,47 @@ mod tests {
             false,
         );
         assert_eq!(z.node_count(), 6);
+    }
+
+    #[test]
+    fn blocks_across_chunks_big_blocks_and_garbage() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let mut text = alloc::string::String::from("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n");
+        for i in 0..5000 {
+            text.push_str(&alloc::format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        // One RRset of 400 x 200 octets: a block larger than a chunk.
+        for i in 0..400 {
+            text.push_str(&alloc::format!("big TXT \"{i:0200}\"\n"));
+        }
+        let p = parse_str("z", &text, &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        assert!(z.arena.chunks.len() > 2);
+        assert_eq!(z.record_count(), 2 + 5000 + 400);
+        let big = Name::parse("big", &o).unwrap();
+        assert_eq!(
+            z.node(&big).unwrap().get(rtype::TXT).unwrap().rdatas.len(),
+            400
+        );
+        assert!(
+            z.arena
+                .get(z.find(b"big\0").map(|i| z.nodes[i]).unwrap())
+                .len()
+                > CHUNK
+        );
+        // Edits leave garbage; the arena is compacted before it dominates.
+        let mut e = z.clone();
+        for round in 0..40u8 {
+            for i in 0..5000 {
+                let n = Name::parse(&alloc::format!("h{i}"), &o).unwrap();
+                e.add_rr(&n, rtype::TXT, 60, &[1, round], false);
+                e.delete_rrset(&n, rtype::TXT);
+            }
+        }
+        assert!(e == z);
+        assert!(e.arena.dead * 2 <= e.arena.used.max(2 * CHUNK));
+        let c = e.clone();
+        assert!(c == z);
+        assert_eq!((c.arena.dead, c.node_count()), (0, 5002));
     }
 }
