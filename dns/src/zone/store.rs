@@ -41,6 +41,7 @@ fn put_count(out: &mut Vec<u8>, mut n: u32) {
 }
 
 /// A count at `*pos`, moving past it.
+#[inline]
 fn get_count(b: &[u8], pos: &mut usize) -> u32 {
     let (mut n, mut shift) = (0u32, 0);
     loop {
@@ -102,6 +103,7 @@ impl Arena {
     }
 
     /// The block named `r` (after its length).
+    #[inline]
     fn get(&self, r: u32) -> &[u8] {
         let c = &self.chunks[(r >> 16) as usize];
         let mut at = (r & 0xffff) as usize;
@@ -109,6 +111,7 @@ impl Arena {
         &c[at..at + len]
     }
 
+    #[inline]
     fn key(&self, r: u32) -> &[u8] {
         key_of(self.get(r))
     }
@@ -119,9 +122,37 @@ impl Arena {
     }
 }
 
+#[inline]
 fn key_of(b: &[u8]) -> &[u8] {
     let start = HEAD + b[0] as usize;
     &b[start..start + u16_at(b, 1) as usize]
+}
+
+/// An index entry: a block and the first four bytes of its key (zero
+/// padded, big-endian), so most probes of a search compare two integers
+/// and never touch the block. Prefixes order as the keys do: a smaller
+/// prefix is a smaller key; equal prefixes need the keys.
+#[derive(Clone, Copy)]
+struct Slot {
+    pre: u32,
+    at: u32,
+}
+
+#[inline]
+fn prefix(k: &[u8]) -> u32 {
+    let mut p = [0u8; 4];
+    let n = k.len().min(4);
+    p[..n].copy_from_slice(&k[..n]);
+    u32::from_be_bytes(p)
+}
+
+impl Slot {
+    fn new(key: &[u8], at: u32) -> Slot {
+        Slot {
+            pre: prefix(key),
+            at,
+        }
+    }
 }
 
 /// All RRsets of one owner name (a view into the zone).
@@ -466,7 +497,7 @@ pub struct ZoneBuilder {
     origin: Name,
     okey: Vec<u8>,
     arena: Arena,
-    nodes: Vec<u32>,
+    nodes: Vec<Slot>,
     /// The owner being assembled: wire and key (whole).
     wire: Vec<u8>,
     key: Vec<u8>,
@@ -510,7 +541,8 @@ impl ZoneBuilder {
         match rel(&self.wire, &self.key, &self.origin, &self.okey) {
             Some((w, k)) => {
                 if let Some(b) = self.p.encode(w, k) {
-                    self.nodes.push(self.arena.push(b));
+                    let at = self.arena.push(b);
+                    self.nodes.push(Slot::new(k, at));
                 }
             }
             None => self.p.clear(),
@@ -523,11 +555,15 @@ impl ZoneBuilder {
         let arena = &mut self.arena;
         // Stable: blocks of one owner keep their order of arrival. Merged
         // in place, so the list is never held twice.
-        nodes.sort_by(|a, b| arena.key(*a).cmp(arena.key(*b)));
+        nodes.sort_by(|a, b| {
+            a.pre
+                .cmp(&b.pre)
+                .then_with(|| arena.key(a.at).cmp(arena.key(b.at)))
+        });
         let mut kept = 0;
         for i in 0..nodes.len() {
-            if kept > 0 && arena.key(nodes[kept - 1]) == arena.key(nodes[i]) {
-                let (a, b) = (nodes[kept - 1], nodes[i]);
+            if kept > 0 && arena.key(nodes[kept - 1].at) == arena.key(nodes[i].at) {
+                let (a, b) = (nodes[kept - 1].at, nodes[i].at);
                 let (va, vb) = (
                     Node {
                         b: arena.get(a),
@@ -542,7 +578,7 @@ impl ZoneBuilder {
                 self.p.load(vb);
                 let (wire, key) = (va.rel_wire().to_vec(), va.key().to_vec());
                 if let Some(m) = self.p.encode(&wire, &key) {
-                    nodes[kept - 1] = arena.push(m);
+                    nodes[kept - 1].at = arena.push(m);
                 }
                 arena.drop_block(a);
                 arena.drop_block(b);
@@ -584,7 +620,7 @@ pub struct Zone {
     okey: Vec<u8>,
     arena: Arena,
     /// The nodes' blocks, sorted by key, one per key.
-    nodes: Vec<u32>,
+    nodes: Vec<Slot>,
 }
 
 impl Clone for Zone {
@@ -594,7 +630,10 @@ impl Clone for Zone {
         let nodes = self
             .nodes
             .iter()
-            .map(|&r| arena.push(self.arena.get(r)))
+            .map(|s| Slot {
+                pre: s.pre,
+                at: arena.push(self.arena.get(s.at)),
+            })
             .collect();
         Zone {
             origin: self.origin.clone(),
@@ -642,7 +681,14 @@ impl Zone {
 
     /// Where the node of relative key `k` is, or would go.
     fn find(&self, k: &[u8]) -> Result<usize, usize> {
-        self.nodes.binary_search_by(|&n| self.arena.key(n).cmp(k))
+        let kp = prefix(k);
+        self.nodes.binary_search_by(|s| self.cmp_slot(s, k, kp))
+    }
+
+    /// The key of slot `s` against key `k` of prefix `kp`.
+    #[inline]
+    fn cmp_slot(&self, s: &Slot, k: &[u8], kp: u32) -> core::cmp::Ordering {
+        s.pre.cmp(&kp).then_with(|| self.arena.key(s.at).cmp(k))
     }
 
     fn view(&self, r: u32) -> Node<'_> {
@@ -676,7 +722,7 @@ impl Zone {
         let at = self.find(k);
         let wire = match at {
             Ok(i) => {
-                let old = self.view(self.nodes[i]);
+                let old = self.view(self.nodes[i].at);
                 p.load(old);
                 old.rel_wire().to_vec()
             }
@@ -686,14 +732,14 @@ impl Zone {
         f(&mut p);
         let new = p.encode(&wire, k).map(|b| self.arena.push(b));
         if let Ok(i) = at {
-            self.arena.drop_block(self.nodes[i]);
+            self.arena.drop_block(self.nodes[i].at);
         }
         match (at, new) {
-            (Ok(i), Some(r)) => self.nodes[i] = r,
+            (Ok(i), Some(r)) => self.nodes[i].at = r,
             (Ok(i), None) => {
                 self.nodes.remove(i);
             }
-            (Err(i), Some(r)) => self.nodes.insert(i, r),
+            (Err(i), Some(r)) => self.nodes.insert(i, Slot::new(k, r)),
             (Err(_), None) => {}
         }
         self.tidy();
@@ -770,7 +816,7 @@ impl Zone {
     /// The node whose canonical key is `key` (whole, as [`Name::key`]).
     pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
         let i = self.find(self.rel_key(key)?).ok()?;
-        Some(self.view(self.nodes[i]))
+        Some(self.view(self.nodes[i].at))
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -786,9 +832,12 @@ impl Zone {
             return self.okey.starts_with(k) && !self.nodes.is_empty();
         };
         // The first key after `k` is below it when anything is.
-        let next = self.nodes.partition_point(|&n| self.arena.key(n) <= k);
-        self.nodes.get(next).is_some_and(|&n| {
-            let key = self.arena.key(n);
+        let kp = prefix(k);
+        let next = self
+            .nodes
+            .partition_point(|s| self.cmp_slot(s, k, kp).is_le());
+        self.nodes.get(next).is_some_and(|s| {
+            let key = self.arena.key(s.at);
             key.starts_with(k) && key.len() > k.len()
         })
     }
@@ -809,13 +858,16 @@ impl Zone {
 
     /// Every node in canonical order.
     pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
-        self.nodes.iter().map(|&n| self.view(n))
+        self.nodes.iter().map(|s| self.view(s.at))
     }
 
     /// The nodes from [`Node::key`] `key` on (that node included).
     pub fn nodes_from(&self, key: &[u8]) -> impl Iterator<Item = Node<'_>> {
-        let from = self.nodes.partition_point(|&n| self.arena.key(n) < key);
-        self.nodes[from..].iter().map(|&n| self.view(n))
+        let kp = prefix(key);
+        let from = self
+            .nodes
+            .partition_point(|s| self.cmp_slot(s, key, kp).is_lt());
+        self.nodes[from..].iter().map(|s| self.view(s.at))
     }
 
     /// Number of nodes (owner names with data).
@@ -980,7 +1032,7 @@ mod tests {
         );
         assert!(
             z.arena
-                .get(z.find(b"big\0").map(|i| z.nodes[i]).unwrap())
+                .get(z.find(b"big\0").map(|i| z.nodes[i].at).unwrap())
                 .len()
                 > CHUNK
         );
@@ -998,5 +1050,21 @@ mod tests {
         let c = e.clone();
         assert!(c == z);
         assert_eq!((c.arena.dead, c.node_count()), (0, 5002));
+    }
+
+    #[test]
+    fn key_prefixes_order_as_the_keys() {
+        let o = Name::root();
+        let mut keys: Vec<Vec<u8>> = [
+            "a", "a.a", "b.a", "ab", "abcd", "abcde", "abc", "\\000", "\\001.x", "z.y.x",
+        ]
+        .iter()
+        .map(|t| Name::parse(t, &o).unwrap().key())
+        .collect();
+        keys.push(Vec::new());
+        keys.sort();
+        for w in keys.windows(2) {
+            assert!(prefix(&w[0]) <= prefix(&w[1]), "{w:?}");
+        }
     }
 }
