@@ -421,7 +421,7 @@ fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
         owner: zone.origin.clone(),
         rtype: SOA,
         ttl: soa.ttl,
-        rdatas: crate::lookup::OutData::Zone(&soa.rdatas),
+        rdatas: crate::lookup::OutData::Zone(soa.rdatas),
     };
     let n = rrset(&mut w, &o).ok()?;
     w.set_u16(6, n);

@@ -99,7 +99,7 @@ impl Journal {
 pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
     let soa = |z: &Zone| -> Option<(u32, Vec<u8>)> {
         let s = z.soa()?;
-        Some((s.ttl, s.rdatas.first()?.clone()))
+        Some((s.ttl, s.rdatas.first()?.to_vec()))
     };
     let mut d = Diff {
         from: old.serial()?,
@@ -109,25 +109,25 @@ pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
         deleted: Vec::new(),
         added: Vec::new(),
     };
-    let mut a = old.nodes.iter().peekable();
-    let mut b = new.nodes.iter().peekable();
+    let mut a = old.nodes().peekable();
+    let mut b = new.nodes().peekable();
     loop {
-        match (a.peek(), b.peek()) {
+        match (a.peek().copied(), b.peek().copied()) {
             (None, None) => break,
-            (Some((ka, na)), Some((kb, nb))) if ka == kb => {
+            (Some(na), Some(nb)) if na.key() == nb.key() => {
                 node_diff(Some(na), Some(nb), &mut d);
                 a.next();
                 b.next();
             }
-            (Some((ka, na)), Some((kb, _))) if ka < kb => {
+            (Some(na), Some(nb)) if na.key() < nb.key() => {
                 node_diff(Some(na), None, &mut d);
                 a.next();
             }
-            (Some((_, na)), None) => {
+            (Some(na), None) => {
                 node_diff(Some(na), None, &mut d);
                 a.next();
             }
-            (_, Some((_, nb))) => {
+            (_, Some(nb)) => {
                 node_diff(None, Some(nb), &mut d);
                 b.next();
             }
@@ -138,23 +138,24 @@ pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
 
 /// RRs of `a` not in `b` are deleted, of `b` not in `a` added; a TTL
 /// change replaces the whole RRset.
-fn node_diff(a: Option<&crate::zone::Node>, b: Option<&crate::zone::Node>, d: &mut Diff) {
-    let none: &[crate::zone::RRset] = &[];
-    let sa = a.map_or(none, |n| &n.rrsets[..]);
-    let sb = b.map_or(none, |n| &n.rrsets[..]);
-    let owner = a.or(b).map(|n| &n.name);
+fn node_diff(a: Option<crate::zone::Node>, b: Option<crate::zone::Node>, d: &mut Diff) {
+    fn sets(n: Option<crate::zone::Node<'_>>) -> Vec<crate::zone::RRset<'_>> {
+        n.map(|n| n.rrsets().collect()).unwrap_or_default()
+    }
+    let (sa, sb) = (sets(a), sets(b));
+    let owner = a.or(b).map(|n| n.name());
     let Some(owner) = owner else { return };
-    let push = |out: &mut Vec<DiffRr>, t: u16, ttl: u32, rd: &Vec<u8>| {
+    let push = |out: &mut Vec<DiffRr>, t: u16, ttl: u32, rd: &[u8]| {
         out.push(DiffRr {
             owner: owner.clone(),
             rtype: t,
             ttl,
-            rdata: rd.clone(),
+            rdata: rd.to_vec(),
         })
     };
     for s in sa.iter().filter(|s| s.rtype != SOA) {
         let other = sb.iter().find(|o| o.rtype == s.rtype);
-        for rd in &s.rdatas {
+        for rd in s.rdatas {
             if other.is_none_or(|o| o.ttl != s.ttl || !o.rdatas.contains(rd)) {
                 push(&mut d.deleted, s.rtype, s.ttl, rd);
             }
@@ -162,7 +163,7 @@ fn node_diff(a: Option<&crate::zone::Node>, b: Option<&crate::zone::Node>, d: &m
     }
     for s in sb.iter().filter(|s| s.rtype != SOA) {
         let other = sa.iter().find(|o| o.rtype == s.rtype);
-        for rd in &s.rdatas {
+        for rd in s.rdatas {
             if other.is_none_or(|o| o.ttl != s.ttl || !o.rdatas.contains(rd)) {
                 push(&mut d.added, s.rtype, s.ttl, rd);
             }

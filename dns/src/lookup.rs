@@ -5,7 +5,7 @@
 use crate::name::Name;
 use crate::rdata;
 use crate::rtype::*;
-use crate::zone::{RRset, Zone};
+use crate::zone::{Node, RRset, Rdatas, Zone};
 use crate::zoneset::ZoneSet;
 use alloc::vec::Vec;
 
@@ -25,27 +25,27 @@ pub struct Out<'z> {
 /// RDATA of an [`Out`]: borrowed from the zone or synthesized.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutData<'z> {
-    Zone(&'z [Vec<u8>]),
+    Zone(Rdatas<'z>),
     One(Vec<u8>),
 }
 
 impl<'z> Out<'z> {
-    fn from_set(owner: &Name, s: &'z RRset) -> Out<'z> {
+    fn from_set(owner: Name, s: RRset<'z>) -> Out<'z> {
         Out {
-            owner: owner.clone(),
+            owner,
             rtype: s.rtype,
             ttl: s.ttl,
-            rdatas: OutData::Zone(&s.rdatas),
+            rdatas: OutData::Zone(s.rdatas),
         }
     }
 
     /// The RDATAs.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let v: Vec<&[u8]> = match &self.rdatas {
-            OutData::Zone(v) => v.iter().map(|x| x.as_slice()).collect(),
-            OutData::One(x) => alloc::vec![x.as_slice()],
+        let (zone, one) = match &self.rdatas {
+            OutData::Zone(v) => (Some(v.iter()), None),
+            OutData::One(x) => (None, Some(x.as_slice())),
         };
-        v.into_iter()
+        zone.into_iter().flatten().chain(one)
     }
 }
 
@@ -114,7 +114,7 @@ fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
             .and_then(|rd| rd.get(rd.len().saturating_sub(4)..))
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
             .unwrap_or(0);
-        let mut out = Out::from_set(&zone.origin, soa);
+        let mut out = Out::from_set(zone.origin.clone(), soa);
         out.ttl = soa.ttl.min(min);
         a.authority.push(out);
     }
@@ -126,13 +126,13 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
     // which the parent answers, RFC 4035 3.1.4.1).
     if let Some(cut) = zone
         .delegation_above(name)
-        .filter(|c| !(c.name == *name && qtype == DS))
+        .filter(|c| !(c.name_is(name) && qtype == DS))
     {
         if let Some(ns) = cut.get(NS) {
             if a.answer.is_empty() {
                 a.authoritative = false;
             }
-            a.authority.push(Out::from_set(&cut.name, ns));
+            a.authority.push(Out::from_set(cut.name(), ns));
             glue(zone, ns, a);
         }
         return Step::Done;
@@ -150,7 +150,7 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
             .and_then(|n| n.get(DNAME));
         if let Some(dname) = found {
             let anc = name.suffix(k);
-            a.answer.push(Out::from_set(&anc, dname));
+            a.answer.push(Out::from_set(anc.clone(), dname));
             let target = dname.rdatas.first().and_then(|rd| Name::from_wire(rd));
             let synth = target
                 .zip(name.strip_suffix(&anc))
@@ -204,33 +204,35 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
 /// wildcard was expanded for).
 fn answer_node<'z>(
     zone: &'z Zone,
-    node: &'z crate::zone::Node,
+    node: Node<'z>,
     owner: &Name,
     qtype: u16,
     any: AnyPolicy,
     a: &mut Answer<'z>,
 ) -> Step {
     if qtype == ANY {
-        let sets: Vec<&RRset> = node.rrsets.iter().collect();
+        let before = a.answer.len();
         match any {
             AnyPolicy::All => a
                 .answer
-                .extend(sets.iter().map(|s| Out::from_set(owner, s))),
-            AnyPolicy::One => a
-                .answer
-                .extend(sets.first().map(|s| Out::from_set(owner, s))),
+                .extend(node.rrsets().map(|s| Out::from_set(owner.clone(), s))),
+            AnyPolicy::One => a.answer.extend(
+                node.rrsets()
+                    .next()
+                    .map(|s| Out::from_set(owner.clone(), s)),
+            ),
         }
-        if sets.is_empty() {
+        if a.answer.len() == before {
             negative(zone, a, 0);
         }
         return Step::Done;
     }
     if let Some(set) = node.get(qtype) {
-        a.answer.push(Out::from_set(owner, set));
+        a.answer.push(Out::from_set(owner.clone(), set));
         return Step::Done;
     }
     if let Some(cname) = node.get(CNAME) {
-        a.answer.push(Out::from_set(owner, cname));
+        a.answer.push(Out::from_set(owner.clone(), cname));
         return match cname.rdatas.first().and_then(|rd| Name::from_wire(rd)) {
             Some(next) => Step::Follow(next),
             None => Step::Done,
@@ -241,15 +243,15 @@ fn answer_node<'z>(
 }
 
 /// Glue of a referral: addresses of in-zone NS targets.
-fn glue<'z>(zone: &'z Zone, ns: &'z RRset, a: &mut Answer<'z>) {
-    for rd in &ns.rdatas {
+fn glue<'z>(zone: &'z Zone, ns: RRset<'z>, a: &mut Answer<'z>) {
+    for rd in ns.rdatas {
         let Some(target) = rdata::target(NS, rd) else {
             continue;
         };
         if let Some(node) = zone.node(&target) {
             for t in [A, AAAA] {
                 if let Some(s) = node.get(t) {
-                    a.additional.push(Out::from_set(&node.name, s));
+                    a.additional.push(Out::from_set(node.name(), s));
                 }
             }
         }
@@ -287,7 +289,7 @@ fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
         if let Some(node) = zone.node(&t) {
             for ty in [A, AAAA] {
                 if let Some(s) = node.get(ty) {
-                    a.additional.push(Out::from_set(&node.name, s));
+                    a.additional.push(Out::from_set(node.name(), s));
                 }
             }
         }

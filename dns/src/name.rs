@@ -93,12 +93,13 @@ impl Name {
         if text == "." {
             return Ok(Name::root());
         }
-        let (labels, absolute) = split_text(text.as_bytes())?;
-        let mut wire = Vec::new();
-        for l in &labels {
-            wire.push(l.len() as u8);
-            wire.extend_from_slice(l);
-        }
+        let tail = if text.ends_with('.') {
+            1
+        } else {
+            origin.wire.len()
+        };
+        let mut wire = Vec::with_capacity(text.len() + 1 + tail);
+        let absolute = text_to_wire(text.as_bytes(), &mut wire)?;
         if absolute {
             wire.push(0);
         } else {
@@ -209,14 +210,30 @@ impl Name {
     /// lowercased, each followed by 0x00, with 0x00/0x01 inside labels
     /// escaped as 0x01 0x01 / 0x01 0x02. A subtree's keys share a prefix.
     pub fn key(&self) -> Vec<u8> {
-        let mut labels: [&[u8]; 128] = [&[]; 128];
-        let mut n = 0;
-        for l in self.labels() {
-            labels[n] = l;
-            n += 1;
-        }
         let mut k = Vec::with_capacity(self.wire.len() + 4);
-        for l in labels[..n].iter().rev() {
+        self.key_into(&mut k);
+        k
+    }
+
+    /// [`Name::key`] into `k` (cleared first), reusing its buffer.
+    pub fn key_into(&self, k: &mut Vec<u8>) {
+        k.clear();
+        // Where each label starts (a name has at most 127 labels).
+        let mut starts = [0u8; 128];
+        let (mut n, mut i) = (0, 0);
+        while self.wire[i] != 0 {
+            starts[n] = i as u8;
+            n += 1;
+            i += 1 + self.wire[i] as usize;
+        }
+        for &at in starts[..n].iter().rev() {
+            let at = at as usize;
+            let l = &self.wire[at + 1..at + 1 + self.wire[at] as usize];
+            if !l.iter().any(|&b| b <= 1) {
+                k.extend(l.iter().map(u8::to_ascii_lowercase));
+                k.push(0);
+                continue;
+            }
             for &b in l.iter() {
                 match b {
                     0 => k.extend_from_slice(&[1, 1]),
@@ -226,7 +243,6 @@ impl Name {
             }
             k.push(0);
         }
-        k
     }
 
     /// The canonical key of the suffix of `labels` labels of the name whose
@@ -256,12 +272,16 @@ impl Name {
     }
 }
 
-/// Split presentation text into labels; returns (labels, absolute).
-fn split_text(t: &[u8]) -> Result<(Vec<Vec<u8>>, bool), NameError> {
-    let mut labels = Vec::new();
-    let mut cur = Vec::new();
-    let mut i = 0;
+/// Presentation text to length-prefixed labels appended to `wire` (no
+/// root); returns whether the text was absolute. Errors as found left to
+/// right, a label over 63 octets only once the text is otherwise valid.
+fn text_to_wire(t: &[u8], wire: &mut Vec<u8>) -> Result<bool, NameError> {
     let mut absolute = false;
+    let mut too_long = false;
+    let mut start = wire.len();
+    wire.push(0);
+    let mut len = 0usize;
+    let mut i = 0;
     while i < t.len() {
         match t[i] {
             b'\\' => {
@@ -273,41 +293,53 @@ fn split_text(t: &[u8]) -> Result<(Vec<Vec<u8>>, bool), NameError> {
                     if v > 255 {
                         return Err(NameError::BadEscape);
                     }
-                    cur.push(v as u8);
+                    wire.push(v as u8);
                     i += 4;
                 } else if let Some(&c) = t.get(i + 1) {
                     if c.is_ascii_digit() {
                         return Err(NameError::BadEscape);
                     }
-                    cur.push(c);
+                    wire.push(c);
                     i += 2;
                 } else {
                     return Err(NameError::BadEscape);
                 }
+                len += 1;
                 continue;
             }
             b'.' => {
-                if cur.is_empty() {
+                if len == 0 {
                     return Err(NameError::EmptyLabel);
                 }
-                labels.push(core::mem::take(&mut cur));
+                wire[start] = len.min(255) as u8;
+                too_long |= len > MAX_LABEL;
+                start = wire.len();
+                wire.push(0);
+                len = 0;
                 if i + 1 == t.len() {
                     absolute = true;
                 }
             }
-            c => cur.push(c),
+            c => {
+                wire.push(c);
+                len += 1;
+            }
         }
         i += 1;
     }
-    if !cur.is_empty() {
-        labels.push(cur);
-    } else if !absolute {
-        return Err(NameError::EmptyLabel);
+    if len > 0 {
+        wire[start] = len.min(255) as u8;
+        too_long |= len > MAX_LABEL;
+    } else {
+        wire.pop();
+        if !absolute {
+            return Err(NameError::EmptyLabel);
+        }
     }
-    if labels.iter().any(|l| l.len() > MAX_LABEL) {
+    if too_long {
         return Err(NameError::LabelTooLong);
     }
-    Ok((labels, absolute))
+    Ok(absolute)
 }
 
 /// Iterator over the labels of a name.
@@ -389,6 +421,7 @@ mod tests {
     }
 
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     fn n(s: &str) -> Name {
@@ -422,6 +455,23 @@ mod tests {
         assert_eq!(Name::parse("a\\25", &r), Err(NameError::BadEscape));
         assert_eq!(Name::parse("a\\256", &r), Err(NameError::BadEscape));
         assert_eq!(Name::parse("", &r), Err(NameError::EmptyLabel));
+        // A long label is reported only when nothing else is wrong.
+        let long = "x".repeat(300);
+        assert_eq!(
+            Name::parse(&format!("{long}..a"), &r),
+            Err(NameError::EmptyLabel)
+        );
+        assert_eq!(
+            Name::parse(&format!("{long}.a\\"), &r),
+            Err(NameError::BadEscape)
+        );
+        assert_eq!(Name::parse(&long, &r), Err(NameError::LabelTooLong));
+        assert_eq!(Name::parse("a.b.", &r).unwrap().wire(), b"\x01a\x01b\x00");
+        assert_eq!(Name::parse("a.", &n("x.")).unwrap().wire(), b"\x01a\x00");
+        assert_eq!(
+            Name::parse("a\\065", &n("x.")).unwrap().wire(),
+            b"\x02aA\x01x\x00"
+        );
     }
 
     #[test]

@@ -75,15 +75,15 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
         .node(&zone.origin)
         .and_then(|n| n.get(crate::rtype::NS))
     {
-        for rd in &ns.rdatas {
+        for rd in ns.rdatas {
             let Some(host) = Name::from_wire(rd) else {
                 continue;
             };
             let Some(node) = zs.zone_for(&host).and_then(|z| z.node(&host)) else {
                 continue;
             };
-            for a in node.get(A).map(|s| s.rdatas.as_slice()).unwrap_or(&[]) {
-                if let Ok(addr) = <[u8; 4]>::try_from(a.as_slice()) {
+            for a in node.get(A).into_iter().flat_map(|s| s.rdatas) {
+                if let Ok(addr) = <[u8; 4]>::try_from(a) {
                     if !own.contains(&addr) {
                         out.push((Target { addr, port: 53 }, signer.clone()));
                     }

@@ -814,7 +814,7 @@ mod tests {
         crate::zone::lexer::lines(s).unwrap()[0]
             .tokens
             .iter()
-            .map(|t| (t.text.clone(), t.quoted))
+            .map(|t| (t.text.to_string(), t.quoted))
             .collect()
     }
 

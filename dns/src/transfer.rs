@@ -294,25 +294,22 @@ fn put(w: &mut Writer, r: &Rr) -> bool {
 /// Whole-zone records from `c` on; the cursor to go on from, None when
 /// the zone is done. One seek per message, then an in-order walk.
 fn full(zone: &Zone, c: Cursor, w: &mut Writer, count: &mut u16) -> Option<Cursor> {
-    use core::ops::Bound::{Included, Unbounded};
     let (mut set0, mut rd0) = (c.set, c.rd);
-    for (key, node) in zone
-        .nodes
-        .range::<Vec<u8>, _>((Included(&c.key), Unbounded))
-    {
-        for (si, set) in node.rrsets.iter().enumerate().skip(set0) {
+    for node in zone.nodes_from(&c.key) {
+        let owner = node.name();
+        for (si, set) in node.rrsets().enumerate().skip(set0) {
             if set.rtype == SOA {
                 continue;
             }
             for (ri, rdata) in set.rdatas.iter().enumerate().skip(rd0) {
                 let r = Rr {
-                    owner: &node.name,
+                    owner: &owner,
                     rtype: set.rtype,
                     ttl: set.ttl,
                     rdata,
                 };
                 if !put(w, &r) {
-                    let key = key.clone();
+                    let key = node.key().to_vec();
                     return Some(Cursor {
                         key,
                         set: si,

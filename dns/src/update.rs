@@ -9,7 +9,7 @@ use crate::rdata;
 use crate::rtype::*;
 use crate::serial;
 use crate::wire::Reader;
-use crate::zone::{RRset, Zone};
+use crate::zone::Zone;
 use alloc::vec::Vec;
 
 /// One RR of the prerequisite or update section.
@@ -83,7 +83,7 @@ pub fn parse(msg: &[u8]) -> Result<UpdateMsg, Rcode> {
 }
 
 fn in_use(z: &Zone, n: &Name) -> bool {
-    z.node(n).is_some_and(|x| !x.rrsets.is_empty())
+    z.node(n).is_some_and(|x| x.rrsets().next().is_some())
 }
 
 /// RFC 2136 3.2: check the prerequisites.
@@ -123,7 +123,7 @@ pub fn check_prereqs(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
         let have = z
             .node(&name)
             .and_then(|n| n.get(t))
-            .map(|s| s.rdatas.clone())
+            .map(|s| s.rdatas.to_vec())
             .unwrap_or_default();
         if have != want {
             return Err(Rcode::NxRrset);
@@ -172,26 +172,15 @@ pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
                     // Only at the apex, and only a rising serial (3.4.2.2).
                     let new_serial = soa_serial(&u.rdata)?;
                     if u.name == apex && serial::gt(new_serial, nz.serial()?) {
-                        nz.replace_rrset(
-                            &apex,
-                            RRset {
-                                rtype: SOA,
-                                ttl: u.ttl,
-                                rdatas: alloc::vec![u.rdata.clone()],
-                                src: (0, 0),
-                            },
-                        );
+                        nz.replace_rrset(&apex, SOA, u.ttl, &[&u.rdata]);
                         soa_set = true;
                     }
                     continue;
                 }
                 let node = nz.node(&u.name);
                 let has_cname = node.is_some_and(|n| n.get(CNAME).is_some());
-                let has_other = node.is_some_and(|n| {
-                    n.rrsets
-                        .iter()
-                        .any(|s| !matches!(s.rtype, CNAME | RRSIG | NSEC))
-                });
+                let has_other = node
+                    .is_some_and(|n| n.rrsets().any(|s| !matches!(s.rtype, CNAME | RRSIG | NSEC)));
                 if (u.rtype == CNAME && has_other) || (u.rtype != CNAME && has_cname) {
                     continue; // CNAME exclusivity (3.4.2.2)
                 }

@@ -7,7 +7,7 @@ use crate::keys::{self, Key};
 use crate::name::Name;
 use crate::serial;
 use crate::zone::check::{self, Finding};
-use crate::zone::parser::{self, ParseError};
+use crate::zone::parser::ParseError;
 use crate::zone::Zone;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -80,8 +80,9 @@ pub fn load_zone(
             .find(|(n, _)| n == p)
             .and_then(|(_, d)| String::from_utf8(d.clone()).ok())
     };
-    let parsed = parser::parse(name, text, &origin, &include).map_err(ZoneLoadError::Parse)?;
-    check::build_owned(&origin, parsed).map_err(ZoneLoadError::Check)
+    check::parse_and_build(name, text, &origin, &include)
+        .map_err(ZoneLoadError::Parse)?
+        .map_err(ZoneLoadError::Check)
 }
 
 impl ZoneSet {

@@ -37,10 +37,11 @@ pub fn scan(zs: &ZoneSet) -> Vec<CsrSite> {
     let mut out = Vec::new();
     for zone in zs.zones() {
         for node in zone.nodes() {
-            if !is_site(node.name.wire()) {
+            // The type first: the name is built only for TLSA owners.
+            let Some(set) = node.get(TLSA) else { continue };
+            if !is_site(node.name().wire()) {
                 continue;
             }
-            let Some(set) = node.get(TLSA) else { continue };
             let with = |usage: [u8; 3]| -> Vec<Vec<u8>> {
                 set.rdatas
                     .iter()
@@ -51,7 +52,7 @@ pub fn scan(zs: &ZoneSet) -> Vec<CsrSite> {
             for csr in with(CSR) {
                 out.push(CsrSite {
                     zone: zone.origin.clone(),
-                    owner: node.name.clone(),
+                    owner: node.name(),
                     csr,
                     certs: with(CERT),
                     chain: with(CHAIN),

@@ -2,25 +2,27 @@
 //! physical lines), `;` comments, quoted strings, backslash escapes kept for
 //! the field parsers, and the line:column of every token.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// One token with its position (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    /// The token's text; for quoted tokens, without the quotes (escapes kept).
-    pub text: String,
+pub struct Token<'a> {
+    /// The token's text; for quoted tokens, without the quotes (escapes
+    /// kept). Borrowed from the input unless a byte had to be escaped.
+    pub text: Cow<'a, str>,
     pub quoted: bool,
     pub line: u32,
     pub col: u32,
 }
 
 /// A logical line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Line {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Line<'a> {
     /// The line began with white space: the owner is the previous one.
     pub blank_owner: bool,
-    pub tokens: Vec<Token>,
+    pub tokens: Vec<Token<'a>>,
 }
 
 /// A lexical error at line:col.
@@ -55,23 +57,28 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next logical line, an error, or None at the end.
-    pub fn next_line(&mut self) -> Option<Result<Line, LexError>> {
+    pub fn next_line(&mut self) -> Option<Result<Line<'a>, LexError>> {
+        let mut line = Line::default();
+        Some(self.next_into(&mut line)?.map(|()| line))
+    }
+
+    /// As [`Lexer::next_line`], into `line` (its token buffer is reused:
+    /// no allocation per line).
+    pub fn next_into(&mut self, line: &mut Line<'a>) -> Option<Result<(), LexError>> {
         if self.failed {
             return None;
         }
-        let r = self.scan();
+        line.blank_owner = false;
+        line.tokens.clear();
+        let r = self.scan(line);
         if matches!(r, Some(Err(_))) {
             self.failed = true;
         }
         r
     }
 
-    fn scan(&mut self) -> Option<Result<Line, LexError>> {
+    fn scan(&mut self, cur: &mut Line<'a>) -> Option<Result<(), LexError>> {
         let b = self.b;
-        let mut cur = Line {
-            blank_owner: false,
-            tokens: Vec::new(),
-        };
         let mut depth = 0u32;
         let mut paren_at = (0, 0);
         while self.i < b.len() {
@@ -88,7 +95,7 @@ impl<'a> Lexer<'a> {
                     if depth == 0 {
                         self.at_line_start = true;
                         if !cur.tokens.is_empty() {
-                            return Some(Ok(cur));
+                            return Some(Ok(()));
                         }
                         cur.blank_owner = false;
                     }
@@ -139,16 +146,19 @@ impl<'a> Lexer<'a> {
                 what: "unbalanced '(' (no closing parenthesis)",
             }));
         }
-        (!cur.tokens.is_empty()).then_some(Ok(cur))
+        (!cur.tokens.is_empty()).then_some(Ok(()))
     }
 
     /// A quoted string starting at the opening quote.
-    fn quoted(&mut self) -> Result<Token, LexError> {
+    fn quoted(&mut self) -> Result<Token<'a>, LexError> {
         let b = self.b;
         let (start_line, start_col) = (self.line, self.col);
         let mut s = String::new();
         self.i += 1;
         self.col += 1;
+        let start = self.i;
+        // Borrowed while every byte is ASCII (kept as is).
+        let mut ascii = true;
         loop {
             let Some(&c) = b.get(self.i) else {
                 return Err(LexError {
@@ -162,6 +172,7 @@ impl<'a> Lexer<'a> {
             }
             if c == b'\\' {
                 if let Some(&n) = b.get(self.i + 1) {
+                    ascii &= n.is_ascii();
                     s.push('\\');
                     push_byte(&mut s, n);
                     self.i += 2;
@@ -173,14 +184,19 @@ impl<'a> Lexer<'a> {
                 self.line += 1;
                 self.col = 0;
             }
+            ascii &= c.is_ascii();
             push_byte(&mut s, c);
             self.i += 1;
             self.col += 1;
         }
+        let text = match core::str::from_utf8(&b[start..self.i]) {
+            Ok(t) if ascii => Cow::Borrowed(t),
+            _ => Cow::Owned(s),
+        };
         self.i += 1;
         self.col += 1;
         Ok(Token {
-            text: s,
+            text,
             quoted: true,
             line: start_line,
             col: start_col,
@@ -188,7 +204,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// An unquoted word (backslash escapes kept).
-    fn word(&mut self) -> Token {
+    fn word(&mut self) -> Token<'a> {
         let b = self.b;
         let (start, start_col) = (self.i, self.col);
         while self.i < b.len()
@@ -204,7 +220,8 @@ impl<'a> Lexer<'a> {
             self.i += 1;
             self.col += 1;
         }
-        let text = String::from_utf8_lossy(&b[start..self.i]).into_owned();
+        // The input is UTF-8 and a word ends at an ASCII byte: borrowed.
+        let text = String::from_utf8_lossy(&b[start..self.i]);
         Token {
             text,
             quoted: false,
@@ -215,7 +232,7 @@ impl<'a> Lexer<'a> {
 }
 
 /// Split a master file into logical lines (all at once; small inputs).
-pub fn lines(text: &str) -> Result<Vec<Line>, LexError> {
+pub fn lines(text: &str) -> Result<Vec<Line<'_>>, LexError> {
     let mut lx = Lexer::new(text);
     let mut out = Vec::new();
     while let Some(l) = lx.next_line() {
@@ -240,8 +257,8 @@ fn push_byte(s: &mut String, c: u8) {
 mod tests {
     use super::*;
 
-    fn texts(l: &Line) -> Vec<&str> {
-        l.tokens.iter().map(|t| t.text.as_str()).collect()
+    fn texts<'a>(l: &'a Line) -> Vec<&'a str> {
+        l.tokens.iter().map(|t| t.text.as_ref()).collect()
     }
 
     #[test]

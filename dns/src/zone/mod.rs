@@ -7,4 +7,4 @@ pub mod parser;
 pub mod printer;
 pub mod store;
 
-pub use store::{Node, RRset, Zone};
+pub use store::{Node, RRset, RRsets, Rdatas, Zone, ZoneBuilder};

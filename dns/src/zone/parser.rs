@@ -42,6 +42,19 @@ impl fmt::Display for ParseError {
     }
 }
 
+/// A record as the parser hands it to [`parse_each`]'s sink (borrowed:
+/// no allocation per record).
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'r> {
+    pub name: &'r Name,
+    pub rtype: u16,
+    pub class: u16,
+    pub ttl: u32,
+    pub rdata: &'r [u8],
+    pub file: u16,
+    pub line: u32,
+}
+
 /// The result of parsing one zone's files.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
@@ -57,7 +70,8 @@ struct State<'a> {
     last_owner: Option<Name>,
     include: &'a dyn Fn(&str) -> Option<String>,
     stack: Vec<String>,
-    out: Parsed,
+    files: Vec<String>,
+    sink: &'a mut dyn FnMut(RecordRef<'_>),
 }
 
 /// Parse the master file `file` with contents `text` for zone `origin`.
@@ -68,6 +82,31 @@ pub fn parse(
     origin: &Name,
     include: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Parsed, ParseError> {
+    let mut records = Vec::new();
+    let files = parse_each(file, text, origin, include, &mut |r| {
+        records.push(Record {
+            name: r.name.clone(),
+            rtype: r.rtype,
+            class: r.class,
+            ttl: r.ttl,
+            rdata: r.rdata.to_vec(),
+            file: r.file,
+            line: r.line,
+        })
+    })?;
+    Ok(Parsed { records, files })
+}
+
+/// As [`parse`], handing each record to `sink` as it is read instead of
+/// collecting them (a large zone is built without a record list). Returns
+/// the file names, indexed by `RecordRef::file`.
+pub fn parse_each(
+    file: &str,
+    text: &str,
+    origin: &Name,
+    include: &dyn Fn(&str) -> Option<String>,
+    sink: &mut dyn FnMut(RecordRef<'_>),
+) -> Result<Vec<String>, ParseError> {
     let mut st = State {
         origin: origin.clone(),
         default_ttl: None,
@@ -75,13 +114,11 @@ pub fn parse(
         last_owner: None,
         include,
         stack: Vec::new(),
-        out: Parsed::default(),
+        files: Vec::new(),
+        sink,
     };
     parse_file(&mut st, file, text)?;
-    // Growth slack of a large record list would stay alive while the zone
-    // is built from it.
-    st.out.records.shrink_to_fit();
-    Ok(st.out)
+    Ok(st.files)
 }
 
 fn perr(file: &str, t: &Token, what: impl Into<String>) -> ParseError {
@@ -96,10 +133,11 @@ fn perr(file: &str, t: &Token, what: impl Into<String>) -> ParseError {
 fn parse_file(st: &mut State, file: &str, text: &str) -> Result<(), ParseError> {
     let mut lx = lexer::Lexer::new(text);
     st.stack.push(file.to_string());
-    let idx = st.out.files.len().min(u16::MAX as usize) as u16;
-    st.out.files.push(file.to_string());
-    while let Some(line) = lx.next_line() {
-        let line = line.map_err(|e| ParseError {
+    let idx = st.files.len().min(u16::MAX as usize) as u16;
+    st.files.push(file.to_string());
+    let mut line = Line::default();
+    while let Some(r) = lx.next_into(&mut line) {
+        r.map_err(|e| ParseError {
             file: file.to_string(),
             line: e.line,
             col: e.col,
@@ -138,7 +176,7 @@ fn directive(st: &mut State, file: &str, line: &Line) -> Result<(), ParseError> 
         }
         "$INCLUDE" => {
             let a = arg(1, "a file name")?;
-            let path = a.text.as_str();
+            let path: &str = &a.text;
             if path.starts_with('/') || path.split('/').any(|c| c == ".." || c.is_empty()) {
                 return Err(perr(
                     file,
@@ -184,7 +222,7 @@ fn extra(file: &str, t: &[Token], from: usize) -> Result<(), ParseError> {
     }
 }
 
-fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), ParseError> {
+fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<(), ParseError> {
     let t = &line.tokens;
     let mut i = 0;
     let owner = if line.blank_owner {
@@ -225,14 +263,27 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
     if class != rtype::IN {
         return Err(perr(file, type_tok, "only class IN is served"));
     }
-    let toks: Vec<Tok> = t[i + 1..]
-        .iter()
-        .map(|x| Tok {
-            text: &x.text,
-            quoted: x.quoted,
-        })
-        .collect();
-    let rd = rdata::from_text(rtype, &toks, &st.origin).map_err(|e| {
+    let tok = |x: &'t Token| Tok {
+        text: &x.text,
+        quoted: x.quoted,
+    };
+    // Most records have few fields: no list allocated for them.
+    let fields = &t[i + 1..];
+    let mut few = [Tok {
+        text: "",
+        quoted: false,
+    }; 16];
+    let many: Vec<Tok>;
+    let toks: &[Tok] = if fields.len() <= few.len() {
+        for (d, x) in few.iter_mut().zip(fields) {
+            *d = tok(x);
+        }
+        &few[..fields.len()]
+    } else {
+        many = fields.iter().map(tok).collect();
+        &many
+    };
+    let rd = rdata::from_text(rtype, toks, &st.origin).map_err(|e| {
         let at = t.get(i + 1 + e.token).unwrap_or(type_tok);
         perr(
             file,
@@ -247,17 +298,17 @@ fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), Parse
         .or(st.last_ttl)
         .or_else(|| (rtype == rtype::SOA).then(|| soa_minimum(&rd)))
         .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
-    st.last_owner = Some(owner.clone());
     st.last_ttl = Some(ttl);
-    st.out.records.push(Record {
-        name: owner,
+    (st.sink)(RecordRef {
+        name: &owner,
         rtype,
         class,
         ttl,
-        rdata: rd,
+        rdata: &rd,
         file: idx,
         line: type_tok.line,
     });
+    st.last_owner = Some(owner);
     Ok(())
 }
 

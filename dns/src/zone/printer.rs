@@ -14,7 +14,7 @@ use core::fmt::Write;
 pub fn print(z: &Zone) -> String {
     let mut out = format!("$ORIGIN {}\n", z.origin);
     for node in z.nodes() {
-        let mut sets: Vec<_> = node.rrsets.iter().collect();
+        let mut sets: Vec<_> = node.rrsets().collect();
         sets.sort_by_key(|s| {
             if s.rtype == SOA {
                 0
@@ -23,13 +23,13 @@ pub fn print(z: &Zone) -> String {
             }
         });
         for set in sets {
-            let mut rds: Vec<&Vec<u8>> = set.rdatas.iter().collect();
-            rds.sort();
-            for rd in rds {
+            // RDATAs are kept in wire order.
+            let owner = node.name();
+            for rd in set.rdatas {
                 let _ = write!(
                     out,
                     "{} {} IN {} ",
-                    node.name,
+                    owner,
                     set.ttl,
                     rtype::to_text(set.rtype)
                 );

@@ -1,197 +1,822 @@
 //! The in-memory zone: nodes keyed in canonical order (so a subtree is a
 //! contiguous range), each holding its RRsets.
+//!
+//! Representation (docs/design.md, 2026-12-05): a node is one block of
+//! bytes holding its owner name (case preserved) and its canonical key,
+//! both relative to the apex, and every RRset with its RDATAs,
+//! length-prefixed. Blocks are written one after the other into 64 KiB
+//! chunks (an arena); the zone's index is a vector of `u32` block names
+//! sorted by key (binary search; an insert moves the names after it, 4 MB
+//! for a 1,000,000-name zone). So a name costs its bytes plus 4, with no
+//! allocation of its own. Readers get [`Node`], [`RRset`] and [`Rdatas`]:
+//! `Copy` views that borrow from the zone. A change to a node decodes it,
+//! edits and writes a new block; the old one is garbage until the arena is
+//! compacted (once garbage outweighs live blocks, and by every clone, which
+//! copies the live blocks in order). Only names at or below the apex are
+//! held: records elsewhere are left out (the checks and UPDATE refuse them
+//! before they get here).
 
 use super::parser::Record;
 use crate::name::Name;
 use crate::rtype;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::fmt;
+
+// Block layout, integers little-endian (in the arena each block follows
+// its length, LEB128):
+//   u8 wire length, u16 key length, then the owner's wire form without the
+//   apex's labels and root, its canonical key without the apex's key (both
+//   empty at the apex), then RRsets in type order: u16 type, u32 TTL,
+//   u16 file, u32 line, count (LEB128), then `count` times u16 length +
+//   RDATA (RDATAs sorted, no duplicates).
+const HEAD: usize = 3;
+const SET_HEAD: usize = 12;
+
+fn put_count(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// A count at `*pos`, moving past it.
+#[inline]
+fn get_count(b: &[u8], pos: &mut usize) -> u32 {
+    let (mut n, mut shift) = (0u32, 0);
+    loop {
+        let x = b[*pos];
+        *pos += 1;
+        n |= ((x & 0x7f) as u32) << shift;
+        if x < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// Where the blocks live: 64 KiB chunks filled one after the other (a
+/// block larger than that gets a chunk of its own). A block is named by a
+/// `u32`: chunk number << 16 | offset, and starts with its length (LEB128).
+/// An edit writes a new block; the old one stays as garbage until the
+/// arena is compacted (a clone of the zone copies only live blocks).
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+    /// Bytes of blocks no longer referenced.
+    dead: usize,
+    /// Bytes of all blocks written.
+    used: usize,
+}
+
+const CHUNK: usize = 1 << 16;
+
+impl Arena {
+    /// Store `block`; its name.
+    fn push(&mut self, block: &[u8]) -> u32 {
+        let mut head = Vec::new();
+        put_count(&mut head, block.len() as u32);
+        let need = head.len() + block.len();
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() == CHUNK && c.len() + need <= CHUNK);
+        if !fits {
+            assert!(self.chunks.len() < 1 << 16, "zone larger than 4 GiB");
+            self.chunks.push(Vec::with_capacity(CHUNK.max(need)));
+        }
+        let n = self.chunks.len() - 1;
+        let c = &mut self.chunks[n];
+        let at = c.len();
+        c.extend_from_slice(&head);
+        c.extend_from_slice(block);
+        self.used += need;
+        ((n as u32) << 16) | at as u32
+    }
+
+    /// The block named `r` (after its length).
+    #[inline]
+    fn get(&self, r: u32) -> &[u8] {
+        let c = &self.chunks[(r >> 16) as usize];
+        let mut at = (r & 0xffff) as usize;
+        let len = get_count(c, &mut at) as usize;
+        &c[at..at + len]
+    }
+
+    #[inline]
+    fn key(&self, r: u32) -> &[u8] {
+        key_of(self.get(r))
+    }
+
+    /// `r` is garbage from now on.
+    fn drop_block(&mut self, r: u32) {
+        self.dead += self.get(r).len() + 1;
+    }
+}
+
+#[inline]
+fn key_of(b: &[u8]) -> &[u8] {
+    let start = HEAD + b[0] as usize;
+    &b[start..start + u16_at(b, 1) as usize]
+}
+
+/// An index entry: a block and the first four bytes of its key (zero
+/// padded, big-endian), so most probes of a search compare two integers
+/// and never touch the block. Prefixes order as the keys do: a smaller
+/// prefix is a smaller key; equal prefixes need the keys.
+#[derive(Clone, Copy)]
+struct Slot {
+    pre: u32,
+    at: u32,
+}
+
+#[inline]
+fn prefix(k: &[u8]) -> u32 {
+    let mut p = [0u8; 4];
+    let n = k.len().min(4);
+    p[..n].copy_from_slice(&k[..n]);
+    u32::from_be_bytes(p)
+}
+
+impl Slot {
+    fn new(key: &[u8], at: u32) -> Slot {
+        Slot {
+            pre: prefix(key),
+            at,
+        }
+    }
+}
+
+/// All RRsets of one owner name (a view into the zone).
+#[derive(Clone, Copy)]
+pub struct Node<'z> {
+    b: &'z [u8],
+    apex: &'z Name,
+}
+
+impl<'z> Node<'z> {
+    /// The owner's labels below the apex in wire form (no root), case as
+    /// first read.
+    fn rel_wire(&self) -> &'z [u8] {
+        &self.b[HEAD..HEAD + self.b[0] as usize]
+    }
+
+    /// The owner name.
+    pub fn name(&self) -> Name {
+        let mut w = Vec::with_capacity(self.b[0] as usize + self.apex.wire().len());
+        w.extend_from_slice(self.rel_wire());
+        w.extend_from_slice(self.apex.wire());
+        Name::from_wire(&w).expect("names in a zone are valid")
+    }
+
+    /// True when the owner is `n` (case-insensitive, RFC 4343).
+    pub fn name_is(&self, n: &Name) -> bool {
+        let (r, a, w) = (self.rel_wire(), self.apex.wire(), n.wire());
+        w.len() == r.len() + a.len()
+            && w[..r.len()].eq_ignore_ascii_case(r)
+            && w[r.len()..].eq_ignore_ascii_case(a)
+    }
+
+    /// The canonical key of the owner (see [`Name::key`]) without the
+    /// apex's: empty at the apex. Nodes of a zone are in the order of these.
+    pub fn key(&self) -> &'z [u8] {
+        key_of(self.b)
+    }
+
+    fn sets_start(&self) -> usize {
+        HEAD + self.b[0] as usize + u16_at(self.b, 1) as usize
+    }
+
+    /// The RRsets in type order.
+    pub fn rrsets(&self) -> RRsets<'z> {
+        RRsets {
+            b: self.b,
+            pos: self.sets_start(),
+        }
+    }
+
+    /// The RRset of type `t`.
+    pub fn get(&self, t: u16) -> Option<RRset<'z>> {
+        self.rrsets()
+            .take_while(|s| s.rtype <= t)
+            .find(|s| s.rtype == t)
+    }
+}
+
+impl PartialEq for Node<'_> {
+    /// Same owner (case-insensitive) and the same RRsets.
+    fn eq(&self, o: &Node<'_>) -> bool {
+        self.key() == o.key() && self.rrsets().eq(o.rrsets())
+    }
+}
+
+impl Eq for Node<'_> {}
+
+impl fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.name())
+            .field("rrsets", &self.rrsets().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Iterator over the RRsets of a node.
+#[derive(Clone)]
+pub struct RRsets<'z> {
+    b: &'z [u8],
+    pos: usize,
+}
+
+impl<'z> Iterator for RRsets<'z> {
+    type Item = RRset<'z>;
+
+    fn next(&mut self) -> Option<RRset<'z>> {
+        let b = self.b;
+        let p = self.pos;
+        if p >= b.len() {
+            return None;
+        }
+        let mut start = p + SET_HEAD;
+        let n = get_count(b, &mut start);
+        let mut end = start;
+        for _ in 0..n {
+            end += 2 + u16_at(b, end) as usize;
+        }
+        self.pos = end;
+        Some(RRset {
+            rtype: u16_at(b, p),
+            ttl: u32_at(b, p + 2),
+            src: (u16_at(b, p + 6), u32_at(b, p + 8)),
+            rdatas: Rdatas {
+                n,
+                b: &b[start..end],
+            },
+        })
+    }
+}
 
 /// An RRset: one owner, type and TTL, one or more RDATAs (wire form).
-#[derive(Clone, Debug)]
-pub struct RRset {
+#[derive(Clone, Copy, Debug)]
+pub struct RRset<'z> {
     pub rtype: u16,
     pub ttl: u32,
-    pub rdatas: Vec<Vec<u8>>,
     /// Where its first record was read (file index, line), for messages.
     /// Not part of equality.
     pub src: (u16, u32),
+    pub rdatas: Rdatas<'z>,
 }
 
-impl PartialEq for RRset {
-    fn eq(&self, o: &RRset) -> bool {
+impl PartialEq for RRset<'_> {
+    fn eq(&self, o: &RRset<'_>) -> bool {
         self.rtype == o.rtype && self.ttl == o.ttl && self.rdatas == o.rdatas
     }
 }
 
-impl Eq for RRset {}
+impl Eq for RRset<'_> {}
 
-/// All RRsets of one owner name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Node {
-    pub name: Name,
-    pub rrsets: Vec<RRset>,
+/// The RDATAs of an RRset, in wire order, without duplicates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Rdatas<'z> {
+    n: u32,
+    b: &'z [u8],
 }
 
-impl Node {
-    /// RRsets by type, RDATAs in wire order: one representation per content.
-    pub(crate) fn normalize(&mut self) {
-        self.rrsets.sort_by_key(|s| s.rtype);
-        self.rrsets.shrink_to_fit();
-        for s in &mut self.rrsets {
-            s.rdatas.sort();
-            s.rdatas.shrink_to_fit();
+impl<'z> Rdatas<'z> {
+    /// The RDATAs.
+    pub fn iter(&self) -> RdataIter<'z> {
+        RdataIter {
+            b: self.b,
+            left: self.n,
         }
     }
 
-    pub fn get(&self, t: u16) -> Option<&RRset> {
-        self.rrsets.iter().find(|r| r.rtype == t)
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The first (lowest in wire order).
+    pub fn first(&self) -> Option<&'z [u8]> {
+        self.iter().next()
+    }
+
+    /// True when `rd` is one of them.
+    pub fn contains(&self, rd: &[u8]) -> bool {
+        self.iter().any(|x| x == rd)
+    }
+
+    /// Owned copies.
+    pub fn to_vec(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|x| x.to_vec()).collect()
     }
 }
 
+impl fmt::Debug for Rdatas<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'z> IntoIterator for Rdatas<'z> {
+    type Item = &'z [u8];
+    type IntoIter = RdataIter<'z>;
+
+    fn into_iter(self) -> RdataIter<'z> {
+        self.iter()
+    }
+}
+
+impl<'z> IntoIterator for &Rdatas<'z> {
+    type Item = &'z [u8];
+    type IntoIter = RdataIter<'z>;
+
+    fn into_iter(self) -> RdataIter<'z> {
+        self.iter()
+    }
+}
+
+/// Iterator over RDATAs.
+#[derive(Clone)]
+pub struct RdataIter<'z> {
+    b: &'z [u8],
+    left: u32,
+}
+
+impl<'z> Iterator for RdataIter<'z> {
+    type Item = &'z [u8];
+
+    fn next(&mut self) -> Option<&'z [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let len = u16_at(self.b, 0) as usize;
+        let (rd, rest) = self.b[2..].split_at(len);
+        self.b = rest;
+        Some(rd)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for RdataIter<'_> {}
+
+/// One record waiting to be encoded into a node.
+#[derive(Clone, Copy)]
+struct Rec {
+    rtype: u16,
+    ttl: u32,
+    src: (u16, u32),
+    /// Order of arrival (the first record of an RRset gives its `src`).
+    seq: u32,
+    at: u32,
+    len: u32,
+}
+
+/// The records of one node being assembled or edited (buffers reused
+/// from node to node).
+#[derive(Default)]
+struct Pending {
+    recs: Vec<Rec>,
+    data: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Pending {
+    fn push(&mut self, rtype: u16, ttl: u32, src: (u16, u32), rdata: &[u8]) {
+        let at = self.data.len() as u32;
+        self.data.extend_from_slice(rdata);
+        self.recs.push(Rec {
+            rtype,
+            ttl,
+            src,
+            seq: self.recs.len() as u32,
+            at,
+            len: rdata.len() as u32,
+        });
+    }
+
+    /// Append the records of `node`.
+    fn load(&mut self, node: Node<'_>) {
+        for s in node.rrsets() {
+            for rd in s.rdatas {
+                self.push(s.rtype, s.ttl, s.src, rd);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.recs.clear();
+        self.data.clear();
+    }
+
+    fn retain(&mut self, f: impl Fn(u16, &[u8]) -> bool) {
+        let data = &self.data;
+        self.recs
+            .retain(|r| f(r.rtype, &data[r.at as usize..(r.at + r.len) as usize]));
+    }
+
+    /// One block for the owner of relative wire form `wire` and relative
+    /// key `key`: RRsets by type, RDATAs in wire order without duplicates,
+    /// each RRset with its smallest TTL (RFC 2181 5.2) and the place of its
+    /// first record. None when no record is left. Clears the records.
+    fn encode(&mut self, wire: &[u8], key: &[u8]) -> Option<&[u8]> {
+        if self.recs.is_empty() {
+            self.data.clear();
+            return None;
+        }
+        let data = &self.data;
+        let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
+        self.recs
+            .sort_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| rd(a).cmp(rd(b))));
+        let out = &mut self.out;
+        out.clear();
+        out.push(wire.len() as u8);
+        out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+        out.extend_from_slice(wire);
+        out.extend_from_slice(key);
+        let recs = &self.recs;
+        let mut i = 0;
+        while i < recs.len() {
+            let t = recs[i].rtype;
+            let j = i + recs[i..].iter().take_while(|r| r.rtype == t).count();
+            let group = &recs[i..j];
+            let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
+            let src = group.iter().min_by_key(|r| r.seq).map_or((0, 0), |r| r.src);
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&ttl.to_le_bytes());
+            out.extend_from_slice(&src.0.to_le_bytes());
+            out.extend_from_slice(&src.1.to_le_bytes());
+            let mut n: u32 = 0;
+            let mut last: Option<&[u8]> = None;
+            for r in group {
+                let d = rd(r);
+                if last != Some(d) {
+                    last = Some(d);
+                    n += 1;
+                }
+            }
+            put_count(out, n);
+            let mut last: Option<&[u8]> = None;
+            for r in group {
+                let d = rd(r);
+                if last == Some(d) {
+                    continue;
+                }
+                last = Some(d);
+                out.extend_from_slice(&(d.len() as u16).to_le_bytes());
+                out.extend_from_slice(d);
+            }
+            i = j;
+        }
+        self.recs.clear();
+        self.data.clear();
+        Some(&self.out[..])
+    }
+}
+
+/// Builds a zone from records in any order. Records of one owner that
+/// follow each other (the usual master file) are assembled in place; the
+/// nodes are sorted once at the end.
+pub struct ZoneBuilder {
+    origin: Name,
+    okey: Vec<u8>,
+    arena: Arena,
+    nodes: Vec<Slot>,
+    /// The owner being assembled: wire and key (whole).
+    wire: Vec<u8>,
+    key: Vec<u8>,
+    open: bool,
+    p: Pending,
+}
+
+impl ZoneBuilder {
+    pub fn new(origin: Name) -> ZoneBuilder {
+        ZoneBuilder {
+            okey: origin.key(),
+            origin,
+            arena: Arena::default(),
+            nodes: Vec::new(),
+            wire: Vec::new(),
+            key: Vec::new(),
+            open: false,
+            p: Pending::default(),
+        }
+    }
+
+    /// Add one record (left out unless its owner is at or below the apex).
+    /// RDATA is at most 65535 octets (RFC 1035 3.2.1).
+    pub fn add(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], src: (u16, u32)) {
+        let w = name.wire();
+        if !(self.open && self.wire.len() == w.len() && self.wire.eq_ignore_ascii_case(w)) {
+            self.flush();
+            self.wire.clear();
+            self.wire.extend_from_slice(w);
+            name.key_into(&mut self.key);
+            self.open = true;
+        }
+        debug_assert!(rdata.len() <= u16::MAX as usize);
+        self.p.push(rtype, ttl, src, rdata);
+    }
+
+    fn flush(&mut self) {
+        if !core::mem::take(&mut self.open) {
+            return;
+        }
+        match rel(&self.wire, &self.key, &self.origin, &self.okey) {
+            Some((w, k)) => {
+                if let Some(b) = self.p.encode(w, k) {
+                    let at = self.arena.push(b);
+                    self.nodes.push(Slot::new(k, at));
+                }
+            }
+            None => self.p.clear(),
+        }
+    }
+
+    pub fn finish(mut self) -> Zone {
+        self.flush();
+        let mut nodes = core::mem::take(&mut self.nodes);
+        let arena = &mut self.arena;
+        // Stable: blocks of one owner keep their order of arrival. Merged
+        // in place, so the list is never held twice.
+        nodes.sort_by(|a, b| {
+            a.pre
+                .cmp(&b.pre)
+                .then_with(|| arena.key(a.at).cmp(arena.key(b.at)))
+        });
+        let mut kept = 0;
+        for i in 0..nodes.len() {
+            if kept > 0 && arena.key(nodes[kept - 1].at) == arena.key(nodes[i].at) {
+                let (a, b) = (nodes[kept - 1].at, nodes[i].at);
+                let (va, vb) = (
+                    Node {
+                        b: arena.get(a),
+                        apex: &self.origin,
+                    },
+                    Node {
+                        b: arena.get(b),
+                        apex: &self.origin,
+                    },
+                );
+                self.p.load(va);
+                self.p.load(vb);
+                let (wire, key) = (va.rel_wire().to_vec(), va.key().to_vec());
+                if let Some(m) = self.p.encode(&wire, &key) {
+                    nodes[kept - 1].at = arena.push(m);
+                }
+                arena.drop_block(a);
+                arena.drop_block(b);
+            } else {
+                nodes.swap(kept, i);
+                kept += 1;
+            }
+        }
+        nodes.truncate(kept);
+        nodes.shrink_to_fit();
+        let mut z = Zone {
+            okey: self.okey,
+            origin: self.origin,
+            arena: self.arena,
+            nodes,
+        };
+        z.tidy();
+        z
+    }
+}
+
+/// The relative wire form and key of a name (whole `wire` and `key`) at or
+/// below the apex `origin` of key `okey`; None elsewhere.
+fn rel<'a>(
+    wire: &'a [u8],
+    key: &'a [u8],
+    origin: &Name,
+    okey: &[u8],
+) -> Option<(&'a [u8], &'a [u8])> {
+    let k = key.strip_prefix(okey)?;
+    let w = &wire[..wire.len().checked_sub(origin.wire().len())?];
+    Some((w, k))
+}
+
 /// A zone: its apex and its nodes.
-#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Zone {
+    /// The apex (never changed once built: nodes are relative to it).
     pub origin: Name,
-    pub(crate) nodes: BTreeMap<Vec<u8>, Node>,
+    okey: Vec<u8>,
+    arena: Arena,
+    /// The nodes' blocks, sorted by key, one per key.
+    nodes: Vec<Slot>,
+}
+
+impl Clone for Zone {
+    /// A compact copy: the live blocks, in order.
+    fn clone(&self) -> Zone {
+        let mut arena = Arena::default();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|s| Slot {
+                pre: s.pre,
+                at: arena.push(self.arena.get(s.at)),
+            })
+            .collect();
+        Zone {
+            origin: self.origin.clone(),
+            okey: self.okey.clone(),
+            arena,
+            nodes,
+        }
+    }
+}
+
+impl PartialEq for Zone {
+    /// Same apex and the same nodes (owner case and `src` aside).
+    fn eq(&self, o: &Zone) -> bool {
+        self.origin == o.origin && self.nodes.len() == o.nodes.len() && self.nodes().eq(o.nodes())
+    }
+}
+
+impl Eq for Zone {}
+
+impl fmt::Debug for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Zone")
+            .field("origin", &self.origin)
+            .field("nodes", &self.nodes().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Zone {
     /// Build from records (no checks: see [`super::check`]). Duplicate
     /// RDATAs collapse; an RRset takes the smallest TTL given (RFC 2181 5.2).
+    /// Records outside the zone are left out.
     pub fn from_records(origin: Name, records: &[Record]) -> Zone {
-        Zone::from_owned_records(origin, records.to_vec())
-    }
-
-    /// As [`Zone::from_records`], moving the records in (no copies: large
-    /// zones peak at the size of the records, not twice that).
-    pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
-        let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
+        let mut b = ZoneBuilder::new(origin);
         for r in records {
-            let node = nodes.entry(r.name.key()).or_insert_with(|| Node {
-                name: r.name,
-                rrsets: Vec::new(),
-            });
-            let mut rdata = r.rdata;
-            rdata.shrink_to_fit();
-            match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
-                Some(set) => {
-                    set.ttl = set.ttl.min(r.ttl);
-                    if !set.rdatas.contains(&rdata) {
-                        set.rdatas.push(rdata);
-                    }
-                }
-                None => node.rrsets.push(RRset {
-                    rtype: r.rtype,
-                    ttl: r.ttl,
-                    rdatas: alloc::vec![rdata],
-                    src: (r.file, r.line),
-                }),
-            }
+            b.add(&r.name, r.rtype, r.ttl, &r.rdata, (r.file, r.line));
         }
-        for node in nodes.values_mut() {
-            node.normalize();
-        }
-        Zone { origin, nodes }
+        b.finish()
     }
 
-    /// Replace (or create) the RRset of `set.rtype` at `name`.
-    pub fn replace_rrset(&mut self, name: &Name, set: RRset) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
-            name: name.clone(),
-            rrsets: Vec::new(),
+    /// As [`Zone::from_records`], consuming the records.
+    pub fn from_owned_records(origin: Name, records: Vec<Record>) -> Zone {
+        Zone::from_records(origin, &records)
+    }
+
+    /// Where the node of relative key `k` is, or would go.
+    fn find(&self, k: &[u8]) -> Result<usize, usize> {
+        let kp = prefix(k);
+        self.nodes.binary_search_by(|s| self.cmp_slot(s, k, kp))
+    }
+
+    /// The key of slot `s` against key `k` of prefix `kp`.
+    #[inline]
+    fn cmp_slot(&self, s: &Slot, k: &[u8], kp: u32) -> core::cmp::Ordering {
+        s.pre.cmp(&kp).then_with(|| self.arena.key(s.at).cmp(k))
+    }
+
+    fn view(&self, r: u32) -> Node<'_> {
+        Node {
+            b: self.arena.get(r),
+            apex: &self.origin,
+        }
+    }
+
+    /// Compact the arena once garbage is most of it.
+    fn tidy(&mut self) {
+        if self.arena.dead > CHUNK && self.arena.dead * 2 > self.arena.used {
+            *self = self.clone();
+        }
+    }
+
+    /// The key of a whole key within this zone (None outside it).
+    fn rel_key<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        key.strip_prefix(&self.okey[..])
+    }
+
+    /// Decode the node at `name` (or start an empty one when `create`),
+    /// let `f` edit its records, store the result (none left: removed).
+    /// Names outside the zone are not changed.
+    fn edit(&mut self, name: &Name, create: bool, f: impl FnOnce(&mut Pending)) {
+        let key = name.key();
+        let Some((wire, k)) = rel(name.wire(), &key, &self.origin, &self.okey) else {
+            return;
+        };
+        let mut p = Pending::default();
+        let at = self.find(k);
+        let wire = match at {
+            Ok(i) => {
+                let old = self.view(self.nodes[i].at);
+                p.load(old);
+                old.rel_wire().to_vec()
+            }
+            Err(_) if create => wire.to_vec(),
+            Err(_) => return,
+        };
+        f(&mut p);
+        let new = p.encode(&wire, k).map(|b| self.arena.push(b));
+        if let Ok(i) = at {
+            self.arena.drop_block(self.nodes[i].at);
+        }
+        match (at, new) {
+            (Ok(i), Some(r)) => self.nodes[i].at = r,
+            (Ok(i), None) => {
+                self.nodes.remove(i);
+            }
+            (Err(i), Some(r)) => self.nodes.insert(i, Slot::new(k, r)),
+            (Err(_), None) => {}
+        }
+        self.tidy();
+    }
+
+    /// Replace (or create) the RRset of `rtype` at `name`.
+    pub fn replace_rrset(&mut self, name: &Name, rtype: u16, ttl: u32, rdatas: &[&[u8]]) {
+        self.edit(name, true, |p| {
+            p.retain(|t, _| t != rtype);
+            for rd in rdatas {
+                p.push(rtype, ttl, (0, 0), rd);
+            }
         });
-        node.rrsets.retain(|s| s.rtype != set.rtype);
-        node.rrsets.push(set);
-        node.normalize();
     }
 
     /// Add one RR (an existing equal RDATA keeps one copy; the RRset takes
     /// the new TTL). `single`: the RRset holds one RR (CNAME replaces).
     pub fn add_rr(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], single: bool) {
-        let node = self.nodes.entry(name.key()).or_insert_with(|| Node {
-            name: name.clone(),
-            rrsets: Vec::new(),
-        });
-        match node.rrsets.iter_mut().find(|s| s.rtype == rtype) {
-            Some(set) => {
-                set.ttl = ttl;
-                if single {
-                    set.rdatas.clear();
-                }
-                if !set.rdatas.iter().any(|r| r == rdata) {
-                    set.rdatas.push(rdata.to_vec());
-                }
+        self.edit(name, true, |p| {
+            let src = p
+                .recs
+                .iter()
+                .filter(|r| r.rtype == rtype)
+                .min_by_key(|r| r.seq)
+                .map_or((0, 0), |r| r.src);
+            if single {
+                p.retain(|t, _| t != rtype);
             }
-            None => node.rrsets.push(RRset {
-                rtype,
-                ttl,
-                rdatas: alloc::vec![rdata.to_vec()],
-                src: (0, 0),
-            }),
-        }
-        node.normalize();
+            for r in p.recs.iter_mut().filter(|r| r.rtype == rtype) {
+                r.ttl = ttl;
+            }
+            p.push(rtype, ttl, src, rdata);
+        });
     }
 
     /// Delete every RRset at `name` except the types in `keep`.
     pub fn delete_name(&mut self, name: &Name, keep: &[u16]) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            node.rrsets.retain(|s| keep.contains(&s.rtype));
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, _| keep.contains(&t)));
     }
 
     /// Delete the RRset of `rtype` at `name`.
     pub fn delete_rrset(&mut self, name: &Name, rtype: u16) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            node.rrsets.retain(|s| s.rtype != rtype);
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, _| t != rtype));
     }
 
     /// Delete one RR.
     pub fn delete_rr(&mut self, name: &Name, rtype: u16, rdata: &[u8]) {
-        let k = name.key();
-        if let Some(node) = self.nodes.get_mut(&k) {
-            for s in node.rrsets.iter_mut().filter(|s| s.rtype == rtype) {
-                s.rdatas.retain(|r| r != rdata);
-            }
-            node.rrsets.retain(|s| !s.rdatas.is_empty());
-            if node.rrsets.is_empty() {
-                self.nodes.remove(&k);
-            }
-        }
+        self.edit(name, false, |p| p.retain(|t, r| t != rtype || r != rdata));
     }
 
     /// Set the SOA serial.
     pub fn set_serial(&mut self, serial: u32) -> Option<()> {
-        let origin = self.origin.clone();
-        let node = self.nodes.get_mut(&origin.key())?;
-        let set = node.rrsets.iter_mut().find(|s| s.rtype == rtype::SOA)?;
-        let rd = set.rdatas.first_mut()?;
+        let rd = self.soa()?.rdatas.first()?;
         let mut r = crate::wire::Reader::new(rd);
         r.name().ok()?;
         r.name().ok()?;
         let at = r.pos();
-        rd.get_mut(at..at + 4)?
-            .copy_from_slice(&serial.to_be_bytes());
+        rd.get(at..at + 4)?;
+        let origin = self.origin.clone();
+        self.edit(&origin, false, |p| {
+            if let Some(soa) = p.recs.iter().find(|r| r.rtype == rtype::SOA).copied() {
+                let at = soa.at as usize + at;
+                p.data[at..at + 4].copy_from_slice(&serial.to_be_bytes());
+            }
+        });
         Some(())
     }
 
     /// The node at exactly `name`.
-    pub fn node(&self, name: &Name) -> Option<&Node> {
-        self.nodes.get(&name.key())
+    pub fn node(&self, name: &Name) -> Option<Node<'_>> {
+        self.node_by_key(&name.key())
     }
 
-    /// The node whose canonical key is `key`.
-    pub fn node_by_key(&self, key: &[u8]) -> Option<&Node> {
-        self.nodes.get(key)
+    /// The node whose canonical key is `key` (whole, as [`Name::key`]).
+    pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
+        let i = self.find(self.rel_key(key)?).ok()?;
+        Some(self.view(self.nodes[i].at))
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -202,15 +827,23 @@ impl Zone {
 
     /// [`Zone::has_descendants`] by canonical key.
     pub fn has_descendants_key(&self, k: &[u8]) -> bool {
-        use core::ops::Bound;
-        self.nodes
-            .range::<[u8], _>((Bound::Excluded(k), Bound::Unbounded))
-            .next()
-            .is_some_and(|(key, _)| key.starts_with(k) && key.len() > k.len())
+        let Some(k) = self.rel_key(k) else {
+            // Above the apex: every node is below.
+            return self.okey.starts_with(k) && !self.nodes.is_empty();
+        };
+        // The first key after `k` is below it when anything is.
+        let kp = prefix(k);
+        let next = self
+            .nodes
+            .partition_point(|s| self.cmp_slot(s, k, kp).is_le());
+        self.nodes.get(next).is_some_and(|s| {
+            let key = self.arena.key(s.at);
+            key.starts_with(k) && key.len() > k.len()
+        })
     }
 
     /// The SOA RRset of the apex.
-    pub fn soa(&self) -> Option<&RRset> {
+    pub fn soa(&self) -> Option<RRset<'_>> {
         self.node(&self.origin)?.get(rtype::SOA)
     }
 
@@ -224,21 +857,34 @@ impl Zone {
     }
 
     /// Every node in canonical order.
-    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values()
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
+        self.nodes.iter().map(|s| self.view(s.at))
+    }
+
+    /// The nodes from [`Node::key`] `key` on (that node included).
+    pub fn nodes_from(&self, key: &[u8]) -> impl Iterator<Item = Node<'_>> {
+        let kp = prefix(key);
+        let from = self
+            .nodes
+            .partition_point(|s| self.cmp_slot(s, key, kp).is_lt());
+        self.nodes[from..].iter().map(|s| self.view(s.at))
+    }
+
+    /// Number of nodes (owner names with data).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Number of RRs.
     pub fn record_count(&self) -> usize {
-        self.nodes
-            .values()
-            .flat_map(|n| n.rrsets.iter())
+        self.nodes()
+            .flat_map(|n| n.rrsets())
             .map(|s| s.rdatas.len())
             .sum()
     }
 
     /// The closest delegation (NS below the apex) at or above `name`, if any.
-    pub fn delegation_above(&self, name: &Name) -> Option<&Node> {
+    pub fn delegation_above(&self, name: &Name) -> Option<Node<'_>> {
         let depth = self.origin.label_count();
         let key = name.key();
         (depth + 1..=name.label_count()).find_map(|k| {
@@ -266,9 +912,159 @@ mod tests {
         assert!(!z.has_descendants(&n("a.b.c")));
         assert!(!z.has_descendants(&n("ns")));
         assert!(z.has_descendants(&o));
-        assert_eq!(z.delegation_above(&n("x.d")).unwrap().name, n("d"));
+        assert_eq!(z.delegation_above(&n("x.d")).unwrap().name(), n("d"));
         assert!(z.delegation_above(&n("ns")).is_none());
         assert!(z.delegation_above(&o).is_none());
         assert_eq!(z.record_count(), 6);
+    }
+
+    #[test]
+    fn records_merge_sort_and_dedupe_in_any_order() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let text = "$TTL 60\n@ SOA ns hm 7 2 3 4 5\nWWW 90 A 192.0.2.9\nns A 192.0.2.1\n@ NS ns\nwww 30 A 192.0.2.2\nwww TXT x\nwww A 192.0.2.9\n";
+        let p = parse_str("z", text, &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        let www = z.node(&Name::parse("www", &o).unwrap()).unwrap();
+        assert_eq!(
+            www.name().wire()[1],
+            b'W',
+            "the first spelling of the owner"
+        );
+        assert!(www.name_is(&Name::parse("wWw", &o).unwrap()));
+        assert!(!www.name_is(&Name::parse("www.x", &o).unwrap()));
+        assert_eq!(www.key(), b"www\0", "keys are relative to the apex");
+        let sets: Vec<RRset> = www.rrsets().collect();
+        assert_eq!(sets.len(), 2);
+        assert_eq!(
+            (sets[0].rtype, sets[0].ttl, sets[0].src),
+            (rtype::A, 30, (0, 3))
+        );
+        assert_eq!(
+            sets[0].rdatas.to_vec(),
+            [[192, 0, 2, 2].to_vec(), [192, 0, 2, 9].to_vec()]
+        );
+        assert_eq!(sets[1].rtype, rtype::TXT);
+        assert_eq!(z.node_count(), 3);
+        assert_eq!(z.record_count(), 6);
+        // The same records in another order make the same zone.
+        let mut rev = p.records.clone();
+        rev.reverse();
+        assert_eq!(Zone::from_records(o.clone(), &rev), z);
+    }
+
+    #[test]
+    fn edits_keep_one_canonical_form() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let p = parse_str(
+            "z",
+            "$TTL 60\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+            &o,
+        )
+        .unwrap();
+        let mut z = Zone::from_records(o.clone(), &p.records);
+        let ns = Name::parse("ns", &o).unwrap();
+        z.add_rr(&ns, rtype::A, 30, &[192, 0, 2, 0], false);
+        z.add_rr(&ns, rtype::A, 30, &[192, 0, 2, 0], false);
+        let a = z.node(&ns).unwrap().get(rtype::A).unwrap();
+        assert_eq!((a.ttl, a.rdatas.len()), (30, 2));
+        assert_eq!(a.rdatas.first(), Some(&[192, 0, 2, 0][..]));
+        assert_eq!(a.src, (0, 4), "an RRset keeps where it was read");
+        z.delete_rr(&ns, rtype::A, &[192, 0, 2, 0]);
+        z.delete_rr(&ns, rtype::A, &[192, 0, 2, 1]);
+        assert!(z.node(&ns).is_none(), "a node without RRsets goes");
+        z.set_serial(9).unwrap();
+        assert_eq!(z.serial(), Some(9));
+        z.replace_rrset(&ns, rtype::AAAA, 5, &[&[0; 16]]);
+        assert_eq!(z.node(&ns).unwrap().get(rtype::AAAA).unwrap().ttl, 5);
+        z.delete_name(&o, &[rtype::SOA]);
+        assert!(z.node(&o).unwrap().get(rtype::NS).is_none());
+        assert_eq!(z.serial(), Some(9));
+        // New names go to their place in canonical order.
+        for n in ["z", "a", "m.q", "b", "q"] {
+            z.add_rr(
+                &Name::parse(n, &o).unwrap(),
+                rtype::A,
+                1,
+                &[1, 2, 3, 4],
+                false,
+            );
+        }
+        z.delete_rrset(&Name::parse("b", &o).unwrap(), rtype::A);
+        let keys: Vec<&[u8]> = z.nodes().map(|n| n.key()).collect();
+        let want: [&[u8]; 6] = [b"", b"a\0", b"ns\0", b"q\0", b"q\0m\0", b"z\0"];
+        assert_eq!(keys, want);
+        assert!(z.has_descendants(&Name::parse("q", &o).unwrap()));
+        assert!(!z.has_descendants(&Name::parse("m.q", &o).unwrap()));
+        assert!(z.has_descendants(&Name::parse("org.", &o).unwrap()));
+        assert!(!z.has_descendants(&Name::parse("other.", &o).unwrap()));
+        let from: Vec<&[u8]> = z.nodes_from(b"p").map(|n| n.key()).collect();
+        assert_eq!(from, want[3..]);
+        // Names outside the zone are never held.
+        z.add_rr(
+            &Name::parse("x.other.", &o).unwrap(),
+            rtype::A,
+            1,
+            &[1, 2, 3, 4],
+            false,
+        );
+        assert_eq!(z.node_count(), 6);
+    }
+
+    #[test]
+    fn blocks_across_chunks_big_blocks_and_garbage() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let mut text = alloc::string::String::from("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n");
+        for i in 0..5000 {
+            text.push_str(&alloc::format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        // One RRset of 400 x 200 octets: a block larger than a chunk.
+        for i in 0..400 {
+            text.push_str(&alloc::format!("big TXT \"{i:0200}\"\n"));
+        }
+        let p = parse_str("z", &text, &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        assert!(z.arena.chunks.len() > 2);
+        assert_eq!(z.record_count(), 2 + 5000 + 400);
+        let big = Name::parse("big", &o).unwrap();
+        assert_eq!(
+            z.node(&big).unwrap().get(rtype::TXT).unwrap().rdatas.len(),
+            400
+        );
+        assert!(
+            z.arena
+                .get(z.find(b"big\0").map(|i| z.nodes[i].at).unwrap())
+                .len()
+                > CHUNK
+        );
+        // Edits leave garbage; the arena is compacted before it dominates.
+        let mut e = z.clone();
+        for round in 0..40u8 {
+            for i in 0..5000 {
+                let n = Name::parse(&alloc::format!("h{i}"), &o).unwrap();
+                e.add_rr(&n, rtype::TXT, 60, &[1, round], false);
+                e.delete_rrset(&n, rtype::TXT);
+            }
+        }
+        assert!(e == z);
+        assert!(e.arena.dead * 2 <= e.arena.used.max(2 * CHUNK));
+        let c = e.clone();
+        assert!(c == z);
+        assert_eq!((c.arena.dead, c.node_count()), (0, 5002));
+    }
+
+    #[test]
+    fn key_prefixes_order_as_the_keys() {
+        let o = Name::root();
+        let mut keys: Vec<Vec<u8>> = [
+            "a", "a.a", "b.a", "ab", "abcd", "abcde", "abc", "\\000", "\\001.x", "z.y.x",
+        ]
+        .iter()
+        .map(|t| Name::parse(t, &o).unwrap().key())
+        .collect();
+        keys.push(Vec::new());
+        keys.sort();
+        for w in keys.windows(2) {
+            assert!(prefix(&w[0]) <= prefix(&w[1]), "{w:?}");
+        }
     }
 }

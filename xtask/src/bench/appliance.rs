@@ -286,7 +286,7 @@ pub(super) fn poll_soa(
     ))
 }
 
-fn soa_query(zone: &str) -> Vec<u8> {
+pub(super) fn soa_query(zone: &str) -> Vec<u8> {
     let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     for l in zone.split('.') {
         m.push(l.len() as u8);
@@ -297,7 +297,7 @@ fn soa_query(zone: &str) -> Vec<u8> {
 }
 
 /// The SOA serial of an authoritative NOERROR answer.
-fn answer_serial(m: &[u8]) -> Option<u32> {
+pub(super) fn answer_serial(m: &[u8]) -> Option<u32> {
     let (flags, rcode) = (*m.get(2)?, *m.get(3)? & 0x0f);
     let ancount = u16::from_be_bytes([*m.get(6)?, *m.get(7)?]);
     if flags & 0x04 == 0 || rcode != 0 || ancount == 0 {

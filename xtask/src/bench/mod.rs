@@ -9,6 +9,7 @@ mod git;
 pub mod icmp;
 mod ops;
 pub mod report;
+mod servemem;
 mod size;
 pub mod stats;
 pub mod zone;
