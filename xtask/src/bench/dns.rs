@@ -139,7 +139,18 @@ impl VethPair {
             format!("gitns-b{tag}-s-{}", std::process::id()),
             format!("gitns-b{tag}-c-{}", std::process::id()),
         );
-        for n in [&s, &c] {
+        // Made before the links, so a failure below leaves no namespace.
+        let pair = VethPair {
+            server: s.clone(),
+            client: c.clone(),
+        };
+        pair.link(tag)?;
+        Ok(pair)
+    }
+
+    fn link(&self, tag: &str) -> Result<(), String> {
+        let (s, c) = (&self.server, &self.client);
+        for n in [s, c] {
             let _ = Command::new("ip")
                 .args(["netns", "del", n])
                 .stderr(Stdio::null())
@@ -169,10 +180,7 @@ impl VethPair {
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", &dev, "up"]))?;
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", "lo", "up"]))?;
         }
-        Ok(VethPair {
-            server: s,
-            client: c,
-        })
+        Ok(())
     }
 }
 
