@@ -305,22 +305,8 @@ fn skip_all(test: &str) -> bool {
 }
 
 fn pebble_or_skip(test: &str) -> bool {
-    let have = ["pebble", "openssl"].iter().all(|p| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    });
-    if have {
-        return true;
-    }
-    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
-        panic!("{test}: needs pebble and openssl (cargo xtask test installs them)");
-    }
-    skip(test, "needs pebble and openssl");
-    false
+    let have = have_program("pebble") && have_program("openssl");
+    needs(test, have, "pebble and openssl")
 }
 
 /// The harness alone (no VM): Pebble in a namespace on 10.0.0.1 answers its
@@ -981,19 +967,7 @@ fn validation_waits_until_every_secondary_serves_the_txt() {
 }
 
 fn knot_or_skip(test: &str) -> bool {
-    let have = std::process::Command::new("sh")
-        .args(["-c", "command -v knotd"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !have && std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
-        panic!("{test}: needs knotd (cargo xtask test installs it)");
-    }
-    if !have {
-        skip(test, "needs knotd");
-    }
-    have
+    needs(test, have_program("knotd"), "knotd (package knot)")
 }
 
 /// Knot on 10.0.0.1@53 as a secondary of the appliance for example.org,

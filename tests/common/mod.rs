@@ -26,6 +26,30 @@ pub fn skip(test: &str, why: &str) {
     }
 }
 
+/// `have` or skip `test` loudly naming `what` it needs; under
+/// GITNS_REQUIRE_KVM=1 (CI, where the test command installed everything)
+/// a missing need fails the test instead.
+pub fn needs(test: &str, have: bool, what: &str) -> bool {
+    if have {
+        return true;
+    }
+    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
+        panic!("{test}: needs {what} (cargo xtask test installs it) and GITNS_REQUIRE_KVM=1");
+    }
+    skip(test, &format!("needs {what}"));
+    false
+}
+
+/// Is `program` on PATH?
+pub fn have_program(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
 /// True when VM tests can run. Without /dev/kvm they skip loudly, unless
 /// GITNS_REQUIRE_KVM=1, where they fail.
 pub fn kvm_or_skip(test: &str) -> bool {
@@ -64,28 +88,13 @@ pub fn qemu_or_skip(test: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok();
-    if have {
-        return true;
-    }
-    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
-        panic!("{test}: needs qemu-system-x86_64 (cargo xtask test installs it)");
-    }
-    skip(test, "needs qemu-system-x86_64 (package qemu-system-x86)");
-    false
+    needs(test, have, "qemu-system-x86_64 (package qemu-system-x86)")
 }
 
 /// sshd and git are there (the test command installs them).
 pub fn sshd_or_skip(test: &str) -> bool {
-    let have = std::path::Path::new("/usr/sbin/sshd").exists()
-        && Command::new("git").arg("--version").output().is_ok();
-    if have {
-        return true;
-    }
-    if std::env::var("GITNS_REQUIRE_KVM").as_deref() == Ok("1") {
-        panic!("{test}: needs openssh-server and git (cargo xtask test installs them)");
-    }
-    skip(test, "needs /usr/sbin/sshd and git");
-    false
+    let have = std::path::Path::new("/usr/sbin/sshd").exists() && have_program("git");
+    needs(test, have, "openssh-server and git")
 }
 
 fn cached(
