@@ -1,6 +1,7 @@
 //! One TCP connection to the git remote carrying one [`Session`]: connect,
 //! move bytes between the smoltcp socket and the session, close.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome, Session, SessionError, Timeouts};
@@ -215,10 +216,10 @@ impl Idle {
         op: Op,
         now: u64,
         timeouts: Timeouts,
-    ) -> Result<Conn, (Idle, Op)> {
+    ) -> Result<Conn, Box<(Idle, Op)>> {
         if let Err(e) = self.ssh.next_command(command) {
             log::debug!("git: the kept connection cannot run a command: {e:?}");
-            return Err((self, op));
+            return Err(Box::new((self, op)));
         }
         Ok(Conn {
             handle: self.handle,

@@ -367,7 +367,8 @@ impl GitRemote {
                     self.conn = Some((c, job));
                     return Ok(());
                 }
-                Err((idle, back)) => {
+                Err(back) => {
+                    let (idle, back) = *back;
                     idle.close(net, &mut self.closing);
                     op = back;
                 }

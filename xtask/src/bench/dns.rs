@@ -168,11 +168,11 @@ impl VethPair {
             "name",
             &format!("{v}c"),
         ]))?;
-        run_ok(Command::new("ip").args(["link", "set", &format!("{v}s"), "netns", &s]))?;
-        run_ok(Command::new("ip").args(["link", "set", &format!("{v}c"), "netns", &c]))?;
+        run_ok(Command::new("ip").args(["link", "set", &format!("{v}s"), "netns", s]))?;
+        run_ok(Command::new("ip").args(["link", "set", &format!("{v}c"), "netns", c]))?;
         for (n, dev, ip) in [
-            (&s, format!("{v}s"), "10.0.1.2/24"),
-            (&c, format!("{v}c"), "10.0.1.1/24"),
+            (s, format!("{v}s"), "10.0.1.2/24"),
+            (c, format!("{v}c"), "10.0.1.1/24"),
         ] {
             run_ok(
                 Command::new("ip").args(["netns", "exec", n, "ip", "addr", "add", ip, "dev", &dev]),
