@@ -87,13 +87,15 @@ pub fn usage() -> (usize, usize) {
     (used, HEAP.size.load(Ordering::Relaxed).saturating_sub(used))
 }
 
-/// The image runs on one vCPU with no interrupts: a critical section
-/// needs no locking.
+/// The image runs on one vCPU with interrupts off (under QEMU they are on
+/// only inside the idle `hlt`, and their handlers touch no Rust state): a
+/// critical section needs no locking.
 struct SingleCpu;
 critical_section::set_impl!(SingleCpu);
 
-// SAFETY: one vCPU, no interrupts, no preemption: nothing can run
-// concurrently with the section, so acquire/release have nothing to do.
+// SAFETY: one vCPU, interrupts off outside the idle `hlt` (idle.rs), no
+// preemption: nothing can run concurrently with the section, so
+// acquire/release have nothing to do.
 unsafe impl critical_section::Impl for SingleCpu {
     unsafe fn acquire() -> critical_section::RawRestoreState {
         false

@@ -11,6 +11,7 @@
 #![cfg_attr(not(feature = "rt"), allow(dead_code))]
 extern crate alloc;
 
+mod apic;
 mod batch;
 pub mod block;
 pub mod clock;
@@ -21,6 +22,8 @@ mod entropy;
 #[cfg(all(feature = "rt", not(test)))]
 mod heap;
 mod hypercall;
+mod idle;
+mod idt;
 mod machine;
 mod manifest;
 #[cfg(all(feature = "rt", not(test)))]

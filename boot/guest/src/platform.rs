@@ -103,19 +103,35 @@ fn virtio_send(v: &mut VirtioNet, frame: &[u8]) -> Result<(), NetError> {
     }
 }
 
-/// Flush, then spin until a frame arrives or the deadline: no interrupts
-/// are set up, so this keeps one host CPU busy while the guest idles.
+/// Longest `hlt` when the receive queue interrupts: a lost interrupt
+/// costs at most this much.
+const IDLE_CAP_NS: u64 = 10_000_000;
+/// Longest `hlt` without device interrupts (no MSI-X): the latency a frame
+/// may wait before the guest looks.
+const IDLE_TICK_NS: u64 = 1_000_000;
+
+/// Flush, then wait until a frame arrives or the deadline. With the local
+/// APIC set up the guest halts (`sti; hlt; cli`) until the timer, armed
+/// for the deadline (capped), or the receive queue's interrupt wakes it;
+/// without, it spins on the used ring.
 fn virtio_poll(v: &mut VirtioNet, deadline_ns: u64) -> bool {
     v.flush();
+    let halt = crate::idle::ready();
+    let cap = if v.irq { IDLE_CAP_NS } else { IDLE_TICK_NS };
     loop {
         if v.queues.rx_ready() {
             return true;
         }
-        if clock::monotonic_ns() >= deadline_ns {
+        let now = clock::monotonic_ns();
+        if now >= deadline_ns {
             return false;
         }
-        for _ in 0..64 {
-            core::hint::spin_loop();
+        if halt {
+            crate::idle::sleep((deadline_ns - now).min(cap));
+        } else {
+            for _ in 0..64 {
+                core::hint::spin_loop();
+            }
         }
     }
 }

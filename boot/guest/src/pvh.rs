@@ -65,7 +65,7 @@ pub fn take_wall_clock(cmdline: &mut [u8]) -> Option<u64> {
 #[cfg(all(feature = "rt", not(test)))]
 mod entry {
     use super::*;
-    use crate::{clock, console, machine, pcexit, pit, rtc, serial, start};
+    use crate::{apic, clock, console, idt, machine, pcexit, pit, rtc, serial, start};
     use core::cell::UnsafeCell;
     use core::ffi::c_void;
 
@@ -226,6 +226,10 @@ mod entry {
     extern "C" fn gitns_pvh_entry(start_info: u64) -> ! {
         machine::set_pc();
         serial::init();
+        // From here a CPU exception is reported on COM1 and ends the guest
+        // with status 255, as a panic does (without an IDT it was a triple
+        // fault, which QEMU under -no-reboot ends as a clean exit 0).
+        idt::install();
         // SAFETY: the loader passed the physical (= virtual, identity mapped)
         // address of a struct hvm_start_info; its first field is the magic.
         let magic = unsafe { core::ptr::read_volatile(start_info as *const u32) };
@@ -294,6 +298,9 @@ mod entry {
             None => rtc::now_ns(),
         };
         clock::init(hz, wall);
+        if !apic::init() {
+            console::write(b"gitns: no usable local APIC: the idle guest spins\n");
+        }
         // SAFETY: `_end` is a linker-defined symbol; only its address is used.
         let image_end = core::ptr::addr_of!(_end) as u64;
         start::run(start::Boot {

@@ -107,9 +107,20 @@ pub(crate) fn run(b: Boot) -> ! {
             }
         };
         (
-            crate::virtio::probe().unwrap_or_else(|e| {
+            crate::virtio::probe(
+                crate::apic::ready().then(|| (crate::apic::id(), crate::idt::NET_VECTOR)),
+            )
+            .unwrap_or_else(|e| {
                 report("virtio-net", e);
                 None
+            })
+            .inspect(|v| {
+                if crate::apic::ready() && !v.irq {
+                    report(
+                        "virtio-net",
+                        "no MSI-X: the idle guest looks for frames every 1 ms",
+                    );
+                }
             }),
             crate::virtio::blk::probe().unwrap_or_else(|e| {
                 report("virtio-blk", e);

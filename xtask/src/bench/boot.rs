@@ -1,7 +1,7 @@
 //! `cargo xtask bench boot`: launch-to-halt and launch-to-first-ping-reply
 //! of the image under gitns-hvt and, beside it, of the same image under
-//! QEMU q35 (TCG here: QEMU cannot use this host's PVM KVM), and the image
-//! size.
+//! QEMU q35 (TCG here: QEMU cannot use this host's PVM KVM) with the host
+//! CPU an idle QEMU guest costs, and the image size.
 //!
 //! The guest runs in a network namespace of our own; processes are started
 //! from a thread that entered it, so no `ip netns exec` sits in the timing.
@@ -52,7 +52,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         ]))?;
         let h = measure_qemu(&ns, &image, accel, qn, qemu_halt_ms)?;
         let p = measure_qemu(&ns, &image, accel, qn, qemu_ping_ms)?;
-        Some((qn, h, p))
+        let i = measure_qemu(&ns, &image, accel, IDLE_RUNS, qemu_idle_cpu)?;
+        Some((qn, h, p, i))
     } else {
         None
     };
@@ -70,13 +71,15 @@ pub fn run(quick: bool) -> Result<(), String> {
 No peer is measured here: solo5-hvt is not packaged for Debian and cannot be fetched on this host.\n{}",
         report::machine(), halt.min, halt.median, halt.max, ping.min, ping.median, ping.max,
         match qemu {
-            Some((qn, h, p)) => format!(
+            Some((qn, h, p, i)) => format!(
                 "\nThe same image under QEMU ({}, q35, SeaBIOS, PVH entry, virtio-net): {qn} runs each; ms from spawning qemu-system-x86_64.\n\n\
 | figure | min | median | max |\n|---|---|---|---|\n\
 | QEMU launch to halt (`--help`) | {:.1} | {:.1} | {:.1} |\n\
-| QEMU launch to first ping reply | {:.1} | {:.1} | {:.1} |\n\n\
+| QEMU launch to first ping reply | {:.1} | {:.1} | {:.1} |\n\
+| QEMU idle: host CPU, % of one core ({IDLE_RUNS} runs) | {:.1} | {:.1} | {:.1} |\n\n\
+The idle row is QEMU's user+system CPU time over {IDLE_S} s, starting 1 s after the guest's first ping reply, with no traffic (the guest halts in `hlt` between its timers and virtio-net interrupts).\n\n\
 For the QEMU rows the namespace's ARP retransmit time is 10 ms (default 1 s): the host's first ARP for the guest leaves before the guest is up, and with the default every QEMU first ping lands at ~1.05 s.\n",
-                why, h.min, h.median, h.max, p.min, p.median, p.max
+                why, h.min, h.median, h.max, p.min, p.median, p.max, i.min, i.median, i.max
             ),
             None => "\nQEMU: not installed, not measured.\n".to_string(),
         }
@@ -90,10 +93,11 @@ For the QEMU rows the namespace's ARP retransmit time is 10 ms (default 1 s): th
             json(halt),
             json(ping),
             match qemu {
-                Some((qn, h, p)) => format!(
-                    ", \"qemu\": {{\"accel\": \"{accel:?}\", \"runs\": {qn}, \"halt_ms\": {}, \"ping_ms\": {}}}",
+                Some((qn, h, p, i)) => format!(
+                    ", \"qemu\": {{\"accel\": \"{accel:?}\", \"runs\": {qn}, \"halt_ms\": {}, \"ping_ms\": {}, \"idle_cpu_percent\": {}}}",
                     json(h),
-                    json(p)
+                    json(p),
+                    json(i)
                 ),
                 None => String::new(),
             }
@@ -220,4 +224,46 @@ fn qemu_ping_ms(image: &Path, accel: crate::qemu::Accel) -> Result<f64, String> 
     let _ = child.kill();
     let _ = child.wait();
     Ok(r?.duration_since(t0).as_secs_f64() * 1e3)
+}
+
+/// Runs of the idle-CPU figure, and the seconds each one measures.
+const IDLE_RUNS: usize = 3;
+const IDLE_S: u64 = 3;
+
+/// User + system CPU time of process `pid` in seconds (/proc, USER_HZ 100).
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // After the command name in parentheses: state (field 3) first, so
+    // utime (14) and stime (15) are at 11 and 12.
+    let rest = stat.rsplit_once(") ").ok_or("bad /proc stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or("bad /proc stat")
+    };
+    Ok((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// Percent of one host core QEMU uses while the guest idles: the image
+/// under QEMU, up (first ping reply), then no traffic for IDLE_S seconds.
+fn qemu_idle_cpu(image: &Path, accel: crate::qemu::Accel) -> Result<f64, String> {
+    let mut child = qemu_cmd(image, accel, &["--ipv4=10.0.0.2/24"])
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let up = icmp::first_reply(
+        [10, 0, 0, 2],
+        Duration::from_millis(1),
+        Duration::from_secs(30),
+    );
+    let figure = up.and_then(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        let (c0, t0) = (cpu_seconds(child.id())?, Instant::now());
+        std::thread::sleep(Duration::from_secs(IDLE_S));
+        let (c1, t1) = (cpu_seconds(child.id())?, Instant::now());
+        Ok((c1 - c0) / t1.duration_since(t0).as_secs_f64() * 100.0)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    figure
 }

@@ -2,7 +2,9 @@
 //! network device the platform's net calls go to when booted through PVH,
 //! and a block device for the zone cache (blk.rs).
 //!
-//! No interrupts: the platform polls the used rings (see Hvt::poll).
+//! The platform polls the used rings (see Hvt::poll); when the local APIC
+//! is set up, the receive queue also raises an MSI-X interrupt so that the
+//! idle `hlt` ends when a frame arrives (the handler does nothing else).
 //! Frames queue in the transmit ring and the device is notified once per
 //! flush, so a main-loop turn's frames cost one notification.
 
@@ -19,9 +21,11 @@ const DEVICE_FEATURE_SELECT: u32 = 0x00;
 const DEVICE_FEATURE: u32 = 0x04;
 const DRIVER_FEATURE_SELECT: u32 = 0x08;
 const DRIVER_FEATURE: u32 = 0x0c;
+const CONFIG_MSIX_VECTOR: u32 = 0x10;
 const DEVICE_STATUS: u32 = 0x14;
 const QUEUE_SELECT: u32 = 0x16;
 const QUEUE_SIZE: u32 = 0x18;
+const QUEUE_MSIX_VECTOR: u32 = 0x1a;
 const QUEUE_ENABLE: u32 = 0x1c;
 const QUEUE_NOTIFY_OFF: u32 = 0x1e;
 const QUEUE_DESC: u32 = 0x20;
@@ -37,6 +41,9 @@ const STATUS_FAILED: u8 = 0x80;
 const F_MAC: u64 = 1 << 5;
 const F_VERSION_1: u64 = 1 << 32;
 
+/// No MSI-X vector (virtio 1.x, 4.1.5.1.2).
+const NO_VECTOR: u16 = 0xffff;
+
 /// Descriptors per queue (at most; the device may offer fewer).
 const QUEUE_MAX: u16 = 256;
 
@@ -47,6 +54,8 @@ pub struct VirtioNet {
     notify_rx: u32,
     notify_tx: u32,
     notify: Mmio,
+    /// The receive queue interrupts (MSI-X) when it uses a buffer.
+    pub irq: bool,
 }
 
 fn features(c: &Mmio) -> u64 {
@@ -133,6 +142,26 @@ impl Starting {
         enable(&self.t, index, q)
     }
 
+    /// Route queue `index`'s interrupts to MSI-X table entry `entry` (or
+    /// NO_VECTOR); true when the device took it (it reads back).
+    pub fn queue_vector(&self, index: u16, entry: u16) -> bool {
+        let c = &self.t.common;
+        c.write16(QUEUE_SELECT, index);
+        c.write16(QUEUE_MSIX_VECTOR, entry);
+        c.read16(QUEUE_MSIX_VECTOR) == entry
+    }
+
+    /// Turn MSI-X on with table entry 0 sending `vector` to `apic_id`,
+    /// configuration changes unreported: true when the device has MSI-X
+    /// and took the entry.
+    pub fn msix(&self, apic_id: u8, vector: u8) -> bool {
+        if !pci::enable_msix(self.t.bdf, 0, apic_id, vector) {
+            return false;
+        }
+        self.t.common.write16(CONFIG_MSIX_VECTOR, NO_VECTOR);
+        true
+    }
+
     /// Give up on the device.
     pub fn fail(&self) {
         self.t.common.write8(DEVICE_STATUS, STATUS_FAILED);
@@ -147,7 +176,9 @@ impl Starting {
 }
 
 /// Find and start the first virtio-net device: Ok(None) when there is none.
-pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
+/// With `irq` (APIC id, vector), the receive queue interrupts through
+/// MSI-X when the device offers it.
+pub fn probe(irq: Option<(u8, u8)>) -> Result<Option<VirtioNet>, &'static str> {
     let Some(s) = start(pci::Kind::Net, F_MAC)? else {
         return Ok(None);
     };
@@ -156,6 +187,9 @@ pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
         return Err("no receive or transmit queue");
     };
     let queues = NetQueues::new(rx_size, tx_size);
+    let irq = irq.is_some_and(|(apic, vector)| s.msix(apic, vector))
+        && s.queue_vector(0, 0)
+        && s.queue_vector(1, NO_VECTOR);
     let notify_rx = s.enable(0, &queues.rx);
     let notify_tx = s.enable(1, &queues.tx);
     let mac = if s.features & F_MAC != 0 {
@@ -171,6 +205,7 @@ pub fn probe() -> Result<Option<VirtioNet>, &'static str> {
         notify_rx,
         notify_tx,
         notify: s.t.notify,
+        irq,
     };
     dev.flush();
     Ok(Some(dev))

@@ -22,6 +22,7 @@ impl Kind {
     }
 }
 const CAP_VENDOR: u8 = 0x09;
+const CAP_MSIX: u8 = 0x11;
 const CFG_COMMON: u8 = 1;
 const CFG_NOTIFY: u8 = 2;
 const CFG_DEVICE: u8 = 4;
@@ -128,9 +129,77 @@ impl Mmio {
     }
 }
 
+/// The capability with id `id` in the list of `b`, if any (at most 48 are
+/// walked: a looping list ends).
+fn capability(b: Bdf, id: u8) -> Option<u8> {
+    if read16(b, 0x06) & 0x10 == 0 {
+        return None;
+    }
+    let mut ptr = read8(b, 0x34) & 0xfc;
+    for _ in 0..48 {
+        if ptr < 0x40 {
+            return None;
+        }
+        if read8(b, ptr) == id {
+            return Some(ptr);
+        }
+        ptr = read8(b, ptr + 1) & 0xfc;
+    }
+    None
+}
+
+/// Where MSI-X table entry `entry` lies, from the capability's Table
+/// Offset/BIR dword, the BAR's base and the table size: None when the entry
+/// is beyond the table or the BAR is unusable.
+pub fn msix_entry_addr(table: u32, bar_base: Option<u64>, size: u16, entry: u16) -> Option<u64> {
+    if entry >= size {
+        return None;
+    }
+    let addr = bar_base?.checked_add((table & !7) as u64 + 16 * entry as u64)?;
+    (addr + 16 <= MAPPED).then_some(addr)
+}
+
+/// The MSI-X message of a fixed, edge-triggered interrupt of `vector` to
+/// the local APIC `apic_id` (physical destination): (address, data).
+pub fn msi_message(apic_id: u8, vector: u8) -> (u32, u32) {
+    (0xfee0_0000 | (apic_id as u32) << 12, vector as u32)
+}
+
+/// Turn MSI-X on for `b` with table entry `entry` sending `vector` to
+/// `apic_id`; every other entry stays masked. False when the function has
+/// no MSI-X or no such entry.
+pub fn enable_msix(b: Bdf, entry: u16, apic_id: u8, vector: u8) -> bool {
+    let Some(cap) = capability(b, CAP_MSIX) else {
+        return false;
+    };
+    let ctl = read16(b, cap + 2);
+    let size = (ctl & 0x7ff) + 1;
+    let table = read32(b, cap + 4);
+    let Some(addr) = msix_entry_addr(table, bar_base(b, (table & 7) as u8), size, entry) else {
+        return false;
+    };
+    let w = Mmio {
+        base: addr,
+        len: 16,
+    };
+    let (msg_addr, data) = msi_message(apic_id, vector);
+    w.write32(0, msg_addr);
+    w.write32(4, 0);
+    w.write32(8, data);
+    // Vector control: unmasked.
+    w.write32(12, 0);
+
+    // Message Control: MSI-X enable (bit 15), function mask (14) clear.
+    let dword = read32(b, cap);
+    let ctl = (ctl & !(1 << 14)) | 1 << 15;
+    write32(b, cap, (dword & 0xffff) | (ctl as u32) << 16);
+    true
+}
+
 /// The modern virtio-pci structures of a device.
 #[derive(Clone, Copy, Debug)]
 pub struct Transport {
+    pub bdf: Bdf,
     pub common: Mmio,
     pub notify: Mmio,
     pub notify_multiplier: u32,
@@ -194,9 +263,37 @@ pub fn transport(b: Bdf) -> Result<Transport, &'static str> {
     let cmd = read32(b, 0x04);
     write32(b, 0x04, (cmd & 0xffff) | 0x6);
     Ok(Transport {
+        bdf: b,
         common,
         notify,
         notify_multiplier: mult,
         device,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msix_entries_stay_in_their_table() {
+        // Table at offset 0x3000 of BAR 1 (BIR in the low bits).
+        assert_eq!(
+            msix_entry_addr(0x3001, Some(0xfe80_0000), 3, 0),
+            Some(0xfe80_3000)
+        );
+        assert_eq!(
+            msix_entry_addr(0x3001, Some(0xfe80_0000), 3, 2),
+            Some(0xfe80_3020)
+        );
+        assert_eq!(msix_entry_addr(0x3001, Some(0xfe80_0000), 3, 3), None);
+        assert_eq!(msix_entry_addr(0x3001, None, 3, 0), None);
+        assert_eq!(msix_entry_addr(0x3000, Some(0xffff_f000), 3, 0), None);
+    }
+
+    #[test]
+    fn msi_message_names_the_apic_and_vector() {
+        assert_eq!(msi_message(0, 0x21), (0xfee0_0000, 0x21));
+        assert_eq!(msi_message(3, 0x30), (0xfee0_3000, 0x30));
+    }
 }
