@@ -149,20 +149,14 @@ pub fn serve_streamed(
         }
     };
     let limit = size_limit(&req, transport, out.len());
-    let zone = req
-        .question
-        .as_ref()
-        .and_then(|q| zs.zone_for(&q.name))
-        .map(|z| z.origin.clone());
+    let zone = || {
+        req.question
+            .as_ref()
+            .and_then(|q| zs.zone_for(&q.name))
+            .map(|z| z.origin.clone())
+    };
     // RFC 8945 5.2: verify before anything else.
-    let signed = match tsig::verify(
-        msg,
-        &req.header,
-        req.additional_at,
-        &zs.keys,
-        zone.as_ref(),
-        now,
-    ) {
+    let signed = match tsig::verify(msg, &req.header, req.additional_at, &zs.keys, zone, now) {
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
         Err(e) => {

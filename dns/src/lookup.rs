@@ -70,7 +70,8 @@ pub enum AnyPolicy {
 
 /// Look `qname`/`qtype` up. None: no zone of ours covers it (REFUSED).
 pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> Option<Answer<'z>> {
-    let mut zone = zs.zone_for(qname)?;
+    let mut key = qname.key();
+    let mut zone = zs.zone_for_key(&key, qname.label_count())?;
     // RFC 4035 3.1.4.1: DS at a zone apex belongs to the parent side; when we
     // also serve the parent, answer from it.
     if qtype == DS && *qname == zone.origin && !qname.is_root() {
@@ -84,11 +85,12 @@ pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> 
     };
     let mut name = qname.clone();
     for _ in 0..MAX_CHAIN {
-        match step(zone, &name, qtype, any, &mut a) {
+        match step(zone, &name, &key, qtype, any, &mut a) {
             Step::Done => break,
             Step::Follow(next) => match zs.zone_for(&next) {
                 Some(z) => {
                     zone = z;
+                    key = next.key();
                     name = next;
                 }
                 None => break, // left our zones: the client resolves further
@@ -121,11 +123,19 @@ fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
 }
 
 /// One lookup step in `zone` (RFC 1034 4.3.2 step 3).
-fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Answer<'z>) -> Step {
+/// `key` is the canonical key of `name`.
+fn step<'z>(
+    zone: &'z Zone,
+    name: &Name,
+    key: &[u8],
+    qtype: u16,
+    any: AnyPolicy,
+    a: &mut Answer<'z>,
+) -> Step {
     // 3b: a delegation at or above the name (not for DS at the cut itself,
     // which the parent answers, RFC 4035 3.1.4.1).
     if let Some(cut) = zone
-        .delegation_above(name)
+        .delegation_above_key(key, name.label_count())
         .filter(|c| !(c.name_is(name) && qtype == DS))
     {
         if let Some(ns) = cut.get(NS) {
@@ -138,15 +148,14 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         return Step::Done;
     }
     // 3a: an exact match.
-    let key = name.key();
-    if let Some(node) = zone.node_by_key(&key) {
+    if let Some(node) = zone.node_by_key(key) {
         return answer_node(zone, node, name, qtype, any, a);
     }
     // DNAME at an ancestor (RFC 6672 3.2).
     let depth = zone.origin.label_count();
     for k in (depth..name.label_count()).rev() {
         let found = zone
-            .node_by_key(Name::key_prefix(&key, k))
+            .node_by_key(Name::key_prefix(key, k))
             .and_then(|n| n.get(DNAME));
         if let Some(dname) = found {
             let anc = name.suffix(k);
@@ -178,7 +187,7 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
         }
     }
     // An empty non-terminal: NODATA (RFC 4592 2.2.2).
-    if zone.has_descendants_key(&key) {
+    if zone.has_descendants_key(key) {
         negative(zone, a, 0);
         return Step::Done;
     }
@@ -186,7 +195,7 @@ fn step<'z>(zone: &'z Zone, name: &Name, qtype: u16, any: AnyPolicy, a: &mut Ans
     let encloser = (depth..name.label_count())
         .rev()
         .find(|&k| {
-            let p = Name::key_prefix(&key, k);
+            let p = Name::key_prefix(key, k);
             zone.node_by_key(p).is_some() || zone.has_descendants_key(p)
         })
         .map(|k| name.suffix(k));

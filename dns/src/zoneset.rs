@@ -236,10 +236,15 @@ impl ZoneSet {
 
     /// The zone with the longest origin at or above `name`.
     pub fn zone_for(&self, name: &Name) -> Option<&Zone> {
-        let key = name.key();
-        (0..=name.label_count())
+        self.zone_for_key(&name.key(), name.label_count())
+    }
+
+    /// [`ZoneSet::zone_for`] the name of canonical key `key` with `labels`
+    /// labels.
+    pub fn zone_for_key(&self, key: &[u8], labels: usize) -> Option<&Zone> {
+        (0..=labels)
             .rev()
-            .find_map(|k| self.zones.get(Name::key_prefix(&key, k)))
+            .find_map(|k| self.zones.get(Name::key_prefix(key, k)))
             .map(|z| &**z)
     }
 
@@ -312,7 +317,9 @@ mod tests {
         assert_eq!(new.zones().next().unwrap().serial(), Some(6));
         assert_eq!(rep.loaded[0].1, 6);
         assert!(
-            rep.warnings.iter().any(|w| w.contains("serial 5 is not above the 5 served")),
+            rep.warnings
+                .iter()
+                .any(|w| w.contains("serial 5 is not above the 5 served")),
             "{:?}",
             rep.warnings
         );

@@ -26,7 +26,7 @@ commands:
   check PATH [--rev REV] [--old REV]
                         check the zones of a directory or a git revision (file:line:col
                         errors; --old: changed zones must raise their serial)
-  bench [boot|dns|zone|appliance|git|ops] [--quick] measure; results go to docs/bench.md and docs/bench.json
+  bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
 ";
 

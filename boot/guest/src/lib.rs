@@ -35,13 +35,13 @@ mod pcexit;
 mod pit;
 mod platform;
 mod port;
-pub mod virtio;
 pub mod pvh;
 pub mod rng;
 pub mod rtc;
 mod serial;
 #[cfg(all(feature = "rt", not(test)))]
 mod start;
+pub mod virtio;
 
 pub use platform::Hvt;
 

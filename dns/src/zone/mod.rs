@@ -2,6 +2,7 @@
 //! and the canonical printer.
 
 pub mod check;
+mod index;
 pub mod lexer;
 pub mod parser;
 pub mod printer;

@@ -16,6 +16,7 @@
 //! held: records elsewhere are left out (the checks and UPDATE refuse them
 //! before they get here).
 
+use super::index::NameIndex;
 use super::parser::Record;
 use crate::name::Name;
 use crate::rtype;
@@ -594,8 +595,12 @@ impl ZoneBuilder {
             origin: self.origin,
             arena: self.arena,
             nodes,
+            index: NameIndex::default(),
         };
         z.tidy();
+        if !z.index.built() {
+            z.reindex();
+        }
         z
     }
 }
@@ -621,6 +626,8 @@ pub struct Zone {
     arena: Arena,
     /// The nodes' blocks, sorted by key, one per key.
     nodes: Vec<Slot>,
+    /// The same blocks by hash of their key, for exact lookups.
+    index: NameIndex,
 }
 
 impl Clone for Zone {
@@ -635,12 +642,15 @@ impl Clone for Zone {
                 at: arena.push(self.arena.get(s.at)),
             })
             .collect();
-        Zone {
+        let mut z = Zone {
             origin: self.origin.clone(),
             okey: self.okey.clone(),
             arena,
             nodes,
-        }
+            index: NameIndex::default(),
+        };
+        z.reindex();
+        z
     }
 }
 
@@ -691,6 +701,12 @@ impl Zone {
         s.pre.cmp(&kp).then_with(|| self.arena.key(s.at).cmp(k))
     }
 
+    /// Build the hash index over the nodes as they are.
+    fn reindex(&mut self) {
+        let arena = &self.arena;
+        self.index = NameIndex::build(self.nodes.iter().map(|s| s.at), |r| arena.key(r));
+    }
+
     fn view(&self, r: u32) -> Node<'_> {
         Node {
             b: self.arena.get(r),
@@ -731,16 +747,26 @@ impl Zone {
         };
         f(&mut p);
         let new = p.encode(&wire, k).map(|b| self.arena.push(b));
-        if let Ok(i) = at {
-            self.arena.drop_block(self.nodes[i].at);
-        }
+        let old = at.ok().map(|i| self.nodes[i].at);
+        let arena = &self.arena;
+        let key_of = |r| arena.key(r);
         match (at, new) {
-            (Ok(i), Some(r)) => self.nodes[i].at = r,
+            (Ok(i), Some(r)) => {
+                self.index.replace(k, r, key_of);
+                self.nodes[i].at = r;
+            }
             (Ok(i), None) => {
+                self.index.remove(k, key_of);
                 self.nodes.remove(i);
             }
-            (Err(i), Some(r)) => self.nodes.insert(i, Slot::new(k, r)),
+            (Err(i), Some(r)) => {
+                self.index.insert(k, r, key_of);
+                self.nodes.insert(i, Slot::new(k, r));
+            }
             (Err(_), None) => {}
+        }
+        if let Some(r) = old {
+            self.arena.drop_block(r);
         }
         self.tidy();
     }
@@ -815,8 +841,9 @@ impl Zone {
 
     /// The node whose canonical key is `key` (whole, as [`Name::key`]).
     pub fn node_by_key(&self, key: &[u8]) -> Option<Node<'_>> {
-        let i = self.find(self.rel_key(key)?).ok()?;
-        Some(self.view(self.nodes[i].at))
+        let k = self.rel_key(key)?;
+        let at = self.index.get(k, |r| self.arena.key(r))?;
+        Some(self.view(at))
     }
 
     /// True when some node lies strictly below `name` (so `name` exists,
@@ -885,10 +912,15 @@ impl Zone {
 
     /// The closest delegation (NS below the apex) at or above `name`, if any.
     pub fn delegation_above(&self, name: &Name) -> Option<Node<'_>> {
+        self.delegation_above_key(&name.key(), name.label_count())
+    }
+
+    /// [`Zone::delegation_above`] for the name of canonical key `key`
+    /// with `labels` labels.
+    pub fn delegation_above_key(&self, key: &[u8], labels: usize) -> Option<Node<'_>> {
         let depth = self.origin.label_count();
-        let key = name.key();
-        (depth + 1..=name.label_count()).find_map(|k| {
-            self.node_by_key(Name::key_prefix(&key, k))
+        (depth + 1..=labels).find_map(|k| {
+            self.node_by_key(Name::key_prefix(key, k))
                 .filter(|node| node.get(rtype::NS).is_some())
         })
     }
@@ -1050,6 +1082,47 @@ mod tests {
         let c = e.clone();
         assert!(c == z);
         assert_eq!((c.arena.dead, c.node_count()), (0, 5002));
+    }
+
+    #[test]
+    fn the_hash_index_follows_every_edit() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let p = parse_str(
+            "z",
+            "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+            &o,
+        )
+        .unwrap();
+        let mut z = Zone::from_records(o.clone(), &p.records);
+        let n = |i: u32| Name::parse(&alloc::format!("H{i}.x"), &o).unwrap();
+        // Add 3000 names (the index grows several times), move some (a
+        // second RRset rewrites the block), delete every third.
+        for i in 0..3000 {
+            z.add_rr(&n(i), rtype::A, 60, &i.to_be_bytes(), false);
+        }
+        for i in (0..3000).step_by(7) {
+            z.add_rr(&n(i), rtype::TXT, 60, &[1, b'x'], false);
+        }
+        for i in (0..3000).step_by(3) {
+            z.delete_name(&n(i), &[]);
+        }
+        for i in 0..3000 {
+            let found = z.node(&n(i));
+            assert_eq!(found.is_some(), i % 3 != 0, "H{i}.x");
+            if let Some(node) = found {
+                assert!(node.get(rtype::A).is_some());
+                assert_eq!(node.get(rtype::TXT).is_some(), i % 7 == 0);
+            }
+        }
+        // Every node in order is found through the index, by any case.
+        for node in z.nodes() {
+            let upper =
+                Name::parse(&node.name().to_text().to_ascii_uppercase(), &Name::root()).unwrap();
+            assert!(z.node(&upper).is_some(), "{}", node.name());
+        }
+        // The empty non-terminal "x" is no node.
+        assert!(z.node(&Name::parse("x", &o).unwrap()).is_none());
+        assert_eq!(z.index.len, z.node_count());
     }
 
     #[test]

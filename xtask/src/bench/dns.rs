@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const ZONE: &str = "bench.test";
+pub const ZONE: &str = "bench.test";
 
 /// A 10,000-name zone: hosts with A (some AAAA), CNAMEs, MX, TXT and 100
 /// delegations with glue.

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [boot|size|dns|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 
 mod acme;
@@ -8,6 +8,7 @@ mod dns;
 mod git;
 pub mod icmp;
 mod ops;
+mod query;
 pub mod report;
 mod servemem;
 mod size;
@@ -41,6 +42,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"dns") {
         dns::run(quick)?;
     }
+    if all || which.contains(&"query") {
+        query::run(quick)?;
+    }
     if all || which.contains(&"zone") {
         zone::run(quick)?;
     }
@@ -59,10 +63,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for w in &which {
         if !matches!(
             *w,
-            "boot" | "size" | "dns" | "zone" | "appliance" | "git" | "ops" | "acme"
+            "boot" | "size" | "dns" | "query" | "zone" | "appliance" | "git" | "ops" | "acme"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, size, dns, zone, appliance, git, ops, acme)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, query, zone, appliance, git, ops, acme)"
             ));
         }
     }

@@ -1,0 +1,102 @@
+//! `cargo xtask bench query`: the cost of the query path itself, on the
+//! host, with no network: the `bench dns` zone and query mix answered by
+//! `authority::serve` in a loop (the code the image runs per UDP query,
+//! minus smoltcp and the platform). Nanoseconds per query, best and
+//! median of several passes; the figure to watch when changing lookups,
+//! the zone index or the writer (issue 9: query path cost).
+
+use super::report;
+use super::stats::summary;
+use gitns_dns::authority::{serve, Policy, Transport};
+use gitns_dns::name::Name;
+use gitns_dns::zoneset::ZoneSet;
+use std::time::Instant;
+
+/// The `bench dns` queries in wire form.
+fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    for (i, line) in super::dns::queries().lines().enumerate() {
+        let (name, ty) = line.split_once(' ').ok_or("bad query line")?;
+        let qtype: u16 = match ty {
+            "A" => 1,
+            "AAAA" => 28,
+            "MX" => 15,
+            "TXT" => 16,
+            other => return Err(format!("query type {other}")),
+        };
+        let name = Name::parse(&format!("{name}."), &Name::root())
+            .map_err(|e| format!("{name}: {e:?}"))?;
+        let mut m = vec![(i >> 8) as u8, i as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(name.wire());
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// One pass over every query: nanoseconds per query.
+fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
+    let mut bytes = 0usize;
+    let t0 = Instant::now();
+    for q in queries {
+        serve(
+            zs,
+            q,
+            Transport::Udp,
+            0,
+            Policy::default(),
+            &mut |_, _, _| Err(()),
+            out,
+            &mut |m| bytes += m.len(),
+        );
+    }
+    let ns = t0.elapsed().as_nanos() as f64 / queries.len() as f64;
+    std::hint::black_box(bytes);
+    ns
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    let files = vec![(
+        super::dns::ZONE.to_string(),
+        super::dns::zone_text().into_bytes(),
+    )];
+    let (mut zs, rep) = ZoneSet::load(&files, None);
+    if zs.is_empty() {
+        return Err(format!("bench query: the zone did not load: {rep:?}"));
+    }
+    let queries = wire_queries()?;
+    let mut out = vec![0u8; 65535];
+    // Warm up (caches, the allocator), then measure.
+    pass(&mut zs, &queries, &mut out);
+    let passes = if quick { 5 } else { 21 };
+    let ns: Vec<f64> = (0..passes)
+        .map(|_| pass(&mut zs, &queries, &mut out))
+        .collect();
+    let s = summary(&ns);
+    let body = format!(
+        "## Query path (host, no network)\n\n\
+Command: `cargo xtask bench query{}`. Machine: {}.\n\
+The `bench dns` zone (10,000 hosts) and its {} queries answered by `authority::serve` (UDP, no EDNS) in one thread, {passes} passes after a warm-up; what the image spends per query besides smoltcp and the device.\n\n\
+| figure | min | median | max |\n|---|---|---|---|\n\
+| ns per query | {:.0} | {:.0} | {:.0} |\n",
+        if quick { " --quick" } else { "" },
+        report::machine(),
+        queries.len(),
+        s.min,
+        s.median,
+        s.max
+    );
+    print!("{body}");
+    report::write_section("query", &body)?;
+    report::write_json(
+        "query",
+        &format!(
+            "{{\"queries\": {}, \"passes\": {passes}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
+            queries.len(),
+            s.min,
+            s.median,
+            s.max
+        ),
+    )
+}
