@@ -91,6 +91,8 @@ pub struct SshExec {
     authenticated: bool,
     /// The connection is over (sunset says Defunct).
     dead: bool,
+    /// Session channels opened on this connection so far.
+    pub channels_opened: usize,
 }
 
 /// Bytes of the remote's stderr kept for error messages.
@@ -113,6 +115,7 @@ impl SshExec {
             stderr: Vec::new(),
             authenticated: false,
             dead: false,
+            channels_opened: 0,
         }
     }
 
@@ -126,6 +129,14 @@ impl SshExec {
             && self.failed.is_none()
             && self.finished
             && self.chan.is_some()
+    }
+
+    /// The last command's channel is closed both ways (its CLOSE came):
+    /// a new channel opens without waiting on it.
+    pub fn channel_closed(&self) -> bool {
+        self.chan
+            .as_ref()
+            .is_some_and(|c| self.runner.is_channel_closed(c))
     }
 
     /// Run `command` on a new session channel; see [`SshExec::reusable`].
@@ -152,6 +163,7 @@ impl SshExec {
         self.chan = Some(
             self.runner
                 .open_client_session()
+                .inspect(|_| self.channels_opened += 1)
                 .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
         );
         self.pump()
@@ -345,6 +357,7 @@ impl SshExec {
                 self.chan = Some(
                     self.runner
                         .open_client_session()
+                        .inspect(|_| self.channels_opened += 1)
                         .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
                 );
             }

@@ -26,17 +26,47 @@ pub struct Conn {
     target: IpEndpoint,
     /// Runs on a kept connection (see [`Idle`]).
     pub reused: bool,
+    /// Its command was started ahead (see [`Warm`]).
+    pub ahead: bool,
 }
 
-/// A connection kept between commands: authenticated, no command running.
-/// Its bytes still move (the server closing the last channel, keepalives)
-/// until the next command or until it is closed.
+/// A connection kept between commands: authenticated, no command of ours
+/// running. Its bytes still move (the server closing the last channel,
+/// keepalives) until the next command or until it is closed.
+///
+/// With protocol v2 the next fetch's upload-pack is started ahead
+/// ([`Warm`]): sshd's fork and exec of it was ~100 ms of a NOTIFY's fetch
+/// here. A v2 upload-pack reads no ref before its first command (the
+/// capability advertisement is static), so the ls-refs sent at NOTIFY time
+/// sees the refs of that time; one started ahead serves one fetch and is
+/// ended after it like any other.
 pub struct Idle {
     handle: SocketHandle,
     ssh: SshExec,
     unsent: Vec<u8>,
     target: IpEndpoint,
+    warm: Warm,
 }
+
+/// The command started ahead on an [`Idle`] connection.
+enum Warm {
+    /// None wanted (protocol v0: its upload-pack advertises refs as it
+    /// starts, so one started ahead would offer stale refs).
+    Off,
+    /// Start this command once the last channel is closed.
+    Wanted(alloc::string::String),
+    /// This command runs; its output waits unread for the fetch.
+    Running(alloc::string::String),
+    /// Told to end (another command is wanted) at this time.
+    Ending(u64),
+}
+
+/// Session channels one SSH connection has (sunset's MAX_CHANNELS).
+const CHANNELS: usize = 4;
+
+/// How long a push waits for an upload-pack started ahead to end before
+/// it gives up on the kept connection and opens another.
+const WARM_END_NS: u64 = 2_000_000_000;
 
 /// How a connection attempt or session ended badly, for the log.
 pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> alloc::string::String {
@@ -73,12 +103,19 @@ impl Conn {
             running: false,
             target,
             reused: false,
+            ahead: false,
         })
     }
 
     /// Keep the connection once its session is over, if another command
     /// may follow on it; otherwise close it.
-    pub fn keep(self, net: &mut Net, closing: &mut Vec<SocketHandle>) -> Option<Idle> {
+    /// `ahead`: the command to start ahead for the next fetch (v2 only).
+    pub fn keep(
+        self,
+        net: &mut Net,
+        closing: &mut Vec<SocketHandle>,
+        ahead: Option<alloc::string::String>,
+    ) -> Option<Idle> {
         let open = net.sockets.get_mut::<tcp::Socket>(self.handle).may_send();
         let v2 = self.session.fetch_v2() == Some(true);
         let mut ssh = self.session.into_ssh();
@@ -95,6 +132,7 @@ impl Conn {
                 ssh,
                 unsent: self.unsent,
                 target: self.target,
+                warm: ahead.map_or(Warm::Off, Warm::Wanted),
             });
         }
         log::debug!(
@@ -194,12 +232,38 @@ impl Idle {
                 break;
             }
         }
-        // What the last command still wrote (a fetch may stop reading at
-        // its last packet) is dropped: sunset hands the channel's exit
-        // status out only after its data.
-        let mut scratch = [0u8; 2048];
-        while ssh.read(&mut scratch) > 0 {}
+        if let Warm::Running(_) = self.warm {
+            if ssh.eof() || ssh.finished {
+                log::debug!("git: the upload-pack started ahead ended by itself");
+                self.warm = Warm::Off;
+            }
+        }
+        if !matches!(self.warm, Warm::Running(_)) {
+            // What the last command still wrote (a fetch may stop reading
+            // at its last packet) is dropped: sunset hands the channel's
+            // exit status out only after its data.
+            let mut scratch = [0u8; 2048];
+            while ssh.read(&mut scratch) > 0 {}
+        }
         let _ = ssh.progress();
+        if let Warm::Wanted(cmd) = &self.warm {
+            // Keep a channel free for a push: sunset 0.6 never reuses a
+            // channel the server closed before we were done with it, so a
+            // connection runs CHANNELS commands in all.
+            if ssh.reusable() && ssh.channel_closed() && ssh.channels_opened + 2 <= CHANNELS {
+                let cmd = cmd.clone();
+                self.warm = match ssh.next_command(&cmd) {
+                    Ok(()) => {
+                        log::debug!("git: {cmd} started ahead on the kept connection");
+                        Warm::Running(cmd)
+                    }
+                    Err(e) => {
+                        log::debug!("git: could not start {cmd} ahead: {e:?}");
+                        Warm::Off
+                    }
+                };
+            }
+        }
         self.unsent.extend_from_slice(&ssh.output());
         if sock.can_send() && !self.unsent.is_empty() {
             let n = sock.send_slice(&self.unsent).unwrap_or(0);
@@ -209,19 +273,45 @@ impl Idle {
     }
 
     /// Run `command` driving `op` on this connection; back when it cannot
-    /// take a command now (the last channel not closed yet).
+    /// take a command now (the last channel not closed yet), with true
+    /// when it will shortly (the command started ahead is ending): wait
+    /// and ask again rather than open another connection.
     pub fn run(
         mut self,
         command: &str,
         op: Op,
         now: u64,
         timeouts: Timeouts,
-    ) -> Result<Conn, Box<(Idle, Op)>> {
-        if let Err(e) = self.ssh.next_command(command) {
-            log::debug!("git: the kept connection cannot run a command: {e:?}");
-            return Err(Box::new((self, op)));
+    ) -> Result<Conn, Box<(Idle, Op, bool)>> {
+        match &self.warm {
+            Warm::Running(c) if c == command => {
+                self.warm = Warm::Off;
+                let mut conn = self.into_conn(op, now, timeouts);
+                conn.ahead = true;
+                return Ok(conn);
+            }
+            Warm::Running(_) => {
+                // A v2 upload-pack ends on a lone flush-pkt.
+                self.ssh.write(b"0000");
+                self.warm = Warm::Ending(now);
+                return Err(Box::new((self, op, true)));
+            }
+            _ => {}
         }
-        Ok(Conn {
+        if let Err(e) = self.ssh.next_command(command) {
+            let wait = matches!(self.warm, Warm::Ending(t) if now < t + WARM_END_NS)
+                && !self.ssh.is_dead();
+            if !wait {
+                log::debug!("git: the kept connection cannot run a command: {e:?}");
+            }
+            return Err(Box::new((self, op, wait)));
+        }
+        self.warm = Warm::Off;
+        Ok(self.into_conn(op, now, timeouts))
+    }
+
+    fn into_conn(self, op: Op, now: u64, timeouts: Timeouts) -> Conn {
+        Conn {
             handle: self.handle,
             session: Session::new(self.ssh, op, now, timeouts),
             unsent: self.unsent,
@@ -229,7 +319,8 @@ impl Idle {
             running: false,
             target: self.target,
             reused: true,
-        })
+            ahead: false,
+        }
     }
 
     pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {

@@ -57,6 +57,14 @@ pub struct Reply {
 }
 
 /// What the open connection is doing.
+/// What [`GitRemote::open`] did with a command.
+enum Opened {
+    Started,
+    /// The kept connection takes it in a moment (the upload-pack started
+    /// ahead is ending): ask again on a later turn.
+    Wait,
+}
+
 enum Job {
     Fetch,
     Push(Checkout),
@@ -152,10 +160,12 @@ impl GitRemote {
             if let Some(outcome) = outcome {
                 let (c, job) = self.conn.take().expect("connection present");
                 self.log_host_key(&c);
-                if c.reused && !c.running() && outcome.is_err() {
+                let ahead_failed = c.ahead && matches!(job, Job::Fetch);
+                if c.reused && (!c.running() || ahead_failed) && outcome.is_err() {
                     // The kept connection was gone before the command
-                    // started: nothing happened remotely; do it again on
-                    // a new one (a push's UPDATE is still held).
+                    // started (or the upload-pack started ahead was):
+                    // nothing happened remotely; do it again on a new one
+                    // (a push's UPDATE is still held).
                     log::info!(
                         "git: the kept connection to {} is gone; opening a new one",
                         self.remote.host
@@ -171,7 +181,12 @@ impl GitRemote {
                 let outcome = self.note_protocol(&c, outcome);
                 let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
                 if ok {
-                    self.idle = c.keep(net, &mut self.closing).map(|i| (i, now + KEEP_NS));
+                    // The next fetch's upload-pack starts ahead (v2 only).
+                    let ahead = (self.v2 && self.spoke_v2 == Some(true))
+                        .then(|| self.remote.upload_pack_v2());
+                    self.idle = c
+                        .keep(net, &mut self.closing, ahead)
+                        .map(|i| (i, now + KEEP_NS));
                 } else {
                     c.close(net, &mut self.closing);
                 }
@@ -317,8 +332,13 @@ impl GitRemote {
         } else {
             self.remote.command("git-upload-pack")
         };
-        if let Err(e) = self.open(platform, net, &command, op, Job::Fetch, now) {
-            self.fetch_failed(dns, &e, now, replies);
+        match self.open(platform, net, &command, op, Job::Fetch, now) {
+            Ok(Opened::Started) => {}
+            Ok(Opened::Wait) => {
+                self.fetch_wanted = true;
+                self.next_fetch_ns = now;
+            }
+            Err(e) => self.fetch_failed(dns, &e, now, replies),
         }
     }
 
@@ -358,17 +378,26 @@ impl GitRemote {
         mut op: Op,
         job: Job,
         now: u64,
-    ) -> Result<(), String> {
+    ) -> Result<Opened, String> {
         let timeouts = Timeouts::default();
-        if let Some((idle, _)) = self.idle.take() {
+        if let Some((idle, until)) = self.idle.take() {
             match idle.run(command, op, now, timeouts) {
                 Ok(c) => {
-                    log::debug!("git: {command} on the kept connection");
+                    log::debug!(
+                        "git: {command} on the kept connection{}",
+                        if c.ahead { " (started ahead)" } else { "" }
+                    );
                     self.conn = Some((c, job));
-                    return Ok(());
+                    return Ok(Opened::Started);
+                }
+                Err(back) if back.2 => {
+                    // The upload-pack started ahead is ending: the
+                    // connection takes the command in a moment.
+                    self.idle = Some((back.0, until));
+                    return Ok(Opened::Wait);
                 }
                 Err(back) => {
-                    let (idle, back) = *back;
+                    let (idle, back, _) = *back;
                     idle.close(net, &mut self.closing);
                     op = back;
                 }
@@ -391,7 +420,7 @@ impl GitRemote {
         ) {
             Ok(c) => {
                 self.conn = Some((c, job));
-                Ok(())
+                Ok(Opened::Started)
             }
             Err(e) => Err(e),
         }

@@ -120,7 +120,8 @@ impl GitRemote {
                 log::debug!("git: pushing {} ({})", next.head, message.trim_end());
                 let command = self.remote.command("git-receive-pack");
                 match self.open(platform, net, &command, op, Job::Push(next), now) {
-                    Ok(()) => self.update = Some(u),
+                    // Waiting: the commit is made again next turn.
+                    Ok(_) => self.update = Some(u),
                     Err(e) => {
                         let why = alloc::format!("cannot connect to the remote: {e}");
                         replies.extend(u.fail(dns, &why));
