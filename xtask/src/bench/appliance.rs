@@ -1,7 +1,9 @@
 //! `cargo xtask bench appliance`: the operator-facing latencies of the
 //! appliance (issue 7) with the 10,000-name bench zone in a git repository
 //! behind OpenSSH's sshd in the benchmark's namespace:
-//! - launch -> first authoritative answer (clone over SSH included);
+//! - launch -> first authoritative answer (clone over SSH included), and
+//!   from the zones kept on the storage device (a restart), with and
+//!   without the remote configured;
 //! - signed NOTIFY -> the new serial answered (fetch + reload).
 //!
 //! The peer is NSD started on the same zone file from disk (launch -> first
@@ -50,29 +52,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         "-l".into(),
         "warn".into(),
     ];
-    let launch = |extra: &[String]| {
-        let mut c = Command::new(&hvt);
-        c.args(["--quiet", "--net:service=tap0"])
-            .arg(&image)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .stdin(Stdio::null());
-        c
-    };
-    // Launch -> first answer.
-    let mut first = Vec::new();
-    for _ in 0..n {
-        let mut cmd = launch(&args);
-        let ms = ns.run_in(move || -> Result<f64, String> {
-            let t0 = Instant::now();
-            let mut child = cmd.spawn().map_err(|e| e.to_string())?;
-            let r = poll_serial("10.0.0.2:53", |_| true);
-            stop(&mut child);
-            Ok(r?.duration_since(t0).as_secs_f64() * 1e3)
-        })??;
-        first.push(ms);
-    }
+    let launch = |extra: &[String]| tender(&hvt, &image, None, extra);
+    let first = first_answers(&ns, n, || launch(&args))?;
     // NOTIFY -> new serial, on one running guest.
     let mut cmd = launch(&args);
     let mut guest = ns.run_in(move || cmd.spawn().map_err(|e| e.to_string()))??;
@@ -99,11 +80,24 @@ pub fn run(quick: bool) -> Result<(), String> {
     })();
     stop(&mut guest);
     result?;
+    // A restart with the zones in the storage device's cache: alone, and
+    // with the remote configured (served from the cache while it clones).
+    let dev = std::env::temp_dir().join(format!("gitns-bapp-dev-{}", std::process::id()));
+    crate::zones::pack(&srv.work, &dev)?;
+    let stored = build::image_storage(true)?;
+    let plain = ["--ipv4=10.0.0.2/24".to_string(), "-l".into(), "warn".into()];
+    let boot = |a: &[String]| tender(&hvt, &stored, Some(&dev), a);
+    let both = (|| -> Result<_, String> {
+        Ok((first_answers(&ns, n, || boot(&plain))?, first_answers(&ns, n, || boot(&args))?))
+    })();
+    let _ = std::fs::remove_file(&dev);
+    let (cached, cached_git) = both?;
     let nsd = nsd_first_answer(&ns, &srv.work, n)?;
     let (git_clone, git_fetch) = git_peer(&ns, &srv, n, &zone, ZONE)?;
     drop(srv);
     drop(ns);
     let (f, no, p) = (summary(&first), summary(&notify), summary(&nsd));
+    let (c, cg) = (summary(&cached), summary(&cached_git));
     let (gc, gf) = (summary(&git_clone), summary(&git_fetch));
     let cmd = format!(
         "cargo xtask bench appliance{}",
@@ -116,11 +110,13 @@ in the benchmark's namespace; gitns in the VM clones it over SSH (ed25519\n\
 key, pinned host key). Times in ms from spawning the tender.\n\n\
 | measure | min | median | max | goal |\n|---|---|---|---|---|\n\
 | gitns: launch -> first answer (clone over SSH) | {:.1} | {:.1} | {:.1} | <= 300 ms |\n\
+| gitns: launch -> first answer, zones in the storage cache | {:.1} | {:.1} | {:.1} | <= 50 ms |\n\
+| gitns: the same with the remote configured (cloning meanwhile) | {:.1} | {:.1} | {:.1} | <= 50 ms |\n\
 | NSD: launch -> first answer (zone file on disk) | {:.1} | {:.1} | {:.1} | |\n\
 | git + OpenSSH client: `git clone --depth 1` of the same repo | {:.1} | {:.1} | {:.1} | |\n\
 | gitns: signed NOTIFY -> new serial answered | {:.1} | {:.1} | {:.1} | <= 100 ms |\n\
 | git + OpenSSH client: `git fetch` of one new commit | {:.1} | {:.1} | {:.1} | |\n\n\
-Ratios (medians): gitns launch -> answer / NSD launch -> answer {:.2}; \
+Ratios (medians): gitns launch -> answer / NSD launch -> answer {:.2} (from the cache {:.2}); \
 gitns launch -> answer / git clone {:.2}; gitns NOTIFY -> answer / git fetch {:.2}.\n\
 The remote side (sshd forking a session, git-upload-pack and pack-objects)\n\
 is most of every figure here: `ssh host true` alone takes about 300 ms on\n\
@@ -128,6 +124,12 @@ this machine.\n",
         f.min,
         f.median,
         f.max,
+        c.min,
+        c.median,
+        c.max,
+        cg.min,
+        cg.median,
+        cg.max,
         p.min,
         p.median,
         p.max,
@@ -141,6 +143,7 @@ this machine.\n",
         gf.median,
         gf.max,
         f.median / p.median,
+        c.median / p.median,
         f.median / gc.median,
         no.median / gf.median,
         machine = report::machine(),
@@ -149,8 +152,10 @@ this machine.\n",
     report::write_json(
         "appliance",
         &format!(
-            "{{\"first_answer_ms\": {}, \"nsd_first_answer_ms\": {}, \"git_clone_ms\": {}, \"notify_to_answer_ms\": {}, \"git_fetch_ms\": {}}}",
+            "{{\"first_answer_ms\": {}, \"cached_first_answer_ms\": {}, \"cached_with_remote_first_answer_ms\": {}, \"nsd_first_answer_ms\": {}, \"git_clone_ms\": {}, \"notify_to_answer_ms\": {}, \"git_fetch_ms\": {}}}",
             json(f),
+            json(c),
+            json(cg),
             json(p),
             json(gc),
             json(no),
@@ -159,6 +164,39 @@ this machine.\n",
     )?;
     print!("{body}");
     Ok(())
+}
+
+/// The tender booting `image` on tap0 with `args` (and a storage device).
+fn tender(hvt: &Path, image: &Path, storage: Option<&Path>, args: &[String]) -> Command {
+    let mut c = Command::new(hvt);
+    c.args(["--quiet", "--net:service=tap0"]);
+    if let Some(dev) = storage {
+        c.arg(format!("--block:storage={}", dev.display()));
+    }
+    c.arg(image)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    c
+}
+
+/// Launch -> first authoritative SOA answer, `n` times, from a thread
+/// inside the namespace.
+fn first_answers(ns: &Netns, n: usize, cmd: impl Fn() -> Command) -> Result<Vec<f64>, String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let mut c = cmd();
+        let ms = ns.run_in(move || -> Result<f64, String> {
+            let t0 = Instant::now();
+            let mut child = c.spawn().map_err(|e| e.to_string())?;
+            let r = poll_serial("10.0.0.2:53", |_| true);
+            stop(&mut child);
+            Ok(r?.duration_since(t0).as_secs_f64() * 1e3)
+        })??;
+        out.push(ms);
+    }
+    Ok(out)
 }
 
 fn stop(child: &mut Child) {
