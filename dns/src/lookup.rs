@@ -7,7 +7,7 @@ use crate::rdata;
 use crate::rtype::*;
 use crate::zone::{Node, RRset, Rdatas, Zone};
 use crate::zoneset::ZoneSet;
-use alloc::vec::Vec;
+use smallvec::SmallVec;
 
 /// How many CNAME/DNAME steps one answer may take.
 const MAX_CHAIN: usize = 16;
@@ -22,11 +22,12 @@ pub struct Out<'z> {
     pub rdatas: OutData<'z>,
 }
 
-/// RDATA of an [`Out`]: borrowed from the zone or synthesized.
+/// RDATA of an [`Out`]: borrowed from the zone, or the one name a DNAME
+/// synthesized (RFC 6672 3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutData<'z> {
     Zone(Rdatas<'z>),
-    One(Vec<u8>),
+    One(Name),
 }
 
 impl<'z> Out<'z> {
@@ -43,20 +44,27 @@ impl<'z> Out<'z> {
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let (zone, one) = match &self.rdatas {
             OutData::Zone(v) => (Some(v.iter()), None),
-            OutData::One(x) => (None, Some(x.as_slice())),
+            OutData::One(x) => (None, Some(x.wire())),
         };
         zone.into_iter().flatten().chain(one)
     }
 }
+
+/// A section of an answer, inline up to `N` RRsets so that the common
+/// answer allocates nothing (issue 9: no per-query heap allocation).
+pub type Section<'z, const N: usize> = SmallVec<[Out<'z>; N]>;
 
 /// The result of a lookup.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Answer<'z> {
     pub rcode: u16,
     pub authoritative: bool,
-    pub answer: Vec<Out<'z>>,
-    pub authority: Vec<Out<'z>>,
-    pub additional: Vec<Out<'z>>,
+    /// The RRsets of the name and of a CNAME chain.
+    pub answer: Section<'z, 4>,
+    /// One SOA, or a referral's NS.
+    pub authority: Section<'z, 2>,
+    /// Addresses of NS/MX/SRV targets: room for four dual-stack hosts.
+    pub additional: Section<'z, 8>,
 }
 
 /// Which RRsets of a node an ANY query returns (RFC 8482 4.2).
@@ -133,10 +141,15 @@ fn step<'z>(
     a: &mut Answer<'z>,
 ) -> Step {
     // 3b: a delegation at or above the name (not for DS at the cut itself,
-    // which the parent answers, RFC 4035 3.1.4.1).
+    // which the parent answers, RFC 4035 3.1.4.1). The name's own node is
+    // looked up once, for the cut check and for 3a.
+    let labels = name.label_count();
+    let exact = zone.node_by_key(key);
+    let cut_here =
+        exact.filter(|n| labels > zone.origin.label_count() && qtype != DS && n.get(NS).is_some());
     if let Some(cut) = zone
-        .delegation_above_key(key, name.label_count())
-        .filter(|c| !(c.name_is(name) && qtype == DS))
+        .delegation_above_key(key, labels.saturating_sub(1))
+        .or(cut_here)
     {
         if let Some(ns) = cut.get(NS) {
             if a.answer.is_empty() {
@@ -148,7 +161,7 @@ fn step<'z>(
         return Step::Done;
     }
     // 3a: an exact match.
-    if let Some(node) = zone.node_by_key(key) {
+    if let Some(node) = exact {
         return answer_node(zone, node, name, qtype, any, a);
     }
     // DNAME at an ancestor (RFC 6672 3.2).
@@ -170,7 +183,7 @@ fn step<'z>(
                         owner: name.clone(),
                         rtype: CNAME,
                         ttl: dname.ttl,
-                        rdatas: OutData::One(next.wire().to_vec()),
+                        rdatas: OutData::One(next.clone()),
                     });
                     if qtype == CNAME {
                         Step::Done
@@ -268,38 +281,48 @@ fn glue<'z>(zone: &'z Zone, ns: RRset<'z>, a: &mut Answer<'z>) {
 }
 
 /// Additional-section processing (RFC 1034 4.3.2 step 6): addresses of
-/// NS, MX and SRV targets we are authoritative for.
+/// NS, MX and SRV targets we are authoritative for. Like Knot, only data
+/// of the zone holding the NS/MX/SRV record is added (no out-of-zone
+/// additional records).
 fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
-    // Targets with the zone they must lie in: like Knot, only in-zone data
-    // is added (no out-of-zone additional records).
-    let mut targets: Vec<(Name, Name)> = Vec::new();
-    for o in a.answer.iter().chain(a.authority.iter()) {
-        if matches!(o.rtype, NS | MX | SRV) && a.authoritative {
-            let Some(origin) = zs.zone_for(&o.owner).map(|z| z.origin.clone()) else {
-                continue;
-            };
-            targets.extend(
-                o.iter()
-                    .filter_map(|rd| rdata::target(o.rtype, rd))
-                    .map(|t| (t, origin.clone())),
-            );
-        }
+    if !a.authoritative {
+        return;
     }
-    for (t, origin) in targets {
-        if a.additional.iter().any(|o| o.owner == t) {
+    let Answer {
+        answer,
+        authority,
+        additional,
+        ..
+    } = a;
+    for o in answer.iter().chain(authority.iter()) {
+        if !matches!(o.rtype, NS | MX | SRV) {
             continue;
         }
-        let Some(zone) = zs.zone_for(&t).filter(|z| z.origin == origin) else {
+        let Some(home) = zs.zone_for(&o.owner) else {
             continue;
         };
-        if zone.delegation_above(&t).is_some() {
-            continue;
+        for t in o.iter().filter_map(|rd| rdata::target(o.rtype, rd)) {
+            add_addresses(zs, home, &t, additional);
         }
-        if let Some(node) = zone.node(&t) {
-            for ty in [A, AAAA] {
-                if let Some(s) = node.get(ty) {
-                    a.additional.push(Out::from_set(node.name(), s));
-                }
+    }
+}
+
+/// A and AAAA of `t` into `additional`, when `t` lies in `home` (not
+/// below a delegation) and is not there yet.
+fn add_addresses<'z>(zs: &'z ZoneSet, home: &'z Zone, t: &Name, additional: &mut Section<'z, 8>) {
+    if additional.iter().any(|o| o.owner == *t) {
+        return;
+    }
+    let Some(zone) = zs.zone_for(t).filter(|z| core::ptr::eq(*z, home)) else {
+        return;
+    };
+    if zone.delegation_above(t).is_some() {
+        return;
+    }
+    if let Some(node) = zone.node(t) {
+        for ty in [A, AAAA] {
+            if let Some(s) = node.get(ty) {
+                additional.push(Out::from_set(node.name(), s));
             }
         }
     }

@@ -6,17 +6,28 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use smallvec::SmallVec;
 
 /// Longest name in wire form (RFC 1035 2.3.4).
 pub const MAX_WIRE: usize = 255;
 /// Longest label.
 pub const MAX_LABEL: usize = 63;
 
+/// Name bytes kept inline (no heap allocation): 56 covers nearly every
+/// name a query carries; a longer one spills to the heap. 64 bytes in all.
+const INLINE: usize = 56;
+
 /// A fully qualified name in uncompressed wire form, case preserved.
 #[derive(Clone)]
 pub struct Name {
-    wire: Vec<u8>,
+    wire: SmallVec<[u8; INLINE]>,
 }
+
+/// A canonical key ([`Name::key`]), inline up to 64 bytes.
+pub type Key = SmallVec<[u8; 64]>;
+
+/// Longest key: every byte of a 255-byte name escaped (two bytes each).
+const MAX_KEY: usize = 2 * MAX_WIRE;
 
 /// Why a name was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +53,7 @@ impl Name {
     /// The root name.
     pub fn root() -> Name {
         Name {
-            wire: alloc::vec![0],
+            wire: smallvec::smallvec![0],
         }
     }
 
@@ -60,13 +71,13 @@ impl Name {
             }
         }
         (i == wire.len() && i <= MAX_WIRE).then(|| Name {
-            wire: wire.to_vec(),
+            wire: SmallVec::from_slice(wire),
         })
     }
 
     /// From labels (each 1..=63 octets), root last implicitly.
     pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Result<Name, NameError> {
-        let mut wire = Vec::new();
+        let mut wire = SmallVec::new();
         for l in labels {
             if l.is_empty() {
                 return Err(NameError::EmptyLabel);
@@ -98,7 +109,7 @@ impl Name {
         } else {
             origin.wire.len()
         };
-        let mut wire = Vec::with_capacity(text.len() + 1 + tail);
+        let mut wire = SmallVec::with_capacity(text.len() + 1 + tail);
         let absolute = text_to_wire(text.as_bytes(), &mut wire)?;
         if absolute {
             wire.push(0);
@@ -142,7 +153,7 @@ impl Name {
         }
         let skip = 1 + self.wire[0] as usize;
         Name {
-            wire: self.wire[skip..].to_vec(),
+            wire: SmallVec::from_slice(&self.wire[skip..]),
         }
     }
 
@@ -153,19 +164,21 @@ impl Name {
         for _ in 0..total.saturating_sub(n) {
             w = &w[1 + w[0] as usize..];
         }
-        Name { wire: w.to_vec() }
+        Name {
+            wire: SmallVec::from_slice(w),
+        }
     }
 
     /// `*.` + self.
     pub fn wildcard_child(&self) -> Option<Name> {
-        let mut wire = alloc::vec![1, b'*'];
+        let mut wire: SmallVec<[u8; INLINE]> = smallvec::smallvec![1, b'*'];
         wire.extend_from_slice(&self.wire);
         (wire.len() <= MAX_WIRE).then_some(Name { wire })
     }
 
     /// Prepend the labels of `prefix` (relative: its root is dropped).
     pub fn prepend(&self, prefix: &Name) -> Option<Name> {
-        let mut wire = prefix.wire[..prefix.wire.len() - 1].to_vec();
+        let mut wire = SmallVec::from_slice(&prefix.wire[..prefix.wire.len() - 1]);
         wire.extend_from_slice(&self.wire);
         (wire.len() <= MAX_WIRE).then_some(Name { wire })
     }
@@ -181,7 +194,7 @@ impl Name {
         for l in self.labels().take(a - b) {
             cut += 1 + l.len();
         }
-        let mut wire = self.wire[..cut].to_vec();
+        let mut wire = SmallVec::from_slice(&self.wire[..cut]);
         wire.push(0);
         Some(Name { wire })
     }
@@ -209,15 +222,24 @@ impl Name {
     /// Key in canonical order (RFC 4034 6.1): labels right to left,
     /// lowercased, each followed by 0x00, with 0x00/0x01 inside labels
     /// escaped as 0x01 0x01 / 0x01 0x02. A subtree's keys share a prefix.
-    pub fn key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.wire.len() + 4);
-        self.key_into(&mut k);
-        k
+    pub fn key(&self) -> Key {
+        let mut buf = [0u8; MAX_KEY];
+        let n = self.key_buf(&mut buf);
+        Key::from_slice(&buf[..n])
     }
 
     /// [`Name::key`] into `k` (cleared first), reusing its buffer.
     pub fn key_into(&self, k: &mut Vec<u8>) {
+        let mut buf = [0u8; MAX_KEY];
+        let n = self.key_buf(&mut buf);
         k.clear();
+        k.extend_from_slice(&buf[..n]);
+    }
+
+    /// Write the key into `buf`; its length. Built on the stack and copied
+    /// once: pushing byte by byte into a vector cost ~700 instructions a
+    /// key (callgrind, `bench query`).
+    fn key_buf(&self, buf: &mut [u8; MAX_KEY]) -> usize {
         // Where each label starts (a name has at most 127 labels).
         let mut starts = [0u8; 128];
         let (mut n, mut i) = (0, 0);
@@ -226,23 +248,28 @@ impl Name {
             n += 1;
             i += 1 + self.wire[i] as usize;
         }
+        let mut len = 0;
         for &at in starts[..n].iter().rev() {
             let at = at as usize;
-            let l = &self.wire[at + 1..at + 1 + self.wire[at] as usize];
-            if !l.iter().any(|&b| b <= 1) {
-                k.extend(l.iter().map(u8::to_ascii_lowercase));
-                k.push(0);
-                continue;
-            }
-            for &b in l.iter() {
+            for &b in &self.wire[at + 1..at + 1 + self.wire[at] as usize] {
+                // At most 2 bytes a name byte plus 1 a label: MAX_KEY holds
+                // the longest name (253 bytes of labels).
                 match b {
-                    0 => k.extend_from_slice(&[1, 1]),
-                    1 => k.extend_from_slice(&[1, 2]),
-                    _ => k.push(b.to_ascii_lowercase()),
+                    0 | 1 => {
+                        buf[len] = 1;
+                        buf[len + 1] = b + 1;
+                        len += 2;
+                    }
+                    _ => {
+                        buf[len] = b.to_ascii_lowercase();
+                        len += 1;
+                    }
                 }
             }
-            k.push(0);
+            buf[len] = 0;
+            len += 1;
         }
+        len
     }
 
     /// The canonical key of the suffix of `labels` labels of the name whose
@@ -275,7 +302,7 @@ impl Name {
 /// Presentation text to length-prefixed labels appended to `wire` (no
 /// root); returns whether the text was absolute. Errors as found left to
 /// right, a label over 63 octets only once the text is otherwise valid.
-fn text_to_wire(t: &[u8], wire: &mut Vec<u8>) -> Result<bool, NameError> {
+fn text_to_wire(t: &[u8], wire: &mut SmallVec<[u8; INLINE]>) -> Result<bool, NameError> {
     let mut absolute = false;
     let mut too_long = false;
     let mut start = wire.len();
@@ -502,7 +529,7 @@ mod tests {
             "*.z.example.",
             "\\200.z.example.",
         ];
-        let keys: Vec<Vec<u8>> = order.iter().map(|s| n(s).key()).collect();
+        let keys: Vec<Vec<u8>> = order.iter().map(|s| n(s).key().to_vec()).collect();
         for w in keys.windows(2) {
             assert!(w[0] < w[1], "{:?} !< {:?}", w[0], w[1]);
         }

@@ -119,7 +119,7 @@ impl ZoneSet {
                             "{name}: keeping the last good version (serial {})",
                             old.serial().unwrap_or(0)
                         ));
-                        zs.zones.insert(old.origin.key(), old);
+                        zs.zones.insert(old.origin.key().to_vec(), old);
                     }
                 }
             }
@@ -141,13 +141,13 @@ impl ZoneSet {
     }
 
     pub fn insert(&mut self, z: Zone) {
-        self.zones.insert(z.origin.key(), Arc::new(z));
+        self.zones.insert(z.origin.key().to_vec(), Arc::new(z));
     }
 
     /// Put `z` in place of the zone of the same name (recording the change
     /// in its IXFR history); returns the old one.
     pub fn replace(&mut self, z: Zone) -> Option<Arc<Zone>> {
-        let key = z.origin.key();
+        let key = z.origin.key().to_vec();
         if let Some(old) = self.zones.get(&key) {
             self.journals
                 .entry(key.clone())
@@ -159,7 +159,7 @@ impl ZoneSet {
 
     /// Undo a [`ZoneSet::replace`]: put `old` back and forget the change.
     pub fn rollback(&mut self, old: Arc<Zone>) {
-        let key = old.origin.key();
+        let key = old.origin.key().to_vec();
         if let Some(j) = self.journals.get_mut(&key) {
             j.undo();
         }
@@ -168,7 +168,7 @@ impl ZoneSet {
 
     /// The IXFR history of the zone named `origin`.
     pub fn journal(&self, origin: &Name) -> Option<&Journal> {
-        self.journals.get(&origin.key())
+        self.journals.get(&origin.key()[..])
     }
 
     /// A zone whose content changed but whose serial is not above the one
@@ -225,13 +225,13 @@ impl ZoneSet {
 
     /// The zone named exactly `origin`.
     pub fn zone(&self, origin: &Name) -> Option<&Zone> {
-        self.zones.get(&origin.key()).map(|z| &**z)
+        self.zones.get(&origin.key()[..]).map(|z| &**z)
     }
 
     /// The zone named exactly `origin`, shared: it stays as it is while
     /// the set moves on (a transfer streams from it).
     pub fn shared(&self, origin: &Name) -> Option<Arc<Zone>> {
-        self.zones.get(&origin.key()).cloned()
+        self.zones.get(&origin.key()[..]).cloned()
     }
 
     /// The zone with the longest origin at or above `name`.

@@ -152,7 +152,7 @@ impl Acme {
             let zones: Vec<(Vec<u8>, u32)> = dns
                 .zones
                 .zones()
-                .map(|z| (z.origin.key(), z.serial().unwrap_or(0)))
+                .map(|z| (z.origin.key().to_vec(), z.serial().unwrap_or(0)))
                 .collect();
             if zones != self.scanned || unix >= self.rescan_unix {
                 self.scanned = zones;

@@ -176,7 +176,8 @@ pub fn main(_args: &[String]) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         println!("   {}", String::from_utf8_lossy(&out.stdout).trim());
         if !out.status.success() {
-            return Err("UPDATE failed".into());
+            let why = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("UPDATE failed ({}): {}", out.status, why.trim()));
         }
         step("the remote's history now:");
         let repo = remote.repo.lock().map_err(|_| "remote lock")?;

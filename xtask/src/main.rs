@@ -10,6 +10,10 @@ mod test;
 
 use xtask::{build, dnstool};
 
+/// Counts allocations so `bench query` can report them per query.
+#[global_allocator]
+static ALLOC: xtask::bench::allocs::Counting = xtask::bench::allocs::Counting;
+
 const USAGE: &str = "usage: cargo xtask <command> [args]
 
 commands:

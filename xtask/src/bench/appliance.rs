@@ -88,7 +88,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     let plain = ["--ipv4=10.0.0.2/24".to_string(), "-l".into(), "warn".into()];
     let boot = |a: &[String]| tender(&hvt, &stored, Some(&dev), a);
     let both = (|| -> Result<_, String> {
-        Ok((first_answers(&ns, n, || boot(&plain))?, first_answers(&ns, n, || boot(&args))?))
+        Ok((
+            first_answers(&ns, n, || boot(&plain))?,
+            first_answers(&ns, n, || boot(&args))?,
+        ))
     })();
     let _ = std::fs::remove_file(&dev);
     let (cached, cached_git) = both?;

@@ -35,7 +35,9 @@ fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// One pass over every query: nanoseconds per query.
+/// One pass over every query: nanoseconds per query. Never inlined:
+/// callgrind counts the instructions inside it by name.
+#[inline(never)]
 fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
     let mut bytes = 0usize;
     let t0 = Instant::now();
@@ -56,30 +58,87 @@ fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
     ns
 }
 
-pub fn run(quick: bool) -> Result<(), String> {
+/// The `bench dns` zone, loaded.
+fn zone() -> Result<ZoneSet, String> {
     let files = vec![(
         super::dns::ZONE.to_string(),
         super::dns::zone_text().into_bytes(),
     )];
-    let (mut zs, rep) = ZoneSet::load(&files, None);
+    let (zs, rep) = ZoneSet::load(&files, None);
     if zs.is_empty() {
         return Err(format!("bench query: the zone did not load: {rep:?}"));
     }
+    Ok(zs)
+}
+
+/// `bench query-child`: one pass, for callgrind to count.
+pub fn child() -> Result<(), String> {
+    let mut zs = zone()?;
+    let queries = wire_queries()?;
+    let mut out = vec![0u8; 65535];
+    pass(&mut zs, &queries, &mut out);
+    Ok(())
+}
+
+/// Instructions per query: callgrind counts the instructions executed
+/// inside `pass` by `bench query-child` (exact and repeatable, unlike
+/// time; this host's PVM exposes no PMU to `perf stat`).
+fn instructions(queries: usize) -> Result<f64, String> {
+    crate::deps::install(&[("valgrind", "valgrind")])?;
+    let out = std::env::temp_dir().join(format!("gitns-callgrind-{}.out", std::process::id()));
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let st = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--collect-atstart=no"])
+        .arg("--toggle-collect=xtask::bench::query::pass*")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .args(["bench", "query-child"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()));
+    let _ = std::fs::remove_file(&out);
+    if !st.success() {
+        return Err(format!("valgrind --tool=callgrind failed: {st}"));
+    }
+    let total: u64 = text?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or("callgrind output without totals")?;
+    if total == 0 {
+        return Err("callgrind counted nothing in `pass` (symbol not matched?)".into());
+    }
+    Ok(total as f64 / queries as f64)
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    let mut zs = zone()?;
     let queries = wire_queries()?;
     let mut out = vec![0u8; 65535];
     // Warm up (caches, the allocator), then measure.
     pass(&mut zs, &queries, &mut out);
+    let before = super::allocs::count();
+    pass(&mut zs, &queries, &mut out);
+    let allocs = (super::allocs::count() - before) as f64 / queries.len() as f64;
     let passes = if quick { 5 } else { 21 };
     let ns: Vec<f64> = (0..passes)
         .map(|_| pass(&mut zs, &queries, &mut out))
         .collect();
     let s = summary(&ns);
+    let ir = instructions(queries.len())?;
     let body = format!(
         "## Query path (host, no network)\n\n\
 Command: `cargo xtask bench query{}`. Machine: {}.\n\
 The `bench dns` zone (10,000 hosts) and its {} queries answered by `authority::serve` (UDP, no EDNS) in one thread, {passes} passes after a warm-up; what the image spends per query besides smoltcp and the device.\n\n\
 | figure | min | median | max |\n|---|---|---|---|\n\
-| ns per query | {:.0} | {:.0} | {:.0} |\n",
+| ns per query | {:.0} | {:.0} | {:.0} |\n\n\
+Instructions per query (callgrind, one pass: `valgrind --tool=callgrind --toggle-collect='xtask::bench::query::pass*' target/release/xtask bench query-child`): {ir:.0}.\n\n\
+Heap allocations per query (counting allocator, one pass): {allocs:.2}.\n",
         if quick { " --quick" } else { "" },
         report::machine(),
         queries.len(),
@@ -92,7 +151,7 @@ The `bench dns` zone (10,000 hosts) and its {} queries answered by `authority::s
     report::write_json(
         "query",
         &format!(
-            "{{\"queries\": {}, \"passes\": {passes}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
+            "{{\"queries\": {}, \"passes\": {passes}, \"allocs_per_query\": {allocs:.2}, \"instructions_per_query\": {ir:.0}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
             queries.len(),
             s.min,
             s.median,
