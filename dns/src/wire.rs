@@ -156,14 +156,7 @@ fn suffix_tag(suffix: &[u8]) -> u32 {
 
 impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer {
-            buf,
-            len: 0,
-            ptrs: [0; MAX_PTRS],
-            tags: [0; MAX_PTRS],
-            nptrs: 0,
-            ring: 0,
-        }
+        Self::resume(buf, 0)
     }
 
     /// Continue a message whose first `len` bytes are already in `buf`
