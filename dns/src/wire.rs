@@ -144,14 +144,21 @@ pub struct Writer<'a> {
     ring: usize,
 }
 
-/// A cheap tag of a name suffix (uncompressed wire): its length, the
-/// length of its first label and that label's first two bytes,
-/// case-folded. Compared before the bytes when looking for a compression
-/// target; O(1) where hashing every suffix (FNV over its bytes) was a
-/// quarter of the query path's instructions (callgrind, `bench query`).
+/// A cheap tag of a name suffix (uncompressed wire): its length and a
+/// hash of its first label, case-folded. Compared before the bytes when
+/// looking for a compression target. Hashing only the first label keeps a
+/// name's tags O(length) where hashing every suffix (FNV over the rest of
+/// the name) was a quarter of the query path's instructions (callgrind,
+/// `bench query`); the label's bytes must all count, or the owners of a
+/// zone transfer (`host1234.`, `host1235.`, ...) share one tag and every
+/// ring entry is compared byte by byte (AXFR 0.27 -> 1.1 s, 2026-12-06).
 fn suffix_tag(suffix: &[u8]) -> u32 {
-    let b = |i: usize| suffix.get(i).map_or(0, |c| c.to_ascii_lowercase()) as u32;
-    (suffix.len() as u32) << 24 | b(0) << 16 | b(1) << 8 | b(2)
+    let label = suffix
+        .get(1..1 + suffix.first().map_or(0, |&l| l as usize))
+        .unwrap_or(&[]);
+    label.iter().fold((suffix.len() as u32) << 24, |h, c| {
+        (h ^ c.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl<'a> Writer<'a> {
@@ -302,6 +309,16 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::parse(s, &Name::root()).unwrap()
+    }
+
+    #[test]
+    fn suffix_tags_tell_owners_of_a_transfer_apart() {
+        // Same length, same first bytes: only the hash of the whole first
+        // label separates them (else each lookup compares the whole ring).
+        let tag = |s: &str| suffix_tag(n(s).wire());
+        assert_ne!(tag("host1234.big.test."), tag("host1235.big.test."));
+        assert_ne!(tag("host1234.big.test."), tag("host2234.big.test."));
+        assert_eq!(tag("HOST1234.big.test."), tag("host1234.big.test."));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         ("knotd", "knot"),
         ("dig", "dnsutils"),
         ("taskset", "util-linux"),
+        ("sshd", "openssh-server"),
+        ("git", "git"),
     ])?;
     let dir = std::env::temp_dir().join(format!("gitns-bench-ops-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
