@@ -124,41 +124,46 @@ impl<'a> Reader<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Full;
 
-/// Offsets of names already written, for compression: the first FIXED
-/// stay (question, zone apex), the rest is a ring of the latest names, so
-/// a long message (a zone transfer) still compresses an owner against the
-/// record before it.
-const MAX_PTRS: usize = 64;
-const FIXED: usize = 16;
+/// Offsets of names already written, for compression: a small
+/// set-associative table keyed by [`suffix_tag`], SETS sets of two ways.
+/// Way 0 keeps the first name of its set (the question, the zone apex:
+/// what most later names end in), way 1 the latest, so a long message (a
+/// zone transfer) still compresses an owner against the records before
+/// it. One probe per suffix instead of a scan of every name written.
+const SETS: usize = 32;
+const WAYS: usize = 2;
 
 /// Writes a message into a caller's buffer.
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     len: usize,
-    ptrs: [u16; MAX_PTRS],
-    /// Tag of the name at each pointer ([`suffix_tag`]), compared before
-    /// the bytes.
-    tags: [u32; MAX_PTRS],
-    nptrs: usize,
-    /// Next ring slot to reuse once all are taken.
-    ring: usize,
+    /// Offset of the name in each way; valid when its tag is not 0.
+    ptrs: [[u16; WAYS]; SETS],
+    /// Tag of the name in each way ([`suffix_tag`], never 0); 0 is empty.
+    tags: [[u32; WAYS]; SETS],
 }
 
 /// A cheap tag of a name suffix (uncompressed wire): its length and a
-/// hash of its first label, case-folded. Compared before the bytes when
-/// looking for a compression target. Hashing only the first label keeps a
-/// name's tags O(length) where hashing every suffix (FNV over the rest of
-/// the name) was a quarter of the query path's instructions (callgrind,
-/// `bench query`); the label's bytes must all count, or the owners of a
-/// zone transfer (`host1234.`, `host1235.`, ...) share one tag and every
-/// ring entry is compared byte by byte (AXFR 0.27 -> 1.1 s, 2026-12-06).
+/// hash of its first label, case-folded, never 0. Compared before the
+/// bytes when looking for a compression target. Hashing only the first
+/// label keeps a name's tags O(length) where hashing every suffix (FNV
+/// over the rest of the name) was a quarter of the query path's
+/// instructions (callgrind, `bench query`); the label's bytes must all
+/// count, or the owners of a zone transfer (`host1234.`, `host1235.`, ...)
+/// share one tag and collide (AXFR 0.27 -> 1.1 s, 2026-12-06).
 fn suffix_tag(suffix: &[u8]) -> u32 {
     let label = suffix
         .get(1..1 + suffix.first().map_or(0, |&l| l as usize))
         .unwrap_or(&[]);
-    label.iter().fold((suffix.len() as u32) << 24, |h, c| {
+    let h = label.iter().fold((suffix.len() as u32) << 24, |h, c| {
         (h ^ c.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193)
-    })
+    });
+    h | 1
+}
+
+/// The set of a tag.
+fn set_of(tag: u32) -> usize {
+    ((tag ^ tag >> 16) as usize) % SETS
 }
 
 impl<'a> Writer<'a> {
@@ -173,10 +178,8 @@ impl<'a> Writer<'a> {
         Writer {
             buf,
             len,
-            ptrs: [0; MAX_PTRS],
-            tags: [0; MAX_PTRS],
-            nptrs: 0,
-            ring: 0,
+            ptrs: [[0; WAYS]; SETS],
+            tags: [[0; WAYS]; SETS],
         }
     }
 
@@ -191,9 +194,11 @@ impl<'a> Writer<'a> {
     /// Forget everything after `len` (for truncation).
     pub fn truncate(&mut self, len: usize) {
         self.len = len.min(self.len);
-        for k in 0..self.nptrs {
-            if self.ptrs[k] as usize >= self.len {
-                self.ptrs[k] = u16::MAX; // never below len: never used
+        for (ptrs, tags) in self.ptrs.iter().zip(self.tags.iter_mut()) {
+            for w in 0..WAYS {
+                if ptrs[w] as usize >= self.len {
+                    tags[w] = 0;
+                }
             }
         }
     }
@@ -232,27 +237,24 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Write a name, compressed against earlier names when `compress`.
+    /// Write a name, compressed against earlier names when `compress`
+    /// (RFC 1035 4.1.4).
     pub fn name(&mut self, n: &Name, compress: bool) -> Result<(), Full> {
         let wire = n.wire();
         let mut i = 0;
         while wire[i] != 0 {
-            let h = suffix_tag(&wire[i..]);
+            let tag = suffix_tag(&wire[i..]);
+            let set = set_of(tag);
             if compress {
-                if let Some(off) = self.find(&wire[i..], h) {
+                if let Some(off) = self.find(&wire[i..], tag, set) {
                     return self.u16(0xc000 | off);
                 }
             }
+            // A pointer holds 14 bits of offset.
             if self.len < 0x3fff {
-                let k = if self.nptrs < MAX_PTRS {
-                    self.nptrs += 1;
-                    self.nptrs - 1
-                } else {
-                    self.ring = (self.ring + 1) % (MAX_PTRS - FIXED);
-                    FIXED + self.ring
-                };
-                self.ptrs[k] = self.len as u16;
-                self.tags[k] = h;
+                let w = (self.tags[set][0] != 0) as usize;
+                self.ptrs[set][w] = self.len as u16;
+                self.tags[set][w] = tag;
             }
             let l = wire[i] as usize;
             self.bytes(&wire[i..i + 1 + l])?;
@@ -262,13 +264,13 @@ impl<'a> Writer<'a> {
     }
 
     /// An earlier offset holding the name `suffix` (uncompressed wire)
-    /// whose tag is `h`.
-    fn find(&self, suffix: &[u8], h: u32) -> Option<u16> {
+    /// whose tag is `tag`, in set `set`.
+    fn find(&self, suffix: &[u8], tag: u32, set: usize) -> Option<u16> {
         let written = &self.buf[..self.len];
-        (0..self.nptrs)
-            .filter(|&k| self.tags[k] == h && (self.ptrs[k] as usize) < self.len)
-            .map(|k| self.ptrs[k])
-            .find(|&off| same_name(written, off as usize, suffix))
+        (0..WAYS)
+            .filter(|&w| self.tags[set][w] == tag)
+            .map(|w| self.ptrs[set][w])
+            .find(|&off| (off as usize) < self.len && same_name(written, off as usize, suffix))
     }
 }
 

@@ -33,6 +33,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
         .map(String::as_str)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if which.first() == Some(&"axfr-read") {
+        // Internal: `bench axfr-read SERVER ZONE [RUNS]`, the bare AXFR
+        // reader of `bench ops` on its own (run it inside the namespace).
+        return ops::read_main(&which[1..]);
+    }
     let all = which.is_empty();
     if all || which.contains(&"boot") {
         boot::run(quick)?;

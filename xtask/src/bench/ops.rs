@@ -209,6 +209,20 @@ fn raw_axfr(server: &str, zone: &str) -> Result<(f64, u64), String> {
     Ok((t0.elapsed().as_secs_f64(), records))
 }
 
+/// `bench axfr-read SERVER ZONE [RUNS]`: time bare AXFRs from SERVER
+/// (IPv4, port 53) in the calling namespace and print each.
+pub fn read_main(args: &[&str]) -> Result<(), String> {
+    let (Some(server), Some(zone)) = (args.first(), args.get(1)) else {
+        return Err("usage: bench axfr-read SERVER ZONE [RUNS]".into());
+    };
+    let runs: usize = args.get(2).map_or(Ok(1), |r| r.parse()).map_err(|e| format!("RUNS: {e}"))?;
+    for _ in 0..runs {
+        let (s, records) = raw_axfr(server, zone)?;
+        println!("{s:.3} s, {records} records");
+    }
+    Ok(())
+}
+
 /// `runs` raw AXFRs from `server` in namespace `ns`: the seconds of each.
 fn raw_axfr_runs(ns: &str, server: &'static str, runs: usize) -> Result<Vec<f64>, String> {
     (0..runs)
