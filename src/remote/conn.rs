@@ -46,7 +46,17 @@ pub struct Idle {
     unsent: Vec<u8>,
     target: IpEndpoint,
     warm: Warm,
+    /// Bytes of a lone flush-pkt still owed to the running command (it
+    /// ends a v2 upload-pack). The channel takes stdin only once its exec
+    /// went out, so a command started ahead moments ago cannot take it
+    /// yet: dropping it left the upload-pack waiting and a push stalled
+    /// for WARM_END_NS (2 s) behind it.
+    flush_owed: usize,
 }
+
+/// A lone flush-pkt (gitprotocol-v2 "Command Request": a request without
+/// command ends the server's serve loop).
+const FLUSH: &[u8] = b"0000";
 
 /// The command started ahead on an [`Idle`] connection.
 enum Warm {
@@ -118,22 +128,21 @@ impl Conn {
     ) -> Option<Idle> {
         let open = net.sockets.get_mut::<tcp::Socket>(self.handle).may_send();
         let v2 = self.session.fetch_v2() == Some(true);
-        let mut ssh = self.session.into_ssh();
-        if v2 {
-            // A protocol v2 server serves commands until a lone flush-pkt
-            // (gitprotocol-v2 "Command Request"; git's serve loop ends on
-            // a request without command): end it, so it exits and the
-            // channel's exit status frees the connection for the next.
-            ssh.write(b"0000");
-        }
+        let ssh = self.session.into_ssh();
         if open && !ssh.is_dead() {
-            return Some(Idle {
+            let mut idle = Idle {
                 handle: self.handle,
                 ssh,
                 unsent: self.unsent,
                 target: self.target,
                 warm: ahead.map_or(Warm::Off, Warm::Wanted),
-            });
+                // A v2 server serves commands until a lone flush-pkt: end
+                // it, so it exits and the channel's exit status frees the
+                // connection for the next.
+                flush_owed: if v2 { FLUSH.len() } else { 0 },
+            };
+            idle.pay_flush();
+            return Some(idle);
         }
         log::debug!(
             "git: not keeping the connection (socket open {open}, ssh over {})",
@@ -217,6 +226,17 @@ impl Conn {
 }
 
 impl Idle {
+    /// Write what is owed of the flush-pkt, as far as the channel takes it.
+    fn pay_flush(&mut self) {
+        if self.ssh.eof() {
+            self.flush_owed = 0; // the command ended without it
+        }
+        if self.flush_owed > 0 {
+            let from = FLUSH.len() - self.flush_owed;
+            self.flush_owed -= self.ssh.write(&FLUSH[from..]).min(self.flush_owed);
+        }
+    }
+
     /// Move bytes both ways; false once the connection is gone.
     pub fn pump(&mut self, net: &mut Net) -> bool {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
@@ -246,6 +266,8 @@ impl Idle {
             while ssh.read(&mut scratch) > 0 {}
         }
         let _ = ssh.progress();
+        self.pay_flush();
+        let ssh = &mut self.ssh;
         if let Warm::Wanted(cmd) = &self.warm {
             // Keep a channel free for a push: sunset 0.6 never reuses a
             // channel the server closed before we were done with it, so a
@@ -255,6 +277,7 @@ impl Idle {
                 self.warm = match ssh.next_command(&cmd) {
                     Ok(()) => {
                         log::debug!("git: {cmd} started ahead on the kept connection");
+                        self.flush_owed = 0; // owed to the last command only
                         Warm::Running(cmd)
                     }
                     Err(e) => {
@@ -292,7 +315,8 @@ impl Idle {
             }
             Warm::Running(_) => {
                 // A v2 upload-pack ends on a lone flush-pkt.
-                self.ssh.write(b"0000");
+                self.flush_owed = FLUSH.len();
+                self.pay_flush();
                 self.warm = Warm::Ending(now);
                 return Err(Box::new((self, op, true)));
             }
@@ -307,6 +331,7 @@ impl Idle {
             return Err(Box::new((self, op, wait)));
         }
         self.warm = Warm::Off;
+        self.flush_owed = 0; // owed to the last command only
         Ok(self.into_conn(op, now, timeouts))
     }
 

@@ -181,9 +181,14 @@ impl GitRemote {
                 let outcome = self.note_protocol(&c, outcome);
                 let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
                 if ok {
-                    // The next fetch's upload-pack starts ahead (v2 only).
-                    let ahead = (self.v2 && self.spoke_v2 == Some(true))
-                        .then(|| self.remote.upload_pack_v2());
+                    // After a fetch the next fetch's upload-pack starts
+                    // ahead (v2 only). Not after a push: pushes come in
+                    // bursts (UPDATEs, ACME) and the next one would wait
+                    // for it to end (~200 ms here, 4.2 -> 5+ pushes/s).
+                    let ahead = (matches!(job, Job::Fetch)
+                        && self.v2
+                        && self.spoke_v2 == Some(true))
+                    .then(|| self.remote.upload_pack_v2());
                     self.idle = c
                         .keep(net, &mut self.closing, ahead)
                         .map(|i| (i, now + KEEP_NS));
