@@ -1,6 +1,7 @@
 //! The DNS service of the appliance: the zone set, loaded from the zone
 //! cache on the `storage` device, answering through the transport layer.
 
+use crate::cache::{self, Cache};
 use crate::server::{Handler, Store, Transport};
 use crate::tar;
 use alloc::string::String;
@@ -54,9 +55,12 @@ pub struct Dns {
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
     pub own: Vec<[u8; 4]>,
-    /// The files the zones were loaded from (zones and `_keys`), rewritten
-    /// into the cache when an UPDATE changes a zone.
+    /// The files the zones were loaded from (zones and `_keys`): the
+    /// archive of the storage cache.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The storage cache's journal after that archive, when it has one:
+    /// UPDATEs are appended to it (see [`crate::cache`]).
+    pub journal: Option<cache::Journal>,
     /// Hold UPDATEs back for the git remote instead of committing them to
     /// the storage cache here (they are acknowledged after the push).
     pub defer_updates: bool,
@@ -97,6 +101,7 @@ impl Dns {
             notifier: Default::default(),
             own: Vec::new(),
             files: Vec::new(),
+            journal: None,
             defer_updates: false,
             deferred: Default::default(),
             zone_status: Default::default(),
@@ -216,6 +221,19 @@ impl Dns {
         answer
     }
 
+    /// Write the archive of the files again, with a new journal (the
+    /// files changed: a git fetch or push).
+    pub fn rewrite_cache(&mut self, store: &mut dyn Store, now_ns: u64) -> Result<(), ()> {
+        let mut c = Cache {
+            files: core::mem::take(&mut self.files),
+            journal: self.journal.take(),
+            now_ns,
+        };
+        let r = c.rewrite(store);
+        (self.files, self.journal) = (c.files, c.journal);
+        r
+    }
+
     /// Answer `msg` now, committing an UPDATE to the zone cache.
     fn answer(
         &mut self,
@@ -227,14 +245,23 @@ impl Dns {
         reply: &mut dyn FnMut(&[u8]),
     ) -> Option<Transfer> {
         let mut sent = false;
-        let mut files = core::mem::take(&mut self.files);
+        let mut cache = Cache {
+            files: core::mem::take(&mut self.files),
+            journal: self.journal.take(),
+            now_ns: (self.wall)(),
+        };
         let mut commit = |zs: &ZoneSet,
                           zone: &gitns_dns::name::Name,
-                          key: &gitns_dns::name::Name|
+                          key: &gitns_dns::name::Name,
+                          from: u32|
          -> Result<(), ()> {
-            let (updated, archive) = cache_with(&files, zs, zone);
-            store.write_cache(&archive)?;
-            files = updated;
+            let to = zs.zone(zone).and_then(|z| z.serial()).ok_or(())?;
+            let record = cache::Record {
+                from,
+                to,
+                message: msg.to_vec(),
+            };
+            cache.commit(store, zs, zone, &record)?;
             log::info!("UPDATE of {zone} by {key} committed to the zone cache");
             Ok(())
         };
@@ -261,7 +288,7 @@ impl Dns {
         if let Some(h) = first {
             self.stats.count(transport, &h);
         }
-        self.files = files;
+        (self.files, self.journal) = (cache.files, cache.journal);
         if sent {
             self.stats.answered += 1;
         } else {
@@ -287,16 +314,58 @@ impl Dns {
     }
 }
 
-/// Read the zone cache (a ustar archive) from the storage device.
-pub fn read_cache<P: Platform>(platform: &mut P) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// Read the zone cache from the storage device: the archive's files and
+/// its journal (no device: nothing).
+pub fn read_cache<P: Platform>(platform: &mut P) -> Result<cache::Contents, String> {
     let Some(capacity) = platform.block_capacity() else {
-        return Ok(Vec::new());
+        return Ok(cache::Contents {
+            files: Vec::new(),
+            journal: None,
+        });
     };
-    let files = tar::read(capacity, tar::Limits::default(), |off, buf| {
-        platform.block_read(off, buf)
+    cache::read(capacity, |off, buf| {
+        platform.block_read(off, buf).map_err(|_| ())
     })
-    .map_err(|e| alloc::format!("storage: {e:?}"))?;
-    Ok(files.into_iter().map(|f| (f.name, f.data)).collect())
+}
+
+/// Load the zones of `contents` (after `previous`, when reloading) and
+/// replay its journal on them: the zone set, the load report, the cache.
+pub fn load_cache(
+    contents: cache::Contents,
+    previous: Option<&ZoneSet>,
+    now_ns: u64,
+) -> (ZoneSet, LoadReport, cache::Cache) {
+    let mut journal = None;
+    let (zones, report) = ZoneSet::load_then(&contents.files, previous, |zs, rep| {
+        let Some((mut j, records)) = contents.journal else {
+            return;
+        };
+        let replayed = cache::replay(zs, &mut j, &records);
+        // Report the changed zones as they are served.
+        for zone in j.dirty.iter().filter_map(|z| zs.zone(z)) {
+            let name = zone.origin.to_text();
+            for l in rep.loaded.iter_mut().filter(|l| l.0 == name) {
+                (l.1, l.2) = (zone.serial().unwrap_or(0), zone.record_count());
+            }
+        }
+        if !records.is_empty() {
+            log::info!(
+                "storage: {} UPDATE(s) replayed from the journal",
+                records.len()
+            );
+        }
+        match replayed {
+            Ok(()) => journal = Some(j),
+            // The next UPDATE writes the archive again from what is served.
+            Err(e) => log::error!("storage: {e}"),
+        }
+    });
+    let c = cache::Cache {
+        files: contents.files,
+        journal,
+        now_ns,
+    };
+    (zones, report, c)
 }
 
 /// What the status page shows of a zone.
@@ -386,10 +455,12 @@ pub fn handle_events<P: Platform>(
             Event::Resync(zone) => {
                 log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
                 match read_cache(platform) {
-                    Ok(files) => {
-                        let (zones, report) = ZoneSet::load(&files, Some(&service.zones));
+                    Ok(contents) => {
+                        let now = platform.wall_clock_ns();
+                        let (zones, report, cache) =
+                            load_cache(contents, Some(&service.zones), now);
                         service.report(&report);
-                        service.files = files;
+                        (service.files, service.journal) = (cache.files, cache.journal);
                         let old = core::mem::replace(&mut service.zones, zones);
                         notify_risen(platform, service, Some(&old));
                     }
@@ -437,25 +508,6 @@ pub fn zone_file_name(files: &[(String, Vec<u8>)], zone: &gitns_dns::name::Name)
         .unwrap_or_else(|| String::from(bare))
 }
 
-/// The cache files with `zone` reprinted from `zs`, and their ustar archive.
-fn cache_with(
-    files: &[(String, Vec<u8>)],
-    zs: &ZoneSet,
-    zone: &gitns_dns::name::Name,
-) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
-    let mut out: Vec<(String, Vec<u8>)> = files.to_vec();
-    if let Some(z) = zs.zone(zone) {
-        let text = gitns_dns::zone::printer::print(z).into_bytes();
-        let file = zone_file_name(files, zone);
-        match out.iter_mut().find(|(n, _)| *n == file) {
-            Some((_, data)) => *data = text,
-            None => out.push((file, text)),
-        }
-    }
-    let archive = archive(&out);
-    (out, archive)
-}
-
 /// The zone cache image of `files`: a ustar archive of them.
 pub fn archive(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let tar_files: Vec<tar::File> = files
@@ -472,20 +524,13 @@ pub fn archive(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 pub struct PlatformStore<'a, P: Platform>(pub &'a mut P);
 
 impl<P: Platform> Store for PlatformStore<'_, P> {
-    fn write_cache(&mut self, data: &[u8]) -> Result<(), ()> {
-        let cap = self.0.block_capacity().ok_or(())?;
-        if data.len() as u64 > cap {
-            log::error!(
-                "zone cache of {} bytes does not fit the storage device ({cap} bytes)",
-                data.len()
-            );
-            return Err(());
-        }
-        // Pad to whole sectors; the archive ends in zero blocks.
-        let mut padded = data.to_vec();
-        padded.resize(padded.len().div_ceil(512) * 512, 0);
+    fn capacity(&self) -> Option<u64> {
+        self.0.block_capacity()
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
         self.0
-            .block_write(0, &padded)
+            .block_write(offset, data)
             .map_err(|e| log::error!("zone cache write failed: {e:?}"))
     }
 }

@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod acme;
+pub mod cache;
 pub mod config;
 pub mod dns;
 mod echo;
@@ -70,15 +71,17 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     if let Some(port) = cfg.udp_echo {
         log::info!("udp echo listening on port {port}");
     }
-    let files = match dns::read_cache(platform) {
-        Ok(f) => f,
+    let contents = match dns::read_cache(platform) {
+        Ok(c) => c,
         Err(e) => {
             log::error!("{e}; starting without cached zones");
-            alloc::vec::Vec::new()
+            cache::Contents {
+                files: alloc::vec::Vec::new(),
+                journal: None,
+            }
         }
     };
-    let (zones, report) = gitns_dns::zoneset::ZoneSet::load(&files, None);
-    let cache_files = files;
+    let (zones, report, cache) = dns::load_cache(contents, None, platform.wall_clock_ns());
     let policy = gitns_dns::authority::Policy {
         internal: false,
         unsigned_axfr: cfg.axfr,
@@ -105,7 +108,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     service.own.push(cfg.net.ipv4.address().octets());
-    service.files = cache_files;
+    (service.files, service.journal) = (cache.files, cache.journal);
     let mut notify_sock = match notify::NotifySocket::bind(&mut net, NOTIFY_PORT) {
         Ok(s) => s,
         Err(e) => {

@@ -53,12 +53,14 @@ pub struct File {
 }
 
 /// Read the root-level regular files of an archive of `capacity` bytes,
-/// reading through `read_at(offset, buf)`.
+/// reading through `read_at(offset, buf)`; with them, where the archive
+/// ends: after the two zero blocks that close it, None when it runs to
+/// the end of the device.
 pub fn read<E>(
     capacity: u64,
     limits: Limits,
     mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
-) -> Result<Vec<File>, TarError> {
+) -> Result<(Vec<File>, Option<u64>), TarError> {
     let mut files = Vec::new();
     let mut total = 0u64;
     let mut off = 0u64;
@@ -66,7 +68,9 @@ pub fn read<E>(
     while off + BLOCK as u64 <= capacity {
         read_at(off, &mut header).map_err(|_| TarError::Io)?;
         if header.iter().all(|&b| b == 0) {
-            break; // end of archive
+            // End of archive (POSIX: two zero blocks).
+            let end = off + 2 * BLOCK as u64;
+            return Ok((files, (end <= capacity).then_some(end)));
         }
         verify_checksum(&header, off)?;
         let size = octal(&header[124..136]).ok_or(TarError::BadNumber(off))?;
@@ -94,7 +98,7 @@ pub fn read<E>(
         }
         off = next;
     }
-    Ok(files)
+    Ok((files, None))
 }
 
 /// The file name when it sits at the archive root (`name` or `./name`).
@@ -222,6 +226,7 @@ mod tests {
                 Ok::<(), ()>(())
             },
         )
+        .map(|(files, _)| files)
     }
 
     #[test]
@@ -234,6 +239,20 @@ mod tests {
         let tar = write(&files, 1_700_000_000);
         assert_eq!(tar.len() % BLOCK, 0);
         assert_eq!(read_buf(&tar).unwrap(), files);
+        // It ends after its two zero blocks (where the journal starts).
+        let mut dev = tar.clone();
+        dev.resize(tar.len() + 4 * BLOCK, 0xee);
+        let end = read(
+            dev.len() as u64,
+            Limits::default(),
+            |off, out: &mut [u8]| {
+                out.copy_from_slice(&dev[off as usize..off as usize + out.len()]);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap()
+        .1;
+        assert_eq!(end, Some(tar.len() as u64));
     }
 
     #[test]
@@ -266,7 +285,7 @@ mod tests {
             out.copy_from_slice(&tar[off as usize..off as usize + out.len()]);
             Ok::<(), ()>(())
         });
-        assert_eq!(r, Err(TarError::TooLarge));
+        assert_eq!(r.map(|(f, _)| f), Err(TarError::TooLarge));
     }
 
     #[test]

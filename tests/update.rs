@@ -188,4 +188,24 @@ fn nsupdate_adds_deletes_checks_prerequisites_and_survives_a_restart() {
     );
     assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112405"));
     assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
+    // The first UPDATE wrote the archive again, the later ones went to
+    // its journal and were replayed.
+    assert!(
+        g.output().contains("UPDATE(s) replayed from the journal"),
+        "{}",
+        g.output()
+    );
+    // Appended after the replayed records, and replayed with them.
+    let (ok, out) = upd(
+        &ns,
+        Some(&key),
+        "update add after.x25519.net 300 A 192.0.2.101",
+    );
+    assert!(ok, "{out}");
+    drop(g);
+    let g = Guest::boot_with_device(&ns, &dev, &["--ipv4=10.0.0.2/24"]);
+    g.wait_for(" ready", T);
+    assert!(dig(&ns, &["after.x25519.net", "A", "+short"]).contains("192.0.2.101"));
+    assert!(dig(&ns, &["tool.x25519.net", "A", "+short"]).contains("192.0.2.99"));
+    assert!(dig(&ns, &["x25519.net", "SOA", "+short"]).contains("2026112406"));
 }

@@ -46,9 +46,10 @@ pub enum Event {
 }
 
 /// Makes an UPDATE durable before it is acknowledged: gets the zone set
-/// with the changed zone, the zone's name and the key that signed it.
-/// An error means SERVFAIL and the change is rolled back.
-pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name) -> Result<(), ()>;
+/// with the changed zone, the zone's name, the key that signed it and the
+/// serial the zone had before. An error means SERVFAIL and the change is
+/// rolled back.
+pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name, u32) -> Result<(), ()>;
 
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
@@ -78,7 +79,7 @@ pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]
         transport,
         0,
         Policy::default(),
-        &mut |_, _, _| Err(()),
+        &mut |_, _, _, _| Err(()),
         out,
         &mut |m| {
             first.get_or_insert_with(|| m.to_vec());
@@ -270,12 +271,13 @@ fn update(
     {
         return (rc, None);
     }
+    let from = zone.serial().unwrap_or(0);
     let Some(new) = crate::update::apply(zone, &m) else {
         return (Rcode::NoError, None);
     };
     let origin = new.origin.clone();
     let old = zs.replace(new);
-    if commit(zs, &origin, &key).is_err() {
+    if commit(zs, &origin, &key, from).is_err() {
         if let Some(old) = old {
             zs.rollback(old);
         }

@@ -163,8 +163,32 @@ pub fn prescan(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
 pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
     let mut nz = z.clone();
     let old_serial = z.serial()?;
+    let soa_set = edit(&mut nz, m)?;
+    if nz == *z {
+        return None;
+    }
+    if !soa_set {
+        nz.set_serial(serial::next(old_serial))?;
+    }
+    Some(nz)
+}
+
+/// Apply again, in place, updates that changed `z` when they were
+/// acknowledged (the storage journal replayed at boot): no copy and no
+/// comparison of the whole zone, the serial moved as [`apply`] moved it.
+pub fn replay(z: &mut Zone, m: &UpdateMsg) -> Option<()> {
+    let old_serial = z.serial()?;
+    if !edit(z, m)? {
+        z.set_serial(serial::next(old_serial))?;
+    }
+    Some(())
+}
+
+/// The edits of RFC 2136 3.4.2 on `nz`; Some(true) when the update set
+/// the SOA itself (a rising serial), None when the zone has no SOA.
+fn edit(nz: &mut Zone, m: &UpdateMsg) -> Option<bool> {
     let mut soa_set = false;
-    let apex = z.origin.clone();
+    let apex = nz.origin.clone();
     for u in &m.updates {
         match u.class {
             IN => {
@@ -214,13 +238,7 @@ pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
             _ => {}
         }
     }
-    if nz == *z {
-        return None;
-    }
-    if !soa_set {
-        nz.set_serial(serial::next(old_serial))?;
-    }
-    Some(nz)
+    Some(soa_set)
 }
 
 fn soa_serial(rd: &[u8]) -> Option<u32> {

@@ -54,6 +54,18 @@ impl core::fmt::Display for ZoneLoadError {
     }
 }
 
+/// Why a journaled UPDATE could not be applied again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayError {
+    /// Not an UPDATE message.
+    Malformed,
+    /// Its zone is not loaded.
+    NoZone,
+    /// The zone's serial is not the one the record starts from (or the
+    /// result is not the serial it ended at): it belongs to other data.
+    Serial { have: u32, from: u32 },
+}
+
 /// True for the files that hold keys.
 pub fn is_keys_file(name: &str) -> bool {
     name == "_keys" || name.ends_with("._keys")
@@ -89,6 +101,17 @@ impl ZoneSet {
     /// Build from (file name, contents) pairs. A file that fails is
     /// reported and left out; `previous` supplies its last good version.
     pub fn load(files: &[(String, Vec<u8>)], previous: Option<&ZoneSet>) -> (ZoneSet, LoadReport) {
+        Self::load_then(files, previous, |_, _| {})
+    }
+
+    /// [`ZoneSet::load`], with `then` run on the zones of the files before
+    /// they are compared with `previous` (the storage journal replayed on
+    /// its archive: the serials are then those it acknowledged).
+    pub fn load_then(
+        files: &[(String, Vec<u8>)],
+        previous: Option<&ZoneSet>,
+        then: impl FnOnce(&mut ZoneSet, &mut LoadReport),
+    ) -> (ZoneSet, LoadReport) {
         let mut zs = ZoneSet::default();
         let mut rep = LoadReport::default();
         for (name, data) in files {
@@ -124,6 +147,7 @@ impl ZoneSet {
                 }
             }
         }
+        then(&mut zs, &mut rep);
         if let Some(prev) = previous {
             zs.raise_serials(prev, &mut rep);
             zs.carry_journals(prev);
@@ -248,6 +272,36 @@ impl ZoneSet {
             .map(|z| &**z)
     }
 
+    /// Apply again an UPDATE that was acknowledged when the zone was at
+    /// serial `from` and left it at `to` (the storage journal, replayed
+    /// on the archive it follows), in place. Prerequisites and keys were
+    /// checked when it was acknowledged; on the same zone content the
+    /// edits give the same result, so only the serials are checked.
+    /// Returns the zone's origin. The IXFR history is not extended. When
+    /// the result is not at `to` the edits stay (the caller stops the
+    /// replay and rewrites the archive from what is served).
+    pub fn replay_update(&mut self, msg: &[u8], from: u32, to: u32) -> Result<Name, ReplayError> {
+        let m = crate::update::parse(msg).map_err(|_| ReplayError::Malformed)?;
+        let zone = self
+            .zones
+            .get_mut(&m.zone.key()[..])
+            .ok_or(ReplayError::NoZone)?;
+        let have = zone.serial().ok_or(ReplayError::NoZone)?;
+        if have != from {
+            return Err(ReplayError::Serial { have, from });
+        }
+        // Unshared while the journal is replayed: no copy.
+        let zone = Arc::make_mut(zone);
+        crate::update::replay(zone, &m).ok_or(ReplayError::NoZone)?;
+        match zone.serial() {
+            Some(s) if s == to => Ok(zone.origin.clone()),
+            s => Err(ReplayError::Serial {
+                have: s.unwrap_or(0),
+                from: to,
+            }),
+        }
+    }
+
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {
         self.zones.values().map(|z| &**z)
     }
@@ -266,6 +320,67 @@ mod tests {
     }
 
     const GOOD: &str = "$TTL 60\n@ SOA ns hm 5 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+
+    /// An UPDATE of example.org adding `owner` A `ip` (RFC 2136 2).
+    fn add_a(owner: &str, ip: [u8; 4]) -> Vec<u8> {
+        let name = |s: &str| Name::parse(s, &Name::root()).unwrap().wire().to_vec();
+        let mut m = alloc::vec![0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        m.extend(name("example.org."));
+        m.extend([0, 6, 0, 1]);
+        m.extend(name(owner));
+        m.extend([0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        m.extend(ip);
+        m
+    }
+
+    fn example() -> ZoneSet {
+        ZoneSet::load(&[f("example.org", GOOD)], None).0
+    }
+
+    #[test]
+    fn a_replayed_update_gives_the_zone_it_gave_then() {
+        let origin = Name::parse("example.org.", &Name::root()).unwrap();
+        let msg = add_a("new.example.org.", [192, 0, 2, 77]);
+        let then = crate::update::apply(
+            example().zone(&origin).unwrap(),
+            &crate::update::parse(&msg).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(then.serial(), Some(6));
+        let mut zs = example();
+        assert_eq!(zs.replay_update(&msg, 5, 6), Ok(origin.clone()));
+        assert_eq!(*zs.zone(&origin).unwrap(), then);
+        // The next one starts from 6.
+        let msg2 = add_a("new2.example.org.", [192, 0, 2, 78]);
+        assert_eq!(zs.replay_update(&msg2, 6, 7), Ok(origin.clone()));
+        assert_eq!(zs.zone(&origin).unwrap().serial(), Some(7));
+    }
+
+    #[test]
+    fn a_record_of_other_data_is_refused() {
+        let msg = add_a("new.example.org.", [192, 0, 2, 77]);
+        let mut zs = example();
+        // Written when the zone was at another serial.
+        assert_eq!(
+            zs.replay_update(&msg, 4, 5),
+            Err(ReplayError::Serial { have: 5, from: 4 })
+        );
+        // Ended at another serial than it gives here: refused, the edits
+        // stay (the caller rewrites the archive from what is served).
+        assert_eq!(
+            zs.replay_update(&msg, 5, 9),
+            Err(ReplayError::Serial { have: 6, from: 9 })
+        );
+        let origin = Name::parse("example.org.", &Name::root()).unwrap();
+        assert_eq!(zs.zone(&origin).unwrap().serial(), Some(6));
+        assert_eq!(zs.replay_update(b"junk", 6, 7), Err(ReplayError::Malformed));
+        let other = {
+            let mut m = msg.clone();
+            m[12 + 1..12 + 8].copy_from_slice(b"exampla");
+            m
+        };
+        assert_eq!(zs.replay_update(&other, 6, 7), Err(ReplayError::NoZone));
+    }
 
     #[test]
     fn files_become_zones_and_keys() {

@@ -149,7 +149,7 @@ fn answering_queries_allocates_nothing() {
                 *t,
                 0,
                 Policy::default(),
-                &mut |_, _, _| Err(()),
+                &mut |_, _, _, _| Err(()),
                 &mut out,
                 &mut |m| {
                     assert!(m.len() > 12);

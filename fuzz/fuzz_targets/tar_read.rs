@@ -13,14 +13,15 @@ fuzz_target!(|data: &[u8]| {
         out.copy_from_slice(src);
         Ok(())
     };
-    if let Ok(files) = tar::read(data.len() as u64, limits, read) {
+    if let Ok((files, _end)) = tar::read(data.len() as u64, limits, read) {
         let files: Vec<_> = files.into_iter().filter(|f| f.name.len() <= 100).collect();
         let again = tar::write(&files, 0);
         let back = tar::read(again.len() as u64, limits, |off: u64, out: &mut [u8]| -> Result<(), ()> {
             out.copy_from_slice(&again[off as usize..off as usize + out.len()]);
             Ok(())
         })
-        .expect("our own archive reads back");
+        .expect("our own archive reads back")
+        .0;
         assert_eq!(back, files);
     }
 });

@@ -12,7 +12,7 @@ mod update;
 use crate::config::{Config, SshKey};
 use crate::dns::{self, Dns, PlatformStore};
 use crate::resolve::{ResolveState, Resolver};
-use crate::server::{Store, Transport};
+use crate::server::Transport;
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::{Conn, Idle};
@@ -185,10 +185,9 @@ impl GitRemote {
                     // ahead (v2 only). Not after a push: pushes come in
                     // bursts (UPDATEs, ACME) and the next one would wait
                     // for it to end (~200 ms here, 4.2 -> 5+ pushes/s).
-                    let ahead = (matches!(job, Job::Fetch)
-                        && self.v2
-                        && self.spoke_v2 == Some(true))
-                    .then(|| self.remote.upload_pack_v2());
+                    let ahead =
+                        (matches!(job, Job::Fetch) && self.v2 && self.spoke_v2 == Some(true))
+                            .then(|| self.remote.upload_pack_v2());
                     self.idle = c
                         .keep(net, &mut self.closing, ahead)
                         .map(|i| (i, now + KEEP_NS));
@@ -503,7 +502,7 @@ impl GitRemote {
         let old = core::mem::replace(&mut dns.zones, zones);
         dns.files = files;
         self.checkout = Some(checkout);
-        persist(platform, &dns.files);
+        persist(platform, dns);
         dns::notify_risen(platform, dns, Some(&old));
     }
 }
@@ -517,12 +516,13 @@ fn refused_command(why: &str) -> bool {
 
 /// Keep the zone files on the storage device (when there is one), so a
 /// restart serves them before the remote answers.
-fn persist<P: Platform>(platform: &mut P, files: &[(String, Vec<u8>)]) {
+fn persist<P: Platform>(platform: &mut P, dns: &mut Dns) {
     if platform.block_capacity().is_none() {
         return;
     }
-    if PlatformStore(platform)
-        .write_cache(&dns::archive(files))
+    let now = platform.wall_clock_ns();
+    if dns
+        .rewrite_cache(&mut PlatformStore(platform), now)
         .is_err()
     {
         log::warn!("storage: the zone cache was not written; a restart waits for the remote");

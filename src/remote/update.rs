@@ -40,7 +40,7 @@ impl Pending {
             "UPDATE from {} not acknowledged: {why}; answering SERVFAIL",
             self.d.peer
         );
-        let (msg, _) = dns.serve_one(&self.d, &mut |_, _, _| Err(()));
+        let (msg, _) = dns.serve_one(&self.d, &mut |_, _, _, _| Err(()));
         self.reply(msg)
     }
 
@@ -79,7 +79,7 @@ impl GitRemote {
         // Apply on a trial basis: the commit hook takes the new zone and
         // refuses, so the zone set is left as it was.
         let mut change: Option<(Name, Name, String)> = None;
-        let (answer, _) = dns.serve_one(&u.d, &mut |zs, zone, key| {
+        let (answer, _) = dns.serve_one(&u.d, &mut |zs, zone, key, _| {
             change = zs.zone(zone).map(|z| {
                 let text = gitns_dns::zone::printer::print(z);
                 (zone.clone(), key.clone(), text)
@@ -186,11 +186,11 @@ impl GitRemote {
         dns: &mut Dns,
         u: Pending,
     ) -> Option<Reply> {
-        let (answer, event) = dns.serve_one(&u.d, &mut |_, _, _| Ok(()));
+        let (answer, event) = dns.serve_one(&u.d, &mut |_, _, _, _| Ok(()));
         if let Some(e) = event {
             dns.push_event(e);
         }
-        persist(platform, &dns.files);
+        persist(platform, dns);
         u.reply(answer)
     }
 }

@@ -17,8 +17,11 @@ pub enum Transport {
 /// Durable storage a handler may write before it answers (the zone cache:
 /// an acknowledged UPDATE must survive a restart).
 pub trait Store {
-    /// Replace the zone cache with `data`; Err when it is not durable.
-    fn write_cache(&mut self, data: &[u8]) -> Result<(), ()>;
+    /// Bytes the device holds; None without one.
+    fn capacity(&self) -> Option<u64>;
+    /// Write whole 512-byte sectors at `offset` (a multiple of 512); Err
+    /// when they are not durable.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()>;
 }
 
 /// Something that answers DNS messages.

@@ -215,7 +215,10 @@ pub fn read_main(args: &[&str]) -> Result<(), String> {
     let (Some(server), Some(zone)) = (args.first(), args.get(1)) else {
         return Err("usage: bench axfr-read SERVER ZONE [RUNS]".into());
     };
-    let runs: usize = args.get(2).map_or(Ok(1), |r| r.parse()).map_err(|e| format!("RUNS: {e}"))?;
+    let runs: usize = args
+        .get(2)
+        .map_or(Ok(1), |r| r.parse())
+        .map_err(|e| format!("RUNS: {e}"))?;
     for _ in 0..runs {
         let (s, records) = raw_axfr(server, zone)?;
         println!("{s:.3} s, {records} records");

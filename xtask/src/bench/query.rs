@@ -48,7 +48,7 @@ fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
             Transport::Udp,
             0,
             Policy::default(),
-            &mut |_, _, _| Err(()),
+            &mut |_, _, _, _| Err(()),
             out,
             &mut |m| bytes += m.len(),
         );
