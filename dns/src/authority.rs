@@ -272,11 +272,11 @@ fn update(
         return (rc, None);
     }
     let from = zone.serial().unwrap_or(0);
-    let Some(new) = crate::update::apply(zone, &m) else {
+    let Some((new, touched)) = crate::update::apply_touched(zone, &m) else {
         return (Rcode::NoError, None);
     };
     let origin = new.origin.clone();
-    let old = zs.replace(new);
+    let old = zs.replace_at(new, &touched);
     if commit(zs, &origin, &key, from).is_err() {
         if let Some(old) = old {
             zs.rollback(old);

@@ -44,7 +44,17 @@ pub struct Journal {
 impl Journal {
     /// Record the change from `old` to `new`.
     pub fn record(&mut self, old: &Zone, new: &Zone) {
-        match diff(old, new) {
+        self.push(diff(old, new))
+    }
+
+    /// Record the change from `old` to `new`, which differ only at the
+    /// owner names `names` (an UPDATE's): no walk over the whole zone.
+    pub fn record_at(&mut self, old: &Zone, new: &Zone, names: &[Name]) {
+        self.push(diff_at(old, new, names))
+    }
+
+    fn push(&mut self, d: Option<Diff>) {
+        match d {
             Some(d) if d.deleted.len() + d.added.len() <= MAX_RRS => {
                 if d.from == d.to && d.deleted.is_empty() && d.added.is_empty() {
                     return;
@@ -94,21 +104,39 @@ impl Journal {
     }
 }
 
-/// The difference between two versions of a zone, by a merge walk over
-/// both in canonical order. None without SOAs.
-pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
+/// The SOAs of both versions, and nothing deleted or added yet.
+fn diff_head(old: &Zone, new: &Zone) -> Option<Diff> {
     let soa = |z: &Zone| -> Option<(u32, Vec<u8>)> {
         let s = z.soa()?;
         Some((s.ttl, s.rdatas.first()?.to_vec()))
     };
-    let mut d = Diff {
+    Some(Diff {
         from: old.serial()?,
         to: new.serial()?,
         old_soa: soa(old)?,
         new_soa: soa(new)?,
         deleted: Vec::new(),
         added: Vec::new(),
-    };
+    })
+}
+
+/// [`diff`] of versions that differ only at the owner names `names`, in
+/// canonical order. None without SOAs.
+pub fn diff_at(old: &Zone, new: &Zone, names: &[Name]) -> Option<Diff> {
+    let mut d = diff_head(old, new)?;
+    let mut keys: Vec<(crate::name::Key, &Name)> = names.iter().map(|n| (n.key(), n)).collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.dedup_by(|a, b| a.0 == b.0);
+    for (_, n) in keys {
+        node_diff(old.node(n), new.node(n), &mut d);
+    }
+    Some(d)
+}
+
+/// The difference between two versions of a zone, by a merge walk over
+/// both in canonical order. None without SOAs.
+pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
+    let mut d = diff_head(old, new)?;
     let mut a = old.nodes().peekable();
     let mut b = new.nodes().peekable();
     loop {
@@ -185,6 +213,19 @@ mod tests {
     const V1: &str = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\nold A 192.0.2.9\n";
     const V2: &str = "$TTL 60\n@ SOA ns hm 2 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\nwww A 192.0.2.3\nnew 30 A 192.0.2.4\n";
     const V3: &str = "$TTL 60\n@ SOA ns hm 3 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww 90 A 192.0.2.2\nwww 90 A 192.0.2.3\nnew 30 A 192.0.2.4\n";
+
+    #[test]
+    fn a_diff_at_the_changed_names_is_the_whole_diff() {
+        let (a, b, c) = (zone(V1), zone(V2), zone(V3));
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let n = |s: &str| Name::parse(s, &o).unwrap();
+        // Unchanged, repeated and out-of-order names change nothing.
+        let names = [n("www"), n("ns"), n("old"), n("new"), n("www"), o.clone()];
+        assert_eq!(diff_at(&a, &b, &names), diff(&a, &b));
+        assert_eq!(diff_at(&b, &c, &names), diff(&b, &c));
+        // A name left out is a change left out.
+        assert_ne!(diff_at(&a, &b, &[n("www")]), diff(&a, &b));
+    }
 
     #[test]
     fn diffs_name_exactly_what_changed() {

@@ -161,16 +161,25 @@ pub fn prescan(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
 /// Apply the updates to a copy of `z` (RFC 2136 3.4.2). Returns the new
 /// zone when anything changed.
 pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
+    apply_touched(z, m).map(|(nz, _)| nz)
+}
+
+/// [`apply`], with the owner names the new zone may differ at (the
+/// update's names and the apex): what changed is found there, not by
+/// comparing the whole zone.
+pub fn apply_touched(z: &Zone, m: &UpdateMsg) -> Option<(Zone, Vec<Name>)> {
     let mut nz = z.clone();
     let old_serial = z.serial()?;
     let soa_set = edit(&mut nz, m)?;
-    if nz == *z {
+    let mut touched: Vec<Name> = m.updates.iter().map(|u| u.name.clone()).collect();
+    if touched.iter().all(|n| z.node(n) == nz.node(n)) {
         return None;
     }
     if !soa_set {
         nz.set_serial(serial::next(old_serial))?;
     }
-    Some(nz)
+    touched.push(z.origin.clone());
+    Some((nz, touched))
 }
 
 /// Apply again, in place, updates that changed `z` when they were

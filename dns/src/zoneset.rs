@@ -181,6 +181,19 @@ impl ZoneSet {
         self.zones.insert(key, Arc::new(z))
     }
 
+    /// [`ZoneSet::replace`] with a zone that differs from the one it
+    /// replaces only at the owner names `touched` (an UPDATE's).
+    pub fn replace_at(&mut self, z: Zone, touched: &[Name]) -> Option<Arc<Zone>> {
+        let key = z.origin.key().to_vec();
+        if let Some(old) = self.zones.get(&key) {
+            self.journals
+                .entry(key.clone())
+                .or_default()
+                .record_at(old, &z, touched);
+        }
+        self.zones.insert(key, Arc::new(z))
+    }
+
     /// Undo a [`ZoneSet::replace`]: put `old` back and forget the change.
     pub fn rollback(&mut self, old: Arc<Zone>) {
         let key = old.origin.key().to_vec();

@@ -8,7 +8,8 @@ use std::process::Command;
 const MIN_DEVICE: u64 = 16 << 20;
 
 /// Pack the root-level regular files of `dir` into a ustar archive at `out`,
-/// padded to a whole number of 512-byte sectors and at least 16 MiB.
+/// padded to a whole number of 512-byte sectors: twice the archive and 1 MiB,
+/// at least 16 MiB.
 pub fn pack(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -36,7 +37,9 @@ pub fn pack(dir: &Path, out: &Path) -> Result<PathBuf, String> {
             .args(&names),
     )?;
     let len = std::fs::metadata(out).map_err(|e| e.to_string())?.len();
-    let size = len.max(MIN_DEVICE).div_ceil(512) * 512;
+    // Room for the archive written again (UPDATEs print their zones) and
+    // for its journal, which may grow to the archive's size.
+    let size = (2 * len + (1 << 20)).max(MIN_DEVICE).div_ceil(512) * 512;
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(out)

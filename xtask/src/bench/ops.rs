@@ -40,7 +40,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&dir);
     let (axfr_runs, secs, lat_runs) = if quick { (1, 2, 3) } else { (3, 5, 10) };
     let r = (|| -> Result<String, String> {
-        let axfr = axfr(&dir, axfr_runs)?;
+        let axfr = axfr(&dir, axfr_runs, secs)?;
         let upd = updates(&dir, secs)?;
         let sec = secondary(&dir, lat_runs)?;
         Ok(format!("{axfr}\n{upd}\n{sec}"))
@@ -268,15 +268,17 @@ fn dig_axfr(ns: &str, server: &str, zone: &str) -> Result<(f64, u64, u64), Strin
     Ok((secs, num("XFR size:"), num("bytes")))
 }
 
-fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
+fn axfr(dir: &Path, runs: usize, secs: u64) -> Result<String, String> {
     let text = super::zone::big_zone(1_000_000);
-    let zones = write_zone(dir, BIG, &text, &[])?;
+    let (keys, knot_key) = update_key(BIG);
+    let zones = write_zone(dir, BIG, &text, &[(&format!("{BIG}._keys"), keys)])?;
     // gitns: --axfr allows the unsigned transfer dig asks for.
     let ns = Netns::create(&format!("gitns-bops-{}", std::process::id()))?;
     let g = boot(&ns, &zones, 3072, &["--axfr"])?;
     ns.run_in(|| poll_soa_long("10.0.0.2:53", BIG))??;
     let (gitns, size) = dig_axfr_runs(&ns.name, "10.0.0.2", runs)?;
     let gitns_raw = raw_axfr_runs(&ns.name, "10.0.0.2", runs)?;
+    let gitns_upd = ns.run_in(move || big_update_rate("10.0.0.2:53", secs))??;
     drop(g);
     drop(ns);
     // The same appliance on the unix platform: what the VM path costs.
@@ -287,7 +289,7 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
     drop(u);
     drop(ns);
     let pair = VethPair::create("ax")?;
-    let acl = "acl:\n  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n";
+    let acl = format!("{knot_key}  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n");
     let k = knot(
         dir,
         "axfr",
@@ -295,12 +297,13 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
         "10.0.1.2",
         BIG,
         &zones.join(BIG),
-        acl,
-        "    acl: xfr\n",
+        &acl,
+        "    acl: [xfr, upd]\n",
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", BIG))??;
     let (knot_t, ksize) = dig_axfr_runs(&pair.client, "10.0.1.2", runs)?;
     let knot_raw = raw_axfr_runs(&pair.client, "10.0.1.2", runs)?;
+    let knot_upd = run_in_named(&pair.client, move || big_update_rate("10.0.1.2:53", secs))??;
     drop(k);
     let (g, k) = (summary(&gitns), summary(&knot_t));
     let (gr, kr, ur) = (summary(&gitns_raw), summary(&knot_raw), summary(&unix_raw));
@@ -309,7 +312,10 @@ fn axfr(dir: &Path, runs: usize) -> Result<String, String> {
 printing: dig's parsing bounds both servers above):\n\n\
 | server | s min | s median | s max |\n|---|---|---|---|\n\
 | gitns (VM) | {:.2} | {:.2} | {:.2} |\n| gitns (unix platform, same tap path) | {:.2} | {:.2} | {:.2} |\n| Knot | {:.2} | {:.2} | {:.2} |\n\n\
-Ratio Knot / gitns (median): {:.2}.\n",
+Ratio Knot / gitns (median): {:.2}.\n\n\
+Signed UPDATEs of this zone, one at a time for {secs} s after one not counted (gitns: to\n\
+the storage journal; Knot: its journal): gitns {gitns_upd:.0}/s, Knot {knot_upd:.0}/s, ratio\n\
+gitns / Knot {:.2}.\n",
         gr.min,
         gr.median,
         gr.max,
@@ -319,7 +325,8 @@ Ratio Knot / gitns (median): {:.2}.\n",
         kr.min,
         kr.median,
         kr.max,
-        kr.median / gr.median
+        kr.median / gr.median,
+        gitns_upd / knot_upd
     );
     Ok(format!(
         "### AXFR of a 1,000,000-name zone ({runs} run(s), `dig AXFR`)\n\n\
@@ -341,6 +348,13 @@ Ratio Knot time / gitns time (median, > 1 means gitns ahead): {:.2}; bytes gitns
     ) + &raw)
 }
 
+/// [`update_rate_of`] the big zone after one UPDATE not counted (the
+/// first writes gitns's archive again: the operator's has no journal).
+fn big_update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
+    update_rate_of(server, BIG, 1)?;
+    update_rate_of(server, BIG, secs)
+}
+
 /// Wait (up to 120 s) for a big zone to load.
 fn poll_soa_long(server: &str, zone: &str) -> Result<Instant, String> {
     let end = Instant::now() + Duration::from_secs(120);
@@ -355,10 +369,17 @@ fn poll_soa_long(server: &str, zone: &str) -> Result<Instant, String> {
 
 /// Signed UPDATEs, one at a time, for `secs`: acknowledged per second.
 fn update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
-    let key = crate::dnstool::parse_key(&format!("personal._update.{ZONE}:SHA256:{SECRET}"))?;
-    let zone = Name::parse(ZONE, &Name::root()).map_err(|e| e.to_string())?;
+    update_rate_of(server, ZONE, secs)
+}
+
+/// Signed UPDATEs of `origin` (key `personal._update.ORIGIN`), one at a
+/// time, for `secs`: acknowledged per second.
+fn update_rate_of(server: &'static str, origin: &str, secs: u64) -> Result<f64, String> {
+    let key = crate::dnstool::parse_key(&format!("personal._update.{origin}:SHA256:{SECRET}"))?;
+    let zone = Name::parse(origin, &Name::root()).map_err(|e| e.to_string())?;
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_secs(5)))
+    // The first UPDATE of a big zone may rewrite its whole cache.
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let mut ok = 0u64;
@@ -370,7 +391,7 @@ fn update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
             i as u16,
             &zone,
             &format!(
-                "add u{i}-{}.{ZONE}. 300 A 192.0.2.{}",
+                "add u{i}-{}.{origin}. 300 A 192.0.2.{}",
                 t0.elapsed().as_nanos() % 1_000_000,
                 i % 250
             ),
@@ -384,6 +405,14 @@ fn update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
         }
     }
     Ok(ok as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// The update key of `origin` for a `_keys` file and for Knot.
+fn update_key(origin: &str) -> (String, String) {
+    (
+        format!("personal._update.{origin}. DNSKEY 0 3 163 {SECRET}\n"),
+        format!("key:\n  - id: personal._update.{origin}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nacl:\n  - id: upd\n    key: personal._update.{origin}\n    action: update\n"),
+    )
 }
 
 fn keys_file() -> String {
