@@ -272,15 +272,12 @@ fn update(
         return (rc, None);
     }
     let from = zone.serial().unwrap_or(0);
-    let Some((new, touched)) = crate::update::apply_touched(zone, &m) else {
+    let origin = zone.origin.clone();
+    let Some(saved) = zs.update_in_place(&m) else {
         return (Rcode::NoError, None);
     };
-    let origin = new.origin.clone();
-    let old = zs.replace_at(new, &touched);
     if commit(zs, &origin, &key, from).is_err() {
-        if let Some(old) = old {
-            zs.rollback(old);
-        }
+        zs.undo_update(&origin, &saved);
         return (Rcode::ServFail, None);
     }
     (Rcode::NoError, Some(Event::Updated(origin)))

@@ -5,7 +5,7 @@
 
 use crate::name::Name;
 use crate::rtype::SOA;
-use crate::zone::Zone;
+use crate::zone::{Saved, Zone};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
@@ -47,10 +47,10 @@ impl Journal {
         self.push(diff(old, new))
     }
 
-    /// Record the change from `old` to `new`, which differ only at the
-    /// owner names `names` (an UPDATE's): no walk over the whole zone.
-    pub fn record_at(&mut self, old: &Zone, new: &Zone, names: &[Name]) {
-        self.push(diff_at(old, new, names))
+    /// Record the change an in-place UPDATE made to `z`, whose nodes
+    /// before it are `saved` (no walk over the whole zone).
+    pub fn record_saved(&mut self, z: &Zone, saved: &[Saved]) {
+        self.push(diff_saved(z, saved))
     }
 
     fn push(&mut self, d: Option<Diff>) {
@@ -120,15 +120,33 @@ fn diff_head(old: &Zone, new: &Zone) -> Option<Diff> {
     })
 }
 
-/// [`diff`] of versions that differ only at the owner names `names`, in
-/// canonical order. None without SOAs.
-pub fn diff_at(old: &Zone, new: &Zone, names: &[Name]) -> Option<Diff> {
-    let mut d = diff_head(old, new)?;
-    let mut keys: Vec<(crate::name::Key, &Name)> = names.iter().map(|n| (n.key(), n)).collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
-    keys.dedup_by(|a, b| a.0 == b.0);
-    for (_, n) in keys {
-        node_diff(old.node(n), new.node(n), &mut d);
+/// [`diff`] from the version of `z` whose nodes at the keys of `saved`
+/// (the apex among them) were as saved, in canonical order. None without
+/// SOAs.
+pub fn diff_saved(z: &Zone, saved: &[Saved]) -> Option<Diff> {
+    let apex = saved
+        .iter()
+        .find(|s| s.key().is_empty())
+        .and_then(|s| z.saved_node(s))?;
+    let old = apex.get(SOA)?;
+    let rd = old.rdatas.first()?;
+    let mut r = crate::wire::Reader::new(rd);
+    r.name().ok()?;
+    r.name().ok()?;
+    let from = r.u32().ok()?;
+    let new = z.soa()?;
+    let mut d = Diff {
+        from,
+        to: z.serial()?,
+        old_soa: (old.ttl, rd.to_vec()),
+        new_soa: (new.ttl, new.rdatas.first()?.to_vec()),
+        deleted: Vec::new(),
+        added: Vec::new(),
+    };
+    let mut order: Vec<&Saved> = saved.iter().collect();
+    order.sort_by(|a, b| a.key().cmp(b.key()));
+    for s in order {
+        node_diff(z.saved_node(s), z.current(s), &mut d);
     }
     Some(d)
 }
@@ -215,16 +233,34 @@ mod tests {
     const V3: &str = "$TTL 60\n@ SOA ns hm 3 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww 90 A 192.0.2.2\nwww 90 A 192.0.2.3\nnew 30 A 192.0.2.4\n";
 
     #[test]
-    fn a_diff_at_the_changed_names_is_the_whole_diff() {
-        let (a, b, c) = (zone(V1), zone(V2), zone(V3));
-        let o = Name::parse("example.org.", &Name::root()).unwrap();
-        let n = |s: &str| Name::parse(s, &o).unwrap();
-        // Unchanged, repeated and out-of-order names change nothing.
-        let names = [n("www"), n("ns"), n("old"), n("new"), n("www"), o.clone()];
-        assert_eq!(diff_at(&a, &b, &names), diff(&a, &b));
-        assert_eq!(diff_at(&b, &c, &names), diff(&b, &c));
-        // A name left out is a change left out.
-        assert_ne!(diff_at(&a, &b, &[n("www")]), diff(&a, &b));
+    fn the_diff_of_an_update_in_place_is_the_whole_diff() {
+        use crate::update::{apply_in_place, parse};
+        let a = zone(V1);
+        let mut b = a.clone();
+        // UPDATE example.org: add www A 192.0.2.3, delete old, add new.
+        let name = |s: &str| Name::parse(s, &Name::root()).unwrap().wire().to_vec();
+        let mut m = alloc::vec![0, 1, 0x28, 0, 0, 1, 0, 0, 0, 3, 0, 0];
+        m.extend(name("example.org."));
+        m.extend([0, 6, 0, 1]);
+        for (owner, class, ttl, rd) in [
+            ("www.example.org.", 1u16, 60u32, &[192, 0, 2, 3][..]),
+            ("old.example.org.", 255, 0, &[][..]),
+            ("new.example.org.", 1, 30, &[192, 0, 2, 4][..]),
+        ] {
+            m.extend(name(owner));
+            let rtype: u16 = if class == 255 { 255 } else { 1 };
+            m.extend(rtype.to_be_bytes());
+            m.extend(class.to_be_bytes());
+            m.extend(ttl.to_be_bytes());
+            m.extend((rd.len() as u16).to_be_bytes());
+            m.extend(rd);
+        }
+        let saved = apply_in_place(&mut b, &parse(&m).unwrap()).unwrap();
+        assert_eq!(diff_saved(&b, &saved), diff(&a, &b));
+        assert_eq!(b, zone(V2), "{:?}", diff(&zone(V2), &b));
+        // Undone, it is the zone it was.
+        crate::update::undo(&mut b, &saved);
+        assert_eq!(b, a);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::rdata;
 use crate::rtype::*;
 use crate::serial;
 use crate::wire::Reader;
-use crate::zone::Zone;
+use crate::zone::{Saved, Zone};
 use alloc::vec::Vec;
 
 /// One RR of the prerequisite or update section.
@@ -161,25 +161,43 @@ pub fn prescan(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
 /// Apply the updates to a copy of `z` (RFC 2136 3.4.2). Returns the new
 /// zone when anything changed.
 pub fn apply(z: &Zone, m: &UpdateMsg) -> Option<Zone> {
-    apply_touched(z, m).map(|(nz, _)| nz)
+    let mut nz = z.clone();
+    apply_in_place(&mut nz, m).map(|_| nz)
 }
 
-/// [`apply`], with the owner names the new zone may differ at (the
-/// update's names and the apex): what changed is found there, not by
-/// comparing the whole zone.
-pub fn apply_touched(z: &Zone, m: &UpdateMsg) -> Option<(Zone, Vec<Name>)> {
-    let mut nz = z.clone();
+/// [`apply`] on `z` itself (no copy of the zone): the nodes it may have
+/// changed as they were before (the update's names and the apex), to
+/// diff against or to put back ([`undo`]); None when nothing changed
+/// (then `z` is as it was).
+pub fn apply_in_place(z: &mut Zone, m: &UpdateMsg) -> Option<Vec<Saved>> {
     let old_serial = z.serial()?;
-    let soa_set = edit(&mut nz, m)?;
-    let mut touched: Vec<Name> = m.updates.iter().map(|u| u.name.clone()).collect();
-    if touched.iter().all(|n| z.node(n) == nz.node(n)) {
+    let mut names: Vec<&Name> = m.updates.iter().map(|u| &u.name).collect();
+    names.push(&z.origin);
+    let mut saved: Vec<Saved> = Vec::with_capacity(names.len());
+    for n in names {
+        if let Some(s) = z.save(n) {
+            if !saved.contains(&s) {
+                saved.push(s);
+            }
+        }
+    }
+    let soa_set = edit(z, m);
+    if soa_set.is_none() || saved.iter().all(|s| z.unchanged(s)) {
+        undo(z, &saved);
         return None;
     }
-    if !soa_set {
-        nz.set_serial(serial::next(old_serial))?;
+    if soa_set != Some(true) && z.set_serial(serial::next(old_serial)).is_none() {
+        undo(z, &saved);
+        return None;
     }
-    touched.push(z.origin.clone());
-    Some((nz, touched))
+    Some(saved)
+}
+
+/// Put back the nodes [`apply_in_place`] saved.
+pub fn undo(z: &mut Zone, saved: &[Saved]) {
+    for s in saved.iter().rev() {
+        z.restore(s);
+    }
 }
 
 /// Apply again, in place, updates that changed `z` when they were

@@ -8,7 +8,7 @@ use crate::name::Name;
 use crate::serial;
 use crate::zone::check::{self, Finding};
 use crate::zone::parser::ParseError;
-use crate::zone::Zone;
+use crate::zone::{Saved, Zone};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -181,26 +181,30 @@ impl ZoneSet {
         self.zones.insert(key, Arc::new(z))
     }
 
-    /// [`ZoneSet::replace`] with a zone that differs from the one it
-    /// replaces only at the owner names `touched` (an UPDATE's).
-    pub fn replace_at(&mut self, z: Zone, touched: &[Name]) -> Option<Arc<Zone>> {
-        let key = z.origin.key().to_vec();
-        if let Some(old) = self.zones.get(&key) {
-            self.journals
-                .entry(key.clone())
-                .or_default()
-                .record_at(old, &z, touched);
-        }
-        self.zones.insert(key, Arc::new(z))
+    /// Apply the UPDATE `m` to its zone in place (copied first only when
+    /// a zone transfer still streams this version) and record the change
+    /// in the IXFR history: the nodes as they were, for
+    /// [`ZoneSet::undo_update`]; None when nothing changed.
+    pub fn update_in_place(&mut self, m: &crate::update::UpdateMsg) -> Option<Vec<Saved>> {
+        let key = m.zone.key().to_vec();
+        let z = Arc::make_mut(self.zones.get_mut(&key[..])?);
+        let saved = crate::update::apply_in_place(z, m)?;
+        self.journals
+            .entry(key)
+            .or_default()
+            .record_saved(z, &saved);
+        Some(saved)
     }
 
-    /// Undo a [`ZoneSet::replace`]: put `old` back and forget the change.
-    pub fn rollback(&mut self, old: Arc<Zone>) {
-        let key = old.origin.key().to_vec();
-        if let Some(j) = self.journals.get_mut(&key) {
+    /// Undo an [`ZoneSet::update_in_place`] of zone `origin`.
+    pub fn undo_update(&mut self, origin: &Name, saved: &[Saved]) {
+        let key = origin.key();
+        if let Some(z) = self.zones.get_mut(&key[..]) {
+            crate::update::undo(Arc::make_mut(z), saved);
+        }
+        if let Some(j) = self.journals.get_mut(&key[..]) {
             j.undo();
         }
-        self.zones.insert(key, old);
     }
 
     /// The IXFR history of the zone named `origin`.

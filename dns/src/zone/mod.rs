@@ -8,4 +8,4 @@ pub mod parser;
 pub mod printer;
 pub mod store;
 
-pub use store::{Node, RRset, RRsets, Rdatas, Zone, ZoneBuilder};
+pub use store::{Node, RRset, RRsets, Rdatas, Saved, Zone, ZoneBuilder};

@@ -621,6 +621,21 @@ fn rel<'a>(
     Some((w, k))
 }
 
+/// A node saved by [`Zone::save`]: its key within the zone and its block
+/// (None: there was no node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saved {
+    key: Vec<u8>,
+    block: Option<Vec<u8>>,
+}
+
+impl Saved {
+    /// The node's key within the zone (empty at the apex).
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
 /// A zone: its apex and its nodes.
 pub struct Zone {
     /// The apex (never changed once built: nodes are relative to it).
@@ -750,6 +765,53 @@ impl Zone {
         };
         f(&mut p);
         let new = p.encode(&wire, k).map(|b| self.arena.push(b));
+        self.put(k, at, new);
+    }
+
+    /// The node at `name` as it is now (or its absence), to look at or put
+    /// back after edits ([`Zone::restore`]). None outside the zone.
+    pub fn save(&self, name: &Name) -> Option<Saved> {
+        let key = name.key();
+        let (_, k) = rel(name.wire(), &key, &self.origin, &self.okey)?;
+        let block = self
+            .find(k)
+            .ok()
+            .map(|i| self.arena.get(self.nodes[i].at).to_vec());
+        Some(Saved {
+            key: k.to_vec(),
+            block,
+        })
+    }
+
+    /// A saved node as it was.
+    pub fn saved_node<'a>(&'a self, s: &'a Saved) -> Option<Node<'a>> {
+        s.block.as_deref().map(|b| Node {
+            b,
+            apex: &self.origin,
+        })
+    }
+
+    /// The node now at the key of `s`.
+    pub fn current(&self, s: &Saved) -> Option<Node<'_>> {
+        self.find(&s.key).ok().map(|i| self.view(self.nodes[i].at))
+    }
+
+    /// Is the node of `s` now as it was saved?
+    pub fn unchanged(&self, s: &Saved) -> bool {
+        self.current(s) == self.saved_node(s)
+    }
+
+    /// Put a saved node back as it was.
+    pub fn restore(&mut self, s: &Saved) {
+        let k = &s.key[..];
+        let at = self.find(k);
+        let new = s.block.as_deref().map(|b| self.arena.push(b));
+        self.put(k, at, new);
+    }
+
+    /// Make block `new` (None: no node) the node of key `k`, which [`Zone::find`]
+    /// gave `at`: the slot and the index follow, the old block is garbage.
+    fn put(&mut self, k: &[u8], at: Result<usize, usize>, new: Option<u32>) {
         let old = at.ok().map(|i| self.nodes[i].at);
         let arena = &self.arena;
         let key_of = |r| arena.key(r);
