@@ -291,7 +291,10 @@ fn block_write(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
         None => RESULT_EINVAL,
         Some(f) => {
             let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
+            // Synced before the guest goes on: it acknowledges UPDATEs on
+            // the strength of this write (solo5-hvt does not sync).
             f.write_all_at(data, a.offset)
+                .and_then(|()| f.sync_data())
                 .map_err(|e| format!("Fatal error when writing: {e}"))?;
             RESULT_OK
         }
