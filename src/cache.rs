@@ -49,6 +49,9 @@ pub struct Journal {
     /// Zones changed by records since the archive was written: written
     /// again when it is.
     pub dirty: Vec<Name>,
+    /// No more appends: the next UPDATE writes the archive again (its last
+    /// write failed, or a record did not replay).
+    pub fold_needed: bool,
 }
 
 /// One acknowledged UPDATE.
@@ -114,6 +117,7 @@ pub fn write_archive(
         tail: archive + SECTOR as u64,
         next_seq: 0,
         dirty: Vec::new(),
+        fold_needed: false,
     })
 }
 
@@ -148,7 +152,7 @@ impl Journal {
         zone: &Name,
         r: &Record,
     ) -> Result<(), AppendError> {
-        if r.message.len() > MAX_MESSAGE {
+        if r.message.len() > MAX_MESSAGE || self.fold_needed {
             return Err(AppendError::Full);
         }
         let b = self.encode(self.next_seq, r);
@@ -212,6 +216,7 @@ fn read_journal(
         tail: archive + SECTOR as u64,
         next_seq: 0,
         dirty: Vec::new(),
+        fold_needed: false,
     };
     let mut records = Vec::new();
     while let Some((r, len)) = read_record(&j, capacity, read_at) {
@@ -292,14 +297,38 @@ impl Cache {
                 Err(AppendError::Full) => {}
             }
         }
-        let mut zones = self.journal.take().map(|j| j.dirty).unwrap_or_default();
+        let generation = self.generation();
+        let mut zones = self
+            .journal
+            .as_ref()
+            .map(|j| j.dirty.clone())
+            .unwrap_or_default();
         if !zones.contains(zone) {
             zones.push(zone.clone());
         }
         let files = with_zones(&self.files, zs, &zones);
-        self.journal = Some(write_archive(store, &files, self.generation())?);
-        self.files = files;
-        Ok(())
+        match write_archive(store, &files, generation) {
+            Ok(j) => {
+                self.journal = Some(j);
+                self.files = files;
+                Ok(())
+            }
+            Err(()) => {
+                // The device may hold half an archive: keep what must be
+                // folded in and fold at the next UPDATE.
+                let mut j = self.journal.take().unwrap_or(Journal {
+                    generation,
+                    archive: 0,
+                    tail: 0,
+                    next_seq: 0,
+                    dirty: Vec::new(),
+                    fold_needed: true,
+                });
+                (j.fold_needed, j.generation) = (true, j.generation.max(generation));
+                self.journal = Some(j);
+                Err(())
+            }
+        }
     }
 
     /// Write the archive of the files again, with a new journal (the zones
@@ -336,10 +365,17 @@ fn with_zones(files: &[(String, Vec<u8>)], zs: &ZoneSet, zones: &[Name]) -> Vec<
 
 /// Apply `records` to the zones loaded from the archive they follow, in
 /// order; the zones they change are the journal's dirty ones. Stops at
-/// the first that does not apply (it belongs to other data).
+/// the first that does not apply (it belongs to other data): the zones as
+/// replayed so far are then written as a new archive by the next UPDATE.
 pub fn replay(zs: &mut ZoneSet, journal: &mut Journal, records: &[Record]) -> Result<(), String> {
     for (i, r) in records.iter().enumerate() {
         let zone = zs.replay_update(&r.message, r.from, r.to).map_err(|e| {
+            journal.fold_needed = true;
+            if let Ok(m) = gitns_dns::update::parse(&r.message) {
+                if !journal.dirty.contains(&m.zone) {
+                    journal.dirty.push(m.zone);
+                }
+            }
             alloc::format!("journal record {i} does not apply ({e:?}): not replaying the rest")
         })?;
         if !journal.dirty.contains(&zone) {
@@ -495,6 +531,97 @@ mod tests {
             j.append(&mut d, &zone(), &rec(0, MAX_MESSAGE + 1)),
             Err(AppendError::Full)
         );
+    }
+
+    /// An UPDATE of example.org adding `owner` A `ip` (RFC 2136 2).
+    fn add_a(owner: &str, ip: [u8; 4]) -> Vec<u8> {
+        let name = |s: &str| Name::parse(s, &Name::root()).unwrap().wire().to_vec();
+        let mut m = alloc::vec![0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        m.extend(name("example.org."));
+        m.extend([0, 6, 0, 1]);
+        m.extend(name(owner));
+        m.extend([0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        m.extend(ip);
+        m
+    }
+
+    #[test]
+    fn updates_survive_appends_folds_and_a_restart() {
+        // A device so small that the journal fills and is folded in
+        // several times.
+        let mut d = disk(64 * 1024);
+        let (mut zs, _) = ZoneSet::load(&files(1), None);
+        let mut c = Cache {
+            files: files(1),
+            journal: None,
+            now_ns: 1,
+        };
+        let mut folds = 0;
+        for i in 0..400u32 {
+            let msg = add_a(&alloc::format!("h{i}.example.org."), [192, 0, 2, i as u8]);
+            let m = gitns_dns::update::parse(&msg).unwrap();
+            let from = zs.zone(&zone()).unwrap().serial().unwrap();
+            zs.update_in_place(&m).unwrap();
+            let to = zs.zone(&zone()).unwrap().serial().unwrap();
+            let before = c.journal.as_ref().map(|j| j.generation);
+            let r = Record {
+                from,
+                to,
+                message: msg,
+            };
+            c.commit(&mut d, &zs, &zone(), &r).unwrap();
+            folds += (c.journal.as_ref().map(|j| j.generation) != before) as u32;
+            // After every acknowledged UPDATE a restart serves it.
+            if i % 37 == 0 || i == 399 {
+                let (back, _, cache) = crate::dns::load_cache(read_back(&d), None, 2);
+                assert_eq!(back.zone(&zone()), zs.zone(&zone()), "after {i}");
+                assert_eq!(
+                    cache.journal.as_ref().map(|j| j.tail),
+                    c.journal.as_ref().map(|j| j.tail)
+                );
+            }
+        }
+        assert!(folds >= 3, "{folds} folds");
+    }
+
+    #[test]
+    fn after_a_failed_fold_the_next_update_folds_with_what_was_owed() {
+        let mut d = disk(256 * 1024);
+        let (mut zs, _) = ZoneSet::load(&files(1), None);
+        let mut c = Cache {
+            files: files(1),
+            journal: None,
+            now_ns: 1,
+        };
+        let mut update = |zs: &mut ZoneSet, i: u32| {
+            let msg = add_a(&alloc::format!("h{i}.example.org."), [192, 0, 2, 1]);
+            let from = zs.zone(&zone()).unwrap().serial().unwrap();
+            zs.update_in_place(&gitns_dns::update::parse(&msg).unwrap())
+                .unwrap();
+            let to = zs.zone(&zone()).unwrap().serial().unwrap();
+            Record {
+                from,
+                to,
+                message: msg,
+            }
+        };
+        let r = update(&mut zs, 0);
+        c.commit(&mut d, &zs, &zone(), &r).unwrap();
+        let r = update(&mut zs, 1);
+        c.commit(&mut d, &zs, &zone(), &r).unwrap();
+        assert_eq!(c.journal.as_ref().unwrap().next_seq, 1, "appended");
+        // The device fails while the journal is folded in.
+        c.journal.as_mut().unwrap().fold_needed = true;
+        d.fail = true;
+        let r = update(&mut zs, 2);
+        assert!(c.commit(&mut d, &zs, &zone(), &r).is_err());
+        let j = c.journal.as_ref().unwrap();
+        assert!(j.fold_needed && j.dirty.contains(&zone()));
+        d.fail = false;
+        c.commit(&mut d, &zs, &zone(), &r).unwrap();
+        let (back, _, _) = crate::dns::load_cache(read_back(&d), None, 2);
+        assert_eq!(back.zone(&zone()), zs.zone(&zone()));
+        assert!(!c.journal.as_ref().unwrap().fold_needed);
     }
 
     #[test]

@@ -354,11 +354,11 @@ pub fn load_cache(
                 records.len()
             );
         }
-        match replayed {
-            Ok(()) => journal = Some(j),
+        if let Err(e) = replayed {
             // The next UPDATE writes the archive again from what is served.
-            Err(e) => log::error!("storage: {e}"),
+            log::error!("storage: {e}");
         }
+        journal = Some(j);
     });
     let c = cache::Cache {
         files: contents.files,
