@@ -269,10 +269,11 @@ impl Idle {
         self.pay_flush();
         let ssh = &mut self.ssh;
         if let Warm::Wanted(cmd) = &self.warm {
-            // Keep a channel free for a push: sunset 0.6 never reuses a
-            // channel the server closed before we were done with it, so a
-            // connection runs CHANNELS commands in all.
-            if ssh.reusable() && ssh.channel_closed() && ssh.channels_opened + 2 <= CHANNELS {
+            // sunset 0.6 never reuses a channel the server closed before
+            // we were done with it, so a connection runs CHANNELS commands
+            // in all; the last one too is started ahead (a push finding it
+            // there opens a new connection rather than wait for it).
+            if ssh.reusable() && ssh.channel_closed() && ssh.channels_opened < CHANNELS {
                 let cmd = cmd.clone();
                 self.warm = match ssh.next_command(&cmd) {
                     Ok(()) => {
@@ -312,6 +313,11 @@ impl Idle {
                 let mut conn = self.into_conn(op, now, timeouts);
                 conn.ahead = true;
                 return Ok(conn);
+            }
+            Warm::Running(_) if self.ssh.channels_opened >= CHANNELS => {
+                // No channel left once it ends: a new connection at once.
+                log::debug!("git: the kept connection has no channel left for {command}");
+                return Err(Box::new((self, op, false)));
             }
             Warm::Running(_) => {
                 // A v2 upload-pack ends on a lone flush-pkt.
