@@ -111,14 +111,7 @@ pub fn write_archive(
         return Err(());
     }
     store.write_at(0, &image)?;
-    Ok(Journal {
-        generation,
-        archive,
-        tail: archive + SECTOR as u64,
-        next_seq: 0,
-        dirty: Vec::new(),
-        fold_needed: false,
-    })
+    Ok(Journal::empty(generation, archive))
 }
 
 fn checksum(b: &[u8]) -> [u8; CHECKSUM] {
@@ -129,6 +122,18 @@ fn checksum(b: &[u8]) -> [u8; CHECKSUM] {
 }
 
 impl Journal {
+    /// A journal without records after an archive of `archive` bytes.
+    fn empty(generation: u64, archive: u64) -> Journal {
+        Journal {
+            generation,
+            archive,
+            tail: archive + SECTOR as u64,
+            next_seq: 0,
+            dirty: Vec::new(),
+            fold_needed: false,
+        }
+    }
+
     /// The sectors of record `r` as number `seq` of this generation.
     fn encode(&self, seq: u32, r: &Record) -> Vec<u8> {
         let mut b = Vec::with_capacity(REC_HEAD + r.message.len() + CHECKSUM + SECTOR);
@@ -210,14 +215,7 @@ fn read_journal(
         return None;
     }
     let generation = u64::from_le_bytes(head[8..16].try_into().ok()?);
-    let mut j = Journal {
-        generation,
-        archive,
-        tail: archive + SECTOR as u64,
-        next_seq: 0,
-        dirty: Vec::new(),
-        fold_needed: false,
-    };
+    let mut j = Journal::empty(generation, archive);
     let mut records = Vec::new();
     while let Some((r, len)) = read_record(&j, capacity, read_at) {
         records.push(r);
@@ -316,14 +314,10 @@ impl Cache {
             Err(()) => {
                 // The device may hold half an archive: keep what must be
                 // folded in and fold at the next UPDATE.
-                let mut j = self.journal.take().unwrap_or(Journal {
-                    generation,
-                    archive: 0,
-                    tail: 0,
-                    next_seq: 0,
-                    dirty: Vec::new(),
-                    fold_needed: true,
-                });
+                let mut j = self
+                    .journal
+                    .take()
+                    .unwrap_or_else(|| Journal::empty(generation, 0));
                 (j.fold_needed, j.generation) = (true, j.generation.max(generation));
                 self.journal = Some(j);
                 Err(())
@@ -545,30 +539,41 @@ mod tests {
         m
     }
 
+    /// The zones of `files(1)` and a cache of them without a journal.
+    fn fresh() -> (ZoneSet, Cache) {
+        let (zs, _) = ZoneSet::load(&files(1), None);
+        let c = Cache {
+            files: files(1),
+            journal: None,
+            now_ns: 1,
+        };
+        (zs, c)
+    }
+
+    /// Apply UPDATE number `i` to `zs` in place: its journal record.
+    fn update(zs: &mut ZoneSet, i: u32) -> Record {
+        let msg = add_a(&alloc::format!("h{i}.example.org."), [192, 0, 2, i as u8]);
+        let from = zs.zone(&zone()).unwrap().serial().unwrap();
+        zs.update_in_place(&gitns_dns::update::parse(&msg).unwrap())
+            .unwrap();
+        let to = zs.zone(&zone()).unwrap().serial().unwrap();
+        Record {
+            from,
+            to,
+            message: msg,
+        }
+    }
+
     #[test]
     fn updates_survive_appends_folds_and_a_restart() {
         // A device so small that the journal fills and is folded in
         // several times.
         let mut d = disk(64 * 1024);
-        let (mut zs, _) = ZoneSet::load(&files(1), None);
-        let mut c = Cache {
-            files: files(1),
-            journal: None,
-            now_ns: 1,
-        };
+        let (mut zs, mut c) = fresh();
         let mut folds = 0;
         for i in 0..400u32 {
-            let msg = add_a(&alloc::format!("h{i}.example.org."), [192, 0, 2, i as u8]);
-            let m = gitns_dns::update::parse(&msg).unwrap();
-            let from = zs.zone(&zone()).unwrap().serial().unwrap();
-            zs.update_in_place(&m).unwrap();
-            let to = zs.zone(&zone()).unwrap().serial().unwrap();
+            let r = update(&mut zs, i);
             let before = c.journal.as_ref().map(|j| j.generation);
-            let r = Record {
-                from,
-                to,
-                message: msg,
-            };
             c.commit(&mut d, &zs, &zone(), &r).unwrap();
             folds += (c.journal.as_ref().map(|j| j.generation) != before) as u32;
             // After every acknowledged UPDATE a restart serves it.
@@ -587,24 +592,7 @@ mod tests {
     #[test]
     fn after_a_failed_fold_the_next_update_folds_with_what_was_owed() {
         let mut d = disk(256 * 1024);
-        let (mut zs, _) = ZoneSet::load(&files(1), None);
-        let mut c = Cache {
-            files: files(1),
-            journal: None,
-            now_ns: 1,
-        };
-        let mut update = |zs: &mut ZoneSet, i: u32| {
-            let msg = add_a(&alloc::format!("h{i}.example.org."), [192, 0, 2, 1]);
-            let from = zs.zone(&zone()).unwrap().serial().unwrap();
-            zs.update_in_place(&gitns_dns::update::parse(&msg).unwrap())
-                .unwrap();
-            let to = zs.zone(&zone()).unwrap().serial().unwrap();
-            Record {
-                from,
-                to,
-                message: msg,
-            }
-        };
+        let (mut zs, mut c) = fresh();
         let r = update(&mut zs, 0);
         c.commit(&mut d, &zs, &zone(), &r).unwrap();
         let r = update(&mut zs, 1);
