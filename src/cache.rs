@@ -172,16 +172,22 @@ impl Journal {
             .map_err(|()| AppendError::Io)?;
         self.tail = end;
         self.next_seq += 1;
+        self.owe(zone);
+        Ok(())
+    }
+
+    /// `zone` is to be printed into the archive when it is written again.
+    fn owe(&mut self, zone: &Name) {
         if !self.dirty.contains(zone) {
             self.dirty.push(zone.clone());
         }
-        Ok(())
     }
 }
 
 /// What the device holds: the archive's files, and the journal after it
 /// (None when there is none for this archive: the next UPDATE writes the
 /// archive again) with its records in order.
+#[derive(Default)]
 pub struct Contents {
     pub files: Vec<(String, Vec<u8>)>,
     pub journal: Option<(Journal, Vec<Record>)>,
@@ -270,23 +276,24 @@ fn read_record(
 
 /// The zone cache as the appliance keeps it: the archive's files and the
 /// journal after them.
+#[derive(Default)]
 pub struct Cache {
     pub files: Vec<(String, Vec<u8>)>,
     pub journal: Option<Journal>,
-    /// Wall clock (ns), the next generation's number at least.
-    pub now_ns: u64,
 }
 
 impl Cache {
     /// Make an UPDATE of `zone` (now in `zs`) durable before it is
     /// acknowledged: append its record, or, when the journal is full or
-    /// there is none, write the archive again with the changed zones.
+    /// there is none, write the archive again with the changed zones (a
+    /// new generation, numbered from the wall clock `now_ns`).
     pub fn commit(
         &mut self,
         store: &mut dyn Store,
         zs: &ZoneSet,
         zone: &Name,
         record: &Record,
+        now_ns: u64,
     ) -> Result<(), ()> {
         if let Some(j) = self.journal.as_mut() {
             match j.append(store, zone, record) {
@@ -295,12 +302,12 @@ impl Cache {
                 Err(AppendError::Full) => {}
             }
         }
-        let generation = self.generation();
-        let mut zones = self
+        let generation = self.generation(now_ns);
+        let mut owed = self
             .journal
-            .as_ref()
-            .map(|j| j.dirty.clone())
-            .unwrap_or_default();
+            .take()
+            .unwrap_or_else(|| Journal::empty(generation, 0));
+        let mut zones = owed.dirty.clone();
         if !zones.contains(zone) {
             zones.push(zone.clone());
         }
@@ -314,12 +321,8 @@ impl Cache {
             Err(()) => {
                 // The device may hold half an archive: keep what must be
                 // folded in and fold at the next UPDATE.
-                let mut j = self
-                    .journal
-                    .take()
-                    .unwrap_or_else(|| Journal::empty(generation, 0));
-                (j.fold_needed, j.generation) = (true, j.generation.max(generation));
-                self.journal = Some(j);
+                (owed.fold_needed, owed.generation) = (true, owed.generation.max(generation));
+                self.journal = Some(owed);
                 Err(())
             }
         }
@@ -327,17 +330,18 @@ impl Cache {
 
     /// Write the archive of the files again, with a new journal (the zones
     /// came from the git remote: the files are what it holds).
-    pub fn rewrite(&mut self, store: &mut dyn Store) -> Result<(), ()> {
-        let generation = self.generation();
+    pub fn rewrite(&mut self, store: &mut dyn Store, now_ns: u64) -> Result<(), ()> {
+        let generation = self.generation(now_ns);
         self.journal = None;
         self.journal = Some(write_archive(store, &self.files, generation)?);
         Ok(())
     }
 
-    /// A generation number no journal on the device has had.
-    fn generation(&self) -> u64 {
+    /// A generation number no journal on the device has had: the wall
+    /// clock, above the last.
+    fn generation(&self, now_ns: u64) -> u64 {
         let last = self.journal.as_ref().map_or(0, |j| j.generation);
-        self.now_ns.max(last + 1)
+        now_ns.max(last + 1)
     }
 }
 
@@ -366,15 +370,11 @@ pub fn replay(zs: &mut ZoneSet, journal: &mut Journal, records: &[Record]) -> Re
         let zone = zs.replay_update(&r.message, r.from, r.to).map_err(|e| {
             journal.fold_needed = true;
             if let Ok(m) = gitns_dns::update::parse(&r.message) {
-                if !journal.dirty.contains(&m.zone) {
-                    journal.dirty.push(m.zone);
-                }
+                journal.owe(&m.zone);
             }
             alloc::format!("journal record {i} does not apply ({e:?}): not replaying the rest")
         })?;
-        if !journal.dirty.contains(&zone) {
-            journal.dirty.push(zone);
-        }
+        journal.owe(&zone);
     }
     Ok(())
 }
@@ -545,7 +545,6 @@ mod tests {
         let c = Cache {
             files: files(1),
             journal: None,
-            now_ns: 1,
         };
         (zs, c)
     }
@@ -574,11 +573,11 @@ mod tests {
         for i in 0..400u32 {
             let r = update(&mut zs, i);
             let before = c.journal.as_ref().map(|j| j.generation);
-            c.commit(&mut d, &zs, &zone(), &r).unwrap();
+            c.commit(&mut d, &zs, &zone(), &r, 1).unwrap();
             folds += (c.journal.as_ref().map(|j| j.generation) != before) as u32;
             // After every acknowledged UPDATE a restart serves it.
             if i % 37 == 0 || i == 399 {
-                let (back, _, cache) = crate::dns::load_cache(read_back(&d), None, 2);
+                let (back, _, cache) = crate::dns::load_cache(read_back(&d), None);
                 assert_eq!(back.zone(&zone()), zs.zone(&zone()), "after {i}");
                 assert_eq!(
                     cache.journal.as_ref().map(|j| j.tail),
@@ -594,20 +593,20 @@ mod tests {
         let mut d = disk(256 * 1024);
         let (mut zs, mut c) = fresh();
         let r = update(&mut zs, 0);
-        c.commit(&mut d, &zs, &zone(), &r).unwrap();
+        c.commit(&mut d, &zs, &zone(), &r, 1).unwrap();
         let r = update(&mut zs, 1);
-        c.commit(&mut d, &zs, &zone(), &r).unwrap();
+        c.commit(&mut d, &zs, &zone(), &r, 1).unwrap();
         assert_eq!(c.journal.as_ref().unwrap().next_seq, 1, "appended");
         // The device fails while the journal is folded in.
         c.journal.as_mut().unwrap().fold_needed = true;
         d.fail = true;
         let r = update(&mut zs, 2);
-        assert!(c.commit(&mut d, &zs, &zone(), &r).is_err());
+        assert!(c.commit(&mut d, &zs, &zone(), &r, 1).is_err());
         let j = c.journal.as_ref().unwrap();
         assert!(j.fold_needed && j.dirty.contains(&zone()));
         d.fail = false;
-        c.commit(&mut d, &zs, &zone(), &r).unwrap();
-        let (back, _, _) = crate::dns::load_cache(read_back(&d), None, 2);
+        c.commit(&mut d, &zs, &zone(), &r, 1).unwrap();
+        let (back, _, _) = crate::dns::load_cache(read_back(&d), None);
         assert_eq!(back.zone(&zone()), zs.zone(&zone()));
         assert!(!c.journal.as_ref().unwrap().fold_needed);
     }

@@ -55,12 +55,9 @@ pub struct Dns {
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
     pub own: Vec<[u8; 4]>,
-    /// The files the zones were loaded from (zones and `_keys`): the
-    /// archive of the storage cache.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// The storage cache's journal after that archive, when it has one:
-    /// UPDATEs are appended to it (see [`crate::cache`]).
-    pub journal: Option<cache::Journal>,
+    /// The storage cache: the files the zones were loaded from (zones and
+    /// `_keys`, its archive) and the journal of UPDATEs after them.
+    pub cache: Cache,
     /// Hold UPDATEs back for the git remote instead of committing them to
     /// the storage cache here (they are acknowledged after the push).
     pub defer_updates: bool,
@@ -100,8 +97,7 @@ impl Dns {
             policy,
             notifier: Default::default(),
             own: Vec::new(),
-            files: Vec::new(),
-            journal: None,
+            cache: Cache::default(),
             defer_updates: false,
             deferred: Default::default(),
             zone_status: Default::default(),
@@ -224,14 +220,7 @@ impl Dns {
     /// Write the archive of the files again, with a new journal (the
     /// files changed: a git fetch or push).
     pub fn rewrite_cache(&mut self, store: &mut dyn Store, now_ns: u64) -> Result<(), ()> {
-        let mut c = Cache {
-            files: core::mem::take(&mut self.files),
-            journal: self.journal.take(),
-            now_ns,
-        };
-        let r = c.rewrite(store);
-        (self.files, self.journal) = (c.files, c.journal);
-        r
+        self.cache.rewrite(store, now_ns)
     }
 
     /// Answer `msg` now, committing an UPDATE to the zone cache.
@@ -245,11 +234,8 @@ impl Dns {
         reply: &mut dyn FnMut(&[u8]),
     ) -> Option<Transfer> {
         let mut sent = false;
-        let mut cache = Cache {
-            files: core::mem::take(&mut self.files),
-            journal: self.journal.take(),
-            now_ns: (self.wall)(),
-        };
+        let wall = self.wall;
+        let mut cache = core::mem::take(&mut self.cache);
         let mut commit = |zs: &ZoneSet,
                           zone: &gitns_dns::name::Name,
                           key: &gitns_dns::name::Name,
@@ -261,7 +247,7 @@ impl Dns {
                 to,
                 message: msg.to_vec(),
             };
-            cache.commit(store, zs, zone, &record)?;
+            cache.commit(store, zs, zone, &record, wall())?;
             log::info!("UPDATE of {zone} by {key} committed to the zone cache");
             Ok(())
         };
@@ -288,7 +274,7 @@ impl Dns {
         if let Some(h) = first {
             self.stats.count(transport, &h);
         }
-        (self.files, self.journal) = (cache.files, cache.journal);
+        self.cache = cache;
         if sent {
             self.stats.answered += 1;
         } else {
@@ -318,10 +304,7 @@ impl Dns {
 /// its journal (no device: nothing).
 pub fn read_cache<P: Platform>(platform: &mut P) -> Result<cache::Contents, String> {
     let Some(capacity) = platform.block_capacity() else {
-        return Ok(cache::Contents {
-            files: Vec::new(),
-            journal: None,
-        });
+        return Ok(cache::Contents::default());
     };
     cache::read(capacity, |off, buf| {
         platform.block_read(off, buf).map_err(|_| ())
@@ -333,8 +316,7 @@ pub fn read_cache<P: Platform>(platform: &mut P) -> Result<cache::Contents, Stri
 pub fn load_cache(
     contents: cache::Contents,
     previous: Option<&ZoneSet>,
-    now_ns: u64,
-) -> (ZoneSet, LoadReport, cache::Cache) {
+) -> (ZoneSet, LoadReport, Cache) {
     let mut journal = None;
     let (zones, report) = ZoneSet::load_then(&contents.files, previous, |zs, rep| {
         let Some((mut j, records)) = contents.journal else {
@@ -360,10 +342,9 @@ pub fn load_cache(
         }
         journal = Some(j);
     });
-    let c = cache::Cache {
+    let c = Cache {
         files: contents.files,
         journal,
-        now_ns,
     };
     (zones, report, c)
 }
@@ -456,11 +437,9 @@ pub fn handle_events<P: Platform>(
                 log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
                 match read_cache(platform) {
                     Ok(contents) => {
-                        let now = platform.wall_clock_ns();
-                        let (zones, report, cache) =
-                            load_cache(contents, Some(&service.zones), now);
+                        let (zones, report, cache) = load_cache(contents, Some(&service.zones));
                         service.report(&report);
-                        (service.files, service.journal) = (cache.files, cache.journal);
+                        service.cache = cache;
                         let old = core::mem::replace(&mut service.zones, zones);
                         notify_risen(platform, service, Some(&old));
                     }

@@ -75,13 +75,10 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         Ok(c) => c,
         Err(e) => {
             log::error!("{e}; starting without cached zones");
-            cache::Contents {
-                files: alloc::vec::Vec::new(),
-                journal: None,
-            }
+            cache::Contents::default()
         }
     };
-    let (zones, report, cache) = dns::load_cache(contents, None, platform.wall_clock_ns());
+    let (zones, report, cache) = dns::load_cache(contents, None);
     let policy = gitns_dns::authority::Policy {
         internal: false,
         unsigned_axfr: cfg.axfr,
@@ -108,7 +105,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
     };
     service.own.push(cfg.net.ipv4.address().octets());
-    (service.files, service.journal) = (cache.files, cache.journal);
+    service.cache = cache;
     let mut notify_sock = match notify::NotifySocket::bind(&mut net, NOTIFY_PORT) {
         Ok(s) => s,
         Err(e) => {

@@ -500,7 +500,7 @@ impl GitRemote {
         let (zones, report) = ZoneSet::load(&files, Some(&dns.zones));
         dns.report(&report);
         let old = core::mem::replace(&mut dns.zones, zones);
-        dns.files = files;
+        dns.cache.files = files;
         self.checkout = Some(checkout);
         persist(platform, dns);
         dns::notify_risen(platform, dns, Some(&old));

@@ -91,7 +91,7 @@ impl GitRemote {
             replies.extend(u.reply(answer));
             return true;
         };
-        let file = dns::zone_file_name(&dns.files, &zone);
+        let file = dns::zone_file_name(&dns.cache.files, &zone);
         let key_text = key.to_text();
         let sig = Signature {
             name: alloc::format!("{} via gitns", key_text.trim_end_matches('.')),
@@ -148,7 +148,7 @@ impl GitRemote {
             Ok(Outcome::Pushed(Pushed::Ok)) => {
                 self.stats.pushes += 1;
                 log::info!("git: pushed {} to {}", next.head, self.remote.branch);
-                dns.files = next.files();
+                dns.cache.files = next.files();
                 self.checkout = Some(next);
                 let r = self.acknowledge(platform, dns, u);
                 replies.extend(r);
