@@ -416,11 +416,11 @@ fn update_key(origin: &str) -> (String, String) {
 }
 
 fn keys_file() -> String {
-    format!("personal._update.{ZONE}. DNSKEY 0 3 163 {SECRET}\n10.0.0.2.10.0.0.1._transfer.{ZONE}. DNSKEY 0 3 163 {SECRET}\n")
+    update_key(ZONE).0 + &format!("10.0.0.2.10.0.0.1._transfer.{ZONE}. DNSKEY 0 3 163 {SECRET}\n")
 }
 
 fn knot_update_conf() -> String {
-    format!("key:\n  - id: personal._update.{ZONE}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nacl:\n  - id: upd\n    key: personal._update.{ZONE}\n    action: update\n")
+    update_key(ZONE).1
 }
 
 fn updates(dir: &Path, secs: u64) -> Result<String, String> {
