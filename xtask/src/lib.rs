@@ -5,6 +5,7 @@ pub mod bench;
 pub mod build;
 pub mod deps;
 pub mod dnstool;
+pub mod fuzz;
 pub mod gitclient;
 pub mod gitread;
 pub mod netns;

@@ -31,7 +31,10 @@ commands:
                         check the zones of a directory or a git revision (file:line:col
                         errors; --old: changed zones must raise their serial)
   bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick] measure; results go to docs/bench.md and docs/bench.json
-  test [ARGS]           install test needs, build, run every test (ARGS go to cargo test)
+  test [ARGS]           install test needs, build, run every test (ARGS go to cargo test),
+                        then every fuzz target for 20 s (GITNS_FUZZ_SECONDS: other time, 0 skips)
+  fuzz [TARGET...] [--seconds N|--minutes N] [--jobs N] [--list]
+                        build the fuzz targets instrumented (stable) and run them
 ";
 
 fn main() {
@@ -53,6 +56,7 @@ fn main() {
         "update" => dnstool::update(rest),
         "zone-parse" => xtask::bench::zone::parse_main(rest),
         "bench" => xtask::bench::main(rest),
+        "fuzz" => xtask::fuzz::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
