@@ -77,6 +77,24 @@ fn spec(t: u16) -> Option<&'static [F]> {
     })
 }
 
+/// Longest RDATA: its length is a u16 (RFC 1035 3.2.1).
+pub const MAX_RDATA: usize = 65535;
+
+/// Room a message needs besides one RR of its answer: the header (12),
+/// the question (name up to 255, type and class), an OPT record with its
+/// options and a TSIG record (key and algorithm names, MAC, RFC 8945 4.2).
+const MESSAGE_ROOM: usize = 12 + 255 + 4 + 256 + 768;
+
+/// Largest RDATA an RR of owner `owner_len` wire octets may have so that
+/// it fits one 65535-octet message (a TCP answer or transfer message) with
+/// room for a question, OPT and TSIG. An RR larger than that can never be
+/// sent, so the loader refuses it instead of serving a zone that breaks a
+/// transfer.
+pub fn max_rdata(owner_len: usize) -> usize {
+    // RR: owner, type, class, TTL, RDLENGTH (RFC 1035 4.1.3).
+    65535usize.saturating_sub(MESSAGE_ROOM + owner_len + 10)
+}
+
 /// Why RDATA text or wire was refused; `usize` is the token index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RdataError {

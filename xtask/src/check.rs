@@ -1,7 +1,9 @@
-//! `cargo xtask check PATH [--rev REV] [--old REV]`: validate zones like
-//! the OCaml `ozone` tool: every root-level zone file parses and passes the
-//! zone checks; key files parse. Errors print as file:line:col; any error
-//! makes the exit status non-zero.
+//! `cargo xtask check PATH [--rev REV] [--old REV] [--strict]`: validate
+//! zones like the OCaml `ozone` tool: every root-level zone file parses and
+//! passes the zone checks; key files parse. Errors and warnings print as
+//! file:line:col. Any error makes the exit status non-zero; warnings (data
+//! the appliance loads but leaves out or does not serve, see the table in
+//! docs/design.md) do not, unless `--strict` makes them errors.
 //!
 //! PATH is either a plain directory (its root-level files are read from
 //! disk) or a git repository, bare or with a work tree, read with gix: the
@@ -63,20 +65,24 @@ struct Args {
     path: String,
     rev: Option<String>,
     old: Option<String>,
+    /// Warnings fail the check too.
+    strict: bool,
 }
 
 fn args(a: &[String]) -> Result<Args, String> {
-    let usage = "usage: cargo xtask check PATH [--rev REV] [--old REV]";
+    let usage = "usage: cargo xtask check PATH [--rev REV] [--old REV] [--strict]";
     let mut out = Args {
         path: String::new(),
         rev: None,
         old: None,
+        strict: false,
     };
     let mut it = a.iter();
     while let Some(x) = it.next() {
         match x.as_str() {
             "--rev" => out.rev = Some(it.next().ok_or(usage)?.clone()),
             "--old" => out.old = Some(it.next().ok_or(usage)?.clone()),
+            "--strict" => out.strict = true,
             p if out.path.is_empty() && !p.starts_with("--") => out.path = p.to_string(),
             _ => return Err(usage.to_string()),
         }
@@ -152,7 +158,8 @@ fn check(a: &Args) -> Result<(LoadReport, usize), String> {
 }
 
 pub fn main(a: &[String]) -> Result<(), String> {
-    let (rep, keys) = check(&args(a)?)?;
+    let a = args(a)?;
+    let (rep, keys) = check(&a)?;
     for (name, serial, records) in &rep.loaded {
         println!("ok    {name} serial {serial}, {records} records");
     }
@@ -163,10 +170,19 @@ pub fn main(a: &[String]) -> Result<(), String> {
     for e in &rep.errors {
         println!("error {e}");
     }
-    if rep.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} file(s) rejected", rep.errors.len()))
+    verdict(&rep, a.strict)
+}
+
+/// The exit status: errors fail, warnings only with `--strict`.
+fn verdict(rep: &LoadReport, strict: bool) -> Result<(), String> {
+    match (rep.errors.len(), rep.warnings.len()) {
+        (0, 0) => Ok(()),
+        (0, w) if !strict => {
+            eprintln!("check: {w} warning(s); --strict makes them errors");
+            Ok(())
+        }
+        (0, w) => Err(format!("{w} warning(s), and --strict")),
+        (e, _) => Err(format!("{e} file(s) rejected")),
     }
 }
 
@@ -310,6 +326,28 @@ mod tests {
             ["bad.net:5:7: A record: expected an IPv4 address"]
         );
         assert_eq!(main(&[d.into()]), Err("1 file(s) rejected".into()));
+        std::fs::remove_file(dir.join("bad.net")).unwrap();
+
+        // Warnings pass, unless --strict.
+        std::fs::write(
+            dir.join("warn.net"),
+            zone(
+                1,
+                "other.org. A 192.0.2.9
+",
+            ),
+        )
+        .unwrap();
+        let (rep, _) = run(&[d]).unwrap();
+        assert_eq!(
+            rep.warnings,
+            ["warn.net:5:1: other.org. is outside the zone warn.net.: left out, never served nor transferred"]
+        );
+        assert_eq!(main(&[d.into()]), Ok(()));
+        assert_eq!(
+            main(&[d.into(), "--strict".into()]),
+            Err("1 warning(s), and --strict".into())
+        );
         assert_eq!(
             run(&[d, "--old", "HEAD"]).unwrap_err(),
             format!("{d}: not a git repository (--rev/--old need one)")

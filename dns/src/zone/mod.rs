@@ -2,10 +2,12 @@
 //! and the canonical printer.
 
 pub mod check;
+pub mod finding;
 mod index;
 pub mod lexer;
 pub mod parser;
 pub mod printer;
 pub mod store;
 
+pub use finding::{Finding, Src};
 pub use store::{Node, RRset, RRsets, Rdatas, Saved, Zone, ZoneBuilder};

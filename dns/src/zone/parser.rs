@@ -22,9 +22,11 @@ pub struct Record {
     pub class: u16,
     pub ttl: u32,
     pub rdata: Vec<u8>,
-    /// Where it was read: index into the file list, and line.
+    /// Where it was read: index into the file list, line and column of
+    /// its first token.
     pub file: u16,
     pub line: u32,
+    pub col: u32,
 }
 
 /// A parse error at file:line:column.
@@ -53,6 +55,7 @@ pub struct RecordRef<'r> {
     pub rdata: &'r [u8],
     pub file: u16,
     pub line: u32,
+    pub col: u32,
 }
 
 /// The result of parsing one zone's files.
@@ -92,6 +95,7 @@ pub fn parse(
             rdata: r.rdata.to_vec(),
             file: r.file,
             line: r.line,
+            col: r.col,
         })
     })?;
     Ok(Parsed { records, files })
@@ -291,6 +295,19 @@ fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<()
             format!("{} record: {}", rtype::to_text(rtype), e.what),
         )
     })?;
+    let max = rdata::max_rdata(owner.wire().len());
+    if rd.len() > max {
+        return Err(perr(
+            file,
+            type_tok,
+            format!(
+                "{} record: {} octets of RDATA cannot fit a DNS message \
+                 (at most {max} at this owner; RFC 1035 3.2.1, 4.2.2)",
+                rtype::to_text(rtype),
+                rd.len()
+            ),
+        ));
+    }
     // RFC 1035 5.1 / RFC 2308 4: explicit TTL, else $TTL, else the last
     // TTL; an SOA with none of these takes its MINIMUM field.
     let ttl = ttl
@@ -306,7 +323,8 @@ fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<()
         ttl,
         rdata: &rd,
         file: idx,
-        line: type_tok.line,
+        line: t[0].line,
+        col: t[0].col,
     });
     st.last_owner = Some(owner);
     Ok(())

@@ -16,6 +16,7 @@
 //! held: records elsewhere are left out (the checks and UPDATE refuse them
 //! before they get here).
 
+use super::finding::{Notes, Src};
 use super::index::NameIndex;
 use super::parser::Record;
 use crate::name::Name;
@@ -28,10 +29,10 @@ use core::fmt;
 //   u8 wire length, u16 key length, then the owner's wire form without the
 //   apex's labels and root, its canonical key without the apex's key (both
 //   empty at the apex), then RRsets in type order: u16 type, u32 TTL,
-//   u16 file, u32 line, count (LEB128), then `count` times u16 length +
-//   RDATA (RDATAs sorted, no duplicates).
+//   u16 file, u32 line, u16 column, count (LEB128), then `count` times u16
+//   length + RDATA (RDATAs sorted, no duplicates).
 const HEAD: usize = 3;
-const SET_HEAD: usize = 12;
+const SET_HEAD: usize = 14;
 
 fn put_count(out: &mut Vec<u8>, mut n: u32) {
     while n >= 0x80 {
@@ -259,7 +260,11 @@ impl<'z> Iterator for RRsets<'z> {
         Some(RRset {
             rtype: u16_at(b, p),
             ttl: u32_at(b, p + 2),
-            src: (u16_at(b, p + 6), u32_at(b, p + 8)),
+            src: Src {
+                file: u16_at(b, p + 6),
+                line: u32_at(b, p + 8),
+                col: u16_at(b, p + 12),
+            },
             rdatas: Rdatas {
                 n,
                 b: &b[start..end],
@@ -273,9 +278,8 @@ impl<'z> Iterator for RRsets<'z> {
 pub struct RRset<'z> {
     pub rtype: u16,
     pub ttl: u32,
-    /// Where its first record was read (file index, line), for messages.
-    /// Not part of equality.
-    pub src: (u16, u32),
+    /// Where its first record was read, for messages. Not part of equality.
+    pub src: Src,
     pub rdatas: Rdatas<'z>,
 }
 
@@ -385,7 +389,7 @@ impl ExactSizeIterator for RdataIter<'_> {}
 struct Rec {
     rtype: u16,
     ttl: u32,
-    src: (u16, u32),
+    src: Src,
     /// Order of arrival (the first record of an RRset gives its `src`).
     seq: u32,
     at: u32,
@@ -402,7 +406,12 @@ struct Pending {
 }
 
 impl Pending {
-    fn push(&mut self, rtype: u16, ttl: u32, src: (u16, u32), rdata: &[u8]) {
+    /// Add one record; false (nothing added) when its RDATA is longer
+    /// than the u16 a block holds its length in (RFC 1035 3.2.1).
+    fn push(&mut self, rtype: u16, ttl: u32, src: Src, rdata: &[u8]) -> bool {
+        if rdata.len() > crate::rdata::MAX_RDATA {
+            return false;
+        }
         let at = self.data.len() as u32;
         self.data.extend_from_slice(rdata);
         self.recs.push(Rec {
@@ -413,6 +422,7 @@ impl Pending {
             at,
             len: rdata.len() as u32,
         });
+        true
     }
 
     /// Append the records of `node`.
@@ -435,6 +445,44 @@ impl Pending {
             .retain(|r| f(r.rtype, &data[r.at as usize..(r.at + r.len) as usize]));
     }
 
+    /// Sort by type, then RDATA (the order of a block).
+    fn sort(&mut self) {
+        let data = &self.data;
+        let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
+        self.recs
+            .sort_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| rd(a).cmp(rd(b))));
+    }
+
+    /// Warn of duplicate records and of RRsets whose records differ in TTL
+    /// (RFC 2181 5.2), at the record concerned. `owner` names them.
+    fn lint(&mut self, owner: &dyn Fn() -> Name, notes: &mut Notes) {
+        self.sort();
+        let data = &self.data;
+        let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
+        for g in self.recs.chunk_by(|a, b| a.rtype == b.rtype) {
+            let t = crate::rtype::to_text(g[0].rtype);
+            let first = g.iter().min_by_key(|r| r.seq).map_or(0, |r| r.ttl);
+            let odd = g.iter().filter(|r| r.ttl != first).min_by_key(|r| r.seq);
+            if let Some(r) = odd {
+                let min = g.iter().map(|r| r.ttl).min().unwrap_or(0);
+                notes.push(r.src, || {
+                    alloc::format!(
+                        "{} {t}: TTL {} differs from {first} of the RRset's first record; \
+                         all are served with {min} (RFC 2181 5.2)",
+                        owner(),
+                        r.ttl
+                    )
+                });
+            }
+            for w in g.windows(2).filter(|w| rd(&w[0]) == rd(&w[1])) {
+                let dup = if w[0].seq > w[1].seq { &w[0] } else { &w[1] };
+                notes.push(dup.src, || {
+                    alloc::format!("{} {t}: duplicate record, one copy kept", owner())
+                });
+            }
+        }
+    }
+
     /// One block for the owner of relative wire form `wire` and relative
     /// key `key`: RRsets by type, RDATAs in wire order without duplicates,
     /// each RRset with its smallest TTL (RFC 2181 5.2) and the place of its
@@ -444,10 +492,9 @@ impl Pending {
             self.data.clear();
             return None;
         }
+        self.sort();
         let data = &self.data;
         let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
-        self.recs
-            .sort_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| rd(a).cmp(rd(b))));
         let out = &mut self.out;
         out.clear();
         out.push(wire.len() as u8);
@@ -461,11 +508,15 @@ impl Pending {
             let j = i + recs[i..].iter().take_while(|r| r.rtype == t).count();
             let group = &recs[i..j];
             let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
-            let src = group.iter().min_by_key(|r| r.seq).map_or((0, 0), |r| r.src);
+            let src = group
+                .iter()
+                .min_by_key(|r| r.seq)
+                .map_or(Src::default(), |r| r.src);
             out.extend_from_slice(&t.to_le_bytes());
             out.extend_from_slice(&ttl.to_le_bytes());
-            out.extend_from_slice(&src.0.to_le_bytes());
-            out.extend_from_slice(&src.1.to_le_bytes());
+            out.extend_from_slice(&src.file.to_le_bytes());
+            out.extend_from_slice(&src.line.to_le_bytes());
+            out.extend_from_slice(&src.col.to_le_bytes());
             let mut n: u32 = 0;
             let mut last: Option<&[u8]> = None;
             for r in group {
@@ -507,6 +558,8 @@ pub struct ZoneBuilder {
     key: Vec<u8>,
     open: bool,
     p: Pending,
+    /// Duplicates and TTL differences found (warnings).
+    notes: Notes,
 }
 
 impl ZoneBuilder {
@@ -520,12 +573,14 @@ impl ZoneBuilder {
             key: Vec::new(),
             open: false,
             p: Pending::default(),
+            notes: Notes::default(),
         }
     }
 
     /// Add one record (left out unless its owner is at or below the apex).
-    /// RDATA is at most 65535 octets (RFC 1035 3.2.1).
-    pub fn add(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], src: (u16, u32)) {
+    /// False, and nothing added, when the RDATA is longer than 65535 octets
+    /// (RFC 1035 3.2.1).
+    pub fn add(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], src: Src) -> bool {
         let w = name.wire();
         if !(self.open && self.wire.len() == w.len() && self.wire.eq_ignore_ascii_case(w)) {
             self.flush();
@@ -534,8 +589,7 @@ impl ZoneBuilder {
             name.key_into(&mut self.key);
             self.open = true;
         }
-        debug_assert!(rdata.len() <= u16::MAX as usize);
-        self.p.push(rtype, ttl, src, rdata);
+        self.p.push(rtype, ttl, src, rdata)
     }
 
     fn flush(&mut self) {
@@ -544,6 +598,9 @@ impl ZoneBuilder {
         }
         match rel(&self.wire, &self.key, &self.origin, &self.okey) {
             Some((w, k)) => {
+                let whole = &self.wire;
+                let owner = || Name::from_wire(whole).unwrap_or_else(Name::root);
+                self.p.lint(&owner, &mut self.notes);
                 if let Some(b) = self.p.encode(w, k) {
                     let at = self.arena.push(b);
                     self.nodes.push(Slot::new(k, at));
@@ -553,7 +610,13 @@ impl ZoneBuilder {
         }
     }
 
-    pub fn finish(mut self) -> Zone {
+    pub fn finish(self) -> Zone {
+        self.finish_noted().0
+    }
+
+    /// [`ZoneBuilder::finish`], with the duplicates and TTL differences
+    /// found (warnings).
+    pub fn finish_noted(mut self) -> (Zone, Notes) {
         self.flush();
         let mut nodes = core::mem::take(&mut self.nodes);
         let arena = &mut self.arena;
@@ -580,6 +643,7 @@ impl ZoneBuilder {
                 );
                 self.p.load(va);
                 self.p.load(vb);
+                self.p.lint(&|| va.name(), &mut self.notes);
                 let (wire, key) = (va.rel_wire().to_vec(), va.key().to_vec());
                 if let Some(m) = self.p.encode(&wire, &key) {
                     nodes[kept - 1].at = arena.push(m);
@@ -604,7 +668,7 @@ impl ZoneBuilder {
         if !z.index.built() {
             z.reindex();
         }
-        z
+        (z, self.notes)
     }
 }
 
@@ -697,7 +761,13 @@ impl Zone {
     pub fn from_records(origin: Name, records: &[Record]) -> Zone {
         let mut b = ZoneBuilder::new(origin);
         for r in records {
-            b.add(&r.name, r.rtype, r.ttl, &r.rdata, (r.file, r.line));
+            b.add(
+                &r.name,
+                r.rtype,
+                r.ttl,
+                &r.rdata,
+                Src::new(r.file, r.line, r.col),
+            );
         }
         b.finish()
     }
@@ -837,25 +907,43 @@ impl Zone {
     }
 
     /// Replace (or create) the RRset of `rtype` at `name`.
-    pub fn replace_rrset(&mut self, name: &Name, rtype: u16, ttl: u32, rdatas: &[&[u8]]) {
+    /// False, and nothing changed, when an RDATA is longer than 65535
+    /// octets.
+    pub fn replace_rrset(&mut self, name: &Name, rtype: u16, ttl: u32, rdatas: &[&[u8]]) -> bool {
+        if rdatas.iter().any(|rd| rd.len() > crate::rdata::MAX_RDATA) {
+            return false;
+        }
         self.edit(name, true, |p| {
             p.retain(|t, _| t != rtype);
             for rd in rdatas {
-                p.push(rtype, ttl, (0, 0), rd);
+                p.push(rtype, ttl, Src::default(), rd);
             }
         });
+        true
     }
 
     /// Add one RR (an existing equal RDATA keeps one copy; the RRset takes
     /// the new TTL). `single`: the RRset holds one RR (CNAME replaces).
-    pub fn add_rr(&mut self, name: &Name, rtype: u16, ttl: u32, rdata: &[u8], single: bool) {
+    /// False, and nothing changed, when the RDATA is longer than 65535
+    /// octets.
+    pub fn add_rr(
+        &mut self,
+        name: &Name,
+        rtype: u16,
+        ttl: u32,
+        rdata: &[u8],
+        single: bool,
+    ) -> bool {
+        if rdata.len() > crate::rdata::MAX_RDATA {
+            return false;
+        }
         self.edit(name, true, |p| {
             let src = p
                 .recs
                 .iter()
                 .filter(|r| r.rtype == rtype)
                 .min_by_key(|r| r.seq)
-                .map_or((0, 0), |r| r.src);
+                .map_or(Src::default(), |r| r.src);
             if single {
                 p.retain(|t, _| t != rtype);
             }
@@ -864,6 +952,7 @@ impl Zone {
             }
             p.push(rtype, ttl, src, rdata);
         });
+        true
     }
 
     /// Delete every RRset at `name` except the types in `keep`.
@@ -1034,7 +1123,7 @@ mod tests {
         assert_eq!(sets.len(), 2);
         assert_eq!(
             (sets[0].rtype, sets[0].ttl, sets[0].src),
-            (rtype::A, 30, (0, 3))
+            (rtype::A, 30, Src::new(0, 3, 1))
         );
         assert_eq!(
             sets[0].rdatas.to_vec(),
@@ -1065,7 +1154,7 @@ mod tests {
         let a = z.node(&ns).unwrap().get(rtype::A).unwrap();
         assert_eq!((a.ttl, a.rdatas.len()), (30, 2));
         assert_eq!(a.rdatas.first(), Some(&[192, 0, 2, 0][..]));
-        assert_eq!(a.src, (0, 4), "an RRset keeps where it was read");
+        assert_eq!(a.src, Src::new(0, 4, 1), "an RRset keeps where it was read");
         z.delete_rr(&ns, rtype::A, &[192, 0, 2, 0]);
         z.delete_rr(&ns, rtype::A, &[192, 0, 2, 1]);
         assert!(z.node(&ns).is_none(), "a node without RRsets goes");
