@@ -25,6 +25,11 @@ use alloc::vec::Vec;
 /// Target size of one transfer message (RFC 5936 allows up to 65535).
 const MESSAGE: usize = 16 * 1024;
 
+/// The size a message may grow to when one record does not fit
+/// [`MESSAGE`], leaving room for the TSIG record (the loader refuses RRs
+/// that cannot fit this, `rdata::max_rdata`).
+const LARGEST: usize = 65_535 - 512;
+
 /// One record to send.
 struct Rr<'z> {
     owner: &'z Name,
@@ -200,15 +205,22 @@ impl Transfer {
             return None;
         }
         buf.resize(65_535, 0);
-        let mut w = Writer::new(&mut buf[..MESSAGE]);
-        let started = start(&mut w, &self.req, self.first);
-        let count = started.map(|()| self.fill(&mut w)).unwrap_or(0);
-        if count == 0 {
-            self.phase = Phase::Done;
-            return None; // one record larger than a message: not with 16 KiB
+        let mut len = 0;
+        // A record larger than the usual message gets one of up to 64 KiB.
+        for size in [MESSAGE, LARGEST] {
+            let mut w = Writer::new(&mut buf[..size]);
+            let started = start(&mut w, &self.req, self.first);
+            let count = started.map(|()| self.fill(&mut w)).unwrap_or(0);
+            if count > 0 {
+                w.set_u16(6, count);
+                len = w.len();
+                break;
+            }
         }
-        w.set_u16(6, count);
-        let len = w.len();
+        if len == 0 {
+            self.phase = Phase::Done;
+            return None; // a record that fits no message
+        }
         let mut w = Writer::resume(buf, len);
         if let Some(v) = &self.signed {
             let mac = match &self.prior_mac {
@@ -438,9 +450,9 @@ mod tests {
         let (mut msgs, mut rrs) = (0, Vec::new());
         while let Some(m) = t.next(&mut buf) {
             msgs += 1;
-            assert!(m.len() <= MESSAGE, "message of {} bytes", m.len());
             let mut r = Reader::message(m, 0);
             let h = Header::parse(&mut r).unwrap();
+            assert!(m.len() <= LARGEST, "message of {} bytes", m.len());
             assert_eq!((h.id, h.qdcount), (7, (msgs == 1) as u16));
             for _ in 0..h.qdcount {
                 r.name().unwrap();
@@ -464,6 +476,10 @@ mod tests {
         assert_eq!(t.kind, Kind::Full);
         let (msgs, rrs) = run(t);
         assert!(msgs > 5, "{msgs} messages");
+        assert!(
+            msgs >= z.record_count() * 20 / MESSAGE,
+            "messages of 16 KiB"
+        );
         assert_eq!(rrs.len(), z.record_count() + 1);
         assert_eq!(rrs.first().unwrap().1, SOA);
         assert_eq!(rrs.last().unwrap().1, SOA);
@@ -515,6 +531,29 @@ mod tests {
         assert_eq!(rrs.len(), 1 + 1 + 4500 + 1 + 3000 + 1);
         let soas: Vec<usize> = (0..rrs.len()).filter(|&i| rrs[i].1 == SOA).collect();
         assert_eq!(soas, [0, 1, 4502, 7503]);
+    }
+
+    #[test]
+    fn a_record_larger_than_a_message_gets_a_message_of_its_own() {
+        // The largest TXT the loader takes at this owner, between others.
+        let n = crate::rdata::max_rdata(Name::parse("big", &origin()).unwrap().wire().len());
+        let mut t =
+            String::from("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nbig TXT");
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(256) - 1;
+            t += &format!(" \"{}\"", "y".repeat(k));
+            left -= k + 1;
+        }
+        t += "\nbig A 192.0.2.2\nz A 192.0.2.3\n";
+        let z = zone(&t);
+        let tr = Transfer::new(z.clone(), None, &query(AXFR), None, 0, None).unwrap();
+        let (msgs, rrs) = run(tr);
+        assert_eq!(rrs.len(), z.record_count() + 1, "nothing cut off");
+        // The first message ends before the big record, which starts a
+        // second one of up to 64 KiB.
+        assert_eq!(msgs, 2);
+        assert_eq!(rrs.last().unwrap().1, SOA);
     }
 
     #[test]

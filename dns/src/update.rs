@@ -141,6 +141,11 @@ pub fn prescan(z: &Zone, m: &UpdateMsg) -> Result<(), Rcode> {
         let meta = matches!(u.rtype, ANY | AXFR | IXFR | OPT | TSIG);
         match u.class {
             IN if meta => return Err(Rcode::FormErr),
+            // An RR no answer could carry is refused, as the loader
+            // refuses it in a zone file.
+            IN if u.rdata.len() > rdata::max_rdata(u.name.wire().len()) => {
+                return Err(Rcode::Refused)
+            }
             IN => {}
             CLASS_ANY
                 if u.ttl != 0
@@ -273,4 +278,44 @@ fn soa_serial(rd: &[u8]) -> Option<u32> {
     r.name().ok()?;
     r.name().ok()?;
     r.u32().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::parser::parse_str;
+
+    #[test]
+    fn the_prescan_refuses_an_rr_no_answer_could_carry() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let p = parse_str("z", "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n", &o).unwrap();
+        let z = Zone::from_records(o.clone(), &p.records);
+        let name = Name::parse("www", &o).unwrap();
+        let max = rdata::max_rdata(name.wire().len());
+        let msg = |len: usize| UpdateMsg {
+            zone: o.clone(),
+            prereqs: Vec::new(),
+            updates: alloc::vec![UpRr {
+                name: name.clone(),
+                rtype: 65280,
+                class: IN,
+                ttl: 60,
+                rdata: alloc::vec![1; len],
+            }],
+        };
+        assert_eq!(prescan(&z, &msg(max)), Ok(()));
+        assert_eq!(prescan(&z, &msg(max + 1)), Err(Rcode::Refused));
+        let mut z2 = z.clone();
+        assert!(apply_in_place(&mut z2, &msg(max)).is_some());
+        assert_eq!(
+            z2.node(&name)
+                .unwrap()
+                .get(65280)
+                .unwrap()
+                .rdatas
+                .first()
+                .map(|r| r.len()),
+            Some(max)
+        );
+    }
 }

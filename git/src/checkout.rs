@@ -22,6 +22,16 @@ pub enum CheckoutError {
     Malformed(Oid),
 }
 
+impl core::fmt::Display for CheckoutError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CheckoutError::Pack(e) => write!(f, "{e}"),
+            CheckoutError::Missing(id) => write!(f, "object {id} is missing"),
+            CheckoutError::Malformed(id) => write!(f, "object {id} is malformed"),
+        }
+    }
+}
+
 /// The state of the branch as we know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkout {

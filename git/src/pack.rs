@@ -16,7 +16,9 @@ use sha1::{Digest, Sha1};
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_objects: u32,
+    /// Largest object, whole or the result of a delta.
     pub max_object_size: usize,
+    /// All the pack's entries inflated plus every delta's result.
     pub max_total: usize,
 }
 
@@ -26,6 +28,23 @@ impl Default for Limits {
             max_objects: 1_000_000,
             max_object_size: 64 << 20,
             max_total: 512 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits for a caller with `free` bytes of memory: a fetch holds
+    /// the pack, its objects, the checkout's copies of the root files, the
+    /// zone set's copies and the zones built from them, several times the
+    /// objects at its peak, so the objects may take an eighth of it. Never
+    /// above the defaults.
+    pub fn for_memory(free: usize) -> Limits {
+        let d = Limits::default();
+        let max_total = (free / 8).min(d.max_total);
+        Limits {
+            max_objects: d.max_objects.min((max_total / 32).max(1) as u32),
+            max_object_size: d.max_object_size.min(max_total),
+            max_total,
         }
     }
 }
@@ -44,6 +63,21 @@ pub enum PackError {
     TooMany,
     TooLarge(usize),
     TrailingData,
+}
+
+impl core::fmt::Display for PackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PackError::TooMany => f.write_str("more objects than the limit"),
+            PackError::TooLarge(at) => write!(
+                f,
+                "the object at pack offset {at} would pass the memory limit of a fetch"
+            ),
+            PackError::MissingBase(id) => write!(f, "delta base {id} is missing"),
+            PackError::Checksum => f.write_str("the pack's checksum does not match"),
+            e => write!(f, "malformed pack: {e:?}"),
+        }
+    }
 }
 
 enum Raw {
@@ -156,57 +190,58 @@ pub fn parse(
     if at != body {
         return Err(PackError::TrailingData);
     }
-    resolve(raws, limits, known)
+    resolve(raws, limits, total, known)
 }
 
-/// Apply deltas until every entry is whole.
+type ByOffset = BTreeMap<usize, (Oid, Kind, Vec<u8>)>;
+
+/// Apply deltas until every entry is whole. `total` is what the inflated
+/// entries hold; every delta's result adds to it, within the limit.
 fn resolve(
     raws: Vec<(usize, Raw)>,
     limits: Limits,
+    mut total: usize,
     known: &dyn Fn(&Oid) -> Option<Object>,
 ) -> Result<Vec<(Oid, Object)>, PackError> {
-    let mut by_offset: BTreeMap<usize, (Oid, Kind, Vec<u8>)> = BTreeMap::new();
+    let mut by_offset: ByOffset = BTreeMap::new();
     let mut by_id: BTreeMap<Oid, usize> = BTreeMap::new();
-    let mut pending: Vec<(usize, Raw)> = Vec::new();
-    for (at, raw) in raws {
-        pending.push((at, raw));
-    }
+    let mut pending = raws;
     loop {
         let before = pending.len();
         let mut still = Vec::new();
         for (at, raw) in pending {
-            let whole = match &raw {
-                Raw::Whole(k, d) => Some((*k, d.clone())),
-                Raw::Ofs { base, delta: d } => match by_offset.get(base) {
-                    Some((_, k, b)) => Some((
-                        *k,
-                        delta::apply(b, d, limits.max_object_size)
-                            .map_err(|e| PackError::Delta(at, e))?,
-                    )),
-                    None => None,
+            let (k, data) = match raw {
+                Raw::Whole(k, d) => (k, d),
+                Raw::Ofs { base, delta } => match by_offset.get(&base) {
+                    Some((_, k, b)) => (*k, apply(b, &delta, at, limits, &mut total)?),
+                    None => {
+                        still.push((at, Raw::Ofs { base, delta }));
+                        continue;
+                    }
                 },
-                Raw::Ref { base, delta: d } => match by_id
-                    .get(base)
-                    .and_then(|o| by_offset.get(o))
-                    .map(|(_, k, b)| (*k, b.clone()))
-                    .or_else(|| known(base).map(|o| (o.kind, o.data)))
-                {
-                    Some((k, b)) => Some((
-                        k,
-                        delta::apply(&b, d, limits.max_object_size)
-                            .map_err(|e| PackError::Delta(at, e))?,
-                    )),
-                    None => None,
-                },
-            };
-            match whole {
-                Some((k, data)) => {
-                    let id = Oid::of(k.name(), &data);
-                    by_id.insert(id, at);
-                    by_offset.insert(at, (id, k, data));
+                Raw::Ref { base, delta } => {
+                    let ours = by_id.get(&base).and_then(|o| by_offset.get(o));
+                    let whole = match ours {
+                        Some((_, k, b)) => Some((*k, apply(b, &delta, at, limits, &mut total)?)),
+                        None => match known(&base) {
+                            Some(o) => {
+                                Some((o.kind, apply(&o.data, &delta, at, limits, &mut total)?))
+                            }
+                            None => None,
+                        },
+                    };
+                    match whole {
+                        Some(w) => w,
+                        None => {
+                            still.push((at, Raw::Ref { base, delta }));
+                            continue;
+                        }
+                    }
                 }
-                None => still.push((at, raw)),
-            }
+            };
+            let id = Oid::of(k.name(), &data);
+            by_id.insert(id, at);
+            by_offset.insert(at, (id, k, data));
         }
         pending = still;
         if pending.is_empty() {
@@ -223,6 +258,24 @@ fn resolve(
         .into_values()
         .map(|(id, kind, data)| (id, Object { kind, data }))
         .collect())
+}
+
+/// Apply one delta of the entry at `at`; its result counts towards the
+/// pack's total.
+fn apply(
+    base: &[u8],
+    d: &[u8],
+    at: usize,
+    limits: Limits,
+    total: &mut usize,
+) -> Result<Vec<u8>, PackError> {
+    let room = limits.max_total.saturating_sub(*total);
+    let out = delta::apply(base, d, limits.max_object_size.min(room)).map_err(|e| match e {
+        DeltaError::TooLarge => PackError::TooLarge(at),
+        e => PackError::Delta(at, e),
+    })?;
+    *total += out.len();
+    Ok(out)
 }
 
 /// Write a version 2 pack of whole (undeltified) objects.
@@ -319,6 +372,89 @@ mod tests {
                     | PackError::Zlib(12, _))
             ));
         }
+    }
+
+    /// A pack of one blob of `base_len` bytes and `n` REF_DELTAs on it,
+    /// each making an object of `copies` times the blob.
+    fn delta_bomb(base_len: usize, n: usize, copies: usize) -> Vec<u8> {
+        let base = Object {
+            kind: Kind::Blob,
+            data: vec![b'b'; base_len],
+        };
+        let mut p = write(core::slice::from_ref(&base));
+        p.truncate(p.len() - 20);
+        p[8..12].copy_from_slice(&((1 + n) as u32).to_be_bytes());
+        let varint = |out: &mut Vec<u8>, mut v: usize| {
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        };
+        for i in 0..n {
+            let mut d = Vec::new();
+            varint(&mut d, base_len);
+            varint(&mut d, base_len * copies + 1);
+            for _ in 0..copies {
+                // Copy base_len bytes from offset 0 (two length bytes).
+                d.extend_from_slice(&[0x80 | 0x10 | 0x20, base_len as u8, (base_len >> 8) as u8]);
+            }
+            d.extend_from_slice(&[1, i as u8]); // one distinct byte
+            let mut size = d.len();
+            let mut b = (7 << 4) | (size & 0x0f) as u8;
+            size >>= 4;
+            while size > 0 {
+                p.push(b | 0x80);
+                b = (size & 0x7f) as u8;
+                size >>= 7;
+            }
+            p.push(b);
+            p.extend_from_slice(&base.id().0);
+            p.extend_from_slice(&zlib::deflate(&d));
+        }
+        let sum: [u8; 20] = Sha1::digest(&p).into();
+        p.extend_from_slice(&sum);
+        p
+    }
+
+    #[test]
+    fn delta_results_count_towards_the_limit() {
+        // 20 deltas each making 100,001 bytes: 2 MB from a pack of a few
+        // KiB.
+        let p = delta_bomb(1000, 20, 100);
+        assert!(p.len() < 4096, "{}", p.len());
+        // The entries inflated (the blob, 20 deltas of 307 bytes) and
+        // the 20 results.
+        let total = 1000 + 20 * 307 + 20 * 100_001;
+        let limits = |max_total| Limits {
+            max_objects: 100,
+            max_object_size: 1 << 20,
+            max_total,
+        };
+        let got = parse(&p, limits(total), &none).unwrap();
+        assert_eq!(got.len(), 21);
+        assert!(matches!(
+            parse(&p, limits(total - 1), &none),
+            Err(PackError::TooLarge(_))
+        ));
+        // One result above the object size.
+        let one = Limits {
+            max_object_size: 100_000,
+            ..limits(total)
+        };
+        assert!(matches!(parse(&p, one, &none), Err(PackError::TooLarge(_))));
+    }
+
+    #[test]
+    fn limits_follow_the_memory_given() {
+        let l = Limits::for_memory(64 << 20);
+        assert_eq!((l.max_total, l.max_object_size), (8 << 20, 8 << 20));
+        let l = Limits::for_memory(usize::MAX);
+        assert_eq!(l.max_total, Limits::default().max_total);
+        assert_eq!(l.max_object_size, Limits::default().max_object_size);
+        let l = Limits::for_memory(0);
+        assert_eq!((l.max_total, l.max_objects), (0, 1));
+        assert!(parse(&delta_bomb(10, 1, 1), l, &none).is_err());
     }
 
     trait Short {

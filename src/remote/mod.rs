@@ -325,7 +325,8 @@ impl GitRemote {
         replies: &mut Vec<Reply>,
     ) {
         let haves = self.checkout.iter().map(|c| c.head).collect();
-        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, self.v2, MAX_PACK));
+        let max_pack = pack_limits(platform).max_total.min(MAX_PACK);
+        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, self.v2, max_pack));
         log::debug!(
             "git: fetching {} from {}",
             self.remote.branch,
@@ -486,8 +487,8 @@ impl GitRemote {
                 return Ok(());
             }
             Fetched::Pack { head, pack } => {
-                Checkout::from_pack(&pack, head, Limits::default(), self.checkout.as_ref())
-                    .map_err(|e| alloc::format!("bad pack: {e:?}"))?
+                Checkout::from_pack(&pack, head, pack_limits(platform), self.checkout.as_ref())
+                    .map_err(|e| alloc::format!("bad pack for {head}: {e}"))?
             }
         };
         log::info!("git: {} is at {}", self.remote.branch, checkout.head);
@@ -505,6 +506,14 @@ impl GitRemote {
         persist(platform, dns);
         dns::notify_risen(platform, dns, Some(&old));
     }
+}
+
+/// What a fetched pack may make us hold: from the guest's free heap
+/// (issue 24), the defaults where the platform does not say.
+fn pack_limits<P: Platform>(platform: &P) -> Limits {
+    platform
+        .heap_usage()
+        .map_or_else(Limits::default, |(_, free)| Limits::for_memory(free))
 }
 
 /// Does the remote's message say it would not run the command form (as

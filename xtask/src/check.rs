@@ -314,6 +314,61 @@ mod tests {
         let _ = std::fs::remove_dir_all(&bare);
     }
 
+    /// A TXT record at `owner` whose RDATA is `n` octets (strings of 255).
+    fn txt(owner: &str, n: usize) -> String {
+        let mut s = format!("{owner} TXT");
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(256) - 1;
+            s.push_str(&format!(" \"{}\"", "x".repeat(k)));
+            left -= k + 1;
+        }
+        s + "\n"
+    }
+
+    /// The zone-content limits battery (issue 24), each limit just below
+    /// and just above: the files below a limit load, those above are
+    /// rejected with file:line:col, and nothing panics.
+    #[test]
+    fn zone_content_limits_battery() {
+        let dir = temp("gitns-check-limits");
+        let d = dir.to_str().unwrap();
+        // www.below.net. and www.above.net.: 4 + 6 + 4 + 1 octets of
+        // name, so at most 65535 - 1295 - 15 - 10 octets of RDATA
+        // (rdata::max_rdata).
+        let max = gitns_dns::rdata::max_rdata(15);
+        assert_eq!(max, 64215);
+        let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+        w("below.net", zone(1, &txt("www", max)));
+        w("above.net", zone(1, &txt("www", max + 1)));
+        w("u16.net", zone(1, &txt("www", 65536)));
+        // $INCLUDE: 64 reads load, 65 do not (the included file is a zone
+        // file of its own too, and fails as one: no SOA).
+        w("part", "x A 192.0.2.1\n".into());
+        w("inc64.net", zone(1, &"$INCLUDE part\n".repeat(64)));
+        w("inc65.net", zone(1, &"$INCLUDE part\n".repeat(65)));
+        let (rep, _) = run(&[d]).unwrap();
+        let loaded: Vec<&str> = rep.loaded.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(loaded, ["below.net.", "inc64.net."]);
+        let e = |f: &str, n: usize, max: usize| {
+            format!(
+                "{f}:5:5: TXT record: {n} octets of RDATA cannot fit a DNS message \
+                 (at most {max} at this owner; RFC 1035 3.2.1, 4.2.2)"
+            )
+        };
+        assert_eq!(
+            rep.errors,
+            [
+                e("above.net", max + 1, max),
+                "inc65.net:69:10: $INCLUDE: more than 64 files read for one zone".into(),
+                "part:1:3: no TTL: give one or set $TTL".into(),
+                e("u16.net", 65536, max + 2),
+            ]
+        );
+        assert_eq!(main(&[d.into()]), Err("4 file(s) rejected".into()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn check_reads_a_plain_directory_from_disk() {
         let dir = temp("gitns-check-dir");

@@ -107,7 +107,11 @@ impl Loader {
         if !self.b.add(r.name, r.rtype, ttl, r.rdata, src) {
             // The parser refuses such RDATA first; a caller that did not
             // gets the error here, never a truncated length.
-            self.bad = Some((src, format!("{} octets of RDATA", r.rdata.len())));
+            let n = r.rdata.len();
+            self.bad = Some((
+                src,
+                format!("{n} octets of RDATA: more than 65535 (RFC 1035 3.2.1)"),
+            ));
         }
     }
 
@@ -633,6 +637,19 @@ mod tests {
         assert_eq!(z.record_count(), 3);
         assert_eq!(w.len(), crate::zone::finding::MAX_WARNINGS + 1);
         assert_eq!(w.last().unwrap(), "z: 900 more warnings not shown");
+    }
+
+    #[test]
+    fn a_record_list_with_oversized_rdata_is_an_error_not_a_panic() {
+        let mut p = parse_str("z", HEAD, &o()).unwrap();
+        let mut big = p.records[2].clone();
+        big.rtype = TXT;
+        big.rdata = vec![0; 65536];
+        p.records.push(big);
+        assert_eq!(
+            build(&o(), &p).unwrap_err().to_string(),
+            "z:4:1: 65536 octets of RDATA: more than 65535 (RFC 1035 3.2.1)"
+        );
     }
 
     #[test]

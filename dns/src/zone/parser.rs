@@ -14,6 +14,15 @@ use core::fmt;
 /// Deepest `$INCLUDE` nesting.
 const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// Most `$INCLUDE`s one zone may read (a file read twice counts twice):
+/// nesting within the depth bound could otherwise read a file 8^8 times.
+pub const MAX_INCLUDES: usize = 64;
+
+/// Most text one zone may read through `$INCLUDE` (repeats counted): a
+/// zone is built from what it reads, and a file included many times would
+/// hold that many copies until they are merged.
+pub const MAX_INCLUDED_BYTES: usize = 64 << 20;
+
 /// A record as read from a master file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -74,6 +83,8 @@ struct State<'a> {
     include: &'a dyn Fn(&str) -> Option<String>,
     stack: Vec<String>,
     files: Vec<String>,
+    /// `$INCLUDE`s read so far, and their bytes.
+    included: (usize, usize),
     sink: &'a mut dyn FnMut(RecordRef<'_>),
 }
 
@@ -119,6 +130,7 @@ pub fn parse_each(
         include,
         stack: Vec::new(),
         files: Vec::new(),
+        included: (0, 0),
         sink,
     };
     parse_file(&mut st, file, text)?;
@@ -198,9 +210,27 @@ fn directive(st: &mut State, file: &str, line: &Line) -> Result<(), ParseError> 
             if st.stack.len() >= MAX_INCLUDE_DEPTH {
                 return Err(perr(file, a, "$INCLUDE nested too deeply"));
             }
+            if st.included.0 >= MAX_INCLUDES {
+                return Err(perr(
+                    file,
+                    a,
+                    format!("$INCLUDE: more than {MAX_INCLUDES} files read for one zone"),
+                ));
+            }
             let text = (st.include)(path).ok_or_else(|| {
                 perr(file, a, format!("$INCLUDE: no file {path} in the zone set"))
             })?;
+            st.included = (st.included.0 + 1, st.included.1.saturating_add(text.len()));
+            if st.included.1 > MAX_INCLUDED_BYTES {
+                return Err(perr(
+                    file,
+                    a,
+                    format!(
+                        "$INCLUDE: more than {} MiB read through $INCLUDE for one zone",
+                        MAX_INCLUDED_BYTES >> 20
+                    ),
+                ));
+            }
             let saved = st.origin.clone();
             if let Some(o) = t.get(2) {
                 st.origin = Name::parse(&o.text, &st.origin)
@@ -456,6 +486,86 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "z:1:10: $INCLUDE: no file missing in the zone set"
+        );
+    }
+
+    /// A TXT record at www whose RDATA is `n` octets (strings of 255).
+    fn txt(n: usize) -> String {
+        let mut s = String::from("$TTL 60\nwww TXT");
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(256) - 1;
+            s.push_str(&format!(" \"{}\"", "x".repeat(k)));
+            left -= k + 1;
+        }
+        s.push('\n');
+        s
+    }
+
+    #[test]
+    fn rdata_that_cannot_fit_a_message_is_an_error() {
+        let www = Name::parse("www", &o()).unwrap();
+        let max = rdata::max_rdata(www.wire().len());
+        assert_eq!(max, 64213);
+        let p = parse_str("z", &txt(max), &o()).unwrap();
+        assert_eq!(p.records[0].rdata.len(), max);
+        let over = |n: usize| parse_str("z", &txt(n), &o()).unwrap_err().to_string();
+        let msg = |n: usize| {
+            format!(
+                "z:2:5: TXT record: {n} octets of RDATA cannot fit a DNS message \
+                 (at most 64213 at this owner; RFC 1035 3.2.1, 4.2.2)"
+            )
+        };
+        assert_eq!(over(max + 1), msg(max + 1));
+        // Over 65535: once a panic in the zone store (issue 24).
+        assert_eq!(over(65536), msg(65536));
+        assert_eq!(over(300 * 256), msg(300 * 256));
+        let generic = format!("$TTL 60\nwww TYPE65280 \\# 70000 {}\n", "00".repeat(70000));
+        assert_eq!(
+            parse_str("z", &generic, &o()).unwrap_err().to_string(),
+            "z:2:5: TYPE65280 record: 70000 octets of RDATA cannot fit a DNS message \
+             (at most 64213 at this owner; RFC 1035 3.2.1, 4.2.2)"
+        );
+    }
+
+    #[test]
+    fn include_fan_out_is_bounded() {
+        // Each level includes the next 8 times, 8 levels deep: 8^7 reads
+        // without a bound on the count.
+        let files = |p: &str| -> Option<String> {
+            let n: usize = p.strip_prefix('f')?.parse().ok()?;
+            Some(if n < 7 {
+                format!("$INCLUDE f{}\n", n + 1).repeat(8)
+            } else {
+                "x A 192.0.2.1\n".to_string()
+            })
+        };
+        let e = parse("z", "$TTL 60\n$INCLUDE f1\n", &o(), &files).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f6:5:10: $INCLUDE: more than 64 files read for one zone"
+        );
+        // 64 reads are fine.
+        let flat = |p: &str| (p == "h").then(|| "x A 192.0.2.1\n".to_string());
+        let text = format!("$TTL 60\n{}", "$INCLUDE h\n".repeat(MAX_INCLUDES));
+        assert_eq!(parse("z", &text, &o(), &flat).unwrap().records.len(), 64);
+        let text = format!("{text}$INCLUDE h\n");
+        assert_eq!(
+            parse("z", &text, &o(), &flat).unwrap_err().to_string(),
+            "z:66:10: $INCLUDE: more than 64 files read for one zone"
+        );
+        // Bytes: two includes of half the bound plus one byte each.
+        let half = MAX_INCLUDED_BYTES / 2;
+        let big = |p: &str| -> Option<String> {
+            let pad = if p == "a" { half } else { half + 1 };
+            Some(format!(";{}\n", " ".repeat(pad - 2)))
+        };
+        assert!(parse("z", "$INCLUDE a\n$INCLUDE a\n", &o(), &big).is_ok());
+        assert_eq!(
+            parse("z", "$INCLUDE a\n$INCLUDE b\n", &o(), &big)
+                .unwrap_err()
+                .to_string(),
+            "z:2:10: $INCLUDE: more than 64 MiB read through $INCLUDE for one zone"
         );
     }
 

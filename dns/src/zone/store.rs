@@ -1239,6 +1239,24 @@ mod tests {
     }
 
     #[test]
+    fn rdata_lengths_are_checked_where_they_are_written() {
+        let o = Name::parse("example.org.", &Name::root()).unwrap();
+        let www = Name::parse("www", &o).unwrap();
+        let (max, over) = (alloc::vec![7u8; 65535], alloc::vec![7u8; 65536]);
+        let mut b = ZoneBuilder::new(o.clone());
+        assert!(b.add(&www, 65280, 60, &max, Src::default()));
+        assert!(!b.add(&www, 65281, 60, &over, Src::default()));
+        let mut z = b.finish();
+        let node = z.node(&www).unwrap();
+        assert_eq!(node.get(65280).unwrap().rdatas.first(), Some(&max[..]));
+        assert!(node.get(65281).is_none());
+        assert!(!z.add_rr(&www, 65282, 60, &over, false));
+        assert!(!z.replace_rrset(&www, 65282, 60, &[&max, &over]));
+        assert!(z.add_rr(&www, 65282, 60, &max, false));
+        assert_eq!(z.node(&www).unwrap().rrsets().count(), 2);
+    }
+
+    #[test]
     fn the_hash_index_follows_every_edit() {
         let o = Name::parse("example.org.", &Name::root()).unwrap();
         let p = parse_str(
