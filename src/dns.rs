@@ -345,6 +345,7 @@ pub fn load_cache(
     let c = Cache {
         files: contents.files,
         journal,
+        failed_writes: 0,
     };
     (zones, report, c)
 }

@@ -57,6 +57,17 @@ pub fn render(
     }
     head(
         &mut o,
+        "gitns_storage_write_failures_total",
+        "counter",
+        "Storage device writes that failed (UPDATEs answered SERVFAIL, archives not switched to).",
+    );
+    let _ = writeln!(
+        o,
+        "gitns_storage_write_failures_total {}",
+        dns.cache.failed_writes
+    );
+    head(
+        &mut o,
         "gitns_dns_responses_total",
         "counter",
         "DNS responses by transport and RCODE.",
