@@ -1,4 +1,4 @@
-//! The zone cache reader (archive, journal header, records) on arbitrary
+//! The zone cache reader (slot headers, archives, journals) on arbitrary
 //! device contents: never panics, and the records it returns are in
 //! sequence after an archive whose files it returns.
 #![no_main]
