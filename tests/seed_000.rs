@@ -250,13 +250,7 @@ fn step_dig_notify(s: &Seed) {
 /// Knot serving the same file gives the same transfer, record for record
 /// (Knot too leaves the out-of-zone A out, with a warning).
 fn step_knot_control(s: &Seed, gitns_axfr: &str) {
-    let dir = peer_dir("seed000-knot");
-    std::fs::write(dir.join("x25519.net.zone"), ZONE).unwrap();
-    let conf = format!(
-        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nacl:\n  - id: xfr\n    address: 10.0.0.0/24\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    acl: xfr\nzone:\n  - domain: x25519.net\n    file: x25519.net.zone\n",
-        d = dir.display()
-    );
-    let knot = spawn_knot(&s.ns, dir, &conf);
+    let knot = knot_transfers(&s.ns, "seed000-knot", "x25519.net", ZONE);
     let end = Instant::now() + T;
     let mut out = String::new();
     while Instant::now() < end {

@@ -427,6 +427,20 @@ pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon
     spawn_knot(ns, dir, &conf)
 }
 
+/// Knot on 10.0.0.1@53 in `ns` serving `zone` (master-file `text`) and
+/// letting the namespace transfer it unsigned: the control a test compares
+/// gitns's AXFR of the same file with. `tag` names its directory.
+#[allow(dead_code)]
+pub fn knot_transfers(ns: &Netns, tag: &str, zone: &str, text: &str) -> Daemon {
+    let dir = peer_dir(tag);
+    std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
+    let conf = format!(
+        "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nacl:\n  - id: xfr\n    address: 10.0.0.0/24\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    acl: xfr\nzone:\n  - domain: {zone}\n    file: {zone}.zone\n",
+        d = dir.display()
+    );
+    spawn_knot(ns, dir, &conf)
+}
+
 /// Knot on 10.0.0.1@53 in `ns` serving `zone` (master-file `text`) with
 /// authority: the resolver the image is pointed at for host names.
 #[allow(dead_code)]
