@@ -37,6 +37,16 @@ pub enum Event {
     /// A signed SOA query over TCP, by a key allowed to transfer the zone:
     /// the sender is a secondary to NOTIFY (DESIGN.md).
     Secondary { zone: Name, key: crate::keys::Key },
+    /// A signed SOA query for the root over TCP (seed 001's secondary):
+    /// NOTIFY the sender for every zone `key` may transfer, and keep it as
+    /// their secondary.
+    SecondaryOfAll { key: crate::keys::Key },
+    /// A NOTIFY for a zone not served whose TSIG names no key known yet
+    /// (or whose MAC no known key verifies): the zone and its keys may
+    /// arrive with the next fetch. Nothing was answered; the caller may
+    /// reload and run the message again without [`Policy::hold`]. `key`
+    /// is the key name it claims (for the rate limit, `notify_hold`).
+    Held { zone: Name, key: Name },
     /// A zone transfer went out (for the log).
     Transferred {
         zone: Name,
@@ -63,6 +73,9 @@ pub struct Policy {
     /// back by ACME), not from the network: no key needed. Never set for a
     /// message that arrived on a socket.
     pub internal: bool,
+    /// A NOTIFY for a zone not served that no known key verifies is not
+    /// answered but raises [`Event::Held`] (the caller reloads first).
+    pub hold: bool,
 }
 
 /// The name an internal UPDATE is committed under.
@@ -161,6 +174,9 @@ pub fn serve_streamed(
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
         Err(e) => {
+            if let Some(ev) = held_notify(zs, &req, &e, policy) {
+                return Some(ev);
+            }
             let r = match e {
                 TsigError::NotAuth {
                     error: code,
@@ -366,6 +382,7 @@ fn dispatch(
         return error(&req.header, Some(req), Rcode::BadVers, out).map(|n| (n, None));
     }
     match req.header.opcode() {
+        OPCODE_QUERY if is_root_soa(req, signed) => root_soa(req, transport, signed?, out),
         OPCODE_QUERY => query(zs, req, transport, out).map(|n| (n, None)),
         OPCODE_NOTIFY => notify(zs, req, signed, out),
         _ => error(&req.header, Some(req), Rcode::NotImp, out).map(|n| (n, None)),
@@ -385,17 +402,100 @@ fn notify(
     };
     let ours = zs.zone(&q.name).is_some();
     let allowed = signed.is_some_and(|v| tsig::allows(&v.key.name, Op::Notify, &q.name));
-    if !ours || !allowed {
+    if !allowed || q.name.is_root() {
         return error(&req.header, Some(req), Rcode::NotAuth, out).map(|n| (n, None));
     }
+    // A zone not served yet, by a key that covers it (a key of the root or
+    // of a zone above): it may be new in the source. Acknowledged without
+    // AA (we do not serve it yet), and fetched (seed 001: "dynamic
+    // addition of zones").
     let mut w = Writer::new(out);
-    header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
+    header(&mut w, &req.header, flags(&req.header, ours, 0), 0).ok()?;
     let qd = question(&mut w, req).ok()?;
     w.set_u16(4, qd);
-    Some((
-        w.len(),
-        Some(Event::Resync(zs.zone(&q.name)?.origin.clone())),
-    ))
+    Some((w.len(), Some(Event::Resync(q.name.to_lowercase()))))
+}
+
+/// Should this failed verification hold the NOTIFY for a reload (see
+/// [`Event::Held`])? Only for a zone not served, only when the key is
+/// unknown or its MAC did not verify (a new zone's own `ZONE._keys` comes
+/// with the zone), and only when the caller asked for it.
+fn held_notify(zs: &ZoneSet, req: &Request, e: &TsigError, policy: Policy) -> Option<Event> {
+    let q = req.question.as_ref()?;
+    let TsigError::NotAuth {
+        error: tsig::BADKEY | tsig::BADSIG,
+        tsig: Some(t),
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let fits = policy.hold
+        && req.header.opcode() == OPCODE_NOTIFY
+        && q.qtype == SOA
+        && !q.name.is_root()
+        && zs.zone(&q.name).is_none();
+    fits.then(|| Event::Held {
+        zone: q.name.to_lowercase(),
+        key: t.key_name.clone(),
+    })
+}
+
+/// A signed SOA query for the root zone, by a key that may transfer: the
+/// seed's secondary asks it to learn every zone of the primary.
+fn is_root_soa(req: &Request, signed: Option<&Verified>) -> bool {
+    let may_transfer = signed
+        .is_some_and(|v| tsig::permission(&v.key.name).is_some_and(|(op, _)| op >= Op::Transfer));
+    may_transfer
+        && req
+            .question
+            .as_ref()
+            .is_some_and(|q| q.name.is_root() && q.qtype == SOA && q.qclass == IN)
+}
+
+/// The SOA answered for the root: we serve no root zone, so the answer is
+/// not authoritative (no AA: a secondary must not transfer it) and the SOA
+/// is made up: `. 0 SOA ns. hostmaster. 0 16384 2048 1048576 300`, the
+/// values ocaml-dns gives the root in its key store.
+const ROOT_SOA: [u32; 5] = [0, 16384, 2048, 1_048_576, 300];
+
+/// Answer [`is_root_soa`] (seed 001: "responds to a signed SOA for the
+/// root zone with the SOA response (not authoritative), and additionally
+/// notifications for all domains"). Over TCP only the sender is taken as
+/// a secondary: a UDP source could be forged, and one query would send a
+/// NOTIFY per zone to it.
+fn root_soa(
+    req: &Request,
+    transport: Transport,
+    signed: &Verified,
+    out: &mut [u8],
+) -> Option<(usize, Option<Event>)> {
+    let name = |s| Name::parse(s, &Name::root()).ok();
+    let mut w = Writer::new(out);
+    header(&mut w, &req.header, flags(&req.header, false, 0), 0).ok()?;
+    let qd = question(&mut w, req).ok()?;
+    w.set_u16(4, qd);
+    let mut rd = Vec::with_capacity(64);
+    rd.extend_from_slice(name("ns.")?.wire());
+    rd.extend_from_slice(name("hostmaster.")?.wire());
+    ROOT_SOA
+        .iter()
+        .for_each(|v| rd.extend_from_slice(&v.to_be_bytes()));
+    w.name(&Name::root(), false).ok()?;
+    w.u16(SOA).ok()?;
+    w.u16(IN).ok()?;
+    w.u32(0).ok()?;
+    w.u16(rd.len() as u16).ok()?;
+    w.bytes(&rd).ok()?;
+    w.set_u16(6, 1);
+    if req.edns.is_some() {
+        opt(&mut w, 0).ok()?;
+        w.set_u16(10, 1);
+    }
+    let event = (transport == Transport::Tcp).then(|| Event::SecondaryOfAll {
+        key: signed.key.clone(),
+    });
+    Some((w.len(), event))
 }
 
 fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
@@ -856,5 +956,162 @@ two TXT \"t\"
         let r = ask(&query("example.org.", MX, None), Transport::Udp, 40).unwrap();
         assert_eq!(r.flags & 0x0200, 0x0200);
         assert!(r.sec[0].is_empty() && r.sec[1].is_empty());
+    }
+}
+
+/// Keys of the root, NOTIFY for zones not served yet, the root SOA.
+#[cfg(test)]
+mod zoneset_tests {
+    use super::*;
+    use crate::keys::{Algorithm, Key};
+    use alloc::string::String;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s, &Name::root()).unwrap()
+    }
+
+    fn key(name: &str) -> Key {
+        Key {
+            name: n(name),
+            algorithm: Algorithm::Sha256,
+            secret: alloc::vec![9; 32],
+        }
+    }
+
+    fn zs() -> ZoneSet {
+        let zone = "$TTL 60\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+        let mut zs = ZoneSet::load(&[(String::from("example.org"), zone.into())], None).0;
+        zs.keys = alloc::vec![
+            key("all._update."),
+            key("sec._transfer."),
+            key("n._notify.")
+        ];
+        zs
+    }
+
+    /// `name TYPE` with `opcode`, signed by `k` at time 0.
+    fn msg(opcode: u8, name: &str, qtype: u16, k: Option<&Key>) -> Vec<u8> {
+        let mut m = alloc::vec![0x12, 0x34, opcode << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(n(name).wire());
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&IN.to_be_bytes());
+        match k {
+            Some(k) => crate::tsig::sign_request(&m, k, 0),
+            None => m,
+        }
+    }
+
+    /// (header flags, ANCOUNT, first response, event).
+    fn run(m: &[u8], t: Transport, hold: bool) -> (Option<(u16, u16, Vec<u8>)>, Option<Event>) {
+        let mut out = alloc::vec![0u8; 65535];
+        let mut first = None;
+        let policy = Policy {
+            hold,
+            ..Policy::default()
+        };
+        let ev = serve(
+            &mut zs(),
+            m,
+            t,
+            0,
+            policy,
+            &mut |_, _, _, _| Err(()),
+            &mut out,
+            &mut |r| {
+                first.get_or_insert_with(|| r.to_vec());
+            },
+        );
+        let head = first.map(|r| {
+            (
+                u16::from_be_bytes([r[2], r[3]]),
+                u16::from_be_bytes([r[6], r[7]]),
+                r,
+            )
+        });
+        (head, ev)
+    }
+
+    #[test]
+    fn a_root_key_notifies_any_zone_even_one_not_served_yet() {
+        let all = key("all._update.");
+        let (r, ev) = run(
+            &msg(4, "example.org.", SOA, Some(&all)),
+            Transport::Udp,
+            false,
+        );
+        assert_eq!(r.unwrap().0 & 0x040f, 0x0400, "NOERROR, AA");
+        assert_eq!(ev, Some(Event::Resync(n("example.org."))));
+        let (r, ev) = run(&msg(4, "New.Zone.", SOA, Some(&all)), Transport::Udp, true);
+        assert_eq!(r.unwrap().0 & 0x040f, 0, "NOERROR without AA");
+        assert_eq!(ev, Some(Event::Resync(n("new.zone."))));
+        // A _notify root key may notify; nobody may notify the root.
+        let (r, _) = run(
+            &msg(4, "x.", SOA, Some(&key("n._notify."))),
+            Transport::Udp,
+            true,
+        );
+        assert_eq!(r.unwrap().0 & 0xf, 0);
+        let (r, ev) = run(&msg(4, ".", SOA, Some(&all)), Transport::Udp, true);
+        assert_eq!((r.unwrap().0 & 0xf, ev), (9, None), "NOTAUTH");
+    }
+
+    #[test]
+    fn an_unknown_key_for_a_zone_not_served_is_held_when_asked() {
+        let stranger = key("personal._update.");
+        let m = msg(4, "new.zone.", SOA, Some(&stranger));
+        let (r, ev) = run(&m, Transport::Udp, true);
+        let held = Event::Held {
+            zone: n("new.zone."),
+            key: n("personal._update."),
+        };
+        assert_eq!((r, ev), (None, Some(held)));
+        // Run again without holding: the TSIG error.
+        let (r, ev) = run(&m, Transport::Udp, false);
+        assert_eq!((r.unwrap().0 & 0xf, ev), (9, None));
+        // Never for a served zone, nor for a query.
+        let (r, _) = run(
+            &msg(4, "example.org.", SOA, Some(&stranger)),
+            Transport::Udp,
+            true,
+        );
+        assert_eq!(r.unwrap().0 & 0xf, 9);
+        let (r, _) = run(
+            &msg(0, "new.zone.", SOA, Some(&stranger)),
+            Transport::Udp,
+            true,
+        );
+        assert_eq!(r.unwrap().0 & 0xf, 9);
+    }
+
+    #[test]
+    fn a_signed_root_soa_query_gets_a_soa_without_aa_and_notifies_over_tcp() {
+        let sec = key("sec._transfer.");
+        let (r, ev) = run(&msg(0, ".", SOA, Some(&sec)), Transport::Tcp, false);
+        let (flags, an, r) = r.unwrap();
+        assert_eq!((flags & 0x040f, an), (0, 1), "NOERROR, no AA, one SOA");
+        let soa_at = 12 + 1 + 4 + 1 + 10;
+        assert_eq!(
+            crate::rdata::to_text_rdata(SOA, &r[soa_at..soa_at + 4 + 12 + 20]),
+            "ns. hostmaster. 0 16384 2048 1048576 300"
+        );
+        assert_eq!(ev, Some(Event::SecondaryOfAll { key: sec.clone() }));
+        // Over UDP: the answer, no NOTIFYs.
+        let (r, ev) = run(&msg(0, ".", SOA, Some(&sec)), Transport::Udp, false);
+        assert_eq!((r.unwrap().1, ev), (1, None));
+        // Unsigned, or by a key that may only notify: REFUSED as any name
+        // not served (Knot and NSD do the same for the unsigned query).
+        let (r, ev) = run(&msg(0, ".", SOA, None), Transport::Tcp, false);
+        assert_eq!((r.unwrap().0 & 0xf, ev), (5, None));
+        let (r, ev) = run(
+            &msg(0, ".", SOA, Some(&key("n._notify."))),
+            Transport::Tcp,
+            false,
+        );
+        assert_eq!((r.unwrap().0 & 0xf, ev), (5, None));
+        // Wrongly signed: NOTAUTH (with BADSIG, RFC 8945 5.2.2).
+        let mut bad = sec.clone();
+        bad.secret[0] ^= 1;
+        let (r, ev) = run(&msg(0, ".", SOA, Some(&bad)), Transport::Tcp, false);
+        assert_eq!((r.unwrap().0 & 0xf, ev), (9, None));
     }
 }

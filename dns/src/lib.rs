@@ -13,6 +13,7 @@ mod loc;
 pub mod lookup;
 pub mod message;
 pub mod name;
+pub mod notify_hold;
 pub mod notify_out;
 pub mod probe;
 pub mod rdata;

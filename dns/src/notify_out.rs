@@ -8,7 +8,7 @@ use crate::message::Header;
 use crate::name::Name;
 use crate::rtype::{A, IN, SOA};
 use crate::tsig::{self, Op};
-use crate::wire::Reader;
+use crate::wire::{Reader, Writer};
 use crate::zone::Zone;
 use crate::zoneset::ZoneSet;
 use alloc::vec::Vec;
@@ -31,8 +31,46 @@ struct Pending {
     target: Target,
     key: Option<Key>,
     id: u16,
+    /// The request, unsigned (signed afresh at each attempt).
+    msg: Vec<u8>,
     attempts: u8,
     next_at: u64,
+}
+
+/// The NOTIFY request for `zone` with message ID `id` (RFC 1996 3.7: AA,
+/// the zone's SOA as the question and, as Knot and BIND send it, the
+/// current SOA record in the answer section so a secondary can skip the
+/// query when it already has that serial).
+pub fn request(zone: &Zone, id: u16) -> Vec<u8> {
+    let mut buf = alloc::vec![0u8; 2048];
+    let mut w = Writer::new(&mut buf);
+    let soa = zone.soa();
+    let write = |w: &mut Writer| -> Result<(), crate::wire::Full> {
+        w.u16(id)?;
+        w.u16(0x2400)?;
+        w.u16(1)?;
+        w.u16(soa.is_some() as u16)?;
+        w.u32(0)?;
+        w.name(&zone.origin, true)?;
+        w.u16(SOA)?;
+        w.u16(IN)?;
+        if let Some((ttl, rd)) = soa.as_ref().and_then(|s| Some((s.ttl, s.rdatas.first()?))) {
+            w.name(&zone.origin, true)?;
+            w.u16(SOA)?;
+            w.u16(IN)?;
+            w.u32(ttl)?;
+            let at = w.len();
+            w.u16(0)?;
+            crate::rdata::write(SOA, rd, w)?;
+            w.set_u16(at, (w.len() - at - 2) as u16);
+        }
+        Ok(())
+    };
+    // 2048 bytes hold any SOA (two names of at most 255 bytes).
+    let _ = write(&mut w);
+    let n = w.len();
+    buf.truncate(n);
+    buf
 }
 
 /// The outgoing NOTIFY state.
@@ -133,18 +171,32 @@ impl Notifier {
         ids: &mut dyn FnMut() -> u16,
     ) {
         for (target, key) in self.secondaries(zone, zs, own) {
-            // A newer change replaces an unanswered older NOTIFY.
-            self.pending
-                .retain(|p| !(p.zone == zone.origin && p.target == target));
-            self.pending.push(Pending {
-                zone: zone.origin.clone(),
-                target,
-                key,
-                id: ids(),
-                attempts: 0,
-                next_at: now,
-            });
+            self.notify_one(zone, target, key, now, ids());
         }
+    }
+
+    /// Schedule a NOTIFY for `zone` to `target` (signed with `key`) at
+    /// monotonic `now`, with message ID `id`.
+    pub fn notify_one(&mut self, zone: &Zone, target: Target, key: Option<Key>, now: u64, id: u16) {
+        // A newer change replaces an unanswered older NOTIFY.
+        self.pending
+            .retain(|p| !(p.zone == zone.origin && p.target == target));
+        self.pending.push(Pending {
+            zone: zone.origin.clone(),
+            target,
+            key,
+            id,
+            msg: request(zone, id),
+            attempts: 0,
+            next_at: now,
+        });
+    }
+
+    /// `zone` is no longer served: no NOTIFY for it goes out any more, and
+    /// the hosts that asked for its SOA are forgotten.
+    pub fn forget(&mut self, zone: &Name) {
+        self.pending.retain(|p| p.zone != *zone);
+        self.seen.retain(|(_, z, _)| z != zone);
     }
 
     /// Messages to send now (target, bytes); reschedules them with backoff
@@ -153,26 +205,10 @@ impl Notifier {
         let mut out = Vec::new();
         self.pending.retain(|p| p.attempts < ATTEMPTS);
         for p in self.pending.iter_mut().filter(|p| p.next_at <= now) {
-            let mut m = alloc::vec![
-                (p.id >> 8) as u8,
-                p.id as u8,
-                0x24,
-                0x00,
-                0,
-                1,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0
-            ];
-            m.extend_from_slice(p.zone.wire());
-            m.extend_from_slice(&SOA.to_be_bytes());
-            m.extend_from_slice(&IN.to_be_bytes());
-            if let Some(k) = &p.key {
-                m = tsig::sign_request(&m, k, wall);
-            }
+            let m = match &p.key {
+                Some(k) => tsig::sign_request(&p.msg, k, wall),
+                None => p.msg.clone(),
+            };
             out.push((p.target, m));
             p.attempts += 1;
             p.next_at = now + (FIRST_WAIT_NS << (p.attempts - 1).min(6));
@@ -280,5 +316,54 @@ mod tests {
         }
         assert_eq!(n.due(now + 1000 * FIRST_WAIT_NS, 1_000_000).len(), 0);
         assert_eq!(n.next_deadline(), None);
+    }
+
+    #[test]
+    fn the_request_carries_the_soa_in_its_answer() {
+        let z = zs();
+        let zone = z.zones().next().unwrap();
+        let k = z.keys[0].clone();
+        let mut n = Notifier::default();
+        n.notify_one(
+            zone,
+            Target {
+                addr: [10, 0, 0, 5],
+                port: 53,
+            },
+            Some(k),
+            0,
+            0x4242,
+        );
+        let (_, m) = n.due(0, 1_000_000).pop().unwrap();
+        let mut r = Reader::new(&m);
+        let h = Header::parse(&mut r).unwrap();
+        assert_eq!((h.id, h.opcode(), h.flags & 0x0400), (0x4242, 4, 0x0400));
+        assert_eq!((h.qdcount, h.ancount, h.arcount), (1, 1, 1), "SOA + TSIG");
+        assert_eq!(r.name().unwrap(), zone.origin);
+        assert_eq!((r.u16().unwrap(), r.u16().unwrap()), (SOA, IN));
+        assert_eq!(r.name().unwrap(), zone.origin);
+        assert_eq!(
+            (r.u16().unwrap(), r.u16().unwrap(), r.u32().unwrap()),
+            (SOA, IN, 60)
+        );
+        let len = r.u16().unwrap() as usize;
+        let rd = crate::rdata::from_wire(SOA, &mut r, len).unwrap();
+        assert_eq!(
+            crate::rdata::to_text_rdata(SOA, &rd),
+            "ns1.example.org. hm.example.org. 5 2 3 4 5"
+        );
+        // A zone no longer served: nothing more goes out for it.
+        n.notify_one(
+            zone,
+            Target {
+                addr: [10, 0, 0, 6],
+                port: 53,
+            },
+            None,
+            0,
+            1,
+        );
+        n.forget(&zone.origin);
+        assert_eq!(n.pending(), 0);
     }
 }

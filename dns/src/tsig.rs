@@ -213,10 +213,25 @@ fn unsigned_part(msg: &[u8], t: &TsigRr) -> Vec<u8> {
 /// Find the key a TSIG names: exactly, or relative to `zone` (so that
 /// `personal._update.` finds `personal._update.example.org.`).
 pub fn lookup_key<'k>(keys: &'k [Key], name: &Name, zone: Option<&Name>) -> Option<&'k Key> {
-    keys.iter().find(|k| k.name == *name).or_else(|| {
-        let full = zone?.prepend(name)?;
-        keys.iter().find(|k| k.name == full)
-    })
+    candidates(keys, name, zone).next()
+}
+
+/// Every key a TSIG name may mean, the exact name first: a short name
+/// such as `personal._update.` is both a key for all zones (from the root
+/// `_keys` file) and, relative to the zone of the message, that zone's
+/// own key; the one whose MAC verifies is the one meant.
+fn candidates<'k>(
+    keys: &'k [Key],
+    name: &Name,
+    zone: Option<&Name>,
+) -> impl Iterator<Item = &'k Key> {
+    let full = zone.and_then(|z| z.prepend(name)).filter(|f| f != name);
+    let name = name.clone();
+    let exact = keys.iter().filter(move |k| k.name == name);
+    let relative = keys
+        .iter()
+        .filter(move |k| full.as_ref().is_some_and(|f| k.name == *f));
+    exact.chain(relative)
 }
 
 /// What `key` may do, and for which zone (from its name).
@@ -239,10 +254,10 @@ pub fn permission(key: &Name) -> Option<(Op, Name)> {
 }
 
 /// True when `key` allows `op` on `zone` (`_update` ⊇ `_transfer` ⊇ `_notify`,
-/// for the key's zone and below).
+/// for the key's zone and below). A key of the root (`x._update.`, from
+/// the `_keys` file without a zone prefix) covers every zone (seed 001).
 pub fn allows(key: &Name, op: Op, zone: &Name) -> bool {
-    permission(key)
-        .is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz) && !kz.is_root())
+    permission(key).is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz))
 }
 
 /// Verify a signed request at wall-clock `now` (seconds). `zone` names
@@ -267,14 +282,13 @@ pub fn verify(
         tsig: Some(t.clone()),
     };
     // RFC 8945 5.2.1: unknown key or algorithm -> BADKEY.
-    let Some(key) = lookup_key(keys, &t.key_name, zone) else {
+    let alg = algorithm_of(&t.algorithm);
+    let mut keys = candidates(keys, &t.key_name, zone).filter(|k| Some(k.algorithm) == alg);
+    let Some(first) = keys.next() else {
         return Err(notauth(BADKEY, None, &t));
     };
-    if algorithm_of(&t.algorithm) != Some(key.algorithm) {
-        return Err(notauth(BADKEY, None, &t));
-    }
     // RFC 8945 5.2.2.1: MAC size.
-    let full = mac_len(key.algorithm);
+    let full = mac_len(first.algorithm);
     if t.mac.len() > full {
         return Err(TsigError::FormErr);
     }
@@ -290,14 +304,14 @@ pub fn verify(
         &t.other,
         false,
     );
-    let expect = hmac(
-        key.algorithm,
-        &key.secret,
-        &[&unsigned_part(msg, &t), &vars],
-    );
-    if !ct_eq_prefix(&t.mac, &expect) {
+    let signed = unsigned_part(msg, &t);
+    let mac_of = |k: &Key| hmac(k.algorithm, &k.secret, &[&signed, &vars]);
+    let Some(key) = core::iter::once(first)
+        .chain(keys)
+        .find(|k| ct_eq_prefix(&t.mac, &mac_of(k)))
+    else {
         return Err(notauth(BADSIG, None, &t));
-    }
+    };
     // RFC 8945 5.2.3: time, after the MAC (a BADTIME answer is signed).
     if now.abs_diff(t.time_signed) > t.fudge as u64 {
         return Err(notauth(BADTIME, Some(key), &t));
@@ -673,5 +687,43 @@ mod tests {
             Op::Notify,
             &n("example.org.")
         ));
+    }
+
+    #[test]
+    fn root_keys_cover_every_zone() {
+        let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
+        assert!(allows(&n("ops._update."), Op::Update, &n("example.org.")));
+        assert!(allows(&n("ops._update."), Op::Notify, &n("new.zone.")));
+        assert!(allows(&n("sec._transfer."), Op::Transfer, &n("any.zone.")));
+        assert!(!allows(&n("sec._transfer."), Op::Update, &n("any.zone.")));
+        assert!(!allows(&n("n._notify."), Op::Transfer, &n("any.zone.")));
+        assert!(allows(
+            &n("10.0.0.2.10.0.0.3._transfer."),
+            Op::Transfer,
+            &n("mirage.")
+        ));
+    }
+
+    #[test]
+    fn a_short_name_finds_the_key_whose_mac_verifies() {
+        let with = |name: &str, b: u8| Key {
+            secret: alloc::vec![b; 32],
+            ..key(name, Algorithm::Sha256)
+        };
+        let root = with("personal._update.", 1);
+        let own = with("personal._update.example.org.", 2);
+        let keys = [root.clone(), own.clone()];
+        // dig -y hmac-sha256:personal._update:<the zone's secret>
+        let short = with("personal._update.", 2);
+        let m = sign_request(&notify("example.org."), &short, 1000);
+        assert_eq!(check(&m, &keys, "example.org.", 1000).unwrap().key, own);
+        let m = sign_request(&notify("example.org."), &root, 1000);
+        assert_eq!(check(&m, &keys, "example.org.", 1000).unwrap().key, root);
+        // Neither secret: BADSIG; the zone key alone for another zone: BADSIG.
+        let m = sign_request(&notify("example.org."), &with("personal._update.", 3), 1000);
+        assert_eq!(err(check(&m, &keys, "example.org.", 1000)), BADSIG);
+        let m = sign_request(&notify("example.com."), &short, 1000);
+        assert_eq!(err(check(&m, &keys, "example.com.", 1000)), BADSIG);
+        assert_eq!(err(check(&m, &[own.clone()], "example.com.", 1000)), BADKEY);
     }
 }
