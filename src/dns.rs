@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use gitns_dns::authority::{self, Event, Policy, Transport as DnsTransport};
+use gitns_dns::notify_hold::{Gate, Held, Holds};
 use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
@@ -65,6 +66,23 @@ pub struct Dns {
     pub deferred: alloc::collections::VecDeque<Deferred>,
     /// Per zone (by name): last change and last error, for /status.
     pub zone_status: alloc::collections::BTreeMap<String, ZoneStatus>,
+    /// NOTIFYs for zones not served yet by keys not known yet, waiting
+    /// for a fetch (or a reload from storage), and the rate limit of the
+    /// fetches they may force (`notify_hold`).
+    pub holds: Holds<(IpEndpoint, Transport)>,
+    gate: Gate,
+    /// Hosts that asked for the root SOA with a transfer key: NOTIFY them
+    /// every zone the key may transfer (seed 001).
+    asked: Vec<(IpEndpoint, gitns_dns::keys::Key)>,
+}
+
+/// A response held back (until a push, a fetch), ready to send.
+pub struct Reply {
+    pub peer: IpEndpoint,
+    pub transport: Transport,
+    pub msg: Vec<u8>,
+    /// The answer to the appliance's own UPDATE (ACME), not a client's.
+    pub internal: bool,
 }
 
 /// An UPDATE waiting for the git remote, and where its answer goes.
@@ -101,6 +119,9 @@ impl Dns {
             defer_updates: false,
             deferred: Default::default(),
             zone_status: Default::default(),
+            holds: Holds::default(),
+            gate: Gate::default(),
+            asked: Vec::new(),
         }
     }
 
@@ -127,6 +148,7 @@ impl Dns {
             &d.msg,
             d.transport,
             d.internal,
+            false,
             commit,
             &mut None,
             &mut |m| {
@@ -136,11 +158,13 @@ impl Dns {
         (first, event)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn serve(
         &mut self,
         msg: &[u8],
         transport: Transport,
         internal: bool,
+        hold: bool,
         commit: authority::Commit,
         pending: &mut Option<Transfer>,
         emit: &mut dyn FnMut(&[u8]),
@@ -157,6 +181,7 @@ impl Dns {
             now,
             Policy {
                 internal,
+                hold: !internal && hold,
                 ..self.policy
             },
             commit,
@@ -174,7 +199,7 @@ impl Handler for Dns {
         msg: &[u8],
         peer: IpEndpoint,
         transport: Transport,
-        _now_ns: u64,
+        now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
     ) -> Option<Transfer> {
         if self.defer_updates && is_update(msg) {
@@ -190,8 +215,21 @@ impl Handler for Dns {
             }
             return None;
         }
-        self.answer(store, msg, peer, transport, false, reply)
+        let ask = Ask {
+            peer,
+            transport,
+            hold: Some(now_ns),
+        };
+        self.answer(store, msg, ask, false, reply)
     }
+}
+
+/// Who asked, and whether a NOTIFY may be held (at monotonic time `now`).
+#[derive(Clone, Copy)]
+struct Ask {
+    peer: IpEndpoint,
+    transport: Transport,
+    hold: Option<u64>,
 }
 
 impl Dns {
@@ -211,7 +249,12 @@ impl Dns {
             return None;
         }
         let mut answer = None;
-        self.answer(store, &d.msg, d.peer, d.transport, true, &mut |m| {
+        let ask = Ask {
+            peer: d.peer,
+            transport: d.transport,
+            hold: None,
+        };
+        self.answer(store, &d.msg, ask, true, &mut |m| {
             answer.get_or_insert_with(|| m.to_vec());
         });
         answer
@@ -228,11 +271,13 @@ impl Dns {
         &mut self,
         store: &mut dyn Store,
         msg: &[u8],
-        peer: IpEndpoint,
-        transport: Transport,
+        ask: Ask,
         internal: bool,
         reply: &mut dyn FnMut(&[u8]),
     ) -> Option<Transfer> {
+        let Ask {
+            peer, transport, ..
+        } = ask;
         let mut sent = false;
         let wall = self.wall;
         let mut cache = core::mem::take(&mut self.cache);
@@ -257,6 +302,7 @@ impl Dns {
             msg,
             transport,
             internal,
+            ask.hold.is_some(),
             &mut commit,
             &mut pending,
             &mut |m| {
@@ -277,12 +323,23 @@ impl Dns {
         self.cache = cache;
         if sent {
             self.stats.answered += 1;
-        } else {
+        } else if !matches!(event, Some(Event::Held { .. })) {
             self.stats.dropped += 1;
         }
         match event {
             Some(Event::Secondary { zone, key }) => {
                 remember_secondary(&mut self.notifier, peer, zone, key)
+            }
+            Some(Event::SecondaryOfAll { key }) => {
+                log::info!(
+                    "{} asked for the root SOA with {}: NOTIFY for every zone it may transfer",
+                    peer.addr,
+                    key.name
+                );
+                self.asked.push((peer, key));
+            }
+            Some(Event::Held { zone, key }) => {
+                return self.hold(store, msg, ask, zone, key, reply);
             }
             Some(Event::Transferred { zone, serial, kind }) => {
                 use gitns_dns::transfer::Kind;
@@ -297,6 +354,89 @@ impl Dns {
             None => {}
         }
         pending
+    }
+}
+
+impl Dns {
+    /// A NOTIFY for `zone` (not served) whose key `key` is not known yet:
+    /// kept until the next fetch (or reload) when the gate lets it force
+    /// one or others already wait, answered now otherwise.
+    fn hold(
+        &mut self,
+        store: &mut dyn Store,
+        msg: &[u8],
+        ask: Ask,
+        zone: gitns_dns::name::Name,
+        key: gitns_dns::name::Name,
+        reply: &mut dyn FnMut(&[u8]),
+    ) -> Option<Transfer> {
+        let now = ask.hold.unwrap_or(0);
+        let joins = self.holds.waiting();
+        let kept = (joins || self.gate.allow(&key, now))
+            && self
+                .holds
+                .hold(msg.to_vec(), (ask.peer, ask.transport), now);
+        if !kept {
+            log::warn!(
+                "NOTIFY for {zone} (not served) from {} with unknown key {key}: no fetch for it now",
+                ask.peer.addr
+            );
+            let ask = Ask { hold: None, ..ask };
+            return self.answer(store, msg, ask, false, reply);
+        }
+        log::info!(
+            "NOTIFY for {zone} (not served) from {} with key {key} not known yet: answered after the next fetch",
+            ask.peer.addr
+        );
+        if !joins {
+            self.events.push(Event::Resync(zone));
+        }
+        None
+    }
+
+    /// Answer held NOTIFYs with the zones and keys as they are now.
+    pub fn release(
+        &mut self,
+        store: &mut dyn Store,
+        held: Vec<Held<(IpEndpoint, Transport)>>,
+    ) -> Vec<Reply> {
+        let mut out = Vec::new();
+        for h in held {
+            let (peer, transport) = h.peer;
+            let ask = Ask {
+                peer,
+                transport,
+                hold: None,
+            };
+            let mut first = None;
+            // Its fetch (or reload) is done: the Resync it raises again
+            // would only fetch once more.
+            let events = self.events.len();
+            self.answer(store, &h.msg, ask, false, &mut |m| {
+                first.get_or_insert_with(|| m.to_vec());
+            });
+            self.events.truncate(events);
+            out.extend(first.map(|msg| Reply {
+                peer,
+                transport,
+                msg,
+                internal: false,
+            }));
+        }
+        out
+    }
+
+    /// Zones of `old` no longer served (their file left the source): no
+    /// NOTIFY goes out for them, the status page forgets them.
+    pub fn forget_removed(&mut self, old: &ZoneSet) {
+        for zone in old.zones() {
+            if self.zones.zone(&zone.origin).is_some() {
+                continue;
+            }
+            log::info!("zone {} removed: no longer served", zone.origin);
+            self.notifier.forget(&zone.origin);
+            self.zone_status.remove(&zone.origin.to_text());
+        }
     }
 }
 
@@ -410,14 +550,20 @@ pub fn log_report(rep: &LoadReport) {
 /// Act on events: a signed NOTIFY reloads the zones from their source
 /// (a fetch from the git remote, or the storage cache without one),
 /// keeping the last good version of any zone that no longer loads.
+/// Returns the answers to held NOTIFYs that are now due.
 pub fn handle_events<P: Platform>(
     platform: &mut P,
     service: &mut Dns,
     mut git: Option<&mut crate::remote::GitRemote>,
-) {
+) -> Vec<Reply> {
+    notify_askers(platform, service);
+    let mut replies = Vec::new();
     for ev in service.take_events() {
         match ev {
-            Event::Secondary { .. } | Event::Transferred { .. } => {}
+            Event::Secondary { .. }
+            | Event::SecondaryOfAll { .. }
+            | Event::Held { .. }
+            | Event::Transferred { .. } => {}
             Event::Updated(zone) => {
                 service.changed(&zone);
                 let now = platform.monotonic_ns();
@@ -442,13 +588,51 @@ pub fn handle_events<P: Platform>(
                         service.report(&report);
                         service.cache = cache;
                         let old = core::mem::replace(&mut service.zones, zones);
+                        service.forget_removed(&old);
                         notify_risen(platform, service, Some(&old));
                     }
                     Err(e) => log::error!(
                         "reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"
                     ),
                 }
+                let held = service.holds.reloaded();
+                replies.extend(service.release(&mut PlatformStore(platform), held));
             }
+        }
+    }
+    let held = service.holds.expired(platform.monotonic_ns());
+    replies.extend(service.release(&mut PlatformStore(platform), held));
+    replies
+}
+
+/// NOTIFY each host that asked for the root SOA with a transfer key, for
+/// every zone that key may transfer (seed 001), and keep it as a
+/// secondary of those zones.
+fn notify_askers<P: Platform>(platform: &mut P, service: &mut Dns) {
+    use gitns_dns::tsig::{allows, Op};
+    let now = platform.monotonic_ns();
+    for (peer, key) in core::mem::take(&mut service.asked) {
+        let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else {
+            continue;
+        };
+        let target = gitns_dns::notify_out::Target {
+            addr: a.octets(),
+            port: 53,
+        };
+        for zone in service.zones.zones() {
+            if !allows(&key.name, Op::Transfer, &zone.origin) {
+                continue;
+            }
+            let id = platform.random_u16();
+            service
+                .notifier
+                .notify_one(zone, target, Some(key.clone()), now, id);
+            remember_secondary(
+                &mut service.notifier,
+                peer,
+                zone.origin.clone(),
+                key.clone(),
+            );
         }
     }
 }

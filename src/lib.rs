@@ -80,8 +80,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     };
     let (zones, report, cache) = dns::load_cache(contents, None);
     let policy = gitns_dns::authority::Policy {
-        internal: false,
         unsigned_axfr: cfg.axfr,
+        ..Default::default()
     };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
     service.report(&report);
@@ -208,31 +208,30 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if let Some(g) = git.as_mut() {
             let (moved, replies) = g.run(platform, &mut net, &mut service, resolver.as_mut(), now);
             busy |= moved;
-            for r in replies {
-                if r.internal {
-                    if let Some(a) = acme.as_mut() {
-                        a.committed(&r.msg, wall);
-                    }
-                    continue;
-                }
-                let sent = match r.transport {
-                    server::Transport::Udp => udp.send_to(&mut net, r.peer, &r.msg),
-                    server::Transport::Tcp => tcp.send_to(&mut net, r.peer, &r.msg),
-                };
-                if sent {
-                    service.stats.count(r.transport, &r.msg);
-                } else {
-                    log::warn!("the answer to {}'s UPDATE could not be sent", r.peer);
-                }
-            }
+            let mut out = Out {
+                net: &mut net,
+                udp: &mut udp,
+                tcp: &mut tcp,
+                acme: acme.as_mut(),
+                service: &mut service,
+            };
+            out.deliver(replies, wall);
         }
         if let Some(a) = acme.as_mut() {
             busy |= a.run(platform, &mut net, &mut service, resolver.as_mut(), now);
         }
-        if busy {
+        if busy || service.holds.next_deadline().is_some_and(|t| t <= now) {
             let now = platform.monotonic_ns();
             net.poll(platform, now);
-            dns::handle_events(platform, &mut service, git.as_mut());
+            let replies = dns::handle_events(platform, &mut service, git.as_mut());
+            let mut out = Out {
+                net: &mut net,
+                udp: &mut udp,
+                tcp: &mut tcp,
+                acme: acme.as_mut(),
+                service: &mut service,
+            };
+            out.deliver(replies, wall);
         } else if growing {
             growing = tcp.grow(&mut net);
         }
@@ -243,6 +242,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             .min(now + IDLE_POLL_NS)
             .min(tcp.next_deadline().unwrap_or(u64::MAX))
             .min(service.notifier.next_deadline().unwrap_or(u64::MAX))
+            .min(service.holds.next_deadline().unwrap_or(u64::MAX))
             .min(git.as_ref().map_or(u64::MAX, |g| g.next_deadline()))
             .min(
                 resolver
@@ -264,6 +264,39 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                 u64::MAX
             });
         platform.poll(deadline);
+    }
+}
+
+/// Where held-back answers go out.
+struct Out<'a> {
+    net: &'a mut Net,
+    udp: &'a mut server::udp::UdpServer,
+    tcp: &'a mut server::tcp::TcpServer,
+    acme: Option<&'a mut acme::Acme>,
+    service: &'a mut dns::Dns,
+}
+
+impl Out<'_> {
+    /// Send answers held back until a push or a fetch (UPDATEs, NOTIFYs);
+    /// the appliance's own UPDATE answers go to ACME.
+    fn deliver(&mut self, replies: alloc::vec::Vec<dns::Reply>, wall: u64) {
+        for r in replies {
+            if r.internal {
+                if let Some(a) = self.acme.as_deref_mut() {
+                    a.committed(&r.msg, wall);
+                }
+                continue;
+            }
+            let sent = match r.transport {
+                server::Transport::Udp => self.udp.send_to(self.net, r.peer, &r.msg),
+                server::Transport::Tcp => self.tcp.send_to(self.net, r.peer, &r.msg),
+            };
+            if sent {
+                self.service.stats.count(r.transport, &r.msg);
+            } else {
+                log::warn!("a held-back answer to {} could not be sent", r.peer);
+            }
+        }
     }
 }
 

@@ -1001,8 +1001,11 @@ mod zoneset_tests {
         }
     }
 
-    /// (header flags, ANCOUNT, first response, event).
-    fn run(m: &[u8], t: Transport, hold: bool) -> (Option<(u16, u16, Vec<u8>)>, Option<Event>) {
+    /// Header flags, ANCOUNT and the bytes of a response.
+    type Resp = (u16, u16, Vec<u8>);
+
+    /// The first response and the event.
+    fn run(m: &[u8], t: Transport, hold: bool) -> (Option<Resp>, Option<Event>) {
         let mut out = alloc::vec![0u8; 65535];
         let mut first = None;
         let policy = Policy {

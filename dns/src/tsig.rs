@@ -724,6 +724,9 @@ mod tests {
         assert_eq!(err(check(&m, &keys, "example.org.", 1000)), BADSIG);
         let m = sign_request(&notify("example.com."), &short, 1000);
         assert_eq!(err(check(&m, &keys, "example.com.", 1000)), BADSIG);
-        assert_eq!(err(check(&m, &[own.clone()], "example.com.", 1000)), BADKEY);
+        assert_eq!(
+            err(check(&m, core::slice::from_ref(&own), "example.com.", 1000)),
+            BADKEY
+        );
     }
 }

@@ -12,7 +12,6 @@ mod update;
 use crate::config::{Config, SshKey};
 use crate::dns::{self, Dns, PlatformStore};
 use crate::resolve::{ResolveState, Resolver};
-use crate::server::Transport;
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::{Conn, Idle};
@@ -24,7 +23,7 @@ use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome, SessionError, Timeouts};
 use gitns_git::ssh::Credential;
 use gitns_net::smoltcp::iface::SocketHandle;
-use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
+use gitns_net::smoltcp::wire::{IpAddress, Ipv4Address};
 use gitns_net::{Net, Platform};
 
 /// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
@@ -47,14 +46,7 @@ pub struct GitStats {
     pub last_sync_s: u64,
 }
 
-/// A response held back until the push, ready to send.
-pub struct Reply {
-    pub peer: IpEndpoint,
-    pub transport: Transport,
-    pub msg: Vec<u8>,
-    /// The answer to the appliance's own UPDATE (ACME), not a client's.
-    pub internal: bool,
-}
+pub use crate::dns::Reply;
 
 /// What the open connection is doing.
 /// What [`GitRemote::open`] did with a command.
@@ -66,7 +58,8 @@ enum Opened {
 }
 
 enum Job {
-    Fetch,
+    /// Fetch number n (held NOTIFYs wait for the end of one, `notify_hold`).
+    Fetch(u64),
     Push(Checkout),
 }
 
@@ -96,6 +89,8 @@ pub struct GitRemote {
     pub stats: GitStats,
     /// The remote host's address, once known.
     addr: Option<Ipv4Address>,
+    /// Fetches started so far.
+    fetch_seq: u64,
 }
 
 impl GitRemote {
@@ -127,6 +122,7 @@ impl GitRemote {
             spoke_v2: None,
             stats: GitStats::default(),
             addr: None,
+            fetch_seq: 0,
         })
     }
 
@@ -160,7 +156,7 @@ impl GitRemote {
             if let Some(outcome) = outcome {
                 let (c, job) = self.conn.take().expect("connection present");
                 self.log_host_key(&c);
-                let ahead_failed = c.ahead && matches!(job, Job::Fetch);
+                let ahead_failed = c.ahead && matches!(job, Job::Fetch(_));
                 if c.reused && (!c.running() || ahead_failed) && outcome.is_err() {
                     // The kept connection was gone before the command
                     // started (or the upload-pack started ahead was):
@@ -171,7 +167,7 @@ impl GitRemote {
                         self.remote.host
                     );
                     c.close(net, &mut self.closing);
-                    if matches!(job, Job::Fetch) {
+                    if matches!(job, Job::Fetch(_)) {
                         self.fetch_wanted = true;
                         self.next_fetch_ns = now;
                     }
@@ -186,7 +182,7 @@ impl GitRemote {
                     // bursts (UPDATEs, ACME) and the next one would wait
                     // for it to end (~200 ms here, 4.2 -> 5+ pushes/s).
                     let ahead =
-                        (matches!(job, Job::Fetch) && self.v2 && self.spoke_v2 == Some(true))
+                        (matches!(job, Job::Fetch(_)) && self.v2 && self.spoke_v2 == Some(true))
                             .then(|| self.remote.upload_pack_v2());
                     self.idle = c
                         .keep(net, &mut self.closing, ahead)
@@ -337,8 +333,10 @@ impl GitRemote {
         } else {
             self.remote.command("git-upload-pack")
         };
-        match self.open(platform, net, &command, op, Job::Fetch, now) {
-            Ok(Opened::Started) => {}
+        self.fetch_seq += 1;
+        let seq = self.fetch_seq;
+        match self.open(platform, net, &command, op, Job::Fetch(seq), now) {
+            Ok(Opened::Started) => dns.holds.started(seq),
             Ok(Opened::Wait) => {
                 self.fetch_wanted = true;
                 self.next_fetch_ns = now;
@@ -440,8 +438,12 @@ impl GitRemote {
         now: u64,
         replies: &mut Vec<Reply>,
     ) {
+        let seq = match job {
+            Job::Fetch(n) => Some(n),
+            Job::Push(_) => None,
+        };
         match (job, outcome) {
-            (Job::Fetch, Ok(Outcome::Fetched(f))) => match self.fetched(platform, dns, f) {
+            (Job::Fetch(_), Ok(Outcome::Fetched(f))) => match self.fetched(platform, dns, f) {
                 Ok(()) => {
                     self.fetch_wanted = false;
                     self.backoff_ns = FIRST_BACKOFF_NS;
@@ -450,11 +452,16 @@ impl GitRemote {
                 }
                 Err(e) => self.fetch_failed(dns, &e, now, replies),
             },
-            (Job::Fetch, Ok(other)) => {
+            (Job::Fetch(_), Ok(other)) => {
                 self.fetch_failed(dns, &alloc::format!("{other:?}"), now, replies)
             }
-            (Job::Fetch, Err(e)) => self.fetch_failed(dns, &e, now, replies),
+            (Job::Fetch(_), Err(e)) => self.fetch_failed(dns, &e, now, replies),
             (Job::Push(next), outcome) => self.pushed(platform, dns, next, outcome, replies),
+        }
+        // NOTIFYs held for this fetch: answered with the keys it brought.
+        if let Some(n) = seq {
+            let held = dns.holds.finished(n);
+            replies.extend(dns.release(&mut PlatformStore(platform), held));
         }
     }
 
@@ -501,6 +508,7 @@ impl GitRemote {
         let (zones, report) = ZoneSet::load(&files, Some(&dns.zones));
         dns.report(&report);
         let old = core::mem::replace(&mut dns.zones, zones);
+        dns.forget_removed(&old);
         dns.cache.files = files;
         self.checkout = Some(checkout);
         persist(platform, dns);
