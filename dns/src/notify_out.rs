@@ -101,12 +101,15 @@ pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
 /// Secondaries of `zone`: addresses of its NS names in our zones, and the
 /// hosts named by transfer keys; each with the key to sign with.
 pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, Option<Key>)> {
+    // The closest key (the zone's own before a key of the root): the one
+    // an NS-named secondary most likely knows.
     let signer = zs
         .keys
         .iter()
-        .find(|k| {
+        .filter(|k| {
             tsig::allows(&k.name, Op::Transfer, &zone.origin) && secondary_of_key(&k.name).is_none()
         })
+        .max_by_key(|k| tsig::permission(&k.name).map_or(0, |(_, z)| z.label_count()))
         .cloned();
     let mut out: Vec<(Target, Option<Key>)> = Vec::new();
     if let Some(ns) = zone
@@ -365,5 +368,34 @@ mod tests {
         );
         n.forget(&zone.origin);
         assert_eq!(n.pending(), 0);
+    }
+
+    #[test]
+    fn root_keys_name_secondaries_of_every_zone_and_sign_last() {
+        let mut z = zs();
+        let root = "all._update. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n10.0.0.2.10.0.0.88._transfer. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n";
+        let mut keys = crate::keys::parse("_keys", root).unwrap();
+        keys.append(&mut z.keys);
+        z.keys = keys;
+        let zone = z.zones().next().unwrap();
+        let s = secondaries(zone, &z, &[[10, 0, 0, 2]]);
+        let got: Vec<([u8; 4], String)> = s
+            .iter()
+            .map(|(t, k)| (t.addr, k.as_ref().unwrap().name.to_text()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ([10, 0, 0, 9], String::from("personal._update.example.org.")),
+                (
+                    [10, 0, 0, 77],
+                    String::from("10.0.0.2.10.0.0.77._transfer.example.org.")
+                ),
+                (
+                    [10, 0, 0, 88],
+                    String::from("10.0.0.2.10.0.0.88._transfer.")
+                ),
+            ]
+        );
     }
 }
