@@ -37,6 +37,28 @@ pub struct Config {
     pub acme: AcmeConfig,
     /// `--resolver`: the DNS resolver for host names (the ACME server's).
     pub resolver: Option<Ipv4Address>,
+    pub tcp: TcpOptions,
+}
+
+/// DNS over TCP limits (RFC 7766 6.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpOptions {
+    /// `--tcp-clients`: connections open at once.
+    pub clients: usize,
+    /// `--tcp-per-source`: connections from one address.
+    pub per_source: usize,
+    /// `--tcp-idle-timeout`: seconds after the last complete query.
+    pub idle_s: u64,
+}
+
+impl Default for TcpOptions {
+    fn default() -> Self {
+        TcpOptions {
+            clients: 1024,
+            per_source: 32,
+            idle_s: 10,
+        }
+    }
 }
 
 /// Let's Encrypt's directories (staging is the default, RFC 8555 7.1.1).
@@ -120,6 +142,7 @@ impl Default for Config {
             sync_interval_s: 0,
             acme: AcmeConfig::default(),
             resolver: None,
+            tcp: TcpOptions::default(),
         }
     }
 }
@@ -192,6 +215,10 @@ options:
   --resolver=A.B.C.D      DNS resolver for the ACME server's host name
   --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
   --udp-echo=PORT         run a UDP echo service on PORT (network bring-up)
+  --tcp-clients=N         DNS-over-TCP connections open at once (1024); when
+                          full, the longest-idle one is closed for a new one
+  --tcp-per-source=N      connections from one address (32)
+  --tcp-idle-timeout=SECS close a TCP connection SECS after its last query (10)
   --help                  print this text
 ";
 
@@ -219,6 +246,9 @@ const OPTIONS: &[(&[&str], &str)] = &[
     (&["--acme-ca"], "--acme-ca"),
     (&["--renew-days"], "--renew-days"),
     (&["--resolver"], "--resolver"),
+    (&["--tcp-clients"], "--tcp-clients"),
+    (&["--tcp-per-source"], "--tcp-per-source"),
+    (&["--tcp-idle-timeout"], "--tcp-idle-timeout"),
 ];
 
 /// Parse a command line (arguments separated by spaces).
@@ -360,6 +390,17 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         "--resolver" => {
             cfg.resolver = Some(value.parse().map_err(|_| bad("an IPv4 address"))?)
         }
+        "--tcp-clients" => {
+            cfg.tcp.clients = parse_range(value, 1, 65_535).ok_or(bad("a number 1-65535"))?
+        }
+        "--tcp-per-source" => {
+            cfg.tcp.per_source = parse_range(value, 1, 65_535).ok_or(bad("a number 1-65535"))?
+        }
+        "--tcp-idle-timeout" => {
+            // RFC 7828 3.3.2 carries it in 100 ms units in 16 bits.
+            cfg.tcp.idle_s =
+                parse_range(value, 1, 6_553).ok_or(bad("a number of seconds 1-6553"))? as u64
+        }
         "--seed" => {
             return Err(ConfigError::Unsupported {
                 option,
@@ -431,6 +472,14 @@ fn decode32(s: &str) -> Option<[u8; 32]> {
     raw.try_into().ok()
 }
 
+/// A decimal number within `[min, max]`.
+fn parse_range(value: &str, min: usize, max: usize) -> Option<usize> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+}
+
 fn parse_v4_cidr(s: &str) -> Option<Ipv4Cidr> {
     let (a, p) = s.split_once('/')?;
     let prefix: u8 = p.parse().ok().filter(|p| *p <= 32)?;
@@ -499,6 +548,34 @@ mod tests {
         assert!(parse("--ipv4=10.0.0.3").is_err());
         assert!(parse("--udp-echo=0").is_err());
         assert!(parse("-l loud").is_err());
+    }
+
+    #[test]
+    fn tcp_limits() {
+        let c = parse("").unwrap();
+        assert_eq!(c.tcp, TcpOptions::default());
+        assert!(c.tcp.clients >= 1024);
+        let c = parse("--tcp-clients=4096 --tcp-per-source 8 --tcp-idle-timeout=30").unwrap();
+        assert_eq!(
+            c.tcp,
+            TcpOptions {
+                clients: 4096,
+                per_source: 8,
+                idle_s: 30
+            }
+        );
+        for bad in [
+            "--tcp-clients=0",
+            "--tcp-clients=x",
+            "--tcp-per-source=0",
+            "--tcp-idle-timeout=0",
+            "--tcp-idle-timeout=7000",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::BadValue { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

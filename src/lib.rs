@@ -95,6 +95,12 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     };
     let tcp_cfg = server::tcp::TcpConfig {
         port: cfg.dns_port,
+        limits: server::tcp_pool::Limits {
+            clients: cfg.tcp.clients,
+            per_source: cfg.tcp.per_source,
+            ..server::tcp::TcpConfig::default().limits
+        },
+        idle_ns: cfg.tcp.idle_s * 1_000_000_000,
         ..Default::default()
     };
     let mut tcp = match server::tcp::TcpServer::bind(&mut net, tcp_cfg) {
@@ -156,8 +162,8 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if now >= next_report {
             next_report = now + REPORT_NS;
             log::debug!(
-                "counters: udp in {} out {} dropped {}, tcp conns {} in {} out {} timeouts {}, answered {} dropped {}, frames in {} out {}, notifies pending {}",
-                stats.udp_in, stats.udp_out, stats.udp_dropped, stats.tcp_conns, stats.tcp_in, stats.tcp_out, stats.tcp_timeouts,
+                "counters: udp in {} out {} dropped {}, tcp conns {} open {} in {} out {} timeouts {} evicted {} refused {} stalled {}, answered {} dropped {}, frames in {} out {}, notifies pending {}",
+                stats.udp_in, stats.udp_out, stats.udp_dropped, stats.tcp_conns, tcp.open(), stats.tcp_in, stats.tcp_out, stats.tcp_timeouts, stats.tcp_evicted, stats.tcp_refused, stats.tcp_stalled,
                 service.stats.answered, service.stats.dropped, net.frames_in, net.frames_out, service.notifier.pending()
             );
             if let Some(g) = &git {
@@ -182,7 +188,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                 last_metrics = text;
             }
         }
-        net.poll(platform, now);
+        net.poll_with(platform, now, &mut |s| tcp.on_frame(s));
         let mut busy = udp.serve(
             &mut net,
             &mut service,
@@ -222,7 +228,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
         if busy || service.holds.next_deadline().is_some_and(|t| t <= now) {
             let now = platform.monotonic_ns();
-            net.poll(platform, now);
+            net.poll_with(platform, now, &mut |s| tcp.on_frame(s));
             let replies = dns::handle_events(platform, &mut service, git.as_mut());
             let mut out = Out {
                 net: &mut net,

@@ -4,7 +4,9 @@
 use crate::device::{Buffers, PlatformDevice};
 use crate::platform::Platform;
 use alloc::vec::Vec;
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::storage::PacketMetadata;
 use smoltcp::time::Instant;
@@ -86,14 +88,45 @@ impl Net {
     /// Process every pending frame and send what the sockets queued.
     /// Returns true when a socket may have changed state.
     pub fn poll<P: Platform>(&mut self, platform: &mut P, now_ns: u64) -> bool {
+        self.poll_with(platform, now_ns, &mut |_| {})
+    }
+
+    /// [`Net::poll`], calling `after_frame` with the socket set after each
+    /// received frame that may have changed a socket: smoltcp has no accept
+    /// backlog (a SYN finding no listening socket is reset), so a server
+    /// sets up its next listener there, before the next SYN of a burst.
+    pub fn poll_with<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        now_ns: u64,
+        after_frame: &mut dyn FnMut(&mut SocketSet<'static>),
+    ) -> bool {
+        let now = instant(now_ns);
         let mut dev = PlatformDevice::new(platform, &mut self.bufs);
-        let r = self
-            .iface
-            .poll(instant(now_ns), &mut dev, &mut self.sockets);
+        self.iface.poll_maintenance(now);
+        let mut changed = false;
+        loop {
+            match self
+                .iface
+                .poll_ingress_single(now, &mut dev, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => {
+                    changed = true;
+                    after_frame(&mut self.sockets);
+                }
+            }
+        }
+        while self.iface.poll_egress(now, &mut dev, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
+            changed = true;
+        }
         self.frames_in += dev.frames_in as u64;
         self.frames_out += dev.frames_out as u64;
         platform.net_flush();
-        r == PollResult::SocketStateChanged
+        changed
     }
 
     /// A UDP socket bound to `port`, buffering `slots` datagrams and

@@ -2,6 +2,7 @@
 //! a [`Handler`] (the DNS cores) and sending back what it produces.
 
 pub mod tcp;
+pub mod tcp_pool;
 pub mod udp;
 
 use gitns_dns::transfer::Transfer;
@@ -52,4 +53,10 @@ pub struct Stats {
     pub tcp_in: u64,
     pub tcp_out: u64,
     pub tcp_timeouts: u64,
+    /// Idle connections closed to make room for a new one.
+    pub tcp_evicted: u64,
+    /// New connections refused: every connection they could replace busy.
+    pub tcp_refused: u64,
+    /// Connections aborted because their client did not read (zero window).
+    pub tcp_stalled: u64,
 }
