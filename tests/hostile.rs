@@ -24,12 +24,13 @@ use std::time::Duration;
 const SOURCES: u8 = 40;
 
 /// NSD on 10.0.0.1:53 in `ns` serving the probe's zone, without response
-/// rate limiting and with room for the probe's 1000 connections.
+/// rate limiting and with room for the probe's 1000 connections (past
+/// half of `tcp-count` NSD shortens its TCP timeout to 200 ms).
 fn start_nsd(ns: &Netns) -> Daemon {
     let dir = peer_dir("hostile-nsd");
     std::fs::write(dir.join(wire::ZONE), wire::zone_text()).unwrap();
     let conf = format!(
-        "server:\n  ip-address: 10.0.0.1\n  port: 53\n  server-count: 1\n  tcp-count: 1200\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {z}\n  zonefile: {z}\n",
+        "server:\n  ip-address: 10.0.0.1\n  port: 53\n  server-count: 1\n  tcp-count: 2500\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {z}\n  zonefile: {z}\n",
         d = dir.display(),
         z = wire::ZONE
     );

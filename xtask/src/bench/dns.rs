@@ -99,6 +99,9 @@ struct Row {
     pct: Option<(f64, f64, f64, u64)>,
     /// Queries per second over TCP.
     tcp: Option<f64>,
+    /// The same with IDLE_CONNS more connections open, and how many of
+    /// those still answered at the end.
+    tcp_idle: Option<(f64, usize)>,
 }
 
 /// A server under test.
@@ -131,6 +134,8 @@ pub(super) fn pinned(core: u32, ns: &str, program: &Path) -> Command {
 pub(super) struct VethPair {
     pub(super) server: String,
     pub(super) client: String,
+    /// The client end of the veth.
+    client_dev: String,
 }
 
 impl VethPair {
@@ -143,6 +148,7 @@ impl VethPair {
         let pair = VethPair {
             server: s.clone(),
             client: c.clone(),
+            client_dev: format!("vb{tag}{}c", std::process::id() % 10_000),
         };
         pair.link(tag)?;
         Ok(pair)
@@ -180,7 +186,10 @@ impl VethPair {
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", &dev, "up"]))?;
             run_ok(Command::new("ip").args(["netns", "exec", n, "ip", "link", "set", "lo", "up"]))?;
         }
-        Ok(())
+        add_sources(c, &self.client_dev)?;
+        run_ok(Command::new("ip").args([
+            "netns", "exec", s, "ip", "route", "add", SOURCE_NET, "via", "10.0.1.1",
+        ]))
     }
 }
 
@@ -190,6 +199,47 @@ impl Drop for VethPair {
             let _ = Command::new("ip").args(["netns", "del", n]).status();
         }
     }
+}
+
+/// Connections held open (mostly idle) in the second TCP measurement.
+const IDLE_CONNS: usize = 1000;
+/// Source addresses they come from (25 each: under gitns's per-source
+/// cap of 32), routed by every server through its neighbour 10.x.x.1.
+const SOURCE_NET: &str = "10.9.0.0/24";
+const SOURCES: u8 = 40;
+
+fn sources() -> Vec<std::net::Ipv4Addr> {
+    (1..=SOURCES)
+        .map(|i| std::net::Ipv4Addr::new(10, 9, 0, i))
+        .collect()
+}
+
+/// Give the client namespace's `dev` the source addresses.
+fn add_sources(ns: &str, dev: &str) -> Result<(), String> {
+    for a in sources() {
+        run_ok(Command::new("ip").args([
+            "netns",
+            "exec",
+            ns,
+            "ip",
+            "addr",
+            "add",
+            &format!("{a}/32"),
+            "dev",
+            dev,
+        ]))?;
+    }
+    Ok(())
+}
+
+/// dnsperf over TCP while IDLE_CONNS other connections are open: (QPS,
+/// idle connections still answering at the end).
+fn tcp_with_idle(server: &Server, queries: &Path, secs: u32) -> Result<(f64, usize), String> {
+    let addr = server.addr.parse().map_err(|_| "server address")?;
+    let q = format!("h1.{ZONE}");
+    let idle = super::idle::Idle::open(&server.client_ns, addr, sources(), IDLE_CONNS, &q)?;
+    let qps = dnsperf(&server.client_ns, server.addr, queries, secs, true)?.0;
+    Ok((qps, idle.close()?))
 }
 
 fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
@@ -307,6 +357,7 @@ fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), S
         _ => "gux",
     };
     let ns = Netns::create(&format!("gitns-b{tag}-{}", std::process::id()))?;
+    add_sources(&ns.name, &ns.tap)?;
     let zones = dir.join("zones");
     let dev = dir.join(format!("{tag}.tar"));
     crate::zones::pack(&zones, &dev)?;
@@ -318,13 +369,24 @@ fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), S
         }
         c.arg(format!("--block:storage={}", dev.display()))
             .arg(build::image_storage(true)?)
-            .args(["--ipv4=10.0.0.2/24", "-l", "warn"]);
+            .args([
+                "--ipv4=10.0.0.2/24",
+                "--ipv4-gateway=10.0.0.1",
+                "-l",
+                "warn",
+            ]);
         c.spawn()
     } else {
         let mut c = pinned(0, &ns.name, &build::unix(true)?);
         c.arg("--net:service=tap0")
             .arg(format!("--block:storage={}", dev.display()))
-            .args(["--", "--ipv4=10.0.0.2/24", "-l", "warn"]);
+            .args([
+                "--",
+                "--ipv4=10.0.0.2/24",
+                "--ipv4-gateway=10.0.0.1",
+                "-l",
+                "warn",
+            ]);
         c.spawn()
     }
     .map_err(|e| e.to_string())?;
@@ -346,7 +408,7 @@ fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
     let d = dir.join("nsd");
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let conf = format!(
-        "server:\n  ip-address: 10.0.1.2\n  port: 53\n  server-count: 1\n  username: \"\"\n  zonesdir: \"{z}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  hide-version: yes\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {ZONE}\n  zonefile: {ZONE}\n",
+        "server:\n  ip-address: 10.0.1.2\n  port: 53\n  server-count: 1\n  tcp-count: 2500\n  username: \"\"\n  zonesdir: \"{z}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  hide-version: yes\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {ZONE}\n  zonefile: {ZONE}\n",
         z = dir.join("zones").display(),
         d = d.display()
     );
@@ -374,6 +436,7 @@ fn start_knot(dir: &Path, pair: &VethPair, defaults: bool) -> Result<Server, Str
     } else {
         "  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n"
     };
+    let workers = format!("{workers}  tcp-max-clients: 1100\n");
     let conf = format!(
         "server:\n  listen: 10.0.1.2@53\n  rundir: {d}\n  user: root\n{workers}database:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\nzone:\n  - domain: {ZONE}\n    file: {z}\n",
         d = d.display(),
@@ -425,6 +488,7 @@ fn version(cmd: &str, arg: &str) -> String {
 }
 
 pub fn run(quick: bool) -> Result<(), String> {
+    super::idle::raise_nofile(16_384);
     crate::deps::install(&[
         ("dnsperf", "dnsperf"),
         ("nsd", "nsd"),
@@ -500,11 +564,17 @@ pub fn run(quick: bool) -> Result<(), String> {
         } else {
             None
         };
+        let tcp_idle = detail
+            .then(|| tcp_with_idle(&server, &qfile, secs))
+            .transpose()?;
         eprintln!(
             "bench dns: {}: {:.0} qps UDP{}",
             server.name,
             summary(&qps).median,
             tcp.map(|t| format!(", {t:.0} qps TCP")).unwrap_or_default()
+                + &tcp_idle
+                    .map(|(t, _)| format!(", {t:.0} qps TCP with {IDLE_CONNS} open"))
+                    .unwrap_or_default()
         );
         rows.push(Row {
             name: server.name,
@@ -513,6 +583,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             lost,
             pct,
             tcp,
+            tcp_idle,
         });
         drop(server);
     }
@@ -525,6 +596,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     };
     let best_peer = peers(&|r| Some(r.qps.median));
     let best_tcp = peers(&|r| r.tcp);
+    let best_idle = peers(&|r| r.tcp_idle.map(|t| t.0));
     let ratio = |x: f64, best: f64| if best > 0.0 { x / best } else { 0.0 };
     let cmd = format!(
         "cargo xtask bench dns{}",
@@ -572,11 +644,19 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
     let _ = write!(
         body,
         "\n### TCP (`-m tcp`: 4 connections, queries pipelined, {secs} s, one run)\n\n\
-| server | QPS | ratio to best peer |\n|---|---|---|\n"
+The second QPS column is the same run with {IDLE_CONNS} more connections open from {SOURCES} addresses, each asking one query every 3 s (NSD `tcp-count: 2500`: past half of it NSD shortens its idle timeout to 200 ms, Knot `tcp-max-clients: 1100`); held = those still answering at the end.\n\n\
+| server | QPS | ratio to best peer | QPS, {IDLE_CONNS} open | ratio to best peer | held |\n|---|---|---|---|---|---|\n"
     );
     for r in &rows {
         if let Some(t) = r.tcp {
-            let _ = writeln!(body, "| {} | {t:.0} | {:.2} |", r.name, ratio(t, best_tcp));
+            let (ti, held) = r.tcp_idle.unwrap_or((0.0, 0));
+            let _ = writeln!(
+                body,
+                "| {} | {t:.0} | {:.2} | {ti:.0} | {:.2} | {held} |",
+                r.name,
+                ratio(t, best_tcp),
+                ratio(ti, best_idle)
+            );
         }
     }
     print!("{body}");
@@ -586,14 +666,15 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
         .map(|r| {
             let (p50, p99, p999) = r.pct.map_or((-1.0, -1.0, -1.0), |p| (p.0, p.1, p.2));
             format!(
-                "{{\"server\": \"{}\", \"qps_median\": {:.0}, \"qps_min\": {:.0}, \"qps_max\": {:.0}, \"latency_ms\": {:.3}, \"lost\": {}, \"p50_ms\": {p50:.3}, \"p99_ms\": {p99:.3}, \"p999_ms\": {p999:.3}, \"tcp_qps\": {:.0}}}",
+                "{{\"server\": \"{}\", \"qps_median\": {:.0}, \"qps_min\": {:.0}, \"qps_max\": {:.0}, \"latency_ms\": {:.3}, \"lost\": {}, \"p50_ms\": {p50:.3}, \"p99_ms\": {p99:.3}, \"p999_ms\": {p999:.3}, \"tcp_qps\": {:.0}, \"tcp_idle_qps\": {:.0}}}",
                 r.name,
                 r.qps.median,
                 r.qps.min,
                 r.qps.max,
                 r.lat.median,
                 r.lost,
-                r.tcp.unwrap_or(-1.0)
+                r.tcp.unwrap_or(-1.0),
+                r.tcp_idle.map_or(-1.0, |t| t.0)
             )
         })
         .collect();

@@ -8,6 +8,7 @@ mod boot;
 mod dns;
 mod git;
 pub mod icmp;
+mod idle;
 mod ops;
 mod query;
 pub mod report;
