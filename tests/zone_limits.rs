@@ -9,24 +9,13 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use xtask::sshd::{git, key, GitServer};
+use xtask::zones::txt_of_size;
 
 const T: Duration = Duration::from_secs(30);
 const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 
 fn zone(serial: u32, extra: &str) -> String {
     format!("$TTL 3600\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\nns1 A 10.0.0.2\n{extra}")
-}
-
-/// A TXT record at `owner` whose RDATA is `n` octets (strings of 255).
-fn txt(owner: &str, n: usize) -> String {
-    let mut s = format!("{owner} TXT");
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(256) - 1;
-        s.push_str(&format!(" \"{}\"", "x".repeat(k)));
-        left -= k + 1;
-    }
-    s + "\n"
 }
 
 /// The largest RDATA at `www.<4 letters>.net.` (a 14-octet owner).
@@ -40,7 +29,7 @@ fn good() -> String {
         1,
         &format!(
             "{}other.org. A 192.0.2.9\nwww A 192.0.2.1\nwww A 192.0.2.1\n",
-            txt("www", max())
+            txt_of_size("www", max())
         ),
     )
 }
@@ -70,7 +59,10 @@ fn the_battery_from_the_storage_cache() {
         return;
     }
     let ns = netns("zonelimits");
-    let (over, u16) = (zone(1, &txt("www", max() + 1)), zone(1, &txt("www", 65536)));
+    let (over, u16) = (
+        zone(1, &txt_of_size("www", max() + 1)),
+        zone(1, &txt_of_size("www", 65536)),
+    );
     let inc = |n: usize| zone(1, &"$INCLUDE part\n".repeat(n));
     let part = "x A 192.0.2.7\n";
     let g = Guest::boot_with_zones(

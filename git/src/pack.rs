@@ -278,6 +278,18 @@ fn apply(
     Ok(out)
 }
 
+/// An entry's header: type and inflated size (gitformat-pack).
+fn put_header(p: &mut Vec<u8>, t: u8, mut size: usize) {
+    let mut b = (t << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        p.push(b | 0x80);
+        b = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    p.push(b);
+}
+
 /// Write a version 2 pack of whole (undeltified) objects.
 pub fn write(objects: &[Object]) -> Vec<u8> {
     let mut p = Vec::new();
@@ -285,15 +297,7 @@ pub fn write(objects: &[Object]) -> Vec<u8> {
     p.extend_from_slice(&2u32.to_be_bytes());
     p.extend_from_slice(&(objects.len() as u32).to_be_bytes());
     for o in objects {
-        let mut size = o.data.len();
-        let mut b = (o.kind.pack_type() << 4) | (size & 0x0f) as u8;
-        size >>= 4;
-        while size > 0 {
-            p.push(b | 0x80);
-            b = (size & 0x7f) as u8;
-            size >>= 7;
-        }
-        p.push(b);
+        put_header(&mut p, o.kind.pack_type(), o.data.len());
         p.extend_from_slice(&zlib::deflate(&o.data));
     }
     let sum: [u8; 20] = Sha1::digest(&p).into();
@@ -400,15 +404,7 @@ mod tests {
                 d.extend_from_slice(&[0x80 | 0x10 | 0x20, base_len as u8, (base_len >> 8) as u8]);
             }
             d.extend_from_slice(&[1, i as u8]); // one distinct byte
-            let mut size = d.len();
-            let mut b = (7 << 4) | (size & 0x0f) as u8;
-            size >>= 4;
-            while size > 0 {
-                p.push(b | 0x80);
-                b = (size & 0x7f) as u8;
-                size >>= 7;
-            }
-            p.push(b);
+            put_header(&mut p, 7, d.len());
             p.extend_from_slice(&base.id().0);
             p.extend_from_slice(&zlib::deflate(&d));
         }
