@@ -385,7 +385,7 @@ impl Dns {
             return self.answer(store, msg, ask, false, reply);
         }
         log::info!(
-            "NOTIFY for {zone} (not served) from {} with key {key} not known yet: answered after the next fetch",
+            "NOTIFY for {zone} (not served) from {} with key {key} not known yet: answered after the next fetch or reload",
             ask.peer.addr
         );
         if !joins {

@@ -211,17 +211,23 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         if let Some(r) = resolver.as_mut() {
             busy |= r.run(&mut net, now);
         }
+        // Answers held back until a push or a fetch (UPDATEs, NOTIFYs).
+        macro_rules! deliver {
+            ($replies:expr) => {
+                Out {
+                    net: &mut net,
+                    udp: &mut udp,
+                    tcp: &mut tcp,
+                    acme: acme.as_mut(),
+                    service: &mut service,
+                }
+                .deliver($replies, wall)
+            };
+        }
         if let Some(g) = git.as_mut() {
             let (moved, replies) = g.run(platform, &mut net, &mut service, resolver.as_mut(), now);
             busy |= moved;
-            let mut out = Out {
-                net: &mut net,
-                udp: &mut udp,
-                tcp: &mut tcp,
-                acme: acme.as_mut(),
-                service: &mut service,
-            };
-            out.deliver(replies, wall);
+            deliver!(replies);
         }
         if let Some(a) = acme.as_mut() {
             busy |= a.run(platform, &mut net, &mut service, resolver.as_mut(), now);
@@ -230,14 +236,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             let now = platform.monotonic_ns();
             net.poll_with(platform, now, &mut |s| tcp.on_frame(s));
             let replies = dns::handle_events(platform, &mut service, git.as_mut());
-            let mut out = Out {
-                net: &mut net,
-                udp: &mut udp,
-                tcp: &mut tcp,
-                acme: acme.as_mut(),
-                service: &mut service,
-            };
-            out.deliver(replies, wall);
+            deliver!(replies);
         } else if growing {
             growing = tcp.grow(&mut net);
         }

@@ -56,6 +56,19 @@ fn notify(ns: &Netns, zone: &str, key: &str) -> String {
     )
 }
 
+/// dig's NOTIFY answer: NOERROR with AA, its TSIG verified by dig.
+fn acked(out: &str, g: &Guest) {
+    assert!(
+        status(out) == "NOERROR" && flags(out).contains("aa"),
+        "{out}\n{}",
+        g.output()
+    );
+    assert!(
+        out.contains("TSIG PSEUDOSECTION") && !out.contains("failed"),
+        "{out}"
+    );
+}
+
 fn status(out: &str) -> &str {
     out.split("status: ")
         .nth(1)
@@ -173,15 +186,7 @@ fn root_keys_the_root_soa_and_zones_from_the_storage_device() {
     let sec = format!("hmac-sha256:sec._transfer:{S2}");
 
     // A root _update key notifies (and reloads) any zone, and updates it.
-    let out = notify(&ns, "example.org", &all);
-    assert!(
-        status(&out) == "NOERROR" && flags(&out).contains("aa"),
-        "{out}"
-    );
-    assert!(
-        out.contains("TSIG PSEUDOSECTION") && !out.contains("failed"),
-        "{out}"
-    );
+    acked(&notify(&ns, "example.org", &all), &g);
     let script =
         "server 10.0.0.2\nzone other.net\nupdate add root.other.net 300 A 192.0.2.55\nsend\n";
     let (ok, out) = nsupdate(&ns, &["-y", &all], script);
@@ -242,27 +247,13 @@ fn root_keys_the_root_soa_and_zones_from_the_storage_device() {
     assert!(status(&out) == "NOTAUTH" && out.contains("BADSIG"), "{out}");
     {
         let _knot = knot_authority(&ns, "example.org", &zone(10));
-        let mut knot = String::new();
-        for _ in 0..50 {
-            knot = run_in(
-                &ns,
-                "dig",
-                &[
-                    "@10.0.0.1",
-                    "+tcp",
-                    "+norec",
-                    "+time=1",
-                    "+tries=1",
-                    ".",
-                    "SOA",
-                ],
-            );
-            if knot.contains("status: ") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let knot = root_soa_of_peer(&ns);
         assert_eq!(status(&knot), "REFUSED", "Knot, unsigned root SOA: {knot}");
+    }
+    {
+        let _nsd = nsd_authority(&ns, "example.org", &zone(10));
+        let nsd = root_soa_of_peer(&ns);
+        assert_eq!(status(&nsd), "REFUSED", "NSD, unsigned root SOA: {nsd}");
     }
 
     // The device gets a new zone with its own key, and loses other.net.
@@ -277,15 +268,7 @@ fn root_keys_the_root_soa_and_zones_from_the_storage_device() {
     assert_eq!(zone_device(&ns, &v), dev);
     // Its key is known only after the reload: the NOTIFY waits for it.
     let out = notify(&ns, "fresh.test", &format!("hmac-sha256:own._update:{S3}"));
-    assert!(
-        status(&out) == "NOERROR" && flags(&out).contains("aa"),
-        "{out}\n{}",
-        g.output()
-    );
-    assert!(
-        out.contains("TSIG PSEUDOSECTION") && !out.contains("failed"),
-        "{out}"
-    );
+    acked(&out, &g);
     assert!(dig(&ns, &["fresh.test", "SOA", "+short"]).contains(" 30 "));
     let out = dig(&ns, &["other.net", "SOA"]);
     assert_eq!(status(&out), "REFUSED", "{out}");
@@ -298,6 +281,56 @@ fn root_keys_the_root_soa_and_zones_from_the_storage_device() {
         &format!("hmac-sha256:who._update:{S3}"),
     );
     assert!(status(&out) == "NOTAUTH" && out.contains("BADKEY"), "{out}");
+}
+
+/// An unsigned root SOA query over TCP to the peer at 10.0.0.1, once it
+/// answers.
+fn root_soa_of_peer(ns: &Netns) -> String {
+    let mut out = String::new();
+    for _ in 0..50 {
+        out = run_in(
+            ns,
+            "dig",
+            &[
+                "@10.0.0.1",
+                "+tcp",
+                "+norec",
+                "+time=1",
+                "+tries=1",
+                ".",
+                "SOA",
+            ],
+        );
+        if out.contains("status: ") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    out
+}
+
+/// NSD on 10.0.0.1@53 in `ns` serving `zone` (master-file `text`).
+fn nsd_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
+    let dir = peer_dir(&format!("{}-nsdauth", ns.name));
+    std::fs::write(dir.join("zone"), text).unwrap();
+    let conf = format!(
+        "server:\n  ip-address: 10.0.0.1\n  port: 53\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: zone\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
+    let child = ns
+        .command("nsd")
+        .args(["-d", "-c"])
+        .arg(dir.join("nsd.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nsd");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
 }
 
 fn commit_remove(srv: &GitServer, names: &[&str], msg: &str) {
@@ -356,15 +389,7 @@ fn a_zone_added_and_removed_through_git() {
         "new.test",
         &format!("hmac-sha256:personal._update:{S3}"),
     );
-    assert!(
-        status(&out) == "NOERROR" && flags(&out).contains("aa"),
-        "{out}\n{}",
-        g.output()
-    );
-    assert!(
-        out.contains("TSIG PSEUDOSECTION") && !out.contains("failed"),
-        "{out}"
-    );
+    acked(&out, &g);
     assert!(dig(&ns, &["new.test", "SOA", "+short"]).contains(" 7 "));
     eventually("Knot serving new.test", &g, || {
         run_in(
