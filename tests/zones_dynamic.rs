@@ -409,6 +409,30 @@ fn a_zone_added_and_removed_through_git() {
     g.wait_for("transfer of new.test. serial 7 to 10.0.0.1", T);
     drop(knot);
 
+    // The same over TCP, with another zone and key: the held answer goes
+    // back on the client's connection. (The gate lets one such fetch
+    // through per 2 s.)
+    std::thread::sleep(Duration::from_secs(2));
+    let ops_keys = format!("ops._update.tcp.test. DNSKEY 0 3 163 {S2}\n");
+    srv.commit(
+        &[("tcp.test", &zone(9)), ("tcp.test._keys", &ops_keys)],
+        "another zone",
+    );
+    let out = dig(
+        &ns,
+        &[
+            "+tcp",
+            "tcp.test",
+            "SOA",
+            "+opcode=notify",
+            "+norec",
+            "-y",
+            &format!("hmac-sha256:ops._update:{S2}"),
+        ],
+    );
+    acked(&out, &g);
+    assert!(dig(&ns, &["tcp.test", "SOA", "+short"]).contains(" 9 "));
+
     // Removed from git: REFUSED after the NOTIFY (any zone's key fetches).
     commit_remove(&srv, &["new.test", "new.test._keys"], "new.test goes");
     let out = notify(
