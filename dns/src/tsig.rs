@@ -633,7 +633,12 @@ mod tests {
             .unwrap();
             let n = w.len();
             assert_eq!(
-                err(check(&buf[..n], &[k.clone()], "example.org.", 5_000)),
+                err(check(
+                    &buf[..n],
+                    core::slice::from_ref(&k),
+                    "example.org.",
+                    5_000
+                )),
                 want,
                 "MAC of {len}"
             );
@@ -645,8 +650,11 @@ mod tests {
         let k = key("personal._update.x25519.net.", Algorithm::Sha256);
         let short = Name::parse("personal._update.", &Name::root()).unwrap();
         let zone = Name::parse("x25519.net.", &Name::root()).unwrap();
-        assert_eq!(lookup_key(&[k.clone()], &short, Some(&zone)), Some(&k));
-        assert_eq!(lookup_key(&[k.clone()], &short, None), None);
+        assert_eq!(
+            lookup_key(core::slice::from_ref(&k), &short, Some(&zone)),
+            Some(&k)
+        );
+        assert_eq!(lookup_key(core::slice::from_ref(&k), &short, None), None);
         let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
         assert!(allows(
             &n("a._update.example.org."),
