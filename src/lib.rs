@@ -54,10 +54,11 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         platform.wall_clock_fn(),
     );
     log::info!(
-        "gitns {} starting: {} (mac {})",
+        "gitns {} starting: {} (mac {}, mtu {})",
         env!("CARGO_PKG_VERSION"),
         cfg.net.ipv4,
-        Mac(platform.mac())
+        Mac(platform.mac()),
+        platform.mtu()
     );
     let mut net = Net::new(platform, &cfg.net);
     let mut echo = match cfg.udp_echo.map(|port| echo::Echo::bind(&mut net, port)) {

@@ -40,6 +40,8 @@ pub struct Net {
     pub iface: Interface,
     pub sockets: SocketSet<'static>,
     bufs: Buffers,
+    /// The device's MTU (IP bytes per frame), as the platform reported it.
+    mtu: usize,
     /// Frames received and sent since boot.
     pub frames_in: u64,
     pub frames_out: u64,
@@ -53,7 +55,8 @@ pub fn instant(ns: u64) -> Instant {
 impl Net {
     /// Bring the interface up on the platform's device.
     pub fn new<P: Platform>(platform: &mut P, cfg: &NetConfig) -> Net {
-        let mut bufs = Buffers::new(platform.mtu());
+        let mtu = platform.mtu();
+        let mut bufs = Buffers::new(mtu);
         let mac = EthernetAddress(platform.mac());
         let mut seed = [0u8; 8];
         platform.fill_random(&mut seed);
@@ -80,9 +83,17 @@ impl Net {
             iface,
             sockets: SocketSet::new(Vec::new()),
             bufs,
+            mtu,
             frames_in: 0,
             frames_out: 0,
         }
+    }
+
+    /// The device's MTU: the most IP bytes (header included) one frame
+    /// carries, as the tender read it from the host tap (a UDP answer
+    /// larger than `mtu() - 28` over IPv4 would need IP fragments).
+    pub fn mtu(&self) -> usize {
+        self.mtu
     }
 
     /// Process every pending frame and send what the sockets queued.

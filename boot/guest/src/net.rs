@@ -4,11 +4,16 @@ use crate::hypercall;
 use gitns_abi::hypercall::{NetRead, NetWrite, Nr, RESULT_AGAIN, RESULT_OK};
 use gitns_abi::manifest::MFT_DEV_NET_BASIC;
 
+/// The MTU of a device whose tender reports none (0 or below IPv4's
+/// minimum of 68, RFC 791), and of virtio-net.
+pub const DEFAULT_MTU: u16 = 1500;
+
 /// An attached network device.
 #[derive(Clone, Copy, Debug)]
 pub struct NetDevice {
     pub handle: u64,
     pub mac: [u8; 6],
+    /// The MTU the tender reported (the host tap's, as solo5-hvt reads it).
     pub mtu: u16,
 }
 
@@ -19,7 +24,9 @@ pub(crate) fn find(mft: u64, name: &str) -> Option<NetDevice> {
     Some(NetDevice {
         handle,
         mac: [u[0], u[1], u[2], u[3], u[4], u[5]],
-        mtu: u16::from_le_bytes([u[6], u[7]]),
+        mtu: Some(u16::from_le_bytes([u[6], u[7]]))
+            .filter(|m| *m >= 68)
+            .unwrap_or(DEFAULT_MTU),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use crate::batch::Batch;
 use crate::block::BlockDevice;
-use crate::net::NetDevice;
+use crate::net::{self, NetDevice};
 use crate::rng::Rng;
 use crate::virtio::blk::VirtioBlk;
 use crate::virtio::VirtioNet;
@@ -75,7 +75,8 @@ impl Hvt {
 
     fn batch(&mut self) -> Option<&mut Batch> {
         let handle = self.batch_handle?;
-        Some(self.batch.get_or_insert_with(|| Batch::new(handle)))
+        let mtu = self.net.map_or(net::DEFAULT_MTU, |n| n.mtu) as usize;
+        Some(self.batch.get_or_insert_with(|| Batch::new(handle, mtu)))
     }
 
     /// True when the manifest's `service` network device is attached.
@@ -87,7 +88,7 @@ impl Hvt {
 /// Queue a frame on virtio-net; with every transmit buffer in flight,
 /// notify and wait (up to 10 ms) for the device to return one.
 fn virtio_send(v: &mut VirtioNet, frame: &[u8]) -> Result<(), NetError> {
-    if frame.len() > 1500 + 18 {
+    if frame.len() > net::DEFAULT_MTU as usize + 18 {
         return Err(NetError::TooBig);
     }
     let until = clock::monotonic_ns() + 10_000_000;
@@ -175,7 +176,7 @@ impl Platform for Hvt {
     }
 
     fn mtu(&self) -> usize {
-        self.net.map(|n| n.mtu as usize).unwrap_or(1500)
+        self.net.map_or(net::DEFAULT_MTU, |n| n.mtu) as usize
     }
 
     fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError> {

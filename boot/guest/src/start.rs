@@ -70,6 +70,16 @@ pub(crate) struct Boot {
 /// The common start after either entry (clocks already set): heap, RNG,
 /// devices, then the image's main.
 pub(crate) fn run(b: Boot) -> ! {
+    if let Some(s) = b.storage.filter(|s| !block::sector_size_ok(s.block_size)) {
+        let _ = core::fmt::Write::write_fmt(
+            &mut console::Console,
+            format_args!(
+                "gitns: storage: sector size {} is not supported (a power of two of at least 512)\n",
+                s.block_size
+            ),
+        );
+        platform::halt(gitns_abi::exit::CONFIG)
+    }
     // SAFETY: `_end` is a linker-defined symbol; only its address is used.
     let image_end = core::ptr::addr_of!(_end) as u64;
     let heap_size = match heap::init(b.kernel_end.max(image_end), b.mem_size) {

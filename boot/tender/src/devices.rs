@@ -9,15 +9,18 @@ use gitns_abi::manifest::{
 };
 use std::fs::File;
 
-/// Sector size of block devices.
+/// Sector size of a block device without `--block-sector-size`.
 pub const BLOCK_SIZE: u16 = 512;
-/// MTU of network devices.
-pub const MTU: u16 = 1500;
 
 /// A host object behind a guest device.
 pub enum Backend {
     Net(Tap),
-    Block { file: File, capacity: u64 },
+    /// A file of `capacity` bytes read and written in whole sectors.
+    Block {
+        file: File,
+        capacity: u64,
+        sector: u64,
+    },
 }
 
 /// Devices by manifest index (0 is the reserved entry: None).
@@ -35,7 +38,9 @@ fn kind_name(kind: u32) -> &'static str {
     }
 }
 
-fn open_block(path: &std::path::Path) -> Result<(File, u64), String> {
+/// Open the file behind block device `name`: its capacity must be a
+/// positive multiple of the sector size (solo5-hvt's checks and messages).
+fn open_block(name: &str, path: &std::path::Path, sector: u16) -> Result<(File, u64), String> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -45,40 +50,46 @@ fn open_block(path: &std::path::Path) -> Result<(File, u64), String> {
         .metadata()
         .map_err(|e| format!("{}: Could not determine capacity: {e}", path.display()))?
         .len();
-    if capacity % BLOCK_SIZE as u64 != 0 || capacity == 0 {
+    check_capacity(name, capacity, sector)?;
+    Ok((file, capacity))
+}
+
+fn check_capacity(name: &str, capacity: u64, sector: u16) -> Result<(), String> {
+    if !capacity.is_multiple_of(sector as u64) {
         return Err(format!(
-            "{}: size {capacity} is not a positive multiple of the block size {BLOCK_SIZE}",
-            path.display()
+            "{name}: Backing storage size must be block aligned ({sector} bytes)"
         ));
     }
-    Ok((file, capacity))
+    if capacity < sector as u64 {
+        return Err(format!(
+            "{name}: Backing storage must be at least 1 block ({sector} bytes) in size"
+        ));
+    }
+    Ok(())
+}
+
+/// Every named device option must name a manifest device of its kind.
+fn check_declared(cli: &Cli, view: &MftView) -> Result<(), String> {
+    let nets = cli.nets.iter().map(|(n, _)| n);
+    let nets = nets.chain(cli.macs.iter().map(|(n, _)| n));
+    let blocks = cli.blocks.iter().map(|(n, _)| n);
+    let blocks = blocks.chain(cli.sector_sizes.iter().map(|(n, _)| n));
+    let named = nets
+        .map(|n| (n, MFT_DEV_NET_BASIC))
+        .chain(blocks.map(|n| (n, MFT_DEV_BLOCK_BASIC)));
+    for (name, kind) in named {
+        if !view.devices().any(|d| d.name == name && d.kind == kind) {
+            return Err(format!("Resource not declared in manifest: '{name}'"));
+        }
+    }
+    Ok(())
 }
 
 /// Attach every device; errors are the one-line messages of solo5-hvt.
 pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
     let view =
         MftView::parse(manifest).map_err(|e| format!("Solo5 manifest is invalid ({e:?})"))?;
-    for name in cli
-        .nets
-        .iter()
-        .map(|(n, _)| n)
-        .chain(cli.macs.iter().map(|(n, _)| n))
-    {
-        if !view
-            .devices()
-            .any(|d| d.name == name && d.kind == MFT_DEV_NET_BASIC)
-        {
-            return Err(format!("Resource not declared in manifest: '{name}'"));
-        }
-    }
-    for (name, _) in &cli.blocks {
-        if !view
-            .devices()
-            .any(|d| d.name == name && d.kind == MFT_DEV_BLOCK_BASIC)
-        {
-            return Err(format!("Resource not declared in manifest: '{name}'"));
-        }
-    }
+    check_declared(cli, &view)?;
     let mut copy = manifest.to_vec();
     let mut by_index: Vec<Option<Backend>> = (0..view.len()).map(|_| None).collect();
     let mut missing = Vec::new();
@@ -100,7 +111,7 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
                         .map(|(_, m)| *m)
                         .unwrap_or_else(random_mac);
                     copy[u..u + 6].copy_from_slice(&mac);
-                    copy[u + 6..u + 8].copy_from_slice(&MTU.to_le_bytes());
+                    copy[u + 6..u + 8].copy_from_slice(&tap.mtu().to_le_bytes());
                     Ok::<_, String>(Backend::Net(tap))
                 }),
             MFT_DEV_BLOCK_BASIC => cli
@@ -108,10 +119,19 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
                 .iter()
                 .find(|(n, _)| n == d.name)
                 .map(|(_, path)| {
-                    let (file, capacity) = open_block(path)?;
+                    let sector = cli
+                        .sector_sizes
+                        .iter()
+                        .rfind(|(n, _)| n == d.name)
+                        .map_or(BLOCK_SIZE, |(_, s)| *s);
+                    let (file, capacity) = open_block(d.name, path, sector)?;
                     copy[u..u + 8].copy_from_slice(&capacity.to_le_bytes());
-                    copy[u + 8..u + 10].copy_from_slice(&BLOCK_SIZE.to_le_bytes());
-                    Ok(Backend::Block { file, capacity })
+                    copy[u + 8..u + 10].copy_from_slice(&sector.to_le_bytes());
+                    Ok(Backend::Block {
+                        file,
+                        capacity,
+                        sector: sector.into(),
+                    })
                 }),
             _ => None,
         };
@@ -148,4 +168,25 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
         by_index,
         manifest: copy,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_checks_say_what_solo5_hvt_says() {
+        // tests.bats "blk misaligned hvt": 6 KiB with 4096-byte sectors.
+        assert_eq!(
+            check_capacity("storage", 6144, 4096),
+            Err("storage: Backing storage size must be block aligned (4096 bytes)".into())
+        );
+        assert_eq!(
+            check_capacity("storage", 0, 512),
+            Err("storage: Backing storage must be at least 1 block (512 bytes) in size".into())
+        );
+        assert_eq!(check_capacity("storage", 4 << 20, 4096), Ok(()));
+        assert_eq!(check_capacity("storage", 512, 512), Ok(()));
+        assert!(check_capacity("storage", 1000, 512).is_err());
+    }
 }

@@ -152,7 +152,7 @@ fn poll(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
     mem.write(gpa, &a).map_err(|e| e.to_string())
 }
 
-fn net<'a>(devs: &'a Devices, handle: u64) -> Option<&'a crate::tap::Tap> {
+fn net(devs: &Devices, handle: u64) -> Option<&crate::tap::Tap> {
     match devs.by_index.get(handle as usize) {
         Some(Some(Backend::Net(t))) => Some(t),
         _ => None,
@@ -163,7 +163,7 @@ fn net_write(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) -> 
     let mut a: hc::NetWrite = mem.read(gpa).map_err(|e| e.to_string())?;
     a.ret = match net(devs, a.handle) {
         None => RESULT_EINVAL,
-        Some(_) if a.len > crate::devices::MTU as u64 + 18 => RESULT_EINVAL,
+        Some(tap) if a.len > tap.max_frame() as u64 => RESULT_EINVAL,
         Some(tap) => {
             let frame = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
             match tap.write(frame) {
@@ -214,7 +214,7 @@ fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) 
     a.tx_done = 0;
     for i in 0..a.tx_count as u64 {
         let v: hc::IoVec = mem.read(a.tx + i * iov).map_err(|e| e.to_string())?;
-        if v.len > crate::devices::MTU as u64 + 18 {
+        if v.len > tap.max_frame() as u64 {
             continue;
         }
         let frame = mem.slice(v.data, v.len).map_err(|e| e.to_string())?;
@@ -274,10 +274,18 @@ fn wait_readable(fd: i32, timeout_ns: u64) {
     unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
 }
 
-fn block<'a>(devs: &'a Devices, handle: u64, offset: u64, len: u64) -> Option<&'a std::fs::File> {
+/// The file of block device `handle` when [offset, offset + len) is inside
+/// it and covers whole sectors (the manifest's block_size is the unit of
+/// I/O; Solo5's bindings send exactly one aligned sector, ours one or more).
+fn block(devs: &Devices, handle: u64, offset: u64, len: u64) -> Option<&std::fs::File> {
     match devs.by_index.get(handle as usize) {
-        Some(Some(Backend::Block { file, capacity }))
-            if offset.checked_add(len).is_some_and(|e| e <= *capacity) =>
+        Some(Some(Backend::Block {
+            file,
+            capacity,
+            sector,
+        })) if offset.checked_add(len).is_some_and(|e| e <= *capacity)
+            && offset.is_multiple_of(*sector)
+            && len.is_multiple_of(*sector) =>
         {
             Some(file)
         }

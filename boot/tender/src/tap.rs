@@ -8,25 +8,41 @@ use std::os::fd::{AsRawFd, FromRawFd};
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const TUNGETIFF: libc::c_ulong = 0x8004_54d2;
+
+/// The MTU assumed for an inherited fd that is not a tap (a socket pair).
+pub const DEFAULT_MTU: u16 = 1500;
 
 /// An attached, non-blocking tap.
 pub struct Tap {
     file: File,
+    mtu: u16,
 }
 
-/// Whether interface `name` exists and is up, asked of the calling thread's
-/// network namespace (SIOCGIFFLAGS; /sys may belong to another namespace).
-pub fn interface_up(name: &str) -> io::Result<bool> {
+/// The MTU of interface `name` (SIOCGIFMTU, in the calling thread's network
+/// namespace), as solo5-hvt reports it to the guest.
+pub fn interface_mtu(name: &str) -> io::Result<u16> {
+    let mut req = [0u8; 40];
+    req[..name.len()].copy_from_slice(name.as_bytes());
+    ifreq_ioctl(libc::SIOCGIFMTU, &mut req)?;
+    let mtu = i32::from_ne_bytes([req[16], req[17], req[18], req[19]]);
+    u16::try_from(mtu)
+        .ok()
+        .filter(|m| *m >= 68)
+        .ok_or_else(|| io::Error::other(format!("{name}: unusable MTU {mtu}")))
+}
+
+/// Run an interface ioctl on a throwaway datagram socket with `req` as the
+/// 40-byte struct ifreq (name first).
+fn ifreq_ioctl(op: libc::c_ulong, req: &mut [u8; 40]) -> io::Result<()> {
     // SAFETY: plain socket(2); closed below.
     let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if sock < 0 {
         return Err(io::Error::last_os_error());
     }
-    let mut req = [0u8; 40];
-    req[..name.len()].copy_from_slice(name.as_bytes());
-    // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into a
-    // 40-byte struct ifreq.
-    let rc = unsafe { libc::ioctl(sock, libc::SIOCGIFFLAGS, req.as_mut_ptr()) };
+    // SAFETY: the interface ioctls used here read the name from and write
+    // their result into a 40-byte struct ifreq.
+    let rc = unsafe { libc::ioctl(sock, op, req.as_mut_ptr()) };
     let err = io::Error::last_os_error();
     // SAFETY: sock is ours.
     unsafe { libc::close(sock) };
@@ -37,6 +53,15 @@ pub fn interface_up(name: &str) -> io::Result<bool> {
             err
         });
     }
+    Ok(())
+}
+
+/// Whether interface `name` exists and is up, asked of the calling thread's
+/// network namespace (SIOCGIFFLAGS; /sys may belong to another namespace).
+pub fn interface_up(name: &str) -> io::Result<bool> {
+    let mut req = [0u8; 40];
+    req[..name.len()].copy_from_slice(name.as_bytes());
+    ifreq_ioctl(libc::SIOCGIFFLAGS, &mut req)?;
     let flags = i16::from_ne_bytes([req[16], req[17]]) as i32;
     Ok(flags & libc::IFF_UP != 0)
 }
@@ -51,7 +76,10 @@ impl Tap {
             // SAFETY: the operator passed this inherited fd to us for the guest's use.
             let file = unsafe { File::from_raw_fd(fd) };
             set_nonblocking(&file)?;
-            return Ok(Tap { file });
+            let mtu = tap_name(&file)
+                .and_then(|n| interface_mtu(&n))
+                .unwrap_or(DEFAULT_MTU);
+            return Ok(Tap { file, mtu });
         }
         if iface.is_empty() || iface.len() >= libc::IFNAMSIZ || iface.contains('/') {
             return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
@@ -71,7 +99,19 @@ impl Tap {
             return Err(io::Error::last_os_error());
         }
         set_nonblocking(&file)?;
-        Ok(Tap { file })
+        let mtu = interface_mtu(iface)?;
+        Ok(Tap { file, mtu })
+    }
+
+    /// The interface's MTU at attach time (IP bytes per frame).
+    pub fn mtu(&self) -> u16 {
+        self.mtu
+    }
+
+    /// The longest frame the guest may send: the MTU plus an Ethernet
+    /// header with a VLAN tag.
+    pub fn max_frame(&self) -> usize {
+        self.mtu as usize + 18
     }
 
     pub fn fd(&self) -> i32 {
@@ -102,6 +142,17 @@ impl Tap {
             Ok(n as usize)
         }
     }
+}
+
+/// The interface name of a tap fd (TUNGETIFF), for an inherited `@FD`.
+fn tap_name(f: &File) -> io::Result<String> {
+    let mut req = [0u8; 40];
+    // SAFETY: TUNGETIFF writes a 40-byte struct ifreq into `req`.
+    if unsafe { libc::ioctl(f.as_raw_fd(), TUNGETIFF, req.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = req[..16].iter().position(|&b| b == 0).unwrap_or(16);
+    Ok(String::from_utf8_lossy(&req[..end]).into_owned())
 }
 
 fn set_nonblocking(f: &File) -> io::Result<()> {

@@ -80,11 +80,11 @@ impl Platform for Unix {
     }
 
     fn mtu(&self) -> usize {
-        1500
+        self.tap.mtu() as usize
     }
 
     fn net_send(&mut self, frame: &[u8]) -> Result<(), NetError> {
-        if frame.len() > 1500 + 18 {
+        if frame.len() > self.tap.max_frame() {
             return Err(NetError::TooBig);
         }
         self.tap
