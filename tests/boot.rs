@@ -193,3 +193,54 @@ fn tender_without_arguments_prints_usage() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("usage") || text.contains("Usage"), "{text}");
 }
+
+#[test]
+fn heap_exhaustion_exits_with_its_status_and_is_restarted() {
+    if !vm("heap_exhaustion_exits_with_its_status_and_is_restarted") {
+        return;
+    }
+    let ns = netns("oom");
+    let run = |restart: bool| {
+        let mut c = ns.command(tender().to_str().unwrap());
+        if restart {
+            c.arg("--restart-on-fail");
+        }
+        c.args(["--mem=32", &format!("--net:service={}", ns.tap)])
+            .arg(image())
+            .arg("--test-exhaust-heap");
+        Guest::spawn(c)
+    };
+    let mut g = run(false);
+    assert_eq!(g.wait_exit(T).code(), Some(71), "{}", g.output());
+    let out = g.output();
+    let line = out
+        .lines()
+        .find(|l| l.contains("gitns: out of memory: an allocation of "))
+        .unwrap_or_else(|| panic!("no out-of-memory report:\n{out}"));
+    assert!(line.contains(" heap bytes in use ("), "{line}");
+    assert!(
+        line.contains("last log line: gitns: --test-exhaust-heap: allocating"),
+        "{line}"
+    );
+    assert!(!out.contains("PANIC"), "{out}");
+    // The heap in use is most of the heap (the report is not made up).
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (used, heap) = (nums[2], nums[3]);
+    assert!(used > heap / 2 && used <= heap, "{line}");
+
+    // --restart-on-fail boots it again after the crash.
+    let g = run(true);
+    let end = std::time::Instant::now() + T;
+    while g.output().matches("gitns: out of memory").count() < 2 {
+        assert!(std::time::Instant::now() < end, "no restart:\n{}", g.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        g.output().contains("guest crashed with status 71; restarting in 1 s"),
+        "{}",
+        g.output()
+    );
+}

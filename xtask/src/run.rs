@@ -1,4 +1,8 @@
-//! `cargo xtask run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] -- ARGS`
+//! `cargo xtask run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] [--no-restart] -- ARGS`
+//!
+//! Under gitns-hvt the guest runs with `--restart-on-fail` (a crash, heap
+//! exhaustion included, boots it again with backoff, as the seeds run
+//! under albatross); `--no-restart` turns that off.
 //!
 //! `--zones DIR` packs the zone files of DIR onto the `storage` block device
 //! and boots the image variant that declares it.
@@ -23,6 +27,7 @@ struct Opts {
     unix: bool,
     qemu: bool,
     tcg: bool,
+    no_restart: bool,
     args: Vec<String>,
 }
 
@@ -35,6 +40,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         unix: false,
         qemu: false,
         tcg: false,
+        no_restart: false,
         args: vec![],
     };
     let mut it = args.iter();
@@ -55,6 +61,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--unix" => o.unix = true,
             "--qemu" => o.qemu = true,
             "--tcg" => o.tcg = true,
+            "--no-restart" => o.no_restart = true,
             "--zones" => o.zones = Some(it.next().ok_or("--zones needs a directory")?.clone()),
             "--" => {
                 o.args = it.cloned().collect();
@@ -157,7 +164,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
             args: &o.args,
         })
     } else {
-        guest_command(unix, &tap, o.mem, &blocks, &o.args)?
+        let c = guest_command(unix, &tap, o.mem, &blocks, &o.args)?;
+        if unix || o.no_restart {
+            c
+        } else {
+            let mut r = Command::new(c.get_program());
+            r.arg("--restart-on-fail").args(c.get_args());
+            r
+        }
     };
     let mut cmd = match &ns {
         Some(ns) => {

@@ -13,6 +13,10 @@ struct Counting {
     heap: Heap,
     used: AtomicUsize,
     size: AtomicUsize,
+    /// Size and alignment of the last allocation the heap refused (0: the
+    /// last allocation succeeded), for the out-of-memory report.
+    failed_size: AtomicUsize,
+    failed_align: AtomicUsize,
 }
 
 #[global_allocator]
@@ -20,7 +24,44 @@ static HEAP: Counting = Counting {
     heap: Heap::empty(),
     used: AtomicUsize::new(0),
     size: AtomicUsize::new(0),
+    failed_size: AtomicUsize::new(0),
+    failed_align: AtomicUsize::new(0),
 };
+
+impl Counting {
+    /// Note the outcome of an allocation of `layout`: a null pointer is
+    /// kept for [`exhausted`]; a success after one clears it (a fallible
+    /// allocation such as `try_reserve` may have been refused and handled).
+    fn outcome(&self, p: *mut u8, layout: Layout) {
+        if p.is_null() {
+            self.failed_size.store(layout.size().max(1), Ordering::Relaxed);
+            self.failed_align.store(layout.align(), Ordering::Relaxed);
+        } else if self.failed_size.load(Ordering::Relaxed) != 0 {
+            self.failed_size.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// An allocation the heap refused and nothing has succeeded since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exhausted {
+    pub size: usize,
+    pub align: usize,
+    /// Heap bytes in use and the heap's size when it happened.
+    pub used: usize,
+    pub heap: usize,
+}
+
+/// The refused allocation, if the last one was refused.
+pub fn exhausted() -> Option<Exhausted> {
+    let size = HEAP.failed_size.load(Ordering::Relaxed);
+    (size != 0).then(|| Exhausted {
+        size,
+        align: HEAP.failed_align.load(Ordering::Relaxed),
+        used: HEAP.used.load(Ordering::Relaxed),
+        heap: HEAP.size.load(Ordering::Relaxed),
+    })
+}
 
 // SAFETY: every call is forwarded unchanged to the TLSF heap, which upholds
 // GlobalAlloc's contract; the counters only observe sizes.
@@ -31,6 +72,7 @@ unsafe impl GlobalAlloc for Counting {
         if !p.is_null() {
             self.used.fetch_add(layout.size(), Ordering::Relaxed);
         }
+        self.outcome(p, layout);
         p
     }
 
@@ -47,6 +89,10 @@ unsafe impl GlobalAlloc for Counting {
             self.used.fetch_add(new_size, Ordering::Relaxed);
             self.used.fetch_sub(layout.size(), Ordering::Relaxed);
         }
+        // SAFETY: the caller guarantees new_size is a valid size for layout's alignment.
+        self.outcome(p, unsafe {
+            Layout::from_size_align_unchecked(new_size, layout.align())
+        });
         p
     }
 }

@@ -150,9 +150,25 @@ pub(crate) fn run(b: Boot) -> ! {
         b.host_features,
     )
     .with_virtio(net, blk);
+    if b.cmdline.split_ascii_whitespace().any(|w| w == EXHAUST_HEAP) {
+        exhaust_heap()
+    }
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
     platform::halt(status)
+}
+
+/// Test-only image argument: allocate without bound, so that tests see the
+/// out-of-memory exit (panic.rs) and the tender's restart of it.
+const EXHAUST_HEAP: &str = "--test-exhaust-heap";
+
+fn exhaust_heap() -> ! {
+    console::write(b"gitns: --test-exhaust-heap: allocating 1 MiB blocks until the heap runs out\n");
+    let mut held: alloc::vec::Vec<alloc::vec::Vec<u8>> = alloc::vec::Vec::new();
+    loop {
+        held.push(alloc::vec![0x5a; 1 << 20]);
+        core::hint::black_box(&held);
+    }
 }
 
 fn cmdline_of(addr: u64) -> &'static str {
