@@ -21,6 +21,8 @@ pub struct Cli {
     pub restart_on_fail: bool,
     /// Serve metrics and status over HTTP on this address.
     pub metrics: Option<std::net::SocketAddr>,
+    /// `--user=` and `--chroot=`: applied after setup.
+    pub jail: crate::sandbox::Jail,
     pub image: PathBuf,
     pub args: Vec<String>,
 }
@@ -38,6 +40,8 @@ Core options:
                        not after exit status 0, 64 (configuration) or 69)
     --metrics=ADDR:PORT (serve /metrics (Prometheus), /status (JSON) and /
                        over HTTP on that address only)
+    --user=NAME|UID[:GID] (run as this user once the devices are open)
+    --chroot=DIR (chroot to DIR, best empty, once the devices are open)
     --help (display this help)
     --version (display version information)
 Module options:
@@ -114,6 +118,10 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
                     "Malformed argument to --metrics: `{v}' (ADDR:PORT)"
                 ))
             })?);
+        } else if let Some(v) = a.strip_prefix("--user=").filter(|v| !v.is_empty()) {
+            cli.jail.user = Some(v.into());
+        } else if let Some(v) = a.strip_prefix("--chroot=").filter(|v| !v.is_empty()) {
+            cli.jail.chroot = Some(v.into());
         } else if let Some(v) = a.strip_prefix("--mem=") {
             cli.mem_mib = v
                 .parse()
@@ -197,6 +205,10 @@ mod tests {
         assert_eq!(c.blocks, vec![("storage".into(), PathBuf::from("/tmp/d"))]);
         assert_eq!(c.image, PathBuf::from("img"));
         assert_eq!(c.args, v(&["--ipv4=10.0.0.2/24", "-l", "debug"]));
+        let c = parse(&v(&["--user=nobody", "--chroot=/var/empty", "img"])).unwrap();
+        assert_eq!(c.jail.user.as_deref(), Some("nobody"));
+        assert_eq!(c.jail.chroot, Some(PathBuf::from("/var/empty")));
+        assert!(parse(&v(&["--user=", "img"])).is_err());
         let c = parse(&v(&["--", "--weird-image-name", "--x"])).unwrap();
         assert_eq!(c.image, PathBuf::from("--weird-image-name"));
         let c = parse(&v(&["--block-sector-size:storage=4096", "img"])).unwrap();

@@ -316,9 +316,10 @@ pub fn parse(b: &[u8], mem_size: u64) -> Result<Image, ElfError> {
     })
 }
 
-#[cfg(test)]
-pub mod tests {
-    use super::*;
+/// Hand-made images for tests and fuzz seeds.
+#[doc(hidden)]
+pub mod sample {
+    use super::{PT_LOAD, PT_NOTE};
 
     /// A minimal valid image: one RX text segment at 1 MiB holding `code`,
     /// the ABI note and a manifest with a `service` net device.
@@ -396,6 +397,12 @@ pub mod tests {
         ph(&mut b, 2, PT_NOTE, 4, 0x2100, 0, n as u64, n as u64, 8);
         b
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample::*;
+    use super::*;
 
     const MEM: u64 = 64 << 20;
 

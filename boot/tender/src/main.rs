@@ -5,16 +5,7 @@
 //! hypercalls and exits with the guest's exit status. On PVM hosts it
 //! applies the setup that lets the guest run natively.
 
-mod cli;
-mod devices;
-mod elf;
-mod guestmem;
-mod hypercall;
-mod metrics;
-mod pvm;
-mod vm;
-use gitns_tender::tap;
-mod x86;
+use gitns_tender::{cli, devices, elf, hypercall, metrics, pvm, sandbox, vm};
 
 use cli::Early;
 
@@ -45,22 +36,25 @@ fn main() {
             std::process::exit(1)
         }
     };
-    let shared = cli.metrics.map(|addr| {
+    let mut host = setup(&cli).unwrap_or_else(|e| fail(e));
+    let listener = cli.metrics.map(|a| metrics::bind(a).unwrap_or_else(|e| fail(e)));
+    sandbox::confine(&cli.jail).unwrap_or_else(|e| fail(e));
+    let shared = listener.map(|l| {
         let s = metrics::Shared::default();
-        if let Err(e) = metrics::serve(addr, s.clone()) {
-            fail(e);
-        }
+        metrics::serve(l, s.clone()).unwrap_or_else(|e| fail(e));
         s
     });
+    sandbox::lock(sandbox::Role::Vcpu).unwrap_or_else(|e| fail(e));
     if cli.restart_on_fail {
         std::process::exit(supervise(
             &cli,
+            &mut host,
             std::time::Duration::from_secs(1),
             None,
             shared.as_ref(),
         ));
     }
-    std::process::exit(boot(&cli, shared.as_ref()).unwrap_or_else(|e| fail(e)));
+    std::process::exit(boot(&cli, &mut host, shared.as_ref()).unwrap_or_else(|e| fail(e)));
 }
 
 /// Why a boot failed: before the guest ran (image, devices, memory: never
@@ -91,6 +85,7 @@ impl From<String> for BootError {
 /// normal exit ends the tender with that status.
 fn supervise(
     cli: &cli::Cli,
+    host: &mut Host,
     first_wait: std::time::Duration,
     max_restarts: Option<u32>,
     shared: Option<&metrics::Shared>,
@@ -99,7 +94,7 @@ fn supervise(
     let mut restarts = 0;
     loop {
         let started = std::time::Instant::now();
-        let status = match boot(cli, shared) {
+        let status = match boot(cli, host, shared) {
             Ok(s) => s,
             Err(BootError::Setup(e)) => fail(e),
             Err(BootError::Run(e)) => {
@@ -126,23 +121,55 @@ fn supervise(
     }
 }
 
-fn boot(cli: &cli::Cli, shared: Option<&metrics::Shared>) -> Result<i32, BootError> {
+/// What the tender opens once, before the sandbox closes the filesystem:
+/// the image, /dev/kvm, the devices. Restarts boot from it again.
+struct Host {
+    name: String,
+    file: Vec<u8>,
+    image: elf::Image,
+    mem_size: u64,
+    cmdline: Vec<u8>,
+    devs: devices::Devices,
+    kvm: kvm_ioctls::Kvm,
+    pvm: bool,
+}
+
+fn setup(cli: &cli::Cli) -> Result<Host, String> {
     let name = cli.image.display().to_string();
     let file = std::fs::read(&cli.image).map_err(|e| format!("{name}: Could not open: {e}"))?;
     let mem_size = vm::mem_size(cli.mem_mib)?;
     let image = elf::parse(&file, mem_size).map_err(|e| format!("{name}: {e}"))?;
     let cmdline = cli::cmdline(&cli.args, gitns_abi::CMDLINE_SIZE)?;
     if image.end + (1 << 20) > mem_size {
-        return Err(BootError::Setup(format!("{name}: guest memory too small: the image ends at {:#x}, --mem={} MiB leaves no room for its stack", image.end, cli.mem_mib)));
+        return Err(format!("{name}: guest memory too small: the image ends at {:#x}, --mem={} MiB leaves no room for its stack", image.end, cli.mem_mib));
     }
-    let mut devs = devices::attach(cli, &image.manifest)?;
-    let mut vm = vm::Vm::new(mem_size, &image, &file)?;
+    let devs = devices::attach(cli, &image.manifest)?;
+    let kvm = vm::kvm_open()?;
+    Ok(Host {
+        name,
+        file,
+        image,
+        mem_size,
+        cmdline,
+        devs,
+        kvm,
+        pvm: pvm::detect(),
+    })
+}
+
+fn boot(
+    cli: &cli::Cli,
+    host: &mut Host,
+    shared: Option<&metrics::Shared>,
+) -> Result<i32, BootError> {
+    let (name, mem_size) = (&host.name, host.mem_size);
+    let mut vm = vm::Vm::new(&host.kvm, host.pvm, mem_size, &host.image, &host.file)?;
     let features = match (cli.no_extensions, shared.is_some()) {
         (true, _) => 0,
         (false, false) => gitns_abi::FEATURE_NET_EXCHANGE,
         (false, true) => gitns_abi::FEATURE_NET_EXCHANGE | gitns_abi::FEATURE_METRICS,
     };
-    vm.write_boot_info(image.end, &devs.manifest, &cmdline, features)?;
+    vm.write_boot_info(host.image.end, &host.devs.manifest, &host.cmdline, features)?;
     if !cli.quiet {
         eprintln!(
             "gitns-hvt: {name}: booting, {} MiB{}",
@@ -155,7 +182,7 @@ fn boot(cli: &cli::Cli, shared: Option<&metrics::Shared>) -> Result<i32, BootErr
         m.mem_bytes = mem_size;
     }
     let status = vm
-        .run(&mut devs, &mut counters, shared)
+        .run(&mut host.devs, &mut counters, shared)
         .map_err(BootError::Run)?;
     if !cli.quiet {
         eprintln!("gitns-hvt: guest exited with status {status}");
@@ -189,7 +216,13 @@ mod tests {
         c.extend(b"hello");
         let disp = (msg_at - (lea_at + 7)) as u32;
         c[lea_at + 3..lea_at + 7].copy_from_slice(&disp.to_le_bytes());
-        elf::tests::tiny_image_with(&c, false)
+        elf::sample::tiny_image_with(&c, false)
+    }
+
+    /// Set up and boot once, as `main` does without the sandbox.
+    fn run_once(cli: &cli::Cli) -> Result<i32, BootError> {
+        let mut host = setup(cli)?;
+        boot(cli, &mut host, None)
     }
 
     fn kvm_or_skip() -> bool {
@@ -236,7 +269,7 @@ mod tests {
             image: path.clone(),
             ..Default::default()
         };
-        let status = boot(&cli, None);
+        let status = run_once(&cli);
         let _ = std::fs::remove_file(&path);
         assert_eq!(status, Ok(7));
     }
@@ -260,7 +293,8 @@ mod tests {
             restart_on_fail: true,
             ..Default::default()
         };
-        assert_eq!(supervise(&cli, short, Some(3), None), 255);
+        let mut host = setup(&cli).unwrap();
+        assert_eq!(supervise(&cli, &mut host, short, Some(3), None), 255);
         assert!(
             t.elapsed() >= short * (1 + 2 + 4),
             "three restarts with doubling waits"
@@ -273,8 +307,15 @@ mod tests {
             ..Default::default()
         };
         let t = std::time::Instant::now();
+        let mut host = setup(&cli).unwrap();
         assert_eq!(
-            supervise(&cli, std::time::Duration::from_secs(5), Some(3), None),
+            supervise(
+                &cli,
+                &mut host,
+                std::time::Duration::from_secs(5),
+                Some(3),
+                None
+            ),
             64
         );
         assert!(
@@ -290,14 +331,14 @@ mod tests {
             return;
         }
         let path = std::env::temp_dir().join(format!("gitns-hvt-noattach-{}", std::process::id()));
-        std::fs::write(&path, elf::tests::tiny_image(&[0xf4])).unwrap();
+        std::fs::write(&path, elf::sample::tiny_image(&[0xf4])).unwrap();
         let cli = cli::Cli {
             mem_mib: 8,
             quiet: true,
             image: path.clone(),
             ..Default::default()
         };
-        let r = boot(&cli, None);
+        let r = run_once(&cli);
         let _ = std::fs::remove_file(&path);
         let e = r.unwrap_err();
         assert!(
@@ -311,7 +352,7 @@ mod tests {
             image: "/nonexistent/img".into(),
             ..Default::default()
         };
-        assert!(boot(&cli, None)
+        assert!(run_once(&cli)
             .unwrap_err()
             .to_string()
             .contains("Could not open"));

@@ -173,55 +173,78 @@ pub fn status_html(s: &State) -> String {
     format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>gitns</title></head><body><h1>gitns</h1><p><a href=\"/metrics\">/metrics</a> · <a href=\"/status\">/status</a></p><table>\n{rows}</table></body></html>\n")
 }
 
-/// Serve `shared` on `addr` from a thread of its own.
-pub fn serve(addr: SocketAddr, shared: Shared) -> Result<(), String> {
+/// Bind `addr` (before the sandbox: the filter allows no new socket).
+pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
     let listener =
         std::net::TcpListener::bind(addr).map_err(|e| format!("--metrics={addr}: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    Ok(listener)
+}
+
+/// Serve `shared` on `listener` from a thread of its own, which installs
+/// its own seccomp filter (sandbox::METRICS) once its runtime is built and
+/// before it serves; returns when the filter is in place.
+pub fn serve(listener: std::net::TcpListener, shared: Shared) -> Result<(), String> {
+    let (ready, started) = std::sync::mpsc::channel::<Result<(), String>>();
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-            else {
-                return;
+                .map_err(|e| format!("metrics runtime: {e}"));
+            let rt = match rt {
+                Ok(rt) => rt,
+                Err(e) => return drop(ready.send(Err(e))),
             };
+            let listener = {
+                let _guard = rt.enter();
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())
+            };
+            let locked = listener
+                .and_then(|l| crate::sandbox::lock(crate::sandbox::Role::Metrics).map(|()| l));
+            let listener = match locked {
+                Ok(l) => l,
+                Err(e) => return drop(ready.send(Err(e))),
+            };
+            let _ = ready.send(Ok(()));
             rt.block_on(async move {
-                use axum::routing::get;
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                    return;
-                };
-                let (a, b, c) = (shared.clone(), shared.clone(), shared);
-                let snap = |s: &Shared| s.lock().map(|g| g.clone()).unwrap_or_default();
-                let app = axum::Router::new()
-                    .route(
-                        "/metrics",
-                        get(move || async move {
-                            (
-                                [("content-type", "text/plain; version=0.0.4")],
-                                render(&snap(&a)),
-                            )
-                        }),
-                    )
-                    .route(
-                        "/status",
-                        get(move || async move {
-                            (
-                                [("content-type", "application/json")],
-                                status_json(&snap(&b)),
-                            )
-                        }),
-                    )
-                    .route(
-                        "/",
-                        get(move || async move { axum::response::Html(status_html(&snap(&c))) }),
-                    );
-                let _ = axum::serve(listener, app).await;
+                let _ = axum::serve(listener, app(shared)).await;
             });
         })
         .map_err(|e| e.to_string())?;
-    Ok(())
+    started
+        .recv()
+        .map_err(|_| "metrics thread ended before serving".to_string())?
+}
+
+fn app(shared: Shared) -> axum::Router {
+    use axum::routing::get;
+    let (a, b, c) = (shared.clone(), shared.clone(), shared);
+    let snap = |s: &Shared| s.lock().map(|g| g.clone()).unwrap_or_default();
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || async move {
+                (
+                    [("content-type", "text/plain; version=0.0.4")],
+                    render(&snap(&a)),
+                )
+            }),
+        )
+        .route(
+            "/status",
+            get(move || async move {
+                (
+                    [("content-type", "application/json")],
+                    status_json(&snap(&b)),
+                )
+            }),
+        )
+        .route(
+            "/",
+            get(move || async move { axum::response::Html(status_html(&snap(&c))) }),
+        )
 }
 
 #[cfg(test)]

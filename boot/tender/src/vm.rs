@@ -11,14 +11,15 @@ use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 
 /// A configured VM ready to run.
 pub struct Vm {
-    _kvm: Kvm,
     _vm: VmFd,
     vcpu: VcpuFd,
     pub mem: GuestMem,
     pub pvm: bool,
 }
 
-fn kvm_open() -> Result<Kvm, String> {
+/// Open /dev/kvm (once: restarts make their VMs from the same fd, after
+/// the sandbox closed the filesystem).
+pub fn kvm_open() -> Result<Kvm, String> {
     Kvm::new().map_err(|e| match e.errno() {
         libc::ENOENT => "/dev/kvm does not exist: KVM is not available on this host".to_string(),
         libc::EACCES | libc::EPERM => {
@@ -39,9 +40,15 @@ pub fn mem_size(mib: u64) -> Result<u64, String> {
 }
 
 impl Vm {
-    /// Create the VM and load `image` (already validated for `mem_size`).
-    pub fn new(mem_size: u64, image: &Image, file: &[u8]) -> Result<Vm, String> {
-        let kvm = kvm_open()?;
+    /// Create the VM and load `image` (already validated for `mem_size`);
+    /// `pvm`: apply the PVM setup (see [`pvm::detect`]).
+    pub fn new(
+        kvm: &Kvm,
+        pvm: bool,
+        mem_size: u64,
+        image: &Image,
+        file: &[u8],
+    ) -> Result<Vm, String> {
         let vm = kvm
             .create_vm()
             .map_err(|e| format!("KVM: create VM: {e}"))?;
@@ -70,7 +77,6 @@ impl Vm {
         for s in &image.segments {
             mem.protect(s.start, s.end - s.start, s.writable, s.executable)?;
         }
-        let pvm = pvm::detect();
         x86::setup_gdt(&mut mem).map_err(|e| e.to_string())?;
         x86::setup_page_tables(&mut mem, pvm).map_err(|e| e.to_string())?;
         let vcpu = vm
@@ -92,7 +98,6 @@ impl Vm {
             pvm::setup(&vcpu)?;
         }
         Ok(Vm {
-            _kvm: kvm,
             _vm: vm,
             vcpu,
             mem,
