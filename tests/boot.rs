@@ -235,11 +235,16 @@ fn heap_exhaustion_exits_with_its_status_and_is_restarted() {
     let g = run(true);
     let end = std::time::Instant::now() + T;
     while g.output().matches("gitns: out of memory").count() < 2 {
-        assert!(std::time::Instant::now() < end, "no restart:\n{}", g.output());
+        assert!(
+            std::time::Instant::now() < end,
+            "no restart:\n{}",
+            g.output()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        g.output().contains("guest crashed with status 71; restarting in 1 s"),
+        g.output()
+            .contains("guest crashed with status 71; restarting in 1 s"),
         "{}",
         g.output()
     );

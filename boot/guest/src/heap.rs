@@ -34,7 +34,8 @@ impl Counting {
     /// allocation such as `try_reserve` may have been refused and handled).
     fn outcome(&self, p: *mut u8, layout: Layout) {
         if p.is_null() {
-            self.failed_size.store(layout.size().max(1), Ordering::Relaxed);
+            self.failed_size
+                .store(layout.size().max(1), Ordering::Relaxed);
             self.failed_align.store(layout.align(), Ordering::Relaxed);
         } else if self.failed_size.load(Ordering::Relaxed) != 0 {
             self.failed_size.store(0, Ordering::Relaxed);

@@ -150,7 +150,10 @@ pub(crate) fn run(b: Boot) -> ! {
         b.host_features,
     )
     .with_virtio(net, blk);
-    if b.cmdline.split_ascii_whitespace().any(|w| w == EXHAUST_HEAP) {
+    if b.cmdline
+        .split_ascii_whitespace()
+        .any(|w| w == EXHAUST_HEAP)
+    {
         exhaust_heap()
     }
     // SAFETY: the image defines this function with `gitns_guest::main!`.
@@ -163,7 +166,9 @@ pub(crate) fn run(b: Boot) -> ! {
 const EXHAUST_HEAP: &str = "--test-exhaust-heap";
 
 fn exhaust_heap() -> ! {
-    console::write(b"gitns: --test-exhaust-heap: allocating 1 MiB blocks until the heap runs out\n");
+    console::write(
+        b"gitns: --test-exhaust-heap: allocating 1 MiB blocks until the heap runs out\n",
+    );
     let mut held: alloc::vec::Vec<alloc::vec::Vec<u8>> = alloc::vec::Vec::new();
     loop {
         held.push(alloc::vec![0x5a; 1 << 20]);

@@ -263,7 +263,7 @@ fn check_segment(
     if p.offset.checked_add(p.filesz).is_none_or(|e| e > file_len) {
         return Err(seg_err(index, "host file segment mismatched"));
     }
-    if start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 {
+    if !start.is_multiple_of(PAGE_SIZE) || !end.is_multiple_of(PAGE_SIZE) {
         return Err(seg_err(
             index,
             "p_vaddr_start not aligned with architectural page size",

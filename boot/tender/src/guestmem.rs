@@ -87,6 +87,11 @@ impl GuestMem {
         self.len as u64
     }
 
+    /// True for a mapping of no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Host address of guest address 0 (for KVM_SET_USER_MEMORY_REGION).
     pub fn host_addr(&self) -> u64 {
         self.ptr as u64

@@ -41,7 +41,8 @@ impl Machine {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: both fds were just created and are owned here.
-        let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (ours, theirs) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let tap = Tap::attach(&format!("@{}", theirs.into_raw_fd()))?;
         // SAFETY: a NUL-terminated name and flags; checked below.
         let memfd = unsafe { libc::memfd_create(c"gitns-harness".as_ptr(), libc::MFD_CLOEXEC) };
@@ -146,7 +147,10 @@ mod tests {
         for nr in all {
             for gpa in [MEM as u64, MEM as u64 - 4, u32::MAX as u64] {
                 let e = m().call(nr.port(), gpa).unwrap_err();
-                assert!(e.contains("outside guest memory"), "{nr:?} at {gpa:#x}: {e}");
+                assert!(
+                    e.contains("outside guest memory"),
+                    "{nr:?} at {gpa:#x}: {e}"
+                );
             }
         }
         let e = m().call(0x5ff, ARGS).unwrap_err();
@@ -165,16 +169,64 @@ mod tests {
         ] {
             let mut g = m();
             g.mem.write(ARGS, &hc::Puts { data, len }).unwrap();
-            assert!(g.call(Nr::Puts.port(), ARGS).is_err(), "puts {data:#x}+{len:#x}");
-            let r = hc::NetWrite { handle: 1, data, len, ret: 0 };
+            assert!(
+                g.call(Nr::Puts.port(), ARGS).is_err(),
+                "puts {data:#x}+{len:#x}"
+            );
+            let r = hc::NetWrite {
+                handle: 1,
+                data,
+                len,
+                ret: 0,
+            };
             g.mem.write(ARGS, &r).unwrap();
             // Too long for a frame: EINVAL before the data is looked at.
             let res = g.call(Nr::NetWrite.port(), ARGS);
             let ret = g.mem.read::<hc::NetWrite>(ARGS).unwrap().ret;
-            assert!(res.is_err() || ret == RESULT_EINVAL, "net write {data:#x}+{len:#x}");
-            let r = hc::NetRead { handle: 1, data, len, ret: 0 };
+            assert!(
+                res.is_err() || ret == RESULT_EINVAL,
+                "net write {data:#x}+{len:#x}"
+            );
+            let r = hc::NetRead {
+                handle: 1,
+                data,
+                len,
+                ret: 0,
+            };
             g.mem.write(ARGS, &r).unwrap();
-            assert!(g.call(Nr::NetRead.port(), ARGS).is_err(), "net read {data:#x}+{len:#x}");
+            assert!(
+                g.call(Nr::NetRead.port(), ARGS).is_err(),
+                "net read {data:#x}+{len:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn iovec_arrays_past_the_address_space_stop_the_vm() {
+        for (tx, rx) in [
+            (u64::MAX - 8, DATA),
+            (DATA, u64::MAX - 8),
+            (MEM as u64 - 8, DATA),
+        ] {
+            let mut g = m();
+            // A frame pending so that the rx array is walked too.
+            let peer = std::os::fd::AsRawFd::as_raw_fd(&g._peer);
+            // SAFETY: a valid fd and a 60-byte buffer.
+            unsafe { libc::write(peer, [0u8; 60].as_ptr().cast(), 60) };
+            let x = hc::NetExchange {
+                handle: 1,
+                tx,
+                rx,
+                tx_count: 2,
+                rx_count: 2,
+                ..Default::default()
+            };
+            g.mem.write(ARGS, &x).unwrap();
+            let e = g.call(Nr::NetExchange.port(), ARGS).unwrap_err();
+            assert!(
+                e.contains("wraps") || e.contains("outside guest memory"),
+                "{e}"
+            );
         }
     }
 
@@ -182,7 +234,12 @@ mod tests {
     fn bad_handles_counts_and_offsets_get_einval() {
         let mut g = m();
         for handle in [0, 2, 3, u64::MAX] {
-            let r = hc::NetWrite { handle, data: DATA, len: 60, ret: 0 };
+            let r = hc::NetWrite {
+                handle,
+                data: DATA,
+                len: 60,
+                ret: 0,
+            };
             g.mem.write(ARGS, &r).unwrap();
             assert_eq!(g.call(Nr::NetWrite.port(), ARGS), Ok(Next::Resume));
             assert_eq!(g.mem.read::<hc::NetWrite>(ARGS).unwrap().ret, RESULT_EINVAL);
@@ -197,7 +254,10 @@ mod tests {
         };
         g.mem.write(ARGS, &x).unwrap();
         assert_eq!(g.call(Nr::NetExchange.port(), ARGS), Ok(Next::Resume));
-        assert_eq!(g.mem.read::<hc::NetExchange>(ARGS).unwrap().ret, RESULT_EINVAL);
+        assert_eq!(
+            g.mem.read::<hc::NetExchange>(ARGS).unwrap().ret,
+            RESULT_EINVAL
+        );
         // Block: unaligned, past the end, wrapping, wrong handle.
         for (handle, offset, len) in [
             (2, 1, 512),
@@ -206,19 +266,41 @@ mod tests {
             (2, u64::MAX - 511, 1024),
             (1, 0, 512),
         ] {
-            let w = hc::BlockWrite { handle, offset, data: DATA, len, ret: 0 };
+            let w = hc::BlockWrite {
+                handle,
+                offset,
+                data: DATA,
+                len,
+                ret: 0,
+            };
             g.mem.write(ARGS, &w).unwrap();
             assert_eq!(g.call(Nr::BlockWrite.port(), ARGS), Ok(Next::Resume));
-            assert_eq!(g.mem.read::<hc::BlockWrite>(ARGS).unwrap().ret, RESULT_EINVAL);
+            assert_eq!(
+                g.mem.read::<hc::BlockWrite>(ARGS).unwrap().ret,
+                RESULT_EINVAL
+            );
         }
-        let w = hc::BlockWrite { handle: 2, offset: 512, data: DATA, len: 1024, ret: 9 };
+        let w = hc::BlockWrite {
+            handle: 2,
+            offset: 512,
+            data: DATA,
+            len: 1024,
+            ret: 9,
+        };
         g.mem.write(ARGS, &w).unwrap();
         assert_eq!(g.call(Nr::BlockWrite.port(), ARGS), Ok(Next::Resume));
         assert_eq!(g.mem.read::<hc::BlockWrite>(ARGS).unwrap().ret, RESULT_OK);
-        let r = hc::MetricsReport { data: DATA, len: u64::MAX, ..Default::default() };
+        let r = hc::MetricsReport {
+            data: DATA,
+            len: u64::MAX,
+            ..Default::default()
+        };
         g.mem.write(ARGS, &r).unwrap();
         assert_eq!(g.call(Nr::Metrics.port(), ARGS), Ok(Next::Resume));
-        assert_eq!(g.mem.read::<hc::MetricsReport>(ARGS).unwrap().ret, RESULT_EINVAL);
+        assert_eq!(
+            g.mem.read::<hc::MetricsReport>(ARGS).unwrap().ret,
+            RESULT_EINVAL
+        );
     }
 
     #[test]
@@ -238,7 +320,11 @@ mod tests {
                 let r = next();
                 input.push((r % 41) as u8);
                 // Arguments near the start of memory, inside or past its end.
-                let gpa = if r & 0x100 == 0 { (r >> 16) % 0x2000 } else { r >> 32 } as u32;
+                let gpa = if r & 0x100 == 0 {
+                    (r >> 16) % 0x2000
+                } else {
+                    r >> 32
+                } as u32;
                 input.extend_from_slice(&gpa.to_le_bytes());
                 input.push(64);
                 for _ in 0..8 {

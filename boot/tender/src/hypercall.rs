@@ -210,10 +210,9 @@ fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) 
         a.ret = RESULT_EINVAL;
         return mem.write(gpa, &a).map_err(|e| e.to_string());
     };
-    let iov = std::mem::size_of::<hc::IoVec>() as u64;
     a.tx_done = 0;
     for i in 0..a.tx_count as u64 {
-        let v: hc::IoVec = mem.read(a.tx + i * iov).map_err(|e| e.to_string())?;
+        let v: hc::IoVec = mem.read(iov_at(a.tx, i)?).map_err(|e| e.to_string())?;
         if v.len > tap.max_frame() as u64 {
             continue;
         }
@@ -233,6 +232,14 @@ fn net_exchange(gpa: u64, mem: &mut GuestMem, devs: &Devices, c: &mut Counters) 
     mem.write(gpa, &a).map_err(|e| e.to_string())
 }
 
+/// The guest address of element `i` of an IoVec array at `base` (an
+/// array running past the end of the address space is outside memory).
+fn iov_at(base: u64, i: u64) -> Result<u64, String> {
+    let size = std::mem::size_of::<hc::IoVec>() as u64;
+    base.checked_add(i * size)
+        .ok_or_else(|| format!("IoVec array at {base:#x} wraps around the address space"))
+}
+
 /// Read pending frames into the rx buffers of `a`; returns how many.
 fn read_frames(
     a: &mut hc::NetExchange,
@@ -240,10 +247,9 @@ fn read_frames(
     mem: &mut GuestMem,
     c: &mut Counters,
 ) -> Result<u32, String> {
-    let iov = std::mem::size_of::<hc::IoVec>() as u64;
     let mut n = 0;
     while n < a.rx_count {
-        let at = a.rx + n as u64 * iov;
+        let at = iov_at(a.rx, n as u64)?;
         let mut v: hc::IoVec = mem.read(at).map_err(|e| e.to_string())?;
         let buf = mem.slice_mut(v.data, v.len).map_err(|e| e.to_string())?;
         match tap.read(buf) {

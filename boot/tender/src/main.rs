@@ -37,7 +37,9 @@ fn main() {
         }
     };
     let mut host = setup(&cli).unwrap_or_else(|e| fail(e));
-    let listener = cli.metrics.map(|a| metrics::bind(a).unwrap_or_else(|e| fail(e)));
+    let listener = cli
+        .metrics
+        .map(|a| metrics::bind(a).unwrap_or_else(|e| fail(e)));
     sandbox::confine(&cli.jail).unwrap_or_else(|e| fail(e));
     let shared = listener.map(|l| {
         let s = metrics::Shared::default();

@@ -101,32 +101,69 @@ pub const METRICS_ARGS: &[ArgRule] = &[
 /// The vCPU thread's system calls, with the reason each is there.
 pub const VCPU: &[(libc::c_long, &str)] = &[
     (libc::SYS_read, "NET_READ/NET_EXCHANGE: frames from the tap"),
-    (libc::SYS_write, "NET_WRITE/NET_EXCHANGE: frames to the tap; PUTS and messages on stdout/stderr"),
+    (
+        libc::SYS_write,
+        "NET_WRITE/NET_EXCHANGE: frames to the tap; PUTS and messages on stdout/stderr",
+    ),
     (libc::SYS_writev, "stdout/stderr writes of std"),
     (libc::SYS_pread64, "BLOCK_READ"),
     (libc::SYS_pwrite64, "BLOCK_WRITE"),
-    (libc::SYS_fdatasync, "BLOCK_WRITE is synced before the guest goes on"),
+    (
+        libc::SYS_fdatasync,
+        "BLOCK_WRITE is synced before the guest goes on",
+    ),
     (libc::SYS_ppoll, "POLL and NET_EXCHANGE's wait for a frame"),
-    (libc::SYS_mmap, "guest memory and the vCPU's kvm_run area of a restart; the allocator"),
-    (libc::SYS_munmap, "the old VM's memory at a restart; the allocator"),
-    (libc::SYS_mprotect, "guest memory protection per ELF segment at a restart"),
+    (
+        libc::SYS_mmap,
+        "guest memory and the vCPU's kvm_run area of a restart; the allocator",
+    ),
+    (
+        libc::SYS_munmap,
+        "the old VM's memory at a restart; the allocator",
+    ),
+    (
+        libc::SYS_mprotect,
+        "guest memory protection per ELF segment at a restart",
+    ),
     (libc::SYS_mremap, "the allocator (realloc)"),
     (libc::SYS_madvise, "the allocator returning memory"),
     (libc::SYS_brk, "the allocator"),
     (libc::SYS_close, "the old VM's and vCPU's fds at a restart"),
-    (libc::SYS_futex, "locks: stdout, the metrics state shared with the metrics thread"),
-    (libc::SYS_clock_gettime, "WALLTIME, restart backoff, metrics publishing (when the vDSO falls back)"),
+    (
+        libc::SYS_futex,
+        "locks: stdout, the metrics state shared with the metrics thread",
+    ),
+    (
+        libc::SYS_clock_gettime,
+        "WALLTIME, restart backoff, metrics publishing (when the vDSO falls back)",
+    ),
     (libc::SYS_clock_nanosleep, "the restart backoff sleep"),
-    (libc::SYS_nanosleep, "the restart backoff sleep (older libc)"),
+    (
+        libc::SYS_nanosleep,
+        "the restart backoff sleep (older libc)",
+    ),
     (libc::SYS_sched_yield, "lock contention"),
     (libc::SYS_getrandom, "std's hash seeds"),
-    (libc::SYS_rt_sigreturn, "return from a signal handler (KVM_RUN interrupted)"),
-    (libc::SYS_rt_sigprocmask, "abort() on a panic blocks signals before raising SIGABRT"),
+    (
+        libc::SYS_rt_sigreturn,
+        "return from a signal handler (KVM_RUN interrupted)",
+    ),
+    (
+        libc::SYS_rt_sigprocmask,
+        "abort() on a panic blocks signals before raising SIGABRT",
+    ),
     (libc::SYS_gettid, "abort() on a panic"),
     (libc::SYS_getpid, "abort() on a panic"),
     (libc::SYS_tgkill, "abort() on a panic raises SIGABRT"),
+    (
+        libc::SYS_sigaltstack,
+        "std removes its stack-overflow signal stack at exit",
+    ),
     (libc::SYS_exit, "thread exit"),
-    (libc::SYS_exit_group, "the tender's exit with the guest's status"),
+    (
+        libc::SYS_exit_group,
+        "the tender's exit with the guest's status",
+    ),
 ];
 
 /// The metrics server thread's system calls (tokio's current-thread
@@ -136,7 +173,10 @@ pub const METRICS: &[(libc::c_long, &str)] = &[
     (libc::SYS_epoll_pwait, "the runtime's event loop"),
     (libc::SYS_epoll_pwait2, "the runtime's event loop"),
     (libc::SYS_epoll_ctl, "registering accepted connections"),
-    (libc::SYS_accept4, "new HTTP connections on the bound listener"),
+    (
+        libc::SYS_accept4,
+        "new HTTP connections on the bound listener",
+    ),
     (libc::SYS_read, "requests; the runtime's wakeup eventfd"),
     (libc::SYS_recvfrom, "requests"),
     (libc::SYS_write, "responses; the runtime's wakeup eventfd"),
@@ -148,8 +188,14 @@ pub const METRICS: &[(libc::c_long, &str)] = &[
     (libc::SYS_getsockopt, "socket errors (SO_ERROR)"),
     (libc::SYS_getsockname, "connection addresses"),
     (libc::SYS_getpeername, "connection addresses"),
-    (libc::SYS_futex, "the metrics state lock shared with the vCPU thread"),
-    (libc::SYS_clock_gettime, "the runtime's timers (when the vDSO falls back)"),
+    (
+        libc::SYS_futex,
+        "the metrics state lock shared with the vCPU thread",
+    ),
+    (
+        libc::SYS_clock_gettime,
+        "the runtime's timers (when the vDSO falls back)",
+    ),
     (libc::SYS_mmap, "the allocator"),
     (libc::SYS_munmap, "the allocator"),
     (libc::SYS_mremap, "the allocator"),
@@ -162,7 +208,10 @@ pub const METRICS: &[(libc::c_long, &str)] = &[
     (libc::SYS_gettid, "abort() on a panic"),
     (libc::SYS_getpid, "abort() on a panic"),
     (libc::SYS_tgkill, "abort() on a panic"),
-    (libc::SYS_sigaltstack, "thread exit (std's stack-overflow guard)"),
+    (
+        libc::SYS_sigaltstack,
+        "thread exit (std's stack-overflow guard)",
+    ),
     (libc::SYS_exit, "thread exit"),
     (libc::SYS_exit_group, "the process's exit"),
 ];
@@ -275,7 +324,9 @@ fn resolve_user(spec: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
         None => primary.unwrap_or(uid),
     };
     if uid == 0 || gid == 0 {
-        return Err(format!("--user={spec}: not root (uid and gid must not be 0)"));
+        return Err(format!(
+            "--user={spec}: not root (uid and gid must not be 0)"
+        ));
     }
     Ok((uid, gid))
 }
@@ -286,7 +337,8 @@ fn lookup_user(name: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut out: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the call; buf's length is passed.
-    let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
+    let rc =
+        unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
     if rc != 0 || out.is_null() {
         return Err(format!("--user={name}: no such user"));
     }
@@ -394,7 +446,10 @@ mod tests {
         assert_eq!(eval(&p, ioctl, AUDIT_ARCH_X86_64, 0x400454ca), KILL);
         let fcntl = libc::SYS_fcntl as u32;
         assert_eq!(eval(&p, fcntl, AUDIT_ARCH_X86_64, F_GETFD), ALLOW);
-        assert_eq!(eval(&p, fcntl, AUDIT_ARCH_X86_64, libc::F_DUPFD as u32), KILL);
+        assert_eq!(
+            eval(&p, fcntl, AUDIT_ARCH_X86_64, libc::F_DUPFD as u32),
+            KILL
+        );
         // Another architecture's numbering (i386 read is 3): killed.
         assert_eq!(eval(&p, 3, 0x4000_0003, 0), KILL);
         assert_eq!(eval(&p, libc::SYS_read as u32, 0x4000_0003, 0), KILL);
@@ -412,7 +467,12 @@ mod tests {
         assert_eq!(eval(&p, fcntl, arch, libc::F_SETFL as u32), ALLOW);
         assert_eq!(eval(&p, fcntl, arch, F_GETFD), ALLOW);
         assert_eq!(eval(&p, fcntl, arch, libc::F_SETOWN as u32), KILL);
-        for nr in [libc::SYS_openat, libc::SYS_socket, libc::SYS_execve, libc::SYS_pwrite64] {
+        for nr in [
+            libc::SYS_openat,
+            libc::SYS_socket,
+            libc::SYS_execve,
+            libc::SYS_pwrite64,
+        ] {
             assert_eq!(eval(&p, nr as u32, arch, 0), KILL, "{nr}");
         }
     }

@@ -76,7 +76,7 @@ pub fn setup_page_tables(mem: &mut GuestMem, user: bool) -> Result<(), OutOfBoun
         .fill(0);
     mem.write(PML4_BASE, &(PDPTE_BASE | P | RW | us))?;
     for i in 0..4 {
-        mem.write(PDPTE_BASE + 8 * i, &(PDE_BASE + 0x1000 * i | P | RW | us))?;
+        mem.write(PDPTE_BASE + 8 * i, &((PDE_BASE + 0x1000 * i) | P | RW | us))?;
     }
     mem.write(PDE_BASE, &(PT0_BASE | P | RW | us))?;
     for (i, paddr) in (0..PAGE_2M).step_by(0x1000).enumerate() {
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(m.read::<u64>(PDE_BASE + 8).unwrap(), PAGE_2M | P | RW | PS);
         assert_eq!(
             m.read::<u64>(PDE_BASE + 8 * 3).unwrap(),
-            3 * PAGE_2M | P | RW | PS
+            (3 * PAGE_2M) | P | RW | PS
         );
         assert_eq!(
             m.read::<u64>(PDE_BASE + 8 * 4).unwrap(),
