@@ -147,6 +147,45 @@ fn clone_then_fetch_v0_and_v2() {
     }
 }
 
+/// A file pushed and removed again is not in the next fetch: depth 1
+/// with our head as shallow brings the new head's tree only. A file back
+/// at an older content (which the server would think we hold through
+/// history we never fetched) comes whole.
+#[test]
+fn later_fetches_bring_the_head_not_the_history() {
+    for v2 in [false, true] {
+        let (b, w) = bare(if v2 { "hist2" } else { "hist0" }, 2);
+        let Fetched::Pack { head: h1, pack } = fetch(&b, vec![], v2) else {
+            panic!("expected a pack")
+        };
+        let got = objects(&pack, &BTreeMap::new());
+        let big = "x".repeat(1 << 20);
+        std::fs::write(w.join("big"), &big).unwrap();
+        git(&w, &["add", "-A"]);
+        git(&w, &["commit", "-q", "-m", "big"]);
+        git(&w, &["rm", "-q", "big"]);
+        // example.org back to its content at serial 0 (before our head).
+        commit(&w, 0);
+        git(&w, &["push", "-q", "origin", "main"]);
+        let Fetched::Pack { head: h2, pack } = fetch(&b, vec![h1], v2) else {
+            panic!("expected a pack")
+        };
+        assert_eq!(h2, head(&b));
+        assert!(
+            pack.len() < 64 << 10,
+            "{} bytes: the big file came",
+            pack.len()
+        );
+        let more = objects(&pack, &got);
+        assert!(more.values().all(|o| o.data.len() < 1 << 20));
+        let c = object::parse_commit(&more[&h2].data).unwrap();
+        let tree = object::parse_tree(&more[&c.tree].data).unwrap();
+        assert_eq!(tree.len(), 1);
+        let blob = &more[&tree[0].id];
+        assert!(String::from_utf8_lossy(&blob.data).contains("SOA ns hm 0 "));
+    }
+}
+
 fn push(dir: &Path, old: Oid, new: Oid, pack: Vec<u8>) -> Pushed {
     let p = std::cell::RefCell::new(Push::new("main", old, new, pack));
     converse(

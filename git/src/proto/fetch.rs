@@ -1,6 +1,10 @@
 //! Fetching one branch: v2 (`ls-refs` with a ref prefix, then `fetch`) or
-//! v0 (ref advertisement, want/have/done, NAK, pack), with side-band-64k,
-//! shallow depth 1 on a first clone, and haves on later fetches.
+//! v0 (ref advertisement, want/have/done, NAK, pack), with side-band-64k
+//! and depth 1 always: a clone, and later fetches that name our head as a
+//! have and as shallow (we hold no history behind it). So a fetch brings
+//! the head's tree and never the history between: a file too big for the
+//! guest that was pushed and then removed again does not come back with
+//! every later fetch (issue 24).
 
 use super::sideband::demux;
 use super::{parse_ref_line, ProtoError};
@@ -50,12 +54,13 @@ pub struct Fetch {
 }
 
 impl Fetch {
-    /// Fetch `branch`; `haves` are commits we already hold (empty: clone,
-    /// shallow). `v2`: the server was asked for protocol version 2; the
-    /// answer decides (a v2 server starts with `version 2`, an older one
-    /// or one that ignored the request sends the v0 ref advertisement).
+    /// Fetch `branch`; `haves` are commits we already hold, without their
+    /// history (empty: clone). `v2`: the server was asked for protocol
+    /// version 2; the answer decides (a v2 server starts with `version 2`,
+    /// an older one or one that ignored the request sends the v0 ref
+    /// advertisement).
     pub fn new(branch: &str, haves: Vec<Oid>, v2: bool, max_pack: usize) -> Fetch {
-        let shallow = haves.is_empty();
+        let shallow = true;
         Fetch {
             branch: format!("refs/heads/{branch}"),
             haves,
@@ -214,6 +219,12 @@ impl Fetch {
             );
         }
         if self.shallow {
+            // gitprotocol-pack / gitprotocol-v2: a shallow client names its
+            // shallow commits (as git's own `fetch --depth` does), then the
+            // depth.
+            for h in &self.haves {
+                pktline::encode(&mut self.out, format!("shallow {h}\n").as_bytes());
+            }
             pktline::encode(&mut self.out, b"deepen 1\n");
         }
         if !self.v2 {
