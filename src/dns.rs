@@ -328,7 +328,12 @@ impl Dns {
         }
         match event {
             Some(Event::Secondary { zone, key }) => {
-                remember_secondary(&mut self.notifier, peer, zone, key)
+                if remember_secondary(&mut self.notifier, peer, zone.clone(), key) {
+                    log::info!(
+                        "{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too",
+                        peer.addr
+                    );
+                }
             }
             Some(Event::SecondaryOfAll { key }) => {
                 log::info!(
@@ -619,10 +624,12 @@ fn notify_askers<P: Platform>(platform: &mut P, service: &mut Dns) {
             addr: a.octets(),
             port: 53,
         };
+        let mut zones = 0;
         for zone in service.zones.zones() {
             if !allows(&key.name, Op::Transfer, &zone.origin) {
                 continue;
             }
+            zones += 1;
             let id = platform.random_u16();
             service
                 .notifier
@@ -634,6 +641,7 @@ fn notify_askers<P: Platform>(platform: &mut P, service: &mut Dns) {
                 key.clone(),
             );
         }
+        log::info!("NOTIFY to {} for {zones} zone(s)", peer.addr);
     }
 }
 
@@ -699,30 +707,31 @@ impl<P: Platform> Store for PlatformStore<'_, P> {
     }
 }
 
+/// Secondaries remembered from their SOA queries at most (zone, host
+/// pairs): a root SOA query adds one per zone.
+const MAX_SEEN: usize = 1024;
+
 /// Remember a host that made a signed SOA query over TCP as a secondary
-/// of `zone` (bounded: the 64 most recent).
+/// of `zone` (bounded: the [`MAX_SEEN`] most recent); true when it is new.
 fn remember_secondary(
     n: &mut gitns_dns::notify_out::Notifier,
     peer: IpEndpoint,
     zone: gitns_dns::name::Name,
     key: gitns_dns::keys::Key,
-) {
+) -> bool {
     let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else {
-        return;
+        return false;
     };
     let target = gitns_dns::notify_out::Target {
         addr: a.octets(),
         port: 53,
     };
     if n.seen.iter().any(|(t, z, _)| *t == target && *z == zone) {
-        return;
+        return false;
     }
-    log::info!(
-        "{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too",
-        peer.addr
-    );
     n.seen.push((target, zone, key));
-    if n.seen.len() > 64 {
+    if n.seen.len() > MAX_SEEN {
         n.seen.remove(0);
     }
+    true
 }

@@ -220,6 +220,7 @@ fn root_keys_the_root_soa_and_zones_from_the_storage_device() {
         "{out}"
     );
     let got = capture(&sock, &["example.org.", "other.net."]);
+    g.wait_for("NOTIFY to 10.0.0.1 for 2 zone(s)", T);
     assert_eq!(
         got,
         [
