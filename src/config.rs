@@ -38,6 +38,13 @@ pub struct Config {
     /// `--resolver`: the DNS resolver for host names (the ACME server's).
     pub resolver: Option<Ipv4Address>,
     pub tcp: TcpOptions,
+    /// Answer options (`--edns-udp-size`, `--nsid`, `--identity`,
+    /// `--version`; `--axfr` is `axfr` above).
+    pub answers: gitns_dns::authority::Policy,
+    /// `--cookies=0|1`: DNS Cookies (RFC 7873), on by default.
+    pub cookies: bool,
+    /// `--rrl-rate`, `--rrl-slip`, `--rrl-exempt` (`--rrl=0`: off).
+    pub rrl: gitns_dns::rrl::Config,
 }
 
 /// DNS over TCP limits (RFC 7766 6.2).
@@ -143,6 +150,9 @@ impl Default for Config {
             acme: AcmeConfig::default(),
             resolver: None,
             tcp: TcpOptions::default(),
+            answers: Default::default(),
+            cookies: true,
+            rrl: Default::default(),
         }
     }
 }
@@ -219,6 +229,19 @@ options:
                           full, the longest-idle one is closed for a new one
   --tcp-per-source=N      connections from one address (32)
   --tcp-idle-timeout=SECS close a TCP connection SECS after its last query (10)
+  --edns-udp-size=N       largest UDP answer to EDNS clients, 512-4096
+                          (default 1232); never more than the link MTU
+  --nsid=ID               NSID to return (RFC 5001): text, or 0x and hex
+  --identity=TEXT         answer CH TXT id.server/hostname.bind with TEXT
+  --version=TEXT          answer CH TXT version.bind/version.server with TEXT
+                          (both unset: REFUSED)
+  --cookies=0|1           DNS Cookies (RFC 7873/9018), on by default
+  --rrl-rate=N            response rate limit: UDP answers per second per
+                          client /24 (IPv6 /56) and answer (default 200;
+                          0 or --rrl=0: off)
+  --rrl-slip=N            every Nth limited answer goes out truncated (TC)
+                          instead of dropped (default 2; 0: drop all)
+  --rrl-exempt=ADDR/N     never rate limit this network (repeatable)
   --help                  print this text
 ";
 
@@ -249,6 +272,14 @@ const OPTIONS: &[(&[&str], &str)] = &[
     (&["--tcp-clients"], "--tcp-clients"),
     (&["--tcp-per-source"], "--tcp-per-source"),
     (&["--tcp-idle-timeout"], "--tcp-idle-timeout"),
+    (&["--edns-udp-size"], "--edns-udp-size"),
+    (&["--nsid"], "--nsid"),
+    (&["--identity"], "--identity"),
+    (&["--version"], "--version"),
+    (&["--cookies"], "--cookies"),
+    (&["--rrl-rate", "--rrl"], "--rrl-rate"),
+    (&["--rrl-slip"], "--rrl-slip"),
+    (&["--rrl-exempt"], "--rrl-exempt"),
 ];
 
 /// Parse a command line (arguments separated by spaces).
@@ -401,6 +432,8 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
             cfg.tcp.idle_s =
                 parse_range(value, 1, 6_553).ok_or(bad("a number of seconds 1-6553"))? as u64
         }
+        "--edns-udp-size" | "--nsid" | "--identity" | "--version" | "--cookies"
+        | "--rrl-rate" | "--rrl-slip" | "--rrl-exempt" => apply_answers(cfg, option, value)?,
         "--seed" => {
             return Err(ConfigError::Unsupported {
                 option,
@@ -410,6 +443,75 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }
     Ok(())
+}
+
+/// The options of issue 24 (answers, cookies, rate limiting).
+fn apply_answers(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::BadValue {
+        option,
+        value: value.to_string(),
+        expected,
+    };
+    let text = || {
+        (!value.is_empty() && value.len() <= 255)
+            .then(|| value.as_bytes().to_vec())
+            .ok_or(bad("text of 1-255 bytes"))
+    };
+    match option {
+        "--edns-udp-size" => {
+            cfg.answers.edns_udp_size = value
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (512..=4096).contains(n))
+                .ok_or(bad("a size 512-4096"))?
+        }
+        "--nsid" => cfg.answers.nsid = Some(parse_nsid(value).ok_or(bad("text, or 0x and hex"))?),
+        "--identity" => cfg.answers.identity = Some(text()?),
+        "--version" => cfg.answers.version = Some(text()?),
+        "--cookies" => cfg.cookies = parse_switch(value).ok_or(bad("0 or 1"))?,
+        "--rrl-rate" => cfg.rrl.rate = value.parse().map_err(|_| bad("answers per second"))?,
+        "--rrl-slip" => cfg.rrl.slip = value.parse().map_err(|_| bad("a count (0: never)"))?,
+        "--rrl-exempt" => cfg
+            .rrl
+            .exempt
+            .push(parse_prefix(value).ok_or(bad("an address with prefix, like 192.0.2.0/24"))?),
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+/// `--nsid`: `0x` and an even number of hex digits (Knot's convention),
+/// else the text itself; 1-128 bytes.
+fn parse_nsid(value: &str) -> Option<Vec<u8>> {
+    let raw = match value.strip_prefix("0x") {
+        Some(hex) if hex.len() % 2 == 0 => (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?,
+        Some(_) => return None,
+        None => value.as_bytes().to_vec(),
+    };
+    (1..=128).contains(&raw.len()).then_some(raw)
+}
+
+fn parse_switch(value: &str) -> Option<bool> {
+    match value {
+        "0" | "off" | "no" => Some(false),
+        "1" | "on" | "yes" => Some(true),
+        _ => None,
+    }
+}
+
+/// `ADDR/N` for IPv4 or IPv6 (a bare address is a host).
+fn parse_prefix(value: &str) -> Option<(core::net::IpAddr, u8)> {
+    let (addr, len) = match value.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (value, None),
+    };
+    let ip: core::net::IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(max);
+    (len <= max).then_some((ip, len))
 }
 
 const REMOTE_FORM: &str =
@@ -649,5 +751,40 @@ mod tests {
         // A bad key is reported without echoing it.
         let e = alloc::format!("{}", parse("--ssh-key=ed25519:c2VjcmV0").unwrap_err());
         assert!(!e.contains("c2VjcmV0"), "{e}");
+    }
+
+    #[test]
+    fn answer_and_protection_options() {
+        let c = parse("").unwrap();
+        assert_eq!(c.answers.edns_udp_size, 1232);
+        assert!(c.cookies && c.rrl.rate == 200 && c.rrl.slip == 2);
+        assert!(c.answers.version.is_none() && c.answers.identity.is_none());
+        let c = parse("--edns-udp-size=4096 --nsid=0x6e7331 --version=gitns-1 --identity=ns1 --cookies=0 --rrl=0 --rrl-slip=3 --rrl-exempt=192.0.2.0/24 --rrl-exempt fd00::1").unwrap();
+        assert_eq!(c.answers.edns_udp_size, 4096);
+        assert_eq!(c.answers.nsid.as_deref(), Some(&b"ns1"[..]));
+        assert_eq!(c.answers.version.as_deref(), Some(&b"gitns-1"[..]));
+        assert_eq!(c.answers.identity.as_deref(), Some(&b"ns1"[..]));
+        assert!(!c.cookies && c.rrl.rate == 0 && c.rrl.slip == 3);
+        assert_eq!(c.rrl.exempt.len(), 2);
+        assert_eq!(c.rrl.exempt[1].1, 128);
+        assert_eq!(
+            parse("--nsid=ns1").unwrap().answers.nsid.as_deref(),
+            Some(&b"ns1"[..])
+        );
+        for bad in [
+            "--edns-udp-size=511",
+            "--edns-udp-size=4097",
+            "--nsid=0x6",
+            "--nsid=0xzz",
+            "--cookies=2",
+            "--rrl-rate=-1",
+            "--rrl-exempt=10.0.0.0/33",
+            "--version=",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::BadValue { .. })),
+                "{bad}"
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::tar;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use gitns_dns::authority::{self, Event, Policy, Transport as DnsTransport};
+use gitns_dns::authority::{self, Ctx, Event, Policy, Transport as DnsTransport};
 use gitns_dns::notify_hold::{Gate, Held, Holds};
 use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
@@ -52,6 +52,14 @@ pub struct Dns {
     /// Events from requests (signed NOTIFY), for the main loop.
     events: Vec<Event>,
     pub policy: Policy,
+    /// Server cookie secrets (RFC 7873); None: cookies off.
+    pub cookies: Option<gitns_dns::cookie::Secrets>,
+    /// Response rate limiting of UDP answers; None: off.
+    pub rrl: Option<gitns_dns::rrl::Rrl>,
+    /// MTU of the service interface: no UDP answer exceeds one packet.
+    pub mtu: usize,
+    /// The TCP idle timeout in 100 ms units, for edns-tcp-keepalive.
+    pub keepalive: Option<u16>,
     /// Outgoing NOTIFYs to secondaries.
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
@@ -113,6 +121,10 @@ impl Dns {
             wall,
             events: Vec::new(),
             policy,
+            cookies: None,
+            rrl: None,
+            mtu: 1500,
+            keepalive: None,
             notifier: Default::default(),
             own: Vec::new(),
             cache: Cache::default(),
@@ -144,51 +156,58 @@ impl Dns {
     ) -> (Option<Vec<u8>>, Option<Event>) {
         let mut first = None;
         // UPDATEs only: never a zone transfer to stream.
-        let event = self.serve(
-            &d.msg,
-            d.transport,
-            d.internal,
-            false,
-            commit,
-            &mut None,
-            &mut |m| {
-                first.get_or_insert_with(|| m.to_vec());
-            },
-        );
+        let ask = Ask {
+            peer: d.peer,
+            transport: d.transport,
+            hold: None,
+            now_ns: 0,
+        };
+        let event = self.serve(&d.msg, ask, d.internal, commit, &mut None, &mut |m| {
+            first.get_or_insert_with(|| m.to_vec());
+        });
         (first, event)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn serve(
         &mut self,
         msg: &[u8],
-        transport: Transport,
+        ask: Ask,
         internal: bool,
-        hold: bool,
         commit: authority::Commit,
         pending: &mut Option<Transfer>,
         emit: &mut dyn FnMut(&[u8]),
     ) -> Option<Event> {
-        let t = match transport {
+        let t = match ask.transport {
             Transport::Udp => DnsTransport::Udp,
             Transport::Tcp => DnsTransport::Tcp,
         };
-        let now = (self.wall)() / 1_000_000_000;
+        let client = ip(ask.peer);
+        let mut ctx = Ctx::new(t, (self.wall)() / 1_000_000_000, &self.policy);
+        ctx.mono_ms = ask.now_ns / 1_000_000;
+        ctx.internal = internal;
+        ctx.hold = !internal && ask.hold.is_some();
+        ctx.client = client;
+        ctx.path_max = gitns_dns::ctx::udp_path_max(self.mtu, client);
+        ctx.keepalive = self.keepalive;
+        ctx.cookies = self.cookies.as_ref();
+        ctx.rrl = self.rrl.as_mut();
         authority::serve_streamed(
             &mut self.zones,
             msg,
-            t,
-            now,
-            Policy {
-                internal,
-                hold: !internal && hold,
-                ..self.policy
-            },
+            &mut ctx,
             commit,
             &mut self.buf,
             emit,
             pending,
         )
+    }
+
+    /// Rotate the cookie secret when due (RFC 9018 4.4): `fresh` comes
+    /// from the CSPRNG, `wall` is seconds since the epoch.
+    pub fn rotate_cookies(&mut self, wall: u64, fresh: impl FnOnce() -> [u8; 16]) {
+        if let Some(c) = self.cookies.as_mut().filter(|c| c.due(wall)) {
+            c.rotate(fresh(), wall);
+        }
     }
 }
 
@@ -219,17 +238,56 @@ impl Handler for Dns {
             peer,
             transport,
             hold: Some(now_ns),
+            now_ns,
         };
         self.answer(store, msg, ask, false, reply)
     }
 }
 
-/// Who asked, and whether a NOTIFY may be held (at monotonic time `now`).
+/// Who asked, and whether a NOTIFY may be held (at monotonic time `now`);
+/// `now_ns`: when (monotonic), for rate limiting.
 #[derive(Clone, Copy)]
 struct Ask {
     peer: IpEndpoint,
     transport: Transport,
     hold: Option<u64>,
+    now_ns: u64,
+}
+
+/// The address of a peer as the DNS core sees it.
+fn ip(peer: IpEndpoint) -> core::net::IpAddr {
+    use gitns_net::smoltcp::wire::IpAddress;
+    match peer.addr {
+        IpAddress::Ipv4(a) => core::net::IpAddr::V4(a),
+        IpAddress::Ipv6(a) => core::net::IpAddr::V6(a),
+    }
+}
+
+/// Cookies, rate limiting and the path MTU from the configuration and the
+/// platform (secrets from its CSPRNG).
+pub fn protect<P: Platform>(platform: &mut P, service: &mut Dns, cfg: &crate::config::Config) {
+    let wall = platform.wall_clock_ns() / 1_000_000_000;
+    let mut key = [0u8; 16];
+    if cfg.cookies {
+        platform.fill_random(&mut key);
+        service.cookies = Some(gitns_dns::cookie::Secrets::new(key, wall));
+    }
+    if cfg.rrl.rate > 0 {
+        platform.fill_random(&mut key);
+        let slots = gitns_dns::rrl::DEFAULT_SLOTS;
+        service.rrl = Some(gitns_dns::rrl::Rrl::new(cfg.rrl.clone(), slots, key));
+    }
+    service.mtu = platform.mtu();
+    log::info!(
+        "answers: UDP up to {} bytes (MTU {}), cookies {}, rate limit {}",
+        service.policy.edns_udp_size,
+        service.mtu,
+        if cfg.cookies { "on" } else { "off" },
+        match cfg.rrl.rate {
+            0 => alloc::string::String::from("off"),
+            r => alloc::format!("{r}/s slip {}", cfg.rrl.slip),
+        }
+    );
 }
 
 impl Dns {
@@ -253,6 +311,7 @@ impl Dns {
             peer: d.peer,
             transport: d.transport,
             hold: None,
+            now_ns: 0,
         };
         self.answer(store, &d.msg, ask, true, &mut |m| {
             answer.get_or_insert_with(|| m.to_vec());
@@ -298,21 +357,13 @@ impl Dns {
         };
         let mut first = None;
         let mut pending = None;
-        let event = self.serve(
-            msg,
-            transport,
-            internal,
-            ask.hold.is_some(),
-            &mut commit,
-            &mut pending,
-            &mut |m| {
-                if !sent {
-                    first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
-                }
-                sent = true;
-                reply(m);
-            },
-        );
+        let event = self.serve(msg, ask, internal, &mut commit, &mut pending, &mut |m| {
+            if !sent {
+                first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
+            }
+            sent = true;
+            reply(m);
+        });
         if !sent && pending.is_some() {
             // A zone transfer: its messages follow; the first is NOERROR.
             (sent, first) = (true, Some([0, 0, 0x84, 0]));
@@ -412,6 +463,7 @@ impl Dns {
                 peer,
                 transport,
                 hold: None,
+                now_ns: 0,
             };
             let mut first = None;
             // Its fetch (or reload) is done: the Resync it raises again

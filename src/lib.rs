@@ -82,9 +82,10 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
     let (zones, report, cache) = dns::load_cache(contents, None);
     let policy = gitns_dns::authority::Policy {
         unsigned_axfr: cfg.axfr,
-        ..Default::default()
+        ..cfg.answers.clone()
     };
     let mut service = dns::Dns::new(zones, platform.wall_clock_fn(), policy);
+    dns::protect(platform, &mut service, &cfg);
     service.report(&report);
     let mut stats = server::Stats::default();
     let mut udp = match server::udp::UdpServer::bind(&mut net, cfg.dns_port) {
@@ -111,6 +112,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             return exit::CONFIG;
         }
     };
+    service.keepalive = Some((tcp_cfg.idle_ns / 100_000_000).min(u16::MAX as u64) as u16);
     service.own.push(cfg.net.ipv4.address().octets());
     service.cache = cache;
     let mut notify_sock = match notify::NotifySocket::bind(&mut net, NOTIFY_PORT) {
@@ -208,6 +210,11 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
             busy |= e.serve(&mut net) > 0;
         }
         let wall = platform.wall_clock_ns() / 1_000_000_000;
+        service.rotate_cookies(wall, || {
+            let mut k = [0u8; 16];
+            platform.fill_random(&mut k);
+            k
+        });
         busy |= notify_sock.run(&mut net, &mut service.notifier, now, wall);
         if let Some(r) = resolver.as_mut() {
             busy |= r.run(&mut net, now);

@@ -92,6 +92,9 @@ pub fn render(
         "Requests dropped without an answer.",
     );
     let _ = writeln!(o, "gitns_dns_dropped_total {}", dns.stats.dropped);
+    if let Some(r) = &dns.rrl {
+        rrl_lines(&mut o, &r.counters);
+    }
     for (metric, what, counts) in [
         (
             "gitns_notify_in_total",
@@ -250,5 +253,22 @@ fn zone_status(o: &mut String, dns: &Dns) {
                 label(e)
             );
         }
+    }
+}
+
+/// Response rate limiting: what happened to answers over the rate.
+fn rrl_lines(o: &mut String, c: &gitns_dns::rrl::Counters) {
+    head(
+        o,
+        "gitns_rrl_responses_total",
+        "counter",
+        "UDP answers over the rate limit (slipped: sent truncated or BADCOOKIE; dropped: not sent), and answers to exempt networks.",
+    );
+    for (action, n) in [
+        ("slipped", c.slipped),
+        ("dropped", c.dropped),
+        ("exempt", c.exempt),
+    ] {
+        let _ = writeln!(o, "gitns_rrl_responses_total{{action=\"{action}\"}} {n}");
     }
 }

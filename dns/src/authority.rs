@@ -2,12 +2,14 @@
 //! into the caller's buffer. No clock, socket or allocation of its own
 //! beyond the lookup's bookkeeping.
 
+use crate::edns::Reply;
 use crate::lookup::{lookup, Answer, AnyPolicy, Out};
 use crate::message::{
     parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE,
 };
 use crate::name::Name;
 use crate::rdata;
+use crate::rrl::Action;
 use crate::rtype::*;
 use crate::transfer::Transfer;
 use crate::tsig::{self, Op, TsigError, Verified};
@@ -15,15 +17,8 @@ use crate::wire::{Full, Writer};
 use crate::zoneset::ZoneSet;
 use alloc::vec::Vec;
 
-/// How the request arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
+pub use crate::ctx::{Ctx, Policy, Transport, EDNS_PAYLOAD};
 
-/// Our EDNS UDP payload size (DNS flag day 2020 recommendation).
-pub const EDNS_PAYLOAD: u16 = 1232;
 /// Classic UDP limit without EDNS (RFC 1035 4.2.1).
 const UDP_MIN: usize = 512;
 
@@ -64,20 +59,6 @@ pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name, u32) -> Result<(
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
 
-/// What the operator allows beyond the defaults.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Policy {
-    /// `--axfr`: zone transfers without TSIG.
-    pub unsigned_axfr: bool,
-    /// The UPDATE comes from the appliance itself (certificates written
-    /// back by ACME), not from the network: no key needed. Never set for a
-    /// message that arrived on a socket.
-    pub internal: bool,
-    /// A NOTIFY for a zone not served that no known key verifies is not
-    /// answered but raises [`Event::Held`] (the caller reloads first).
-    pub hold: bool,
-}
-
 /// The name an internal UPDATE is committed under.
 pub const INTERNAL_KEY: &str = "acme.gitns.";
 
@@ -86,12 +67,12 @@ pub const INTERNAL_KEY: &str = "acme.gitns.";
 /// Returns the response length, None to drop.
 pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
     let mut first: Option<Vec<u8>> = None;
+    let policy = Policy::default();
+    let mut ctx = Ctx::new(transport, 0, &policy);
     serve(
         zs,
         msg,
-        transport,
-        0,
-        Policy::default(),
+        &mut ctx,
         &mut |_, _, _, _| Err(()),
         out,
         &mut |m| {
@@ -106,29 +87,16 @@ pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]
 /// Answer `msg`, sending every response message through `emit` (one for
 /// most requests, many for a zone transfer; none to drop). `out` is scratch
 /// space of at least 65535 bytes for TCP. Returns the event, if any.
-#[allow(clippy::too_many_arguments)]
 pub fn serve(
     zs: &mut ZoneSet,
     msg: &[u8],
-    transport: Transport,
-    now: u64,
-    policy: Policy,
+    ctx: &mut Ctx,
     commit: Commit,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
 ) -> Option<Event> {
     let mut pending = None;
-    let event = serve_streamed(
-        zs,
-        msg,
-        transport,
-        now,
-        policy,
-        commit,
-        out,
-        emit,
-        &mut pending,
-    );
+    let event = serve_streamed(zs, msg, ctx, commit, out, emit, &mut pending);
     if let Some(mut t) = pending {
         let mut buf = Vec::new();
         while let Some(m) = t.next(&mut buf) {
@@ -140,13 +108,10 @@ pub fn serve(
 
 /// As [`serve`], but a zone transfer is not sent: it is left in `pending`
 /// for the caller to send one message at a time, as its connection drains.
-#[allow(clippy::too_many_arguments)]
 pub fn serve_streamed(
     zs: &mut ZoneSet,
     msg: &[u8],
-    transport: Transport,
-    now: u64,
-    policy: Policy,
+    ctx: &mut Ctx,
     commit: Commit,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
@@ -156,13 +121,16 @@ pub fn serve_streamed(
         Ok(r) => r,
         Err(RequestError::Drop) => return None,
         Err(RequestError::FormErr(h)) => {
-            if let Some(n) = error(&h, None, Rcode::FormErr, out) {
-                emit(&out[..n]);
+            if let Some(n) = error(&h, None, None, Rcode::FormErr, out) {
+                send(ctx, None, None, false, out, n, emit);
             }
             return None;
         }
     };
-    let limit = size_limit(&req, transport, out.len());
+    let (opt, cookie_ok) = edns_reply(&req, ctx);
+    let opt = opt.as_ref();
+    let limit = size_limit(&req, ctx, out.len());
+    let now = ctx.now;
     let zone = || {
         req.question
             .as_ref()
@@ -174,7 +142,7 @@ pub fn serve_streamed(
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
         Err(e) => {
-            if let Some(ev) = held_notify(zs, &req, &e, policy) {
+            if let Some(ev) = held_notify(zs, &req, &e, ctx.hold) {
                 return Some(ev);
             }
             let r = match e {
@@ -182,31 +150,44 @@ pub fn serve_streamed(
                     error: code,
                     key,
                     tsig: Some(t),
-                } => tsig_error(&req, code, key.as_ref(), &t, now, &mut out[..limit]),
-                TsigError::FormErr => {
-                    error(&req.header, Some(&req), Rcode::FormErr, &mut out[..limit])
-                }
-                _ => error(&req.header, Some(&req), Rcode::NotAuth, &mut out[..limit]),
+                } => tsig_error(&req, opt, code, key.as_ref(), &t, now, &mut out[..limit]),
+                TsigError::FormErr => error(
+                    &req.header,
+                    Some(&req),
+                    opt,
+                    Rcode::FormErr,
+                    &mut out[..limit],
+                ),
+                _ => error(
+                    &req.header,
+                    Some(&req),
+                    opt,
+                    Rcode::NotAuth,
+                    &mut out[..limit],
+                ),
             };
             if let Some(n) = r {
-                emit(&out[..n]);
+                send(ctx, Some(&req), opt, cookie_ok, out, n, emit);
             }
             return None;
         }
     };
+    // RFC 7873 5.2.5 and Knot: a valid server cookie or TSIG proves the
+    // source address; such clients are not rate limited.
+    let proven = cookie_ok || signed.is_some();
     let room = if signed.is_some() {
         limit.saturating_sub(TSIG_ROOM)
     } else {
         limit
     };
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
-        let (rcode, event) = update(zs, msg, signed.as_ref(), policy.internal, commit);
-        let len = error(&req.header, Some(&req), rcode, &mut out[..room])?;
+        let (rcode, event) = update(zs, msg, signed.as_ref(), ctx.internal, commit);
+        let len = error(&req.header, Some(&req), opt, rcode, &mut out[..room])?;
         let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
-        emit(&out[..len]);
+        send(ctx, Some(&req), opt, proven, out, len, emit);
         return event;
     }
-    if transport == Transport::Tcp
+    if ctx.transport == Transport::Tcp
         && req.header.opcode() == OPCODE_QUERY
         && req.edns.is_none_or(|e| e.version == 0)
     {
@@ -215,22 +196,22 @@ pub fn serve_streamed(
             .as_ref()
             .filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN)
         {
-            return transfer(
-                &*zs,
-                msg,
-                &req,
-                q,
-                signed.as_ref(),
-                now,
-                policy,
-                &mut out[..limit],
-                emit,
-                pending,
-            );
+            let a = Asked {
+                req: &req,
+                opt,
+                signed: signed.as_ref(),
+            };
+            return transfer(&*zs, msg, &a, q, ctx, &mut out[..limit], emit, pending);
         }
     }
-    let (len, mut event) = dispatch(&*zs, &req, transport, signed.as_ref(), &mut out[..room])?;
-    if let (Transport::Tcp, Some(v), Some(q)) = (transport, signed.as_ref(), req.question.as_ref())
+    let a = Asked {
+        req: &req,
+        opt,
+        signed: signed.as_ref(),
+    };
+    let (len, mut event) = dispatch(&*zs, &a, ctx, &mut out[..room])?;
+    if let (Transport::Tcp, Some(v), Some(q)) =
+        (ctx.transport, signed.as_ref(), req.question.as_ref())
     {
         if req.header.opcode() == OPCODE_QUERY
             && q.qtype == SOA
@@ -244,8 +225,95 @@ pub fn serve_streamed(
         }
     }
     let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
-    emit(&out[..len]);
+    send(ctx, Some(&req), opt, proven, out, len, emit);
     event
+}
+
+/// A parsed request with what its answer carries besides the records: the
+/// OPT of the response (when the query had one) and the verified TSIG.
+struct Asked<'r> {
+    req: &'r Request,
+    opt: Option<&'r Reply<'r>>,
+    signed: Option<&'r Verified>,
+}
+
+/// The OPT of the response (RFC 6891 6.1.1: whenever the query had one)
+/// and whether the query carried a valid server cookie of ours.
+fn edns_reply<'p>(req: &Request, ctx: &Ctx<'p>) -> (Option<Reply<'p>>, bool) {
+    let Some(e) = req.edns else {
+        return (None, false);
+    };
+    let mut cookie_ok = false;
+    let cookie = match (e.opts.cookie, ctx.cookies) {
+        (Some(c), Some(s)) => {
+            cookie_ok = s.verify(&c, ctx.client, ctx.now) == crate::cookie::Verdict::Valid;
+            // RFC 7873 5.2.3-5.2.5: every answer carries a fresh server
+            // cookie for the client cookie it got.
+            Some(s.reply(&c.client, ctx.client, ctx.now))
+        }
+        _ => None,
+    };
+    let reply = Reply {
+        payload: ctx.policy.edns_udp_size,
+        // RFC 3225 3: the DO bit is copied into the response.
+        dnssec_ok: e.dnssec_ok,
+        nsid: ctx.policy.nsid.as_deref().filter(|_| e.opts.nsid),
+        cookie,
+        // RFC 7828 3.3.2: only over TCP, only when the client sent it.
+        keepalive: ctx
+            .keepalive
+            .filter(|_| e.opts.keepalive && ctx.transport == Transport::Tcp),
+    };
+    (Some(reply), cookie_ok)
+}
+
+/// Send a response of `len` bytes in `out`, through the rate limiter for
+/// UDP from a client that proved nothing (RFC 7873 5.2.3, Knot's RRL).
+fn send(
+    ctx: &mut Ctx,
+    req: Option<&Request>,
+    opt: Option<&Reply>,
+    proven: bool,
+    out: &mut [u8],
+    len: usize,
+    emit: &mut dyn FnMut(&[u8]),
+) {
+    let mut len = len;
+    if let (Transport::Udp, false, Some(rrl)) = (ctx.transport, proven, ctx.rrl.as_deref_mut()) {
+        let name = req
+            .and_then(|r| r.question.as_ref())
+            .map_or(&[0u8][..], |q| q.name.wire());
+        let class = crate::rrl::Class::of(&out[..len]);
+        match rrl.check(ctx.client, class, name, ctx.mono_ms) {
+            Action::Send => {}
+            Action::Drop => return,
+            Action::Slip => match slip(req, opt, out) {
+                Some(n) => len = n,
+                None => return,
+            },
+        }
+    }
+    emit(&out[..len]);
+}
+
+/// The answer sent instead of a rate-limited one: BADCOOKIE with a fresh
+/// cookie to a client that has a cookie (it retries with ours, RFC 7873
+/// 5.2.3), else the header and question with TC (it retries over TCP).
+fn slip(req: Option<&Request>, opt: Option<&Reply>, out: &mut [u8]) -> Option<usize> {
+    let req = req?;
+    if opt.is_some_and(|o| o.cookie.is_some()) {
+        return error(&req.header, Some(req), opt, Rcode::BadCookie, out);
+    }
+    let (f, rc) = (u16::from_be_bytes([out[2], out[3]]), (out[3] & 0xf) as u16);
+    let mut w = Writer::new(out);
+    header(&mut w, &req.header, f | 0x0200, 0).ok()?;
+    let qd = question(&mut w, req).ok()?;
+    w.set_u16(4, qd);
+    if let Some(o) = opt {
+        o.write(&mut w, rc).ok()?;
+        w.set_u16(10, 1);
+    }
+    Some(w.len())
 }
 
 /// Append the TSIG of the response to a signed request (RFC 8945 4.3)
@@ -299,24 +367,32 @@ fn update(
     (Rcode::NoError, Some(Event::Updated(origin)))
 }
 
+/// May this request transfer the zone `origin`: signed by a key allowed
+/// to, or unsigned with `--axfr` (RFC 5936 6, RFC 1995 4 for IXFR alike).
+fn may_transfer(signed: Option<&Verified>, origin: &Name, policy: &Policy) -> bool {
+    match signed {
+        Some(v) => tsig::allows(&v.key.name, Op::Transfer, origin),
+        None => policy.unsigned_axfr,
+    }
+}
+
 /// AXFR/IXFR over TCP (RFC 5936 2.2, RFC 1995): for a zone we serve, with a
 /// key allowed to transfer it, or unsigned when the operator said `--axfr`.
 #[allow(clippy::too_many_arguments)]
 fn transfer(
     zs: &ZoneSet,
     msg: &[u8],
-    req: &Request,
+    a: &Asked,
     q: &crate::message::Question,
-    signed: Option<&Verified>,
-    now: u64,
-    policy: Policy,
+    ctx: &mut Ctx,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
     pending: &mut Option<Transfer>,
 ) -> Option<Event> {
+    let (req, signed, now) = (a.req, a.signed, ctx.now);
     let refuse = |rcode: Rcode, out: &mut [u8], emit: &mut dyn FnMut(&[u8])| {
-        let len =
-            error(&req.header, Some(req), rcode, out).and_then(|len| sign(out, len, signed, now));
+        let len = error(&req.header, Some(req), a.opt, rcode, out)
+            .and_then(|len| sign(out, len, signed, now));
         if let Some(n) = len {
             emit(&out[..n]);
         }
@@ -325,11 +401,7 @@ fn transfer(
         refuse(Rcode::NotAuth, out, emit);
         return None;
     };
-    let allowed = match signed {
-        Some(v) => tsig::allows(&v.key.name, Op::Transfer, &zone.origin),
-        None => policy.unsigned_axfr,
-    };
-    if !allowed {
+    if !may_transfer(signed, &zone.origin, ctx.policy) {
         refuse(Rcode::Refused, out, emit);
         return None;
     }
@@ -355,13 +427,14 @@ fn transfer(
 /// NOTAUTH with the TSIG error; signed only for BADTIME (RFC 8945 5.3.2).
 fn tsig_error(
     req: &Request,
+    opt: Option<&Reply>,
     e: u16,
     key: Option<&crate::keys::Key>,
     t: &tsig::TsigRr,
     now: u64,
     out: &mut [u8],
 ) -> Option<usize> {
-    let len = error(&req.header, Some(req), Rcode::NotAuth, out)?;
+    let len = error(&req.header, Some(req), opt, Rcode::NotAuth, out)?;
     let mut w = crate::wire::Writer::resume(out, len);
     match key {
         Some(k) if e == tsig::BADTIME => tsig::sign_response(&mut w, k, t, now, e).ok()?,
@@ -370,40 +443,33 @@ fn tsig_error(
     Some(w.len())
 }
 
-fn dispatch(
-    zs: &ZoneSet,
-    req: &Request,
-    transport: Transport,
-    signed: Option<&Verified>,
-    out: &mut [u8],
-) -> Option<(usize, Option<Event>)> {
+fn dispatch(zs: &ZoneSet, a: &Asked, ctx: &Ctx, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
+    let req = a.req;
     // RFC 6891 6.1.3: an unknown EDNS version gets BADVERS.
     if req.edns.is_some_and(|e| e.version > 0) {
-        return error(&req.header, Some(req), Rcode::BadVers, out).map(|n| (n, None));
+        return error(&req.header, Some(req), a.opt, Rcode::BadVers, out).map(|n| (n, None));
     }
     match req.header.opcode() {
-        OPCODE_QUERY if is_root_soa(req, signed) => root_soa(req, transport, signed?, out),
-        OPCODE_QUERY => query(zs, req, transport, out).map(|n| (n, None)),
-        OPCODE_NOTIFY => notify(zs, req, signed, out),
-        _ => error(&req.header, Some(req), Rcode::NotImp, out).map(|n| (n, None)),
+        OPCODE_QUERY if is_root_soa(req, a.signed) => root_soa(a, ctx.transport, out),
+        OPCODE_QUERY => query(zs, a, ctx, out).map(|n| (n, None)),
+        OPCODE_NOTIFY => notify(zs, a, out),
+        _ => error(&req.header, Some(req), a.opt, Rcode::NotImp, out).map(|n| (n, None)),
     }
 }
 
 /// Incoming NOTIFY (RFC 1996 3.7, 4.7): only signed by a key allowed to
 /// notify the zone; answered with AA and the question, and a resync event.
-fn notify(
-    zs: &ZoneSet,
-    req: &Request,
-    signed: Option<&Verified>,
-    out: &mut [u8],
-) -> Option<(usize, Option<Event>)> {
+fn notify(zs: &ZoneSet, a: &Asked, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
+    let req = a.req;
     let Some(q) = req.question.as_ref() else {
-        return error(&req.header, Some(req), Rcode::FormErr, out).map(|n| (n, None));
+        return error(&req.header, Some(req), a.opt, Rcode::FormErr, out).map(|n| (n, None));
     };
     let ours = zs.zone(&q.name).is_some();
-    let allowed = signed.is_some_and(|v| tsig::allows(&v.key.name, Op::Notify, &q.name));
+    let allowed = a
+        .signed
+        .is_some_and(|v| tsig::allows(&v.key.name, Op::Notify, &q.name));
     if !allowed || q.name.is_root() {
-        return error(&req.header, Some(req), Rcode::NotAuth, out).map(|n| (n, None));
+        return error(&req.header, Some(req), a.opt, Rcode::NotAuth, out).map(|n| (n, None));
     }
     // A zone not served yet, by a key that covers it (a key of the root or
     // of a zone above): it may be new in the source. Acknowledged without
@@ -413,6 +479,7 @@ fn notify(
     header(&mut w, &req.header, flags(&req.header, ours, 0), 0).ok()?;
     let qd = question(&mut w, req).ok()?;
     w.set_u16(4, qd);
+    end_opt(&mut w, a.opt, 0, 0).ok()?;
     Some((w.len(), Some(Event::Resync(q.name.to_lowercase()))))
 }
 
@@ -420,7 +487,7 @@ fn notify(
 /// [`Event::Held`])? Only for a zone not served, only when the key is
 /// unknown or its MAC did not verify (a new zone's own `ZONE._keys` comes
 /// with the zone), and only when the caller asked for it.
-fn held_notify(zs: &ZoneSet, req: &Request, e: &TsigError, policy: Policy) -> Option<Event> {
+fn held_notify(zs: &ZoneSet, req: &Request, e: &TsigError, hold: bool) -> Option<Event> {
     let q = req.question.as_ref()?;
     let TsigError::NotAuth {
         error: tsig::BADKEY | tsig::BADSIG,
@@ -430,7 +497,7 @@ fn held_notify(zs: &ZoneSet, req: &Request, e: &TsigError, policy: Policy) -> Op
     else {
         return None;
     };
-    let fits = policy.hold
+    let fits = hold
         && req.header.opcode() == OPCODE_NOTIFY
         && q.qtype == SOA
         && !q.name.is_root()
@@ -464,12 +531,8 @@ const ROOT_SOA: [u32; 5] = [0, 16384, 2048, 1_048_576, 300];
 /// notifications for all domains"). Over TCP only the sender is taken as
 /// a secondary: a UDP source could be forged, and one query would send a
 /// NOTIFY per zone to it.
-fn root_soa(
-    req: &Request,
-    transport: Transport,
-    signed: &Verified,
-    out: &mut [u8],
-) -> Option<(usize, Option<Event>)> {
+fn root_soa(a: &Asked, transport: Transport, out: &mut [u8]) -> Option<(usize, Option<Event>)> {
+    let (req, signed) = (a.req, a.signed?);
     let name = |s| Name::parse(s, &Name::root()).ok();
     let mut w = Writer::new(out);
     header(&mut w, &req.header, flags(&req.header, false, 0), 0).ok()?;
@@ -488,27 +551,29 @@ fn root_soa(
     w.u16(rd.len() as u16).ok()?;
     w.bytes(&rd).ok()?;
     w.set_u16(6, 1);
-    if req.edns.is_some() {
-        opt(&mut w, 0).ok()?;
-        w.set_u16(10, 1);
-    }
+    end_opt(&mut w, a.opt, 0, 0).ok()?;
     let event = (transport == Transport::Tcp).then(|| Event::SecondaryOfAll {
         key: signed.key.clone(),
     });
     Some((w.len(), event))
 }
 
-fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
+/// IXFR over UDP (RFC 1995 4): refused exactly like a transfer over TCP
+/// would be; allowed, it gets our SOA (a current client stops, any other
+/// retries over TCP).
+fn ixfr_udp(zs: &ZoneSet, a: &Asked, policy: &Policy, out: &mut [u8]) -> Option<usize> {
+    let req = a.req;
     let q = req.question.as_ref()?;
     let Some(zone) = zs.zone(&q.name) else {
-        return error(&req.header, Some(req), Rcode::NotAuth, out);
+        return error(&req.header, Some(req), a.opt, Rcode::NotAuth, out);
     };
+    if !may_transfer(a.signed, &zone.origin, policy) {
+        return error(&req.header, Some(req), a.opt, Rcode::Refused, out);
+    }
     let mut w = Writer::new(out);
     header(&mut w, &req.header, flags(&req.header, true, 0), 0).ok()?;
     let qd = question(&mut w, req).ok()?;
     w.set_u16(4, qd);
-    // Without the client's serial parsed here, answer with our SOA: a
-    // current client stops, any other retries over TCP (RFC 1995 4).
     let soa = zone.soa()?;
     let o = Out {
         owner: zone.origin.clone(),
@@ -518,47 +583,55 @@ fn ixfr_udp(zs: &ZoneSet, req: &Request, out: &mut [u8]) -> Option<usize> {
     };
     let n = rrset(&mut w, &o).ok()?;
     w.set_u16(6, n);
+    end_opt(&mut w, a.opt, 0, 0).ok()?;
     Some(w.len())
 }
 
-fn query(zs: &ZoneSet, req: &Request, transport: Transport, out: &mut [u8]) -> Option<usize> {
+fn query(zs: &ZoneSet, a: &Asked, ctx: &Ctx, out: &mut [u8]) -> Option<usize> {
+    let req = a.req;
     let Some(q) = req.question.as_ref() else {
-        return error(&req.header, Some(req), Rcode::FormErr, out);
+        return error(&req.header, Some(req), a.opt, Rcode::FormErr, out);
     };
+    if q.qclass == CH {
+        return crate::chaos::answer(a.req, a.opt, ctx.policy, out);
+    }
     if q.qclass != IN {
-        // CH version.bind and friends: we disclose nothing (documented policy).
-        return error(&req.header, Some(req), Rcode::Refused, out);
+        return error(&req.header, Some(req), a.opt, Rcode::Refused, out);
     }
     match q.qtype {
-        AXFR if transport == Transport::Udp => {
-            return error(&req.header, Some(req), Rcode::FormErr, out)
+        AXFR if ctx.transport == Transport::Udp => {
+            return error(&req.header, Some(req), a.opt, Rcode::FormErr, out)
         }
-        // RFC 1995 4: IXFR over UDP gets the SOA when the client is current,
-        // else TC (retry over TCP).
-        IXFR if transport == Transport::Udp => return ixfr_udp(zs, req, out),
-        AXFR | IXFR | OPT | TSIG => return error(&req.header, Some(req), Rcode::Refused, out),
+        IXFR if ctx.transport == Transport::Udp => return ixfr_udp(zs, a, ctx.policy, out),
+        AXFR | IXFR | OPT | TSIG => {
+            return error(&req.header, Some(req), a.opt, Rcode::Refused, out)
+        }
         _ => {}
     }
-    let any = if transport == Transport::Tcp {
+    let any = if ctx.transport == Transport::Tcp {
         AnyPolicy::All
     } else {
         AnyPolicy::One
     };
     let Some(ans) = lookup(zs, &q.name, q.qtype, any) else {
-        return error(&req.header, Some(req), Rcode::Refused, out);
+        return error(&req.header, Some(req), a.opt, Rcode::Refused, out);
     };
-    write_answer(req, &ans, out)
+    write_answer(req, a.opt, &ans, out)
 }
 
-/// Response size limit: TCP 65535; UDP the client's EDNS payload (at least
-/// 512, at most our buffer), or 512 without EDNS.
-fn size_limit(req: &Request, t: Transport, buf: usize) -> usize {
-    let want = match (t, req.edns) {
-        (Transport::Tcp, _) => 65_535,
-        (Transport::Udp, Some(e)) => (e.payload as usize).max(UDP_MIN),
+/// Response size limit: TCP 65535. UDP with EDNS: the client's payload
+/// (at least 512, RFC 6891 6.2.5) but no more than `--edns-udp-size`;
+/// without EDNS 512 (RFC 1035 4.2.1). Never more than one IP packet on
+/// the path (no fragments), nor than the buffer.
+fn size_limit(req: &Request, ctx: &Ctx, buf: usize) -> usize {
+    let want = match (ctx.transport, req.edns) {
+        (Transport::Tcp, _) => return 65_535.min(buf),
+        (Transport::Udp, Some(e)) => (e.payload as usize)
+            .max(UDP_MIN)
+            .min(ctx.policy.edns_udp_size as usize),
         (Transport::Udp, None) => UDP_MIN,
     };
-    want.min(buf)
+    want.min(ctx.path_max).min(buf)
 }
 
 /// Header flags of a response: QR, opcode and RD echoed, AA, rcode low bits.
@@ -587,17 +660,29 @@ fn question(w: &mut Writer, req: &Request) -> Result<u16, Full> {
     }
 }
 
-/// OPT in a response (RFC 6891 6.1.3), carrying the upper rcode bits.
-fn opt(w: &mut Writer, rcode: u16) -> Result<(), Full> {
-    w.u8(0)?;
-    w.u16(OPT)?;
-    w.u16(EDNS_PAYLOAD)?;
-    w.u32(((rcode as u32 >> 4) & 0xff) << 24)?;
-    w.u16(0)
+/// Append the OPT of the response, if any, to a message whose additional
+/// section has `ar` records so far, with the upper bits of `rcode`.
+pub(crate) fn end_opt(
+    w: &mut Writer,
+    opt: Option<&Reply>,
+    rcode: u16,
+    ar: u16,
+) -> Result<(), Full> {
+    if let Some(o) = opt {
+        o.write(w, rcode)?;
+        w.set_u16(10, ar + 1);
+    }
+    Ok(())
 }
 
 /// An error response: header, question when it parsed, OPT when asked.
-fn error(h: &Header, req: Option<&Request>, rcode: Rcode, out: &mut [u8]) -> Option<usize> {
+pub(crate) fn error(
+    h: &Header,
+    req: Option<&Request>,
+    opt: Option<&Reply>,
+    rcode: Rcode,
+    out: &mut [u8],
+) -> Option<usize> {
     let rc = rcode as u16;
     let mut w = Writer::new(out);
     header(&mut w, h, flags(h, false, rc), 0).ok()?;
@@ -606,10 +691,13 @@ fn error(h: &Header, req: Option<&Request>, rcode: Rcode, out: &mut [u8]) -> Opt
         None => 0,
     };
     w.set_u16(4, qd);
-    if req.is_some_and(|r| r.edns.is_some()) || rcode == Rcode::BadVers {
-        opt(&mut w, rc).ok()?;
-        w.set_u16(10, 1);
-    }
+    // RFC 6891 6.1.3: an extended RCODE needs an OPT to carry it.
+    let fallback = Reply {
+        payload: EDNS_PAYLOAD,
+        ..Default::default()
+    };
+    let opt = opt.or((rc > 15).then_some(&fallback));
+    end_opt(&mut w, opt, rc, 0).ok()?;
     Some(w.len())
 }
 
@@ -647,13 +735,10 @@ fn section(w: &mut Writer, outs: &[Out]) -> (u16, bool) {
     (count, true)
 }
 
-fn write_answer(req: &Request, ans: &Answer, out: &mut [u8]) -> Option<usize> {
-    let edns = req.edns.is_some();
-    // Keep room for the OPT record (11 bytes) when the client sent one.
-    let room = out.len().saturating_sub(if edns { 11 } else { 0 });
-    let (body, rest) = out.split_at_mut(room);
-    let _ = rest;
-    let mut w = Writer::new(body);
+fn write_answer(req: &Request, opt: Option<&Reply>, ans: &Answer, out: &mut [u8]) -> Option<usize> {
+    // Keep room for the OPT record when the client sent one.
+    let room = out.len().saturating_sub(opt.map_or(0, |o| o.len()));
+    let mut w = Writer::new(&mut out[..room]);
     let h = &req.header;
     header(&mut w, h, 0, 0).ok()?;
     let qd = question(&mut w, req).ok()?;
@@ -684,14 +769,10 @@ fn write_answer(req: &Request, ans: &Answer, out: &mut [u8]) -> Option<usize> {
     w.set_u16(6, an);
     w.set_u16(8, ns);
     w.set_u16(10, ar);
-    let mut len = w.len();
-    if edns {
-        let mut w2 = Writer::new(&mut out[len..]);
-        opt(&mut w2, ans.rcode).ok()?;
-        len += w2.len();
-        out[10..12].copy_from_slice(&(ar + 1).to_be_bytes());
-    }
-    Some(len)
+    let len = w.len();
+    let mut w = Writer::resume(out, len);
+    end_opt(&mut w, opt, ans.rcode, ar).ok()?;
+    Some(w.len())
 }
 
 #[cfg(test)]
@@ -723,14 +804,46 @@ ns.sub A 192.0.2.53
 two A 192.0.2.20
 two A 192.0.2.21
 two TXT \"t\"
+five TXT \"%1\"
+five TXT \"%2\"
+five TXT \"%3\"
+five TXT \"%4\"
+five TXT \"%5\"
 ";
 
     fn zs() -> ZoneSet {
-        ZoneSet::load(
-            &[(String::from("example.org"), ZONE.as_bytes().to_vec())],
-            None,
-        )
-        .0
+        // "five": five TXT records of 200 bytes (about 1.1 KB of answer).
+        let mut zone = String::from(ZONE);
+        for i in 1..=5 {
+            let long: String = core::iter::repeat_n(char::from(b'a' + i), 200).collect();
+            zone = zone.replace(&alloc::format!("%{i}"), &long);
+        }
+        ZoneSet::load(&[(String::from("example.org"), zone.into_bytes())], None).0
+    }
+
+    /// A query with an OPT: payload, DO and raw options.
+    fn edns_query(name: &str, qtype: u16, payload: u16, dnssec_ok: bool, opts: &[u8]) -> Vec<u8> {
+        let mut m = query(name, qtype, None);
+        m[11] = 1;
+        m.extend_from_slice(&[0, 0, 41]);
+        m.extend_from_slice(&payload.to_be_bytes());
+        m.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
+        m.extend_from_slice(&(opts.len() as u16).to_be_bytes());
+        m.extend_from_slice(opts);
+        m
+    }
+
+    /// The options in an OPT RDATA.
+    fn options(rd: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 4 <= rd.len() {
+            let code = u16::from_be_bytes([rd[at], rd[at + 1]]);
+            let len = u16::from_be_bytes([rd[at + 2], rd[at + 3]]) as usize;
+            out.push((code, rd[at + 4..at + 4 + len].to_vec()));
+            at += 4 + len;
+        }
+        out
     }
 
     fn query(name: &str, qtype: u16, edns: Option<u8>) -> Vec<u8> {
@@ -762,12 +875,35 @@ two TXT \"t\"
         flags: u16,
         rcode: u16,
         sec: [Vec<String>; 3],
+        /// The OPT's TTL field and RDATA.
+        opt: Option<(u32, Vec<u8>)>,
+        len: usize,
     }
 
     fn ask(msg: &[u8], t: Transport, size: usize) -> Option<Resp> {
         let mut out = alloc::vec![0u8; size];
         let n = handle(&mut zs(), msg, t, &mut out)?;
-        let b = &out[..n];
+        Some(parse(&out[..n]))
+    }
+
+    /// Every response message to `msg` in `ctx`.
+    fn run(zs: &mut ZoneSet, msg: &[u8], ctx: &mut Ctx) -> Option<Vec<u8>> {
+        let mut out = alloc::vec![0u8; 65535];
+        let mut first = None;
+        serve(
+            zs,
+            msg,
+            ctx,
+            &mut |_, _, _, _| Err(()),
+            &mut out,
+            &mut |m| {
+                first.get_or_insert_with(|| m.to_vec());
+            },
+        );
+        first
+    }
+
+    fn parse(b: &[u8]) -> Resp {
         let mut r = Reader::new(b);
         let h = Header::parse(&mut r).unwrap();
         for _ in 0..h.qdcount {
@@ -776,6 +912,7 @@ two TXT \"t\"
         }
         let mut sec: [Vec<String>; 3] = Default::default();
         let mut rcode = h.flags & 0xf;
+        let mut opt = None;
         for (i, count) in [h.ancount, h.nscount, h.arcount].into_iter().enumerate() {
             for _ in 0..count {
                 let owner = r.name().unwrap();
@@ -783,7 +920,7 @@ two TXT \"t\"
                 let len = r.u16().unwrap() as usize;
                 if ty == OPT {
                     rcode |= ((ttl >> 24) as u16) << 4;
-                    r.bytes(len).unwrap();
+                    opt = Some((ttl, r.bytes(len).unwrap().to_vec()));
                     sec[i].push(String::from("OPT"));
                     continue;
                 }
@@ -797,11 +934,13 @@ two TXT \"t\"
                 ));
             }
         }
-        Some(Resp {
+        Resp {
             flags: h.flags,
             rcode,
             sec,
-        })
+            opt,
+            len: b.len(),
+        }
     }
 
     fn udp(name: &str, t: u16) -> Resp {
@@ -957,6 +1096,305 @@ two TXT \"t\"
         assert_eq!(r.flags & 0x0200, 0x0200);
         assert!(r.sec[0].is_empty() && r.sec[1].is_empty());
     }
+
+    const TC: u16 = 0x0200;
+
+    #[test]
+    fn udp_size_is_the_smallest_of_client_ours_and_the_path() {
+        let mut z = zs();
+        let policy = Policy::default();
+        let ctx = |p| Ctx::new(Transport::Udp, 0, p);
+        // About 1.1 KB: TC without EDNS (512), fits in 1232.
+        let r = parse(
+            &run(
+                &mut z,
+                &query("five.example.org.", TXT, None),
+                &mut ctx(&policy),
+            )
+            .unwrap(),
+        );
+        assert!(r.flags & TC != 0 && r.sec[0].is_empty() && r.len <= 512);
+        let q = edns_query("five.example.org.", TXT, 4096, false, &[]);
+        let r = parse(&run(&mut z, &q, &mut ctx(&policy)).unwrap());
+        assert!(
+            r.flags & TC == 0 && r.sec[0].len() == 5 && r.len <= 1232,
+            "{}",
+            r.len
+        );
+        // A client payload below 512 counts as 512 (RFC 6891 6.2.5).
+        let r = parse(
+            &run(
+                &mut z,
+                &edns_query("five.example.org.", TXT, 100, false, &[]),
+                &mut ctx(&policy),
+            )
+            .unwrap(),
+        );
+        assert!(r.flags & TC != 0 && r.opt.is_some(), "TC with the OPT");
+        // Ours below the client's: ours wins.
+        let small = Policy {
+            edns_udp_size: 1000,
+            ..Default::default()
+        };
+        let r = parse(&run(&mut z, &q, &mut ctx(&small)).unwrap());
+        assert!(r.flags & TC != 0 && r.len <= 1000);
+        // The path: never more than one packet, whatever both sides say.
+        let big = Policy {
+            edns_udp_size: 4096,
+            ..Default::default()
+        };
+        let mut c = ctx(&big);
+        c.path_max = crate::ctx::udp_path_max(1100, c.client);
+        let r = parse(&run(&mut z, &q, &mut c).unwrap());
+        assert!(r.flags & TC != 0 && r.len <= 1072, "{}", r.len);
+        assert_eq!(
+            crate::ctx::udp_path_max(1500, core::net::IpAddr::V6(core::net::Ipv6Addr::LOCALHOST)),
+            1452
+        );
+        // TCP is not limited by any of it.
+        let r = parse(&run(&mut z, &q, &mut Ctx::new(Transport::Tcp, 0, &small)).unwrap());
+        assert!(r.flags & TC == 0 && r.sec[0].len() == 5);
+    }
+
+    #[test]
+    fn do_bit_copied_and_opt_whenever_asked() {
+        let mut z = zs();
+        let policy = Policy::default();
+        let mut ctx = Ctx::new(Transport::Udp, 0, &policy);
+        for (name, t) in [
+            ("www.example.org.", A),
+            ("nope.example.org.", A),
+            ("example.com.", A),
+        ] {
+            let r = parse(&run(&mut z, &edns_query(name, t, 1232, true, &[]), &mut ctx).unwrap());
+            let (ttl, _) = r.opt.expect("an OPT");
+            assert_eq!(ttl & 0x8000, 0x8000, "DO copied for {name}");
+            let r = parse(&run(&mut z, &edns_query(name, t, 1232, false, &[]), &mut ctx).unwrap());
+            assert_eq!(r.opt.unwrap().0 & 0x8000, 0, "no DO unless asked");
+        }
+        // Unknown options are ignored (RFC 6891 6.1.2); a bad cookie length is FORMERR.
+        let r = parse(
+            &run(
+                &mut z,
+                &edns_query(
+                    "www.example.org.",
+                    A,
+                    1232,
+                    false,
+                    &[0xfd, 0xe9, 0, 2, 1, 2],
+                ),
+                &mut ctx,
+            )
+            .unwrap(),
+        );
+        assert_eq!((r.rcode, r.sec[0].len()), (0, 1));
+        let r = parse(
+            &run(
+                &mut z,
+                &edns_query(
+                    "www.example.org.",
+                    A,
+                    1232,
+                    false,
+                    &[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+                ),
+                &mut ctx,
+            )
+            .unwrap(),
+        );
+        assert_eq!(r.rcode, 1, "FORMERR");
+        let mut v1 = edns_query("www.example.org.", A, 1232, true, &[]);
+        let l = v1.len();
+        v1[l - 5] = 1; // version 1
+        let r = parse(&run(&mut z, &v1, &mut ctx).unwrap());
+        assert_eq!(r.rcode, 16, "BADVERS");
+        assert_eq!(r.opt.unwrap().0 >> 16 & 0xff, 0, "our version is 0");
+    }
+
+    #[test]
+    fn unsigned_ixfr_is_refused_like_axfr() {
+        let mut z = zs();
+        let policy = Policy::default();
+        let mut udp = Ctx::new(Transport::Udp, 0, &policy);
+        assert_eq!(
+            parse(&run(&mut z, &query("example.org.", IXFR, None), &mut udp).unwrap()).rcode,
+            5
+        );
+        let mut tcp = Ctx::new(Transport::Tcp, 0, &policy);
+        assert_eq!(
+            parse(&run(&mut z, &query("example.org.", IXFR, None), &mut tcp).unwrap()).rcode,
+            5
+        );
+        assert_eq!(
+            parse(&run(&mut z, &query("example.org.", AXFR, None), &mut tcp).unwrap()).rcode,
+            5
+        );
+        let open = Policy {
+            unsigned_axfr: true,
+            ..Default::default()
+        };
+        let r = parse(
+            &run(
+                &mut z,
+                &query("example.org.", IXFR, None),
+                &mut Ctx::new(Transport::Udp, 0, &open),
+            )
+            .unwrap(),
+        );
+        assert_eq!((r.rcode, r.sec[0].len()), (0, 1), "--axfr: the SOA");
+    }
+
+    #[test]
+    fn chaos_identity_only_when_configured() {
+        let mut z = zs();
+        let ch = |name: &str| {
+            let mut m = query(name, TXT, None);
+            let l = m.len();
+            m[l - 1] = 3;
+            m
+        };
+        let none = Policy::default();
+        for n in [
+            "version.bind.",
+            "id.server.",
+            "hostname.bind.",
+            "version.server.",
+        ] {
+            let r = parse(&run(&mut z, &ch(n), &mut Ctx::new(Transport::Udp, 0, &none)).unwrap());
+            assert_eq!(r.rcode, 5, "{n}");
+        }
+        let set = Policy {
+            version: Some(b"gitns".to_vec()),
+            identity: Some(b"ns1.example".to_vec()),
+            ..Default::default()
+        };
+        let mut ctx = Ctx::new(Transport::Udp, 0, &set);
+        let r = parse(&run(&mut z, &ch("VERSION.bind."), &mut ctx).unwrap());
+        assert!(aa(&r) && r.rcode == 0);
+        assert_eq!(r.sec[0], ["VERSION.bind. 0 TXT \"gitns\""]);
+        let r = parse(&run(&mut z, &ch("hostname.bind."), &mut ctx).unwrap());
+        assert_eq!(r.sec[0], ["hostname.bind. 0 TXT \"ns1.example\""]);
+        assert_eq!(
+            parse(&run(&mut z, &ch("other.bind."), &mut ctx).unwrap()).rcode,
+            5
+        );
+    }
+
+    #[test]
+    fn nsid_and_keepalive() {
+        let mut z = zs();
+        let policy = Policy {
+            nsid: Some(b"ns1".to_vec()),
+            ..Default::default()
+        };
+        let q = edns_query(
+            "www.example.org.",
+            A,
+            1232,
+            false,
+            &[0, 3, 0, 0, 0, 11, 0, 0],
+        );
+        let mut tcp = Ctx::new(Transport::Tcp, 0, &policy);
+        tcp.keepalive = Some(100);
+        let r = parse(&run(&mut z, &q, &mut tcp).unwrap());
+        assert_eq!(
+            options(&r.opt.unwrap().1),
+            [(3, b"ns1".to_vec()), (11, alloc::vec![0, 100])]
+        );
+        let mut udp = Ctx::new(Transport::Udp, 0, &policy);
+        udp.keepalive = Some(100);
+        let r = parse(&run(&mut z, &q, &mut udp).unwrap());
+        assert_eq!(
+            options(&r.opt.unwrap().1),
+            [(3, b"ns1".to_vec())],
+            "no keepalive over UDP"
+        );
+        let plain = edns_query("www.example.org.", A, 1232, false, &[]);
+        let r = parse(&run(&mut z, &plain, &mut tcp).unwrap());
+        assert!(options(&r.opt.unwrap().1).is_empty(), "only when asked");
+    }
+
+    /// A COOKIE option with this client cookie and server cookie.
+    fn cookie_opt(client: [u8; 8], server: &[u8]) -> Vec<u8> {
+        let mut o = alloc::vec![0, 10, 0, 8 + server.len() as u8];
+        o.extend_from_slice(&client);
+        o.extend_from_slice(server);
+        o
+    }
+
+    #[test]
+    fn cookies_and_rate_limiting() {
+        use crate::cookie::Secrets;
+        use crate::rrl::{Config, Rrl};
+        let mut z = zs();
+        let policy = Policy::default();
+        let secrets = Secrets::new([3; 16], 5000);
+        let mut rrl = Rrl::new(
+            Config {
+                rate: 1,
+                slip: 2,
+                exempt: Vec::new(),
+            },
+            64,
+            [4; 16],
+        );
+        let client = core::net::IpAddr::V4(core::net::Ipv4Addr::new(198, 51, 100, 7));
+        let mut go = |msg: &[u8], ms: u64, rrl: &mut Rrl| {
+            let mut ctx = Ctx::new(Transport::Udp, 5000, &policy);
+            (ctx.cookies, ctx.rrl, ctx.client, ctx.mono_ms) =
+                (Some(&secrets), Some(rrl), client, ms);
+            run(&mut z, msg, &mut ctx).map(|b| parse(&b))
+        };
+        // A client cookie alone gets a fresh server cookie (RFC 7873 5.2.3).
+        let first = go(
+            &edns_query("www.example.org.", A, 1232, false, &cookie_opt([1; 8], &[])),
+            0,
+            &mut rrl,
+        )
+        .unwrap();
+        assert_eq!(first.rcode, 0);
+        let opts = options(&first.opt.unwrap().1);
+        assert_eq!(
+            (opts[0].0, opts[0].1.len(), &opts[0].1[..8]),
+            (10, 24, &[1u8; 8][..])
+        );
+        let server = opts[0].1[8..].to_vec();
+        // Over the rate, a cookie-only client is slipped BADCOOKIE (then dropped, every other).
+        let q = edns_query("www.example.org.", A, 1232, false, &cookie_opt([1; 8], &[]));
+        assert!(go(&q, 0, &mut rrl).is_none(), "dropped");
+        let slipped = go(&q, 0, &mut rrl).unwrap();
+        assert_eq!((slipped.rcode, slipped.sec[0].len()), (23, 0), "BADCOOKIE");
+        assert_eq!(
+            options(&slipped.opt.unwrap().1)[0].1.len(),
+            24,
+            "with a cookie to retry with"
+        );
+        // With our server cookie it is never limited, and gets NOERROR.
+        let proven = edns_query(
+            "www.example.org.",
+            A,
+            1232,
+            false,
+            &cookie_opt([1; 8], &server),
+        );
+        for _ in 0..10 {
+            let r = go(&proven, 0, &mut rrl).unwrap();
+            assert_eq!((r.rcode, r.sec[0].len()), (0, 1));
+        }
+        // Without a cookie, a limited answer slips as TC with the question only.
+        let plain = query("www.example.org.", A, None);
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(go(&plain, 0, &mut rrl).map(|r| (r.flags & TC != 0, r.sec[0].len())));
+        }
+        assert_eq!(got, [None, Some((true, 0)), None, Some((true, 0))]);
+        assert_eq!(
+            go(&plain, 1000, &mut rrl).map(|r| (r.flags & TC, r.sec[0].len())),
+            Some((0, 1)),
+            "a second later"
+        );
+        assert_eq!((rrl.counters.slipped, rrl.counters.dropped), (3, 3));
+    }
 }
 
 /// Keys of the root, NOTIFY for zones not served yet, the root SOA.
@@ -1008,16 +1446,13 @@ mod zoneset_tests {
     fn run(m: &[u8], t: Transport, hold: bool) -> (Option<Resp>, Option<Event>) {
         let mut out = alloc::vec![0u8; 65535];
         let mut first = None;
-        let policy = Policy {
-            hold,
-            ..Policy::default()
-        };
+        let policy = Policy::default();
+        let mut ctx = Ctx::new(t, 0, &policy);
+        ctx.hold = hold;
         let ev = serve(
             &mut zs(),
             m,
-            t,
-            0,
-            policy,
+            &mut ctx,
             &mut |_, _, _, _| Err(()),
             &mut out,
             &mut |r| {

@@ -7,6 +7,10 @@ extern crate std;
 
 pub mod authority;
 pub mod base64;
+mod chaos;
+pub mod cookie;
+pub mod ctx;
+pub mod edns;
 pub mod journal;
 pub mod keys;
 mod loc;
@@ -17,6 +21,7 @@ pub mod notify_hold;
 pub mod notify_out;
 pub mod probe;
 pub mod rdata;
+pub mod rrl;
 pub mod rtype;
 pub mod serial;
 pub mod stub;

@@ -26,6 +26,8 @@ pub enum Rcode {
     NotAuth = 9,
     NotZone = 10,
     BadVers = 16,
+    /// RFC 7873 8.
+    BadCookie = 23,
 }
 
 /// The fixed header.
@@ -79,6 +81,8 @@ pub struct Edns {
     pub payload: u16,
     pub version: u8,
     pub dnssec_ok: bool,
+    /// The options gitns acts on (parsed for version 0 only).
+    pub opts: crate::edns::Options,
 }
 
 /// A parsed request.
@@ -140,10 +144,18 @@ pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
             if edns.is_some() || msg.get(at) != Some(&0) {
                 return Err(formerr);
             }
+            let version = (ttl >> 16) as u8;
+            // RFC 6891 6.1.3: options of another version are not ours to
+            // read (that query gets BADVERS).
+            let opts = match version {
+                0 => crate::edns::parse_options(&msg[at + 11..r.pos()]).map_err(|_| formerr)?,
+                _ => Default::default(),
+            };
             edns = Some(Edns {
                 payload: class,
-                version: (ttl >> 16) as u8,
+                version,
                 dnssec_ok: ttl & 0x8000 != 0,
+                opts,
             });
         }
     }
@@ -184,7 +196,8 @@ mod tests {
             Some(Edns {
                 payload: 1232,
                 version: 0,
-                dnssec_ok: true
+                dnssec_ok: true,
+                opts: Default::default(),
             })
         );
     }

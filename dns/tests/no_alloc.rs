@@ -1,11 +1,14 @@
 //! Answering a query makes no heap allocation (issue 9): hits, CNAME
 //! chains, MX with additional records, NXDOMAIN, NODATA, referrals with
-//! glue, wildcards, DNAME, ANY, EDNS and TCP. Counted by a global
+//! glue, wildcards, DNAME, ANY, EDNS (DO, NSID, keepalive, cookies, with
+//! rate limiting on) and TCP. Counted by a global
 //! allocator that counts only on the thread that armed it (the test
 //! harness runs other threads).
 
-use gitns_dns::authority::{serve, Policy, Transport};
+use gitns_dns::authority::{serve, Ctx, Policy, Transport};
+use gitns_dns::cookie::Secrets;
 use gitns_dns::name::Name;
+use gitns_dns::rrl::{self, Rrl};
 use gitns_dns::zoneset::ZoneSet;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -88,7 +91,8 @@ const ORG: &str = "$TTL 300
 www A 198.51.100.80
 ";
 
-/// A query for `name`/`qtype`, with an EDNS OPT (4096 bytes) when asked.
+/// A query for `name`/`qtype`, with an EDNS OPT (4096 bytes, DO, NSID,
+/// keepalive and a client cookie) when asked.
 fn query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
     let mut m = id.to_be_bytes().to_vec();
     m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, edns as u8]);
@@ -96,7 +100,9 @@ fn query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&1u16.to_be_bytes());
     if edns {
-        m.extend_from_slice(&[0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(&[0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 4 + 4 + 12]);
+        m.extend_from_slice(&[0, 3, 0, 0, 0, 11, 0, 0, 0, 10, 0, 8]);
+        m.extend_from_slice(&[7; 8]);
     }
     m
 }
@@ -141,14 +147,26 @@ fn answering_queries_allocates_nothing() {
     }
     let mut out = vec![0u8; 65535];
     let mut answered = 0;
+    let policy = Policy {
+        nsid: Some(b"ns1".to_vec()),
+        ..Default::default()
+    };
+    let secrets = Secrets::new([1; 16], 0);
+    let cfg = rrl::Config {
+        rate: 1_000_000,
+        ..Default::default()
+    };
+    let mut limiter = Rrl::new(cfg, 1024, [2; 16]);
     let mut run = |zs: &mut ZoneSet, answered: &mut usize| {
         for (q, t) in &queries {
+            let mut ctx = Ctx::new(*t, 0, &policy);
+            ctx.cookies = Some(&secrets);
+            ctx.rrl = Some(&mut limiter);
+            ctx.keepalive = Some(100);
             serve(
                 zs,
                 q,
-                *t,
-                0,
-                Policy::default(),
+                &mut ctx,
                 &mut |_, _, _, _| Err(()),
                 &mut out,
                 &mut |m| {

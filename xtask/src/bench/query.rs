@@ -7,7 +7,7 @@
 
 use super::report;
 use super::stats::summary;
-use gitns_dns::authority::{serve, Policy, Transport};
+use gitns_dns::authority::{serve, Ctx, Policy, Transport};
 use gitns_dns::name::Name;
 use gitns_dns::zoneset::ZoneSet;
 use std::time::Instant;
@@ -40,14 +40,13 @@ fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
 #[inline(never)]
 fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
     let mut bytes = 0usize;
+    let policy = Policy::default();
     let t0 = Instant::now();
     for q in queries {
         serve(
             zs,
             q,
-            Transport::Udp,
-            0,
-            Policy::default(),
+            &mut Ctx::new(Transport::Udp, 0, &policy),
             &mut |_, _, _, _| Err(()),
             out,
             &mut |m| bytes += m.len(),
