@@ -41,6 +41,12 @@ d DNAME target.example.net.
 caa CAA 0 issue \"ca.example\"
 tlsa TLSA 3 1 1 aabbccdd
 child NS ns1
+big TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"
+big TXT \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"
+big TXT \"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"
+big TXT \"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"
+big TXT \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"
+big TXT \"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"
 ";
 
 const CHILD: &str = "$TTL 600
@@ -91,13 +97,23 @@ const TYPES: &[&str] = &[
     "A", "AAAA", "MX", "NS", "SOA", "TXT", "CNAME", "SRV", "CAA", "TLSA", "DS", "PTR",
 ];
 
+/// Knot's settings matching gitns's `EDNS_ARGS`: NSID, version, identity
+/// and DNS Cookies (mod-cookies, RFC 9018 server cookies).
+const KNOT_EDNS: &str = "  nsid: gitns-test\n  version: gitns-test\n  identity: ns1.test\n";
+const KNOT_COOKIES: &str = "mod-cookies:\n  - id: default\n";
+const EDNS_ARGS: &[&str] = &[
+    "--nsid=gitns-test",
+    "--version=gitns-test",
+    "--identity=ns1.test",
+];
+
 fn knot(zones: &[(&str, &str)]) -> Daemon {
     let dir = std::env::temp_dir().join(format!("gitns-knot-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let port = 25_000 + (std::process::id() % 10_000) as u16;
     let mut conf = format!(
-        "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    zonefile-load: whole\n    journal-content: none\nzone:\n",
+        "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n  user: root\n{KNOT_EDNS}{KNOT_COOKIES}database:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    zonefile-load: whole\n    journal-content: none\n    global-module: mod-cookies/default\nzone:\n",
         d = dir.display()
     );
     for (name, text) in zones {
@@ -207,7 +223,8 @@ fn gitns_answers_like_knot() {
     let zones = [("example.org", PARENT), ("child.example.org", CHILD)];
     let k = knot(&zones);
     let ns = netns("diffknot");
-    let g = Guest::boot_with_zones(&ns, &zones, &["--ipv4=10.0.0.2/24"]);
+    let args = [&["--ipv4=10.0.0.2/24"][..], EDNS_ARGS].concat();
+    let g = Guest::boot_with_zones(&ns, &zones, &args);
     g.wait_for(" ready", Duration::from_secs(20));
     let mut asked = 0;
     let mut diffs = Vec::new();
@@ -227,12 +244,125 @@ fn gitns_answers_like_knot() {
         }
     }
     assert!(asked >= 200, "only {asked} questions");
+    let kport = k.port.to_string();
+    let knot_dig =
+        |q: &[&str]| run_in_root("dig", &[&["@127.0.0.1", "-p", &kport][..], q].concat());
+    for q in EDNS_CASES {
+        let (kout, gout) = (knot_dig(q), dig(&ns, q));
+        let (kn, gn) = (edns_norm(&kout), edns_norm(&gout));
+        asked += 1;
+        if kn != gn {
+            diffs.push(format!("{q:?}\n knot:  {kn:?}\n gitns: {gn:?}"));
+        }
+    }
+    // Cookies: the server cookie each server gave back is good with it.
+    for (who, ask) in [
+        ("knot", &knot_dig as &dyn Fn(&[&str]) -> String),
+        ("gitns", &|q: &[&str]| dig(&ns, q)),
+    ] {
+        let first = ask(&["+norec", "+cookie", "www.example.org", "A"]);
+        let cookie = first
+            .lines()
+            .find_map(|l| l.strip_prefix("; COOKIE: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{who}: no COOKIE: {first}"))
+            .to_string();
+        let again = ask(&[
+            "+norec",
+            &format!("+cookie={cookie}"),
+            "www.example.org",
+            "A",
+        ]);
+        assert!(
+            again.contains("status: NOERROR") && again.contains("(good)"),
+            "{who}: {again}"
+        );
+    }
     assert!(
         diffs.is_empty(),
         "{} of {asked} answers differ:\n{}",
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+/// EDNS questions (dig arguments) compared on status, flags, the EDNS
+/// line, NSID, COOKIE length and the answer.
+const EDNS_CASES: &[&[&str]] = &[
+    &["+norec", "+dnssec", "www.example.org", "A"],
+    &["+norec", "+nodnssec", "www.example.org", "A"],
+    &["+norec", "+edns=1", "+noednsneg", "www.example.org", "A"],
+    &[
+        "+norec",
+        "+edns=1",
+        "+noednsneg",
+        "+dnssec",
+        "www.example.org",
+        "A",
+    ],
+    &["+norec", "+noedns", "+ignore", "big.example.org", "TXT"],
+    &[
+        "+norec",
+        "+bufsize=512",
+        "+ignore",
+        "big.example.org",
+        "TXT",
+    ],
+    &[
+        "+norec",
+        "+bufsize=1232",
+        "+ignore",
+        "big.example.org",
+        "TXT",
+    ],
+    &[
+        "+norec",
+        "+bufsize=4096",
+        "+ignore",
+        "big.example.org",
+        "TXT",
+    ],
+    &["+norec", "+tcp", "big.example.org", "TXT"],
+    &["+norec", "+nsid", "www.example.org", "A"],
+    &["+norec", "+nsid", "+tcp", "nope.example.org", "A"],
+    &["+norec", "+cookie", "www.example.org", "A"],
+    &["+norec", "+nocookie", "www.example.org", "A"],
+    &["+norec", "+ednsopt=65001:abcd", "www.example.org", "A"],
+    &["+norec", "CH", "TXT", "version.bind"],
+    &["+norec", "CH", "TXT", "version.server"],
+    &["+norec", "CH", "TXT", "id.server"],
+    &["+norec", "CH", "TXT", "hostname.bind"],
+];
+
+/// The EDNS-visible parts of a dig answer.
+#[derive(Debug, PartialEq, Eq)]
+struct EdnsNorm {
+    status: String,
+    flags: String,
+    /// `; EDNS: version: 0, flags: do; udp: 1232` (udp kept: both say 1232).
+    edns: Option<String>,
+    nsid: Option<String>,
+    cookie_len: Option<usize>,
+    answer: BTreeSet<String>,
+}
+
+fn edns_norm(out: &str) -> EdnsNorm {
+    let n = normalise(out);
+    let line = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|l| l.trim().to_string())
+    };
+    EdnsNorm {
+        status: n.status,
+        flags: line(";; flags: ")
+            .map(|l| l.split(';').next().unwrap_or("").to_string())
+            .unwrap_or_default(),
+        edns: line("; EDNS: "),
+        nsid: line("; NSID: "),
+        cookie_len: line("; COOKIE: ").map(|c| c.split_whitespace().next().unwrap_or("").len()),
+        answer: n.sections[0].clone(),
+    }
 }
 
 fn run_in_root(program: &str, args: &[&str]) -> String {

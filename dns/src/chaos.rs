@@ -23,7 +23,8 @@ fn text<'p>(name: &[u8], policy: &'p Policy) -> Option<&'p [u8]> {
     }
 }
 
-/// Answer a CH query: AA, one TXT record with TTL 0 (as Knot and BIND do).
+/// Answer a CH query: one TXT record with TTL 0, without AA (as Knot does:
+/// CH is not a zone we are authoritative for).
 pub fn answer(
     req: &Request,
     opt: Option<&Reply>,
@@ -36,7 +37,7 @@ pub fn answer(
         return error(h, Some(req), opt, Rcode::Refused, out);
     };
     let mut w = Writer::new(out);
-    let flags = 0x8000 | (h.flags & 0x7900) | 0x0400;
+    let flags = 0x8000 | (h.flags & 0x7900);
     for v in [h.id, flags, 1, 1, 0, 0] {
         w.u16(v).ok()?;
     }

@@ -321,11 +321,26 @@ fn dnsperf(
     secs: u32,
     tcp: bool,
 ) -> Result<(f64, f64, u64), String> {
+    dnsperf_with(
+        ns,
+        addr,
+        queries,
+        secs,
+        if tcp { &["-m", "tcp"] } else { &[] },
+    )
+}
+
+/// [`dnsperf`] with extra dnsperf arguments (`-m tcp`, `-E 10:COOKIE`).
+fn dnsperf_with(
+    ns: &str,
+    addr: &str,
+    queries: &Path,
+    secs: u32,
+    extra: &[&str],
+) -> Result<(f64, f64, u64), String> {
     let secs = secs.to_string();
     let mut args = vec!["-l", &secs, "-c", "4", "-q", "200"];
-    if tcp {
-        args.extend(["-m", "tcp"]);
-    }
+    args.extend_from_slice(extra);
     let text = run_dnsperf(ns, addr, queries, &args)?;
     let field = |key: &str| {
         text.lines()
@@ -350,12 +365,28 @@ fn dnsperf(
     Ok((qps, lat, lost))
 }
 
-fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), String> {
-    let tag = match (vm, metrics) {
-        (true, false) => "gvm",
-        (true, true) => "gvmm",
+/// Image arguments of the rows without and with rate limiting and
+/// cookies: "on" limits at a rate no client of the bench reaches, so the
+/// row measures the bookkeeping (a bucket per answer, a server cookie per
+/// query), not dropped queries.
+const PROTECT_OFF: &[&str] = &["--rrl=0", "--cookies=0"];
+const PROTECT_ON: &[&str] = &["--rrl-rate=1000000", "--cookies=1"];
+/// The client cookie every query carries in the "on" rows (dnsperf -E).
+const COOKIE_OPT: &str = "10:0102030405060708";
+
+fn start_gitns(
+    vm: bool,
+    metrics: bool,
+    dir: &Path,
+    protect: bool,
+) -> Result<(Server, Netns), String> {
+    let tag = match (vm, metrics, protect) {
+        (true, _, true) => "gvmr",
+        (true, false, _) => "gvm",
+        (true, true, _) => "gvmm",
         _ => "gux",
     };
+    let protection = if protect { PROTECT_ON } else { PROTECT_OFF };
     let ns = Netns::create(&format!("gitns-b{tag}-{}", std::process::id()))?;
     add_sources(&ns.name, &ns.tap)?;
     let zones = dir.join("zones");
@@ -374,7 +405,8 @@ fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), S
                 "--ipv4-gateway=10.0.0.1",
                 "-l",
                 "warn",
-            ]);
+            ])
+            .args(protection);
         c.spawn()
     } else {
         let mut c = pinned(0, &ns.name, &build::unix(true)?);
@@ -386,14 +418,16 @@ fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), S
                 "--ipv4-gateway=10.0.0.1",
                 "-l",
                 "warn",
-            ]);
+            ])
+            .args(protection);
         c.spawn()
     }
     .map_err(|e| e.to_string())?;
     let s = Server {
-        name: match (vm, metrics) {
-            (true, false) => "gitns (VM, gitns-hvt)",
-            (true, true) => "gitns (VM, gitns-hvt --metrics)",
+        name: match (vm, metrics, protect) {
+            (true, _, true) => "gitns (VM, RRL + cookies on)",
+            (true, false, _) => "gitns (VM, gitns-hvt)",
+            (true, true, _) => "gitns (VM, gitns-hvt --metrics)",
             _ => "gitns (unix platform)",
         },
         child,
@@ -404,11 +438,18 @@ fn start_gitns(vm: bool, metrics: bool, dir: &Path) -> Result<(Server, Netns), S
     Ok((s, ns))
 }
 
-fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
-    let d = dir.join("nsd");
+/// NSD with its RRL off (`rrl-ratelimit: 0`), or on at a rate the bench
+/// does not reach (the "on" row, as gitns's) with cookies answered.
+fn start_nsd(dir: &Path, pair: &VethPair, rrl: bool) -> Result<Server, String> {
+    let d = dir.join(if rrl { "nsd-rrl" } else { "nsd" });
+    let rrl_conf = if rrl {
+        "rrl-ratelimit: 1000000\n  rrl-whitelist-ratelimit: 1000000"
+    } else {
+        "rrl-ratelimit: 0"
+    };
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let conf = format!(
-        "server:\n  ip-address: 10.0.1.2\n  port: 53\n  server-count: 1\n  tcp-count: 2500\n  username: \"\"\n  zonesdir: \"{z}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  rrl-ratelimit: 0\n  hide-version: yes\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {ZONE}\n  zonefile: {ZONE}\n",
+        "server:\n  ip-address: 10.0.1.2\n  port: 53\n  server-count: 1\n  tcp-count: 2500\n  username: \"\"\n  zonesdir: \"{z}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  {rrl_conf}\n  hide-version: yes\n  verbosity: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {ZONE}\n  zonefile: {ZONE}\n",
         z = dir.join("zones").display(),
         d = d.display()
     );
@@ -417,7 +458,7 @@ fn start_nsd(dir: &Path, pair: &VethPair) -> Result<Server, String> {
     c.arg("-d").arg("-c").arg(d.join("nsd.conf"));
     let child = c.spawn().map_err(|e| format!("nsd: {e}"))?;
     let s = Server {
-        name: "NSD",
+        name: if rrl { "NSD (RRL on)" } else { "NSD" },
         child,
         client_ns: pair.client.clone(),
         addr: "10.0.1.2",
@@ -505,29 +546,41 @@ pub fn run(quick: bool) -> Result<(), String> {
     let mut rows: Vec<Row> = Vec::new();
     let mut exit_note = String::new();
     let kvm = crate::util::have_kvm();
-    for which in ["vm", "vm-metrics", "unix", "nsd", "knot", "knot-defaults"] {
+    for which in [
+        "vm",
+        "vm-rrl",
+        "vm-metrics",
+        "unix",
+        "nsd",
+        "nsd-rrl",
+        "knot",
+        "knot-defaults",
+    ] {
         if which.starts_with("vm") && !kvm {
             continue;
         }
-        let pair = if matches!(which, "nsd" | "knot" | "knot-defaults") {
-            Some(VethPair::create(if which == "knot-defaults" {
-                "kd"
-            } else {
-                which
+        let pair = if matches!(which, "nsd" | "nsd-rrl" | "knot" | "knot-defaults") {
+            Some(VethPair::create(match which {
+                "knot-defaults" => "kd",
+                "nsd-rrl" => "nr",
+                _ => which,
             })?)
         } else {
             None
         };
         let (server, _ns) = match which {
-            "vm" | "vm-metrics" => {
-                let (s, n) = start_gitns(true, which == "vm-metrics", &dir)?;
+            "vm" | "vm-metrics" | "vm-rrl" => {
+                let (s, n) = start_gitns(true, which == "vm-metrics", &dir, which == "vm-rrl")?;
                 (s, Some(n))
             }
             "unix" => {
-                let (s, n) = start_gitns(false, false, &dir)?;
+                let (s, n) = start_gitns(false, false, &dir, false)?;
                 (s, Some(n))
             }
-            "nsd" => (start_nsd(&dir, pair.as_ref().ok_or("pair")?)?, None),
+            "nsd" | "nsd-rrl" => (
+                start_nsd(&dir, pair.as_ref().ok_or("pair")?, which == "nsd-rrl")?,
+                None,
+            ),
             _ => (
                 start_knot(&dir, pair.as_ref().ok_or("pair")?, which == "knot-defaults")?,
                 None,
@@ -537,8 +590,14 @@ pub fn run(quick: bool) -> Result<(), String> {
             .then(|| vm_counters(&server.client_ns))
             .transpose()?;
         let (mut qps, mut lat, mut lost) = (Vec::new(), Vec::new(), 0);
+        // The "on" rows: every query carries a client cookie.
+        let extra: &[&str] = if which.ends_with("-rrl") {
+            &["-E", COOKIE_OPT]
+        } else {
+            &[]
+        };
         for _ in 0..runs {
-            let (q, l, x) = dnsperf(&server.client_ns, server.addr, &qfile, secs, false)?;
+            let (q, l, x) = dnsperf_with(&server.client_ns, server.addr, &qfile, secs, extra)?;
             qps.push(q);
             lat.push(l);
             lost += x;
@@ -627,6 +686,28 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
         );
     }
     body.push_str(&exit_note);
+    let median = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.qps.median);
+    let _ = write!(
+        body,
+        "\n### Rate limiting and cookies on vs off (UDP)\n\n\
+\"On\": gitns `{}` with dnsperf `-E {COOKIE_OPT}` (a client cookie in every query, so every answer computes a server cookie); NSD `rrl-ratelimit: 1000000` (NSD {} answers no cookies). The rate is one the bench never reaches: the rows measure the per-answer bookkeeping, not limiting. \"Off\": gitns `{}`, NSD `rrl-ratelimit: 0`.\n\n\
+| server | QPS off | QPS on | on / off |\n|---|---|---|---|\n",
+        PROTECT_ON.join(" "),
+        version("nsd", "-v"),
+        PROTECT_OFF.join(" ")
+    );
+    for (name, off, on) in [
+        (
+            "gitns (VM)",
+            "gitns (VM, gitns-hvt)",
+            "gitns (VM, RRL + cookies on)",
+        ),
+        ("NSD", "NSD", "NSD (RRL on)"),
+    ] {
+        if let (Some(a), Some(b)) = (median(off), median(on)) {
+            let _ = writeln!(body, "| {name} | {a:.0} | {b:.0} | {:.3} |", ratio(b, a));
+        }
+    }
     let _ = write!(
         body,
         "\n### Latency at a fixed {LATENCY_QPS} queries/s (UDP, {LATENCY_SECS} s, dnsperf `-Q {LATENCY_QPS} -v`)\n\n\
