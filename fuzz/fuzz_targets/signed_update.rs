@@ -7,7 +7,7 @@
 //! streams messages that all fit TCP's 64 KiB.
 #![no_main]
 
-use gitns_dns::authority::{serve, Policy, Transport};
+use gitns_dns::authority::{serve, Ctx, Policy, Transport};
 use gitns_dns::keys::{Algorithm, Key};
 use gitns_dns::message::parse_request;
 use gitns_dns::name::Name;
@@ -43,7 +43,8 @@ fuzz_target!(|data: &[u8]| {
     let mut committed = false;
     let mut out = vec![0u8; 65_535];
     let mut answers = 0;
-    serve(&mut zs, &msg, Transport::Tcp, NOW, Policy::default(), &mut |_, _, _, _| {
+    let policy = Policy::default();
+    serve(&mut zs, &msg, &mut Ctx::new(Transport::Tcp, NOW, &policy), &mut |_, _, _, _| {
         committed = true;
         if commit_ok { Ok(()) } else { Err(()) }
     }, &mut out, &mut |m| {
@@ -63,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     // The journal serves the change: IXFR from serial 1, signed.
     let ixfr = b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x07example\x03org\x00\x00\xfb\x00\x01\x07example\x03org\x00\x00\x06\x00\x01\x00\x00\x00\x3c\x00\x1e\x02ns\xc0\x0c\x02hm\xc0\x0c\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x05";
     let signed = tsig::sign_request(ixfr, &key(), NOW);
-    serve(&mut zs, &signed, Transport::Tcp, NOW, Policy::default(), &mut |_, _, _, _| Err(()), &mut out, &mut |m| {
+    serve(&mut zs, &signed, &mut Ctx::new(Transport::Tcp, NOW, &policy), &mut |_, _, _, _| Err(()), &mut out, &mut |m| {
         assert!(m.len() >= 12 && m.len() <= 65_535);
     });
 });
