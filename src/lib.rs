@@ -191,7 +191,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
                 last_metrics = text;
             }
         }
-        net.poll_with(platform, now, &mut |s| tcp.on_frame(s));
+        net.poll_with(platform, now, &mut tcp);
         let mut busy = udp.serve(
             &mut net,
             &mut service,
@@ -242,7 +242,7 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         }
         if busy || service.holds.next_deadline().is_some_and(|t| t <= now) {
             let now = platform.monotonic_ns();
-            net.poll_with(platform, now, &mut |s| tcp.on_frame(s));
+            net.poll_with(platform, now, &mut tcp);
             let replies = dns::handle_events(platform, &mut service, git.as_mut());
             deliver!(replies);
         } else if growing {

@@ -24,6 +24,16 @@ impl Buffers {
             tx: vec![0; mtu + L2_OVERHEAD],
         }
     }
+
+    /// Where a frame is received.
+    pub fn rx_mut(&mut self) -> &mut [u8] {
+        &mut self.rx
+    }
+
+    /// The first `len` received bytes.
+    pub fn rx(&self, len: usize) -> &[u8] {
+        &self.rx[..len.min(self.rx.len())]
+    }
 }
 
 /// The device smoltcp polls: a short-lived borrow of the platform.
@@ -34,6 +44,11 @@ pub struct PlatformDevice<'a, P: Platform> {
     pub frames_in: u32,
     /// Frames sent during this borrow.
     pub frames_out: u32,
+    /// Length of a frame already received into the buffer, handed out by
+    /// the next `receive` instead of asking the platform.
+    received: Option<usize>,
+    /// Made for that one frame: receives nothing else.
+    one_shot: bool,
 }
 
 impl<'a, P: Platform> PlatformDevice<'a, P> {
@@ -43,7 +58,18 @@ impl<'a, P: Platform> PlatformDevice<'a, P> {
             bufs,
             frames_in: 0,
             frames_out: 0,
+            received: None,
+            one_shot: false,
         }
+    }
+
+    /// A device whose only received frame is the `len` bytes already in
+    /// the receive buffer.
+    pub fn with_frame(platform: &'a mut P, bufs: &'a mut Buffers, len: usize) -> Self {
+        let mut d = PlatformDevice::new(platform, bufs);
+        d.received = Some(len);
+        d.one_shot = true;
+        d
     }
 }
 
@@ -70,13 +96,17 @@ impl<P: Platform> phy::Device for PlatformDevice<'_, P> {
         Self: 'b;
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx<'_>, Tx<'_, P>)> {
-        let len = match self.platform.net_recv(&mut self.bufs.rx) {
-            Ok(Some(len)) => len,
-            Ok(None) => return None,
-            Err(e) => {
-                log::warn!("net: receive failed: {e:?}");
-                return None;
-            }
+        let len = match self.received.take() {
+            Some(len) => len,
+            None if self.one_shot => return None,
+            None => match self.platform.net_recv(&mut self.bufs.rx) {
+                Ok(Some(len)) => len,
+                Ok(None) => return None,
+                Err(e) => {
+                    log::warn!("net: receive failed: {e:?}");
+                    return None;
+                }
+            },
         };
         self.frames_in += 1;
         let rx = Rx {

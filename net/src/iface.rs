@@ -2,6 +2,7 @@
 //! `Interface` and `SocketSet`, and the poll step of the main loop.
 
 use crate::device::{Buffers, PlatformDevice};
+use crate::frame::{FrameHook, NoHook};
 use crate::platform::Platform;
 use alloc::vec::Vec;
 use smoltcp::iface::{
@@ -99,42 +100,50 @@ impl Net {
     /// Process every pending frame and send what the sockets queued.
     /// Returns true when a socket may have changed state.
     pub fn poll<P: Platform>(&mut self, platform: &mut P, now_ns: u64) -> bool {
-        self.poll_with(platform, now_ns, &mut |_| {})
+        self.poll_with(platform, now_ns, &mut NoHook)
     }
 
-    /// [`Net::poll`], calling `after_frame` with the socket set after each
-    /// received frame that may have changed a socket: smoltcp has no accept
-    /// backlog (a SYN finding no listening socket is reset), so a server
-    /// sets up its next listener there, before the next SYN of a burst.
+    /// [`Net::poll`], with `hook` called around each received frame:
+    /// smoltcp has no accept backlog (a SYN finding no listening socket is
+    /// reset), so a server sets up its next listener after a frame, before
+    /// the next SYN of a burst; and a socket a server keeps outside the set
+    /// goes back in before a frame for it.
     pub fn poll_with<P: Platform>(
         &mut self,
         platform: &mut P,
         now_ns: u64,
-        after_frame: &mut dyn FnMut(&mut SocketSet<'static>),
+        hook: &mut dyn FrameHook,
     ) -> bool {
         let now = instant(now_ns);
-        let mut dev = PlatformDevice::new(platform, &mut self.bufs);
         self.iface.poll_maintenance(now);
         let mut changed = false;
         loop {
-            match self
-                .iface
-                .poll_ingress_single(now, &mut dev, &mut self.sockets)
-            {
-                PollIngressSingleResult::None => break,
-                PollIngressSingleResult::PacketProcessed => {}
-                PollIngressSingleResult::SocketStateChanged => {
-                    changed = true;
-                    after_frame(&mut self.sockets);
+            let len = match platform.net_recv(self.bufs.rx_mut()) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("net: receive failed: {e:?}");
+                    break;
                 }
+            };
+            self.frames_in += 1;
+            hook.before(self.bufs.rx(len), &mut self.sockets);
+            let mut dev = PlatformDevice::with_frame(platform, &mut self.bufs, len);
+            let r = self
+                .iface
+                .poll_ingress_single(now, &mut dev, &mut self.sockets);
+            self.frames_out += dev.frames_out as u64;
+            if r == PollIngressSingleResult::SocketStateChanged {
+                changed = true;
+                hook.after(&mut self.sockets);
             }
         }
+        let mut dev = PlatformDevice::new(platform, &mut self.bufs);
         while self.iface.poll_egress(now, &mut dev, &mut self.sockets)
             == PollResult::SocketStateChanged
         {
             changed = true;
         }
-        self.frames_in += dev.frames_in as u64;
         self.frames_out += dev.frames_out as u64;
         platform.net_flush();
         changed

@@ -5,9 +5,11 @@
 extern crate alloc;
 
 pub mod device;
+pub mod frame;
 pub mod iface;
 pub mod platform;
 
+pub use frame::FrameHook;
 pub use iface::{Net, NetConfig};
 pub use platform::{BlockError, NetError, Platform};
 pub use smoltcp;

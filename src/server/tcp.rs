@@ -12,11 +12,14 @@
 
 use super::tcp_pool::{self, Admit, Limits, Seat};
 use super::{Handler, Stats, Store, Transport};
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::vec;
 use alloc::vec::Vec;
 use gitns_dns::transfer::Transfer;
+use gitns_net::frame::{tcp_ends, FrameHook};
 use gitns_net::smoltcp::iface::{SocketHandle, SocketSet};
-use gitns_net::smoltcp::socket::tcp;
+use gitns_net::smoltcp::socket::{tcp, Socket as AnySocket};
 use gitns_net::smoltcp::time::Duration;
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Net;
@@ -85,6 +88,13 @@ const OUT_BUDGET: usize = 16 << 20;
 const CLOSE_GRACE_NS: u64 = 5_000_000_000;
 /// Our buffers are freed when empty and larger than this.
 const KEEP_BUF: usize = 4 * 1024;
+/// An established connection with nothing to do for this long is parked
+/// outside the socket set (its ACKs long sent): smoltcp walks every socket
+/// of the set on each poll (egress, next deadline) and on each received
+/// segment until one matches, so 1,000 idle sockets in the set would cost
+/// every query. A segment from its peer brings it back first
+/// ([`TcpServer::before`]).
+const PARK_NS: u64 = 1_000_000_000;
 
 /// A socket listening for the next client.
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +131,10 @@ struct Conn {
     closing_ns: Option<u64>,
     /// Owes nothing (the pool may close it for room).
     idle: bool,
+    /// Last time it read, sent or came back from the park.
+    touched_ns: u64,
+    /// Its socket while parked (`handle` is then stale).
+    parked: Option<Box<AnySocket<'static>>>,
 }
 
 impl Conn {
@@ -142,6 +156,8 @@ impl Conn {
             finish: false,
             closing_ns: None,
             idle: true,
+            touched_ns: now,
+            parked: None,
         }
     }
 
@@ -169,6 +185,10 @@ pub struct TcpServer {
     budget: Budget,
     /// Earliest deadline of a connection, as of the last serve.
     deadline: Option<u64>,
+    /// Peers of the parked connections.
+    parked: BTreeSet<IpEndpoint>,
+    /// Monotonic ns of the last serve.
+    now: u64,
 }
 
 fn new_socket(cfg: &TcpConfig, send_buf: usize) -> tcp::Socket<'static> {
@@ -195,6 +215,8 @@ impl TcpServer {
             to_grow: BIG_SOCKETS,
             budget: Budget::default(),
             deadline: None,
+            parked: BTreeSet::new(),
+            now: 0,
         };
         for _ in 0..LISTENERS {
             t.add_listener(&mut net.sockets, TX_BUF)?;
@@ -237,6 +259,20 @@ impl TcpServer {
                 // The port was valid at bind: listen cannot fail.
                 let _ = self.add_listener(sockets, TX_BUF);
             }
+        }
+    }
+
+    /// Put the connection of `peer` back into the set if it is parked.
+    fn unpark(&mut self, sockets: &mut SocketSet<'static>, peer: IpEndpoint, now: u64) {
+        if !self.parked.remove(&peer) {
+            return;
+        }
+        if let Some(c) = self
+            .conns
+            .iter_mut()
+            .find(|c| c.peer == peer && c.parked.is_some())
+        {
+            unpark(c, sockets, now);
         }
     }
 
@@ -292,11 +328,25 @@ impl TcpServer {
         let mut i = 0;
         while i < self.conns.len() {
             let c = &mut self.conns[i];
+            if c.parked.is_some() {
+                let due = c.last_query_ns + self.cfg.idle_ns;
+                if now < due {
+                    deadline = deadline.min(due);
+                    i += 1;
+                    continue;
+                }
+                self.parked.remove(&c.peer);
+                unpark(c, &mut net.sockets, now);
+            }
             let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
             match turn.serve(c, sock) {
                 Some((b, d)) => {
                     busy |= b;
                     deadline = deadline.min(d);
+                    if parkable(c, sock, now) {
+                        c.parked = Some(Box::new(net.sockets.remove(c.handle)));
+                        self.parked.insert(c.peer);
+                    }
                     i += 1;
                 }
                 None => {
@@ -311,6 +361,7 @@ impl TcpServer {
             self.release(&mut net.sockets, handle, big);
         }
         self.deadline = (deadline != u64::MAX).then_some(deadline);
+        self.now = now;
         busy
     }
 
@@ -356,6 +407,10 @@ impl TcpServer {
                 Admit::Probation => conn.probation = true,
                 Admit::Evict(s) => {
                     let victim = &mut self.conns[at[s]];
+                    if victim.parked.is_some() {
+                        self.parked.remove(&victim.peer);
+                        unpark(victim, sockets, now);
+                    }
                     sockets.get_mut::<tcp::Socket>(victim.handle).abort();
                     victim.closing_ns = Some(now);
                     stats.tcp_evicted += 1;
@@ -381,6 +436,10 @@ impl TcpServer {
         else {
             return false;
         };
+        if c.parked.is_some() {
+            self.parked.remove(&peer);
+            unpark(c, &mut net.sockets, self.now);
+        }
         let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
         let before = c.pending();
         frame(&mut c.outbuf, msg);
@@ -392,6 +451,42 @@ impl TcpServer {
     /// Earliest timeout of an open connection.
     pub fn next_deadline(&self) -> Option<u64> {
         self.deadline
+    }
+}
+
+impl FrameHook for TcpServer {
+    /// A segment for a parked connection: back into the set first.
+    fn before(&mut self, frame: &[u8], sockets: &mut SocketSet<'static>) {
+        if self.parked.is_empty() {
+            return;
+        }
+        if let Some((peer, _)) = tcp_ends(frame).filter(|(_, p)| *p == self.cfg.port) {
+            self.unpark(sockets, peer, self.now);
+        }
+    }
+
+    fn after(&mut self, sockets: &mut SocketSet<'static>) {
+        self.on_frame(sockets);
+    }
+}
+
+/// An ordinary connection, established, owing and holding nothing, quiet
+/// for PARK_NS: nothing of it is left for smoltcp to send or time.
+fn parkable(c: &Conn, sock: &tcp::Socket, now: u64) -> bool {
+    !c.big
+        && c.idle
+        && c.closing_ns.is_none()
+        && now.saturating_sub(c.touched_ns) >= PARK_NS
+        && sock.state() == tcp::State::Established
+        && sock.send_queue() == 0
+        && sock.recv_queue() == 0
+}
+
+/// Put a parked connection's socket back into the set.
+fn unpark(c: &mut Conn, sockets: &mut SocketSet<'static>, now: u64) {
+    if let Some(s) = c.parked.take() {
+        c.handle = sockets.add(*s);
+        c.touched_ns = now;
     }
 }
 
@@ -437,6 +532,9 @@ impl Turn<'_> {
         self.budget.held_in = self.budget.held_in + c.inbuf.len() - in0;
         self.budget.held_out = self.budget.held_out + c.pending() - out0;
         shrink(c);
+        if busy {
+            c.touched_ns = self.now;
+        }
         Some((busy, self.timeouts(c, sock)))
     }
 
@@ -558,7 +656,10 @@ impl Turn<'_> {
             return false;
         };
         let mut busy = false;
-        while c.pending() < self.cfg.max_pending && sock.can_send() {
+        while c.pending() < self.cfg.max_pending
+            && self.budget.held_out < OUT_BUDGET
+            && sock.can_send()
+        {
             let Some(m) = t.next(&mut c.scratch) else {
                 c.scratch = Vec::new();
                 c.last_query_ns = self.now;

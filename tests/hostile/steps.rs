@@ -251,7 +251,8 @@ fn idle_one_source(ctx: &Ctx, check: Check) -> Result<(), String> {
 fn idle_n(ctx: &Ctx, n: usize, check: Check) -> Result<(), String> {
     let srcs = &ctx.sources[..n / 25];
     let mut held = open_many(ctx, n, srcs)?;
-    std::thread::sleep(Duration::from_millis(200));
+    // Long enough for gitns to park them outside its socket set (1 s).
+    std::thread::sleep(Duration::from_millis(1500));
     check()?;
     for (i, c) in held.iter_mut().take(srcs.len()).enumerate() {
         ask_on(c, 100 + i as u16, Duration::from_secs(1))
