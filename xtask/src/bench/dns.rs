@@ -477,7 +477,7 @@ fn start_knot(dir: &Path, pair: &VethPair, defaults: bool) -> Result<Server, Str
     } else {
         "  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n"
     };
-    let workers = format!("{workers}  tcp-max-clients: 1100\n");
+    let workers = format!("{workers}  tcp-max-clients: 5000\n");
     let conf = format!(
         "server:\n  listen: 10.0.1.2@53\n  rundir: {d}\n  user: root\n{workers}database:\n  storage: {d}\ntemplate:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n    zonefile-sync: -1\nzone:\n  - domain: {ZONE}\n    file: {z}\n",
         d = d.display(),
@@ -725,7 +725,7 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
     let _ = write!(
         body,
         "\n### TCP (`-m tcp`: 4 connections, queries pipelined, {secs} s, one run)\n\n\
-The second QPS column is the same run with {IDLE_CONNS} more connections open from {SOURCES} addresses, each asking one query every 3 s (NSD `tcp-count: 2500`: past half of it NSD shortens its idle timeout to 200 ms, Knot `tcp-max-clients: 1100`); held = those still answering at the end.\n\n\
+The second QPS column is the same run with {IDLE_CONNS} more connections open from {SOURCES} addresses, each asking one query every 3 s (NSD `tcp-count: 2500`: past half of it NSD shortens its idle timeout to 200 ms, Knot `tcp-max-clients: 5000`); held = those still answering at the end.\n\n\
 | server | QPS | ratio to best peer | QPS, {IDLE_CONNS} open | ratio to best peer | held |\n|---|---|---|---|---|---|\n"
     );
     for r in &rows {

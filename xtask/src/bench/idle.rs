@@ -141,11 +141,10 @@ fn hold(
             round = round.wrapping_add(1);
             next = Instant::now() + Duration::from_secs(KEEP_SECS);
             if first {
+                // A server that closes some (Knot 3.2 keeps ~400 of 1000)
+                // is measured all the same; the row says how many it held.
                 first = false;
-                let r = (alive == n)
-                    .then_some(())
-                    .ok_or(format!("only {alive} of {n} idle connections answered"));
-                let _ = ready.send(r);
+                let _ = ready.send(Ok(()));
             }
         }
         std::thread::sleep(Duration::from_millis(50));
