@@ -141,7 +141,7 @@ fn hold(
             round = round.wrapping_add(1);
             next = Instant::now() + Duration::from_secs(KEEP_SECS);
             if first {
-                // A server that closes some (Knot 3.2 keeps ~400 of 1000)
+                // A server that closes some (Knot 3.2 held 479 of 1000 once)
                 // is measured all the same; the row says how many it held.
                 first = false;
                 let _ = ready.send(Ok(()));
