@@ -18,7 +18,6 @@ mod wire;
 
 use common::*;
 use std::net::Ipv4Addr;
-use std::process::Stdio;
 use std::time::Duration;
 
 const SOURCES: u8 = 40;
@@ -34,21 +33,7 @@ fn start_nsd(ns: &Netns) -> Daemon {
         d = dir.display(),
         z = wire::ZONE
     );
-    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
-    let child = ns
-        .command("/usr/sbin/nsd")
-        .arg("-d")
-        .arg("-c")
-        .arg(dir.join("nsd.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nsd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_nsd(ns, dir, &conf, true)
 }
 
 /// The probe against `server`: Err(step, why) at the first failure.

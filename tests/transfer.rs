@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);
@@ -206,21 +206,7 @@ fn nsd_secondary(ns: &Netns) -> Daemon {
         "server:\n  ip-address: 10.0.0.1\n  port: 53\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  verbosity: 1\nremote-control:\n  control-enable: no\nkey:\n  name: \"personal._update.x25519.net\"\n  algorithm: hmac-sha256\n  secret: \"{SECRET}\"\nzone:\n  name: x25519.net\n  zonefile: x25519.net.zone\n  request-xfr: 10.0.0.2@53 personal._update.x25519.net\n  allow-notify: 10.0.0.2 personal._update.x25519.net\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
-    let child = ns
-        .command("nsd")
-        .arg("-d")
-        .arg("-c")
-        .arg(dir.join("nsd.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nsd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_nsd(ns, dir, &conf, false)
 }
 
 #[test]

@@ -414,6 +414,26 @@ pub fn spawn_knot(ns: &Netns, dir: PathBuf, conf: &str) -> Daemon {
     }
 }
 
+/// nsd in `ns` with `conf` written to `dir`, on port 53 (foreground, its
+/// log on stderr when `log`).
+pub fn spawn_nsd(ns: &Netns, dir: PathBuf, conf: &str, log: bool) -> Daemon {
+    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
+    let child = ns
+        .command("/usr/sbin/nsd")
+        .arg("-d")
+        .arg("-c")
+        .arg(dir.join("nsd.conf"))
+        .stdout(Stdio::null())
+        .stderr(if log { Stdio::inherit() } else { Stdio::null() })
+        .spawn()
+        .expect("nsd");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
+}
+
 /// Knot on 10.0.0.1@53 in `ns` as a TSIG secondary of gitns (10.0.0.2)
 /// for `zone`, taking NOTIFY from it, with key `key` (hmac-sha256).
 pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon {
