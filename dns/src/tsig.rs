@@ -431,6 +431,55 @@ pub fn unsigned_error(w: &mut Writer, req: &TsigRr, now: u64, error: u16) -> Res
     )
 }
 
+/// Check the TSIG of a response to a request we signed with `key`, whose
+/// MAC was `request_mac` (RFC 8945 5.3: the response MAC covers the
+/// request MAC, the response and its variables; a client checks it as in
+/// 5.2, 5.5). `Ok(())` for a valid signature without TSIG error;
+/// `Unsigned` without TSIG; `NotAuth` with the TSIG error the server put
+/// in (BADSIG, BADKEY, BADTIME...) or BADSIG when its MAC does not verify.
+pub fn verify_response(
+    msg: &[u8],
+    h: &Header,
+    additional_at: usize,
+    key: &Key,
+    request_mac: &[u8],
+) -> Result<(), TsigError> {
+    let t = find(msg, h, additional_at)
+        .map_err(|_| TsigError::FormErr)?
+        .ok_or(TsigError::Unsigned)?;
+    let notauth = |error| TsigError::NotAuth {
+        error,
+        key: None,
+        tsig: Some(t.clone()),
+    };
+    if t.error != 0 {
+        return Err(notauth(t.error));
+    }
+    let vars = variables(
+        &t.key_name,
+        &t.algorithm,
+        t.time_signed,
+        t.fudge,
+        t.error,
+        &t.other,
+        false,
+    );
+    let expect = hmac(
+        key.algorithm,
+        &key.secret,
+        &[
+            &(request_mac.len() as u16).to_be_bytes(),
+            request_mac,
+            &unsigned_part(msg, &t),
+            &vars,
+        ],
+    );
+    if t.mac.is_empty() || !ct_eq_prefix(&t.mac, &expect) {
+        return Err(notauth(BADSIG));
+    }
+    Ok(())
+}
+
 /// Sign a request (for the operator tools and tests).
 pub fn sign_request(msg: &[u8], key: &Key, now: u64) -> Vec<u8> {
     let alg = algorithm_name(key.algorithm);
@@ -606,6 +655,51 @@ mod tests {
         notlast[11] += 1;
         notlast.extend_from_slice(&[0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0]);
         assert_eq!(err(check(&notlast, &keys, "example.org.", 1_000_000)), 1);
+    }
+
+    #[test]
+    fn responses_verify_against_the_request_mac() {
+        let k = key("personal._update.example.org.", Algorithm::Sha256);
+        let req = sign_request(&notify("example.org."), &k, 1_000_000);
+        let r = parse_request(&req).unwrap();
+        let t = find(&req, &r.header, r.additional_at).unwrap().unwrap();
+        let respond = |error: u16, key: &Key| {
+            let mut buf = alloc::vec![0u8; 1024];
+            let mut w = Writer::new(&mut buf);
+            w.bytes(&req[..t.at]).unwrap();
+            w.set_u16(10, 0);
+            w.set_u16(2, 0xa400); // QR, NOTIFY, AA
+            sign_response(&mut w, key, &t, 1_000_001, error).unwrap();
+            let n = w.len();
+            buf.truncate(n);
+            buf
+        };
+        // The additional section starts after the question, where the
+        // request's TSIG was.
+        let check = |m: &[u8], mac: &[u8]| {
+            let h = Header::parse(&mut Reader::message(m, 0)).unwrap();
+            verify_response(m, &h, t.at, &k, mac)
+        };
+        assert_eq!(check(&respond(0, &k), &t.mac), Ok(()));
+        // Another request's MAC, a wrong key, a TSIG error, no TSIG.
+        assert!(matches!(
+            check(&respond(0, &k), &[0u8; 32]),
+            Err(TsigError::NotAuth { error: BADSIG, .. })
+        ));
+        let mut wrong = k.clone();
+        wrong.secret[0] ^= 1;
+        assert!(matches!(
+            check(&respond(0, &wrong), &t.mac),
+            Err(TsigError::NotAuth { error: BADSIG, .. })
+        ));
+        assert!(matches!(
+            check(&respond(BADTIME, &k), &t.mac),
+            Err(TsigError::NotAuth { error: BADTIME, .. })
+        ));
+        assert_eq!(
+            check(&notify("example.org."), &t.mac),
+            Err(TsigError::Unsigned)
+        );
     }
 
     #[test]

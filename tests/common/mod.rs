@@ -139,6 +139,12 @@ pub fn xtask_bin() -> PathBuf {
     cached(&P, "GITNS_XTASK", xtask::build::xtask_bin)
 }
 
+/// The operator tools binary `gitns` (GITNS_TOOLS, or built now).
+pub fn tools_bin() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    cached(&P, "GITNS_TOOLS", xtask::build::tools)
+}
+
 /// A fresh namespace whose name includes the test name and our PID.
 pub fn netns(test: &str) -> Netns {
     let short: String = test

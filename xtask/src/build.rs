@@ -128,6 +128,11 @@ pub fn xtask_bin(quiet: bool) -> Result<PathBuf, String> {
     host_bin("xtask", "xtask", quiet)
 }
 
+/// Build the operator tools (`gitns`, xtask/tools) and return the path.
+pub fn tools(quiet: bool) -> Result<PathBuf, String> {
+    host_bin("gitns-tools", "gitns", quiet)
+}
+
 /// Build the unix platform binary and return its path.
 pub fn unix(quiet: bool) -> Result<PathBuf, String> {
     host_bin("gitns-unix", "gitns-unix", quiet)
@@ -143,7 +148,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for v in variants {
         built.push(image_variant(v, false)?);
     }
-    tender(false)?;
+    let hvt = tender(false)?;
+    let tools = tools(false)?;
+    println!("tender: {}", hvt.display());
+    println!(
+        "tools: {} (install: cargo install --path xtask/tools)",
+        tools.display()
+    );
     for img in built {
         let size = std::fs::metadata(&img).map_err(|e| e.to_string())?.len();
         println!(

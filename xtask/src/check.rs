@@ -115,11 +115,11 @@ fn inputs(a: &Args) -> Result<(Files, Option<Files>), String> {
         return Ok((read_dir(path)?, None));
     }
     let repo = gix::open(path).map_err(|e| format!("{}: {e}", a.path))?;
-    let files = xtask::gitread::files_at(&repo, a.rev.as_deref().unwrap_or("HEAD"))?;
+    let files = gitns_tools::gitread::files_at(&repo, a.rev.as_deref().unwrap_or("HEAD"))?;
     let old = a
         .old
         .as_deref()
-        .map(|r| xtask::gitread::files_at(&repo, r))
+        .map(|r| gitns_tools::gitread::files_at(&repo, r))
         .transpose()?;
     Ok((files, old))
 }

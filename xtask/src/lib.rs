@@ -4,10 +4,8 @@
 pub mod bench;
 pub mod build;
 pub mod deps;
-pub mod dnstool;
 pub mod fuzz;
 pub mod gitclient;
-pub mod gitread;
 pub mod netns;
 pub mod pebble;
 pub mod qemu;
@@ -15,3 +13,7 @@ pub mod sshd;
 pub mod sshremote;
 pub mod util;
 pub mod zones;
+
+/// The operator tools live in their own crate (xtask/tools, the `gitns`
+/// binary); xtask and the tests use them from there.
+pub use gitns_tools::{dnstool, gitread};

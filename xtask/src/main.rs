@@ -1,14 +1,11 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
-mod certify;
-mod certify_direct;
 mod check;
 mod demo;
-mod keygen;
 mod run;
 mod test;
 
-use xtask::{build, dnstool};
+use xtask::build;
 
 /// Counts allocations so `bench query` can report them per query.
 #[global_allocator]
@@ -22,11 +19,9 @@ commands:
   run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] -- ARGS
                         boot the image (in its own netns + tap unless --tap);
                         --qemu: under qemu-system-x86_64 (KVM if usable, else TCG)
-  notify --server=IP --zone=Z --key=K   send a TSIG-signed NOTIFY (K: NAME:ALG:SECRET or hmac-ALG:NAME:SECRET)
-  update --server=IP --zone=Z --key=K add NAME TTL TYPE RDATA[, delete NAME [TYPE [RDATA]]]...
-  certify --server IP[:PORT] --key K --hostname HOST [--out DIR] [--wait SECS]
-                        CSR as TLSA 3 255 0 via signed UPDATE, wait for the appliance's certificate
-  keygen                an ed25519 key for --ssh-key, its authorized_keys line and fingerprint
+  notify, update, certify, keygen
+                        the operator tools of the `gitns` binary (xtask/tools; `cargo install
+                        --path xtask/tools`), same code and arguments: `cargo xtask notify --help`
   check PATH [--rev REV] [--old REV]
                         check the zones of a directory or a git revision (file:line:col
                         errors; --old: changed zones must raise their serial)
@@ -50,10 +45,13 @@ fn main() {
         "demo" => demo::main(rest),
         "test" => test::main(rest),
         "check" => check::main(rest),
-        "keygen" => keygen::main(rest),
-        "certify" => certify::main(rest),
-        "notify" => dnstool::notify(rest),
-        "update" => dnstool::update(rest),
+        "keygen" | "certify" | "notify" | "update" => {
+            if let Err(e) = gitns_tools::dispatch(cmd, rest) {
+                eprintln!("xtask {cmd}: {e}");
+                std::process::exit(e.status());
+            }
+            Ok(())
+        }
         "zone-parse" => xtask::bench::zone::parse_main(rest),
         "bench" => xtask::bench::main(rest),
         "fuzz" => xtask::fuzz::main(rest),

@@ -45,6 +45,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let image_storage = build::image_storage(true)?;
     let hvt = build::tender(true)?;
     let unix = build::unix(true)?;
+    let tools = build::tools(true)?;
     // This very binary (release, built by the `cargo xtask` alias): building
     // it a second time into the host-tools directory doubles the cost of
     // its dependencies (russh, gix) on a cache-free machine.
@@ -58,6 +59,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     cmd.env("GITNS_SKIP_LOG", &skip_log);
     cmd.env("GITNS_IMAGE_STORAGE", &image_storage);
     cmd.env("GITNS_XTASK", &xtask_bin);
+    cmd.env("GITNS_TOOLS", &tools);
     cmd.env("GITNS_IMAGE", &image)
         .env("GITNS_HVT", &hvt)
         .env("GITNS_UNIX", &unix);

@@ -164,7 +164,7 @@ fn in_image(ns: &Netns, host: &str) -> Result<f64, String> {
         &k,
     )?;
     let t0 = Instant::now();
-    let answer = ns.run_in(move || crate::dnstool::exchange("10.0.0.2:53", &msg))??;
+    let answer = ns.run_in(move || gitns_tools::net::exchange("10.0.0.2:53", &msg))??;
     if answer.get(3).map(|b| b & 0x0f) != Some(0) {
         return Err(format!("bench acme: the CSR UPDATE for {host} was refused"));
     }

@@ -5,46 +5,39 @@
 //! CA is told only once the appliance serves it, and it is deleted again
 //! whatever the outcome. The CSR (and its key) are made by `certify`.
 
-use gitns_dns::keys::Key;
+use crate::certify::Opts;
+use crate::dnstool;
 use gitns_dns::name::Name;
 use gitns_dns::rtype::TXT;
 use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
     RetryPolicy,
 };
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use xtask::dnstool;
 
 /// Let's Encrypt's staging directory: the default, as for the appliance.
 pub const STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
 /// How long the appliance gets to serve a challenge TXT after the UPDATE.
 const SERVE_WAIT: Duration = Duration::from_secs(30);
 
-/// What `--direct` needs beyond the CSR.
-pub struct Direct {
-    pub server: SocketAddr,
-    pub key: Key,
-    pub zone: Name,
-    pub acme_server: String,
-    /// A PEM file with the CA of the ACME server's TLS listener (Pebble's).
-    pub acme_ca: Option<PathBuf>,
-    pub email: Option<String>,
-    pub wait: Duration,
+/// What `--direct` needs: the options and the zone the UPDATEs go to.
+struct Direct<'a> {
+    o: &'a Opts,
+    zone: &'a Name,
 }
 
 /// Order a certificate for `host` with `csr` (DER); the chain, leaf first.
-pub fn order(d: &Direct, host: &str, csr: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub(crate) fn order(o: &Opts, zone: &Name, host: &str, csr: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let d = &Direct { o, zone };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio: {e}"))?;
     let mut published: Vec<(String, String)> = Vec::new();
     let result = rt.block_on(async {
-        tokio::time::timeout(d.wait, order_async(d, host, csr, &mut published))
+        tokio::time::timeout(d.o.wait, order_async(d, host, csr, &mut published))
             .await
-            .unwrap_or_else(|_| Err(format!("no certificate within {} s", d.wait.as_secs())))
+            .unwrap_or_else(|_| Err(format!("no certificate within {} s", d.o.wait.as_secs())))
     });
     for (name, value) in &published {
         if let Err(e) = update(d, &format!("delete {name} TXT {value}")) {
@@ -60,17 +53,17 @@ pub fn order(d: &Direct, host: &str, csr: &[u8]) -> Result<Vec<Vec<u8>>, String>
 }
 
 async fn order_async(
-    d: &Direct,
+    d: &Direct<'_>,
     host: &str,
     csr: &[u8],
     published: &mut Vec<(String, String)>,
 ) -> Result<String, String> {
     let acme = |what: &str, e: instant_acme::Error| format!("{what}: {e}");
-    let builder = match &d.acme_ca {
+    let builder = match &d.o.acme_ca {
         Some(p) => Account::builder_with_root(p).map_err(|e| acme("--acme-ca", e))?,
         None => Account::builder().map_err(|e| acme("HTTPS client", e))?,
     };
-    let contact: Vec<String> = d.email.iter().map(|e| format!("mailto:{e}")).collect();
+    let contact: Vec<String> = d.o.email.iter().map(|e| format!("mailto:{e}")).collect();
     let contact: Vec<&str> = contact.iter().map(String::as_str).collect();
     let (account, _credentials) = builder
         .create(
@@ -79,11 +72,11 @@ async fn order_async(
                 terms_of_service_agreed: true,
                 only_return_existing: false,
             },
-            d.acme_server.clone(),
+            d.o.acme_server.clone(),
             None,
         )
         .await
-        .map_err(|e| acme(&format!("account at {}", d.acme_server), e))?;
+        .map_err(|e| acme(&format!("account at {}", d.o.acme_server), e))?;
     let ids = [Identifier::Dns(host.to_string())];
     let mut order = account
         .new_order(&NewOrder::new(&ids))
@@ -108,13 +101,13 @@ async fn order_async(
         update(d, &format!("add {name} 60 TXT {value}"))?;
         published.push((name.clone(), value.clone()));
         wait_served(d, &name, &value).await?;
-        eprintln!("certify: {} serves TXT {name} {value}", d.server);
+        eprintln!("certify: {} serves TXT {name} {value}", d.o.server);
         challenge
             .set_ready()
             .await
             .map_err(|e| acme("challenge", e))?;
     }
-    let retry = RetryPolicy::new().timeout(d.wait);
+    let retry = RetryPolicy::new().timeout(d.o.wait);
     let status = order
         .poll_ready(&retry)
         .await
@@ -133,28 +126,22 @@ async fn order_async(
 }
 
 /// One signed UPDATE of the zone (`ops` as `cargo xtask update` takes it).
-fn update(d: &Direct, ops: &str) -> Result<(), String> {
-    let msg = dnstool::signed_update(std::process::id() as u16, &d.zone, ops, &d.key)?;
-    let resp = crate::certify::tcp_exchange(d.server, &msg)?;
-    match crate::certify::rcode(&resp) {
-        0 => Ok(()),
-        rc => Err(format!(
-            "UPDATE `{ops}` at {}: {}",
-            d.server,
-            crate::certify::rcode_name(rc)
-        )),
-    }
+fn update(d: &Direct<'_>, ops: &str) -> Result<(), String> {
+    let msg = dnstool::signed_update(std::process::id() as u16, d.zone, ops, &d.o.key)?;
+    let resp = crate::net::tcp_exchange(d.o.server, &msg)?;
+    dnstool::check_answer(&resp, &msg, Some(&d.o.key))
+        .map_err(|e| format!("UPDATE `{ops}` at {}: {e}", d.o.server))
 }
 
 /// Wait until the appliance answers TXT `value` at `name`.
-async fn wait_served(d: &Direct, name: &str, value: &str) -> Result<(), String> {
+async fn wait_served(d: &Direct<'_>, name: &str, value: &str) -> Result<(), String> {
     let owner = Name::parse(name, &Name::root()).map_err(|e| format!("{name}: {e}"))?;
     let mut want = vec![value.len() as u8];
     want.extend_from_slice(value.as_bytes());
     let end = Instant::now() + SERVE_WAIT;
     loop {
-        let resp = crate::certify::tcp_exchange(d.server, &crate::certify::query(&owner, TXT))?;
-        let served = crate::certify::records(&resp)?
+        let resp = crate::net::tcp_exchange(d.o.server, &dnstool::query(&owner, TXT))?;
+        let served = dnstool::records(&resp)?
             .iter()
             .any(|(o, t, rd)| *t == TXT && *o == owner && *rd == want);
         if served {
@@ -163,7 +150,7 @@ async fn wait_served(d: &Direct, name: &str, value: &str) -> Result<(), String> 
         if Instant::now() >= end {
             return Err(format!(
                 "{} does not serve TXT {name} {value} {} s after the UPDATE",
-                d.server,
+                d.o.server,
                 SERVE_WAIT.as_secs()
             ));
         }
@@ -199,8 +186,8 @@ mod tests {
 
     #[test]
     fn pem_chain_in_order() {
-        let a = crate::certify::pem("CERTIFICATE", &[1, 2, 3]);
-        let b = crate::certify::pem("CERTIFICATE", &[4; 100]);
+        let a = crate::x509::pem("CERTIFICATE", &[1, 2, 3]);
+        let b = crate::x509::pem("CERTIFICATE", &[4; 100]);
         let text = format!("junk\n{a}\n{b}");
         assert_eq!(
             pem_certificates(&text).unwrap(),
