@@ -539,6 +539,59 @@ fn xtask_certify_end_to_end() {
     let first = certify_round(&rig, &dir.join("first"));
     let second = certify_round(&rig, &dir.join("second"));
     assert_ne!(first, second, "a new key for the second run");
+    gitns_certify_reuses_a_valid_certificate(&rig, &dir);
+}
+
+/// The installed tool in ocertify's form, `gitns certify SERVER HOST
+/// --key=...`, with `--key-seed`: the first run orders, a second run with
+/// the same seed (a fresh directory: the key comes from the seed, not a
+/// file) finds the served certificate valid for its key and orders nothing:
+/// no UPDATE, no commit, the same certificate written.
+fn gitns_certify_reuses_a_valid_certificate(rig: &Rig, dir: &Path) {
+    let run = |out: &Path| {
+        let mut c = rig.ns.command(tools_bin().to_str().unwrap());
+        c.args(["certify", "10.0.0.2", "www.example.org"])
+            .arg(format!(
+                "--key=personal._update.example.org:SHA256:{SECRET}"
+            ))
+            .arg("--key-seed=the seed of the www certificate")
+            .args(["--wait", "60", "--out"])
+            .arg(out);
+        let mut g = Guest::spawn(c);
+        let status = g.wait_exit(ISSUE + Duration::from_secs(30));
+        assert!(
+            status.success(),
+            "gitns certify ({status}):\n{}\n{}",
+            g.output(),
+            rig.report()
+        );
+        let leaf = std::fs::read_to_string(out.join("www.example.org.pem")).unwrap();
+        (g.output(), leaf)
+    };
+    let (out, leaf) = run(&dir.join("seeded"));
+    assert!(out.contains("certificate key from --key-seed"), "{out}");
+    assert!(out.contains("CSR for www.example.org placed"), "{out}");
+    let head = rig.srv.bare(&["rev-parse", "main"]);
+    let (again, same) = run(&dir.join("seeded-again"));
+    assert!(
+        again.contains("already holds a valid certificate for this key; not ordering again")
+            && !again.contains("placed"),
+        "{again}"
+    );
+    assert_eq!(same, leaf, "the served certificate, reused");
+    assert_eq!(
+        rig.srv.bare(&["rev-parse", "main"]),
+        head,
+        "no UPDATE committed"
+    );
+    // The key written is the seed's, and the certificate's.
+    let key = dir.join("seeded-again/www.example.org.key");
+    let (ok, a) = openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+    assert!(ok, "{a}");
+    let cert = dir.join("seeded/www.example.org.pem");
+    let (ok, b) = openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-pubkey"]);
+    assert!(ok, "{b}");
+    assert_eq!(a, b);
 }
 
 /// One `certify` run into `out`; checks its files and returns the key's

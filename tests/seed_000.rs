@@ -4,7 +4,8 @@
 //! `zone.git` of a `git` user behind OpenSSH, its SSH key (the seed's own
 //! `awa_gen_key` output), the image booted with the seed's arguments (no
 //! host-key pin), and the seed's outputs checked: `dig +short`, the
-//! `dig +short -t axfr` listing, and the signed dig NOTIFY. Knot serving
+//! `dig +short -t axfr` listing, the signed dig NOTIFY and the same
+//! NOTIFY by `gitns notify` in onotify's form. Knot serving
 //! the same file is the control for the transfer.
 //!
 //! Each step is its own function taking the [`Seed`] set-up, so a step
@@ -247,6 +248,40 @@ fn step_dig_notify(s: &Seed) {
         .wait_for("NOTIFY for x25519.net.: fetching from the git remote", T);
 }
 
+/// The seed's `onotify 10.0.0.3 x25519.net --key=...:SHA256:...` with the
+/// installed `gitns` in its place: the same two lines, and a fetch.
+fn step_gitns_notify(s: &Seed) {
+    let fetches = |g: &Guest| {
+        g.output()
+            .matches("NOTIFY for x25519.net.: fetching from the git remote")
+            .count()
+    };
+    let before = fetches(&s.guest);
+    let out =
+        s.ns.command(tools_bin().to_str().expect("utf-8 path"))
+            .args(["notify", IP, "x25519.net"])
+            .arg(format!(
+                "--key=personal._update.x25519.net:SHA256:{}",
+                NOTIFY_KEY.rsplit(':').next().expect("secret")
+            ))
+            .output()
+            .expect("gitns notify");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("notifying to {IP}:53 zone x25519.net serial 1\nsuccessful TSIG signed notify!\n")
+    );
+    let end = Instant::now() + T;
+    while fetches(&s.guest) == before {
+        assert!(
+            Instant::now() < end,
+            "no fetch after gitns notify:\n{}",
+            s.guest.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Knot serving the same file gives the same transfer, record for record
 /// (Knot too leaves the out-of-zone A out, with a warning).
 fn step_knot_control(s: &Seed, gitns_axfr: &str) {
@@ -282,6 +317,8 @@ fn seed_000_primary_git_as_the_operator_runs_it() {
         T,
     );
     step_dig_notify(&s);
+    step_dig_short(&s);
+    step_gitns_notify(&s);
     step_dig_short(&s);
     step_knot_control(&s, &axfr);
 }

@@ -1,6 +1,5 @@
 //! cargo xtask: build, run, demo, test, bench and the operator tools.
 
-mod check;
 mod demo;
 mod run;
 mod test;
@@ -19,12 +18,9 @@ commands:
   run [--zones DIR] [--tap TAP] [--mem MiB] [--block NAME=FILE] [--unix] [--qemu [--tcg]] -- ARGS
                         boot the image (in its own netns + tap unless --tap);
                         --qemu: under qemu-system-x86_64 (KVM if usable, else TCG)
-  notify, update, certify, keygen
+  notify, update, certify, keygen, check
                         the operator tools of the `gitns` binary (xtask/tools; `cargo install
                         --path xtask/tools`), same code and arguments: `cargo xtask notify --help`
-  check PATH [--rev REV] [--old REV]
-                        check the zones of a directory or a git revision (file:line:col
-                        errors; --old: changed zones must raise their serial)
   bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick] measure; results go to docs/bench.md and docs/bench.json
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test),
                         then every fuzz target for 20 s (GITNS_FUZZ_SECONDS: other time, 0 skips)
@@ -44,8 +40,7 @@ fn main() {
         "run" => run::main(rest),
         "demo" => demo::main(rest),
         "test" => test::main(rest),
-        "check" => check::main(rest),
-        "keygen" | "certify" | "notify" | "update" => {
+        "keygen" | "certify" | "notify" | "update" | "check" => {
             if let Err(e) = gitns_tools::dispatch(cmd, rest) {
                 eprintln!("xtask {cmd}: {e}");
                 std::process::exit(e.status());

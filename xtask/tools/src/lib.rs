@@ -6,6 +6,7 @@
 pub mod certify;
 mod certify_direct;
 mod certkey;
+pub mod check;
 pub mod cli;
 pub mod dnstool;
 pub mod gitread;
@@ -37,6 +38,7 @@ pub fn dispatch(cmd: &str, args: &[String]) -> ToolResult {
         "notify" => notify::main(args),
         "update" => update::main(args),
         "certify" => certify::main(args),
+        "check" => check::main(args),
         "keygen" => keygen::main(args),
         "run" => run::main(args),
         "help" | "--help" | "-h" => {

@@ -4,7 +4,7 @@
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        eprintln!("{}", gitns_tools::USAGE);
+        eprintln!("gitns: a command is needed (`gitns --help` lists them)");
         std::process::exit(gitns_tools::cli::EX_USAGE);
     };
     if let Err(e) = gitns_tools::dispatch(cmd, &args[1..]) {

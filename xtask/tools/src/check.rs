@@ -1,40 +1,31 @@
-//! `cargo xtask check PATH [--rev REV] [--old REV] [--strict]`: validate
-//! zones like the OCaml `ozone` tool: every root-level zone file parses and
-//! passes the zone checks; key files parse. Errors and warnings print as
-//! file:line:col. Any error makes the exit status non-zero; warnings (data
-//! the appliance loads but leaves out or does not serve, see the table in
-//! docs/design.md) do not, unless `--strict` makes them errors.
+//! `gitns check` (the MirageOS `ozone`): validate zones. Every zone file
+//! parses and passes the zone checks; key files parse. Errors and warnings
+//! print as file:line:col. Any error makes the exit status non-zero;
+//! warnings (data the appliance loads but leaves out or does not serve,
+//! see the table in docs/design.md) do not, unless `--strict` makes them
+//! errors.
 //!
-//! PATH is either a plain directory (its root-level files are read from
-//! disk) or a git repository, bare or with a work tree, read with gix: the
-//! files are the root-level blobs of the tree of REV (default HEAD), so
-//! uncommitted edits are not seen. `--old REV` (git only) also loads REV's
-//! zones: a zone in both whose data changed must have a higher serial
-//! (RFC 1982), as `ozone --old` requires, or secondaries never pick the
-//! change up.
-//!
-//! As `hooks/pre-receive` of a bare zone repository, refusing a push that
-//! breaks a zone or changes one without raising its serial (`xtask` is the
-//! built `target/debug/xtask`: `cargo xtask` only runs inside the gitns
-//! checkout). git keeps the pushed objects in a quarantine directory that
-//! only its own environment names, which gix does not read, so the hook
-//! checks through a scratch repository whose alternates are both:
-//!
-//! ```sh
-//! t=$(mktemp -d) && trap 'rm -rf "$t"' EXIT &&
-//! mkdir -p "$t/objects/info" "$t/refs" && echo 'ref: refs/heads/main' >"$t/HEAD" &&
-//! printf '%s\n' "${GIT_QUARANTINE_PATH:-$PWD/objects}" "$PWD/objects" \
-//!   >"$t/objects/info/alternates" || exit 1
-//! z=0000000000000000000000000000000000000000
-//! while read old new ref; do
-//!   [ "$new" = $z ] && continue   # ref deleted
-//!   [ "$old" = $z ] && old=$new   # ref created: nothing to compare with
-//!   xtask check "$t" --rev "$new" --old "$old" || exit 1
-//! done
+//! ```text
+//! gitns check FILE                     one file from the working tree
+//! gitns check --old OLDFILE FILE       ... whose serial must rise over OLDFILE's
+//! gitns check DIR|REPO [--rev R] [--old R]
 //! ```
 //!
-//! In a clone, before pushing: `cargo xtask check . --old origin/main`.
+//! FILE is a zone file named by its zone (or a `ZONE._keys`/`_keys` key
+//! file), read from disk; with `--old OLDFILE` it is compared with the
+//! older version of the same zone. PATH is either a plain directory (its
+//! root-level files are read from disk) or a git repository, bare or with
+//! a work tree, read with gix: the files are the root-level blobs of the
+//! tree of REV (default HEAD), so uncommitted edits are not seen. `--old
+//! REV` (git only) also loads REV's zones. In both `--old` forms a zone
+//! whose data changed must have a higher serial (RFC 1982), as `ozone
+//! --old` requires, or secondaries never pick the change up.
+//!
+//! xtask/tools/hooks/pre-receive runs the FILE forms on every zone file a
+//! push adds or changes. In a clone, before pushing: `gitns check . --old
+//! origin/main`.
 
+use crate::cli::{self, usage, Opt, ToolError, ToolResult};
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use std::path::Path;
 
@@ -61,6 +52,20 @@ pub fn read_dir(dir: &Path) -> Result<Files, String> {
     Ok(files)
 }
 
+pub const USAGE: &str = "usage: gitns check FILE
+       gitns check --old OLDFILE FILE
+       gitns check DIR|REPO [--rev REV] [--old REV]
+       (each with --strict: warnings fail too)
+
+Check zone files as the appliance loads them (errors and warnings as
+file:line:col; warnings name data the appliance leaves out or ignores).
+FILE: one zone file named by its zone (or a ZONE._keys file), from disk;
+  --old OLDFILE: the zone's earlier version: a changed zone must raise its
+  SOA serial.
+DIR: the root-level files of a directory; REPO: of the git tree of REV
+  (default HEAD); --old REV: changed zones must raise their serial.
+Exit status 1 when a file is rejected (or warns, with --strict).";
+
 struct Args {
     path: String,
     rev: Option<String>,
@@ -69,28 +74,28 @@ struct Args {
     strict: bool,
 }
 
-fn args(a: &[String]) -> Result<Args, String> {
-    let usage = "usage: cargo xtask check PATH [--rev REV] [--old REV] [--strict]";
-    let mut out = Args {
-        path: String::new(),
-        rev: None,
-        old: None,
-        strict: false,
+const SPEC: &[Opt] = &[
+    Opt("--rev", true),
+    Opt("--old", true),
+    Opt("--strict", false),
+];
+
+fn args(p: &cli::Parsed) -> Result<Args, ToolError> {
+    let [path] = &p.pos[..] else {
+        return Err(usage(match p.pos.len() {
+            0 => "a FILE, DIR or REPO to check is needed".to_string(),
+            _ => format!("one FILE, DIR or REPO, not {}", p.pos.len()),
+        }));
     };
-    let mut it = a.iter();
-    while let Some(x) = it.next() {
-        match x.as_str() {
-            "--rev" => out.rev = Some(it.next().ok_or(usage)?.clone()),
-            "--old" => out.old = Some(it.next().ok_or(usage)?.clone()),
-            "--strict" => out.strict = true,
-            p if out.path.is_empty() && !p.starts_with("--") => out.path = p.to_string(),
-            _ => return Err(usage.to_string()),
-        }
+    if let Some(a) = p.rest.first() {
+        return Err(usage(format!("unexpected argument `{a}`")));
     }
-    if out.path.is_empty() {
-        return Err(usage.to_string());
-    }
-    Ok(out)
+    Ok(Args {
+        path: path.clone(),
+        rev: p.get("--rev").map(str::to_string),
+        old: p.get("--old").map(str::to_string),
+        strict: p.flag("--strict"),
+    })
 }
 
 /// Whether `path` is a git repository the way `gix::open` decides: a work
@@ -105,6 +110,9 @@ type Files = Vec<(String, Vec<u8>)>;
 /// The files to check and, with `--old`, the files to compare with.
 fn inputs(a: &Args) -> Result<(Files, Option<Files>), String> {
     let path = Path::new(&a.path);
+    if path.is_file() {
+        return file_inputs(a);
+    }
     if !is_repo(path) {
         if a.rev.is_some() || a.old.is_some() {
             return Err(format!(
@@ -115,13 +123,36 @@ fn inputs(a: &Args) -> Result<(Files, Option<Files>), String> {
         return Ok((read_dir(path)?, None));
     }
     let repo = gix::open(path).map_err(|e| format!("{}: {e}", a.path))?;
-    let files = gitns_tools::gitread::files_at(&repo, a.rev.as_deref().unwrap_or("HEAD"))?;
+    let files = crate::gitread::files_at(&repo, a.rev.as_deref().unwrap_or("HEAD"))?;
     let old = a
         .old
         .as_deref()
-        .map(|r| gitns_tools::gitread::files_at(&repo, r))
+        .map(|r| crate::gitread::files_at(&repo, r))
         .transpose()?;
     Ok((files, old))
+}
+
+/// One file and, with `--old`, its earlier version under the same name
+/// (the zone is named by FILE, wherever OLDFILE lies).
+fn file_inputs(a: &Args) -> Result<(Files, Option<Files>), String> {
+    if a.rev.is_some() {
+        return Err(format!(
+            "{}: a file; --rev goes with a git repository",
+            a.path
+        ));
+    }
+    let path = Path::new(&a.path);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("{}: no file name", a.path))?
+        .to_string();
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let old = match &a.old {
+        Some(o) => Some(vec![(name.clone(), read(Path::new(o))?)]),
+        None => None,
+    };
+    Ok((vec![(name, read(path)?)], old))
 }
 
 /// `ozone --old`: a zone present in both sets whose data changed must have
@@ -157,8 +188,14 @@ fn check(a: &Args) -> Result<(LoadReport, usize), String> {
     Ok((rep, zs.keys.len()))
 }
 
-pub fn main(a: &[String]) -> Result<(), String> {
-    let a = args(a)?;
+/// `gitns check ARGS`.
+pub fn main(a: &[String]) -> ToolResult {
+    let p = cli::parse(a, SPEC, usize::MAX)?;
+    if p.help {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let a = args(&p)?;
     let (rep, keys) = check(&a)?;
     for (name, serial, records) in &rep.loaded {
         println!("ok    {name} serial {serial}, {records} records");
@@ -174,15 +211,15 @@ pub fn main(a: &[String]) -> Result<(), String> {
 }
 
 /// The exit status: errors fail, warnings only with `--strict`.
-fn verdict(rep: &LoadReport, strict: bool) -> Result<(), String> {
+fn verdict(rep: &LoadReport, strict: bool) -> ToolResult {
     match (rep.errors.len(), rep.warnings.len()) {
         (0, 0) => Ok(()),
         (0, w) if !strict => {
             eprintln!("check: {w} warning(s); --strict makes them errors");
             Ok(())
         }
-        (0, w) => Err(format!("{w} warning(s), and --strict")),
-        (e, _) => Err(format!("{e} file(s) rejected")),
+        (0, w) => Err(ToolError::Failed(format!("{w} warning(s), and --strict"))),
+        (e, _) => Err(ToolError::Failed(format!("{e} file(s) rejected"))),
     }
 }
 
@@ -207,7 +244,9 @@ mod tests {
     }
 
     fn run(a: &[&str]) -> Result<(LoadReport, usize), String> {
-        check(&args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())?)
+        let a: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        let p = cli::parse(&a, SPEC, usize::MAX).map_err(|e| e.to_string())?;
+        check(&args(&p).map_err(|e| e.to_string())?)
     }
 
     /// The error lines of a check that ran.
@@ -261,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             main(&[d.into(), "--old".into(), "HEAD~1".into()]),
-            Err("1 file(s) rejected".into())
+            Err(ToolError::Failed("1 file(s) rejected".into()))
         );
         assert_eq!(errors(&[d, "--old", "HEAD"]), no_errors);
 
@@ -371,7 +410,10 @@ mod tests {
             errors(&[d]),
             ["bad.net:5:7: A record: expected an IPv4 address"]
         );
-        assert_eq!(main(&[d.into()]), Err("1 file(s) rejected".into()));
+        assert_eq!(
+            main(&[d.into()]),
+            Err(ToolError::Failed("1 file(s) rejected".into()))
+        );
         std::fs::remove_file(dir.join("bad.net")).unwrap();
 
         // Warnings pass, unless --strict.
@@ -392,13 +434,49 @@ mod tests {
         assert_eq!(main(&[d.into()]), Ok(()));
         assert_eq!(
             main(&[d.into(), "--strict".into()]),
-            Err("1 warning(s), and --strict".into())
+            Err(ToolError::Failed("1 warning(s), and --strict".into()))
         );
         assert_eq!(
             run(&[d, "--old", "HEAD"]).unwrap_err(),
             format!("{d}: not a git repository (--rev/--old need one)")
         );
         assert!(run(&[&format!("{d}/nonexistent")]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn check_one_file_and_its_older_version() {
+        let dir = temp("gitns-check-file");
+        let f = dir.join("example.org");
+        let old = dir.join("example.org.old");
+        std::fs::write(&old, zone(1, "")).unwrap();
+        std::fs::write(&f, zone(1, "www A 192.0.2.2\n")).unwrap();
+        let (f, old) = (f.to_str().unwrap(), old.to_str().unwrap());
+        let (rep, _) = run(&[f]).unwrap();
+        assert_eq!(rep.loaded, [("example.org.".to_string(), 1, 4)]);
+        // The zone is named by FILE, not OLDFILE.
+        assert_eq!(
+            errors(&["--old", old, f]),
+            ["example.org: serial 1 did not rise (was 1)"]
+        );
+        std::fs::write(f, zone(2, "www A 192.0.2.2\n")).unwrap();
+        assert_eq!(errors(&["--old", old, f]), Vec::<String>::new());
+        std::fs::write(f, zone(3, "www A 192.0.2\n")).unwrap();
+        assert_eq!(
+            errors(&[f, "--old", old]),
+            ["example.org:5:7: A record: expected an IPv4 address"]
+        );
+        // A key file on its own.
+        let k = dir.join("example.org._keys");
+        std::fs::write(&k, "k._update.example.org. DNSKEY 0 3 163 AAAA\n").unwrap();
+        assert_eq!(run(&[k.to_str().unwrap()]).unwrap().1, 1);
+        assert!(run(&[f, "--rev", "HEAD"])
+            .unwrap_err()
+            .contains("--rev goes with"));
+        assert!(run(&[f, "--old", "/nonexistent"])
+            .unwrap_err()
+            .starts_with("/nonexistent: "));
+        assert!(run(&[]).unwrap_err().contains("is needed"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
