@@ -337,7 +337,7 @@ fn hooks_on_the_appliance_remote(ns: &Netns, srv: &GitServer, g: &Guest) {
     assert!(git(&["reset", "-q", "--hard", "origin/main"])
         .status
         .success());
-    let raised = now.replacen(&format!("\t{s}\t"), &format!("\t{}\t", s + 1), 1);
+    let raised = raise_serial(&now, s);
     commit(&format!("{raised}more IN A 192.0.2.3\n"));
     let out = git(&["push", "origin", "main"]);
     let err = text(&out.stderr);
@@ -361,6 +361,31 @@ fn hooks_on_the_appliance_remote(ns: &Netns, srv: &GitServer, g: &Guest) {
         "{}",
         g.output()
     );
+}
+
+/// The zone text with the SOA serial `s` raised by one (the file as the
+/// appliance last wrote it).
+fn raise_serial(zone: &str, s: u32) -> String {
+    let mut done = false;
+    let lines: Vec<String> = zone
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.iter().position(|t| *t == "SOA") {
+                Some(at) if !done => {
+                    done = true;
+                    let mut w: Vec<String> = w.iter().map(|t| t.to_string()).collect();
+                    let i = at + 3; // SOA MNAME RNAME SERIAL
+                    assert_eq!(w[i], s.to_string(), "{l}");
+                    w[i] = (s + 1).to_string();
+                    w.join(" ")
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect();
+    assert!(done, "no SOA line in\n{zone}");
+    lines.join("\n") + "\n"
 }
 
 /// Copy the shipped hooks into `repo` and configure them.
