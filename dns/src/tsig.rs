@@ -260,6 +260,21 @@ pub fn allows(key: &Name, op: Op, zone: &Name) -> bool {
     permission(key).is_some_and(|(have, kz)| have >= op && zone.is_at_or_below(&kz))
 }
 
+/// What a MAC covers besides a prior MAC (RFC 8945 4.3): the message as
+/// signed (4.3.2) and the TSIG variables of `t` (4.3.3).
+fn signed_and_variables(msg: &[u8], t: &TsigRr) -> (Vec<u8>, Vec<u8>) {
+    let vars = variables(
+        &t.key_name,
+        &t.algorithm,
+        t.time_signed,
+        t.fudge,
+        t.error,
+        &t.other,
+        false,
+    );
+    (unsigned_part(msg, t), vars)
+}
+
 /// Verify a signed request at wall-clock `now` (seconds). `zone` names
 /// the zone of the question; it is asked for only when the request
 /// carries a TSIG (most queries do not: no zone search for them).
@@ -295,16 +310,7 @@ pub fn verify(
     if t.mac.len() < (full / 2).max(10) {
         return Err(notauth(BADTRUNC, None, &t));
     }
-    let vars = variables(
-        &t.key_name,
-        &t.algorithm,
-        t.time_signed,
-        t.fudge,
-        t.error,
-        &t.other,
-        false,
-    );
-    let signed = unsigned_part(msg, &t);
+    let (signed, vars) = signed_and_variables(msg, &t);
     let mac_of = |k: &Key| hmac(k.algorithm, &k.secret, &[&signed, &vars]);
     let Some(key) = core::iter::once(first)
         .chain(keys)
@@ -455,22 +461,15 @@ pub fn verify_response(
     if t.error != 0 {
         return Err(notauth(t.error));
     }
-    let vars = variables(
-        &t.key_name,
-        &t.algorithm,
-        t.time_signed,
-        t.fudge,
-        t.error,
-        &t.other,
-        false,
-    );
+    // RFC 8945 4.3.1: a response's MAC covers the request MAC first.
+    let (signed, vars) = signed_and_variables(msg, &t);
     let expect = hmac(
         key.algorithm,
         &key.secret,
         &[
             &(request_mac.len() as u16).to_be_bytes(),
             request_mac,
-            &unsigned_part(msg, &t),
+            &signed,
             &vars,
         ],
     );

@@ -50,15 +50,12 @@ pub fn parse_key(s: &str) -> Result<Key, String> {
     })
 }
 
-/// The first of `keys` whose name grants `op` on `zone` (its name is
-/// `x._update.Z`, `x._transfer.Z` or `x._notify.Z` with `zone` at or below
-/// Z, or a root key `x._update.`), else the first key: the server decides.
+/// The first of `keys` whose name grants `op` on `zone` (`x._update.Z`,
+/// `x._transfer.Z` or `x._notify.Z` with `zone` at or below Z, or a root
+/// key `x._update.`), else the first key: the server decides.
 pub fn key_for<'k>(keys: &'k [Key], zone: &Name, op: Op) -> Option<&'k Key> {
-    let root_key =
-        |k: &&Key| tsig::permission(&k.name).is_some_and(|(have, z)| have >= op && z.is_root());
     keys.iter()
         .find(|k| tsig::allows(&k.name, op, zone))
-        .or_else(|| keys.iter().find(root_key))
         .or(keys.first())
 }
 
