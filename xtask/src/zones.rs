@@ -72,18 +72,8 @@ fn preallocate(path: &Path, len: u64, size: u64) -> Result<(), String> {
     f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// A TXT record line at `owner` whose RDATA is `n` octets (character
-/// strings of up to 255): zones at and past the RDATA limits, for tests.
-pub fn txt_of_size(owner: &str, n: usize) -> String {
-    let mut s = format!("{owner} TXT");
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(256) - 1;
-        s.push_str(&format!(" \"{}\"", "x".repeat(k)));
-        left -= k + 1;
-    }
-    s + "\n"
-}
+/// Zones at and past the RDATA limits, for tests (with `check`'s).
+pub use gitns_tools::check::txt_of_size;
 
 #[cfg(test)]
 mod tests {

@@ -223,6 +223,19 @@ fn verdict(rep: &LoadReport, strict: bool) -> ToolResult {
     }
 }
 
+/// A TXT record line at `owner` whose RDATA is `n` octets (character
+/// strings of up to 255): zones at and past the RDATA limits, for tests.
+pub fn txt_of_size(owner: &str, n: usize) -> String {
+    let mut s = format!("{owner} TXT");
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(256) - 1;
+        s.push_str(&format!(" \"{}\"", "x".repeat(k)));
+        left -= k + 1;
+    }
+    s + "\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,12 +379,9 @@ mod tests {
         let max = gitns_dns::rdata::max_rdata(15);
         assert_eq!(max, 64215);
         let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
-        w("below.net", zone(1, &xtask::zones::txt_of_size("www", max)));
-        w(
-            "above.net",
-            zone(1, &xtask::zones::txt_of_size("www", max + 1)),
-        );
-        w("u16.net", zone(1, &xtask::zones::txt_of_size("www", 65536)));
+        w("below.net", zone(1, &txt_of_size("www", max)));
+        w("above.net", zone(1, &txt_of_size("www", max + 1)));
+        w("u16.net", zone(1, &txt_of_size("www", 65536)));
         // $INCLUDE: 64 reads load, 65 do not (the included file is a zone
         // file of its own too, and fails as one: no SOA).
         w("part", "x A 192.0.2.1\n".into());
