@@ -150,15 +150,29 @@ impl SipHash24 {
     }
 
     pub(crate) fn write(&mut self, data: &[u8]) {
-        for &b in data {
-            self.tail[self.ntail] = b;
-            self.ntail += 1;
-            if self.ntail == 8 {
-                self.block(u64::from_le_bytes(self.tail));
-                self.ntail = 0;
-            }
-        }
         self.len += data.len() as u64;
+        let mut data = data;
+        // Fill a pending partial block first, then whole blocks directly.
+        if self.ntail > 0 {
+            let take = (8 - self.ntail).min(data.len());
+            self.tail[self.ntail..self.ntail + take].copy_from_slice(&data[..take]);
+            self.ntail += take;
+            data = &data[take..];
+            if self.ntail < 8 {
+                return;
+            }
+            self.block(u64::from_le_bytes(self.tail));
+            self.ntail = 0;
+        }
+        let mut blocks = data.chunks_exact(8);
+        for b in &mut blocks {
+            let mut m = [0u8; 8];
+            m.copy_from_slice(b);
+            self.block(u64::from_le_bytes(m));
+        }
+        let rest = blocks.remainder();
+        self.tail[..rest.len()].copy_from_slice(rest);
+        self.ntail = rest.len();
     }
 
     pub(crate) fn finish(mut self) -> u64 {

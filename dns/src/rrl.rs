@@ -215,12 +215,14 @@ impl Rrl {
         } else {
             name
         };
-        let mut lower = [0u8; 255];
-        let n = name.len().min(255);
-        for (l, b) in lower.iter_mut().zip(&name[..n]) {
-            *l = b.to_ascii_lowercase();
+        // Case-blind: hashed lowercased, 32 bytes at a time.
+        let mut lower = [0u8; 32];
+        for chunk in name.chunks(32) {
+            for (l, b) in lower.iter_mut().zip(chunk) {
+                *l = b.to_ascii_lowercase();
+            }
+            h.write(&lower[..chunk.len()]);
         }
-        h.write(&lower[..n]);
         h.finish().max(1)
     }
 }

@@ -54,7 +54,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     }
     if which.contains(&"query-child") {
         // Internal: the one pass `bench query` counts under callgrind.
-        return query::child();
+        return query::child(args.iter().any(|a| a == "--on"));
     }
     if all || which.contains(&"zone") {
         zone::run(quick)?;

@@ -8,12 +8,35 @@
 use super::report;
 use super::stats::summary;
 use gitns_dns::authority::{serve, Ctx, Policy, Transport};
+use gitns_dns::cookie::Secrets;
 use gitns_dns::name::Name;
+use gitns_dns::rrl::{self, Rrl};
 use gitns_dns::zoneset::ZoneSet;
 use std::time::Instant;
 
-/// The `bench dns` queries in wire form.
-fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
+/// Cookies and rate limiting for the "on" passes: the secrets and a
+/// limiter at a rate the passes never reach (bookkeeping, no limiting).
+struct Protect {
+    secrets: Secrets,
+    rrl: Rrl,
+}
+
+impl Protect {
+    fn new() -> Protect {
+        let cfg = rrl::Config {
+            rate: 1_000_000_000,
+            ..Default::default()
+        };
+        Protect {
+            secrets: Secrets::new([1; 16], 0),
+            rrl: Rrl::new(cfg, rrl::DEFAULT_SLOTS, [2; 16]),
+        }
+    }
+}
+
+/// The `bench dns` queries in wire form; `cookie`: each with an OPT
+/// carrying a client cookie (as the "on" row of `bench dns`).
+fn wire_queries(cookie: bool) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     for (i, line) in super::dns::queries().lines().enumerate() {
         let (name, ty) = line.split_once(' ').ok_or("bad query line")?;
@@ -30,6 +53,11 @@ fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
         m.extend_from_slice(name.wire());
         m.extend_from_slice(&qtype.to_be_bytes());
         m.extend_from_slice(&1u16.to_be_bytes());
+        if cookie {
+            m[11] = 1;
+            m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8]);
+            m.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        }
         out.push(m);
     }
     Ok(out)
@@ -38,19 +66,26 @@ fn wire_queries() -> Result<Vec<Vec<u8>>, String> {
 /// One pass over every query: nanoseconds per query. Never inlined:
 /// callgrind counts the instructions inside it by name.
 #[inline(never)]
-fn pass(zs: &mut ZoneSet, queries: &[Vec<u8>], out: &mut [u8]) -> f64 {
+fn pass(
+    zs: &mut ZoneSet,
+    queries: &[Vec<u8>],
+    out: &mut [u8],
+    mut on: Option<&mut Protect>,
+) -> f64 {
     let mut bytes = 0usize;
     let policy = Policy::default();
+    let client = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
     let t0 = Instant::now();
     for q in queries {
-        serve(
-            zs,
-            q,
-            &mut Ctx::new(Transport::Udp, 0, &policy),
-            &mut |_, _, _, _| Err(()),
-            out,
-            &mut |m| bytes += m.len(),
-        );
+        let mut ctx = Ctx::new(Transport::Udp, 0, &policy);
+        if let Some(p) = on.as_deref_mut() {
+            ctx.client = client;
+            ctx.cookies = Some(&p.secrets);
+            ctx.rrl = Some(&mut p.rrl);
+        }
+        serve(zs, q, &mut ctx, &mut |_, _, _, _| Err(()), out, &mut |m| {
+            bytes += m.len()
+        });
     }
     let ns = t0.elapsed().as_nanos() as f64 / queries.len() as f64;
     std::hint::black_box(bytes);
@@ -70,19 +105,21 @@ fn zone() -> Result<ZoneSet, String> {
     Ok(zs)
 }
 
-/// `bench query-child`: one pass, for callgrind to count.
-pub fn child() -> Result<(), String> {
+/// `bench query-child [--on]`: one pass, for callgrind to count; `--on`
+/// with cookies and rate limiting.
+pub fn child(on: bool) -> Result<(), String> {
     let mut zs = zone()?;
-    let queries = wire_queries()?;
+    let queries = wire_queries(on)?;
     let mut out = vec![0u8; 65535];
-    pass(&mut zs, &queries, &mut out);
+    let mut p = Protect::new();
+    pass(&mut zs, &queries, &mut out, on.then_some(&mut p));
     Ok(())
 }
 
 /// Instructions per query: callgrind counts the instructions executed
 /// inside `pass` by `bench query-child` (exact and repeatable, unlike
 /// time; this host's PVM exposes no PMU to `perf stat`).
-fn instructions(queries: usize) -> Result<f64, String> {
+fn instructions(queries: usize, on: bool) -> Result<f64, String> {
     crate::deps::install(&[("valgrind", "valgrind")])?;
     let out = std::env::temp_dir().join(format!("gitns-callgrind-{}.out", std::process::id()));
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -92,6 +129,7 @@ fn instructions(queries: usize) -> Result<f64, String> {
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .args(["bench", "query-child"])
+        .args(on.then_some("--on"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -117,19 +155,20 @@ fn instructions(queries: usize) -> Result<f64, String> {
 
 pub fn run(quick: bool) -> Result<(), String> {
     let mut zs = zone()?;
-    let queries = wire_queries()?;
+    let queries = wire_queries(false)?;
     let mut out = vec![0u8; 65535];
     // Warm up (caches, the allocator), then measure.
-    pass(&mut zs, &queries, &mut out);
+    pass(&mut zs, &queries, &mut out, None);
     let before = super::allocs::count();
-    pass(&mut zs, &queries, &mut out);
+    pass(&mut zs, &queries, &mut out, None);
     let allocs = (super::allocs::count() - before) as f64 / queries.len() as f64;
     let passes = if quick { 5 } else { 21 };
     let ns: Vec<f64> = (0..passes)
-        .map(|_| pass(&mut zs, &queries, &mut out))
+        .map(|_| pass(&mut zs, &queries, &mut out, None))
         .collect();
     let s = summary(&ns);
-    let ir = instructions(queries.len())?;
+    let ir = instructions(queries.len(), false)?;
+    let ir_on = instructions(queries.len(), true)?;
     let body = format!(
         "## Query path (host, no network)\n\n\
 Command: `cargo xtask bench query{}`. Machine: {}.\n\
@@ -137,20 +176,22 @@ The `bench dns` zone (10,000 hosts) and its {} queries answered by `authority::s
 | figure | min | median | max |\n|---|---|---|---|\n\
 | ns per query | {:.0} | {:.0} | {:.0} |\n\n\
 Instructions per query (callgrind, one pass: `valgrind --tool=callgrind --toggle-collect='xtask::bench::query::pass*' target/release/xtask bench query-child`): {ir:.0}.\n\n\
-Heap allocations per query (counting allocator, one pass): {allocs:.2}.\n",
+Heap allocations per query (counting allocator, one pass): {allocs:.2}.\n\n\
+With DNS Cookies and rate limiting on (`bench query-child --on`: every query has an OPT with a client cookie, so every answer computes a server cookie; a rate limiter at a rate never reached): {ir_on:.0} instructions per query, {:.3} of off.\n",
         if quick { " --quick" } else { "" },
         report::machine(),
         queries.len(),
         s.min,
         s.median,
-        s.max
+        s.max,
+        ir_on / ir
     );
     print!("{body}");
     report::write_section("query", &body)?;
     report::write_json(
         "query",
         &format!(
-            "{{\"queries\": {}, \"passes\": {passes}, \"allocs_per_query\": {allocs:.2}, \"instructions_per_query\": {ir:.0}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
+            "{{\"queries\": {}, \"passes\": {passes}, \"allocs_per_query\": {allocs:.2}, \"instructions_per_query\": {ir:.0}, \"instructions_per_query_rrl_cookies\": {ir_on:.0}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
             queries.len(),
             s.min,
             s.median,
