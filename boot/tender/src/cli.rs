@@ -14,6 +14,8 @@ pub struct Cli {
     pub blocks: Vec<(String, PathBuf)>,
     /// (device name, sector size): `--block-sector-size:NAME=N`.
     pub sector_sizes: Vec<(String, u16)>,
+    /// (device name, fault): `--block-fault:NAME=N:MODE`, for tests.
+    pub block_faults: Vec<(String, crate::devices::Fault)>,
     pub quiet: bool,
     /// Offer no gitns extensions (behave exactly like solo5-hvt).
     pub no_extensions: bool,
@@ -50,6 +52,11 @@ Module options:
     --block:NAME=PATH (attach block device/file at PATH as block storage NAME)
   [ --block-sector-size:NAME=SECTORSIZE ] (set sector size for block device NAME;
                        must be a power of two greater than or equal 512)
+Testing options:
+  [ --block-fault:NAME=N:fail|tear|stop ] (block device NAME's write number N,
+                       from 0, and every later one fail (the guest gets an
+                       error); or write N is half done and the VM stops; or
+                       the VM stops before write N)
 ";
 
 /// solo5-hvt's message for a bad `--block-sector-size` (operators' scripts
@@ -144,6 +151,12 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
                 return Err(Early::Error(format!("Invalid option: `{a}'")));
             };
             cli.sector_sizes.push((n.into(), size?));
+        } else if let Some(rest) = a.strip_prefix("--block-fault:") {
+            let (n, v) = split_dev(rest, "--block-fault")?;
+            let fault = crate::devices::Fault::parse(v).ok_or_else(|| {
+                Early::Error(format!("Malformed argument to --block-fault: `{v}'"))
+            })?;
+            cli.block_faults.push((n.into(), fault));
         } else if let Some(rest) = a.strip_prefix("--block:") {
             let (n, v) = split_dev(rest, "--block")?;
             cli.blocks.push((n.into(), v.into()));

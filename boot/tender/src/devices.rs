@@ -20,7 +20,46 @@ pub enum Backend {
         file: File,
         capacity: u64,
         sector: u64,
+        /// Writes so far, and the fault a test asked for.
+        writes: std::cell::Cell<u64>,
+        fault: Option<Fault>,
     },
+}
+
+/// What happens at a block device's write number `at` (test-only,
+/// `--block-fault`): the crashes and full disks storage must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub at: u64,
+    pub mode: FaultMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultMode {
+    /// That write and every later one fail (a full or failing host disk).
+    Fail,
+    /// Half of that write reaches the file, then the VM stops (a crash
+    /// inside a write, a torn sector).
+    Tear,
+    /// The VM stops before that write (a crash between two writes).
+    Stop,
+}
+
+impl Fault {
+    /// `N:fail`, `N:tear` or `N:stop`.
+    pub fn parse(v: &str) -> Option<Fault> {
+        let (at, mode) = v.split_once(':')?;
+        let mode = match mode {
+            "fail" => FaultMode::Fail,
+            "tear" => FaultMode::Tear,
+            "stop" => FaultMode::Stop,
+            _ => return None,
+        };
+        Some(Fault {
+            at: at.parse().ok()?,
+            mode,
+        })
+    }
 }
 
 /// Devices by manifest index (0 is the reserved entry: None).
@@ -74,6 +113,7 @@ fn check_declared(cli: &Cli, view: &MftView) -> Result<(), String> {
     let nets = nets.chain(cli.macs.iter().map(|(n, _)| n));
     let blocks = cli.blocks.iter().map(|(n, _)| n);
     let blocks = blocks.chain(cli.sector_sizes.iter().map(|(n, _)| n));
+    let blocks = blocks.chain(cli.block_faults.iter().map(|(n, _)| n));
     let named = nets
         .map(|n| (n, MFT_DEV_NET_BASIC))
         .chain(blocks.map(|n| (n, MFT_DEV_BLOCK_BASIC)));
@@ -127,10 +167,13 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
                     let (file, capacity) = open_block(d.name, path, sector)?;
                     copy[u..u + 8].copy_from_slice(&capacity.to_le_bytes());
                     copy[u + 8..u + 10].copy_from_slice(&sector.to_le_bytes());
+                    let fault = cli.block_faults.iter().rfind(|(n, _)| n == d.name);
                     Ok(Backend::Block {
                         file,
                         capacity,
                         sector: sector.into(),
+                        writes: std::cell::Cell::new(0),
+                        fault: fault.map(|(_, f)| *f),
                     })
                 }),
             _ => None,

@@ -59,6 +59,8 @@ impl Machine {
                 file,
                 capacity: BLOCK,
                 sector: 512,
+                writes: std::cell::Cell::new(0),
+                fault: None,
             }),
         ];
         Ok(Machine {

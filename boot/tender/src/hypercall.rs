@@ -2,7 +2,7 @@
 //! address goes through [`GuestMem`]; a guest passing an address outside its
 //! memory is stopped with an error, as solo5-hvt does.
 
-use crate::devices::{Backend, Devices};
+use crate::devices::{Backend, Devices, Fault, FaultMode};
 use crate::guestmem::GuestMem;
 use gitns_abi::hypercall::{
     self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK,
@@ -280,20 +280,20 @@ fn wait_readable(fd: i32, timeout_ns: u64) {
     unsafe { libc::ppoll(&mut p, 1, &ts, std::ptr::null()) };
 }
 
-/// The file of block device `handle` when [offset, offset + len) is inside
-/// it and covers whole sectors (the manifest's block_size is the unit of
-/// I/O; Solo5's bindings send exactly one aligned sector, ours one or more).
-fn block(devs: &Devices, handle: u64, offset: u64, len: u64) -> Option<&std::fs::File> {
+/// Block device `handle` when [offset, offset + len) is inside it and
+/// covers whole sectors (the manifest's block_size is the unit of I/O;
+/// Solo5's bindings send exactly one aligned sector, ours one or more).
+fn block(devs: &Devices, handle: u64, offset: u64, len: u64) -> Option<&Backend> {
     match devs.by_index.get(handle as usize) {
-        Some(Some(Backend::Block {
-            file,
-            capacity,
-            sector,
-        })) if offset.checked_add(len).is_some_and(|e| e <= *capacity)
+        Some(Some(
+            b @ Backend::Block {
+                capacity, sector, ..
+            },
+        )) if offset.checked_add(len).is_some_and(|e| e <= *capacity)
             && offset.is_multiple_of(*sector)
             && len.is_multiple_of(*sector) =>
         {
-            Some(file)
+            Some(b)
         }
         _ => None,
     }
@@ -302,30 +302,80 @@ fn block(devs: &Devices, handle: u64, offset: u64, len: u64) -> Option<&std::fs:
 fn block_write(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
     let mut a: hc::BlockWrite = mem.read(gpa).map_err(|e| e.to_string())?;
     a.ret = match block(devs, a.handle, a.offset, a.len) {
-        None => RESULT_EINVAL,
-        Some(f) => {
+        Some(Backend::Block {
+            file,
+            writes,
+            fault,
+            ..
+        }) => {
             let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
-            // Synced before the guest goes on: it acknowledges UPDATEs on
-            // the strength of this write (solo5-hvt does not sync).
-            f.write_all_at(data, a.offset)
-                .and_then(|()| f.sync_data())
-                .map_err(|e| format!("Fatal error when writing: {e}"))?;
-            RESULT_OK
+            let n = writes.get();
+            writes.set(n + 1);
+            match fault.filter(|f| n >= f.at) {
+                Some(f) => injected(file, f, n, data, a.offset)?,
+                None => write_synced(file, data, a.offset),
+            }
         }
+        _ => RESULT_EINVAL,
     };
     mem.write(gpa, &a).map_err(|e| e.to_string())
+}
+
+/// Write and sync before the guest goes on: it acknowledges UPDATEs on the
+/// strength of this write (solo5-hvt does not sync). A failure (host disk
+/// full, I/O error) is the guest's to handle (its UPDATE gets SERVFAIL and
+/// it keeps serving), not the end of the VM as in solo5-hvt.
+fn write_synced(file: &std::fs::File, data: &[u8], offset: u64) -> i32 {
+    match file
+        .write_all_at(data, offset)
+        .and_then(|()| file.sync_data())
+    {
+        Ok(()) => RESULT_OK,
+        Err(e) => {
+            eprintln!(
+                "gitns-hvt: block write of {} bytes at {offset} failed: {e}",
+                data.len()
+            );
+            RESULT_EUNSPEC
+        }
+    }
+}
+
+/// The fault `f` of `--block-fault` at write number `n` (>= f.at).
+fn injected(
+    file: &std::fs::File,
+    f: Fault,
+    n: u64,
+    data: &[u8],
+    offset: u64,
+) -> Result<i32, String> {
+    match f.mode {
+        FaultMode::Fail => Ok(RESULT_EUNSPEC),
+        FaultMode::Stop => Err(format!("--block-fault: stopped before block write {n}")),
+        FaultMode::Tear => {
+            let half = &data[..data.len().div_ceil(2)];
+            let _ = file
+                .write_all_at(half, offset)
+                .and_then(|()| file.sync_data());
+            Err(format!(
+                "--block-fault: block write {n} torn after {} of {} bytes",
+                half.len(),
+                data.len()
+            ))
+        }
+    }
 }
 
 fn block_read(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
     let mut a: hc::BlockRead = mem.read(gpa).map_err(|e| e.to_string())?;
     a.ret = match block(devs, a.handle, a.offset, a.len) {
-        None => RESULT_EINVAL,
-        Some(f) => {
+        Some(Backend::Block { file, .. }) => {
             let buf = mem.slice_mut(a.data, a.len).map_err(|e| e.to_string())?;
-            f.read_exact_at(buf, a.offset)
+            file.read_exact_at(buf, a.offset)
                 .map_err(|e| format!("Fatal error when reading: {e}"))?;
             RESULT_OK
         }
+        _ => RESULT_EINVAL,
     };
     mem.write(gpa, &a).map_err(|e| e.to_string())
 }
