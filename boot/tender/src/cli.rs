@@ -279,4 +279,19 @@ mod tests {
         assert!(cmdline(&v(&["x".repeat(10).as_str()]), 10).is_err());
         assert!(cmdline(&v(&["a\0b"]), 10).is_err());
     }
+
+    #[test]
+    fn block_faults_for_tests() {
+        use crate::devices::{Fault, FaultMode};
+        let c = parse(&v(&["--block-fault:storage=3:tear", "img"])).unwrap();
+        let f = Fault {
+            at: 3,
+            mode: FaultMode::Tear,
+        };
+        assert_eq!(c.block_faults, vec![("storage".to_string(), f)]);
+        for bad in ["x:fail", "3:melt", "3"] {
+            let e = parse(&v(&[&format!("--block-fault:storage={bad}"), "img"]));
+            assert!(matches!(e, Err(Early::Error(_))), "{bad}");
+        }
+    }
 }
