@@ -333,6 +333,8 @@ fn resolve_user(spec: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
 
 fn lookup_user(name: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
     let c = CString::new(name).map_err(|_| format!("--user={name}: bad name"))?;
+    // SAFETY: passwd is plain data (integers and pointers): all zeroes is a
+    // valid value, and getpwnam_r fills it before it is read.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut out: *mut libc::passwd = std::ptr::null_mut();
