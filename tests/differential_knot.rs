@@ -261,12 +261,7 @@ fn gitns_answers_like_knot() {
         ("gitns", &|q: &[&str]| dig(&ns, q)),
     ] {
         let first = ask(&["+norec", "+cookie", "www.example.org", "A"]);
-        let cookie = first
-            .lines()
-            .find_map(|l| l.strip_prefix("; COOKIE: "))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("{who}: no COOKIE: {first}"))
-            .to_string();
+        let cookie = dig_cookie(&first).unwrap_or_else(|| panic!("{who}: no COOKIE: {first}"));
         let again = ask(&[
             "+norec",
             &format!("+cookie={cookie}"),

@@ -294,12 +294,7 @@ fn udp_and_edns_like_nsd() {
 
     // Cookies: a client cookie gets a server cookie; sent back, it is good.
     let out = dig_at(&ns, "10.0.0.2", &["+cookie", "www.example.org", "A"]);
-    let cookie = out
-        .lines()
-        .find_map(|l| l.strip_prefix("; COOKIE: "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no COOKIE: {out}"))
-        .to_string();
+    let cookie = dig_cookie(&out).unwrap_or_else(|| panic!("no COOKIE: {out}"));
     assert_eq!(cookie.len(), 48, "client + RFC 9018 server cookie: {out}");
     let again = dig_at(
         &ns,

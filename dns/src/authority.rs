@@ -1173,35 +1173,13 @@ five TXT \"%5\"
             assert_eq!(r.opt.unwrap().0 & 0x8000, 0, "no DO unless asked");
         }
         // Unknown options are ignored (RFC 6891 6.1.2); a bad cookie length is FORMERR.
-        let r = parse(
-            &run(
-                &mut z,
-                &edns_query(
-                    "www.example.org.",
-                    A,
-                    1232,
-                    false,
-                    &[0xfd, 0xe9, 0, 2, 1, 2],
-                ),
-                &mut ctx,
-            )
-            .unwrap(),
-        );
+        let mut with = |opts: &[u8]| {
+            let q = edns_query("www.example.org.", A, 1232, false, opts);
+            parse(&run(&mut z, &q, &mut ctx).unwrap())
+        };
+        let r = with(&[0xfd, 0xe9, 0, 2, 1, 2]);
         assert_eq!((r.rcode, r.sec[0].len()), (0, 1));
-        let r = parse(
-            &run(
-                &mut z,
-                &edns_query(
-                    "www.example.org.",
-                    A,
-                    1232,
-                    false,
-                    &[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-                ),
-                &mut ctx,
-            )
-            .unwrap(),
-        );
+        let r = with(&[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert_eq!(r.rcode, 1, "FORMERR");
         let mut v1 = edns_query("www.example.org.", A, 1232, true, &[]);
         let l = v1.len();

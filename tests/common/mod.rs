@@ -356,6 +356,15 @@ pub fn dig(ns: &Netns, args: &[&str]) -> String {
     run_in(ns, "dig", &a)
 }
 
+/// The COOKIE option dig printed (`; COOKIE: <hex> ...`), as hex.
+#[allow(dead_code)]
+pub fn dig_cookie(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("; COOKIE: "))
+        .and_then(|l| l.split_whitespace().next())
+        .map(String::from)
+}
+
 /// Run `nsupdate` inside `ns` with `script` on stdin; returns its output.
 pub fn nsupdate(ns: &Netns, args: &[&str], script: &str) -> (bool, String) {
     use std::io::Write;
