@@ -690,7 +690,7 @@ dnsperf (`-c 4 -q 200`, {secs} s, {runs} run(s)) pinned to core 1, each server p
     let _ = write!(
         body,
         "\n### Rate limiting and cookies on vs off (UDP)\n\n\
-\"On\": gitns `{}` with dnsperf `-E {COOKIE_OPT}` (a client cookie in every query, so every answer computes a server cookie); NSD `rrl-ratelimit: 1000000` (NSD {} answers no cookies). The rate is one the bench never reaches: the rows measure the per-answer bookkeeping, not limiting. \"Off\": gitns `{}`, NSD `rrl-ratelimit: 0`.\n\n\
+\"On\": gitns `{}` with dnsperf `-E {COOKIE_OPT}` (a client cookie in every query, so every answer computes a server cookie); NSD `rrl-ratelimit: 1000000` ({} answers no cookies). The rate is one the bench never reaches: the rows measure the per-answer bookkeeping, not limiting. \"Off\": gitns `{}`, NSD `rrl-ratelimit: 0`.\n\n\
 | server | QPS off | QPS on | on / off |\n|---|---|---|---|\n",
         PROTECT_ON.join(" "),
         version("nsd", "-v"),
