@@ -161,25 +161,42 @@ fn rcode_of(resp: &[u8], id: u16) -> Result<u8, String> {
 }
 
 /// Ask `www` A over UDP from 10.0.0.1; the answer must come within `limit`.
+/// The query is sent again every 200 ms, as a stub resolver with a short
+/// timeout does: right after a burst the server's queues (the tap's, the
+/// socket's) may still be full, and a datagram dropped there is UDP's
+/// normal loss, not a server that stopped answering.
 pub fn udp_answer(server: Ipv4Addr, id: u16, limit: Duration) -> Result<(), String> {
+    const RESEND: Duration = Duration::from_millis(200);
     let s = udp_from(Ipv4Addr::new(10, 0, 0, 1));
     let start = Instant::now();
-    s.send_to(&query(id, &format!("www.{ZONE}"), 1), (server, 53))
-        .map_err(|e| format!("UDP send: {e}"))?;
+    let q = query(id, &format!("www.{ZONE}"), 1);
     let mut buf = [0u8; 4096];
+    let mut sends = 0;
     loop {
-        let left = limit.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Err(format!("no UDP answer within {limit:?}"));
+        let since = start.elapsed();
+        if since >= limit {
+            return Err(format!("no UDP answer within {limit:?} ({sends} sends)"));
         }
-        s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        if since >= RESEND * sends {
+            s.send_to(&q, (server, 53))
+                .map_err(|e| format!("UDP send: {e}"))?;
+            sends += 1;
+        }
+        let wait = (RESEND * sends).min(limit).saturating_sub(start.elapsed());
+        s.set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+            .map_err(|e| e.to_string())?;
         match s.recv_from(&mut buf) {
             Ok((n, _)) => match rcode_of(&buf[..n], id) {
                 Ok(0) => return Ok(()),
                 Ok(r) => return Err(format!("rcode {r}")),
                 Err(_) => continue, // not ours: wait on
             },
-            Err(e) => return Err(format!("no UDP answer within {limit:?} ({e})")),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(format!("UDP receive: {e}")),
         }
     }
 }
