@@ -70,13 +70,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let err = child.stderr.take().ok_or("no stderr")?;
     let tx2 = tx.clone();
     let t1 = std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
+        for l in lossy_lines(out) {
             println!("{l}");
             let _ = tx.send(l);
         }
     });
     let t2 = std::thread::spawn(move || {
-        for l in BufReader::new(err).lines().map_while(Result::ok) {
+        for l in lossy_lines(err) {
             eprintln!("{l}");
             let _ = tx2.send(l);
         }
@@ -104,6 +104,17 @@ pub fn main(args: &[String]) -> Result<(), String> {
         return Err(format!("cargo test failed: {status}"));
     }
     fuzzed
+}
+
+/// The lines of `r` until its end, bytes that are not UTF-8 replaced: a
+/// test may print anything (the tender's hostile-hypercall harness echoes
+/// guest bytes), and a reader that stopped at the first such line would
+/// close the pipe and kill the test run with EPIPE.
+fn lossy_lines(r: impl std::io::Read) -> impl Iterator<Item = String> {
+    BufReader::new(r)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(&l)).into_owned())
 }
 
 /// Every fuzz target for a bounded time (issue 25: the targets build and
@@ -141,6 +152,12 @@ fn fuzz_step() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_that_are_not_utf8_do_not_end_the_output() {
+        let out: Vec<String> = lossy_lines(&b"a\n\xff\xfe garbage\r\nb\n"[..]).collect();
+        assert_eq!(out, vec!["a", "\u{fffd}\u{fffd} garbage", "b"]);
+    }
 
     #[test]
     fn tally_reads_cargo_result_lines() {
