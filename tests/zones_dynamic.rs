@@ -318,20 +318,7 @@ fn nsd_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
         "server:\n  ip-address: 10.0.0.1\n  port: 53\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: zone\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("nsd.conf"), conf).unwrap();
-    let child = ns
-        .command("nsd")
-        .args(["-d", "-c"])
-        .arg(dir.join("nsd.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nsd");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_nsd(ns, dir, &conf, false)
 }
 
 fn commit_remove(srv: &GitServer, names: &[&str], msg: &str) {
