@@ -23,6 +23,7 @@ pub mod probe;
 pub mod rdata;
 pub mod rrl;
 pub mod rtype;
+pub mod secondary;
 pub mod serial;
 pub mod stub;
 mod svcb;

@@ -84,18 +84,7 @@ pub struct Notifier {
 /// The secondary named by a `<primary-ip>.<secondary-ip>._transfer.<zone>`
 /// key, if the key has that form.
 pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
-    let labels: Vec<&[u8]> = key.labels().collect();
-    let t = labels
-        .iter()
-        .position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
-    if t < 8 {
-        return None;
-    }
-    let mut ip = [0u8; 4];
-    for (i, l) in labels[t - 4..t].iter().enumerate() {
-        ip[i] = core::str::from_utf8(l).ok()?.parse().ok()?;
-    }
-    Some(ip)
+    crate::secondary::source::endpoints(key).map(|(_, own)| own)
 }
 
 /// Secondaries of `zone`: addresses of its NS names in our zones, and the

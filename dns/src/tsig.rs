@@ -68,11 +68,11 @@ pub struct Verified {
     pub tsig: TsigRr,
 }
 
-fn algorithm_name(a: Algorithm) -> Name {
+pub(crate) fn algorithm_name(a: Algorithm) -> Name {
     Name::parse(a.tsig_name(), &Name::root()).unwrap_or_else(|_| Name::root())
 }
 
-fn algorithm_of(n: &Name) -> Option<Algorithm> {
+pub(crate) fn algorithm_of(n: &Name) -> Option<Algorithm> {
     [
         Algorithm::Sha1,
         Algorithm::Sha224,
@@ -116,7 +116,7 @@ pub fn hmac(a: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Constant-time equality of `a` and the first `a.len()` bytes of `b`.
-fn ct_eq_prefix(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq_prefix(a: &[u8], b: &[u8]) -> bool {
     if a.len() > b.len() {
         return false;
     }
@@ -174,7 +174,7 @@ pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigR
 }
 
 /// The TSIG variables (RFC 8945 4.3.3) in canonical form.
-fn variables(
+pub(crate) fn variables(
     key: &Name,
     alg: &Name,
     time: u64,
@@ -202,7 +202,7 @@ fn variables(
 }
 
 /// The message as signed: TSIG removed, ARCOUNT less one, original ID.
-fn unsigned_part(msg: &[u8], t: &TsigRr) -> Vec<u8> {
+pub(crate) fn unsigned_part(msg: &[u8], t: &TsigRr) -> Vec<u8> {
     let mut m = msg[..t.at].to_vec();
     m[0..2].copy_from_slice(&t.original_id.to_be_bytes());
     let ar = u16::from_be_bytes([m[10], m[11]]).saturating_sub(1);
