@@ -5,6 +5,10 @@
 //! - [`timers`]: REFRESH / RETRY / EXPIRE of one zone.
 //! - [`tsig_chain`]: TSIG over every message of a transfer.
 
+pub mod ixfr_apply;
+pub mod request;
+pub mod response;
 pub mod source;
 pub mod timers;
 pub mod tsig_chain;
+pub mod xfr_in;
