@@ -156,7 +156,7 @@ mod tests {
         // Wrong starting serial.
         let mut z = v2.clone();
         assert_eq!(
-            apply(&mut z, &[good.clone()]),
+            apply(&mut z, core::slice::from_ref(&good)),
             Err(ApplyError::NotFrom {
                 have: Some(2),
                 from: 1

@@ -1,14 +1,601 @@
-//! The secondary (issue 23): zones transferred in from a primary, kept
-//! fresh by the SOA timers and NOTIFY, as a sans-I/O core.
+//! The secondary (issue 23): zones transferred in from a primary and kept
+//! fresh by the SOA timers and NOTIFY, as a sans-I/O core. The caller owns
+//! the sockets, the clocks and the RNG: it feeds what arrives
+//! ([`Secondary::on_notify`], [`Secondary::on_udp`],
+//! [`Secondary::on_transfer`], [`Secondary::on_closed`]), calls
+//! [`Secondary::poll`] after each input and at [`Secondary::deadline`],
+//! and carries out the [`Action`]s: UDP queries, TCP transfers, installing
+//! a received zone in the served set, expiring one, log lines.
 //!
 //! - [`source`]: what to follow, from the seed's key names.
 //! - [`timers`]: REFRESH / RETRY / EXPIRE of one zone.
-//! - [`tsig_chain`]: TSIG over every message of a transfer.
+//! - [`follow`]: one zone's cycle: SOA query, transfer, failure.
+//! - [`request`], [`response`], [`xfr_in`], [`tsig_chain`]: the messages.
+//! - [`ixfr_apply`]: IXFR differences applied to the served zone.
+//! - [`notify_in`]: NOTIFY from the primary.
 
+pub mod action;
+pub mod follow;
 pub mod ixfr_apply;
+pub mod notify_in;
 pub mod request;
 pub mod response;
 pub mod source;
 pub mod timers;
 pub mod tsig_chain;
 pub mod xfr_in;
+
+use crate::message::Rcode;
+use crate::name::Name;
+use crate::notify_out::Target;
+use crate::tsig::TsigError;
+pub use action::{Action, Now};
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::vec::Vec;
+use follow::Follow;
+use notify_in::{Notify, Signer};
+pub use request::HeldSoa;
+use source::Source;
+pub use xfr_in::{Limits, Received};
+
+/// A root key's primary is asked for "." this often, so it notifies us of
+/// every zone it has (seed 001).
+pub const CATCH_ALL_MS: u64 = 3_600_000;
+
+/// Every zone followed, and the root keys that add zones.
+pub struct Secondary {
+    zones: BTreeMap<Vec<u8>, Follow>,
+    /// Root-key sources and when their primary is asked for "." next.
+    catch_all: Vec<(Source, u64)>,
+    out: Vec<Action>,
+}
+
+impl Secondary {
+    /// Follow `sources` from monotonic `now` (ms): every zone is checked
+    /// at once.
+    pub fn new(sources: Vec<Source>, now: u64) -> Secondary {
+        let mut s = Secondary {
+            zones: BTreeMap::new(),
+            catch_all: Vec::new(),
+            out: Vec::new(),
+        };
+        for src in sources {
+            if src.is_catch_all() {
+                s.catch_all.push((src, now));
+            } else {
+                s.follow(src, now);
+            }
+        }
+        s
+    }
+
+    fn follow(&mut self, src: Source, now: u64) -> &mut Follow {
+        self.zones
+            .entry(src.zone.key().to_vec())
+            .or_insert_with(|| Follow::new(src.zone.clone(), src, now))
+    }
+
+    /// The zones followed and the serial served of each.
+    pub fn zones(&self) -> impl Iterator<Item = (&Name, Option<u32>)> {
+        self.zones.values().map(|f| (&f.origin, f.serial()))
+    }
+
+    pub fn follows(&self, zone: &Name) -> bool {
+        self.zones.contains_key(&zone.key()[..])
+    }
+
+    /// A copy of `zone` read from storage at boot: serve it, check it now.
+    pub fn restore(&mut self, zone: &Name, soa: HeldSoa, now: u64) {
+        if let Some(f) = self.zones.get_mut(&zone.key()[..]) {
+            f.restore(soa, now);
+        }
+    }
+
+    /// Limits for every transfer from now on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.zones.values_mut().for_each(|f| f.set_limits(limits));
+    }
+
+    /// Run the timers; everything to do now. `ids`: random message IDs.
+    pub fn poll(&mut self, now: Now, ids: &mut dyn FnMut() -> u16) -> Vec<Action> {
+        let mut out = core::mem::take(&mut self.out);
+        for (src, next) in &mut self.catch_all {
+            if now.mono_ms >= *next {
+                *next = now.mono_ms + CATCH_ALL_MS;
+                let sent = request::soa_query(&Name::root(), ids(), Some(&src.key), now.wall);
+                out.push(Action::Query {
+                    to: Target {
+                        addr: src.primary,
+                        port: src.port,
+                    },
+                    msg: sent.msg,
+                });
+            }
+        }
+        for f in self.zones.values_mut() {
+            f.poll(now, ids, &mut out);
+        }
+        out
+    }
+
+    /// When [`Secondary::poll`] should run next (monotonic ms).
+    pub fn deadline(&self) -> Option<u64> {
+        let zones = self.zones.values().map(|f| f.deadline());
+        let roots = self.catch_all.iter().map(|(_, t)| *t);
+        zones.chain(roots).min()
+    }
+
+    /// A UDP message from `from`: the answer to one of our SOA queries
+    /// (others are ignored).
+    pub fn on_udp(&mut self, msg: &[u8], from: Target, now: Now, ids: &mut dyn FnMut() -> u16) {
+        let Some(id) = msg.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+            return;
+        };
+        let out = &mut self.out;
+        if let Some(f) = self.zones.values_mut().find(|f| f.asked_with(id, from)) {
+            f.on_soa_answer(msg, now, ids, out);
+        }
+    }
+
+    /// A message of the transfer of `zone`; false: close the connection.
+    pub fn on_transfer(&mut self, zone: &Name, msg: &[u8], now: Now) -> bool {
+        let out = &mut self.out;
+        self.zones
+            .get_mut(&zone.key()[..])
+            .is_some_and(|f| f.on_message(msg, now, out))
+    }
+
+    /// The transfer connection of `zone` closed, or could not open.
+    pub fn on_closed(&mut self, zone: &Name, now: Now) {
+        if let Some(f) = self.zones.get_mut(&zone.key()[..]) {
+            f.on_closed(now, &mut self.out);
+        }
+    }
+
+    /// The differences of an `Install` did not apply to `zone`.
+    pub fn apply_failed(&mut self, zone: &Name, now: Now) {
+        if let Some(f) = self.zones.get_mut(&zone.key()[..]) {
+            f.apply_failed(now.mono_ms, &mut self.out);
+        }
+    }
+
+    /// A NOTIFY from `from` (RFC 1996 3.7-3.11): the answer to send back
+    /// (None: not a NOTIFY, dropped). Accepted only from the zone's primary
+    /// and signed with its key; a root key's primary may announce a zone
+    /// we do not follow yet, which is followed from then on.
+    pub fn on_notify(&mut self, msg: &[u8], from: [u8; 4], now: Now) -> Option<Vec<u8>> {
+        let n = notify_in::parse(msg)?;
+        let known = self.zones.get(&n.zone.key()[..]).map(|f| f.source.clone());
+        let src = known.or_else(|| self.catch_all_for(&n, from, now.wall));
+        let Some(src) = src.filter(|s| s.primary == from) else {
+            let why = format!(
+                "NOTIFY for {} from {from:?} refused: not its primary",
+                n.zone
+            );
+            self.out.push(Action::Log(why));
+            return Some(notify_in::answer(
+                &n,
+                Rcode::Refused,
+                Signer::None,
+                now.wall,
+            ));
+        };
+        match notify_in::verify(&n, &src.key, now.wall) {
+            Ok(v) => {
+                let zone = Source {
+                    zone: n.zone.clone(),
+                    ..src
+                };
+                self.follow(zone, now.mono_ms)
+                    .notified(n.serial, now.mono_ms);
+                let signer = Signer::Key(&v.key, &v.tsig, 0);
+                Some(notify_in::answer(&n, Rcode::NoError, signer, now.wall))
+            }
+            Err(e) => {
+                let why = format!("NOTIFY for {} from {from:?}: TSIG {e:?}", n.zone);
+                self.out.push(Action::Log(why));
+                Some(refusal(&n, &e, now.wall))
+            }
+        }
+    }
+
+    /// A root-key source of `from` whose key signed this NOTIFY.
+    fn catch_all_for(&self, n: &Notify, from: [u8; 4], wall: u64) -> Option<Source> {
+        self.catch_all
+            .iter()
+            .map(|(s, _)| s)
+            .find(|s| s.primary == from && notify_in::verify(n, &s.key, wall).is_ok())
+            .cloned()
+    }
+}
+
+/// The answer to a NOTIFY whose TSIG failed (RFC 8945 5.2).
+fn refusal(n: &Notify, e: &TsigError, wall: u64) -> Vec<u8> {
+    match e {
+        TsigError::FormErr => notify_in::answer(n, Rcode::FormErr, Signer::None, wall),
+        TsigError::Unsigned => notify_in::answer(n, Rcode::NotAuth, Signer::None, wall),
+        TsigError::NotAuth {
+            error,
+            key: Some(k),
+            tsig: Some(t),
+        } => notify_in::answer(n, Rcode::NotAuth, Signer::Key(k, t, *error), wall),
+        TsigError::NotAuth {
+            error,
+            tsig: Some(t),
+            ..
+        } => notify_in::answer(n, Rcode::NotAuth, Signer::Error(t, *error), wall),
+        TsigError::NotAuth { .. } => notify_in::answer(n, Rcode::NotAuth, Signer::None, wall),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authority::{serve, Ctx, Policy, Transport};
+    use crate::keys::{Algorithm, Key};
+    use crate::zone::parser::parse_str;
+    use crate::zone::Zone;
+    use crate::zoneset::ZoneSet;
+    use alloc::string::String;
+    use alloc::vec;
+
+    const PRIMARY: [u8; 4] = [10, 0, 0, 1];
+    const WALL: u64 = 1_800_000_000;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s, &Name::root()).unwrap()
+    }
+
+    fn key(zone: &str, secret: u8) -> Key {
+        Key {
+            name: name(&format!("10.0.0.1.10.0.0.2._transfer.{zone}")),
+            algorithm: Algorithm::Sha256,
+            secret: vec![secret; 32],
+        }
+    }
+
+    fn zone(origin: &str, serial: u32, hosts: usize) -> Zone {
+        let mut t =
+            format!("$TTL 60\n@ SOA ns hm {serial} 3600 600 7200 60\n@ NS ns\nns A 192.0.2.1\n");
+        for i in 0..hosts {
+            t += &format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256);
+        }
+        Zone::from_records(
+            name(origin),
+            &parse_str("z", &t, &name(origin)).unwrap().records,
+        )
+    }
+
+    /// The secondary core against our own authority as the primary, with
+    /// the caller's part played here: the served copies, expiry, the log.
+    struct Net {
+        primary: ZoneSet,
+        up: bool,
+        /// Applied to every transfer answer on its way (a bad primary).
+        tamper: Option<fn(&mut Vec<Vec<u8>>)>,
+        sec: Secondary,
+        served: BTreeMap<Vec<u8>, Zone>,
+        expired: Vec<Name>,
+        log: Vec<String>,
+        installs: Vec<&'static str>,
+        now: Now,
+        id: u16,
+    }
+
+    impl Net {
+        fn new(primary_zones: &[Zone], keys: Vec<Key>, secondary_keys: &[Key]) -> Net {
+            let mut primary = ZoneSet::default();
+            primary_zones.iter().for_each(|z| primary.insert(z.clone()));
+            primary.keys = keys;
+            let sources = source::of_keys(secondary_keys, 53);
+            Net {
+                primary,
+                up: true,
+                tamper: None,
+                sec: Secondary::new(sources, 0),
+                served: BTreeMap::new(),
+                expired: Vec::new(),
+                log: Vec::new(),
+                installs: Vec::new(),
+                now: Now {
+                    mono_ms: 0,
+                    wall: WALL,
+                },
+                id: 0,
+            }
+        }
+
+        fn ask(&mut self, msg: &[u8], transport: Transport) -> Vec<Vec<u8>> {
+            let policy = Policy::default();
+            let mut ctx = Ctx::new(transport, self.now.wall, &policy);
+            let mut out = vec![0u8; 65_535];
+            let mut msgs = Vec::new();
+            serve(
+                &mut self.primary,
+                msg,
+                &mut ctx,
+                &mut |_, _, _, _| Err(()),
+                &mut out,
+                &mut |m| msgs.push(m.to_vec()),
+            );
+            msgs
+        }
+
+        /// Poll and carry out every action until nothing is left.
+        fn run(&mut self) {
+            for _ in 0..50 {
+                let mut id = self.id;
+                let acts = self.sec.poll(self.now, &mut || {
+                    id = id.wrapping_add(1);
+                    id
+                });
+                self.id = id;
+                if acts.is_empty() {
+                    return;
+                }
+                for a in acts {
+                    self.act(a);
+                }
+            }
+            panic!("the secondary never settles");
+        }
+
+        fn act(&mut self, a: Action) {
+            let now = self.now;
+            match a {
+                Action::Query { to, msg } if self.up => {
+                    assert_eq!(to.addr, PRIMARY);
+                    for m in self.ask(&msg, Transport::Udp) {
+                        self.sec.on_udp(&m, to, now, &mut || 999);
+                    }
+                }
+                Action::Transfer { zone, msg, .. } if self.up => {
+                    let mut msgs = self.ask(&msg, Transport::Tcp);
+                    if let Some(t) = self.tamper {
+                        t(&mut msgs);
+                    }
+                    let mut open = true;
+                    for m in &msgs {
+                        open = open && self.sec.on_transfer(&zone, m, now);
+                    }
+                    if open {
+                        self.sec.on_closed(&zone, now);
+                    }
+                }
+                Action::Transfer { zone, .. } => self.sec.on_closed(&zone, now),
+                Action::Install { zone, data } => self.install(zone, data),
+                Action::Expire { zone } => {
+                    self.served.remove(&zone.key()[..]);
+                    self.expired.push(zone);
+                }
+                Action::Log(l) => self.log.push(l),
+                Action::Query { .. } | Action::Close { .. } => {}
+            }
+        }
+
+        fn install(&mut self, zone: Name, data: Received) {
+            match data {
+                Received::Full(z) => {
+                    self.installs.push("full");
+                    self.served.insert(zone.key().to_vec(), z);
+                }
+                Received::Incremental(d) => {
+                    self.installs.push("incremental");
+                    let z = self.served.get_mut(&zone.key()[..]).unwrap();
+                    if ixfr_apply::apply(z, &d).is_err() {
+                        self.sec.apply_failed(&zone, self.now);
+                    }
+                }
+                Received::Current(_) => panic!("Current is never installed"),
+            }
+        }
+
+        fn at(&mut self, mono_ms: u64) {
+            self.now = Now {
+                mono_ms,
+                wall: WALL + mono_ms / 1000,
+            };
+            self.run();
+        }
+
+        fn served(&self, z: &str) -> Option<&Zone> {
+            self.served.get(&name(z).key()[..])
+        }
+
+        /// The primary NOTIFYs us, signed with `k`, from `from`.
+        fn notify(&mut self, z: &str, k: &Key, from: [u8; 4]) -> u16 {
+            let zone = self.primary.zone(&name(z)).unwrap().clone();
+            let msg = crate::tsig::sign_request(
+                &crate::notify_out::request(&zone, 4242),
+                k,
+                self.now.wall,
+            );
+            let a = self.sec.on_notify(&msg, from, self.now).unwrap();
+            self.run();
+            u16::from_be_bytes([a[2], a[3]]) & 0xf
+        }
+    }
+
+    #[test]
+    fn axfr_then_notify_then_ixfr() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 1, 500)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.at(0);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 1, 500))
+        );
+        assert_eq!(net.installs, ["full"]);
+        // The primary moves on and notifies: acted on at once.
+        net.primary.replace(zone("example.org.", 2, 520));
+        net.at(10_000);
+        assert_eq!(net.notify("example.org.", &k, PRIMARY), 0);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 2, 520))
+        );
+        assert_eq!(net.installs, ["full", "incremental"]);
+        // Nothing new: the refresh timer's check transfers nothing.
+        net.at(10_000 + 3_600_000);
+        assert_eq!(net.installs.len(), 2);
+        assert_eq!(net.sec.zones().next().map(|z| z.1), Some(Some(2)));
+    }
+
+    #[test]
+    fn the_refresh_timer_finds_a_change_without_notify() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(&[zone("example.org.", 1, 10)], vec![k.clone()], &[k]);
+        net.at(0);
+        net.primary.replace(zone("example.org.", 2, 11));
+        net.at(3_599_000);
+        assert_eq!(net.served("example.org.").unwrap().serial(), Some(1));
+        net.at(3_600_000);
+        assert_eq!(net.served("example.org.").unwrap().serial(), Some(2));
+    }
+
+    #[test]
+    fn expire_then_the_primary_comes_back() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(&[zone("example.org.", 1, 10)], vec![k.clone()], &[k]);
+        net.at(0);
+        net.up = false;
+        let mut t = 0;
+        while net.expired.is_empty() {
+            t += 1_000;
+            net.at(t);
+            assert!(t < 10_000_000);
+        }
+        // EXPIRE (7200 s) after the last successful refresh at 0.
+        assert_eq!(t, 7_200_000);
+        assert!(net.served("example.org.").is_none());
+        assert!(
+            net.log.iter().any(|l| l.contains("expired")),
+            "{:?}",
+            net.log
+        );
+        net.up = true;
+        net.primary.replace(zone("example.org.", 3, 12));
+        net.at(t + 200_000);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 3, 12))
+        );
+        assert_eq!(net.installs, ["full", "full"]);
+    }
+
+    #[test]
+    fn a_bad_transfer_keeps_the_last_good_copy_and_ixfr_falls_back_to_axfr() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 1, 300)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.at(0);
+        // Truncated streams: IXFR fails, AXFR then fails too: retry later.
+        net.primary.replace(zone("example.org.", 2, 301));
+        net.tamper = Some(|m| {
+            m.pop();
+        });
+        net.notify("example.org.", &k, PRIMARY);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 1, 300))
+        );
+        assert!(
+            net.log.iter().any(|l| l.contains("falling back to AXFR")),
+            "{:?}",
+            net.log
+        );
+        assert!(
+            net.log.iter().any(|l| l.contains("last good copy")),
+            "{:?}",
+            net.log
+        );
+        // A flipped byte in a transfer: TSIG fails, nothing installed.
+        net.tamper = Some(|m| {
+            let n = m[0].len();
+            m[0][n / 2] ^= 0x20;
+        });
+        net.at(600_000);
+        assert_eq!(net.served("example.org.").unwrap().serial(), Some(1));
+        // A good primary again: the retry brings the zone.
+        net.tamper = None;
+        net.at(1_200_000);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 2, 301))
+        );
+    }
+
+    #[test]
+    fn ixfr_that_does_not_apply_falls_back_to_axfr() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 1, 5)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.at(0);
+        // Our copy drifted from serial 1 (as if the store lost a record).
+        let h0 = name("h0.example.org.");
+        net.served
+            .values_mut()
+            .next()
+            .unwrap()
+            .delete_name(&h0, &[]);
+        net.primary.replace(zone("example.org.", 2, 0));
+        net.notify("example.org.", &k, PRIMARY);
+        assert_eq!(net.installs, ["full", "incremental", "full"]);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 2, 0))
+        );
+    }
+
+    #[test]
+    fn notify_from_others_or_badly_signed_is_refused() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 1, 5)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.at(0);
+        net.primary.replace(zone("example.org.", 2, 5));
+        // Another address: REFUSED; another secret: NOTAUTH; no check.
+        assert_eq!(net.notify("example.org.", &k, [10, 0, 0, 9]), 5);
+        assert_eq!(
+            net.notify("example.org.", &key("example.org.", 2), PRIMARY),
+            9
+        );
+        // A zone we do not follow.
+        let other = zone("other.example.", 1, 1);
+        net.primary.insert(other);
+        assert_eq!(
+            net.notify("other.example.", &key("other.example.", 1), PRIMARY),
+            5
+        );
+        assert_eq!(net.served("example.org.").unwrap().serial(), Some(1));
+        assert_eq!(net.installs, ["full"]);
+    }
+
+    #[test]
+    fn a_root_key_follows_every_zone_the_primary_announces() {
+        let root = key("", 7);
+        let zones = [zone("a.example.", 4, 3), zone("b.example.", 9, 2)];
+        let mut net = Net::new(&zones, vec![root.clone()], core::slice::from_ref(&root));
+        net.at(0);
+        assert!(net.served.is_empty());
+        for (z, want) in [("a.example.", &zones[0]), ("b.example.", &zones[1])] {
+            assert_eq!(net.notify(z, &root, PRIMARY), 0);
+            assert_eq!(net.served(z), Some(want));
+        }
+        assert_eq!(net.sec.zones().count(), 2);
+    }
+}
