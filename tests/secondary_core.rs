@@ -1,9 +1,9 @@
 //! The secondary's sans-I/O core (dns/src/secondary) driven with plain std
-//! sockets on loopback against real primaries, Knot and NSD: the key name
+//! sockets on loopback against real primaries, Knot, NSD and BIND: the key name
 //! in the seed's form tells it the zone and the primary, it transfers the
 //! zone with TSIG on every message (AXFR first), the primary's NOTIFY to
-//! our UDP port makes it check and transfer the new serial (IXFR from
-//! Knot, which keeps differences; NSD answers the IXFR with the whole
+//! our port makes it check and transfer the new serial (IXFR from Knot and
+//! BIND, which keep differences; NSD answers the IXFR with the whole
 //! zone, the fallback path), and each time the zone served equals the
 //! primary's own AXFR as kdig prints it. A secondary with the wrong secret
 //! gets nothing. The refresh timer (1 h) never fires here: only the
@@ -376,6 +376,32 @@ fn nsd_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
     }
 }
 
+fn bind_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
+    let d = dir.display();
+    let conf = format!(
+        "options {{\n  directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  \
+         pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  \
+         recursion no;\n  dnssec-validation no;\n  notify explicit;\n  ixfr-from-differences yes;\n  \
+         also-notify {{ 127.0.0.1 port {notify_port} key \"{KEY}\"; }};\n}};\n\
+         key \"{KEY}\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n\
+         zone \"{ZONE}\" {{ type primary; file \"{d}/sec.test.zone\"; allow-transfer {{ key \"{KEY}\"; }}; }};\n"
+    );
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+    let child = Command::new("/usr/sbin/named")
+        .arg("-f")
+        .arg("-c")
+        .arg(dir.join("named.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("named");
+    Daemon {
+        child,
+        dir: dir.to_path_buf(),
+        port,
+    }
+}
+
 /// Wait until the primary answers for the zone (it loads in the background).
 fn wait_primary(port: u16) {
     let end = Instant::now() + T;
@@ -504,4 +530,36 @@ fn secondary_core_follows_nsd() {
     eprintln!("NSD: {} messages without TSIG", driver.unsigned_messages);
     // NSD 4.6 keeps no differences: the IXFR is answered with the zone.
     assert_eq!(driver.transfers.last().unwrap(), &(251, "full"));
+}
+
+#[test]
+fn secondary_core_follows_bind() {
+    if !needs(
+        "secondary_core_follows_bind",
+        have_program("named") && have_program("kdig"),
+        "named (bind9) and kdig",
+    ) {
+        return;
+    }
+    let dir = peer_dir("seccore-bind");
+    std::fs::write(dir.join("sec.test.zone"), zone_text(1, 3000)).unwrap();
+    let port = free_port();
+    let mut driver = Driver::new(key(SECRET), port);
+    let named = bind_primary(&dir, port, driver.port());
+    let pid = named.child.id();
+    let file = dir.join("sec.test.zone");
+    let reload = || {
+        // named reloads a zone file only when its time moved past the load.
+        let later = SystemTime::now() + Duration::from_secs(5);
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(later).unwrap();
+        let st = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+    };
+    follow(port, &mut driver, 3000, &dir, &reload);
+    // ixfr-from-differences: BIND answers the IXFR with the difference.
+    assert_eq!(driver.transfers.last().unwrap(), &(251, "incremental"));
 }

@@ -11,6 +11,7 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("kdig", "knot-dnsutils"),
     ("knotd", "knot"),
     ("nsd", "nsd"),
+    ("named", "bind9"),
     ("kzonecheck", "knot-dnssecutils"),
     ("nsupdate", "dnsutils"),
     ("sshd", "openssh-server"),
