@@ -321,6 +321,22 @@ fn kdig_axfr(port: u16) -> Zone {
     Zone::from_records(origin(), &p.records)
 }
 
+/// `program` with `args` on the host (loopback only), its output dropped,
+/// owning `dir` (removed when it is dropped).
+fn spawn(program: &str, args: &[&std::ffi::OsStr], dir: &std::path::Path, port: u16) -> Daemon {
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    Daemon {
+        child,
+        dir: dir.to_path_buf(),
+        port,
+    }
+}
+
 fn knot_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
     let conf = format!(
         "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n  user: root\n\
@@ -335,18 +351,8 @@ fn knot_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
         d = dir.display()
     );
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(dir.join("knot.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("knotd");
-    Daemon {
-        child,
-        dir: dir.to_path_buf(),
-        port,
-    }
+    let conf = dir.join("knot.conf");
+    spawn("knotd", &["-c".as_ref(), conf.as_os_str()], dir, port)
 }
 
 fn nsd_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
@@ -361,19 +367,13 @@ fn nsd_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
         d = dir.display()
     );
     std::fs::write(dir.join("nsd.conf"), conf).unwrap();
-    let child = Command::new("/usr/sbin/nsd")
-        .arg("-d")
-        .arg("-c")
-        .arg(dir.join("nsd.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nsd");
-    Daemon {
-        child,
-        dir: dir.to_path_buf(),
+    let conf = dir.join("nsd.conf");
+    spawn(
+        "/usr/sbin/nsd",
+        &["-d".as_ref(), "-c".as_ref(), conf.as_os_str()],
+        dir,
         port,
-    }
+    )
 }
 
 fn bind_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
@@ -387,19 +387,13 @@ fn bind_primary(dir: &std::path::Path, port: u16, notify_port: u16) -> Daemon {
          zone \"{ZONE}\" {{ type primary; file \"{d}/sec.test.zone\"; allow-transfer {{ key \"{KEY}\"; }}; }};\n"
     );
     std::fs::write(dir.join("named.conf"), conf).unwrap();
-    let child = Command::new("/usr/sbin/named")
-        .arg("-f")
-        .arg("-c")
-        .arg(dir.join("named.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("named");
-    Daemon {
-        child,
-        dir: dir.to_path_buf(),
+    let conf = dir.join("named.conf");
+    spawn(
+        "/usr/sbin/named",
+        &["-f".as_ref(), "-c".as_ref(), conf.as_os_str()],
+        dir,
         port,
-    }
+    )
 }
 
 /// Wait until the primary answers for the zone (it loads in the background).

@@ -306,6 +306,20 @@ mod tests {
             }
         }
 
+        /// A primary with example.org at serial 1 (`hosts` names besides
+        /// the apex), its key, and the secondary after its first load.
+        fn loaded(hosts: usize) -> (Net, Key) {
+            let k = key("example.org.", 1);
+            let z = zone("example.org.", 1, hosts);
+            let mut net = Net::new(&[z], vec![k.clone()], core::slice::from_ref(&k));
+            net.at(0);
+            assert_eq!(
+                net.served("example.org."),
+                Some(&zone("example.org.", 1, hosts))
+            );
+            (net, k)
+        }
+
         fn ask(&mut self, msg: &[u8], transport: Transport) -> Vec<Vec<u8>> {
             let policy = Policy::default();
             let mut ctx = Ctx::new(transport, self.now.wall, &policy);
@@ -419,13 +433,7 @@ mod tests {
 
     #[test]
     fn axfr_then_notify_then_ixfr() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 1, 500)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
-        net.at(0);
+        let (mut net, k) = Net::loaded(500);
         assert_eq!(
             net.served("example.org."),
             Some(&zone("example.org.", 1, 500))
@@ -448,9 +456,7 @@ mod tests {
 
     #[test]
     fn the_refresh_timer_finds_a_change_without_notify() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(&[zone("example.org.", 1, 10)], vec![k.clone()], &[k]);
-        net.at(0);
+        let (mut net, _) = Net::loaded(10);
         net.primary.replace(zone("example.org.", 2, 11));
         net.at(3_599_000);
         assert_eq!(net.served("example.org.").unwrap().serial(), Some(1));
@@ -460,9 +466,7 @@ mod tests {
 
     #[test]
     fn expire_then_the_primary_comes_back() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(&[zone("example.org.", 1, 10)], vec![k.clone()], &[k]);
-        net.at(0);
+        let (mut net, _) = Net::loaded(10);
         net.up = false;
         let mut t = 0;
         while net.expired.is_empty() {
@@ -490,13 +494,7 @@ mod tests {
 
     #[test]
     fn a_bad_transfer_keeps_the_last_good_copy_and_ixfr_falls_back_to_axfr() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 1, 300)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
-        net.at(0);
+        let (mut net, k) = Net::loaded(300);
         // Truncated streams: IXFR fails, AXFR then fails too: retry later.
         net.primary.replace(zone("example.org.", 2, 301));
         net.tamper = Some(|m| {
@@ -535,13 +533,7 @@ mod tests {
 
     #[test]
     fn ixfr_that_does_not_apply_falls_back_to_axfr() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 1, 5)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
-        net.at(0);
+        let (mut net, k) = Net::loaded(5);
         // Our copy drifted from serial 1 (as if the store lost a record).
         let h0 = name("h0.example.org.");
         net.served
@@ -560,13 +552,7 @@ mod tests {
 
     #[test]
     fn notify_from_others_or_badly_signed_is_refused() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 1, 5)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
-        net.at(0);
+        let (mut net, k) = Net::loaded(5);
         net.primary.replace(zone("example.org.", 2, 5));
         // Another address: REFUSED; another secret: NOTAUTH; no check.
         assert_eq!(net.notify("example.org.", &k, [10, 0, 0, 9]), 5);
