@@ -279,6 +279,7 @@ mod tests {
         expired: Vec<Name>,
         log: Vec<String>,
         installs: Vec<&'static str>,
+        queries: usize,
         now: Now,
         id: u16,
     }
@@ -298,6 +299,7 @@ mod tests {
                 expired: Vec::new(),
                 log: Vec::new(),
                 installs: Vec::new(),
+                queries: 0,
                 now: Now {
                     mono_ms: 0,
                     wall: WALL,
@@ -358,7 +360,9 @@ mod tests {
         fn act(&mut self, a: Action) {
             let now = self.now;
             match a {
-                Action::Query { to, msg } if self.up => {
+                Action::Query { .. } if !self.up => self.queries += 1,
+                Action::Query { to, msg } => {
+                    self.queries += 1;
                     assert_eq!(to.addr, PRIMARY);
                     for m in self.ask(&msg, Transport::Udp) {
                         self.sec.on_udp(&m, to, now, &mut || 999);
@@ -384,7 +388,7 @@ mod tests {
                     self.expired.push(zone);
                 }
                 Action::Log(l) => self.log.push(l),
-                Action::Query { .. } | Action::Close { .. } => {}
+                Action::Close { .. } => {}
             }
         }
 
@@ -583,5 +587,50 @@ mod tests {
             assert_eq!(net.served(z), Some(want));
         }
         assert_eq!(net.sec.zones().count(), 2);
+    }
+
+    #[test]
+    fn a_restored_copy_is_served_and_checked_at_once() {
+        let k = key("example.org.", 1);
+        let z = zone("example.org.", 1, 10);
+        let mut net = Net::new(&[z.clone()], vec![k.clone()], core::slice::from_ref(&k));
+        net.served.insert(z.origin.key().to_vec(), z.clone());
+        let soa = z.soa().unwrap();
+        let held = HeldSoa {
+            ttl: soa.ttl,
+            rdata: soa.rdatas.first().unwrap().to_vec(),
+        };
+        net.sec.restore(&z.origin, held, 0);
+        net.at(0);
+        // Checked (one SOA query), the same serial: nothing transferred.
+        assert_eq!((net.queries, net.installs.len()), (1, 0));
+        assert_eq!(net.sec.zones().next().map(|z| z.1), Some(Some(1)));
+    }
+
+    #[test]
+    fn an_unanswered_soa_query_is_sent_three_times_then_retried_after_retry() {
+        let (mut net, _) = Net::loaded(3);
+        net.up = false;
+        let first = net.queries;
+        // The refresh check at 3600 s: three tries two seconds apart.
+        for (t, sent) in [
+            (3_600_000, 1),
+            (3_602_000, 2),
+            (3_604_000, 3),
+            (3_606_000, 3),
+        ] {
+            net.at(t);
+            assert_eq!(net.queries - first, sent, "at {t} ms");
+        }
+        assert!(
+            net.log.iter().any(|l| l.contains("did not answer")),
+            "{:?}",
+            net.log
+        );
+        // Then RETRY (600 s) after the failure.
+        net.at(3_606_000 + 599_000);
+        assert_eq!(net.queries - first, 3);
+        net.at(3_606_000 + 600_000);
+        assert_eq!(net.queries - first, 4);
     }
 }
