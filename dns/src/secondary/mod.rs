@@ -593,7 +593,11 @@ mod tests {
     fn a_restored_copy_is_served_and_checked_at_once() {
         let k = key("example.org.", 1);
         let z = zone("example.org.", 1, 10);
-        let mut net = Net::new(&[z.clone()], vec![k.clone()], core::slice::from_ref(&k));
+        let mut net = Net::new(
+            core::slice::from_ref(&z),
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
         net.served.insert(z.origin.key().to_vec(), z.clone());
         let soa = z.soa().unwrap();
         let held = HeldSoa {
