@@ -7,7 +7,7 @@ extern crate alloc;
 
 pub mod acme;
 pub mod cache;
-pub mod config;
+pub use gitns_config as config;
 pub mod dns;
 mod echo;
 pub mod logger;

@@ -80,6 +80,7 @@ fn every_tool_has_help_and_a_bad_command_line_exits_64() {
         &["keygen", "extra"],
         &["run", "--net=lo"],
         &["run", "--net=nosuchtap9", "/etc/hostname"],
+        &["run", "--net=lo", "/etc/hostname", "--ipv4=10.0.0.2"],
         &["check"],
         &["check", "--old"],
         &["check", "--frob", "x"],

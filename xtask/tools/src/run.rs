@@ -75,6 +75,9 @@ fn command(p: &cli::Parsed) -> Result<Command, ToolError> {
              `ip tuntap add {tap} mode tap`)"
         )));
     }
+    let mut image_args = p.all("--arg");
+    image_args.extend(p.rest.iter().map(String::as_str));
+    check_image_args(&image_args)?;
     let mut cmd = Command::new(tender(p.get("--hvt"))?);
     if let Some(m) = p.get("--mem") {
         let mib: u32 = m
@@ -95,6 +98,14 @@ fn command(p: &cli::Parsed) -> Result<Command, ToolError> {
     cmd.arg("--").arg(image);
     cmd.args(p.all("--arg")).args(&p.rest);
     Ok(cmd)
+}
+
+/// The image's own parser (gitns-config) on its arguments: a bad one is a
+/// bad command line here, before anything boots.
+fn check_image_args(args: &[&str]) -> Result<(), ToolError> {
+    gitns_config::parse(&args.join(" "))
+        .map(drop)
+        .map_err(|e| usage(format!("image argument: {e}")))
 }
 
 /// Where gitns-hvt is.
@@ -193,6 +204,9 @@ mod tests {
             &["--net=lo", "--hvt", "/nonexistent", f],
             &["--net=lo", "--hvt", f, "/nonexistent.hvt"],
             &["--net=lo", "--hvt", f, "--mem=lots", f],
+            &["--net=lo", "--hvt", f, f, "--ipv4=10.0.0.300/24"],
+            &["--net=lo", "--hvt", f, "--arg=--frobnicate", f],
+            &["--net=lo", "--hvt", f, f, "--remote=git@10.0.0.1:z"],
         ] {
             assert_eq!(cmd(bad).err().unwrap().status(), cli::EX_USAGE, "{bad:?}");
         }

@@ -1,0 +1,409 @@
+//! The command line: words to options, each option's value into [`Config`],
+//! then the checks between options.
+
+use crate::error::ConfigError;
+use crate::help::OPTIONS;
+use crate::types::{Config, SshKey, LE_PRODUCTION};
+use crate::value::*;
+use alloc::string::ToString;
+use base64::Engine;
+use gitns_net::smoltcp::wire::{Ipv4Address, Ipv6Address};
+
+/// Parse a command line (arguments separated by spaces).
+pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
+    let mut cfg = Config::default();
+    let mut words = cmdline.split_ascii_whitespace();
+    while let Some(word) = words.next() {
+        match word {
+            "--help" | "-h" => cfg.help = true,
+            "--axfr" => cfg.axfr = true,
+            "--production" => cfg.acme.server = LE_PRODUCTION.to_string(),
+            _ => {
+                let (name, inline) = match word.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (word, None),
+                };
+                let Some(&(_, canonical)) = OPTIONS.iter().find(|(names, _)| names.contains(&name))
+                else {
+                    return Err(ConfigError::Unknown(word.to_string()));
+                };
+                let value = inline
+                    .or_else(|| words.next())
+                    .ok_or(ConfigError::MissingValue(canonical))?;
+                apply(&mut cfg, canonical, value)?;
+            }
+        }
+    }
+    check(&cfg)?;
+    Ok(cfg)
+}
+
+/// The rules between options.
+fn check(cfg: &Config) -> Result<(), ConfigError> {
+    if cfg.remote.is_some() && cfg.ssh_key.is_none() {
+        return Err(ConfigError::Needs(
+            "--remote",
+            "--ssh-key or --ssh-password",
+        ));
+    }
+    if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
+        return Err(ConfigError::Needs(
+            "--remote with a host name",
+            "--resolver",
+        ));
+    }
+    Ok(())
+}
+
+/// One option (by its canonical name) and its value.
+fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    match option {
+        "--ipv4" | "--ipv4-gateway" | "--ipv6" | "--ipv6-gateway" | "--logs" | "--dns-port"
+        | "--udp-echo" | "--resolver" => apply_net(cfg, option, value),
+        "--remote"
+        | "--ssh-key"
+        | "--ssh-password"
+        | "--ssh-authenticator"
+        | "--sync-interval"
+        | "--seed" => apply_git(cfg, option, value),
+        "--account-key-seed" | "--email" | "--acme-server" | "--acme-ca" | "--renew-days" => {
+            apply_acme(cfg, option, value)
+        }
+        _ => apply_answers(cfg, option, value),
+    }
+}
+
+/// Addresses, ports, logging.
+fn apply_net(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::bad(option, value, expected);
+    let port = || {
+        value
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or(bad("a port 1-65535"))
+    };
+    match option {
+        "--ipv4" => {
+            cfg.net.ipv4 =
+                parse_v4_cidr(value).ok_or(bad("an IPv4 address with prefix, like 10.0.0.2/24"))?
+        }
+        "--ipv4-gateway" => {
+            cfg.net.ipv4_gateway = Some(
+                value
+                    .parse::<Ipv4Address>()
+                    .map_err(|_| bad("an IPv4 address"))?,
+            )
+        }
+        "--ipv6" => {
+            cfg.net.ipv6 = Some(
+                parse_v6_cidr(value).ok_or(bad("an IPv6 address with prefix, like fd00::2/64"))?,
+            )
+        }
+        "--ipv6-gateway" => {
+            cfg.net.ipv6_gateway = Some(
+                value
+                    .parse::<Ipv6Address>()
+                    .map_err(|_| bad("an IPv6 address"))?,
+            )
+        }
+        "--logs" => {
+            cfg.log_level =
+                parse_level(value).ok_or(bad("one of error, warn, info, debug, trace"))?
+        }
+        "--dns-port" => cfg.dns_port = port()?,
+        "--udp-echo" => cfg.udp_echo = Some(port()?),
+        "--resolver" => cfg.resolver = Some(value.parse().map_err(|_| bad("an IPv4 address"))?),
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+/// The git remote and how to log in to it.
+fn apply_git(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::bad(option, value, expected);
+    match option {
+        "--remote" => cfg.remote = Some(parse_remote(value).map_err(|_| bad(REMOTE_FORM))?),
+        "--ssh-key" => cfg.ssh_key = Some(parse_ssh_key(option, value)?),
+        "--ssh-password" => cfg.ssh_key = Some(SshKey::Password(value.to_string())),
+        "--ssh-authenticator" => {
+            cfg.ssh_authenticator =
+                Some(parse_authenticator(value).ok_or(bad("SHA256:<base64> or ed25519:<base64 key>"))?)
+        }
+        "--sync-interval" => {
+            cfg.sync_interval_s = value.parse::<u64>().map_err(|_| bad("a number of seconds"))?
+        }
+        "--seed" => {
+            return Err(ConfigError::Unsupported {
+                option,
+                why: "RSA keys made from a seed by OCaml's generator cannot be reproduced; make an ed25519 key with `cargo xtask keygen` and pass --ssh-key=ed25519:<seed>",
+            })
+        }
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+/// Where to order certificates and as whom.
+fn apply_acme(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::bad(option, value, expected);
+    match option {
+        "--account-key-seed" if value.len() >= 16 => {
+            cfg.acme.account_key_seed = Some(value.to_string())
+        }
+        "--account-key-seed" => return Err(bad("at least 16 characters")),
+        "--email" if value.contains('@') => cfg.acme.email = Some(value.to_string()),
+        "--email" => return Err(bad("an e-mail address")),
+        "--acme-server" if value.starts_with("https://") => cfg.acme.server = value.to_string(),
+        "--acme-server" => return Err(bad("an https:// directory URL")),
+        "--acme-ca" => {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .map_err(|_| bad("base64 of a DER certificate"))?;
+            cfg.acme.extra_ca.push(der);
+        }
+        "--renew-days" => {
+            cfg.acme.renew_days = value
+                .parse::<u64>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or(bad("a number of days 1-365"))?
+        }
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+/// TCP limits, answers, cookies and rate limiting (issue 24).
+fn apply_answers(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::bad(option, value, expected);
+    let text = || {
+        (!value.is_empty() && value.len() <= 255)
+            .then(|| value.as_bytes().to_vec())
+            .ok_or(bad("text of 1-255 bytes"))
+    };
+    match option {
+        "--tcp-clients" => {
+            cfg.tcp.clients = parse_range(value, 1, 65_535).ok_or(bad("a number 1-65535"))?
+        }
+        "--tcp-per-source" => {
+            cfg.tcp.per_source = parse_range(value, 1, 65_535).ok_or(bad("a number 1-65535"))?
+        }
+        "--tcp-idle-timeout" => {
+            // RFC 7828 3.3.2 carries it in 100 ms units in 16 bits.
+            cfg.tcp.idle_s =
+                parse_range(value, 1, 6_553).ok_or(bad("a number of seconds 1-6553"))? as u64
+        }
+        "--edns-udp-size" => {
+            cfg.answers.edns_udp_size = value
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (512..=4096).contains(n))
+                .ok_or(bad("a size 512-4096"))?
+        }
+        "--nsid" => cfg.answers.nsid = Some(parse_nsid(value).ok_or(bad("text, or 0x and hex"))?),
+        "--identity" => cfg.answers.identity = Some(text()?),
+        "--version" => cfg.answers.version = Some(text()?),
+        "--cookies" => cfg.cookies = parse_switch(value).ok_or(bad("0 or 1"))?,
+        "--rrl-rate" => cfg.rrl.rate = value.parse().map_err(|_| bad("answers per second"))?,
+        "--rrl-slip" => cfg.rrl.slip = value.parse().map_err(|_| bad("a count (0: never)"))?,
+        "--rrl-exempt" => cfg
+            .rrl
+            .exempt
+            .push(parse_prefix(value).ok_or(bad("an address with prefix, like 192.0.2.0/24"))?),
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::TcpOptions;
+    use alloc::format;
+    use gitns_net::smoltcp::wire::Ipv4Cidr;
+
+    #[test]
+    fn every_option_of_the_table_is_applied() {
+        for (_, canonical) in OPTIONS {
+            let r = apply(&mut Config::default(), canonical, "x");
+            assert!(!matches!(r, Err(ConfigError::Unknown(_))), "{canonical}");
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.net.ipv4, Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24));
+        assert_eq!(c.log_level, log::LevelFilter::Info);
+        assert!(!c.help);
+    }
+
+    #[test]
+    fn both_spellings_of_values() {
+        let c = parse("--ipv4=10.0.0.3/24 --ipv4-gateway 10.0.0.1 -l debug --udp-echo=7").unwrap();
+        assert_eq!(c.net.ipv4, Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 3), 24));
+        assert_eq!(c.net.ipv4_gateway, Some(Ipv4Address::new(10, 0, 0, 1)));
+        assert_eq!(c.log_level, log::LevelFilter::Debug);
+        assert_eq!(c.udp_echo, Some(7));
+    }
+
+    #[test]
+    fn errors_name_the_option() {
+        assert_eq!(
+            parse("--frobnicate=1"),
+            Err(ConfigError::Unknown("--frobnicate=1".into()))
+        );
+        assert_eq!(parse("--ipv4"), Err(ConfigError::MissingValue("--ipv4")));
+        let e = parse("--ipv4=10.0.0.300/24").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::BadValue {
+                    option: "--ipv4",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(parse("--ipv4=10.0.0.3").is_err());
+        assert!(parse("--udp-echo=0").is_err());
+        assert!(parse("-l loud").is_err());
+    }
+
+    #[test]
+    fn tcp_limits() {
+        let c = parse("").unwrap();
+        assert_eq!(c.tcp, TcpOptions::default());
+        assert!(c.tcp.clients >= 1024);
+        let c = parse("--tcp-clients=4096 --tcp-per-source 8 --tcp-idle-timeout=30").unwrap();
+        assert_eq!(
+            c.tcp,
+            TcpOptions {
+                clients: 4096,
+                per_source: 8,
+                idle_s: 30
+            }
+        );
+        for bad in [
+            "--tcp-clients=0",
+            "--tcp-clients=x",
+            "--tcp-per-source=0",
+            "--tcp-idle-timeout=0",
+            "--tcp-idle-timeout=7000",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn git_options_as_the_mirageos_unikernel_takes_them() {
+        let seed = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let fp = gitns_git::ssh::fingerprint_ed25519(&[9u8; 32]);
+        let c = parse(&format!(
+            "--remote=ssh://git@10.0.0.1/zones.git#prod --ssh-key=ed25519:{seed} --authenticator={fp} --sync-interval=300"
+        ))
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.path.as_str(), r.branch.as_str()),
+            ("10.0.0.1", "/zones.git", "prod")
+        );
+        assert_eq!(c.ssh_key, Some(SshKey::Ed25519([7; 32])));
+        assert_eq!(c.ssh_authenticator.as_deref(), Some(fp.as_str()));
+        assert_eq!(c.sync_interval_s, 300);
+        // The public key form pins the same fingerprint.
+        let pk = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let c = parse(&format!(
+            "--remote=git@10.0.0.1:z --ssh-password=pw --ssh-authenticator=ed25519:{pk}"
+        ))
+        .unwrap();
+        assert_eq!(c.ssh_authenticator, Some(fp));
+        assert_eq!(c.ssh_key, Some(SshKey::Password("pw".into())));
+    }
+
+    #[test]
+    fn git_option_errors() {
+        assert_eq!(
+            parse("--remote=git@10.0.0.1:z"),
+            Err(ConfigError::Needs(
+                "--remote",
+                "--ssh-key or --ssh-password"
+            ))
+        );
+        assert!(matches!(
+            parse("--seed=abc"),
+            Err(ConfigError::Unsupported {
+                option: "--seed",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("--ssh-key=rsa:abc"),
+            Err(ConfigError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            parse("--ssh-key=ed25519:c2hvcnQ="),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("--remote=https://x/y"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert_eq!(
+            parse("--remote=git@example.com:z --ssh-password=x"),
+            Err(ConfigError::Needs(
+                "--remote with a host name",
+                "--resolver"
+            ))
+        );
+        let c =
+            parse("--remote=git@git.example.com:z --ssh-password=x --resolver=10.0.0.1").unwrap();
+        assert_eq!(c.remote.unwrap().host, "git.example.com");
+        assert!(matches!(
+            parse("--authenticator=MD5:aa"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        // A bad key is reported without echoing it.
+        let e = format!("{}", parse("--ssh-key=ed25519:c2VjcmV0").unwrap_err());
+        assert!(!e.contains("c2VjcmV0"), "{e}");
+    }
+
+    #[test]
+    fn answer_and_protection_options() {
+        let c = parse("").unwrap();
+        assert_eq!(c.answers.edns_udp_size, 1232);
+        assert!(c.cookies && c.rrl.rate == 200 && c.rrl.slip == 2);
+        assert!(c.answers.version.is_none() && c.answers.identity.is_none());
+        let c = parse("--edns-udp-size=4096 --nsid=0x6e7331 --version=gitns-1 --identity=ns1 --cookies=0 --rrl=0 --rrl-slip=3 --rrl-exempt=192.0.2.0/24 --rrl-exempt fd00::1").unwrap();
+        assert_eq!(c.answers.edns_udp_size, 4096);
+        assert_eq!(c.answers.nsid.as_deref(), Some(&b"ns1"[..]));
+        assert_eq!(c.answers.version.as_deref(), Some(&b"gitns-1"[..]));
+        assert_eq!(c.answers.identity.as_deref(), Some(&b"ns1"[..]));
+        assert!(!c.cookies && c.rrl.rate == 0 && c.rrl.slip == 3);
+        assert_eq!(c.rrl.exempt.len(), 2);
+        assert_eq!(c.rrl.exempt[1].1, 128);
+        assert_eq!(
+            parse("--nsid=ns1").unwrap().answers.nsid.as_deref(),
+            Some(&b"ns1"[..])
+        );
+        for bad in [
+            "--edns-udp-size=511",
+            "--edns-udp-size=4097",
+            "--nsid=0x6",
+            "--nsid=0xzz",
+            "--cookies=2",
+            "--rrl-rate=-1",
+            "--rrl-exempt=10.0.0.0/33",
+            "--version=",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

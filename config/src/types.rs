@@ -1,0 +1,170 @@
+//! What the command line sets, with the defaults of an empty command line.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use gitns_git::remote::Remote;
+use gitns_net::smoltcp::wire::Ipv4Address;
+use gitns_net::NetConfig;
+
+/// Everything the command line sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub net: NetConfig,
+    pub log_level: log::LevelFilter,
+    /// UDP port of the echo service (network bring-up check).
+    pub udp_echo: Option<u16>,
+    /// Port of the DNS service (UDP and TCP).
+    pub dns_port: u16,
+    /// Allow zone transfers without TSIG (`--axfr`).
+    pub axfr: bool,
+    /// Print the help text and exit.
+    pub help: bool,
+    /// The git remote holding the zones (`--remote`).
+    pub remote: Option<Remote>,
+    /// How to log in to the remote.
+    pub ssh_key: Option<SshKey>,
+    /// `SHA256:<unpadded base64>` fingerprint the remote's host key must have.
+    pub ssh_authenticator: Option<String>,
+    /// Fetch from the remote this often even without NOTIFY (0: never).
+    pub sync_interval_s: u64,
+    pub acme: AcmeConfig,
+    /// `--resolver`: the DNS resolver for host names (the ACME server's).
+    pub resolver: Option<Ipv4Address>,
+    pub tcp: TcpOptions,
+    /// Answer options (`--edns-udp-size`, `--nsid`, `--identity`,
+    /// `--version`; `--axfr` is `axfr` above).
+    pub answers: gitns_dns::authority::Policy,
+    /// `--cookies=0|1`: DNS Cookies (RFC 7873), on by default.
+    pub cookies: bool,
+    /// `--rrl-rate`, `--rrl-slip`, `--rrl-exempt` (`--rrl=0`: off).
+    pub rrl: gitns_dns::rrl::Config,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            net: NetConfig::default(),
+            log_level: log::LevelFilter::Info,
+            udp_echo: None,
+            dns_port: 53,
+            axfr: false,
+            help: false,
+            remote: None,
+            ssh_key: None,
+            ssh_authenticator: None,
+            sync_interval_s: 0,
+            acme: AcmeConfig::default(),
+            resolver: None,
+            tcp: TcpOptions::default(),
+            answers: Default::default(),
+            cookies: true,
+            rrl: Default::default(),
+        }
+    }
+}
+
+/// DNS over TCP limits (RFC 7766 6.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpOptions {
+    /// `--tcp-clients`: connections open at once.
+    pub clients: usize,
+    /// `--tcp-per-source`: connections from one address.
+    pub per_source: usize,
+    /// `--tcp-idle-timeout`: seconds after the last complete query.
+    pub idle_s: u64,
+}
+
+impl Default for TcpOptions {
+    fn default() -> Self {
+        TcpOptions {
+            clients: 1024,
+            per_source: 32,
+            idle_s: 10,
+        }
+    }
+}
+
+/// Let's Encrypt's directories (staging is the default, RFC 8555 7.1.1).
+pub const LE_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+pub const LE_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// ACME: where to order certificates and as whom.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AcmeConfig {
+    /// `--acme-server`, or a Let's Encrypt directory.
+    pub server: String,
+    /// `--account-key-seed`: the account key is derived from it; without
+    /// it no certificate is ordered.
+    pub account_key_seed: Option<String>,
+    pub email: Option<String>,
+    /// `--acme-ca`: extra trust anchors (DER), e.g. a private CA's.
+    pub extra_ca: Vec<Vec<u8>>,
+    /// Renew when fewer than this many days remain.
+    pub renew_days: u64,
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        AcmeConfig {
+            server: LE_STAGING.to_string(),
+            account_key_seed: None,
+            email: None,
+            extra_ca: Vec::new(),
+            renew_days: 14,
+        }
+    }
+}
+
+impl fmt::Debug for AcmeConfig {
+    /// Never prints the seed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcmeConfig")
+            .field("server", &self.server)
+            .field(
+                "account_key_seed",
+                &self.account_key_seed.as_ref().map(|_| ".."),
+            )
+            .field("email", &self.email)
+            .field("extra_ca", &self.extra_ca.len())
+            .field("renew_days", &self.renew_days)
+            .finish()
+    }
+}
+
+/// SSH user authentication.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SshKey {
+    /// `--ssh-key=ed25519:<base64 32-byte seed>`.
+    Ed25519([u8; 32]),
+    /// `--ssh-password=`.
+    Password(String),
+}
+
+impl fmt::Debug for SshKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SshKey::Ed25519(_) => write!(f, "Ed25519(..)"),
+            SshKey::Password(_) => write!(f, "Password(..)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn secrets_never_in_debug_output() {
+        let k = format!("{:?}", SshKey::Password("hunter2".into()));
+        assert!(!k.contains("hunter2"), "{k}");
+        let a = AcmeConfig {
+            account_key_seed: Some("0123456789abcdefSECRET".into()),
+            ..AcmeConfig::default()
+        };
+        let a = format!("{a:?}");
+        assert!(!a.contains("SECRET") && a.contains("staging"), "{a}");
+    }
+}

@@ -1,0 +1,176 @@
+//! One option's value: addresses, ports, keys, the remote, log levels.
+
+use crate::error::ConfigError;
+use crate::types::SshKey;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64::Engine;
+use gitns_git::remote::Remote;
+use gitns_net::smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Cidr};
+
+/// `--nsid`: `0x` and an even number of hex digits (Knot's convention),
+/// else the text itself; 1-128 bytes.
+pub(crate) fn parse_nsid(value: &str) -> Option<Vec<u8>> {
+    let raw = match value.strip_prefix("0x") {
+        Some(hex) if hex.len() % 2 == 0 => (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?,
+        Some(_) => return None,
+        None => value.as_bytes().to_vec(),
+    };
+    (1..=128).contains(&raw.len()).then_some(raw)
+}
+
+pub(crate) fn parse_switch(value: &str) -> Option<bool> {
+    match value {
+        "0" | "off" | "no" => Some(false),
+        "1" | "on" | "yes" => Some(true),
+        _ => None,
+    }
+}
+
+/// `ADDR/N` for IPv4 or IPv6 (a bare address is a host).
+pub(crate) fn parse_prefix(value: &str) -> Option<(core::net::IpAddr, u8)> {
+    let (addr, len) = match value.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (value, None),
+    };
+    let ip: core::net::IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(max);
+    (len <= max).then_some((ip, len))
+}
+
+pub(crate) const REMOTE_FORM: &str =
+    "an SSH remote like git@10.0.0.1:zones.git or ssh://git@git.example.org:22/zones.git#main";
+
+/// `--remote`: an SSH remote whose host is an IPv4 address or a host name
+/// (resolved through `--resolver`).
+pub(crate) fn parse_remote(value: &str) -> Result<Remote, ()> {
+    let r = Remote::parse(value).map_err(|_| ())?;
+    let literal = r.host.parse::<Ipv4Address>().is_ok();
+    let name = gitns_dns::name::Name::parse(&r.host, &gitns_dns::name::Name::root()).is_ok();
+    (literal || (name && !r.host.contains(':')))
+        .then_some(r)
+        .ok_or(())
+}
+
+/// Is the remote's host a name (not an address)?
+pub fn needs_resolver(r: &Remote) -> bool {
+    r.host.parse::<Ipv4Address>().is_err()
+}
+
+/// `ed25519:<base64 32-byte seed>`; `rsa:` is refused with a pointer to ed25519.
+pub(crate) fn parse_ssh_key(option: &'static str, value: &str) -> Result<SshKey, ConfigError> {
+    let bad = ConfigError::BadValue {
+        option,
+        value: String::from("(secret not shown)"),
+        expected: "ed25519:<base64 of a 32-byte seed>",
+    };
+    match value.split_once(':') {
+        Some(("ed25519", b64)) => decode32(b64).map(SshKey::Ed25519).ok_or(bad),
+        Some(("rsa", _)) => Err(ConfigError::Unsupported {
+            option,
+            why: "RSA user keys are not supported (see docs/design.md); make an ed25519 key with `cargo xtask keygen`",
+        }),
+        _ => Err(bad),
+    }
+}
+
+/// A host key pin as `SHA256:<unpadded base64>`, from that form or from
+/// `ed25519:<base64 public key>`.
+pub(crate) fn parse_authenticator(value: &str) -> Option<String> {
+    match value.split_once(':')? {
+        ("SHA256", fp) => {
+            let fp = fp.trim_end_matches('=');
+            let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(fp)
+                .ok()?;
+            (raw.len() == 32).then(|| format!("SHA256:{fp}"))
+        }
+        ("ed25519", key) => decode32(key).map(|k| gitns_git::ssh::fingerprint_ed25519(&k)),
+        _ => None,
+    }
+}
+
+/// Standard base64, padded or not, of exactly 32 bytes.
+pub(crate) fn decode32(s: &str) -> Option<[u8; 32]> {
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .ok()?;
+    raw.try_into().ok()
+}
+
+/// A decimal number within `[min, max]`.
+pub(crate) fn parse_range(value: &str, min: usize, max: usize) -> Option<usize> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+}
+
+pub(crate) fn parse_v4_cidr(s: &str) -> Option<Ipv4Cidr> {
+    let (a, p) = s.split_once('/')?;
+    let prefix: u8 = p.parse().ok().filter(|p| *p <= 32)?;
+    Some(Ipv4Cidr::new(a.parse().ok()?, prefix))
+}
+
+pub(crate) fn parse_v6_cidr(s: &str) -> Option<Ipv6Cidr> {
+    let (a, p) = s.split_once('/')?;
+    let prefix: u8 = p.parse().ok().filter(|p| *p <= 128)?;
+    Some(Ipv6Cidr::new(a.parse().ok()?, prefix))
+}
+
+/// Log levels as the MirageOS unikernels spell them (`-l debug`, also `*:debug`).
+pub(crate) fn parse_level(s: &str) -> Option<log::LevelFilter> {
+    let s = s.rsplit(':').next().unwrap_or(s);
+    Some(match s.to_ascii_lowercase().as_str() {
+        "quiet" | "off" => log::LevelFilter::Off,
+        "error" => log::LevelFilter::Error,
+        "warn" | "warning" => log::LevelFilter::Warn,
+        "info" | "app" => log::LevelFilter::Info,
+        "debug" => log::LevelFilter::Debug,
+        "trace" => log::LevelFilter::Trace,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert_eq!(parse_nsid("0x6e73"), Some(b"ns".to_vec()));
+        assert_eq!(parse_nsid("0x6e7"), None);
+        assert_eq!(parse_nsid(""), None);
+        assert_eq!(parse_switch("on"), Some(true));
+        assert_eq!(parse_switch("2"), None);
+        assert_eq!(
+            parse_prefix("192.0.2.1"),
+            Some(("192.0.2.1".parse().unwrap(), 32))
+        );
+        assert_eq!(parse_prefix("fd00::/129"), None);
+        assert_eq!(parse_range("7", 1, 6), None);
+        assert_eq!(parse_range("6", 1, 6), Some(6));
+        assert_eq!(parse_level("*:debug"), Some(log::LevelFilter::Debug));
+        assert_eq!(parse_level("quiet"), Some(log::LevelFilter::Off));
+        assert!(parse_v4_cidr("10.0.0.2/33").is_none());
+        assert!(parse_v6_cidr("fd00::2/64").is_some());
+        assert_eq!(decode32(&"QUFB".repeat(11)[..43]), None);
+        assert!(decode32(&format!("{}=", "A".repeat(43))).is_some());
+    }
+
+    #[test]
+    fn remotes() {
+        assert!(parse_remote("git@10.0.0.1:z").is_ok());
+        assert!(parse_remote("ssh://git@git.example.org:22/z.git#main").is_ok());
+        assert!(parse_remote("https://x/y").is_err());
+        assert!(needs_resolver(
+            &parse_remote("git@git.example.org:z").unwrap()
+        ));
+        assert!(!needs_resolver(&parse_remote("git@10.0.0.1:z").unwrap()));
+    }
+}
