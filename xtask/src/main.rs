@@ -22,6 +22,8 @@ commands:
                         the operator tools of the `gitns` binary (xtask/tools; `cargo install
                         --path xtask/tools`), same code and arguments: `cargo xtask notify --help`
   bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick] measure; results go to docs/bench.md and docs/bench.json
+  bench soak [--minutes N] [--qps Q]
+                        both VMs under every load at once for N minutes (3): memory per minute, UPDATEs lost
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test),
                         then every fuzz target for 20 s (GITNS_FUZZ_SECONDS: other time, 0 skips)
   fuzz [TARGET...] [--seconds N|--minutes N] [--jobs N] [--list]

@@ -66,17 +66,7 @@ pub fn queries() -> String {
 /// (VM exits, frames in + out) from the tender's `--metrics` endpoint
 /// (127.0.0.1:9100 inside the guest's namespace).
 fn vm_counters(ns: &str) -> Result<(u64, u64), String> {
-    let text = crate::netns::run_in_named(ns, || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
-        Ok::<String, String>(out)
-    })??;
+    let text = tender_metrics(ns)?;
     let sum = |prefix: &str| -> u64 {
         text.lines()
             .filter(|l| l.starts_with(prefix))
@@ -87,6 +77,22 @@ fn vm_counters(ns: &str) -> Result<(u64, u64), String> {
         sum("gitns_tender_vm_exits_total{"),
         sum("gitns_tender_net_frames_total{"),
     ))
+}
+
+/// The text of the tender's `--metrics` endpoint (127.0.0.1:9100 inside
+/// namespace `ns`): its own counters and the guest's lines.
+pub(super) fn tender_metrics(ns: &str) -> Result<String, String> {
+    crate::netns::run_in_named(ns, || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+        Ok::<String, String>(out)
+    })?
 }
 
 /// The figures of one server.
@@ -272,7 +278,12 @@ const LATENCY_QPS: u32 = 50_000;
 const LATENCY_SECS: u32 = 3;
 
 /// dnsperf pinned to core 1 in `ns`, asking `addr`; its stdout.
-fn run_dnsperf(ns: &str, addr: &str, queries: &Path, args: &[&str]) -> Result<String, String> {
+pub(super) fn run_dnsperf(
+    ns: &str,
+    addr: &str,
+    queries: &Path,
+    args: &[&str],
+) -> Result<String, String> {
     let out = Command::new("taskset")
         .args(["-c", "1", "ip", "netns", "exec", ns, "dnsperf", "-s", addr])
         .args(args)
@@ -294,22 +305,50 @@ fn dnsperf_latency(ns: &str, addr: &str, queries: &Path) -> Result<(f64, f64, f6
         queries,
         &["-l", &secs, "-Q", &qps, "-c", "4", "-v"],
     )?;
-    let mut lat: Vec<f64> = Vec::new();
-    let mut timeouts = 0;
+    let v = verbose_lines(&text);
+    if v.latency_ms.is_empty() {
+        return Err(format!("dnsperf -v printed no latencies:\n{text}"));
+    }
+    let at = |q: f64| percentile(&v.latency_ms, q);
+    Ok((at(0.50), at(0.99), at(0.999), v.timeouts))
+}
+
+/// What dnsperf's verbose lines (`> RCODE NAME TYPE SECONDS`, `> T NAME
+/// TYPE` for a timeout) say.
+pub(super) struct Verbose {
+    /// Latencies of the answered queries, ms, sorted.
+    pub(super) latency_ms: Vec<f64>,
+    pub(super) timeouts: u64,
+    /// Answers with an RCODE other than NOERROR and NXDOMAIN.
+    pub(super) errors: u64,
+}
+
+pub(super) fn verbose_lines(text: &str) -> Verbose {
+    let mut v = Verbose {
+        latency_ms: Vec::new(),
+        timeouts: 0,
+        errors: 0,
+    };
     for l in text.lines().filter_map(|l| l.strip_prefix("> ")) {
         let w: Vec<&str> = l.split_whitespace().collect();
         match (w.first(), w.get(3).and_then(|v| v.parse::<f64>().ok())) {
-            (Some(&"T"), _) => timeouts += 1,
-            (_, Some(s)) => lat.push(s * 1e3),
+            (Some(&"T"), _) => v.timeouts += 1,
+            (Some(rcode), Some(s)) => {
+                v.errors += !matches!(*rcode, "NOERROR" | "NXDOMAIN") as u64;
+                v.latency_ms.push(s * 1e3);
+            }
             _ => {}
         }
     }
-    if lat.is_empty() {
-        return Err(format!("dnsperf -v printed no latencies:\n{text}"));
-    }
-    lat.sort_by(f64::total_cmp);
-    let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
-    Ok((at(0.50), at(0.99), at(0.999), timeouts))
+    v.latency_ms.sort_by(f64::total_cmp);
+    v
+}
+
+/// The `q` quantile of sorted `v` (0 when empty).
+pub(super) fn percentile(v: &[f64], q: f64) -> f64 {
+    v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// One dnsperf run: (QPS, average latency ms, lost queries); `tcp` makes
@@ -331,7 +370,7 @@ fn dnsperf(
 }
 
 /// [`dnsperf`] with extra dnsperf arguments (`-m tcp`, `-E 10:COOKIE`).
-fn dnsperf_with(
+pub(super) fn dnsperf_with(
     ns: &str,
     addr: &str,
     queries: &Path,

@@ -1,5 +1,7 @@
 //! `cargo xtask bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
+//! `cargo xtask bench soak [--minutes N] [--qps Q]` (not part of the
+//! default set: it runs for N minutes).
 
 mod acme;
 pub mod allocs;
@@ -14,6 +16,8 @@ mod query;
 pub mod report;
 mod servemem;
 mod size;
+mod soak;
+mod soak_load;
 pub mod stats;
 pub mod zone;
 
@@ -29,11 +33,19 @@ impl Drop for Kill {
 
 pub fn main(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let (minutes, args) = take_value(args, "--minutes")?;
+    let (qps, args) = take_value(&args, "--qps")?;
     let which: Vec<&str> = args
         .iter()
         .map(String::as_str)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if which.contains(&"soak") {
+        return soak::run(&soak::Options {
+            minutes: minutes.unwrap_or(3),
+            qps,
+        });
+    }
     if which.first() == Some(&"axfr-read") {
         // Internal: `bench axfr-read SERVER ZONE [RUNS]`, the bare AXFR
         // reader of `bench ops` on its own (run it inside the namespace).
@@ -77,9 +89,30 @@ pub fn main(args: &[String]) -> Result<(), String> {
             "boot" | "size" | "dns" | "query" | "zone" | "appliance" | "git" | "ops" | "acme"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, size, dns, query, zone, appliance, git, ops, acme)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, query, zone, appliance, git, ops, acme, soak)"
             ));
         }
     }
     Ok(())
+}
+
+/// `OPTION N` or `OPTION=N` taken out of `args`: (N, the rest).
+fn take_value(args: &[String], option: &str) -> Result<(Option<u32>, Vec<String>), String> {
+    let (mut value, mut rest, mut it) = (None, Vec::new(), args.iter());
+    while let Some(a) = it.next() {
+        let v = if a == option {
+            it.next().map(String::as_str)
+        } else if let Some(v) = a.strip_prefix(option).and_then(|v| v.strip_prefix('=')) {
+            Some(v)
+        } else {
+            rest.push(a.clone());
+            continue;
+        };
+        let v = v.ok_or_else(|| format!("bench: {option} needs a number"))?;
+        value = Some(
+            v.parse()
+                .map_err(|_| format!("bench: {option} {v}: not a number"))?,
+        );
+    }
+    Ok((value, rest))
 }

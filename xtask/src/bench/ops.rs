@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 const BIG: &str = "big.test";
 const ZONE: &str = "bench.test";
-const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
+pub(super) const SECRET: &str = "PAPPkecDvEBnhqTzG5Xsbrbi7W0QY7TpVaEMxndMv2M=";
 
 use super::Kill;
 
@@ -124,7 +124,7 @@ fn boot_unix(ns: &Netns, zones: &Path, args: &[&str]) -> Result<Kill, String> {
 #[allow(clippy::too_many_arguments)]
 /// Knot serving `zone` from `file` in `pair.server` at 10.0.1.2 with
 /// config `extra` (keys, acls, remotes) and zone options `zone_opts`.
-fn knot(
+pub(super) fn knot(
     dir: &Path,
     tag: &str,
     ns: &str,
@@ -356,7 +356,7 @@ fn big_update_rate(server: &'static str, secs: u64) -> Result<f64, String> {
 }
 
 /// Wait (up to 120 s) for a big zone to load.
-fn poll_soa_long(server: &str, zone: &str) -> Result<Instant, String> {
+pub(super) fn poll_soa_long(server: &str, zone: &str) -> Result<Instant, String> {
     let end = Instant::now() + Duration::from_secs(120);
     loop {
         match poll_soa(server, zone, |_| true) {
@@ -408,7 +408,7 @@ fn update_rate_of(server: &'static str, origin: &str, secs: u64) -> Result<f64, 
 }
 
 /// The update key of `origin` for a `_keys` file and for Knot.
-fn update_key(origin: &str) -> (String, String) {
+pub(super) fn update_key(origin: &str) -> (String, String) {
     (
         format!("personal._update.{origin}. DNSKEY 0 3 163 {SECRET}\n"),
         format!("key:\n  - id: personal._update.{origin}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nacl:\n  - id: upd\n    key: personal._update.{origin}\n    action: update\n"),
