@@ -23,6 +23,7 @@ pub mod dns01;
 pub mod error;
 pub mod http;
 mod httpdate;
+mod json;
 pub mod jws;
 pub mod key;
 pub mod pem;

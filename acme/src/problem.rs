@@ -132,7 +132,7 @@ struct RawIdentifier {
 
 /// Parse a problem document body; `None` if it is not one.
 pub fn parse(body: &[u8]) -> Option<Problem> {
-    if !crate::resources::is_object(body) {
+    if !crate::json::is_object(body) {
         return None;
     }
     let raw: RawProblem = serde_json::from_slice(body).ok()?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::AcmeError;
 use crate::http::MAX_URL_LEN;
+use crate::json::is_object;
 
 /// Resource status (RFC 8555 7.1.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,12 +148,6 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, 
         return Err(AcmeError::Malformed(what));
     }
     serde_json::from_slice(body).map_err(|_| AcmeError::Malformed(what))
-}
-
-/// Every ACME resource is a JSON object; serde would also take a
-/// struct from an array, so arrays are refused first.
-pub fn is_object(body: &[u8]) -> bool {
-    body.trim_ascii_start().first() == Some(&b'{')
 }
 
 /// A URL from a resource: non-empty, bounded, http(s).

@@ -5,10 +5,11 @@
 use crate::edns::Reply;
 use crate::lookup::{lookup, Answer, AnyPolicy, Out};
 use crate::message::{
-    parse_request, Header, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE,
+    parse_request, Rcode, Request, RequestError, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE,
 };
 use crate::name::Name;
 use crate::rdata;
+use crate::respond::{end_opt, error, flags, header, question};
 use crate::rrl::Action;
 use crate::rtype::*;
 use crate::transfer::Transfer;
@@ -634,73 +635,6 @@ fn size_limit(req: &Request, ctx: &Ctx, buf: usize) -> usize {
     want.min(ctx.path_max).min(buf)
 }
 
-/// Header flags of a response: QR, opcode and RD echoed, AA, rcode low bits.
-fn flags(h: &Header, aa: bool, rcode: u16) -> u16 {
-    0x8000 | (h.flags & 0x7900) | if aa { 0x0400 } else { 0 } | (rcode & 0xf)
-}
-
-fn header(w: &mut Writer, h: &Header, flags: u16, qd: u16) -> Result<(), Full> {
-    w.u16(h.id)?;
-    w.u16(flags)?;
-    w.u16(qd)?;
-    w.u16(0)?;
-    w.u16(0)?;
-    w.u16(0)
-}
-
-fn question(w: &mut Writer, req: &Request) -> Result<u16, Full> {
-    match &req.question {
-        Some(q) => {
-            w.name(&q.name, true)?;
-            w.u16(q.qtype)?;
-            w.u16(q.qclass)?;
-            Ok(1)
-        }
-        None => Ok(0),
-    }
-}
-
-/// Append the OPT of the response, if any, to a message whose additional
-/// section has `ar` records so far, with the upper bits of `rcode`.
-pub(crate) fn end_opt(
-    w: &mut Writer,
-    opt: Option<&Reply>,
-    rcode: u16,
-    ar: u16,
-) -> Result<(), Full> {
-    if let Some(o) = opt {
-        o.write(w, rcode)?;
-        w.set_u16(10, ar + 1);
-    }
-    Ok(())
-}
-
-/// An error response: header, question when it parsed, OPT when asked.
-pub(crate) fn error(
-    h: &Header,
-    req: Option<&Request>,
-    opt: Option<&Reply>,
-    rcode: Rcode,
-    out: &mut [u8],
-) -> Option<usize> {
-    let rc = rcode as u16;
-    let mut w = Writer::new(out);
-    header(&mut w, h, flags(h, false, rc), 0).ok()?;
-    let qd = match req {
-        Some(r) => question(&mut w, r).ok()?,
-        None => 0,
-    };
-    w.set_u16(4, qd);
-    // RFC 6891 6.1.3: an extended RCODE needs an OPT to carry it.
-    let fallback = Reply {
-        payload: EDNS_PAYLOAD,
-        ..Default::default()
-    };
-    let opt = opt.or((rc > 15).then_some(&fallback));
-    end_opt(&mut w, opt, rc, 0).ok()?;
-    Some(w.len())
-}
-
 fn rrset(w: &mut Writer, o: &Out) -> Result<u16, Full> {
     let mut n = 0;
     for rd in o.iter() {
@@ -778,6 +712,7 @@ fn write_answer(req: &Request, opt: Option<&Reply>, ans: &Answer, out: &mut [u8]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Header;
     use crate::name::Name;
     use crate::wire::Reader;
     use alloc::string::String;

@@ -4,10 +4,10 @@
 //! (`--version`, `--identity`), REFUSED otherwise, so nothing is disclosed
 //! by default.
 
-use crate::authority::{end_opt, error};
 use crate::ctx::Policy;
 use crate::edns::Reply;
 use crate::message::{Rcode, Request};
+use crate::respond::{end_opt, error};
 use crate::rtype::{CH, TXT};
 use crate::wire::Writer;
 

@@ -1,6 +1,6 @@
 //! LOC RDATA (RFC 1876): presentation <-> wire.
 
-use crate::rdata::{RdataError, Tok};
+use crate::text::{RdataError, Tok};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;

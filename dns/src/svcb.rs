@@ -1,6 +1,6 @@
 //! SVCB/HTTPS SvcParams (RFC 9460 2.1, 7): presentation <-> wire.
 
-use crate::rdata::{parse_v6, unescape, v6_text, RdataError, Tok};
+use crate::text::{parse_v6, quote, unescape, v6_text, RdataError, Tok};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -142,7 +142,7 @@ pub fn to_text(b: &[u8]) -> Option<String> {
             6 if v.len() % 16 == 0 => v.chunks(16).map(v6_text).collect::<Vec<_>>().join(","),
             0..=6 => return None,
             _ => {
-                let q = crate::rdata::quote(v);
+                let q = quote(v);
                 q[1..q.len() - 1].to_string()
             }
         };

@@ -20,7 +20,8 @@ use core::fmt;
 use crate::http::{encode_request, HttpError, HttpRequest, HttpResponse};
 use crate::response::{Limits, ResponseParser};
 use crate::roots::Anchors;
-use crate::tls::{TlsClient, TlsError, TlsState};
+use crate::tls::{TlsClient, TlsState};
+use crate::tls_error::TlsError;
 use crate::url::{Url, UrlError};
 
 /// Ciphertext handed to TLS per step: a maximal TLS record (RFC 8446 §5.2).

@@ -15,7 +15,7 @@ use rustls::crypto::{ActiveKeyExchange, SharedSecret, SupportedKxGroup};
 use rustls::{Error, NamedGroup, PeerMisbehaved};
 use zeroize::Zeroize;
 
-use crate::provider::fill_random;
+use crate::random::fill_random;
 
 /// X25519 (RFC 7748), NamedGroup 0x001d.
 pub static X25519: &dyn SupportedKxGroup = &X25519Group;

@@ -13,26 +13,12 @@ use alloc::sync::Arc;
 
 use pki_types::PrivateKeyDer;
 use rustls::crypto::ring::cipher_suite as suite;
-use rustls::crypto::{
-    CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom, WebPkiSupportedAlgorithms,
-};
+use rustls::crypto::{CryptoProvider, KeyProvider, WebPkiSupportedAlgorithms};
 use rustls::sign::SigningKey;
 use rustls::{Error, SignatureScheme, SupportedCipherSuite};
 use webpki::ring as alg;
 
-/// Fill `buf` from getrandom 0.4; rustls's error when it cannot.
-pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(buf).map_err(|_| Error::FailedToGetRandomBytes)
-}
-
-#[derive(Debug)]
-struct GetRandom;
-
-impl SecureRandom for GetRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), GetRandomFailed> {
-        getrandom::fill(buf).map_err(|_| GetRandomFailed)
-    }
-}
+use crate::random::GetRandom;
 
 #[derive(Debug)]
 struct NoClientKeys;
@@ -127,14 +113,6 @@ pub fn provider() -> Arc<CryptoProvider> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn random_bytes_differ() {
-        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-        fill_random(&mut a).unwrap();
-        fill_random(&mut b).unwrap();
-        assert_ne!(a, b);
-    }
 
     #[test]
     fn provider_is_consistent() {

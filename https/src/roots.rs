@@ -15,7 +15,7 @@ use alloc::sync::Arc;
 use pki_types::CertificateDer;
 use rustls::RootCertStore;
 
-use crate::tls::TlsError;
+use crate::tls_error::TlsError;
 
 /// ISRG Root X1 (DER).
 pub static ISRG_ROOT_X1: &[u8] = include_bytes!("../roots/isrg-root-x1.der");

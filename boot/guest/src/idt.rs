@@ -155,7 +155,7 @@ mod rt {
             let _ = write!(c, ", address {cr2:#x}");
         }
         let _ = c.write_str("\n");
-        crate::platform::halt(gitns_abi::exit::ABORT)
+        crate::halt::halt(gitns_abi::exit::ABORT)
     }
 
     #[repr(C, align(16))]

@@ -19,6 +19,7 @@ pub mod console;
 mod cpu;
 #[cfg(all(feature = "rt", not(test)))]
 mod entropy;
+mod halt;
 #[cfg(all(feature = "rt", not(test)))]
 mod heap;
 mod hypercall;

@@ -40,14 +40,14 @@ fn on_panic(info: &core::panic::PanicInfo) -> ! {
         let _ = write!(c, " at {}:{}:{}", loc.file(), loc.line(), loc.column());
     }
     let _ = c.write_str("\n");
-    crate::platform::halt(gitns_abi::exit::ABORT)
+    crate::halt::halt(gitns_abi::exit::ABORT)
 }
 
 /// Abort with a message (no unwinding exists in the image).
 pub fn abort(msg: &str) -> ! {
     let mut c = Console;
     let _ = write!(c, "\ngitns: ABORT: {msg}\n");
-    crate::platform::halt(gitns_abi::exit::ABORT)
+    crate::halt::halt(gitns_abi::exit::ABORT)
 }
 
 /// The heap is exhausted: say what was asked for, how full the heap was and
@@ -72,5 +72,5 @@ fn out_of_memory(e: crate::heap::Exhausted) -> ! {
         "\ngitns: exiting with status {} (heap exhausted)\n",
         gitns_abi::exit::HEAP_EXHAUSTED
     );
-    crate::platform::halt(gitns_abi::exit::HEAP_EXHAUSTED)
+    crate::halt::halt(gitns_abi::exit::HEAP_EXHAUSTED)
 }

@@ -3,12 +3,13 @@
 
 use crate::batch::Batch;
 use crate::block::BlockDevice;
+use crate::halt::halt;
 use crate::net::{self, NetDevice};
 use crate::rng::Rng;
 use crate::virtio::blk::VirtioBlk;
 use crate::virtio::VirtioNet;
 use crate::{clock, console, hypercall};
-use gitns_abi::hypercall::{Halt, Nr, Poll};
+use gitns_abi::hypercall::{Nr, Poll};
 use gitns_net::{BlockError, NetError, Platform};
 
 /// The guest platform handed to the image's main function.
@@ -134,20 +135,6 @@ fn virtio_poll(v: &mut VirtioNet, deadline_ns: u64) -> bool {
                 core::hint::spin_loop();
             }
         }
-    }
-}
-
-/// Halt the guest with an exit status.
-pub fn halt(status: i32) -> ! {
-    if crate::machine::is_pc() {
-        crate::pcexit::exit(status)
-    }
-    let mut arg = Halt {
-        cookie: 0,
-        exit_status: status,
-    };
-    loop {
-        hypercall::call(Nr::Halt, &mut arg);
     }
 }
 

@@ -78,7 +78,7 @@ pub(crate) fn run(b: Boot) -> ! {
                 s.block_size
             ),
         );
-        platform::halt(gitns_abi::exit::CONFIG)
+        crate::halt::halt(gitns_abi::exit::CONFIG)
     }
     // SAFETY: `_end` is a linker-defined symbol; only its address is used.
     let image_end = core::ptr::addr_of!(_end) as u64;
@@ -93,7 +93,7 @@ pub(crate) fn run(b: Boot) -> ! {
                     e.needed.div_ceil(1 << 20)
                 ),
             );
-            platform::halt(gitns_abi::exit::UNSUPPORTED)
+            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
         }
     };
     let mut rng = match rng::Rng::from_cpu() {
@@ -106,7 +106,7 @@ pub(crate) fn run(b: Boot) -> ! {
                 }
                 rng::RngError::EntropyExhausted => b"gitns: refusing to start: RDSEED/RDRAND keep failing\n",
             });
-            platform::halt(gitns_abi::exit::UNSUPPORTED)
+            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
         }
     };
     entropy::install(&mut rng);
@@ -158,7 +158,7 @@ pub(crate) fn run(b: Boot) -> ! {
     }
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
-    platform::halt(status)
+    crate::halt::halt(status)
 }
 
 /// Test-only image argument: allocate without bound, so that tests see the

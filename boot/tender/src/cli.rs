@@ -15,7 +15,7 @@ pub struct Cli {
     /// (device name, sector size): `--block-sector-size:NAME=N`.
     pub sector_sizes: Vec<(String, u16)>,
     /// (device name, fault): `--block-fault:NAME=N:MODE`, for tests.
-    pub block_faults: Vec<(String, crate::devices::Fault)>,
+    pub block_faults: Vec<(String, crate::fault::Fault)>,
     pub quiet: bool,
     /// Offer no gitns extensions (behave exactly like solo5-hvt).
     pub no_extensions: bool,
@@ -153,7 +153,7 @@ pub fn parse(argv: &[String]) -> Result<Cli, Early> {
             cli.sector_sizes.push((n.into(), size?));
         } else if let Some(rest) = a.strip_prefix("--block-fault:") {
             let (n, v) = split_dev(rest, "--block-fault")?;
-            let fault = crate::devices::Fault::parse(v).ok_or_else(|| {
+            let fault = crate::fault::Fault::parse(v).ok_or_else(|| {
                 Early::Error(format!("Malformed argument to --block-fault: `{v}'"))
             })?;
             cli.block_faults.push((n.into(), fault));
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn block_faults_for_tests() {
-        use crate::devices::{Fault, FaultMode};
+        use crate::fault::{Fault, FaultMode};
         let c = parse(&v(&["--block-fault:storage=3:tear", "img"])).unwrap();
         let f = Fault {
             at: 3,

@@ -2,6 +2,7 @@
 //! manifest copy the guest sees (Solo5 hvt_module_net / hvt_module_blk).
 
 use crate::cli::Cli;
+use crate::fault::Fault;
 use crate::tap::{random_mac, Tap};
 use gitns_abi::manifest::{
     MftView, MFT_DEV_BLOCK_BASIC, MFT_DEV_NET_BASIC, MFT_ENTRY_ATTACHED_OFFSET, MFT_ENTRY_SIZE,
@@ -24,42 +25,6 @@ pub enum Backend {
         writes: std::cell::Cell<u64>,
         fault: Option<Fault>,
     },
-}
-
-/// What happens at a block device's write number `at` (test-only,
-/// `--block-fault`): the crashes and full disks storage must survive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fault {
-    pub at: u64,
-    pub mode: FaultMode,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultMode {
-    /// That write and every later one fail (a full or failing host disk).
-    Fail,
-    /// Half of that write reaches the file, then the VM stops (a crash
-    /// inside a write, a torn sector).
-    Tear,
-    /// The VM stops before that write (a crash between two writes).
-    Stop,
-}
-
-impl Fault {
-    /// `N:fail`, `N:tear` or `N:stop`.
-    pub fn parse(v: &str) -> Option<Fault> {
-        let (at, mode) = v.split_once(':')?;
-        let mode = match mode {
-            "fail" => FaultMode::Fail,
-            "tear" => FaultMode::Tear,
-            "stop" => FaultMode::Stop,
-            _ => return None,
-        };
-        Some(Fault {
-            at: at.parse().ok()?,
-            mode,
-        })
-    }
 }
 
 /// Devices by manifest index (0 is the reserved entry: None).

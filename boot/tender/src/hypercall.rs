@@ -2,7 +2,8 @@
 //! address goes through [`GuestMem`]; a guest passing an address outside its
 //! memory is stopped with an error, as solo5-hvt does.
 
-use crate::devices::{Backend, Devices, Fault, FaultMode};
+use crate::devices::{Backend, Devices};
+use crate::fault::{Fault, FaultMode};
 use crate::guestmem::GuestMem;
 use gitns_abi::hypercall::{
     self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK,

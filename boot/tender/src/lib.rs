@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod devices;
 pub mod elf;
+pub mod fault;
 pub mod guestmem;
 #[doc(hidden)]
 pub mod harness;

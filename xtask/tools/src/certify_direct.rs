@@ -5,7 +5,7 @@
 //! CA is told only once the appliance serves it, and it is deleted again
 //! whatever the outcome. The CSR (and its key) are made by `certify`.
 
-use crate::certify::Opts;
+use crate::certify_opts::Opts;
 use crate::dnstool;
 use gitns_dns::name::Name;
 use gitns_dns::rtype::TXT;
@@ -15,8 +15,6 @@ use instant_acme::{
 };
 use std::time::{Duration, Instant};
 
-/// Let's Encrypt's staging directory: the default, as for the appliance.
-pub const STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
 /// How long the appliance gets to serve a challenge TXT after the UPDATE.
 const SERVE_WAIT: Duration = Duration::from_secs(30);
 

@@ -5,6 +5,7 @@
 
 pub mod certify;
 mod certify_direct;
+mod certify_opts;
 mod certkey;
 pub mod check;
 pub mod cli;
