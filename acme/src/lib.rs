@@ -10,6 +10,7 @@
 //! [`Client::handle`]; the order ends with `Output::Certificate` or
 //! `Output::Failed`. Only dns-01 (RFC 8555 8.4) is supported.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
 #[cfg(test)]
 extern crate std;

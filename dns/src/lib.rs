@@ -1,6 +1,7 @@
 //! gitns-dns: zone files, the authority (answering), TSIG, NOTIFY, UPDATE and
 //! zone transfers, as sans-I/O no_std code.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
 #[cfg(test)]
 extern crate std;

@@ -2,6 +2,7 @@
 //! the trailer checked) and pkt-line, as sans-I/O no_std code. The smart
 //! protocol and the SSH transport build on these.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
 #[cfg(test)]
 extern crate std;

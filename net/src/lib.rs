@@ -2,6 +2,7 @@
 //! smoltcp glue: a `Device` over the platform, interface setup and the poll
 //! step of the main loop.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
 
 pub mod device;

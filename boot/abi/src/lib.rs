@@ -5,6 +5,8 @@
 //! structs, constants and the ELF note layouts; no code runs here.
 //! Guest pointers are `u64` guest-physical addresses on both sides.
 #![no_std]
+// The one `unsafe` is a test helper that views a repr(C) struct as bytes.
+#![deny(unsafe_code)]
 
 pub mod exit;
 pub mod hypercall;

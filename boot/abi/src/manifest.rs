@@ -214,6 +214,7 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 mod tests {
     use super::*;
 
+    #[allow(unsafe_code)]
     fn bytes_of<T>(v: &T) -> &[u8] {
         // SAFETY: T is a repr(C) plain-data struct without padding reads that matter for the test.
         unsafe {

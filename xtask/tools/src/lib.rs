@@ -2,6 +2,7 @@
 //! xtask/tools`), in the argument forms of the MirageOS tools the seeds
 //! use (onotify, oupdate, ocertify, ozone, awa_gen_key) and of
 //! `cargo xtask`, which calls the same code.
+#![forbid(unsafe_code)]
 
 pub mod certify;
 mod certify_direct;

@@ -1,5 +1,6 @@
 //! `gitns`: the operator tools. A bad command line prints one line and
 //! exits 64; a failure prints why and exits 1.
+#![forbid(unsafe_code)]
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
