@@ -96,6 +96,31 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Key>, String> {
     Ok(keys)
 }
 
+/// The (primary, secondary) addresses a key name holds: the four labels
+/// before `_transfer`/`_update` are the secondary's, the four before them
+/// the primary's.
+pub fn endpoints(key: &Name) -> Option<([u8; 4], [u8; 4])> {
+    let labels: Vec<&[u8]> = key.labels().collect();
+    let t = labels
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
+    let ip = |ls: &[&[u8]]| -> Option<[u8; 4]> {
+        let mut ip = [0u8; 4];
+        for (i, l) in ls.iter().enumerate() {
+            let s = core::str::from_utf8(l).ok()?;
+            // Decimal octets only (no sign, no leading zeros beyond "0").
+            if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            ip[i] = s.parse().ok()?;
+        }
+        Some(ip)
+    };
+    let secondary = ip(labels.get(t.checked_sub(4)?..t)?)?;
+    let primary = ip(labels.get(t.checked_sub(8)?..t - 4)?)?;
+    Some((primary, secondary))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +137,21 @@ mod tests {
             .unwrap_err()
             .contains("not an HMAC"));
         assert!(parse("k", "x. A 192.0.2.1\n").is_err());
+    }
+
+    #[test]
+    fn addresses_in_key_names() {
+        let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
+        assert_eq!(
+            endpoints(&n("10.0.42.2.10.0.42.3._update.mirage.")),
+            Some(([10, 0, 42, 2], [10, 0, 42, 3]))
+        );
+        // A longer name keeps the eight labels next to `_transfer`.
+        assert_eq!(
+            endpoints(&n("x.1.2.3.4.5.6.7.8._transfer.z.")),
+            Some(([1, 2, 3, 4], [5, 6, 7, 8]))
+        );
+        assert_eq!(endpoints(&n("10.0.42.3._transfer.mirage.")), None);
+        assert_eq!(endpoints(&n("1.2.3.4.5.6.7.+8._transfer.z.")), None);
     }
 }

@@ -84,7 +84,7 @@ pub struct Notifier {
 /// The secondary named by a `<primary-ip>.<secondary-ip>._transfer.<zone>`
 /// key, if the key has that form.
 pub fn secondary_of_key(key: &Name) -> Option<[u8; 4]> {
-    crate::secondary::source::endpoints(key).map(|(_, own)| own)
+    crate::keys::endpoints(key).map(|(_, own)| own)
 }
 
 /// Secondaries of `zone`: addresses of its NS names in our zones, and the

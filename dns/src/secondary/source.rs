@@ -3,7 +3,7 @@
 //! the zone, the primary's address and our own. A key of the root
 //! (`<p>.<s>._transfer.`) stands for every zone of that primary.
 
-use crate::keys::Key;
+use crate::keys::{endpoints, Key};
 use crate::name::Name;
 use crate::tsig::{self, Op};
 use alloc::vec::Vec;
@@ -29,31 +29,6 @@ impl Source {
     pub fn is_catch_all(&self) -> bool {
         self.zone.is_root()
     }
-}
-
-/// The (primary, secondary) addresses a key name holds: the four labels
-/// before `_transfer`/`_update` are the secondary's, the four before them
-/// the primary's.
-pub fn endpoints(key: &Name) -> Option<([u8; 4], [u8; 4])> {
-    let labels: Vec<&[u8]> = key.labels().collect();
-    let t = labels
-        .iter()
-        .position(|l| l.eq_ignore_ascii_case(b"_transfer") || l.eq_ignore_ascii_case(b"_update"))?;
-    let ip = |ls: &[&[u8]]| -> Option<[u8; 4]> {
-        let mut ip = [0u8; 4];
-        for (i, l) in ls.iter().enumerate() {
-            let s = core::str::from_utf8(l).ok()?;
-            // Decimal octets only (no sign, no leading zeros beyond "0").
-            if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            ip[i] = s.parse().ok()?;
-        }
-        Some(ip)
-    };
-    let secondary = ip(labels.get(t.checked_sub(4)?..t)?)?;
-    let primary = ip(labels.get(t.checked_sub(8)?..t - 4)?)?;
-    Some((primary, secondary))
 }
 
 /// The source a key describes, if its name has the seed's form and allows
@@ -122,10 +97,5 @@ mod tests {
         let s = of_keys(&keys, PORT);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].zone.to_text(), "a.example.");
-        // A longer name keeps the eight labels next to `_transfer`.
-        assert_eq!(
-            endpoints(&key("x.1.2.3.4.5.6.7.8._transfer.z.").name),
-            Some(([1, 2, 3, 4], [5, 6, 7, 8]))
-        );
     }
 }
