@@ -1,0 +1,397 @@
+//! The App: the appliance's parts built from the configuration, one turn
+//! of the main loop, and when it must turn again. [`crate::run`] builds it
+//! and loops `turn`, `platform.poll(next_deadline)`.
+
+use crate::acme::Acme;
+use crate::config::Config;
+use crate::dns::{self, Dns, Reply};
+use crate::echo::Echo;
+use crate::notify::NotifySocket;
+use crate::remote::GitRemote;
+use crate::resolve::Resolver;
+use crate::server::tcp::{TcpConfig, TcpServer};
+use crate::server::udp::UdpServer;
+use crate::server::{self, Transport};
+use crate::{cache, metrics};
+use alloc::string::String;
+use alloc::vec::Vec;
+use gitns_abi::exit;
+use gitns_net::{Net, Platform};
+
+/// How often the counters are logged (at debug level).
+const REPORT_NS: u64 = 60_000_000_000;
+
+/// Local UDP port outgoing NOTIFYs are sent from.
+const NOTIFY_PORT: u16 = 40053;
+
+/// How often counters go to the tender when it takes them.
+const METRICS_NS: u64 = 1_000_000_000;
+
+/// Longest sleep of the main loop when nothing is scheduled.
+const IDLE_POLL_NS: u64 = 1_000_000_000;
+
+/// The sockets the appliance listens and sends on.
+struct Sockets {
+    udp: UdpServer,
+    tcp: TcpServer,
+    notify: NotifySocket,
+    echo: Option<Echo>,
+    resolver: Option<Resolver>,
+}
+
+/// When the periodic chores are due.
+struct Chores {
+    next_report: u64,
+    next_metrics: u64,
+    last_metrics: String,
+    /// Big TCP send buffers are made on idle turns after ready, one
+    /// socket a turn (~1.6 ms each under PVM): not on the way to the
+    /// first answer.
+    growing: bool,
+}
+
+/// The appliance.
+pub struct App<'p, P: Platform> {
+    platform: &'p mut P,
+    net: Net,
+    sockets: Sockets,
+    service: Dns,
+    stats: server::Stats,
+    git: Option<GitRemote>,
+    acme: Option<Acme>,
+    chores: Chores,
+}
+
+/// Log a failed bind and give the configuration exit status.
+fn bind_failed(what: &str, e: impl core::fmt::Display) -> i32 {
+    log::error!("{what}: {e}");
+    exit::CONFIG
+}
+
+impl<'p, P: Platform> App<'p, P> {
+    /// Build every part from `cfg`: the network, the zones from the
+    /// storage cache, the sockets, the git remote and ACME. Err: the exit
+    /// status (the reason is logged).
+    pub fn new(platform: &'p mut P, cfg: &Config) -> Result<App<'p, P>, i32> {
+        log::info!(
+            "gitns {} starting: {} (mac {}, mtu {})",
+            env!("CARGO_PKG_VERSION"),
+            cfg.net.ipv4,
+            Mac(platform.mac()),
+            platform.mtu()
+        );
+        let mut net = Net::new(platform, &cfg.net);
+        let sockets = Sockets::bind(platform, &mut net, cfg)?;
+        let idle_ns = cfg.tcp.idle_s * 1_000_000_000;
+        let mut service = load_service(platform, cfg, idle_ns);
+        let git = GitRemote::from_config(cfg, platform.monotonic_ns());
+        service.defer_updates = git.is_some();
+        if let Some(r) = &cfg.remote {
+            log::info!(
+                "zones from git remote {}@{}:{} {} branch {}",
+                r.user,
+                r.host,
+                r.port,
+                r.path,
+                r.branch
+            );
+        }
+        dns::notify_risen(platform, &mut service, None);
+        log::info!(
+            "ready: serving {} zones on port {}",
+            service.zones.zones().count(),
+            cfg.dns_port
+        );
+        let now = platform.monotonic_ns();
+        Ok(App {
+            platform,
+            net,
+            sockets,
+            service,
+            stats: server::Stats::default(),
+            git,
+            acme: Acme::from_config(&cfg.acme),
+            chores: Chores {
+                next_report: now + REPORT_NS,
+                next_metrics: now,
+                last_metrics: String::new(),
+                growing: true,
+            },
+        })
+    }
+
+    /// The platform, for the loop's poll.
+    pub fn platform(&mut self) -> &mut P {
+        self.platform
+    }
+
+    /// One turn of the loop at monotonic time `now`: counters, DNS
+    /// traffic, outgoing NOTIFYs, the git remote, ACME, and the events
+    /// they raised.
+    pub fn turn(&mut self, now: u64) {
+        self.chores(now);
+        self.net
+            .poll_with(self.platform, now, &mut self.sockets.tcp);
+        let mut busy = self.serve(now);
+        let wall = self.platform.wall_clock_ns() / 1_000_000_000;
+        let platform = &mut *self.platform;
+        self.service.rotate_cookies(wall, || {
+            let mut k = [0u8; 16];
+            platform.fill_random(&mut k);
+            k
+        });
+        let s = &mut self.sockets;
+        busy |= s
+            .notify
+            .run(&mut self.net, &mut self.service.notifier, now, wall);
+        if let Some(r) = s.resolver.as_mut() {
+            busy |= r.run(&mut self.net, now);
+        }
+        busy |= self.sources(now, wall);
+        if busy || self.service.holds.next_deadline().is_some_and(|t| t <= now) {
+            let now = self.platform.monotonic_ns();
+            self.net
+                .poll_with(self.platform, now, &mut self.sockets.tcp);
+            let replies = dns::handle_events(self.platform, &mut self.service, self.git.as_mut());
+            self.deliver(replies, wall);
+        } else if self.chores.growing {
+            self.chores.growing = self.sockets.tcp.grow(&mut self.net);
+        }
+    }
+
+    /// Answer the DNS traffic that arrived (and echo); true when any did.
+    fn serve(&mut self, now: u64) -> bool {
+        let s = &mut self.sockets;
+        let mut store = dns::PlatformStore(&mut *self.platform);
+        let (net, service, stats) = (&mut self.net, &mut self.service, &mut self.stats);
+        let mut busy = s.udp.serve(net, service, &mut store, now, stats) > 0;
+        busy |= s.tcp.serve(net, service, &mut store, now, stats);
+        if let Some(e) = s.echo.as_mut() {
+            busy |= e.serve(net) > 0;
+        }
+        busy
+    }
+
+    /// Drive the zone sources and ACME; their held-back answers go out.
+    fn sources(&mut self, now: u64, wall: u64) -> bool {
+        let mut busy = false;
+        if let Some(g) = self.git.as_mut() {
+            let resolver = self.sockets.resolver.as_mut();
+            let (moved, replies) = g.run(
+                self.platform,
+                &mut self.net,
+                &mut self.service,
+                resolver,
+                now,
+            );
+            busy |= moved;
+            self.deliver(replies, wall);
+        }
+        if let Some(a) = self.acme.as_mut() {
+            let resolver = self.sockets.resolver.as_mut();
+            busy |= a.run(
+                self.platform,
+                &mut self.net,
+                &mut self.service,
+                resolver,
+                now,
+            );
+        }
+        busy
+    }
+
+    /// Send answers held back until a push or a fetch (UPDATEs, NOTIFYs);
+    /// the appliance's own UPDATE answers go to ACME.
+    fn deliver(&mut self, replies: Vec<Reply>, wall: u64) {
+        for r in replies {
+            if r.internal {
+                if let Some(a) = self.acme.as_mut() {
+                    a.committed(&r.msg, wall);
+                }
+                continue;
+            }
+            let s = &mut self.sockets;
+            let sent = match r.transport {
+                Transport::Udp => s.udp.send_to(&mut self.net, r.peer, &r.msg),
+                Transport::Tcp => s.tcp.send_to(&mut self.net, r.peer, &r.msg),
+            };
+            if sent {
+                self.service.stats.count(r.transport, &r.msg);
+            } else {
+                log::warn!("a held-back answer to {} could not be sent", r.peer);
+            }
+        }
+    }
+
+    /// When [`App::turn`] must run again at the latest: the earliest of
+    /// every part's own deadline.
+    pub fn next_deadline(&mut self) -> u64 {
+        let now = self.platform.monotonic_ns();
+        let unix = self.platform.wall_clock_ns() / 1_000_000_000;
+        let s = &self.sockets;
+        let parts = [
+            self.net.poll_at_ns(now),
+            Some(now + IDLE_POLL_NS),
+            s.tcp.next_deadline(),
+            self.service.notifier.next_deadline(),
+            self.service.holds.next_deadline(),
+            self.git.as_ref().map(|g| g.next_deadline()),
+            s.resolver.as_ref().and_then(|r| r.next_deadline()),
+            self.acme.as_ref().map(|a| a.next_deadline(now, unix)),
+            self.chores.next_due(self.platform.metrics_enabled()),
+        ];
+        parts.into_iter().flatten().min().unwrap_or(u64::MAX)
+    }
+
+    /// Log the counters and hand the metrics to the tender when due.
+    fn chores(&mut self, now: u64) {
+        if now >= self.chores.next_report {
+            self.chores.next_report = now + REPORT_NS;
+            self.log_counters();
+        }
+        if self.platform.metrics_enabled() && now >= self.chores.next_metrics {
+            self.chores.next_metrics = now + METRICS_NS;
+            let n = &self.sockets.notify;
+            let heap = self.platform.heap_usage();
+            let text = metrics::render(
+                &self.service,
+                &self.stats,
+                (n.sent, n.answered),
+                heap,
+                self.git.as_ref(),
+                self.acme.as_ref(),
+            );
+            if text != self.chores.last_metrics {
+                self.platform.report_metrics(text.as_bytes());
+                self.chores.last_metrics = text;
+            }
+        }
+    }
+
+    /// The counters, at debug level.
+    fn log_counters(&self) {
+        let (st, d) = (&self.stats, &self.service);
+        log::debug!(
+            "counters: udp in {} out {} dropped {}, tcp conns {} open {} in {} out {} timeouts {} evicted {} refused {} stalled {}, answered {} dropped {}, frames in {} out {}, notifies pending {}",
+            st.udp_in, st.udp_out, st.udp_dropped, st.tcp_conns, self.sockets.tcp.open(), st.tcp_in, st.tcp_out, st.tcp_timeouts, st.tcp_evicted, st.tcp_refused, st.tcp_stalled,
+            d.stats.answered, d.stats.dropped, self.net.frames_in, self.net.frames_out, d.notifier.pending()
+        );
+        if let Some(g) = &self.git {
+            let s = g.stats;
+            log::debug!(
+                "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
+                s.fetches,
+                s.fetch_failures,
+                s.pushes,
+                s.push_rejections,
+                s.push_failures
+            );
+        }
+    }
+}
+
+impl Chores {
+    /// The next report or metrics hand-over, when either is on.
+    fn next_due(&self, metrics: bool) -> Option<u64> {
+        let report = log::log_enabled!(log::Level::Debug).then_some(self.next_report);
+        let metrics = metrics.then_some(self.next_metrics);
+        report.into_iter().chain(metrics).min()
+    }
+}
+
+impl Sockets {
+    /// Bind DNS over UDP and TCP, the NOTIFY socket, the echo and the
+    /// resolver's socket as configured.
+    fn bind<P: Platform>(platform: &mut P, net: &mut Net, cfg: &Config) -> Result<Sockets, i32> {
+        let echo = match cfg.udp_echo {
+            None => None,
+            Some(port) => {
+                let e =
+                    Echo::bind(net, port).map_err(|e| bind_failed("udp echo: cannot bind", e))?;
+                log::info!("udp echo listening on port {port}");
+                Some(e)
+            }
+        };
+        let port = cfg.dns_port;
+        let udp = UdpServer::bind(net, port)
+            .map_err(|e| bind_failed(&alloc::format!("dns: cannot bind UDP port {port}"), e))?;
+        let tcp = TcpServer::bind(net, tcp_config(cfg)).map_err(|e| {
+            bind_failed(&alloc::format!("dns: cannot listen on TCP port {port}"), e)
+        })?;
+        let notify = NotifySocket::bind(net, NOTIFY_PORT).map_err(|e| {
+            bind_failed(
+                &alloc::format!("notify: cannot bind UDP port {NOTIFY_PORT}"),
+                e,
+            )
+        })?;
+        let resolver = match cfg.resolver {
+            None => None,
+            Some(ip) => {
+                let port = platform.ephemeral_port();
+                let r = Resolver::bind(net, ip.into(), port).map_err(|e| {
+                    bind_failed(&alloc::format!("resolve: cannot bind UDP port {port}"), e)
+                })?;
+                Some(r)
+            }
+        };
+        Ok(Sockets {
+            udp,
+            tcp,
+            notify,
+            echo,
+            resolver,
+        })
+    }
+}
+
+/// The DNS over TCP listener's settings from the configuration.
+fn tcp_config(cfg: &Config) -> TcpConfig {
+    TcpConfig {
+        port: cfg.dns_port,
+        limits: server::tcp_pool::Limits {
+            clients: cfg.tcp.clients,
+            per_source: cfg.tcp.per_source,
+            ..TcpConfig::default().limits
+        },
+        idle_ns: cfg.tcp.idle_s * 1_000_000_000,
+        ..Default::default()
+    }
+}
+
+/// The DNS service with the zones of the storage cache (none without a
+/// device, or when it cannot be read).
+fn load_service<P: Platform>(platform: &mut P, cfg: &Config, idle_ns: u64) -> Dns {
+    let contents = match dns::read_cache(platform) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("{e}; starting without cached zones");
+            cache::Contents::default()
+        }
+    };
+    let (zones, report, cache) = dns::load_cache(contents, None);
+    let policy = gitns_dns::authority::Policy {
+        unsigned_axfr: cfg.axfr,
+        ..cfg.answers.clone()
+    };
+    let mut service = Dns::new(zones, platform.wall_clock_fn(), policy);
+    dns::protect(platform, &mut service, cfg);
+    service.report(&report);
+    service.keepalive = Some((idle_ns / 100_000_000).min(u16::MAX as u64) as u16);
+    service.own.push(cfg.net.ipv4.address().octets());
+    service.cache = cache;
+    service
+}
+
+/// A MAC address as `aa:bb:cc:dd:ee:ff`.
+struct Mac([u8; 6]);
+
+impl core::fmt::Display for Mac {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
