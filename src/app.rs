@@ -12,7 +12,7 @@ use crate::resolve::Resolver;
 use crate::server::tcp::{TcpConfig, TcpServer};
 use crate::server::udp::UdpServer;
 use crate::server::{self, Transport};
-use crate::{cache, metrics};
+use crate::{cache, metrics, sink};
 use alloc::string::String;
 use alloc::vec::Vec;
 use gitns_abi::exit;
@@ -85,7 +85,6 @@ impl<'p, P: Platform> App<'p, P> {
         let idle_ns = cfg.tcp.idle_s * 1_000_000_000;
         let mut service = load_service(platform, cfg, idle_ns);
         let git = GitRemote::from_config(cfg, platform.monotonic_ns());
-        service.defer_updates = git.is_some();
         if let Some(r) = &cfg.remote {
             log::info!(
                 "zones from git remote {}@{}:{} {} branch {}",
@@ -134,6 +133,14 @@ impl<'p, P: Platform> App<'p, P> {
             .poll_with(self.platform, now, &mut self.sockets.tcp);
         let mut busy = self.serve(now);
         let wall = self.platform.wall_clock_ns() / 1_000_000_000;
+        if self.git.is_none() && !self.service.deferred.is_empty() {
+            // The storage journal is the sink: durable before this returns.
+            let wall_ns = self.platform.wall_clock_ns();
+            let mut store = dns::PlatformStore(&mut *self.platform);
+            let replies = sink::commit_queued(&mut self.service, &mut store, wall_ns);
+            self.deliver(replies, wall);
+            busy = true;
+        }
         let platform = &mut *self.platform;
         self.service.rotate_cookies(wall, || {
             let mut k = [0u8; 16];
@@ -162,10 +169,9 @@ impl<'p, P: Platform> App<'p, P> {
     /// Answer the DNS traffic that arrived (and echo); true when any did.
     fn serve(&mut self, now: u64) -> bool {
         let s = &mut self.sockets;
-        let mut store = dns::PlatformStore(&mut *self.platform);
         let (net, service, stats) = (&mut self.net, &mut self.service, &mut self.stats);
-        let mut busy = s.udp.serve(net, service, &mut store, now, stats) > 0;
-        busy |= s.tcp.serve(net, service, &mut store, now, stats);
+        let mut busy = s.udp.serve(net, service, now, stats) > 0;
+        busy |= s.tcp.serve(net, service, now, stats);
         if let Some(e) = s.echo.as_mut() {
             busy |= e.serve(net) > 0;
         }

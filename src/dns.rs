@@ -2,13 +2,14 @@
 //! cache on the `storage` device, answering through the transport layer.
 
 use crate::cache::{self, Cache};
-use crate::server::{Handler, Store, Transport};
+use crate::server::{Handled, Handler, Store, Transport};
 use crate::tar;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use gitns_dns::authority::{self, Ctx, Event, Policy, Transport as DnsTransport};
 use gitns_dns::notify_hold::{Gate, Held, Holds};
+use gitns_dns::prepare::Prepared;
 use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
@@ -67,10 +68,8 @@ pub struct Dns {
     /// The storage cache: the files the zones were loaded from (zones and
     /// `_keys`, its archive) and the journal of UPDATEs after them.
     pub cache: Cache,
-    /// Hold UPDATEs back for the git remote instead of committing them to
-    /// the storage cache here (they are acknowledged after the push).
-    pub defer_updates: bool,
-    /// UPDATEs held back, oldest first.
+    /// UPDATEs waiting to be prepared and made durable, oldest first
+    /// (the App hands them to the zone source's sink one at a time).
     pub deferred: alloc::collections::VecDeque<Deferred>,
     /// Per zone (by name): last change and last error, for /status.
     pub zone_status: alloc::collections::BTreeMap<String, ZoneStatus>,
@@ -93,7 +92,7 @@ pub struct Reply {
     pub internal: bool,
 }
 
-/// An UPDATE waiting for the git remote, and where its answer goes.
+/// An UPDATE waiting its turn, and where its answer goes.
 #[derive(Clone, Debug)]
 pub struct Deferred {
     pub msg: Vec<u8>,
@@ -104,12 +103,12 @@ pub struct Deferred {
     pub internal: bool,
 }
 
-/// UPDATEs held back at most; more are dropped (the client retries).
+/// UPDATEs queued at most; more are dropped (the client retries).
 const MAX_DEFERRED: usize = 64;
 
 /// Is `msg` an UPDATE (RFC 2136 2.2, opcode 5)?
 fn is_update(msg: &[u8]) -> bool {
-    msg.len() >= 12 && (msg[2] >> 3) & 0x0f == 5
+    msg.len() >= 12 && msg[2] & 0x80 == 0 && (msg[2] >> 3) & 0x0f == 5
 }
 
 impl Dns {
@@ -128,7 +127,6 @@ impl Dns {
             notifier: Default::default(),
             own: Vec::new(),
             cache: Cache::default(),
-            defer_updates: false,
             deferred: Default::default(),
             zone_status: Default::default(),
             holds: Holds::default(),
@@ -147,13 +145,10 @@ impl Dns {
         self.events.push(e);
     }
 
-    /// Run `msg` through the authority; the first response message (if
-    /// any) and the event. `commit` makes an UPDATE durable.
-    pub fn serve_one(
-        &mut self,
-        d: &Deferred,
-        commit: authority::Commit,
-    ) -> (Option<Vec<u8>>, Option<Event>) {
+    /// Prepare the UPDATE `d` against the zones as they are now: the
+    /// change, applied and not yet durable, or the answer that ends it
+    /// (refused, a prerequisite failed, nothing to change).
+    pub fn prepare(&mut self, d: &Deferred) -> Prepare {
         let mut first = None;
         // UPDATEs only: never a zone transfer to stream.
         let ask = Ask {
@@ -162,10 +157,25 @@ impl Dns {
             hold: None,
             now_ns: 0,
         };
-        let event = self.serve(&d.msg, ask, d.internal, commit, &mut None, &mut |m| {
+        match self.serve(&d.msg, ask, d.internal, &mut None, &mut |m| {
             first.get_or_insert_with(|| m.to_vec());
-        });
-        (first, event)
+        }) {
+            Some(Event::Prepared(p)) => Prepare::Change(p),
+            _ => Prepare::Answer(first),
+        }
+    }
+
+    /// The answer to the UPDATE `d`, to send.
+    pub fn update_reply(&mut self, d: &Deferred, msg: Vec<u8>) -> Reply {
+        if !d.internal {
+            self.stats.answered += 1;
+        }
+        Reply {
+            peer: d.peer,
+            transport: d.transport,
+            msg,
+            internal: d.internal,
+        }
     }
 
     fn serve(
@@ -173,7 +183,6 @@ impl Dns {
         msg: &[u8],
         ask: Ask,
         internal: bool,
-        commit: authority::Commit,
         pending: &mut Option<Transfer>,
         emit: &mut dyn FnMut(&[u8]),
     ) -> Option<Event> {
@@ -191,15 +200,7 @@ impl Dns {
         ctx.keepalive = self.keepalive;
         ctx.cookies = self.cookies.as_ref();
         ctx.rrl = self.rrl.as_mut();
-        authority::serve_streamed(
-            &mut self.zones,
-            msg,
-            &mut ctx,
-            commit,
-            &mut self.buf,
-            emit,
-            pending,
-        )
+        authority::serve_streamed(&mut self.zones, msg, &mut ctx, &mut self.buf, emit, pending)
     }
 
     /// Rotate the cookie secret when due (RFC 9018 4.4): `fresh` comes
@@ -214,25 +215,24 @@ impl Dns {
 impl Handler for Dns {
     fn handle(
         &mut self,
-        store: &mut dyn Store,
         msg: &[u8],
         peer: IpEndpoint,
         transport: Transport,
         now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
-    ) -> Option<Transfer> {
-        if self.defer_updates && is_update(msg) {
-            if self.deferred.len() < MAX_DEFERRED {
-                self.deferred.push_back(Deferred {
-                    msg: msg.to_vec(),
-                    peer,
-                    transport,
-                    internal: false,
-                });
-            } else {
+    ) -> Handled {
+        if is_update(msg) {
+            if self.deferred.len() >= MAX_DEFERRED {
                 log::warn!("UPDATE from {peer} dropped: {MAX_DEFERRED} are waiting already");
+                return Handled::Done;
             }
-            return None;
+            self.deferred.push_back(Deferred {
+                msg: msg.to_vec(),
+                peer,
+                transport,
+                internal: false,
+            });
+            return Handled::Later;
         }
         let ask = Ask {
             peer,
@@ -240,8 +240,14 @@ impl Handler for Dns {
             hold: Some(now_ns),
             now_ns,
         };
-        self.answer(store, msg, ask, false, reply)
+        self.answer(msg, ask, false, reply)
     }
+}
+
+/// A prepared UPDATE, or the answer that ends it now.
+pub enum Prepare {
+    Change(alloc::boxed::Box<Prepared>),
+    Answer(Option<Vec<u8>>),
 }
 
 /// Who asked, and whether a NOTIFY may be held (at monotonic time `now`);
@@ -291,32 +297,16 @@ pub fn protect<P: Platform>(platform: &mut P, service: &mut Dns, cfg: &crate::co
 }
 
 impl Dns {
-    /// An UPDATE of the appliance's own (a certificate written back): with
-    /// a git remote it waits its turn like any UPDATE and its answer comes
-    /// back as an internal reply; without, it is committed to the zone
-    /// cache now and the answer returned.
-    pub fn submit_internal(&mut self, store: &mut dyn Store, msg: Vec<u8>) -> Option<Vec<u8>> {
-        let d = Deferred {
+    /// An UPDATE of the appliance's own (a certificate written back): it
+    /// waits its turn like any UPDATE and its answer comes back as an
+    /// internal reply.
+    pub fn submit_internal(&mut self, msg: Vec<u8>) {
+        self.deferred.push_back(Deferred {
             msg,
             peer: IpEndpoint::new(gitns_net::smoltcp::wire::IpAddress::v4(0, 0, 0, 0), 0),
             transport: Transport::Tcp,
             internal: true,
-        };
-        if self.defer_updates {
-            self.deferred.push_back(d);
-            return None;
-        }
-        let mut answer = None;
-        let ask = Ask {
-            peer: d.peer,
-            transport: d.transport,
-            hold: None,
-            now_ns: 0,
-        };
-        self.answer(store, &d.msg, ask, true, &mut |m| {
-            answer.get_or_insert_with(|| m.to_vec());
         });
-        answer
     }
 
     /// Write the archive of the files again, with a new journal (the
@@ -325,39 +315,21 @@ impl Dns {
         self.cache.rewrite(store, now_ns)
     }
 
-    /// Answer `msg` now, committing an UPDATE to the zone cache.
+    /// Answer `msg` now (UPDATEs are queued before: see [`Dns::prepare`]).
     fn answer(
         &mut self,
-        store: &mut dyn Store,
         msg: &[u8],
         ask: Ask,
         internal: bool,
         reply: &mut dyn FnMut(&[u8]),
-    ) -> Option<Transfer> {
+    ) -> Handled {
         let Ask {
             peer, transport, ..
         } = ask;
         let mut sent = false;
-        let wall = self.wall;
-        let mut cache = core::mem::take(&mut self.cache);
-        let mut commit = |zs: &ZoneSet,
-                          zone: &gitns_dns::name::Name,
-                          key: &gitns_dns::name::Name,
-                          from: u32|
-         -> Result<(), ()> {
-            let to = zs.zone(zone).and_then(|z| z.serial()).ok_or(())?;
-            let record = cache::Record {
-                from,
-                to,
-                message: msg.to_vec(),
-            };
-            cache.commit(store, zs, zone, &record, wall())?;
-            log::info!("UPDATE of {zone} by {key} committed to the zone cache");
-            Ok(())
-        };
         let mut first = None;
         let mut pending = None;
-        let event = self.serve(msg, ask, internal, &mut commit, &mut pending, &mut |m| {
+        let event = self.serve(msg, ask, internal, &mut pending, &mut |m| {
             if !sent {
                 first = m.get(..4).map(|h| [h[0], h[1], h[2], h[3]]);
             }
@@ -371,7 +343,6 @@ impl Dns {
         if let Some(h) = first {
             self.stats.count(transport, &h);
         }
-        self.cache = cache;
         if sent {
             self.stats.answered += 1;
         } else if !matches!(event, Some(Event::Held { .. })) {
@@ -395,7 +366,12 @@ impl Dns {
                 self.asked.push((peer, key));
             }
             Some(Event::Held { zone, key }) => {
-                return self.hold(store, msg, ask, zone, key, reply);
+                return self.hold(msg, ask, zone, key, reply);
+            }
+            Some(Event::Prepared(mut p)) => {
+                // Not reached: UPDATEs are queued, never answered here.
+                p.withdraw(&mut self.zones);
+                reply(&p.fail);
             }
             Some(Event::Transferred { zone, serial, kind }) => {
                 use gitns_dns::transfer::Kind;
@@ -409,7 +385,10 @@ impl Dns {
             Some(e) => self.events.push(e),
             None => {}
         }
-        pending
+        match pending {
+            Some(t) => Handled::Transfer(t),
+            None => Handled::Done,
+        }
     }
 }
 
@@ -419,13 +398,12 @@ impl Dns {
     /// one or others already wait, answered now otherwise.
     fn hold(
         &mut self,
-        store: &mut dyn Store,
         msg: &[u8],
         ask: Ask,
         zone: gitns_dns::name::Name,
         key: gitns_dns::name::Name,
         reply: &mut dyn FnMut(&[u8]),
-    ) -> Option<Transfer> {
+    ) -> Handled {
         let now = ask.hold.unwrap_or(0);
         let joins = self.holds.waiting();
         let kept = (joins || self.gate.allow(&key, now))
@@ -438,7 +416,7 @@ impl Dns {
                 ask.peer.addr
             );
             let ask = Ask { hold: None, ..ask };
-            return self.answer(store, msg, ask, false, reply);
+            return self.answer(msg, ask, false, reply);
         }
         log::info!(
             "NOTIFY for {zone} (not served) from {} with key {key} not known yet: answered after the next fetch or reload",
@@ -447,15 +425,11 @@ impl Dns {
         if !joins {
             self.events.push(Event::Resync(zone));
         }
-        None
+        Handled::Later
     }
 
     /// Answer held NOTIFYs with the zones and keys as they are now.
-    pub fn release(
-        &mut self,
-        store: &mut dyn Store,
-        held: Vec<Held<(IpEndpoint, Transport)>>,
-    ) -> Vec<Reply> {
+    pub fn release(&mut self, held: Vec<Held<(IpEndpoint, Transport)>>) -> Vec<Reply> {
         let mut out = Vec::new();
         for h in held {
             let (peer, transport) = h.peer;
@@ -469,7 +443,7 @@ impl Dns {
             // Its fetch (or reload) is done: the Resync it raises again
             // would only fetch once more.
             let events = self.events.len();
-            self.answer(store, &h.msg, ask, false, &mut |m| {
+            self.answer(&h.msg, ask, false, &mut |m| {
                 first.get_or_insert_with(|| m.to_vec());
             });
             self.events.truncate(events);
@@ -620,6 +594,7 @@ pub fn handle_events<P: Platform>(
             Event::Secondary { .. }
             | Event::SecondaryOfAll { .. }
             | Event::Held { .. }
+            | Event::Prepared(_)
             | Event::Transferred { .. } => {}
             Event::Updated(zone) => {
                 service.changed(&zone);
@@ -653,12 +628,12 @@ pub fn handle_events<P: Platform>(
                     ),
                 }
                 let held = service.holds.reloaded();
-                replies.extend(service.release(&mut PlatformStore(platform), held));
+                replies.extend(service.release(held));
             }
         }
     }
     let held = service.holds.expired(platform.monotonic_ns());
-    replies.extend(service.release(&mut PlatformStore(platform), held));
+    replies.extend(service.release(held));
     replies
 }
 

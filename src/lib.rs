@@ -17,6 +17,7 @@ mod notify;
 pub mod remote;
 pub mod resolve;
 pub mod server;
+mod sink;
 pub mod tar;
 
 use gitns_abi::exit;

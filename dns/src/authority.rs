@@ -43,6 +43,10 @@ pub enum Event {
     /// reload and run the message again without [`Policy::hold`]. `key`
     /// is the key name it claims (for the rate limit, `notify_hold`).
     Held { zone: Name, key: Name },
+    /// An UPDATE passed every check and is applied, not yet durable: the
+    /// caller makes it durable, then keeps or withdraws it and sends one
+    /// of its two answers (nothing was sent).
+    Prepared(alloc::boxed::Box<crate::prepare::Prepared>),
     /// A zone transfer went out (for the log).
     Transferred {
         zone: Name,
@@ -51,12 +55,6 @@ pub enum Event {
     },
 }
 
-/// Makes an UPDATE durable before it is acknowledged: gets the zone set
-/// with the changed zone, the zone's name, the key that signed it and the
-/// serial the zone had before. An error means SERVFAIL and the change is
-/// rolled back.
-pub type Commit<'a> = &'a mut dyn FnMut(&ZoneSet, &Name, &Name, u32) -> Result<(), ()>;
-
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
 
@@ -64,22 +62,20 @@ const TSIG_ROOM: usize = 400;
 pub const INTERNAL_KEY: &str = "acme.gitns.";
 
 /// Answer `msg` with one message in `out` (for tests and fuzzing: no TSIG
-/// clock, so signed requests get BADTIME; UPDATEs are never committed).
+/// clock, so signed requests get BADTIME; a prepared UPDATE is withdrawn
+/// and answered SERVFAIL).
 /// Returns the response length, None to drop.
 pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
     let mut first: Option<Vec<u8>> = None;
     let policy = Policy::default();
     let mut ctx = Ctx::new(transport, 0, &policy);
-    serve(
-        zs,
-        msg,
-        &mut ctx,
-        &mut |_, _, _, _| Err(()),
-        out,
-        &mut |m| {
-            first.get_or_insert_with(|| m.to_vec());
-        },
-    );
+    let event = serve(zs, msg, &mut ctx, out, &mut |m| {
+        first.get_or_insert_with(|| m.to_vec());
+    });
+    if let Some(Event::Prepared(mut p)) = event {
+        p.withdraw(zs);
+        first = Some(p.fail);
+    }
     let m = first?;
     out[..m.len()].copy_from_slice(&m);
     Some(m.len())
@@ -87,17 +83,17 @@ pub fn handle(zs: &mut ZoneSet, msg: &[u8], transport: Transport, out: &mut [u8]
 
 /// Answer `msg`, sending every response message through `emit` (one for
 /// most requests, many for a zone transfer; none to drop). `out` is scratch
-/// space of at least 65535 bytes for TCP. Returns the event, if any.
+/// space of at least 65535 bytes for TCP. Returns the event, if any (an
+/// [`Event::Prepared`] UPDATE is the caller's to keep or withdraw).
 pub fn serve(
     zs: &mut ZoneSet,
     msg: &[u8],
     ctx: &mut Ctx,
-    commit: Commit,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
 ) -> Option<Event> {
     let mut pending = None;
-    let event = serve_streamed(zs, msg, ctx, commit, out, emit, &mut pending);
+    let event = serve_streamed(zs, msg, ctx, out, emit, &mut pending);
     if let Some(mut t) = pending {
         let mut buf = Vec::new();
         while let Some(m) = t.next(&mut buf) {
@@ -113,7 +109,6 @@ pub fn serve_streamed(
     zs: &mut ZoneSet,
     msg: &[u8],
     ctx: &mut Ctx,
-    commit: Commit,
     out: &mut [u8],
     emit: &mut dyn FnMut(&[u8]),
     pending: &mut Option<Transfer>,
@@ -181,12 +176,14 @@ pub fn serve_streamed(
     } else {
         limit
     };
+    let a = Asked {
+        req: &req,
+        opt,
+        signed: signed.as_ref(),
+        proven,
+    };
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
-        let (rcode, event) = update(zs, msg, signed.as_ref(), ctx.internal, commit);
-        let len = error(&req.header, Some(&req), opt, rcode, &mut out[..room])?;
-        let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
-        send(ctx, Some(&req), opt, proven, out, len, emit);
-        return event;
+        return update(zs, msg, &a, ctx, (room, limit), out, emit);
     }
     if ctx.transport == Transport::Tcp
         && req.header.opcode() == OPCODE_QUERY
@@ -197,19 +194,9 @@ pub fn serve_streamed(
             .as_ref()
             .filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN)
         {
-            let a = Asked {
-                req: &req,
-                opt,
-                signed: signed.as_ref(),
-            };
             return transfer(&*zs, msg, &a, q, ctx, &mut out[..limit], emit, pending);
         }
     }
-    let a = Asked {
-        req: &req,
-        opt,
-        signed: signed.as_ref(),
-    };
     let (len, mut event) = dispatch(&*zs, &a, ctx, &mut out[..room])?;
     if let (Transport::Tcp, Some(v), Some(q)) =
         (ctx.transport, signed.as_ref(), req.question.as_ref())
@@ -236,6 +223,8 @@ struct Asked<'r> {
     req: &'r Request,
     opt: Option<&'r Reply<'r>>,
     signed: Option<&'r Verified>,
+    /// A valid server cookie or TSIG proved the source (no rate limit).
+    proven: bool,
 }
 
 /// The OPT of the response (RFC 6891 6.1.1: whenever the query had one)
@@ -327,45 +316,44 @@ fn sign(out: &mut [u8], len: usize, signed: Option<&Verified>, now: u64) -> Opti
     Some(w.len())
 }
 
-/// UPDATE (RFC 2136 3, RFC 3007): returns the RCODE and, when the zone
-/// changed and was committed, the event.
+/// UPDATE (RFC 2136 3, RFC 3007): answered now when it fails a check or
+/// changes nothing; else prepared, with its answer for success and for
+/// failure (RFC 2136 3.5: acknowledged only once durable), and nothing
+/// sent. `sizes`: room for the answer before its TSIG, and in all.
 fn update(
     zs: &mut ZoneSet,
     msg: &[u8],
-    signed: Option<&Verified>,
-    internal: bool,
-    commit: Commit,
-) -> (Rcode, Option<Event>) {
-    let m = match crate::update::parse(msg) {
-        Ok(m) => m,
-        Err(rc) => return (rc, None),
+    a: &Asked,
+    ctx: &mut Ctx,
+    sizes: (usize, usize),
+    out: &mut [u8],
+    emit: &mut dyn FnMut(&[u8]),
+) -> Option<Event> {
+    let (room, limit) = sizes;
+    let (req, now) = (a.req, ctx.now);
+    let answer = |rcode: Rcode, out: &mut [u8]| {
+        let len = error(&req.header, Some(req), a.opt, rcode, &mut out[..room])?;
+        sign(&mut out[..limit], len, a.signed, now)
     };
-    let Some(zone) = zs.zone(&m.zone) else {
-        return (Rcode::NotAuth, None);
-    };
-    // RFC 3007 3: only signed updates, by a key allowed to update the zone.
-    let key = match signed {
-        Some(v) if tsig::allows(&v.key.name, Op::Update, &zone.origin) => v.key.name.clone(),
-        None if internal => {
-            Name::parse(INTERNAL_KEY, &Name::root()).unwrap_or_else(|_| Name::root())
+    let change = match crate::prepare::prepare(zs, msg, a.signed, ctx.internal) {
+        Ok(c) => c,
+        Err(rcode) => {
+            let len = answer(rcode, out)?;
+            send(ctx, Some(req), a.opt, a.proven, out, len, emit);
+            return None;
         }
-        _ => return (Rcode::Refused, None),
     };
-    if let Err(rc) =
-        crate::update::check_prereqs(zone, &m).and_then(|()| crate::update::prescan(zone, &m))
-    {
-        return (rc, None);
-    }
-    let from = zone.serial().unwrap_or(0);
-    let origin = zone.origin.clone();
-    let Some(saved) = zs.update_in_place(&m) else {
-        return (Rcode::NoError, None);
+    let Some(ok) = answer(Rcode::NoError, out).map(|n| out[..n].to_vec()) else {
+        change.undo(zs);
+        return None;
     };
-    if commit(zs, &origin, &key, from).is_err() {
-        zs.undo_update(&origin, &saved);
-        return (Rcode::ServFail, None);
-    }
-    (Rcode::NoError, Some(Event::Updated(origin)))
+    let Some(fail) = answer(Rcode::ServFail, out).map(|n| out[..n].to_vec()) else {
+        change.undo(zs);
+        return None;
+    };
+    Some(Event::Prepared(alloc::boxed::Box::new(
+        change.answered(ok, fail),
+    )))
 }
 
 /// May this request transfer the zone `origin`: signed by a key allowed
@@ -825,16 +813,9 @@ five TXT \"%5\"
     fn run(zs: &mut ZoneSet, msg: &[u8], ctx: &mut Ctx) -> Option<Vec<u8>> {
         let mut out = alloc::vec![0u8; 65535];
         let mut first = None;
-        serve(
-            zs,
-            msg,
-            ctx,
-            &mut |_, _, _, _| Err(()),
-            &mut out,
-            &mut |m| {
-                first.get_or_insert_with(|| m.to_vec());
-            },
-        );
+        serve(zs, msg, ctx, &mut out, &mut |m| {
+            first.get_or_insert_with(|| m.to_vec());
+        });
         first
     }
 
@@ -1362,16 +1343,9 @@ mod zoneset_tests {
         let policy = Policy::default();
         let mut ctx = Ctx::new(t, 0, &policy);
         ctx.hold = hold;
-        let ev = serve(
-            &mut zs(),
-            m,
-            &mut ctx,
-            &mut |_, _, _, _| Err(()),
-            &mut out,
-            &mut |r| {
-                first.get_or_insert_with(|| r.to_vec());
-            },
-        );
+        let ev = serve(&mut zs(), m, &mut ctx, &mut out, &mut |r| {
+            first.get_or_insert_with(|| r.to_vec());
+        });
         let head = first.map(|r| {
             (
                 u16::from_be_bytes([r[2], r[3]]),

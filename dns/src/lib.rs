@@ -20,6 +20,7 @@ pub mod message;
 pub mod name;
 pub mod notify_hold;
 pub mod notify_out;
+pub mod prepare;
 pub mod probe;
 pub mod rdata;
 mod respond;

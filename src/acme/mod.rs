@@ -11,7 +11,7 @@ pub mod probe;
 pub mod records;
 
 use crate::config::AcmeConfig;
-use crate::dns::{Dns, PlatformStore};
+use crate::dns::Dns;
 use crate::resolve::{ResolveState, Resolver};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -338,7 +338,7 @@ impl Acme {
                 chain_der,
                 not_after,
                 ..
-            } => self.certificate(platform, dns, &chain_der, not_after, unix),
+            } => self.certificate(platform, dns, &chain_der, not_after),
             Output::Failed { error, .. } => {
                 if let Some(o) = self.order.take() {
                     self.failed += 1;
@@ -502,14 +502,14 @@ impl Acme {
         true
     }
 
-    /// Write the certificate back through the UPDATE path.
+    /// Write the certificate back through the UPDATE path (its answer
+    /// comes back through [`Acme::committed`]).
     fn certificate<P: Platform>(
         &mut self,
         platform: &mut P,
         dns: &mut Dns,
         chain: &[Vec<u8>],
         not_after: u64,
-        unix: u64,
     ) {
         let Some(o) = self.order.as_mut() else { return };
         log::info!(
@@ -521,9 +521,7 @@ impl Acme {
             self.order = None;
             return;
         };
-        if let Some(answer) = dns.submit_internal(&mut PlatformStore(platform), msg) {
-            self.committed(&answer, unix);
-        }
+        dns.submit_internal(msg);
     }
 }
 

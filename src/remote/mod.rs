@@ -461,7 +461,7 @@ impl GitRemote {
         // NOTIFYs held for this fetch: answered with the keys it brought.
         if let Some(n) = seq {
             let held = dns.holds.finished(n);
-            replies.extend(dns.release(&mut PlatformStore(platform), held));
+            replies.extend(dns.release(held));
         }
     }
 

@@ -1,13 +1,16 @@
-//! UPDATEs through git (RFC 2136 + DESIGN.md): apply the UPDATE to find
-//! the new zone, commit its file on the remote head and push; acknowledge
-//! only after the push succeeded. A push rejected because someone pushed
-//! first makes a fetch and a fresh attempt on the new head (bounded); a
-//! failure answers SERVFAIL and leaves the remote the truth.
+//! The git remote as the sink of the UPDATE pipeline (RFC 2136 +
+//! DESIGN.md): the core prepares the UPDATE once; its new zone is printed,
+//! the change withdrawn, the file committed on the remote head and pushed;
+//! once pushed the prepared change is installed and its NOERROR answer
+//! sent. A push rejected because someone pushed first makes a fetch and a
+//! fresh preparation on the new head (bounded); a failure sends the
+//! prepared SERVFAIL answer and leaves the remote the truth.
 
 use super::{persist, GitRemote, Job, Reply};
-use crate::dns::{self, Deferred, Dns};
+use crate::dns::{self, Deferred, Dns, Prepare};
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
-use gitns_dns::name::Name;
+use gitns_dns::prepare::Prepared;
 use gitns_git::object::Signature;
 use gitns_git::proto::push::{Push, Pushed};
 use gitns_git::session::{Op, Outcome};
@@ -22,6 +25,8 @@ pub struct Pending {
     pub attempts: u8,
     /// The last push was rejected: fetch, then try again.
     pub refetch: bool,
+    /// The change being pushed (withdrawn from the zones until pushed).
+    prepared: Option<Box<Prepared>>,
 }
 
 impl Pending {
@@ -30,6 +35,7 @@ impl Pending {
             d,
             attempts: 0,
             refetch: false,
+            prepared: None,
         }
     }
 
@@ -40,17 +46,18 @@ impl Pending {
             "UPDATE from {} not acknowledged: {why}; answering SERVFAIL",
             self.d.peer
         );
-        let (msg, _) = dns.serve_one(&self.d, &mut |_, _, _, _| Err(()));
-        self.reply(msg)
-    }
-
-    fn reply(&self, msg: Option<alloc::vec::Vec<u8>>) -> Option<Reply> {
-        msg.map(|msg| Reply {
-            peer: self.d.peer,
-            transport: self.d.transport,
-            msg,
-            internal: self.d.internal,
-        })
+        let msg = match self.prepared {
+            Some(p) => Some(p.fail),
+            // Failed before it was prepared: prepared now for its answer.
+            None => match dns.prepare(&self.d) {
+                Prepare::Answer(a) => a,
+                Prepare::Change(mut p) => {
+                    p.withdraw(&mut dns.zones);
+                    Some(p.fail)
+                }
+            },
+        };
+        msg.map(|m| dns.update_reply(&self.d, m))
     }
 }
 
@@ -76,21 +83,24 @@ impl GitRemote {
             self.start_fetch(platform, net, dns, now, replies);
             return true;
         }
-        // Apply on a trial basis: the commit hook takes the new zone and
-        // refuses, so the zone set is left as it was.
-        let mut change: Option<(Name, Name, String)> = None;
-        let (answer, _) = dns.serve_one(&u.d, &mut |zs, zone, key, _| {
-            change = zs.zone(zone).map(|z| {
-                let text = gitns_dns::zone::printer::print(z);
-                (zone.clone(), key.clone(), text)
-            });
-            Err(())
-        });
-        let Some((zone, key, text)) = change else {
-            // Refused, a prerequisite failed, or nothing to change: final.
-            replies.extend(u.reply(answer));
+        let mut p = match dns.prepare(&u.d) {
+            Prepare::Change(p) => p,
+            Prepare::Answer(a) => {
+                // Refused, a prerequisite failed, or nothing to change: final.
+                replies.extend(a.map(|m| dns.update_reply(&u.d, m)));
+                return true;
+            }
+        };
+        // The new zone's file, then the zones as they were until pushed.
+        let Some(text) = dns.zones.zone(&p.zone).map(gitns_dns::zone::printer::print) else {
+            p.withdraw(&mut dns.zones);
+            u.prepared = Some(p);
+            replies.extend(u.fail(dns, "the zone it changes is gone"));
             return true;
         };
+        p.withdraw(&mut dns.zones);
+        let (zone, key) = (p.zone.clone(), p.key.clone());
+        u.prepared = Some(p);
         let file = dns::zone_file_name(&dns.cache.files, &zone);
         let key_text = key.to_text();
         let sig = Signature {
@@ -178,19 +188,21 @@ impl GitRemote {
         }
     }
 
-    /// The change is durable in the remote: apply it for real, answer,
-    /// and let secondaries know.
+    /// The change is durable in the remote: install it, answer, and let
+    /// secondaries know.
     fn acknowledge<P: Platform>(
         &mut self,
         platform: &mut P,
         dns: &mut Dns,
         u: Pending,
     ) -> Option<Reply> {
-        let (answer, event) = dns.serve_one(&u.d, &mut |_, _, _, _| Ok(()));
-        if let Some(e) = event {
-            dns.push_event(e);
+        let p = u.prepared?;
+        let ok = p.ok.clone();
+        match p.install(&mut dns.zones) {
+            Some(e) => dns.push_event(e),
+            None => log::warn!("the UPDATE pushed changes nothing served any more"),
         }
         persist(platform, dns);
-        u.reply(answer)
+        Some(dns.update_reply(&u.d, ok))
     }
 }

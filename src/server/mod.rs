@@ -25,22 +25,31 @@ pub trait Store {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()>;
 }
 
+/// What became of a message.
+pub enum Handled {
+    /// Answered through `reply` (or dropped: zero calls).
+    Done,
+    /// A zone transfer (TCP): its messages go out as the connection
+    /// drains, after whatever `reply` got.
+    Transfer(Transfer),
+    /// Its answer comes later through the server's `send_to` (an UPDATE
+    /// being made durable, a NOTIFY waiting for a fetch): a TCP connection
+    /// stays open for it.
+    Later,
+}
+
 /// Something that answers DNS messages.
 pub trait Handler {
     /// Handle one message from `peer` at monotonic time `now_ns`; call
-    /// `reply` once per response message (UDP: at most once). Dropping the
-    /// message is calling it zero times. A zone transfer (TCP) comes back
-    /// as a [`Transfer`] whose messages the server sends as the connection
-    /// drains, after whatever `reply` got.
+    /// `reply` once per response message (UDP: at most once).
     fn handle(
         &mut self,
-        store: &mut dyn Store,
         msg: &[u8],
         peer: IpEndpoint,
         transport: Transport,
         now_ns: u64,
         reply: &mut dyn FnMut(&[u8]),
-    ) -> Option<Transfer>;
+    ) -> Handled;
 }
 
 /// Counters of the transport layer.

@@ -11,7 +11,7 @@
 //! may stay when the pool is full. See docs/design.md (2026-12-07).
 
 use super::tcp_pool::{self, Admit, Limits, Seat};
-use super::{Handler, Stats, Store, Transport};
+use super::{Handled, Handler, Stats, Transport};
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::vec;
@@ -127,6 +127,9 @@ struct Conn {
     probation: bool,
     /// Read nothing more; close once everything is sent.
     finish: bool,
+    /// Answers that come later through [`TcpServer::send_to`]: it is
+    /// not closed for being done before they went out.
+    later: u32,
     /// When we closed (or aborted) it.
     closing_ns: Option<u64>,
     /// Owes nothing (the pool may close it for room).
@@ -154,6 +157,7 @@ impl Conn {
             scratch: Vec::new(),
             probation: false,
             finish: false,
+            later: 0,
             closing_ns: None,
             idle: true,
             touched_ns: now,
@@ -309,7 +313,6 @@ impl TcpServer {
         &mut self,
         net: &mut Net,
         handler: &mut dyn Handler,
-        store: &mut dyn Store,
         now: u64,
         stats: &mut Stats,
     ) -> bool {
@@ -319,7 +322,6 @@ impl TcpServer {
             cfg: &self.cfg,
             budget: &mut self.budget,
             handler,
-            store,
             now,
             stats,
         };
@@ -441,6 +443,7 @@ impl TcpServer {
             unpark(c, &mut net.sockets, self.now);
         }
         let sock = net.sockets.get_mut::<tcp::Socket>(c.handle);
+        c.later = c.later.saturating_sub(1);
         let before = c.pending();
         frame(&mut c.outbuf, msg);
         flush(c, sock);
@@ -503,7 +506,6 @@ struct Turn<'a> {
     cfg: &'a TcpConfig,
     budget: &'a mut Budget,
     handler: &'a mut dyn Handler,
-    store: &'a mut dyn Store,
     now: u64,
     stats: &'a mut Stats,
 }
@@ -552,7 +554,7 @@ impl Turn<'_> {
         if !waiting {
             c.progress_ns = now;
         }
-        c.idle = !owes;
+        c.idle = !owes && c.later == 0;
         let close = |c: &mut Conn, sock: &mut tcp::Socket| {
             sock.close();
             c.closing_ns = Some(now);
@@ -568,7 +570,8 @@ impl Turn<'_> {
         if owes {
             return c.progress_ns + self.cfg.stall_ns;
         }
-        if c.finish || (!sock.may_recv() && state_open(sock)) {
+        let done = c.finish || (!sock.may_recv() && state_open(sock));
+        if done && c.later == 0 {
             return close(c, sock); // all answered, client done sending
         }
         if now.saturating_sub(c.last_query_ns) >= self.cfg.idle_ns {
@@ -632,17 +635,17 @@ impl Turn<'_> {
         let msg = &c.inbuf[at..at + len];
         let out = &mut c.outbuf;
         let stats = &mut *self.stats;
-        c.transfer = self.handler.handle(
-            self.store,
-            msg,
-            c.peer,
-            Transport::Tcp,
-            self.now,
-            &mut |resp| {
+        let handled = self
+            .handler
+            .handle(msg, c.peer, Transport::Tcp, self.now, &mut |resp| {
                 stats.tcp_out += 1;
                 frame(out, resp);
-            },
-        );
+            });
+        match handled {
+            Handled::Done => {}
+            Handled::Transfer(t) => c.transfer = Some(t),
+            Handled::Later => c.later += 1,
+        }
         if c.probation {
             c.probation = false;
             c.finish = c.transfer.is_none();

@@ -1,6 +1,6 @@
 //! DNS over UDP: one socket on port 53 with room for bursts.
 
-use super::{Handler, Stats, Store, Transport};
+use super::{Handled, Handler, Stats, Transport};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
 use gitns_net::smoltcp::wire::IpEndpoint;
@@ -38,7 +38,6 @@ impl UdpServer {
         &mut self,
         net: &mut Net,
         handler: &mut dyn Handler,
-        store: &mut dyn Store,
         now_ns: u64,
         stats: &mut Stats,
     ) -> usize {
@@ -52,8 +51,7 @@ impl UdpServer {
             stats.udp_in += 1;
             let mut sent = false;
             // Zone transfers are TCP only: nothing comes back to stream.
-            let _ = handler.handle(
-                store,
+            let handled = handler.handle(
                 &self.buf[..len],
                 meta.endpoint,
                 Transport::Udp,
@@ -66,7 +64,7 @@ impl UdpServer {
             );
             if sent {
                 stats.udp_out += 1;
-            } else {
+            } else if !matches!(handled, Handled::Later) {
                 stats.udp_dropped += 1;
             }
         }

@@ -83,7 +83,7 @@ fn pass(
             ctx.cookies = Some(&p.secrets);
             ctx.rrl = Some(&mut p.rrl);
         }
-        serve(zs, q, &mut ctx, &mut |_, _, _, _| Err(()), out, &mut |m| {
+        serve(zs, q, &mut ctx, out, &mut |m| {
             bytes += m.len()
         });
     }
