@@ -386,7 +386,7 @@ impl Dns {
             None => {}
         }
         match pending {
-            Some(t) => Handled::Transfer(t),
+            Some(t) => Handled::Transfer(alloc::boxed::Box::new(t)),
             None => Handled::Done,
         }
     }

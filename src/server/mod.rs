@@ -31,7 +31,7 @@ pub enum Handled {
     Done,
     /// A zone transfer (TCP): its messages go out as the connection
     /// drains, after whatever `reply` got.
-    Transfer(Transfer),
+    Transfer(alloc::boxed::Box<Transfer>),
     /// Its answer comes later through the server's `send_to` (an UPDATE
     /// being made durable, a NOTIFY waiting for a fetch): a TCP connection
     /// stays open for it.

@@ -643,7 +643,7 @@ impl Turn<'_> {
             });
         match handled {
             Handled::Done => {}
-            Handled::Transfer(t) => c.transfer = Some(t),
+            Handled::Transfer(t) => c.transfer = Some(*t),
             Handled::Later => c.later += 1,
         }
         if c.probation {

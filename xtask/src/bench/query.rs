@@ -83,9 +83,7 @@ fn pass(
             ctx.cookies = Some(&p.secrets);
             ctx.rrl = Some(&mut p.rrl);
         }
-        serve(zs, q, &mut ctx, out, &mut |m| {
-            bytes += m.len()
-        });
+        serve(zs, q, &mut ctx, out, &mut |m| bytes += m.len());
     }
     let ns = t0.elapsed().as_nanos() as f64 / queries.len() as f64;
     std::hint::black_box(bytes);
