@@ -55,14 +55,7 @@ pub fn request(zone: &Zone, id: u16) -> Vec<u8> {
         w.u16(SOA)?;
         w.u16(IN)?;
         if let Some((ttl, rd)) = soa.as_ref().and_then(|s| Some((s.ttl, s.rdatas.first()?))) {
-            w.name(&zone.origin, true)?;
-            w.u16(SOA)?;
-            w.u16(IN)?;
-            w.u32(ttl)?;
-            let at = w.len();
-            w.u16(0)?;
-            crate::rdata::write(SOA, rd, w)?;
-            w.set_u16(at, (w.len() - at - 2) as u16);
+            crate::respond::record(w, &zone.origin, SOA, ttl, rd)?;
         }
         Ok(())
     };

@@ -5,6 +5,7 @@
 use crate::ctx::EDNS_PAYLOAD;
 use crate::edns::Reply;
 use crate::message::{Header, Rcode, Request};
+use crate::name::Name;
 use crate::wire::{Full, Writer};
 
 /// Header flags of a response: QR, opcode and RD echoed, AA, rcode low bits.
@@ -33,6 +34,26 @@ pub fn question(w: &mut Writer, req: &Request) -> Result<u16, Full> {
         }
         None => Ok(0),
     }
+}
+
+/// One record of class IN (RFC 1035 4.1.3), names compressed where the
+/// type allows (RFC 3597 4).
+pub fn record(
+    w: &mut Writer,
+    owner: &Name,
+    rtype: u16,
+    ttl: u32,
+    rdata: &[u8],
+) -> Result<(), Full> {
+    w.name(owner, true)?;
+    w.u16(rtype)?;
+    w.u16(crate::rtype::IN)?;
+    w.u32(ttl)?;
+    let at = w.len();
+    w.u16(0)?;
+    crate::rdata::write(rtype, rdata, w)?;
+    w.set_u16(at, (w.len() - at - 2) as u16);
+    Ok(())
 }
 
 /// Append the OPT of the response, if any, to a message whose additional

@@ -14,7 +14,6 @@
 use crate::journal::{Diff, DiffRr, Journal};
 use crate::message::{Header, Request};
 use crate::name::Name;
-use crate::rdata;
 use crate::rtype::*;
 use crate::tsig::{self, Verified};
 use crate::wire::{Reader, Writer};
@@ -80,16 +79,7 @@ fn start(w: &mut Writer, req: &Request, first: bool) -> Option<()> {
 }
 
 fn rr(w: &mut Writer, r: &Rr) -> Result<(), crate::wire::Full> {
-    w.name(r.owner, true)?;
-    w.u16(r.rtype)?;
-    w.u16(IN)?;
-    w.u32(r.ttl)?;
-    let at = w.len();
-    w.u16(0)?;
-    rdata::write(r.rtype, r.rdata, w)?;
-    let len = w.len() - at - 2;
-    w.set_u16(at, len as u16);
-    Ok(())
+    crate::respond::record(w, r.owner, r.rtype, r.ttl, r.rdata)
 }
 
 /// How a transfer was answered.

@@ -46,14 +46,7 @@ fn build(zone: &Name, qtype: u16, id: u16, held: Option<&HeldSoa>) -> Vec<u8> {
         w.u16(qtype)?;
         w.u16(IN)?;
         if let Some(s) = held {
-            w.name(zone, true)?;
-            w.u16(SOA)?;
-            w.u16(IN)?;
-            w.u32(s.ttl)?;
-            let at = w.len();
-            w.u16(0)?;
-            crate::rdata::write(SOA, &s.rdata, w)?;
-            w.set_u16(at, (w.len() - at - 2) as u16);
+            crate::respond::record(w, zone, SOA, s.ttl, &s.rdata)?;
         }
         Ok(())
     };
