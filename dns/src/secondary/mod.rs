@@ -327,14 +327,9 @@ mod tests {
             let mut ctx = Ctx::new(transport, self.now.wall, &policy);
             let mut out = vec![0u8; 65_535];
             let mut msgs = Vec::new();
-            serve(
-                &mut self.primary,
-                msg,
-                &mut ctx,
-                &mut |_, _, _, _| Err(()),
-                &mut out,
-                &mut |m| msgs.push(m.to_vec()),
-            );
+            serve(&mut self.primary, msg, &mut ctx, &mut out, &mut |m| {
+                msgs.push(m.to_vec())
+            });
             msgs
         }
 
