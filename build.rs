@@ -1,5 +1,5 @@
-//! Link arguments for the image binary only (feature "image"); host builds
-//! of the library are untouched. See DESIGN.md "Image build".
+//! Link arguments for the image binary `gitns` only (feature "image"); host
+//! builds of the library and the unix binary are untouched. See DESIGN.md "Image build".
 fn main() {
     println!("cargo:rerun-if-changed=boot/guest/link.ld");
     println!("cargo:rerun-if-changed=build.rs");
@@ -17,7 +17,7 @@ fn main() {
         "-Wl,-z,max-page-size=4096",
         "-Wl,-z,noexecstack",
     ] {
-        println!("cargo:rustc-link-arg-bins={arg}");
+        println!("cargo:rustc-link-arg-bin=gitns={arg}");
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/boot/guest/link.ld");
+    println!("cargo:rustc-link-arg-bin=gitns=-Wl,-T,{dir}/boot/guest/link.ld");
 }

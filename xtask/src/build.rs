@@ -104,11 +104,15 @@ fn image_cmd(features: &str, target_dir: &std::path::Path, quiet: bool) -> std::
     cmd
 }
 
-/// Build a host binary (release, in the host-tools target dir).
-fn host_bin(package: &str, bin: &str, quiet: bool) -> Result<PathBuf, String> {
+/// Build a host binary (release, in the host-tools target dir) with the
+/// package's `features` (space-separated; "" for none).
+fn host_bin(package: &str, bin: &str, features: &str, quiet: bool) -> Result<PathBuf, String> {
     let root = root();
     let mut cmd = cargo();
     cmd.args(["build", "--release", "-p", package, "--bin", bin]);
+    if !features.is_empty() {
+        cmd.args(["--features", features]);
+    }
     if quiet {
         cmd.arg("--quiet");
     }
@@ -119,23 +123,24 @@ fn host_bin(package: &str, bin: &str, quiet: bool) -> Result<PathBuf, String> {
 
 /// Build the tender and return its path.
 pub fn tender(quiet: bool) -> Result<PathBuf, String> {
-    host_bin("gitns-tender", "gitns-hvt", quiet)
+    host_bin("gitns-tender", "gitns-hvt", "", quiet)
 }
 
 /// Build the xtask binary itself, for tests that run its operator tools
 /// inside a namespace.
 pub fn xtask_bin(quiet: bool) -> Result<PathBuf, String> {
-    host_bin("xtask", "xtask", quiet)
+    host_bin("xtask", "xtask", "", quiet)
 }
 
 /// Build the operator tools (`gitns`, xtask/tools) and return the path.
 pub fn tools(quiet: bool) -> Result<PathBuf, String> {
-    host_bin("gitns-tools", "gitns", quiet)
+    host_bin("gitns-tools", "gitns", "", quiet)
 }
 
-/// Build the unix platform binary and return its path.
+/// Build the unix binary (the appliance on the boot/unix platform, the root
+/// package's second main) and return its path.
 pub fn unix(quiet: bool) -> Result<PathBuf, String> {
-    host_bin("gitns-unix", "gitns-unix", quiet)
+    host_bin("gitns", "gitns-unix", "unix", quiet)
 }
 
 /// `cargo xtask build`.
