@@ -12,7 +12,7 @@ pub mod base64;
 mod chaos;
 pub mod cookie;
 pub mod ctx;
-mod dnssec;
+pub mod dnssec;
 pub mod edns;
 pub mod journal;
 pub mod keys;

@@ -32,6 +32,13 @@ enum Chain {
     Nsec3(nsec3::Params),
 }
 
+/// True when `zone` carries a signed chain (NSEC or NSEC3 at its apex):
+/// signed offline, so an UPDATE leaves the changed names without valid
+/// signatures or proofs until it is signed again (the caller warns).
+pub fn signed_offline(zone: &Zone) -> bool {
+    chain(zone).is_some()
+}
+
 fn chain(zone: &Zone) -> Option<Chain> {
     let apex = zone.node(&zone.origin)?;
     if let Some(p) = apex.get(NSEC3PARAM) {

@@ -81,6 +81,16 @@ fn with_soa(rest: &[&str]) -> Vec<String> {
 }
 
 #[test]
+fn signed_zones_are_told_from_unsigned_ones() {
+    let origin = Name::parse("signed.example.", &Name::root()).unwrap();
+    for zone in [NSEC_ZONE, NSEC3_ZONE] {
+        assert!(super::signed_offline(zs(zone).zone(&origin).unwrap()));
+    }
+    let plain = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+    assert!(!super::signed_offline(zs(plain).zone(&origin).unwrap()));
+}
+
+#[test]
 fn without_do_nothing_is_added() {
     for zone in [NSEC_ZONE, NSEC3_ZONE] {
         let zs = zs(zone);
