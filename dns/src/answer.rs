@@ -2,7 +2,6 @@
 //! ([`Out`]) in the three sections of an [`Answer`].
 
 use crate::name::Name;
-use crate::rtype::RRSIG;
 use crate::zone::{RRset, RdataIter, Rdatas};
 use smallvec::SmallVec;
 
@@ -48,13 +47,6 @@ impl<'z> Out<'z> {
             OutData::One(x) => OutIter::One(Some(x.wire())),
             OutData::Sigs(v, t) => OutIter::Sigs(v.iter(), *t),
         }
-    }
-
-    /// True when this prints RRSIGs covering `rtype` at `owner`.
-    pub fn is_sigs_of(&self, owner: &Name, rtype: u16) -> bool {
-        self.rtype == RRSIG
-            && matches!(self.rdatas, OutData::Sigs(_, t) if t == rtype)
-            && self.owner == *owner
     }
 }
 

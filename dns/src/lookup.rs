@@ -234,17 +234,9 @@ fn answer_node<'z>(
         }
         return Step::Done;
     }
-    if qtype == RRSIG {
-        // RFC 4035 3.1.5: every RRSIG of the name (one RRset per type
-        // covered in the zone), as Knot and NSD answer.
-        let before = a.answer.len();
-        let sigs = node.rrsets().filter(|s| s.rtype == RRSIG);
-        a.answer
-            .extend(sigs.map(|s| Out::from_set(owner.clone(), s)));
-        if a.answer.len() > before {
-            return Step::Done;
-        }
-    } else if let Some(set) = node.get(qtype) {
+    // An RRSIG query (RFC 4035 3.1.5) gets the first RRSIG RRset: those
+    // covering the lowest type, as Knot answers (RFC 8482's one RRset).
+    if let Some(set) = node.get(qtype) {
         push_set(node, owner, set, a);
         return Step::Done;
     }

@@ -13,6 +13,8 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("nsd", "nsd"),
     ("named", "bind9"),
     ("kzonecheck", "knot-dnssecutils"),
+    ("ldns-signzone", "ldnsutils"),
+    ("delv", "bind9-dnsutils"),
     ("nsupdate", "dnsutils"),
     ("sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
