@@ -11,6 +11,10 @@ pub const CHECKS: &[&str] = &["licenses", "bans", "sources"];
 /// Install cargo-deny if needed and run the checks; an error when one fails.
 pub fn check() -> Result<(), String> {
     crate::deps::install_cargo_deny()?;
-    run_ok(cargo().args(["deny", "check", "--hide-inclusion-graph"]).args(CHECKS))
-        .map_err(|e| format!("cargo deny (deny.toml): {e}"))
+    run_ok(
+        cargo()
+            .args(["deny", "check", "--hide-inclusion-graph"])
+            .args(CHECKS),
+    )
+    .map_err(|e| format!("cargo deny (deny.toml): {e}"))
 }
