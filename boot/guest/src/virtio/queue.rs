@@ -279,8 +279,9 @@ impl Drop for Queue {
 
 /// A device model over a queue's memory, for tests: it reads the
 /// available ring as a device would and writes whatever used elements the
-/// test asks for, well-formed or not.
-#[cfg(test)]
+/// test asks for, well-formed or not. Also built with the `fake-device`
+/// feature, for the fuzz target `virtio_queue`.
+#[cfg(any(test, feature = "fake-device"))]
 pub mod fake {
     use super::*;
 
