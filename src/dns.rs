@@ -601,6 +601,9 @@ pub fn handle_events<P: Platform>(
                 let now = platform.monotonic_ns();
                 let mut ids = || platform.random_u16();
                 if let Some(z) = service.zones.zone(&zone) {
+                    if gitns_dns::dnssec::signed_offline(z) {
+                        log::warn!("zone {zone} is signed offline: the names this UPDATE changed have no valid signatures until it is signed again and pushed");
+                    }
                     service
                         .notifier
                         .zone_changed(z, &service.zones, &service.own, now, &mut ids);

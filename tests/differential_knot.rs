@@ -153,55 +153,6 @@ fn knot(zones: &[(&str, &str)]) -> Daemon {
     panic!("knotd did not come up");
 }
 
-/// What an answer looks like once normalised: rcode, AA, and each section
-/// as a set of records with whitespace collapsed and names lowercased.
-#[derive(Debug, PartialEq, Eq)]
-struct Norm {
-    status: String,
-    aa: bool,
-    sections: [BTreeSet<String>; 3],
-}
-
-fn normalise(out: &str) -> Norm {
-    let status = out
-        .split("status: ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .unwrap_or("?")
-        .to_string();
-    let aa = out.lines().any(|l| {
-        l.starts_with(";; flags:")
-            && l.split(';')
-                .nth(2)
-                .is_some_and(|f| f.split_whitespace().any(|x| x == "aa"))
-    });
-    let mut sections: [BTreeSet<String>; 3] = Default::default();
-    let mut cur = None;
-    for l in out.lines() {
-        cur = match l {
-            ";; ANSWER SECTION:" => Some(0),
-            ";; AUTHORITY SECTION:" => Some(1),
-            ";; ADDITIONAL SECTION:" => Some(2),
-            "" => None,
-            _ => cur,
-        };
-        if let Some(i) = cur {
-            if !l.starts_with(';') {
-                let mut f: Vec<String> = l.split_whitespace().map(String::from).collect();
-                if let Some(owner) = f.first_mut() {
-                    *owner = owner.to_lowercase();
-                }
-                sections[i].insert(f.join(" "));
-            }
-        }
-    }
-    Norm {
-        status,
-        aa,
-        sections,
-    }
-}
-
 /// Documented policy differences (docs/design.md): none expected for these
 /// questions; the hook stays so a difference is named, never silenced.
 fn policy(_name: &str, _qtype: &str, _knot: &Norm, _gitns: &Norm) -> bool {

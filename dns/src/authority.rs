@@ -602,7 +602,8 @@ fn query(zs: &ZoneSet, a: &Asked, ctx: &Ctx, out: &mut [u8]) -> Option<usize> {
     } else {
         AnyPolicy::One
     };
-    let Some(ans) = lookup(zs, &q.name, q.qtype, any) else {
+    let dnssec = req.edns.is_some_and(|e| e.dnssec_ok);
+    let Some(ans) = lookup(zs, &q.name, q.qtype, any, dnssec) else {
         return error(&req.header, Some(req), a.opt, Rcode::Refused, out);
     };
     write_answer(req, a.opt, &ans, out)

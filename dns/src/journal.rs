@@ -200,7 +200,7 @@ fn node_diff(a: Option<crate::zone::Node>, b: Option<crate::zone::Node>, d: &mut
         })
     };
     for s in sa.iter().filter(|s| s.rtype != SOA) {
-        let other = sb.iter().find(|o| o.rtype == s.rtype);
+        let other = sb.iter().find(|o| o.same_set(s));
         for rd in s.rdatas {
             if other.is_none_or(|o| o.ttl != s.ttl || !o.rdatas.contains(rd)) {
                 push(&mut d.deleted, s.rtype, s.ttl, rd);
@@ -208,7 +208,7 @@ fn node_diff(a: Option<crate::zone::Node>, b: Option<crate::zone::Node>, d: &mut
         }
     }
     for s in sb.iter().filter(|s| s.rtype != SOA) {
-        let other = sa.iter().find(|o| o.rtype == s.rtype);
+        let other = sa.iter().find(|o| o.same_set(s));
         for rd in s.rdatas {
             if other.is_none_or(|o| o.ttl != s.ttl || !o.rdatas.contains(rd)) {
                 push(&mut d.added, s.rtype, s.ttl, rd);

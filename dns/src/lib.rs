@@ -6,11 +6,13 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod answer;
 pub mod authority;
 pub mod base64;
 mod chaos;
 pub mod cookie;
 pub mod ctx;
+pub mod dnssec;
 pub mod edns;
 pub mod journal;
 pub mod keys;

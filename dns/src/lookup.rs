@@ -2,70 +2,16 @@
 //! wildcards (RFC 4592) and negative answers (RFC 2308). Produces the
 //! sections of an answer; [`crate::authority`] writes them.
 
+pub use crate::answer::{Answer, Out, OutData, Section};
+use crate::dnssec::{self, Denial};
 use crate::name::Name;
 use crate::rdata;
 use crate::rtype::*;
-use crate::zone::{Node, RRset, Rdatas, Zone};
+use crate::zone::{Node, RRset, Zone};
 use crate::zoneset::ZoneSet;
-use smallvec::SmallVec;
 
 /// How many CNAME/DNAME steps one answer may take.
 const MAX_CHAIN: usize = 16;
-
-/// An RRset to write, with the owner to print (synthesized owners for
-/// wildcard and DNAME answers).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Out<'z> {
-    pub owner: Name,
-    pub rtype: u16,
-    pub ttl: u32,
-    pub rdatas: OutData<'z>,
-}
-
-/// RDATA of an [`Out`]: borrowed from the zone, or the one name a DNAME
-/// synthesized (RFC 6672 3.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OutData<'z> {
-    Zone(Rdatas<'z>),
-    One(Name),
-}
-
-impl<'z> Out<'z> {
-    fn from_set(owner: Name, s: RRset<'z>) -> Out<'z> {
-        Out {
-            owner,
-            rtype: s.rtype,
-            ttl: s.ttl,
-            rdatas: OutData::Zone(s.rdatas),
-        }
-    }
-
-    /// The RDATAs.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let (zone, one) = match &self.rdatas {
-            OutData::Zone(v) => (Some(v.iter()), None),
-            OutData::One(x) => (None, Some(x.wire())),
-        };
-        zone.into_iter().flatten().chain(one)
-    }
-}
-
-/// A section of an answer, inline up to `N` RRsets so that the common
-/// answer allocates nothing (issue 9: no per-query heap allocation).
-pub type Section<'z, const N: usize> = SmallVec<[Out<'z>; N]>;
-
-/// The result of a lookup.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer<'z> {
-    pub rcode: u16,
-    pub authoritative: bool,
-    /// The RRsets of the name and of a CNAME chain.
-    pub answer: Section<'z, 4>,
-    /// One SOA, or a referral's NS.
-    pub authority: Section<'z, 2>,
-    /// Addresses of NS/MX/SRV targets: room for four dual-stack hosts.
-    pub additional: Section<'z, 8>,
-}
 
 /// Which RRsets of a node an ANY query returns (RFC 8482 4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +23,15 @@ pub enum AnyPolicy {
 }
 
 /// Look `qname`/`qtype` up. None: no zone of ours covers it (REFUSED).
-pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> Option<Answer<'z>> {
+/// `dnssec`: the query set DO, the answer gets the zone's RRSIGs and
+/// denial proofs (RFC 4035 3.1).
+pub fn lookup<'z>(
+    zs: &'z ZoneSet,
+    qname: &Name,
+    qtype: u16,
+    any: AnyPolicy,
+    dnssec: bool,
+) -> Option<Answer<'z>> {
     let mut key = qname.key();
     let mut zone = zs.zone_for_key(&key, qname.label_count())?;
     // RFC 4035 3.1.4.1: DS at a zone apex belongs to the parent side; when we
@@ -89,6 +43,7 @@ pub fn lookup<'z>(zs: &'z ZoneSet, qname: &Name, qtype: u16, any: AnyPolicy) -> 
     }
     let mut a = Answer {
         authoritative: true,
+        dnssec,
         ..Default::default()
     };
     let mut name = qname.clone();
@@ -114,9 +69,12 @@ enum Step {
     Follow(Name),
 }
 
-fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
+/// A negative answer: the SOA, and with DO its RRSIGs and the proof of
+/// what is denied.
+fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16, d: Denial<'_, 'z>) {
     a.rcode = rcode;
-    if let Some(soa) = zone.soa() {
+    let apex = zone.node(&zone.origin);
+    if let Some(soa) = apex.and_then(|n| n.get(SOA)) {
         // RFC 2308 3: TTL of the SOA in a negative answer is min(TTL, MINIMUM).
         let min = soa
             .rdatas
@@ -126,7 +84,14 @@ fn negative<'z>(zone: &'z Zone, a: &mut Answer<'z>, rcode: u16) {
             .unwrap_or(0);
         let mut out = Out::from_set(zone.origin.clone(), soa);
         out.ttl = soa.ttl.min(min);
+        let ttl = out.ttl;
         a.authority.push(out);
+        if let (true, Some(apex)) = (a.dnssec, apex) {
+            dnssec::sign(apex, &zone.origin, SOA, ttl, &mut a.authority);
+        }
+    }
+    if a.dnssec {
+        dnssec::deny(zone, d, &mut a.authority);
     }
 }
 
@@ -156,6 +121,9 @@ fn step<'z>(
                 a.authoritative = false;
             }
             a.authority.push(Out::from_set(cut.name(), ns));
+            if a.dnssec {
+                dnssec::referral(zone, cut, &mut a.authority);
+            }
             glue(zone, ns, a);
         }
         return Step::Done;
@@ -169,11 +137,15 @@ fn step<'z>(
     for k in (depth..name.label_count()).rev() {
         let found = zone
             .node_by_key(Name::key_prefix(key, k))
-            .and_then(|n| n.get(DNAME));
-        if let Some(dname) = found {
+            .and_then(|n| Some((n, n.get(DNAME)?)));
+        if let Some((node, dname)) = found {
             let anc = name.suffix(k);
             a.answer.push(Out::from_set(anc.clone(), dname));
-            let target = dname.rdatas.first().and_then(|rd| Name::from_wire(rd));
+            if a.dnssec {
+                // RFC 6672 5.3.1: the DNAME is signed, the CNAME is not.
+                dnssec::sign(node, &anc, DNAME, dname.ttl, &mut a.answer);
+            }
+            let target = dname.rdatas.first().and_then(Name::from_wire);
             let synth = target
                 .zip(name.strip_suffix(&anc))
                 .map(|(t, prefix)| t.prepend(&prefix));
@@ -201,7 +173,7 @@ fn step<'z>(
     }
     // An empty non-terminal: NODATA (RFC 4592 2.2.2).
     if zone.has_descendants_key(key) {
-        negative(zone, a, 0);
+        negative(zone, a, 0, Denial::Empty(name));
         return Step::Done;
     }
     // 3c: a wildcard at the closest encloser (RFC 4592 3.3.1).
@@ -212,14 +184,27 @@ fn step<'z>(
             zone.node_by_key(p).is_some() || zone.has_descendants_key(p)
         })
         .map(|k| name.suffix(k));
-    if let Some(wild) = encloser
-        .and_then(|ce| ce.wildcard_child())
-        .and_then(|w| zone.node(&w))
-    {
-        return answer_node(zone, wild, name, qtype, any, a);
+    let ce = encloser.unwrap_or_else(|| zone.origin.clone());
+    if let Some(wild) = ce.wildcard_child().and_then(|w| zone.node(&w)) {
+        let before = a.answer.len();
+        let step = answer_node(zone, wild, name, qtype, any, a);
+        if a.dnssec {
+            let nodata = a.answer.len() == before;
+            dnssec::wildcard(zone, name, &ce, nodata, &mut a.authority);
+        }
+        return step;
     }
-    negative(zone, a, 3);
+    negative(zone, a, 3, Denial::NxDomain { name, ce: &ce });
     Step::Done
+}
+
+/// `set` of `node` printed at `owner` into the answer, with its RRSIGs
+/// when asked.
+fn push_set<'z>(node: Node<'z>, owner: &Name, set: RRset<'z>, a: &mut Answer<'z>) {
+    a.answer.push(Out::from_set(owner.clone(), set));
+    if a.dnssec {
+        dnssec::sign(node, owner, set.rtype, set.ttl, &mut a.answer);
+    }
 }
 
 /// Answer from `node`, printing `owner` (the query name, or the name a
@@ -234,33 +219,35 @@ fn answer_node<'z>(
 ) -> Step {
     if qtype == ANY {
         let before = a.answer.len();
-        match any {
-            AnyPolicy::All => a
-                .answer
-                .extend(node.rrsets().map(|s| Out::from_set(owner.clone(), s))),
-            AnyPolicy::One => a.answer.extend(
-                node.rrsets()
-                    .next()
-                    .map(|s| Out::from_set(owner.clone(), s)),
-            ),
+        let take = match any {
+            AnyPolicy::All => usize::MAX,
+            AnyPolicy::One => 1,
+        };
+        // The RRSIGs come with the RRsets they cover, not as one more.
+        let dnssec = a.dnssec;
+        let sets = node.rrsets().filter(|s| !dnssec || s.rtype != RRSIG);
+        for s in sets.take(take) {
+            push_set(node, owner, s, a);
         }
         if a.answer.len() == before {
-            negative(zone, a, 0);
+            negative(zone, a, 0, Denial::NoData(node));
         }
         return Step::Done;
     }
+    // An RRSIG query (RFC 4035 3.1.5) gets the first RRSIG RRset: those
+    // covering the lowest type, as Knot answers (RFC 8482's one RRset).
     if let Some(set) = node.get(qtype) {
-        a.answer.push(Out::from_set(owner.clone(), set));
+        push_set(node, owner, set, a);
         return Step::Done;
     }
     if let Some(cname) = node.get(CNAME) {
-        a.answer.push(Out::from_set(owner.clone(), cname));
-        return match cname.rdatas.first().and_then(|rd| Name::from_wire(rd)) {
+        push_set(node, owner, cname, a);
+        return match cname.rdatas.first().and_then(Name::from_wire) {
             Some(next) => Step::Follow(next),
             None => Step::Done,
         };
     }
-    negative(zone, a, 0);
+    negative(zone, a, 0, Denial::NoData(node));
     Step::Done
 }
 
@@ -292,6 +279,7 @@ fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
         answer,
         authority,
         additional,
+        dnssec,
         ..
     } = a;
     for o in answer.iter().chain(authority.iter()) {
@@ -302,14 +290,20 @@ fn additional<'z>(zs: &'z ZoneSet, a: &mut Answer<'z>) {
             continue;
         };
         for t in o.iter().filter_map(|rd| rdata::target(o.rtype, rd)) {
-            add_addresses(zs, home, &t, additional);
+            add_addresses(zs, home, &t, additional, *dnssec);
         }
     }
 }
 
 /// A and AAAA of `t` into `additional`, when `t` lies in `home` (not
 /// below a delegation) and is not there yet.
-fn add_addresses<'z>(zs: &'z ZoneSet, home: &'z Zone, t: &Name, additional: &mut Section<'z, 8>) {
+fn add_addresses<'z>(
+    zs: &'z ZoneSet,
+    home: &'z Zone,
+    t: &Name,
+    additional: &mut Section<'z, 8>,
+    dnssec: bool,
+) {
     if additional.iter().any(|o| o.owner == *t) {
         return;
     }
@@ -320,9 +314,13 @@ fn add_addresses<'z>(zs: &'z ZoneSet, home: &'z Zone, t: &Name, additional: &mut
         return;
     }
     if let Some(node) = zone.node(t) {
+        let owner = node.name();
         for ty in [A, AAAA] {
             if let Some(s) = node.get(ty) {
-                additional.push(Out::from_set(node.name(), s));
+                additional.push(Out::from_set(owner.clone(), s));
+                if dnssec {
+                    dnssec::sign(node, &owner, ty, s.ttl, additional);
+                }
             }
         }
     }

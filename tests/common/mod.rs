@@ -2,6 +2,7 @@
 //! guests with captured output, and the skip-or-fail rule for /dev/kvm.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -489,4 +490,53 @@ pub fn knot_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
         d = dir.display()
     );
     spawn_knot(ns, dir, &conf)
+}
+
+/// What an answer looks like once normalised: rcode, AA, and each section
+/// as a set of records with whitespace collapsed and names lowercased.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Norm {
+    pub status: String,
+    pub aa: bool,
+    pub sections: [BTreeSet<String>; 3],
+}
+
+pub fn normalise(out: &str) -> Norm {
+    let status = out
+        .split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("?")
+        .to_string();
+    let aa = out.lines().any(|l| {
+        l.starts_with(";; flags:")
+            && l.split(';')
+                .nth(2)
+                .is_some_and(|f| f.split_whitespace().any(|x| x == "aa"))
+    });
+    let mut sections: [BTreeSet<String>; 3] = Default::default();
+    let mut cur = None;
+    for l in out.lines() {
+        cur = match l {
+            ";; ANSWER SECTION:" => Some(0),
+            ";; AUTHORITY SECTION:" => Some(1),
+            ";; ADDITIONAL SECTION:" => Some(2),
+            "" => None,
+            _ => cur,
+        };
+        if let Some(i) = cur {
+            if !l.starts_with(';') {
+                let mut f: Vec<String> = l.split_whitespace().map(String::from).collect();
+                if let Some(owner) = f.first_mut() {
+                    *owner = owner.to_lowercase();
+                }
+                sections[i].insert(f.join(" "));
+            }
+        }
+    }
+    Norm {
+        status,
+        aa,
+        sections,
+    }
 }

@@ -1,4 +1,5 @@
-//! Install what the tests need on a fresh machine (Debian packages).
+//! Install what the tests need on a fresh machine (Debian packages, and
+//! cargo-deny from crates.io).
 
 use crate::util::run_ok;
 use std::process::Command;
@@ -13,6 +14,8 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("nsd", "nsd"),
     ("named", "bind9"),
     ("kzonecheck", "knot-dnssecutils"),
+    ("ldns-signzone", "ldnsutils"),
+    ("delv", "bind9-dnsutils"),
     ("nsupdate", "dnsutils"),
     ("sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
@@ -49,4 +52,30 @@ pub fn install(tools: &[(&str, &str)]) -> Result<(), String> {
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
+}
+
+/// cargo-deny, pinned: `cargo install --locked` of this version.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// Install cargo-deny at [`CARGO_DENY_VERSION`] unless `cargo deny
+/// --version` already names it (a cold install compiles it: minutes).
+pub fn install_cargo_deny() -> Result<(), String> {
+    let installed = crate::util::cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .any(|w| w == CARGO_DENY_VERSION)
+        });
+    if installed {
+        return Ok(());
+    }
+    eprintln!("xtask: installing cargo-deny {CARGO_DENY_VERSION}");
+    run_ok(crate::util::cargo().args([
+        "install",
+        "--locked",
+        &format!("cargo-deny@{CARGO_DENY_VERSION}"),
+    ]))
 }

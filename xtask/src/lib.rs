@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod deny;
 pub mod deps;
 pub mod fuzz;
 pub mod gitclient;

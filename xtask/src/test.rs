@@ -1,6 +1,7 @@
-//! `cargo xtask test`: install what the tests need, build the image and the
-//! host binaries once, then run every test of the workspace and close with
-//! one summary line (`summary: N passed, N failed, N skipped`).
+//! `cargo xtask test`: install what the tests need, audit the dependencies
+//! (`cargo deny`), build the image and the host binaries once, then run
+//! every test of the workspace and close with one summary line
+//! (`summary: N passed, N failed, N skipped`).
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -41,6 +42,7 @@ impl Tally {
 
 pub fn main(args: &[String]) -> Result<(), String> {
     deps::install(deps::TEST_TOOLS)?;
+    xtask::deny::check()?;
     let image = build::image(true)?;
     let image_storage = build::image_storage(true)?;
     let hvt = build::tender(true)?;

@@ -68,7 +68,9 @@ mod tests {
 
     #[test]
     fn a_missing_tap_is_a_failure() {
-        let e = setup(&["--net:service=gitns-notap9".to_string()]).err().unwrap();
+        let e = setup(&["--net:service=gitns-notap9".to_string()])
+            .err()
+            .unwrap();
         assert_eq!(e.status, exit::FAILURE);
         assert!(
             e.message.contains("cannot attach tap `gitns-notap9`"),

@@ -16,6 +16,7 @@
 //! held: records elsewhere are left out (the checks and UPDATE refuse them
 //! before they get here).
 
+use super::chain::Nsec3Owners;
 use super::finding::{Notes, Src};
 use super::index::NameIndex;
 use super::parser::Record;
@@ -214,6 +215,22 @@ impl<'z> Node<'z> {
             .take_while(|s| s.rtype <= t)
             .find(|s| s.rtype == t)
     }
+
+    /// The RRSIG RRset whose RDATAs cover type `t` (RFC 4034 3.1.1): None
+    /// when no RRSIG here covers it.
+    pub fn sigs(&self, t: u16) -> Option<RRset<'z>> {
+        let covers = |rd: &[u8]| rd.get(..2) == Some(&t.to_be_bytes()[..]);
+        self.rrsets()
+            .take_while(|s| s.rtype <= rtype::RRSIG)
+            .find(|s| s.rtype == rtype::RRSIG && s.rdatas.iter().any(covers))
+    }
+
+    /// An NSEC3 owner: one label below the apex with an NSEC3 RRset
+    /// (RFC 5155 3: the hashed owner name).
+    fn is_nsec3_owner(&self) -> bool {
+        let k = self.key();
+        k.iter().filter(|&&b| b == 0).count() == 1 && self.get(rtype::NSEC3).is_some()
+    }
 }
 
 impl PartialEq for Node<'_> {
@@ -281,6 +298,20 @@ pub struct RRset<'z> {
     /// Where its first record was read, for messages. Not part of equality.
     pub src: Src,
     pub rdatas: Rdatas<'z>,
+}
+
+impl RRset<'_> {
+    /// The type an RRSIG RRset covers (RFC 4034 3.1.1): a node holds one
+    /// RRSIG RRset per type covered. None for other types.
+    pub fn covered(&self) -> Option<u16> {
+        let rd = self.rdatas.first().filter(|_| self.rtype == rtype::RRSIG)?;
+        rd.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// `o` is the same RRset (type, and type covered) in another version.
+    pub fn same_set(&self, o: &RRset<'_>) -> bool {
+        self.rtype == o.rtype && self.covered() == o.covered()
+    }
 }
 
 impl PartialEq for RRset<'_> {
@@ -396,6 +427,22 @@ struct Rec {
     len: u32,
 }
 
+/// `a` and `b` (records over `data`) belong to one RRset of a block: one
+/// type and, for RRSIG, one type covered (RFC 4034 3: an RRSIG has the TTL
+/// of the RRset it covers, so RRSIGs covering different types keep theirs).
+fn same_set(data: &[u8], a: &Rec, b: &Rec) -> bool {
+    in_set(data, a, b.rtype, rec_data(data, b))
+}
+
+fn rec_data<'d>(data: &'d [u8], r: &Rec) -> &'d [u8] {
+    &data[r.at as usize..(r.at + r.len) as usize]
+}
+
+/// The record `r` belongs to the RRset of a record `rtype` `rd`.
+fn in_set(data: &[u8], r: &Rec, rtype: u16, rd: &[u8]) -> bool {
+    r.rtype == rtype && (rtype != rtype::RRSIG || rec_data(data, r).get(..2) == rd.get(..2))
+}
+
 /// The records of one node being assembled or edited (buffers reused
 /// from node to node).
 #[derive(Default)]
@@ -459,7 +506,7 @@ impl Pending {
         self.sort();
         let data = &self.data;
         let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
-        for g in self.recs.chunk_by(|a, b| a.rtype == b.rtype) {
+        for g in self.recs.chunk_by(|a, b| same_set(data, a, b)) {
             let t = crate::rtype::to_text(g[0].rtype);
             let first = g.iter().min_by_key(|r| r.seq).map_or(0, |r| r.ttl);
             let odd = g.iter().filter(|r| r.ttl != first).min_by_key(|r| r.seq);
@@ -505,7 +552,10 @@ impl Pending {
         let mut i = 0;
         while i < recs.len() {
             let t = recs[i].rtype;
-            let j = i + recs[i..].iter().take_while(|r| r.rtype == t).count();
+            let j = i + recs[i..]
+                .iter()
+                .take_while(|r| same_set(data, &recs[i], r))
+                .count();
             let group = &recs[i..j];
             let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
             let src = group
@@ -663,6 +713,7 @@ impl ZoneBuilder {
             arena: self.arena,
             nodes,
             index: NameIndex::default(),
+            nsec3: Nsec3Owners::default(),
         };
         z.tidy();
         if !z.index.built() {
@@ -710,6 +761,8 @@ pub struct Zone {
     nodes: Vec<Slot>,
     /// The same blocks by hash of their key, for exact lookups.
     index: NameIndex,
+    /// The NSEC3 owners, in order (empty without NSEC3).
+    nsec3: Nsec3Owners,
 }
 
 impl Clone for Zone {
@@ -730,6 +783,7 @@ impl Clone for Zone {
             arena,
             nodes,
             index: NameIndex::default(),
+            nsec3: Nsec3Owners::default(),
         };
         z.reindex();
         z
@@ -793,6 +847,9 @@ impl Zone {
     fn reindex(&mut self) {
         let arena = &self.arena;
         self.index = NameIndex::build(self.nodes.iter().map(|s| s.at), |r| arena.key(r));
+        let owners = self.nodes.iter().map(|s| s.at);
+        let owners = owners.filter(|&r| self.view(r).is_nsec3_owner()).collect();
+        self.nsec3 = Nsec3Owners::from_sorted(owners);
     }
 
     fn view(&self, r: u32) -> Node<'_> {
@@ -809,8 +866,9 @@ impl Zone {
         }
     }
 
-    /// The key of a whole key within this zone (None outside it).
-    fn rel_key<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+    /// The key of a whole key within this zone, as [`Node::key`] (None
+    /// outside it).
+    pub fn rel_key<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
         key.strip_prefix(&self.okey[..])
     }
 
@@ -900,6 +958,11 @@ impl Zone {
             }
             (Err(_), None) => {}
         }
+        if !self.nsec3.is_empty() || new.is_some_and(|r| self.view(r).is_nsec3_owner()) {
+            let owner = new.filter(|&r| self.view(r).is_nsec3_owner());
+            let arena = &self.arena;
+            self.nsec3.set(k, owner, |r| arena.key(r));
+        }
         if let Some(r) = old {
             self.arena.drop_block(r);
         }
@@ -938,16 +1001,18 @@ impl Zone {
             return false;
         }
         self.edit(name, true, |p| {
+            let data = &p.data;
             let src = p
                 .recs
                 .iter()
-                .filter(|r| r.rtype == rtype)
+                .filter(|r| in_set(data, r, rtype, rdata))
                 .min_by_key(|r| r.seq)
                 .map_or(Src::default(), |r| r.src);
             if single {
                 p.retain(|t, _| t != rtype);
             }
-            for r in p.recs.iter_mut().filter(|r| r.rtype == rtype) {
+            let data = &p.data;
+            for r in p.recs.iter_mut().filter(|r| in_set(data, r, rtype, rdata)) {
                 r.ttl = ttl;
             }
             p.push(rtype, ttl, src, rdata);
@@ -986,6 +1051,25 @@ impl Zone {
             }
         });
         Some(())
+    }
+
+    /// The last node whose [`Node::key`] sorts before `k` (a key within
+    /// the zone): the owner of the NSEC that may cover `k` (RFC 4034 6.1).
+    pub fn node_before(&self, k: &[u8]) -> Option<Node<'_>> {
+        let kp = prefix(k);
+        let i = self
+            .nodes
+            .partition_point(|s| self.cmp_slot(s, k, kp).is_lt());
+        i.checked_sub(1).map(|i| self.view(self.nodes[i].at))
+    }
+
+    /// The NSEC3 owner of [`Node::key`] `k`, or the one before it in the
+    /// circular chain: the NSEC3 that matches or covers a hash (RFC 5155
+    /// 7.2). None when the zone has no NSEC3.
+    pub fn nsec3_at_or_before(&self, k: &[u8]) -> Option<Node<'_>> {
+        let arena = &self.arena;
+        let r = self.nsec3.at_or_before(k, |r| arena.key(r))?;
+        Some(self.view(r))
     }
 
     /// The node at exactly `name`.
