@@ -12,7 +12,8 @@ use crate::resolve::Resolver;
 use crate::server::tcp::{TcpConfig, TcpServer};
 use crate::server::udp::UdpServer;
 use crate::server::{self, Transport};
-use crate::{cache, metrics, sink};
+use crate::storage::PlatformStore;
+use crate::{metrics, sink};
 use alloc::string::String;
 use alloc::vec::Vec;
 use gitns_abi::exit;
@@ -136,7 +137,7 @@ impl<'p, P: Platform> App<'p, P> {
         if self.git.is_none() && !self.service.deferred.is_empty() {
             // The storage journal is the sink: durable before this returns.
             let wall_ns = self.platform.wall_clock_ns();
-            let mut store = dns::PlatformStore(&mut *self.platform);
+            let mut store = PlatformStore(&mut *self.platform);
             let replies = sink::commit_queued(&mut self.service, &mut store, wall_ns);
             self.deliver(replies, wall);
             busy = true;
@@ -367,14 +368,14 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
 /// The DNS service with the zones of the storage cache (none without a
 /// device, or when it cannot be read).
 fn load_service<P: Platform>(platform: &mut P, cfg: &Config, idle_ns: u64) -> Dns {
-    let contents = match dns::read_cache(platform) {
+    let contents = match gitns_store::read(&mut PlatformStore(platform)) {
         Ok(c) => c,
         Err(e) => {
             log::error!("{e}; starting without cached zones");
-            cache::Contents::default()
+            gitns_store::Contents::default()
         }
     };
-    let (zones, report, cache) = dns::load_cache(contents, None);
+    let (zones, report, cache) = gitns_store::load(contents, None);
     let policy = gitns_dns::authority::Policy {
         unsigned_axfr: cfg.axfr,
         ..cfg.answers.clone()

@@ -1,9 +1,8 @@
 //! The DNS service of the appliance: the zone set, loaded from the zone
 //! cache on the `storage` device, answering through the transport layer.
 
-use crate::cache::{self, Cache};
-use crate::server::{Handled, Handler, Store, Transport};
-use crate::tar;
+use crate::server::{Handled, Handler, Transport};
+use crate::storage::PlatformStore;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -14,6 +13,7 @@ use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
+use gitns_store::{Cache, Device};
 
 /// Counters of answered traffic.
 #[derive(Clone, Copy, Debug, Default)]
@@ -311,7 +311,7 @@ impl Dns {
 
     /// Write the archive of the files again, with a new journal (the
     /// files changed: a git fetch or push).
-    pub fn rewrite_cache(&mut self, store: &mut dyn Store, now_ns: u64) -> Result<(), ()> {
+    pub fn rewrite_cache(&mut self, store: &mut dyn Device, now_ns: u64) -> Result<(), ()> {
         self.cache.rewrite(store, now_ns)
     }
 
@@ -471,56 +471,6 @@ impl Dns {
     }
 }
 
-/// Read the zone cache from the storage device: the archive's files and
-/// its journal (no device: nothing).
-pub fn read_cache<P: Platform>(platform: &mut P) -> Result<cache::Contents, String> {
-    let Some(capacity) = platform.block_capacity() else {
-        return Ok(cache::Contents::default());
-    };
-    cache::read(capacity, |off, buf| {
-        platform.block_read(off, buf).map_err(|_| ())
-    })
-}
-
-/// Load the zones of `contents` (after `previous`, when reloading) and
-/// replay its journal on them: the zone set, the load report, the cache.
-pub fn load_cache(
-    contents: cache::Contents,
-    previous: Option<&ZoneSet>,
-) -> (ZoneSet, LoadReport, Cache) {
-    let mut journal = None;
-    let (zones, report) = ZoneSet::load_then(&contents.files, previous, |zs, rep| {
-        let Some((mut j, records)) = contents.journal else {
-            return;
-        };
-        let replayed = cache::replay(zs, &mut j, &records);
-        // Report the changed zones as they are served.
-        for zone in j.dirty.iter().filter_map(|z| zs.zone(z)) {
-            let name = zone.origin.to_text();
-            for l in rep.loaded.iter_mut().filter(|l| l.0 == name) {
-                (l.1, l.2) = (zone.serial().unwrap_or(0), zone.record_count());
-            }
-        }
-        if !records.is_empty() {
-            log::info!(
-                "storage: {} UPDATE(s) replayed from the journal",
-                records.len()
-            );
-        }
-        if let Err(e) = replayed {
-            // The next UPDATE writes the archive again from what is served.
-            log::error!("storage: {e}");
-        }
-        journal = Some(j);
-    });
-    let c = Cache {
-        files: contents.files,
-        journal,
-        failed_writes: 0,
-    };
-    (zones, report, c)
-}
-
 /// What the status page shows of a zone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ZoneStatus {
@@ -617,9 +567,10 @@ pub fn handle_events<P: Platform>(
             }
             Event::Resync(zone) => {
                 log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
-                match read_cache(platform) {
+                match gitns_store::read(&mut PlatformStore(platform)) {
                     Ok(contents) => {
-                        let (zones, report, cache) = load_cache(contents, Some(&service.zones));
+                        let (zones, report, cache) =
+                            gitns_store::load(contents, Some(&service.zones));
                         service.report(&report);
                         service.cache = cache;
                         let old = core::mem::replace(&mut service.zones, zones);
@@ -694,46 +645,6 @@ pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Optio
                 .notifier
                 .zone_changed(zone, &service.zones, &service.own, now, &mut ids);
         }
-    }
-}
-
-/// The file `zone` was loaded from (its name, with or without the final
-/// dot, in any case), or the name a new file for it gets.
-pub fn zone_file_name(files: &[(String, Vec<u8>)], zone: &gitns_dns::name::Name) -> String {
-    let text = zone.to_text();
-    let bare = text.trim_end_matches('.');
-    files
-        .iter()
-        .map(|(n, _)| n)
-        .find(|n| n.trim_end_matches('.').eq_ignore_ascii_case(bare))
-        .cloned()
-        .unwrap_or_else(|| String::from(bare))
-}
-
-/// The zone cache image of `files`: a ustar archive of them.
-pub fn archive(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let tar_files: Vec<tar::File> = files
-        .iter()
-        .map(|(n, d)| tar::File {
-            name: n.clone(),
-            data: d.clone(),
-        })
-        .collect();
-    tar::write(&tar_files, 0)
-}
-
-/// The storage device as the zone cache store.
-pub struct PlatformStore<'a, P: Platform>(pub &'a mut P);
-
-impl<P: Platform> Store for PlatformStore<'_, P> {
-    fn capacity(&self) -> Option<u64> {
-        self.0.block_capacity()
-    }
-
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
-        self.0
-            .block_write(offset, data)
-            .map_err(|e| log::error!("zone cache write failed: {e:?}"))
     }
 }
 

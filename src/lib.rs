@@ -7,7 +7,6 @@ extern crate alloc;
 
 pub mod acme;
 mod app;
-pub mod cache;
 pub use gitns_config as config;
 pub mod dns;
 mod echo;
@@ -18,7 +17,7 @@ pub mod remote;
 pub mod resolve;
 pub mod server;
 mod sink;
-pub mod tar;
+mod storage;
 
 use gitns_abi::exit;
 use gitns_net::Platform;

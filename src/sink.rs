@@ -5,14 +5,13 @@
 //! and answered SERVFAIL when the write failed (an acknowledged UPDATE
 //! survives a restart).
 
-use crate::cache::Record;
 use crate::dns::{Dns, Prepare, Reply};
-use crate::server::Store;
 use alloc::vec::Vec;
+use gitns_store::{Device, Record};
 
 /// Prepare, make durable and answer every queued UPDATE; `wall_ns` names
 /// a new archive generation when the journal is full.
-pub fn commit_queued(dns: &mut Dns, store: &mut dyn Store, wall_ns: u64) -> Vec<Reply> {
+pub fn commit_queued(dns: &mut Dns, store: &mut dyn Device, wall_ns: u64) -> Vec<Reply> {
     let mut replies = Vec::new();
     while let Some(d) = dns.deferred.pop_front() {
         let mut p = match dns.prepare(&d) {

@@ -10,8 +10,9 @@ mod conn;
 mod update;
 
 use crate::config::{Config, SshKey};
-use crate::dns::{self, Dns, PlatformStore};
+use crate::dns::{self, Dns};
 use crate::resolve::{ResolveState, Resolver};
+use crate::storage::PlatformStore;
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::{Conn, Idle};

@@ -7,7 +7,7 @@
 //! prepared SERVFAIL answer and leaves the remote the truth.
 
 use super::{persist, GitRemote, Job, Reply};
-use crate::dns::{self, Deferred, Dns, Prepare};
+use crate::dns::{Deferred, Dns, Prepare};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use gitns_dns::prepare::Prepared;
@@ -101,7 +101,7 @@ impl GitRemote {
         p.withdraw(&mut dns.zones);
         let (zone, key) = (p.zone.clone(), p.key.clone());
         u.prepared = Some(p);
-        let file = dns::zone_file_name(&dns.cache.files, &zone);
+        let file = gitns_store::zone_file_name(&dns.cache.files, &zone);
         let key_text = key.to_text();
         let sig = Signature {
             name: alloc::format!("{} via gitns", key_text.trim_end_matches('.')),

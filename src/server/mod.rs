@@ -15,16 +15,6 @@ pub enum Transport {
     Tcp,
 }
 
-/// Durable storage a handler may write before it answers (the zone cache:
-/// an acknowledged UPDATE must survive a restart).
-pub trait Store {
-    /// Bytes the device holds; None without one.
-    fn capacity(&self) -> Option<u64>;
-    /// Write whole 512-byte sectors at `offset` (a multiple of 512); Err
-    /// when they are not durable.
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()>;
-}
-
 /// What became of a message.
 pub enum Handled {
     /// Answered through `reply` (or dropped: zero calls).

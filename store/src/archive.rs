@@ -1,5 +1,5 @@
-//! A ustar (POSIX.1-1988 / pax-compatible) archive reader and writer for the
-//! zone cache on the `storage` block device.
+//! A ustar (POSIX.1-1988 / pax-compatible) archive reader and writer: the
+//! zone and key files of the zone cache as one image.
 //!
 //! Only regular files at the root of the archive are returned (zone files
 //! and `_keys` files live at the repository root); directories, links, pax
@@ -45,12 +45,9 @@ impl Default for Limits {
     }
 }
 
-/// One root-level regular file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct File {
-    pub name: String,
-    pub data: Vec<u8>,
-}
+/// One root-level regular file: its name and contents (as the zone set
+/// loads them).
+pub type File = (String, Vec<u8>);
 
 /// Read the root-level regular files of an archive of `capacity` bytes,
 /// reading through `read_at(offset, buf)`; with them, where the archive
@@ -93,7 +90,7 @@ pub fn read<E>(
                 }
                 let mut data = vec![0u8; size as usize];
                 read_at(data_off, &mut data).map_err(|_| TarError::Io)?;
-                files.push(File { name, data });
+                files.push((name, data));
             }
         }
         off = next;
@@ -170,15 +167,15 @@ fn verify_checksum(h: &[u8; BLOCK], off: u64) -> Result<(), TarError> {
 /// Write root-level files as a ustar archive (with the two zero blocks).
 pub fn write(files: &[File], mtime: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    for f in files {
+    for (name, data) in files {
         let mut h = [0u8; BLOCK];
-        let name = f.name.as_bytes();
+        let name = name.as_bytes();
         let n = name.len().min(100);
         h[..n].copy_from_slice(&name[..n]);
         put_octal(&mut h[100..108], 0o644);
         put_octal(&mut h[108..116], 0);
         put_octal(&mut h[116..124], 0);
-        put_octal(&mut h[124..136], f.data.len() as u64);
+        put_octal(&mut h[124..136], data.len() as u64);
         put_octal(&mut h[136..148], mtime);
         h[156] = b'0';
         h[257..263].copy_from_slice(b"ustar\0");
@@ -187,7 +184,7 @@ pub fn write(files: &[File], mtime: u64) -> Vec<u8> {
         put_octal(&mut h[148..155], sum);
         h[155] = b' ';
         out.extend_from_slice(&h);
-        out.extend_from_slice(&f.data);
+        out.extend_from_slice(data);
         out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
     }
     out.resize(out.len() + 2 * BLOCK, 0);
@@ -210,10 +207,7 @@ mod tests {
     use alloc::string::ToString;
 
     fn file(name: &str, data: &str) -> File {
-        File {
-            name: name.to_string(),
-            data: data.as_bytes().to_vec(),
-        }
+        (name.to_string(), data.as_bytes().to_vec())
     }
 
     fn read_buf(buf: &[u8]) -> Result<Vec<File>, TarError> {
