@@ -13,7 +13,7 @@ use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
-use gitns_store::{Cache, Device};
+use gitns_store::{Cache, Device, DeviceError};
 
 /// Counters of answered traffic.
 #[derive(Clone, Copy, Debug, Default)]
@@ -311,7 +311,11 @@ impl Dns {
 
     /// Write the archive of the files again, with a new journal (the
     /// files changed: a git fetch or push).
-    pub fn rewrite_cache(&mut self, store: &mut dyn Device, now_ns: u64) -> Result<(), ()> {
+    pub fn rewrite_cache(
+        &mut self,
+        store: &mut dyn Device,
+        now_ns: u64,
+    ) -> Result<(), DeviceError> {
         self.cache.rewrite(store, now_ns)
     }
 

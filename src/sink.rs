@@ -7,7 +7,7 @@
 
 use crate::dns::{Dns, Prepare, Reply};
 use alloc::vec::Vec;
-use gitns_store::{Device, Record};
+use gitns_store::{Device, DeviceError, Record};
 
 /// Prepare, make durable and answer every queued UPDATE; `wall_ns` names
 /// a new archive generation when the journal is full.
@@ -40,7 +40,7 @@ pub fn commit_queued(dns: &mut Dns, store: &mut dyn Device, wall_ns: u64) -> Vec
                 dns.push_event(p.keep());
                 ok
             }
-            Err(()) => {
+            Err(DeviceError) => {
                 p.withdraw(&mut dns.zones);
                 p.fail
             }

@@ -2,7 +2,7 @@
 //! (the cache itself is the crate gitns-store).
 
 use gitns_net::Platform;
-use gitns_store::Device;
+use gitns_store::{Device, DeviceError};
 
 /// The storage device of a platform.
 pub struct PlatformStore<'a, P: Platform>(pub &'a mut P);
@@ -12,13 +12,14 @@ impl<P: Platform> Device for PlatformStore<'_, P> {
         self.0.block_capacity()
     }
 
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ()> {
-        self.0.block_read(offset, buf).map_err(|_| ())
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        self.0.block_read(offset, buf).map_err(|_| DeviceError)
     }
 
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
-        self.0
-            .block_write(offset, data)
-            .map_err(|e| log::error!("zone cache write failed: {e:?}"))
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.0.block_write(offset, data).map_err(|e| {
+            log::error!("zone cache write failed: {e:?}");
+            DeviceError
+        })
     }
 }

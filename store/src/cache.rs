@@ -8,7 +8,7 @@
 //! docs/design.md ("Crash-safe storage").
 
 use crate::archive::File;
-use crate::device::{Device, SECTOR};
+use crate::device::{Device, DeviceError, SECTOR};
 use crate::format::Layout;
 use crate::journal::{write_archive, AppendError, Journal, Record};
 use crate::naming::zone_file_name;
@@ -41,14 +41,14 @@ impl Cache {
         zone: &Name,
         record: &Record,
         now_ns: u64,
-    ) -> Result<(), ()> {
+    ) -> Result<(), DeviceError> {
         if let Some(j) = self.journal.as_mut() {
             match j.append(dev, zone, record) {
                 Ok(()) => return Ok(()),
                 Err(AppendError::Io) => {
                     self.failed_writes += 1;
                     log::error!("storage: the journal write failed: the UPDATE of {zone} is not acknowledged");
-                    return Err(());
+                    return Err(DeviceError);
                 }
                 Err(AppendError::Full) => {}
             }
@@ -66,7 +66,7 @@ impl Cache {
 
     /// Write the archive of the files again, with a new journal (the zones
     /// came from the git remote: the files are what it holds).
-    pub fn rewrite(&mut self, dev: &mut dyn Device, now_ns: u64) -> Result<(), ()> {
+    pub fn rewrite(&mut self, dev: &mut dyn Device, now_ns: u64) -> Result<(), DeviceError> {
         let files = core::mem::take(&mut self.files);
         let r = self.switch(dev, files.clone(), now_ns);
         if r.is_err() {
@@ -78,11 +78,16 @@ impl Cache {
     /// Write `files` into the slot not in use and switch to it. On a
     /// failure the slot in use, and its journal, stay what a restart
     /// reads; what they owe is folded at the next UPDATE.
-    fn switch(&mut self, dev: &mut dyn Device, files: Vec<File>, now_ns: u64) -> Result<(), ()> {
+    fn switch(
+        &mut self,
+        dev: &mut dyn Device,
+        files: Vec<File>,
+        now_ns: u64,
+    ) -> Result<(), DeviceError> {
         let generation = self.generation(now_ns);
         let slot = self.journal.as_ref().map_or(0, |j| 1 - j.slot);
         let written = match self.journal.as_ref().filter(|j| j.bare) {
-            Some(j) if !bare_fits(dev, j.tail) => Err(()),
+            Some(j) if !bare_fits(dev, j.tail) => Err(DeviceError),
             _ => write_archive(dev, &files, generation, slot),
         };
         match written {
@@ -91,7 +96,7 @@ impl Cache {
                 self.files = files;
                 Ok(())
             }
-            Err(()) => {
+            Err(DeviceError) => {
                 self.failed_writes += 1;
                 log::error!(
                     "storage: writing the archive into slot {slot} failed: the device keeps \
@@ -100,7 +105,7 @@ impl Cache {
                 if let Some(j) = self.journal.as_mut() {
                     (j.fold_needed, j.generation) = (true, j.generation.max(generation));
                 }
-                Err(())
+                Err(DeviceError)
             }
         }
     }
@@ -312,11 +317,11 @@ mod tests {
             self.disk.capacity()
         }
 
-        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ()> {
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
             self.disk.read_at(offset, buf)
         }
 
-        fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
+        fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
             let n = self.writes;
             self.writes += 1;
             let Some((at, crash)) = self.at.filter(|(at, _)| n >= *at) else {
@@ -336,7 +341,7 @@ mod tests {
                     }
                 }
             }
-            Err(())
+            Err(DeviceError)
         }
     }
 

@@ -9,15 +9,20 @@ use alloc::vec::Vec;
 /// sector boundary, so a crash tears at most the sector being written.
 pub const SECTOR: usize = 512;
 
+/// The device did not take a read or a write (it failed, the range is
+/// past its end, or what is to be written does not fit), or there is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceError;
+
 /// A block device.
 pub trait Device {
     /// Bytes the device holds; None without one.
     fn capacity(&self) -> Option<u64>;
     /// Fill `buf` from `offset` on; Err when the device cannot.
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ()>;
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError>;
     /// Write whole sectors at `offset` (a multiple of [`SECTOR`]); Err
     /// when they are not durable.
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()>;
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError>;
 }
 
 /// A device in memory: its bytes are the device.
@@ -47,14 +52,14 @@ impl Device for Memory {
         Some(self.bytes.len() as u64)
     }
 
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ()> {
-        let r = self.range(offset, buf.len()).ok_or(())?;
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        let r = self.range(offset, buf.len()).ok_or(DeviceError)?;
         buf.copy_from_slice(&self.bytes[r]);
         Ok(())
     }
 
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
-        let r = self.range(offset, data.len()).ok_or(())?;
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        let r = self.range(offset, data.len()).ok_or(DeviceError)?;
         self.bytes[r].copy_from_slice(data);
         Ok(())
     }
@@ -63,7 +68,7 @@ impl Device for Memory {
 /// Test devices: one whose writes all fail while `fail` is set.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::{Device, Memory};
+    use super::{Device, DeviceError, Memory};
 
     pub(crate) struct Failing {
         pub(crate) mem: Memory,
@@ -82,13 +87,13 @@ pub(crate) mod testing {
             self.mem.capacity()
         }
 
-        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ()> {
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
             self.mem.read_at(offset, buf)
         }
 
-        fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
+        fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
             if self.fail {
-                return Err(());
+                return Err(DeviceError);
             }
             self.mem.write_at(offset, data)
         }

@@ -5,7 +5,7 @@
 //! new one.
 
 use crate::archive::{self, File};
-use crate::device::{Device, SECTOR};
+use crate::device::{Device, DeviceError, SECTOR};
 use crate::format::{checksum, digest, u32_at, Layout, SlotHeader, CHECKSUM};
 use alloc::vec::Vec;
 use gitns_dns::name::Name;
@@ -69,8 +69,8 @@ pub fn write_archive(
     files: &[File],
     generation: u64,
     slot: usize,
-) -> Result<Journal, ()> {
-    let cap = dev.capacity().ok_or(())?;
+) -> Result<Journal, DeviceError> {
+    let cap = dev.capacity().ok_or(DeviceError)?;
     let image = archive::write(files, 0);
     let Some(l) = Layout::of(cap).filter(|l| image.len() as u64 <= l.slot) else {
         log::error!(
@@ -79,7 +79,7 @@ pub fn write_archive(
             image.len(),
             2 * image.len() + 2 * SECTOR
         );
-        return Err(());
+        return Err(DeviceError);
     };
     dev.write_at(l.start(slot), &image)?;
     let head = SlotHeader {
@@ -141,7 +141,8 @@ impl Journal {
         if records > self.archive.max(MIN_JOURNAL) || end > self.end {
             return Err(AppendError::Full);
         }
-        dev.write_at(self.tail, &b).map_err(|()| AppendError::Io)?;
+        dev.write_at(self.tail, &b)
+            .map_err(|DeviceError| AppendError::Io)?;
         self.tail = end;
         self.next_seq += 1;
         self.owe(zone);

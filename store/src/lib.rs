@@ -28,7 +28,7 @@ mod naming;
 mod read;
 
 pub use cache::{load, replay, Cache};
-pub use device::{Device, Memory, SECTOR};
+pub use device::{Device, DeviceError, Memory, SECTOR};
 pub use journal::{write_archive, AppendError, Journal, Record};
 pub use naming::zone_file_name;
 pub use read::{read, Contents};

@@ -103,6 +103,7 @@ fn read_bare(capacity: u64, dev: &mut dyn Device) -> Result<Contents, String> {
 pub(crate) mod tests {
     use super::*;
     use crate::device::testing::{disk, Failing};
+    use crate::device::DeviceError;
     use crate::journal::tests::{files, rec, zone};
     use crate::journal::{write_archive, AppendError, MAX_MESSAGE, MIN_JOURNAL};
 
@@ -117,11 +118,11 @@ pub(crate) mod tests {
             fn capacity(&self) -> Option<u64> {
                 None
             }
-            fn read_at(&mut self, _: u64, _: &mut [u8]) -> Result<(), ()> {
-                Err(())
+            fn read_at(&mut self, _: u64, _: &mut [u8]) -> Result<(), DeviceError> {
+                Err(DeviceError)
             }
-            fn write_at(&mut self, _: u64, _: &[u8]) -> Result<(), ()> {
-                Err(())
+            fn write_at(&mut self, _: u64, _: &[u8]) -> Result<(), DeviceError> {
+                Err(DeviceError)
             }
         }
         let c = read(&mut None_).unwrap();
