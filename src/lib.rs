@@ -13,6 +13,7 @@ mod echo;
 pub mod logger;
 mod metrics;
 mod notify;
+mod peers;
 pub mod remote;
 pub mod resolve;
 pub mod server;

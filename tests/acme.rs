@@ -9,7 +9,10 @@
 //! test command installs them); skips loudly otherwise, fails instead under
 //! GITNS_REQUIRE_KVM=1. Run alone with `cargo xtask test --test acme`.
 
+#[path = "acme_capture/mod.rs"]
+mod capture;
 mod common;
+use capture::Capture;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -123,6 +126,8 @@ struct Setup<'a> {
     validity_secs: Option<u64>,
     /// More image arguments.
     args: &'a [&'a str],
+    /// The appliance talks to Pebble through the capturing TLS front.
+    capture: bool,
 }
 
 const PLAIN: Setup<'static> = Setup {
@@ -131,6 +136,7 @@ const PLAIN: Setup<'static> = Setup {
     ca_down: false,
     validity_secs: None,
     args: &[],
+    capture: false,
 };
 
 /// Everything of one test; dropped guest first, namespace last.
@@ -138,6 +144,8 @@ struct Rig {
     guest: Option<Guest>,
     pebble: Pebble,
     srv: GitServer,
+    /// The TLS front in front of Pebble, when the setup asks for it.
+    capture: Option<Capture>,
     /// Pebble's issuing root (fetched from its management port at start).
     root: String,
     ns: Netns,
@@ -169,10 +177,14 @@ impl Rig {
         if setup.ca_down {
             pebble.stop();
         }
+        let capture = setup
+            .capture
+            .then(|| Capture::start(&ns, "10.0.0.1", pebble.ca_der()));
         let mut rig = Rig {
             guest: None,
             pebble,
             srv,
+            capture,
             root,
             ns,
         };
@@ -194,6 +206,11 @@ impl Rig {
             "--account-key-seed=gitns-acme-test-account-seed".to_string(),
             "--email=ops@example.org".to_string(),
         ];
+        if let Some(c) = &self.capture {
+            // The later --acme-server wins; --acme-ca adds an anchor.
+            args.push(format!("--acme-server={}", c.directory("10.0.0.1")));
+            args.push(format!("--acme-ca={}", c.ca_base64()));
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         let guest = Guest::boot(
             &self.ns,
@@ -470,6 +487,51 @@ fn a_csr_in_the_zone_gets_a_certificate() {
     let info = xtask::gitread::commit_info(&rig.srv.repo, "main").unwrap();
     eprintln!("certificate commit: {info:?}");
     assert_eq!(rig.srv.bare(&["fsck", "--strict"]), "");
+}
+
+/// RFC 8555 6.1: an ACME client sends a User-Agent; one, naming it. Read
+/// off the wire after TLS by a front relaying to Pebble (the https codec
+/// used to add its own `User-Agent: gitns` beside the ACME client's), and
+/// the order still ends in a certificate through the front.
+#[test]
+fn every_acme_request_carries_one_user_agent() {
+    let test = "every_acme_request_carries_one_user_agent";
+    if skip_all(test) {
+        return;
+    }
+    let (_key, der) = csr(&["www.example.org"]);
+    let setup = Setup {
+        capture: true,
+        ..PLAIN
+    };
+    let rig = Rig::start_with(
+        "acmeagent",
+        &[
+            ("example.org", &zone(&csr_record(&der))),
+            ("example.org._keys", &keys()),
+        ],
+        &setup,
+    );
+    let rrs = rig.wait_certificate(ISSUE);
+    assert_eq!(of_kind(&rrs, (3, 0, 0)).len(), 1, "{}", rig.report());
+    let heads = rig.capture.as_ref().expect("front").heads();
+    assert!(
+        !heads.is_empty(),
+        "no request reached the front\n{}",
+        rig.report()
+    );
+    for head in &heads {
+        eprintln!("captured:\n{head}");
+        let agents: Vec<&str> = head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("user-agent:"))
+            .collect();
+        assert_eq!(agents.len(), 1, "one User-Agent field:\n{head}");
+        assert!(
+            agents[0].contains("gitns-acme/"),
+            "the ACME client names itself (RFC 8555 6.1):\n{head}"
+        );
+    }
 }
 
 /// A CSR for a name outside the appliance's zones cannot be validated by

@@ -13,7 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::AcmeError;
-use crate::http::{self, HttpRequest, HttpResponse, Method};
+use crate::http::{self, AcmeHeaders, HttpRequest, HttpResponse, Method};
 use crate::jws::{self, Signer};
 use crate::key::AccountKey;
 use crate::problem::{self, ProblemType};

@@ -1,8 +1,5 @@
-//! The HTTP messages exchanged with the transport, and the header rules
-//! ACME relies on (RFC 8555 6.1, 6.5 Replay-Nonce, 6.6 Retry-After).
-
-use alloc::string::String;
-use alloc::vec::Vec;
+//! The header rules ACME relies on (RFC 8555 6.1 User-Agent, 6.5
+//! Replay-Nonce, 6.6 Retry-After) over the https crate's messages.
 
 use crate::httpdate;
 
@@ -17,78 +14,34 @@ const MAX_NONCE_LEN: usize = 256;
 /// Longest URL taken from a `Location` header.
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Request method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Head,
-    Post,
-}
+pub use gitns_https::http::{HttpRequest, HttpResponse, Method};
 
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-        }
-    }
-}
-
-/// A request for the transport. `headers` hold what ACME needs
-/// (User-Agent, Content-Type, Accept); the transport adds Host,
-/// Content-Length and connection management.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpRequest {
-    /// Header value by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find(&self.headers, name)
-    }
-}
-
-/// A complete response from the transport (body already de-chunked).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// Header value by case-insensitive name (RFC 7230 3.2), first match.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find(&self.headers, name)
-    }
-
-    /// 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
+/// The header rules ACME adds to a response (the message types are the
+/// https crate's: one type per concept, no conversion in between).
+pub trait AcmeHeaders {
     /// A well-formed `Replay-Nonce` (RFC 8555 6.5.1: base64url, non-empty).
-    pub fn replay_nonce(&self) -> Option<&str> {
+    fn replay_nonce(&self) -> Option<&str>;
+    /// The `Location` header as a URL of bounded length.
+    fn location(&self) -> Option<&str>;
+    /// `Retry-After` (RFC 7231 7.1.3) as an absolute unix time, never
+    /// before `now`: delay-seconds or an HTTP-date.
+    fn retry_after(&self, now: u64) -> Option<u64>;
+}
+
+impl AcmeHeaders for HttpResponse {
+    fn replay_nonce(&self) -> Option<&str> {
         let nonce = self.header("Replay-Nonce")?.trim();
         let ok =
             !nonce.is_empty() && nonce.len() <= MAX_NONCE_LEN && crate::b64::is_url_alphabet(nonce);
         ok.then_some(nonce)
     }
 
-    /// The `Location` header as a URL of bounded length.
-    pub fn location(&self) -> Option<&str> {
+    fn location(&self) -> Option<&str> {
         let url = self.header("Location")?.trim();
         (!url.is_empty() && url.len() <= MAX_URL_LEN).then_some(url)
     }
 
-    /// `Retry-After` (RFC 7231 7.1.3) as an absolute unix time, never
-    /// before `now`: delay-seconds or an HTTP-date.
-    pub fn retry_after(&self, now: u64) -> Option<u64> {
+    fn retry_after(&self, now: u64) -> Option<u64> {
         let value = self.header("Retry-After")?.trim();
         let at = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
             // Up to 19 digits fit a u64; anything longer is "very long".
@@ -99,13 +52,6 @@ impl HttpResponse {
         };
         Some(at.max(now))
     }
-}
-
-fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

@@ -41,6 +41,6 @@ pub mod testdata;
 pub use cert::{needs_renewal, CertInfo, DEFAULT_RENEWAL_MARGIN};
 pub use client::{Client, Input, Limits, OrderId, Output};
 pub use error::AcmeError;
-pub use http::{HttpRequest, HttpResponse, Method};
+pub use http::{AcmeHeaders, HttpRequest, HttpResponse, Method};
 pub use key::{AccountKey, KeyError};
 pub use problem::ProblemType;

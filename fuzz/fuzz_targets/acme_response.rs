@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use gitns_acme::fake::{self, FakeCa};
+use gitns_acme::http::AcmeHeaders;
 use gitns_acme::{
     cert, csr, pem, testdata, AccountKey, Client, HttpRequest, HttpResponse, Input, Limits,
 };

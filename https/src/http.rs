@@ -9,7 +9,7 @@ use core::fmt;
 
 use crate::url::Url;
 
-/// The `User-Agent` of every request (RFC 9110 §10.1.5).
+/// The `User-Agent` of a request that names none (RFC 9110 §10.1.5).
 pub const USER_AGENT: &str = "gitns";
 
 /// The methods an ACME client needs (RFC 8555 §6.2 uses GET, HEAD for
@@ -36,6 +36,7 @@ impl Method {
 }
 
 /// A request: method, absolute `https://` URL, extra header fields, body.
+/// The one request type: the ACME core (acme/) makes these.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpRequest {
     /// The method.
@@ -49,8 +50,16 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+impl HttpRequest {
+    /// The first field named `name`, compared case-insensitively
+    /// (RFC 9110 §5.1).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find(&self.headers, name)
+    }
+}
+
 /// A response: status, header fields in order, body (de-chunked).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpResponse {
     /// The status code (RFC 9110 §15), 200..=599 (interim 1xx are skipped).
     pub status: u16,
@@ -65,10 +74,12 @@ impl HttpResponse {
     /// The first field named `name`, compared case-insensitively
     /// (RFC 9110 §5.1).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find(&self.headers, name)
+    }
+
+    /// A 2xx status (RFC 9110 §15.3).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 
     /// Every field named `name` (e.g. the several `Link` fields of an ACME
@@ -79,6 +90,13 @@ impl HttpResponse {
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Why an HTTP message could not be built or parsed.
@@ -145,17 +163,21 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Encode `req` for `url` (already parsed from `req.url`): request line in
-/// origin-form (RFC 9112 §3), Host, User-Agent, Accept, the caller's
-/// fields, Content-Length (RFC 9112 §6.2: sent for POST even when 0, and
+/// origin-form (RFC 9112 §3), Host, User-Agent and Accept unless the caller
+/// gives its own (one field each: ACME's User-Agent, RFC 8555 §6.1, was
+/// sent beside ours), the caller's fields, Content-Length (RFC 9112 §6.2: sent for POST even when 0, and
 /// for any non-empty body), `Connection: keep-alive`, then the body.
 pub fn encode_request(req: &HttpRequest, url: &Url) -> Result<Vec<u8>, HttpError> {
     let mut head = format!(
-        "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {USER_AGENT}\r\n",
+        "{} {} HTTP/1.1\r\nHost: {}\r\n",
         req.method.as_str(),
         url.target,
         url.authority()
     );
     let has = |n: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    if !has("user-agent") {
+        head.push_str(&format!("User-Agent: {USER_AGENT}\r\n"));
+    }
     if !has("accept") {
         head.push_str("Accept: */*\r\n");
     }
@@ -246,6 +268,22 @@ mod tests {
             .unwrap()
             .starts_with("HEAD /nonce HTTP/1.1\r\n"));
         assert!(!encode(&head).unwrap().contains("Content-Length"));
+    }
+
+    #[test]
+    fn one_user_agent_the_callers_when_given() {
+        let r = req(
+            Method::Get,
+            "https://a.b/dir",
+            &[("user-agent", "gitns-acme/1")],
+            b"",
+        );
+        let head = encode(&r).unwrap();
+        let agents: Vec<&str> = head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("user-agent:"))
+            .collect();
+        assert_eq!(agents, ["user-agent: gitns-acme/1"], "{head}");
     }
 
     #[test]

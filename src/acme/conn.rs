@@ -5,7 +5,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use gitns_acme::http::{HttpRequest as AcmeRequest, HttpResponse as AcmeResponse, Method};
 use gitns_https::{Anchors, HttpRequest, HttpResponse, HttpsExchange, Url};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::tcp;
@@ -25,28 +24,6 @@ pub struct HttpsConn {
     target: IpEndpoint,
 }
 
-/// The request in the https crate's terms.
-fn convert(req: &AcmeRequest) -> HttpRequest {
-    HttpRequest {
-        method: match req.method {
-            Method::Get => gitns_https::Method::Get,
-            Method::Head => gitns_https::Method::Head,
-            Method::Post => gitns_https::Method::Post,
-        },
-        url: req.url.clone(),
-        headers: req.headers.clone(),
-        body: req.body.clone(),
-    }
-}
-
-fn convert_back(r: HttpResponse) -> AcmeResponse {
-    AcmeResponse {
-        status: r.status,
-        headers: r.headers,
-        body: r.body,
-    }
-}
-
 /// The IP literal of a URL's host, if it is one.
 pub fn ip_host(url: &str) -> Option<IpAddress> {
     let u = Url::parse(url).ok()?;
@@ -63,7 +40,7 @@ impl HttpsConn {
     /// Connect to `ip` (the URL's host resolved) and start `req`.
     pub fn open(
         net: &mut Net,
-        req: &AcmeRequest,
+        req: &HttpRequest,
         ip: IpAddress,
         anchors: &Anchors,
         now_unix: u64,
@@ -71,7 +48,7 @@ impl HttpsConn {
         local_port: u16,
     ) -> Result<HttpsConn, String> {
         let (_, port) = host_port(&req.url).ok_or_else(|| format!("bad URL {}", req.url))?;
-        let ex = HttpsExchange::start(&convert(req), anchors, now_unix)
+        let ex = HttpsExchange::start(req, anchors, now_unix)
             .map_err(|e| format!("{}: {e:?}", req.url))?;
         let target = IpEndpoint::new(ip, port);
         Ok(HttpsConn {
@@ -89,7 +66,7 @@ impl HttpsConn {
         net: &mut Net,
         now_unix: u64,
         now_ns: u64,
-    ) -> (bool, Option<Result<AcmeResponse, String>>) {
+    ) -> (bool, Option<Result<HttpResponse, String>>) {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
         let mut buf = [0u8; 4096];
@@ -110,12 +87,12 @@ impl HttpsConn {
             busy |= n > 0;
         }
         if let Some(r) = self.ex.take_response() {
-            return (true, Some(Ok(convert_back(r))));
+            return (true, Some(Ok(r)));
         }
         if !sock.is_open() || sock.state() == tcp::State::CloseWait {
             let _ = self.ex.transport_closed();
             if let Some(r) = self.ex.take_response() {
-                return (true, Some(Ok(convert_back(r))));
+                return (true, Some(Ok(r)));
             }
             let why = match sock.state() {
                 tcp::State::Closed if !busy => "cannot connect or connection reset",

@@ -7,11 +7,11 @@
 //! requests over [`conn::HttpsConn`] and its TXT records into the zones.
 
 pub mod conn;
-pub mod probe;
 pub mod records;
 
 use crate::config::AcmeConfig;
 use crate::dns::Dns;
+use crate::peers::UdpPeers;
 use crate::resolve::{ResolveState, Resolver};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -23,7 +23,6 @@ use gitns_dns::name::Name;
 use gitns_dns::probe::TxtProbe;
 use gitns_https::Anchors;
 use gitns_net::{Net, Platform};
-use probe::ProbeSocket;
 use records::CsrSite;
 
 /// Zone serials are compared this often; the zones are walked for CSRs
@@ -62,7 +61,7 @@ pub struct Acme {
     anchors: Anchors,
     renew_secs: u64,
     conn: Option<HttpsConn>,
-    probe_socket: Option<ProbeSocket>,
+    probe_socket: Option<UdpPeers>,
     /// A request waiting for its host name to resolve.
     unresolved: Option<gitns_acme::HttpRequest>,
     wait_until: Option<u64>,
@@ -473,13 +472,21 @@ impl Acme {
         }
         let probe = o.probe.as_mut().expect("set above");
         if self.probe_socket.is_none() {
-            match ProbeSocket::bind(net, platform.ephemeral_port()) {
+            match UdpPeers::bind(net, platform.ephemeral_port(), 16, "acme: TXT probe") {
                 Ok(s) => self.probe_socket = Some(s),
                 Err(e) => log::error!("acme: no socket to ask the secondaries: {e}"),
             }
         }
         if let Some(s) = self.probe_socket.as_mut() {
-            busy |= s.run(net, probe, now);
+            let due = probe.due(now);
+            let moved = s.exchange(net, due, |ep, from, msg| {
+                let hit = probe.on_response(from, msg);
+                if hit {
+                    log::info!("acme: {ep} serves the challenge TXT");
+                }
+                hit
+            });
+            busy |= moved.busy;
         }
         if !probe.done() {
             if waited < TXT_WAIT_NS {
