@@ -9,6 +9,12 @@
 //! [`Output`] (HTTPS request, TXT publish, wait), feed the result back with
 //! [`Client::handle`]; the order ends with `Output::Certificate` or
 //! `Output::Failed`. Only dns-01 (RFC 8555 8.4) is supported.
+//!
+//! Around the protocol, what an appliance serving its own zones decides:
+//! [`schedule`] (which CSR needs a certificate when, backoff after
+//! failures), [`txt_wait`] (when the challenge TXT records count as out)
+//! and [`records`] (CSRs and certificates as TLSA records, challenge TXT
+//! records, the UPDATE writing a certificate back).
 #![no_std]
 #![forbid(unsafe_code)]
 extern crate alloc;
@@ -29,8 +35,11 @@ pub mod jws;
 pub mod key;
 pub mod pem;
 pub mod problem;
+pub mod records;
 pub mod resources;
+pub mod schedule;
 mod time;
+pub mod txt_wait;
 pub mod x509;
 
 #[cfg(any(test, feature = "fake-ca"))]

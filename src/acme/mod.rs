@@ -3,11 +3,13 @@
 //! from our own zones) and write it back beside the CSR as `3 0 0` (leaf)
 //! and `0 0 0` (chain) TLSA records through the same path as a signed
 //! UPDATE: committed (and pushed with a git remote) before it is served.
-//! The protocol is the sans-I/O `gitns_acme::Client`; this file moves its
-//! requests over [`conn::HttpsConn`] and its TXT records into the zones.
+//! The protocol is the sans-I/O `gitns_acme::Client`, the renewal policy
+//! `gitns_acme::schedule`, the TXT timers `gitns_acme::txt_wait` and the
+//! records `gitns_acme::records`; this file moves requests over
+//! [`conn::HttpsConn`], the records into the zones and TXT probes over a
+//! [`UdpPeers`] socket.
 
 pub mod conn;
-pub mod records;
 
 use crate::config::AcmeConfig;
 use crate::dns::Dns;
@@ -17,70 +19,57 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::HttpsConn;
-use gitns_acme::{AccountKey, Client, Input, Output};
+use gitns_acme::records::{self, CsrSite};
+use gitns_acme::schedule::{Decision, Schedule, Site};
+use gitns_acme::txt_wait::{Stage, TxtWait};
+use gitns_acme::{AccountKey, Client, HttpRequest, Input, Output};
 use gitns_dns::authority::Event;
 use gitns_dns::name::Name;
 use gitns_dns::probe::TxtProbe;
 use gitns_https::Anchors;
 use gitns_net::{Net, Platform};
-use records::CsrSite;
 
 /// Zone serials are compared this often; the zones are walked for CSRs
 /// only when one moved (or hourly, for renewals).
 const SCAN_NS: u64 = 100_000_000;
-/// After a failed order the same CSR waits RETRY_FIRST_SECS, doubled per
-/// failure in a row up to RETRY_MAX_SECS: a CA down for minutes costs
-/// minutes, and a name that keeps failing validation stays under Let's
-/// Encrypt's limit of 5 failed validations per hour.
-const RETRY_FIRST_SECS: u64 = 300;
-const RETRY_MAX_SECS: u64 = 3600;
-/// Secondaries get this long to serve a challenge TXT; validation is
-/// asked for anyway after it (the CA may still reach a server that has it).
-const TXT_WAIT_NS: u64 = 60_000_000_000;
-/// Published TXT records settle this long before the secondaries are asked.
-const TXT_MIN_NS: u64 = 200_000_000;
-/// How often a published TXT is checked to be still served (a zone
-/// reloaded from git during an order comes without it).
-const TXT_CHECK_NS: u64 = 100_000_000;
+/// How soon a connection in flight or a pending name is looked at again.
+const PUMP_NS: u64 = 10_000_000;
 
 /// The order being worked on.
 struct Order {
     site: CsrSite,
-    /// Challenge TXT records published: (name, value).
-    txt: Vec<(String, String)>,
-    /// Since when they wait for secondaries (until the client is told).
-    txt_since: Option<u64>,
-    /// Asking each secondary whether it serves them (from TXT_MIN_NS on).
+    txt: TxtWait,
+    /// Asking each secondary whether it serves the TXT records.
     probe: Option<TxtProbe>,
-    next_txt_check: u64,
 }
 
 /// The ACME side of the appliance.
 pub struct Acme {
     client: Client,
     anchors: Anchors,
-    renew_secs: u64,
     conn: Option<HttpsConn>,
     probe_socket: Option<UdpPeers>,
     /// A request waiting for its host name to resolve.
-    unresolved: Option<gitns_acme::HttpRequest>,
+    unresolved: Option<HttpRequest>,
     wait_until: Option<u64>,
     order: Option<Order>,
     next_scan: u64,
-    /// Per CSR (DER): not before this unix time again (failed, refused).
-    hold: BTreeMap<Vec<u8>, u64>,
-    /// Per CSR (DER): orders failed in a row.
-    failures: BTreeMap<Vec<u8>, u32>,
-    /// Per owner: the CSR whose certificate we wrote (a changed CSR orders).
-    written: BTreeMap<String, Vec<u8>>,
-    /// Zones and serials at the last scan: a large zone is walked again
-    /// only when a serial moved, or hourly for renewals.
-    scanned: Vec<(Vec<u8>, u32)>,
-    rescan_unix: u64,
+    schedule: Schedule,
     /// Certificates served: owner -> notAfter (unix), for the metrics.
     pub expiry: BTreeMap<String, u64>,
     pub issued: u64,
     pub failed: u64,
+}
+
+/// What one turn works with: the platform, the network, the zones, the
+/// resolver, and the time (monotonic ns, unix s).
+struct Turn<'a, P> {
+    platform: &'a mut P,
+    net: &'a mut Net,
+    dns: &'a mut Dns,
+    resolver: Option<&'a mut Resolver>,
+    now: u64,
+    unix: u64,
 }
 
 impl Acme {
@@ -114,18 +103,13 @@ impl Acme {
                 },
             ),
             anchors,
-            renew_secs: cfg.renew_days * 86_400,
             conn: None,
             probe_socket: None,
             unresolved: None,
             wait_until: None,
             order: None,
             next_scan: 0,
-            hold: BTreeMap::new(),
-            failures: BTreeMap::new(),
-            written: BTreeMap::new(),
-            scanned: Vec::new(),
-            rescan_unix: 0,
+            schedule: Schedule::new(cfg.renew_days * 86_400),
             expiry: BTreeMap::new(),
             issued: 0,
             failed: 0,
@@ -138,54 +122,37 @@ impl Acme {
         platform: &mut P,
         net: &mut Net,
         dns: &mut Dns,
-        mut resolver: Option<&mut Resolver>,
+        resolver: Option<&mut Resolver>,
         now: u64,
     ) -> bool {
         let unix = platform.wall_clock_ns() / 1_000_000_000;
+        let t = &mut Turn {
+            platform,
+            net,
+            dns,
+            resolver,
+            now,
+            unix,
+        };
         let mut busy = false;
         if let Some(req) = self.unresolved.take() {
-            self.request(platform, net, resolver.as_deref_mut(), req, now, unix);
+            self.request(t, req);
         }
         if self.order.is_none() && now >= self.next_scan {
             self.next_scan = now + SCAN_NS;
-            let zones: Vec<(Vec<u8>, u32)> = dns
-                .zones
-                .zones()
-                .map(|z| (z.origin.key().to_vec(), z.serial().unwrap_or(0)))
-                .collect();
-            if zones != self.scanned || unix >= self.rescan_unix {
-                self.scanned = zones;
-                self.rescan_unix = unix + 3600;
-                busy |= self.maybe_order(dns, unix);
-            }
+            busy |= self.scan(t.dns, unix);
         }
-        if let Some(c) = self.conn.as_mut() {
-            let (moved, done) = c.pump(net, unix, now);
-            busy |= moved;
-            if let Some(result) = done {
-                if let Some(c) = self.conn.take() {
-                    c.close(net);
-                }
-                let input = match result {
-                    Ok(r) => Input::Response(r),
-                    Err(e) => {
-                        log::warn!("acme: {e}");
-                        Input::TransportError(e)
-                    }
-                };
-                self.client.handle(unix, input);
-            }
-        }
-        if self.wait_until.is_some_and(|t| unix >= t) {
+        busy |= self.pump(t);
+        if self.wait_until.is_some_and(|w| unix >= w) {
             self.wait_until = None;
             self.client.handle(unix, Input::Timer);
             busy = true;
         }
-        busy |= self.keep_txt(dns, now);
-        busy |= self.txt_ready(platform, net, dns, now, unix);
+        busy |= self.keep_txt(t.dns, now);
+        busy |= self.txt_ready(t);
         while let Some(out) = self.client.poll_output() {
             busy = true;
-            self.output(platform, net, dns, resolver.as_deref_mut(), out, now, unix);
+            self.output(t, out);
         }
         busy
     }
@@ -194,24 +161,17 @@ impl Acme {
     pub fn next_deadline(&self, now: u64, unix: u64) -> u64 {
         let mut d = self.next_scan;
         if let Some(c) = &self.conn {
-            d = d.min(c.next_deadline()).min(now + 10_000_000);
+            d = d.min(c.next_deadline()).min(now + PUMP_NS);
         }
         if self.unresolved.is_some() {
-            d = d.min(now + 10_000_000);
+            d = d.min(now + PUMP_NS);
         }
-        if let Some(t) = self.wait_until {
-            d = d.min(now + t.saturating_sub(unix) * 1_000_000_000);
+        if let Some(w) = self.wait_until {
+            d = d.min(now + w.saturating_sub(unix) * 1_000_000_000);
         }
         if let Some(o) = &self.order {
-            if !o.txt.is_empty() {
-                d = d.min(o.next_txt_check);
-            }
-            if let Some(since) = o.txt_since {
-                let probe = o.probe.as_ref().and_then(TxtProbe::next_deadline);
-                d = d
-                    .min(probe.unwrap_or(since + TXT_MIN_NS))
-                    .min(since + TXT_WAIT_NS);
-            }
+            let probe = o.probe.as_ref().and_then(TxtProbe::next_deadline);
+            d = d.min(o.txt.next_deadline(probe).unwrap_or(u64::MAX));
         }
         d
     }
@@ -225,27 +185,24 @@ impl Acme {
         if rcode == 0 {
             log::info!("acme: certificate for {host} written back and committed");
             self.issued += 1;
-            self.scanned.clear(); // look again: the expiry changed
-                                  // Not again within the hour, whatever the expiry says (a CA
-                                  // issuing shorter than --renew-days would loop otherwise).
-            self.hold.insert(o.site.csr.clone(), unix + 3600);
-            self.failures.remove(&o.site.csr);
-            self.written.insert(host, o.site.csr);
+            self.schedule.written(&host, &o.site.csr, unix);
         } else {
             log::error!("acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later");
-            self.hold.insert(o.site.csr, 0);
+            self.schedule.write_failed(&o.site.csr);
         }
     }
 
-    /// Count a failed order of `csr`; how long it waits now.
-    fn retry_after_failure(&mut self, csr: &[u8]) -> u64 {
-        let n = self.failures.entry(csr.to_vec()).or_insert(0);
-        *n = n.saturating_add(1);
-        retry_wait(*n)
-    }
-
-    /// Look for a CSR that needs a certificate and start its order.
-    fn maybe_order(&mut self, dns: &Dns, unix: u64) -> bool {
+    /// Walk the zones for CSRs when a serial moved (or hourly) and start
+    /// the first order the schedule asks for.
+    fn scan(&mut self, dns: &Dns, unix: u64) -> bool {
+        let zones: Vec<(Vec<u8>, u32)> = dns
+            .zones
+            .zones()
+            .map(|z| (z.origin.key().to_vec(), z.serial().unwrap_or(0)))
+            .collect();
+        if !self.schedule.rescan(zones, unix) {
+            return false;
+        }
         let sites = records::scan(&dns.zones);
         self.expiry = sites
             .iter()
@@ -254,117 +211,96 @@ impl Acme {
                 Some((s.owner.to_text(), info.not_after))
             })
             .collect();
-        for site in sites {
-            if self.hold.get(&site.csr).is_some_and(|&t| unix < t) {
-                continue;
-            }
-            let Some(why) = self.needs_order(dns, &site, unix) else {
-                continue;
-            };
-            let host = site.owner.to_text();
-            match self.client.start_order(unix, &site.csr) {
-                Ok(_) => {
-                    log::info!("acme: ordering a certificate for {host}: {why}");
-                    self.order = Some(Order {
-                        site,
-                        txt: Vec::new(),
-                        txt_since: None,
-                        probe: None,
-                        next_txt_check: 0,
-                    });
-                    return true;
-                }
-                Err(e) => {
-                    log::error!("acme: the CSR at {host} is refused: {e:?}");
-                    self.hold.insert(site.csr, u64::MAX);
-                }
-            }
-        }
-        false
+        sites.into_iter().any(|site| self.consider(dns, site, unix))
     }
 
-    /// Why `site` needs a certificate now, or None.
-    fn needs_order(&mut self, dns: &Dns, site: &CsrSite, unix: u64) -> Option<&'static str> {
+    /// Start an order for `site` if the schedule says so; true if started.
+    fn consider(&mut self, dns: &Dns, site: CsrSite, unix: u64) -> bool {
         let host = site.owner.to_text();
-        let names = match gitns_acme::csr::parse(&site.csr) {
-            Ok(c) => c.names,
-            Err(e) => {
-                log::error!("acme: the CSR at {host} refused: {e:?}");
-                self.hold.insert(site.csr.clone(), u64::MAX);
-                return None;
+        let view = Site {
+            owner: &host,
+            csr: &site.csr,
+            cert: site.certs.first().map(Vec::as_slice),
+        };
+        let inside = |n: &str| records::inside(&dns.zones, n);
+        let why = match self.schedule.decide(&view, unix, inside) {
+            Decision::Wait => return false,
+            Decision::Refuse(why) => {
+                log::error!("acme: the CSR at {host} refused: {why}");
+                return false;
             }
+            Decision::Order(why) => why,
         };
-        if let Some(out) = names.iter().find(|n| !records::inside(&dns.zones, n)) {
-            log::error!("acme: the CSR at {host} refused: {out} is outside our zones");
-            self.hold.insert(site.csr.clone(), u64::MAX);
-            return None;
+        if let Err(e) = self.client.start_order(unix, &site.csr) {
+            log::error!("acme: the CSR at {host} is refused: {e:?}");
+            self.schedule.refused(&site.csr);
+            return false;
         }
-        if self.written.get(&host).is_some_and(|c| *c != site.csr) {
-            return Some("the CSR changed");
-        }
-        let Some(cert) = site.certs.first() else {
-            return Some("no certificate yet");
-        };
-        let Ok(info) = gitns_acme::cert::parse(cert) else {
-            return Some("the certificate there is unreadable");
-        };
-        if !names.iter().all(|n| info.dns_names.contains(n)) {
-            return Some("the certificate does not cover the CSR's names");
-        }
-        if gitns_acme::needs_renewal(info.not_after, unix, self.renew_secs) {
-            return Some("the certificate expires soon");
-        }
-        None
+        log::info!("acme: ordering a certificate for {host}: {why}");
+        self.order = Some(Order {
+            site,
+            txt: TxtWait::default(),
+            probe: None,
+        });
+        true
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn output<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &mut Dns,
-        resolver: Option<&mut Resolver>,
-        out: Output,
-        now: u64,
-        unix: u64,
-    ) {
+    /// Move the request in flight; its response (or failure) goes to the
+    /// client.
+    fn pump<P: Platform>(&mut self, t: &mut Turn<P>) -> bool {
+        let Some(c) = self.conn.as_mut() else {
+            return false;
+        };
+        let (moved, done) = c.pump(t.net, t.unix, t.now);
+        let Some(result) = done else {
+            return moved;
+        };
+        if let Some(c) = self.conn.take() {
+            c.close(t.net);
+        }
+        let input = match result {
+            Ok(r) => Input::Response(r),
+            Err(e) => {
+                log::warn!("acme: {e}");
+                Input::TransportError(e)
+            }
+        };
+        self.client.handle(t.unix, input);
+        true
+    }
+
+    fn output<P: Platform>(&mut self, t: &mut Turn<P>, out: Output) {
         match out {
-            Output::Request(req) => self.request(platform, net, resolver, req, now, unix),
-            Output::WaitUntil(t) => self.wait_until = Some(t),
-            Output::PublishTxt { name, value } => self.txt(dns, name, value, true, now),
-            Output::RemoveTxt { name, value } => self.txt(dns, name, value, false, now),
+            Output::Request(req) => self.request(t, req),
+            Output::WaitUntil(w) => self.wait_until = Some(w),
+            Output::PublishTxt { name, value } => self.txt(t.dns, name, value, true, t.now),
+            Output::RemoveTxt { name, value } => self.txt(t.dns, name, value, false, t.now),
             Output::Certificate {
                 chain_der,
                 not_after,
                 ..
-            } => self.certificate(platform, dns, &chain_der, not_after),
+            } => self.certificate(t, &chain_der, not_after),
             Output::Failed { error, .. } => {
                 if let Some(o) = self.order.take() {
                     self.failed += 1;
-                    let wait = self.retry_after_failure(&o.site.csr);
+                    let wait = self.schedule.failed(&o.site.csr, t.unix);
                     log::error!(
                         "acme: the order for {} failed: {error:?}; next try in {wait} s",
                         o.site.owner.to_text()
                     );
-                    self.hold.insert(o.site.csr, unix + wait);
                 }
             }
         }
     }
 
-    fn request<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        resolver: Option<&mut Resolver>,
-        req: gitns_acme::HttpRequest,
-        now: u64,
-        unix: u64,
-    ) {
+    /// Open a connection for `req` (its host resolved first if a name).
+    fn request<P: Platform>(&mut self, t: &mut Turn<P>, req: HttpRequest) {
+        let resolver = t.resolver.as_deref_mut();
         let ip = match (conn::ip_host(&req.url), conn::host_port(&req.url), resolver) {
             (Some(ip), _, _) => ip,
             (None, Some((host, _)), Some(r)) => {
-                match r.resolve(&host, now, &mut || platform.random_u16()) {
+                let platform = &mut *t.platform;
+                match r.resolve(&host, t.now, &mut || platform.random_u16()) {
                     ResolveState::Ready(ip) => ip,
                     ResolveState::Pending => {
                         self.unresolved = Some(req);
@@ -372,7 +308,7 @@ impl Acme {
                     }
                     ResolveState::Failed(e) => {
                         let why = alloc::format!("cannot resolve {host}: {e}");
-                        self.client.handle(unix, Input::TransportError(why));
+                        self.client.handle(t.unix, Input::TransportError(why));
                         return;
                     }
                 }
@@ -380,17 +316,17 @@ impl Acme {
             _ => {
                 let why = String::from("the ACME server's host name needs --resolver=IP");
                 log::error!("acme: {}: {why}", req.url);
-                self.client.handle(unix, Input::TransportError(why));
+                self.client.handle(t.unix, Input::TransportError(why));
                 return;
             }
         };
-        let port = platform.ephemeral_port();
+        let port = t.platform.ephemeral_port();
         log::debug!("acme: {} {}", req.method.as_str(), req.url);
-        match HttpsConn::open(net, &req, ip, &self.anchors, unix, now, port) {
+        match HttpsConn::open(t.net, &req, ip, &self.anchors, t.unix, t.now, port) {
             Ok(c) => self.conn = Some(c),
             Err(e) => {
                 log::warn!("acme: {e}");
-                self.client.handle(unix, Input::TransportError(e));
+                self.client.handle(t.unix, Input::TransportError(e));
             }
         }
     }
@@ -399,7 +335,7 @@ impl Acme {
     fn txt(&mut self, dns: &mut Dns, name: String, value: String, add: bool, now: u64) {
         if let (false, Some(o)) = (add, self.order.as_mut()) {
             // Not kept alive by `keep_txt` any more, whatever happens here.
-            o.txt.retain(|(n, v)| *n != name || *v != value);
+            o.txt.removed(&name, &value);
         }
         match records::set_txt(&mut dns.zones, &name, &value, add) {
             Ok(zone) => {
@@ -409,8 +345,7 @@ impl Acme {
                 );
                 dns.push_event(Event::Updated(zone));
                 if let (true, Some(o)) = (add, self.order.as_mut()) {
-                    o.txt.push((name, value));
-                    o.txt_since = Some(now);
+                    o.txt.published(name, value, now);
                     o.probe = None;
                 }
             }
@@ -424,12 +359,11 @@ impl Acme {
         let Some(o) = self.order.as_mut() else {
             return false;
         };
-        if o.txt.is_empty() || now < o.next_txt_check {
+        if !o.txt.check_due(now) {
             return false;
         }
-        o.next_txt_check = now + TXT_CHECK_NS;
         let mut busy = false;
-        for (name, value) in &o.txt {
+        for (name, value) in o.txt.records() {
             if records::has_txt(&dns.zones, name, value) {
                 continue;
             }
@@ -447,39 +381,29 @@ impl Acme {
 
     /// Tell the client the TXT records are out once every secondary of
     /// their zones serves them (asked directly), or the wait is over.
-    fn txt_ready<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &Dns,
-        now: u64,
-        unix: u64,
-    ) -> bool {
+    fn txt_ready<P: Platform>(&mut self, t: &mut Turn<P>) -> bool {
         let Some(o) = self.order.as_mut() else {
             return false;
         };
-        let Some(since) = o.txt_since else {
+        let Stage::Asking { overdue } = o.txt.stage(t.now) else {
             return false;
         };
-        let waited = now.saturating_sub(since);
-        if waited < TXT_MIN_NS {
-            return false;
-        }
         let mut busy = false;
         if o.probe.is_none() {
-            o.probe = Some(new_probe(platform, dns, &o.txt, now));
+            o.probe = Some(new_probe(t.platform, t.dns, o.txt.records(), t.now));
             busy = true;
         }
         let probe = o.probe.as_mut().expect("set above");
         if self.probe_socket.is_none() {
-            match UdpPeers::bind(net, platform.ephemeral_port(), 16, "acme: TXT probe") {
+            let port = t.platform.ephemeral_port();
+            match UdpPeers::bind(t.net, port, 16, "acme: TXT probe") {
                 Ok(s) => self.probe_socket = Some(s),
                 Err(e) => log::error!("acme: no socket to ask the secondaries: {e}"),
             }
         }
         if let Some(s) = self.probe_socket.as_mut() {
-            let due = probe.due(now);
-            let moved = s.exchange(net, due, |ep, from, msg| {
+            let due = probe.due(t.now);
+            let moved = s.exchange(t.net, due, |ep, from, msg| {
                 let hit = probe.on_response(from, msg);
                 if hit {
                     log::info!("acme: {ep} serves the challenge TXT");
@@ -489,46 +413,38 @@ impl Acme {
             busy |= moved.busy;
         }
         if !probe.done() {
-            if waited < TXT_WAIT_NS {
+            if !overdue {
                 return busy;
             }
-            for (t, name) in probe.missing() {
+            for (s, name) in probe.missing() {
+                let [a, b, c, d] = s.addr;
                 log::warn!(
-                    "acme: {}.{}.{}.{} does not serve the TXT at {} yet; asking for validation anyway",
-                    t.addr[0],
-                    t.addr[1],
-                    t.addr[2],
-                    t.addr[3],
+                    "acme: {a}.{b}.{c}.{d} does not serve the TXT at {} yet; asking for validation anyway",
                     name.to_text()
                 );
             }
         }
-        o.txt_since = None;
+        o.txt.told();
         o.probe = None;
-        self.client.handle(unix, Input::TxtReady);
+        self.client.handle(t.unix, Input::TxtReady);
         true
     }
 
     /// Write the certificate back through the UPDATE path (its answer
     /// comes back through [`Acme::committed`]).
-    fn certificate<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        dns: &mut Dns,
-        chain: &[Vec<u8>],
-        not_after: u64,
-    ) {
+    fn certificate<P: Platform>(&mut self, t: &mut Turn<P>, chain: &[Vec<u8>], not_after: u64) {
         let Some(o) = self.order.as_mut() else { return };
         log::info!(
             "acme: certificate for {} issued, valid until {not_after} (unix)",
             o.site.owner.to_text()
         );
-        let Some(msg) = records::certificate_update(&o.site, chain, platform.random_u16()) else {
+        let id = t.platform.random_u16();
+        let Some(msg) = records::certificate_update(&o.site, chain, id) else {
             log::error!("acme: the certificate chain does not fit one UPDATE");
             self.order = None;
             return;
         };
-        dns.submit_internal(msg);
+        t.dns.submit_internal(msg);
     }
 }
 
@@ -562,23 +478,4 @@ fn new_probe<P: Platform>(
         );
     }
     TxtProbe::new(&targets, &records, now, &mut || platform.random_u16())
-}
-
-/// The wait after `failures` failed orders in a row (1 or more).
-fn retry_wait(failures: u32) -> u64 {
-    RETRY_FIRST_SECS
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(RETRY_MAX_SECS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failed_orders_back_off_to_an_hour() {
-        let waits: Vec<u64> = (1..=7).map(retry_wait).collect();
-        assert_eq!(waits, [300, 600, 1200, 2400, 3600, 3600, 3600]);
-        assert_eq!(retry_wait(u32::MAX), 3600);
-    }
 }
