@@ -83,8 +83,7 @@ impl<'p, P: Platform> App<'p, P> {
         );
         let mut net = Net::new(platform, &cfg.net);
         let sockets = Sockets::bind(platform, &mut net, cfg)?;
-        let idle_ns = cfg.tcp.idle_s * 1_000_000_000;
-        let mut service = load_service(platform, cfg, idle_ns);
+        let mut service = load_service(platform, cfg);
         let git = GitRemote::from_config(cfg, platform.monotonic_ns());
         if let Some(r) = &cfg.remote {
             log::info!(
@@ -160,8 +159,12 @@ impl<'p, P: Platform> App<'p, P> {
             let now = self.platform.monotonic_ns();
             self.net
                 .poll_with(self.platform, now, &mut self.sockets.tcp);
-            let replies = dns::handle_events(self.platform, &mut self.service, self.git.as_mut());
+            let (replies, resync) = dns::handle_events(self.platform, &mut self.service);
             self.deliver(replies, wall);
+            for zone in resync {
+                let replies = self.resync(&zone, now);
+                self.deliver(replies, wall);
+            }
         } else if self.chores.growing {
             self.chores.growing = self.sockets.tcp.grow(&mut self.net);
         }
@@ -205,6 +208,20 @@ impl<'p, P: Platform> App<'p, P> {
             );
         }
         busy
+    }
+
+    /// A signed NOTIFY for `zone`: its source loads it again (a fetch
+    /// from the git remote, whose answers come with the fetch; or a
+    /// reload from the storage cache, answered now).
+    fn resync(&mut self, zone: &gitns_dns::name::Name, now: u64) -> Vec<Reply> {
+        match self.git.as_mut() {
+            Some(g) => {
+                log::info!("NOTIFY for {zone}: fetching from the git remote");
+                g.notify(now);
+                Vec::new()
+            }
+            None => dns::reload_from_storage(self.platform, &mut self.service, zone),
+        }
     }
 
     /// Send answers held back until a push or a fetch (UPDATEs, NOTIFYs);
@@ -367,7 +384,7 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
 
 /// The DNS service with the zones of the storage cache (none without a
 /// device, or when it cannot be read).
-fn load_service<P: Platform>(platform: &mut P, cfg: &Config, idle_ns: u64) -> Dns {
+fn load_service<P: Platform>(platform: &mut P, cfg: &Config) -> Dns {
     let contents = match gitns_store::read(&mut PlatformStore(platform)) {
         Ok(c) => c,
         Err(e) => {
@@ -376,16 +393,8 @@ fn load_service<P: Platform>(platform: &mut P, cfg: &Config, idle_ns: u64) -> Dn
         }
     };
     let (zones, report, cache) = gitns_store::load(contents, None);
-    let policy = gitns_dns::authority::Policy {
-        unsigned_axfr: cfg.axfr,
-        ..cfg.answers.clone()
-    };
-    let mut service = Dns::new(zones, platform.wall_clock_fn(), policy);
-    dns::protect(platform, &mut service, cfg);
+    let mut service = Dns::new(platform, cfg, zones, cache);
     service.report(&report);
-    service.keepalive = Some((idle_ns / 100_000_000).min(u16::MAX as u64) as u16);
-    service.own.push(cfg.net.ipv4.address().octets());
-    service.cache = cache;
     service
 }
 

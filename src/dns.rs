@@ -1,6 +1,7 @@
 //! The DNS service of the appliance: the zone set, loaded from the zone
 //! cache on the `storage` device, answering through the transport layer.
 
+use crate::config::Config;
 use crate::server::{Handled, Handler, Transport};
 use crate::storage::PlatformStore;
 use alloc::string::String;
@@ -52,15 +53,15 @@ pub struct Dns {
     wall: fn() -> u64,
     /// Events from requests (signed NOTIFY), for the main loop.
     events: Vec<Event>,
-    pub policy: Policy,
+    policy: Policy,
     /// Server cookie secrets (RFC 7873); None: cookies off.
-    pub cookies: Option<gitns_dns::cookie::Secrets>,
+    cookies: Option<gitns_dns::cookie::Secrets>,
     /// Response rate limiting of UDP answers; None: off.
     pub rrl: Option<gitns_dns::rrl::Rrl>,
     /// MTU of the service interface: no UDP answer exceeds one packet.
-    pub mtu: usize,
+    mtu: usize,
     /// The TCP idle timeout in 100 ms units, for edns-tcp-keepalive.
-    pub keepalive: Option<u16>,
+    keepalive: Option<u16>,
     /// Outgoing NOTIFYs to secondaries.
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
@@ -112,21 +113,29 @@ fn is_update(msg: &[u8]) -> bool {
 }
 
 impl Dns {
-    pub fn new(zones: ZoneSet, wall: fn() -> u64, policy: Policy) -> Dns {
+    /// The service for `cfg` on `platform` (cookie and rate-limit secrets
+    /// from its CSPRNG, its MTU), serving `zones` loaded from `cache`.
+    pub fn new<P: Platform>(platform: &mut P, cfg: &Config, zones: ZoneSet, cache: Cache) -> Dns {
+        let policy = Policy {
+            unsigned_axfr: cfg.axfr,
+            ..cfg.answers.clone()
+        };
+        let idle_100ms = cfg.tcp.idle_s.saturating_mul(10);
+        let (cookies, rrl) = protect(platform, cfg);
         Dns {
             zones,
             buf: vec![0; 65_535],
             stats: DnsStats::default(),
-            wall,
+            wall: platform.wall_clock_fn(),
             events: Vec::new(),
             policy,
-            cookies: None,
-            rrl: None,
-            mtu: 1500,
-            keepalive: None,
+            cookies,
+            rrl,
+            mtu: platform.mtu(),
+            keepalive: Some(idle_100ms.min(u16::MAX as u64) as u16),
             notifier: Default::default(),
-            own: Vec::new(),
-            cache: Cache::default(),
+            own: alloc::vec![cfg.net.ipv4.address().octets()],
+            cache,
             deferred: Default::default(),
             zone_status: Default::default(),
             holds: Holds::default(),
@@ -269,31 +278,39 @@ fn ip(peer: IpEndpoint) -> core::net::IpAddr {
     }
 }
 
-/// Cookies, rate limiting and the path MTU from the configuration and the
-/// platform (secrets from its CSPRNG).
-pub fn protect<P: Platform>(platform: &mut P, service: &mut Dns, cfg: &crate::config::Config) {
+/// Cookie secrets and the rate limiter from the configuration (secrets
+/// from the platform's CSPRNG).
+fn protect<P: Platform>(
+    platform: &mut P,
+    cfg: &Config,
+) -> (
+    Option<gitns_dns::cookie::Secrets>,
+    Option<gitns_dns::rrl::Rrl>,
+) {
     let wall = platform.wall_clock_ns() / 1_000_000_000;
     let mut key = [0u8; 16];
+    let mut cookies = None;
     if cfg.cookies {
         platform.fill_random(&mut key);
-        service.cookies = Some(gitns_dns::cookie::Secrets::new(key, wall));
+        cookies = Some(gitns_dns::cookie::Secrets::new(key, wall));
     }
+    let mut rrl = None;
     if cfg.rrl.rate > 0 {
         platform.fill_random(&mut key);
         let slots = gitns_dns::rrl::DEFAULT_SLOTS;
-        service.rrl = Some(gitns_dns::rrl::Rrl::new(cfg.rrl.clone(), slots, key));
+        rrl = Some(gitns_dns::rrl::Rrl::new(cfg.rrl.clone(), slots, key));
     }
-    service.mtu = platform.mtu();
     log::info!(
         "answers: UDP up to {} bytes (MTU {}), cookies {}, rate limit {}",
-        service.policy.edns_udp_size,
-        service.mtu,
+        cfg.answers.edns_udp_size,
+        platform.mtu(),
         if cfg.cookies { "on" } else { "off" },
         match cfg.rrl.rate {
             0 => alloc::string::String::from("off"),
             r => alloc::format!("{r}/s slip {}", cfg.rrl.slip),
         }
     );
+    (cookies, rrl)
 }
 
 impl Dns {
@@ -532,24 +549,19 @@ pub fn log_report(rep: &LoadReport) {
     }
 }
 
-/// Act on events: a signed NOTIFY reloads the zones from their source
-/// (a fetch from the git remote, or the storage cache without one),
-/// keeping the last good version of any zone that no longer loads.
-/// Returns the answers to held NOTIFYs that are now due.
+/// Act on the events of the requests answered: NOTIFY secondaries of
+/// changed zones (RFC 1996). Returns the answers to held NOTIFYs now due,
+/// and the zones a signed NOTIFY asked to resync: the App routes those to
+/// the zone source (a fetch from the git remote, or a reload from the
+/// storage cache: [`reload_from_storage`]).
 pub fn handle_events<P: Platform>(
     platform: &mut P,
     service: &mut Dns,
-    mut git: Option<&mut crate::remote::GitRemote>,
-) -> Vec<Reply> {
+) -> (Vec<Reply>, Vec<gitns_dns::name::Name>) {
     notify_askers(platform, service);
-    let mut replies = Vec::new();
+    let mut resync = Vec::new();
     for ev in service.take_events() {
         match ev {
-            Event::Secondary { .. }
-            | Event::SecondaryOfAll { .. }
-            | Event::Held { .. }
-            | Event::Prepared(_)
-            | Event::Transferred { .. } => {}
             Event::Updated(zone) => {
                 service.changed(&zone);
                 let now = platform.monotonic_ns();
@@ -563,36 +575,42 @@ pub fn handle_events<P: Platform>(
                         .zone_changed(z, &service.zones, &service.own, now, &mut ids);
                 }
             }
-            Event::Resync(zone) if git.is_some() => {
-                log::info!("NOTIFY for {zone}: fetching from the git remote");
-                if let Some(g) = git.as_deref_mut() {
-                    g.notify(platform.monotonic_ns());
-                }
-            }
-            Event::Resync(zone) => {
-                log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
-                match gitns_store::read(&mut PlatformStore(platform)) {
-                    Ok(contents) => {
-                        let (zones, report, cache) =
-                            gitns_store::load(contents, Some(&service.zones));
-                        service.report(&report);
-                        service.cache = cache;
-                        let old = core::mem::replace(&mut service.zones, zones);
-                        service.forget_removed(&old);
-                        notify_risen(platform, service, Some(&old));
-                    }
-                    Err(e) => log::error!(
-                        "reload after NOTIFY for {zone} failed: {e}; serving the loaded zones"
-                    ),
-                }
-                let held = service.holds.reloaded();
-                replies.extend(service.release(held));
-            }
+            Event::Resync(zone) => resync.push(zone),
+            Event::Secondary { .. }
+            | Event::SecondaryOfAll { .. }
+            | Event::Held { .. }
+            | Event::Prepared(_)
+            | Event::Transferred { .. } => {}
         }
     }
     let held = service.holds.expired(platform.monotonic_ns());
-    replies.extend(service.release(held));
-    replies
+    (service.release(held), resync)
+}
+
+/// Reload the zones from the storage cache after a signed NOTIFY for
+/// `zone` (no git remote), keeping the last good version of any zone that
+/// no longer loads; the answers to the NOTIFYs held for it.
+pub fn reload_from_storage<P: Platform>(
+    platform: &mut P,
+    service: &mut Dns,
+    zone: &gitns_dns::name::Name,
+) -> Vec<Reply> {
+    log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
+    match gitns_store::read(&mut PlatformStore(platform)) {
+        Ok(contents) => {
+            let (zones, report, cache) = gitns_store::load(contents, Some(&service.zones));
+            service.report(&report);
+            service.cache = cache;
+            let old = core::mem::replace(&mut service.zones, zones);
+            service.forget_removed(&old);
+            notify_risen(platform, service, Some(&old));
+        }
+        Err(e) => {
+            log::error!("reload after NOTIFY for {zone} failed: {e}; serving the loaded zones")
+        }
+    }
+    let held = service.holds.reloaded();
+    service.release(held)
 }
 
 /// NOTIFY each host that asked for the root SOA with a transfer key, for
