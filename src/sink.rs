@@ -7,6 +7,7 @@
 
 use crate::dns::{Dns, Prepare, Reply};
 use alloc::vec::Vec;
+use gitns_dns::authority::Event;
 use gitns_store::{Device, DeviceError, Record};
 
 /// Prepare, make durable and answer every queued UPDATE; `wall_ns` names
@@ -37,7 +38,7 @@ pub fn commit_queued(dns: &mut Dns, store: &mut dyn Device, wall_ns: u64) -> Vec
                     p.key
                 );
                 let ok = core::mem::take(&mut p.ok);
-                dns.push_event(p.keep());
+                dns.push_event(Event::Updated(p.keep()));
                 ok
             }
             Err(DeviceError) => {

@@ -58,8 +58,7 @@ pub enum Event {
 /// Bytes kept free for a TSIG record on signed responses.
 const TSIG_ROOM: usize = 400;
 
-/// The name an internal UPDATE is committed under.
-pub const INTERNAL_KEY: &str = "acme.gitns.";
+pub use crate::prepare::INTERNAL_KEY;
 
 /// Answer `msg` with one message in `out` (for tests and fuzzing: no TSIG
 /// clock, so signed requests get BADTIME; a prepared UPDATE is withdrawn
@@ -141,28 +140,7 @@ pub fn serve_streamed(
             if let Some(ev) = held_notify(zs, &req, &e, ctx.hold) {
                 return Some(ev);
             }
-            let r = match e {
-                TsigError::NotAuth {
-                    error: code,
-                    key,
-                    tsig: Some(t),
-                } => tsig_error(&req, opt, code, key.as_ref(), &t, now, &mut out[..limit]),
-                TsigError::FormErr => error(
-                    &req.header,
-                    Some(&req),
-                    opt,
-                    Rcode::FormErr,
-                    &mut out[..limit],
-                ),
-                _ => error(
-                    &req.header,
-                    Some(&req),
-                    opt,
-                    Rcode::NotAuth,
-                    &mut out[..limit],
-                ),
-            };
-            if let Some(n) = r {
+            if let Some(n) = tsig_failure(&req, opt, e, now, &mut out[..limit]) {
                 send(ctx, Some(&req), opt, cookie_ok, out, n, emit);
             }
             return None;
@@ -185,36 +163,66 @@ pub fn serve_streamed(
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
         return update(zs, msg, &a, ctx, (room, limit), out, emit);
     }
-    if ctx.transport == Transport::Tcp
-        && req.header.opcode() == OPCODE_QUERY
-        && req.edns.is_none_or(|e| e.version == 0)
-    {
-        if let Some(q) = req
-            .question
-            .as_ref()
-            .filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN)
-        {
-            return transfer(&*zs, msg, &a, q, ctx, &mut out[..limit], emit, pending);
-        }
+    if let Some(q) = transfer_question(&req, ctx.transport) {
+        return transfer(&*zs, msg, &a, q, ctx, &mut out[..limit], emit, pending);
     }
-    let (len, mut event) = dispatch(&*zs, &a, ctx, &mut out[..room])?;
-    if let (Transport::Tcp, Some(v), Some(q)) =
-        (ctx.transport, signed.as_ref(), req.question.as_ref())
-    {
-        if req.header.opcode() == OPCODE_QUERY
-            && q.qtype == SOA
-            && zs.zone(&q.name).is_some()
-            && tsig::allows(&v.key.name, Op::Transfer, &q.name)
-        {
-            event = event.or(Some(Event::Secondary {
-                zone: q.name.to_lowercase(),
-                key: v.key.clone(),
-            }));
-        }
-    }
+    let (len, event) = dispatch(&*zs, &a, ctx, &mut out[..room])?;
+    let event = event.or_else(|| secondary(zs, &a, ctx.transport));
     let len = sign(&mut out[..limit], len, signed.as_ref(), now)?;
     send(ctx, Some(&req), opt, proven, out, len, emit);
     event
+}
+
+/// The answer to a request whose TSIG failed (RFC 8945 5.2): NOTAUTH with
+/// the TSIG error, or FORMERR.
+fn tsig_failure(
+    req: &Request,
+    opt: Option<&Reply>,
+    e: TsigError,
+    now: u64,
+    out: &mut [u8],
+) -> Option<usize> {
+    match e {
+        TsigError::NotAuth {
+            error: code,
+            key,
+            tsig: Some(t),
+        } => tsig_error(req, opt, code, key.as_ref(), &t, now, out),
+        TsigError::FormErr => error(&req.header, Some(req), opt, Rcode::FormErr, out),
+        _ => error(&req.header, Some(req), opt, Rcode::NotAuth, out),
+    }
+}
+
+/// The question of a zone transfer request over TCP (RFC 5936 4.2: TCP
+/// only; an UDP IXFR is answered by `query`).
+fn transfer_question(req: &Request, transport: Transport) -> Option<&crate::message::Question> {
+    if transport != Transport::Tcp
+        || req.header.opcode() != OPCODE_QUERY
+        || req.edns.is_some_and(|e| e.version != 0)
+    {
+        return None;
+    }
+    req.question
+        .as_ref()
+        .filter(|q| matches!(q.qtype, AXFR | IXFR) && q.qclass == IN)
+}
+
+/// A signed SOA query over TCP by a key allowed to transfer the zone: the
+/// sender is a secondary to NOTIFY (DESIGN.md).
+fn secondary(zs: &ZoneSet, a: &Asked, transport: Transport) -> Option<Event> {
+    let (v, q) = (a.signed?, a.req.question.as_ref()?);
+    let soa_query = a.req.header.opcode() == OPCODE_QUERY && q.qtype == SOA;
+    if transport != Transport::Tcp
+        || !soa_query
+        || zs.zone(&q.name).is_none()
+        || !tsig::allows(&v.key.name, Op::Transfer, &q.name)
+    {
+        return None;
+    }
+    Some(Event::Secondary {
+        zone: q.name.to_lowercase(),
+        key: v.key.clone(),
+    })
 }
 
 /// A parsed request with what its answer carries besides the records: the

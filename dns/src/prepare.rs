@@ -6,7 +6,6 @@
 //! [`Prepared::install`] after a [`Prepared::withdraw`]) and sends
 //! [`Prepared::ok`], or withdraws it and sends [`Prepared::fail`].
 
-use crate::authority::{Event, INTERNAL_KEY};
 use crate::message::Rcode;
 use crate::name::Name;
 use crate::tsig::{self, Op, Verified};
@@ -14,6 +13,9 @@ use crate::update::UpdateMsg;
 use crate::zone::Saved;
 use crate::zoneset::ZoneSet;
 use alloc::vec::Vec;
+
+/// The name an internal UPDATE (the appliance's own) is committed under.
+pub const INTERNAL_KEY: &str = "acme.gitns.";
 
 /// A change ready to be made durable. While it is applied (as the core
 /// returns it) the caller must keep or withdraw it before it serves
@@ -107,10 +109,10 @@ impl Prepared {
         self.saved.is_some()
     }
 
-    /// It is durable and stays applied: the event for the caller (NOTIFY
-    /// the secondaries, RFC 1996).
-    pub fn keep(self) -> Event {
-        Event::Updated(self.zone)
+    /// It is durable and stays applied: the zone changed (its secondaries
+    /// are notified, RFC 1996).
+    pub fn keep(self) -> Name {
+        self.zone
     }
 
     /// Take the change back out of the zone set (not durable, or durable
@@ -124,8 +126,8 @@ impl Prepared {
     /// Apply a withdrawn change again, now durable (the same parsed and
     /// checked change, RFC 2136 3.7: UPDATEs of a zone are prepared one at
     /// a time, so the zone is the version it was prepared against). The
-    /// event, or None when it changes nothing any more.
-    pub fn install(mut self, zs: &mut ZoneSet) -> Option<Event> {
+    /// zone changed, or None when it changes nothing any more.
+    pub fn install(mut self, zs: &mut ZoneSet) -> Option<Name> {
         if self.saved.is_none() {
             self.saved = Some(zs.update_in_place(&self.update)?);
         }
@@ -136,7 +138,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authority::{serve, Ctx, Policy, Transport};
+    use crate::authority::{serve, Ctx, Event, Policy, Transport};
     use alloc::string::ToString;
 
     fn origin() -> Name {
@@ -192,7 +194,7 @@ mod tests {
         assert_eq!(p.key.to_text(), INTERNAL_KEY);
         assert_eq!((p.ok[3] & 0xf, p.fail[3] & 0xf), (0, Rcode::ServFail as u8));
         assert_eq!(&p.ok[..2], &[0x12, 0x34], "the request's id");
-        assert_eq!(p.keep(), Event::Updated(origin()));
+        assert_eq!(p.keep(), origin());
         assert!(has_www(&zs));
     }
 
@@ -206,7 +208,7 @@ mod tests {
         p.withdraw(&mut zs);
         assert_eq!(serial(&zs), Some(1), "withdrawing twice changes nothing");
         let to = p.to;
-        assert_eq!(p.install(&mut zs), Some(Event::Updated(origin())));
+        assert_eq!(p.install(&mut zs), Some(origin()));
         assert!(has_www(&zs));
         assert_eq!(serial(&zs), Some(to));
     }

@@ -10,6 +10,7 @@ use super::{persist, GitRemote, Job, Reply};
 use crate::dns::{Deferred, Dns, Prepare};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
+use gitns_dns::authority::Event;
 use gitns_dns::prepare::Prepared;
 use gitns_git::object::Signature;
 use gitns_git::proto::push::{Push, Pushed};
@@ -199,7 +200,7 @@ impl GitRemote {
         let p = u.prepared?;
         let ok = p.ok.clone();
         match p.install(&mut dns.zones) {
-            Some(e) => dns.push_event(e),
+            Some(zone) => dns.push_event(Event::Updated(zone)),
             None => log::warn!("the UPDATE pushed changes nothing served any more"),
         }
         persist(platform, dns);
