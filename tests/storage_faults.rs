@@ -1,9 +1,11 @@
 //! The storage device failing under the appliance (issue 25), injected by
-//! the tender's test-only `--block-fault:storage=N:MODE`: a failing write
-//! (host disk full) is an UPDATE answered SERVFAIL while the appliance keeps
-//! serving; a crash at each write of the first UPDATEs (before it, or with
-//! the write torn) boots again with every UPDATE that was acknowledged, and
-//! none that was not.
+//! the test-only `--block-fault:storage=N:MODE` of the tender and of the
+//! unix platform: a failing write (host disk full) is an UPDATE answered
+//! SERVFAIL while the appliance keeps serving; a crash at each write of the
+//! first UPDATEs (before it, or with the write torn) boots again with every
+//! UPDATE that was acknowledged, and none that was not; on the unix
+//! platform the same over every write of UPDATEs that fold twice around a
+//! reload.
 
 mod common;
 use common::*;
@@ -30,13 +32,30 @@ fn zones() -> [(&'static str, String); 2] {
     ]
 }
 
-fn boot(ns: &Netns, dev: &Path, tender_args: &[String]) -> Guest {
-    let mut c = ns.command(tender().to_str().expect("utf-8 path"));
+/// Where the appliance runs.
+#[derive(Clone, Copy)]
+enum On {
+    /// The storage image under gitns-hvt.
+    Vm,
+    /// The unix platform (a process on the tap).
+    Unix,
+}
+
+/// Start the appliance on `dev` with device options `dev_args` (a fault).
+fn boot(on: On, ns: &Netns, dev: &Path, dev_args: &[String]) -> Guest {
+    let program = match on {
+        On::Vm => tender(),
+        On::Unix => unix(),
+    };
+    let mut c = ns.command(program.to_str().expect("utf-8 path"));
     c.arg(format!("--net:service={}", ns.tap))
         .arg(format!("--block:storage={}", dev.display()))
-        .args(tender_args)
-        .arg(image_storage())
-        .arg("--ipv4=10.0.0.2/24");
+        .args(dev_args);
+    match on {
+        On::Vm => c.arg(image_storage()),
+        On::Unix => c.arg("--"),
+    };
+    c.arg("--ipv4=10.0.0.2/24");
     Guest::spawn(c)
 }
 
@@ -76,7 +95,12 @@ fn a_failing_device_answers_servfail_and_keeps_serving() {
     }
     let ns = netns("stfail");
     let dev = device(&ns);
-    let g = boot(&ns, &dev, &["--block-fault:storage=0:fail".to_string()]);
+    let g = boot(
+        On::Vm,
+        &ns,
+        &dev,
+        &["--block-fault:storage=0:fail".to_string()],
+    );
     g.wait_for(" ready", T);
     let (ok, out) = add(&ns, 1);
     assert!(!ok && out.contains("SERVFAIL"), "{out}\n{}", g.output());
@@ -89,18 +113,38 @@ fn a_failing_device_answers_servfail_and_keeps_serving() {
     assert!(!ok && out.contains("SERVFAIL"), "{out}");
     // The device itself was never changed: a restart serves serial 1.
     drop(g);
-    let g = boot(&ns, &dev, &[]);
+    let g = boot(On::Vm, &ns, &dev, &[]);
     g.wait_for(" ready", T);
     assert!(dig(&ns, &["+short", "x25519.net", "SOA"]).contains(" 1 "));
     let (ok, out) = add(&ns, 3);
     assert!(ok, "{out}\n{}", g.output());
 }
 
+/// Restarted on `dev` after a crash (`what`): the UPDATE in flight at the
+/// crash may be there or not (the state before or after that write);
+/// every acknowledged one of `0..updates` is, none after it; and the
+/// device takes UPDATEs again.
+fn restart_keeps(on: On, ns: &Netns, dev: &Path, what: &str, acked: &[usize], updates: usize) {
+    let g = boot(on, ns, dev, &[]);
+    g.wait_for(" ready", T);
+    let in_flight = acked.len();
+    for i in (0..updates).filter(|i| *i != in_flight) {
+        assert_eq!(
+            served(ns, i),
+            acked.contains(&i),
+            "{what}: UPDATE {i} (acknowledged: {acked:?})\n{}",
+            g.output()
+        );
+    }
+    let (ok, out) = add(ns, 99);
+    assert!(ok && served(ns, 99), "{what}: {out}\n{}", g.output());
+}
+
 /// Writes the first UPDATES UPDATEs make, counted on a clean run.
 fn writes_of_a_clean_run(ns: &Netns) -> usize {
     let dev = device(ns);
     // Fail from a write number never reached: counts nothing, changes nothing.
-    let g = boot(ns, &dev, &[]);
+    let g = boot(On::Vm, ns, &dev, &[]);
     g.wait_for(" ready", T);
     for i in 0..UPDATES {
         assert!(add(ns, i).0, "clean run: {}", g.output());
@@ -120,7 +164,12 @@ fn a_crash_at_each_write_keeps_every_acknowledged_update() {
     for at in 0..writes {
         for mode in ["stop", "tear"] {
             let dev = device(&ns);
-            let mut g = boot(&ns, &dev, &[format!("--block-fault:storage={at}:{mode}")]);
+            let mut g = boot(
+                On::Vm,
+                &ns,
+                &dev,
+                &[format!("--block-fault:storage={at}:{mode}")],
+            );
             g.wait_for(" ready", T);
             let mut acked = Vec::new();
             for i in 0..UPDATES {
@@ -136,27 +185,111 @@ fn a_crash_at_each_write_keeps_every_acknowledged_update() {
                 "write {at} {mode}: the fault was reached\n{}",
                 g.output()
             );
-            let g = boot(&ns, &dev, &[]);
-            g.wait_for(" ready", T);
-            // The UPDATE in flight at the crash may be there or not (the
-            // state before or after that write); every acknowledged one
-            // is, none after it.
-            let in_flight = acked.len();
-            for i in (0..UPDATES).filter(|i| *i != in_flight) {
-                assert_eq!(
-                    served(&ns, i),
-                    acked.contains(&i),
-                    "write {at} {mode}: UPDATE {i} (acknowledged: {acked:?})\n{}",
-                    g.output()
-                );
-            }
-            // And the device takes UPDATEs again.
-            let (ok, out) = add(&ns, 9);
-            assert!(
-                ok && served(&ns, 9),
-                "write {at} {mode}: {out}\n{}",
-                g.output()
+            restart_keeps(
+                On::Vm,
+                &ns,
+                &dev,
+                &format!("write {at} {mode}"),
+                &acked,
+                UPDATES,
             );
         }
     }
+}
+
+/// UPDATEs in the unix platform's run: on a 16 KiB device (slots of
+/// 7.5 KiB) the first folds into slot 1, the journal fills after a few
+/// more and they fold back into slot 0, then appends again.
+const FOLD_UPDATES: usize = 14;
+/// After this many UPDATEs a signed NOTIFY reloads the zones (and the
+/// journal) from the device; the UPDATEs after it append to what was read.
+const RELOAD_AFTER: usize = 5;
+
+/// [`device`] cut to 16 KiB: the journal fills within a few UPDATEs.
+fn small_device(ns: &Netns) -> std::path::PathBuf {
+    let dev = device(ns);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&dev)
+        .expect("open device");
+    f.set_len(16 * 1024).expect("cut device");
+    dev
+}
+
+/// A signed NOTIFY: the appliance reloads its zones from the device.
+fn reload(ns: &Netns, g: &Guest) {
+    let key = format!("hmac-sha256:personal._update.x25519.net:{SECRET}");
+    let out = dig(
+        ns,
+        &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
+    );
+    assert!(out.contains("status: NOERROR"), "{out}\n{}", g.output());
+    g.wait_for("reloading zones from the storage cache", T);
+}
+
+/// One run on the unix platform with `fault` (none: a clean run): the
+/// UPDATEs acknowledged, and whether the fault was reached.
+fn unix_run(ns: &Netns, dev: &Path, fault: Option<String>) -> (Vec<usize>, bool) {
+    let mut g = boot(On::Unix, ns, dev, fault.as_slice());
+    g.wait_for(" ready", T);
+    let mut acked = Vec::new();
+    for i in 0..FOLD_UPDATES {
+        if i == RELOAD_AFTER {
+            reload(ns, &g);
+        }
+        if !add(ns, i).0 {
+            break;
+        }
+        acked.push(i);
+    }
+    let reached = acked.len() < FOLD_UPDATES;
+    if reached {
+        g.wait_exit(T);
+        assert!(
+            g.output().contains("gitns-unix: --block-fault:"),
+            "{fault:?}: the process stopped at the fault\n{}",
+            g.output()
+        );
+    }
+    (acked, reached)
+}
+
+/// Issue 25 on the unix platform: a crash (stop, or a torn write) at each
+/// write of UPDATEs that fold twice around a reload, a restart after each:
+/// every acknowledged UPDATE is served, none after the one in flight, and
+/// the device takes UPDATEs again.
+#[test]
+fn the_unix_platform_keeps_every_acknowledged_update_at_each_write() {
+    let test = "the_unix_platform_keeps_every_acknowledged_update_at_each_write";
+    if !netns_or_skip(test) {
+        return;
+    }
+    let ns = netns("stunix");
+    let (acked, reached) = unix_run(&ns, &small_device(&ns), None);
+    assert!(
+        !reached && acked.len() == FOLD_UPDATES,
+        "clean run: {acked:?}"
+    );
+    let mut writes = 0;
+    for at in 0.. {
+        let mut reached_any = false;
+        for mode in ["stop", "tear"] {
+            let dev = small_device(&ns);
+            let fault = format!("--block-fault:storage={at}:{mode}");
+            let (acked, reached) = unix_run(&ns, &dev, Some(fault));
+            reached_any |= reached;
+            if !reached {
+                continue;
+            }
+            let what = format!("write {at} {mode}");
+            restart_keeps(On::Unix, &ns, &dev, &what, &acked, FOLD_UPDATES);
+        }
+        if !reached_any {
+            writes = at;
+            break;
+        }
+    }
+    // Two folds of two writes each (archive, header) and one record per
+    // other UPDATE: fewer writes means no second fold was walked.
+    assert!(writes >= FOLD_UPDATES + 2, "{writes} writes walked");
 }

@@ -3,7 +3,6 @@
 //! memory is stopped with an error, as solo5-hvt does.
 
 use crate::devices::{Backend, Devices};
-use crate::fault::{Fault, FaultMode};
 use crate::guestmem::GuestMem;
 use gitns_abi::hypercall::{
     self as hc, Nr, RESULT_AGAIN, RESULT_EINVAL, RESULT_EUNSPEC, RESULT_OK,
@@ -312,8 +311,11 @@ fn block_write(gpa: u64, mem: &mut GuestMem, devs: &Devices) -> R {
             let data = mem.slice(a.data, a.len).map_err(|e| e.to_string())?;
             let n = writes.get();
             writes.set(n + 1);
-            match fault.filter(|f| n >= f.at) {
-                Some(f) => injected(file, f, n, data, a.offset)?,
+            match fault.and_then(|f| f.at_write(n)) {
+                Some(f) => {
+                    f.inject(file, n, data, a.offset)?;
+                    RESULT_EUNSPEC
+                }
                 None => write_synced(file, data, a.offset),
             }
         }
@@ -338,31 +340,6 @@ fn write_synced(file: &std::fs::File, data: &[u8], offset: u64) -> i32 {
                 data.len()
             );
             RESULT_EUNSPEC
-        }
-    }
-}
-
-/// The fault `f` of `--block-fault` at write number `n` (>= f.at).
-fn injected(
-    file: &std::fs::File,
-    f: Fault,
-    n: u64,
-    data: &[u8],
-    offset: u64,
-) -> Result<i32, String> {
-    match f.mode {
-        FaultMode::Fail => Ok(RESULT_EUNSPEC),
-        FaultMode::Stop => Err(format!("--block-fault: stopped before block write {n}")),
-        FaultMode::Tear => {
-            let half = &data[..data.len().div_ceil(2)];
-            let _ = file
-                .write_all_at(half, offset)
-                .and_then(|()| file.sync_data());
-            Err(format!(
-                "--block-fault: block write {n} torn after {} of {} bytes",
-                half.len(),
-                data.len()
-            ))
         }
     }
 }

@@ -2,11 +2,13 @@
 //! for the one network device `service` and the one block device
 //! `storage`), then the image's arguments.
 
+use gitns_tender::fault::Fault;
 use gitns_tender::tap;
 
 /// The usage line.
 pub const USAGE: &str =
-    "usage: gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE] [--] ARGS...";
+    "usage: gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE] \
+     [--block-fault:storage=N:fail|tear|stop] [--] ARGS...";
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +18,10 @@ pub struct Cli {
     pub mac: Option<[u8; 6]>,
     /// The file behind `storage`.
     pub block: Option<String>,
+    /// Test-only, as gitns-hvt's `--block-fault`: the storage device's
+    /// write number N on fails, or the process stops before it or after
+    /// half of it.
+    pub fault: Option<Fault>,
     /// The image's arguments.
     pub args: Vec<String>,
 }
@@ -26,6 +32,7 @@ pub fn parse(argv: &[String]) -> Result<Cli, String> {
     let mut tap = None;
     let mut mac = None;
     let mut block = None;
+    let mut fault = None;
     let mut i = 0;
     while i < argv.len() {
         let a = &argv[i];
@@ -38,7 +45,10 @@ pub fn parse(argv: &[String]) -> Result<Cli, String> {
             mac = Some(tap::parse_mac(v).ok_or_else(|| format!("bad MAC address `{v}`"))?);
         } else if let Some(v) = a.strip_prefix("--block:storage=") {
             block = Some(v.to_string());
-        } else if a.starts_with("--block:") {
+        } else if let Some(v) = a.strip_prefix("--block-fault:storage=") {
+            let f = Fault::parse(v);
+            fault = Some(f.ok_or_else(|| format!("Malformed argument to --block-fault: `{v}'"))?);
+        } else if a.starts_with("--block:") || a.starts_with("--block-fault:") {
             return Err(format!("{a}: the only block device is `storage`"));
         } else if a.starts_with("--net:") || a.starts_with("--net-mac:") {
             return Err(format!(
@@ -56,6 +66,7 @@ pub fn parse(argv: &[String]) -> Result<Cli, String> {
         tap,
         mac,
         block,
+        fault,
         args: argv[i..].to_vec(),
     })
 }
@@ -79,6 +90,9 @@ mod tests {
         assert_eq!(c.tap, "tap0");
         assert_eq!(c.mac, Some([2, 0, 0, 0, 0, 1]));
         assert_eq!(c.args, s(&["--ipv4=10.0.0.2/24"]));
+        let c = parse(&s(&["--net:service=t", "--block-fault:storage=3:tear"])).unwrap();
+        let tear = gitns_tender::fault::FaultMode::Tear;
+        assert_eq!(c.fault, Some(Fault { at: 3, mode: tear }));
         let c = parse(&s(&["--net:service=t", "--", "--help"])).unwrap();
         assert_eq!(c.args, s(&["--help"]));
     }
@@ -89,6 +103,14 @@ mod tests {
         assert!(parse(&s(&["--net:other=t"])).is_err());
         assert!(parse(&s(&["--block:other=f", "--net:service=t"])).is_err());
         assert!(parse(&s(&["--net:service=t", "--net-mac:service=zz"])).is_err());
+        assert!(parse(&s(&["--block-fault:other=1:tear", "--net:service=t"])).is_err());
+        for bad in ["x:tear", "1:melt", "1"] {
+            let e = parse(&s(&[
+                &format!("--block-fault:storage={bad}"),
+                "--net:service=t",
+            ]));
+            assert!(e.is_err_and(|e| e.contains("--block-fault")), "{bad}");
+        }
         assert_eq!(parse(&s(&["--help"])), Err(USAGE.to_string()));
         assert_eq!(tap::parse_mac("02:00:00:00:00"), None);
     }

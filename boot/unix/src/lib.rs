@@ -7,8 +7,9 @@
 //! image's src/main.rs) builds a [`Unix`] with [`setup`] and hands it to
 //! `gitns::run`.
 //!
-//! `gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE] [--] ARGS...`
-//! (the same device options as gitns-hvt).
+//! `gitns-unix --net:service=TAP [--net-mac:service=MAC] [--block:storage=FILE]
+//! [--block-fault:storage=N:fail|tear|stop] [--] ARGS...` (the same device
+//! options as gitns-hvt; `--block-fault` is for tests).
 
 pub mod cli;
 pub mod platform;
@@ -52,7 +53,8 @@ pub fn setup(argv: &[String]) -> Result<(Unix, String), SetupError> {
         ),
     };
     let mac = cli.mac.unwrap_or_else(tap::random_mac);
-    Ok((Unix::new(tap, mac, block), cli.args.join(" ")))
+    let unix = Unix::new(tap, mac, block).with_fault(cli.fault);
+    Ok((unix, cli.args.join(" ")))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! [`Unix`]: the platform trait as a Linux process.
 
 use gitns_net::{BlockError, NetError, Platform};
+use gitns_tender::fault::Fault;
 use gitns_tender::tap::Tap;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -10,6 +11,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub struct Unix {
     tap: Tap,
     block: Option<std::fs::File>,
+    /// Writes to `block` so far, and the fault a test asked for.
+    writes: u64,
+    fault: Option<Fault>,
     mac: [u8; 6],
     start: Instant,
 }
@@ -19,9 +23,18 @@ impl Unix {
         Unix {
             tap,
             block,
+            writes: 0,
+            fault: None,
             mac,
             start: Instant::now(),
         }
+    }
+
+    /// Test-only (`--block-fault:storage=N:MODE`): the storage device's
+    /// write number N on fails, or the process stops there, as under
+    /// gitns-hvt.
+    pub fn with_fault(self, fault: Option<Fault>) -> Unix {
+        Unix { fault, ..self }
     }
 }
 
@@ -143,6 +156,15 @@ impl Platform for Unix {
             return Err(BlockError::OutOfRange);
         }
         let f = self.block.as_ref().ok_or(BlockError::Absent)?;
+        let n = self.writes;
+        self.writes += 1;
+        if let Some(fault) = self.fault.and_then(|x| x.at_write(n)) {
+            if let Err(why) = fault.inject(f, n, data, offset) {
+                eprintln!("gitns-unix: {why}");
+                std::process::exit(gitns_abi::exit::ABORT);
+            }
+            return Err(BlockError::Device);
+        }
         f.write_all_at(data, offset)
             .and_then(|()| f.sync_data())
             .map_err(|_| BlockError::Device)
