@@ -8,7 +8,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod checkout;
+#[cfg(feature = "ssh")]
+pub mod conn;
 pub mod delta;
+#[cfg(feature = "ssh")]
+pub mod exec;
+#[cfg(all(test, feature = "ssh"))]
+mod fake;
 pub mod object;
 pub mod oid;
 pub mod pack;

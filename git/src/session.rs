@@ -4,6 +4,7 @@
 //! machine and its requests back, and gives up on a stall or an overall
 //! deadline.
 
+use crate::exec::Exec;
 use crate::proto::fetch::{Fetch, Fetched};
 use crate::proto::push::{Push, Pushed};
 use crate::proto::ProtoError;
@@ -78,9 +79,9 @@ impl Default for Timeouts {
     }
 }
 
-/// A running session.
-pub struct Session {
-    ssh: SshExec,
+/// A running session, over SSH ([`SshExec`]) or, in tests, a fake.
+pub struct Session<E: Exec = SshExec> {
+    ssh: E,
     op: Op,
     /// Protocol bytes the channel has not taken yet.
     unsent: Vec<u8>,
@@ -91,14 +92,19 @@ pub struct Session {
     scratch: Vec<u8>,
 }
 
-impl Session {
+impl<E: Exec> Session<E> {
     /// The SSH connection, once the session is over: another command can
-    /// run on it ([`SshExec::next_command`]).
-    pub fn into_ssh(self) -> SshExec {
+    /// run on it ([`Exec::next_command`]).
+    pub fn into_ssh(self) -> E {
         self.ssh
     }
 
-    pub fn new(ssh: SshExec, op: Op, now: u64, timeouts: Timeouts) -> Session {
+    /// The connection under the session.
+    pub fn ssh(&self) -> &E {
+        &self.ssh
+    }
+
+    pub fn new(ssh: E, op: Op, now: u64, timeouts: Timeouts) -> Session<E> {
         Session {
             ssh,
             op,
@@ -167,7 +173,7 @@ impl Session {
 
     /// The server's host key fingerprint, once seen.
     pub fn observed_host_key(&self) -> Option<&str> {
-        self.ssh.observed.as_deref()
+        self.ssh.observed()
     }
 
     fn fail(&mut self, e: SessionError) {
@@ -185,7 +191,7 @@ impl Session {
             return self.fail(SessionError::Ssh(e));
         }
         if !self.ssh.ready() {
-            if self.ssh.finished {
+            if self.ssh.finished() {
                 self.fail(self.ended());
             }
             return;

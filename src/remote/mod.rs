@@ -15,16 +15,17 @@ use crate::resolve::{ResolveState, Resolver};
 use crate::storage::PlatformStore;
 use alloc::string::String;
 use alloc::vec::Vec;
-use conn::{Conn, Idle};
+use conn::Link;
 use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
+use gitns_git::conn::Conn;
 use gitns_git::pack::Limits;
 use gitns_git::proto::fetch::{Fetch, Fetched};
 use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome, SessionError, Timeouts};
-use gitns_git::ssh::Credential;
+use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
-use gitns_net::smoltcp::wire::{IpAddress, Ipv4Address};
+use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
 
 /// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
@@ -72,9 +73,9 @@ pub struct GitRemote {
     /// Our address, for the committer e-mail.
     own: String,
     checkout: Option<Checkout>,
-    conn: Option<(Conn, Job)>,
+    conn: Option<(Link, Job)>,
     /// The connection kept between commands, and until when.
-    idle: Option<(Idle, u64)>,
+    idle: Option<(Link, u64)>,
     closing: Vec<SocketHandle>,
     fetch_wanted: bool,
     next_fetch_ns: u64,
@@ -152,13 +153,12 @@ impl GitRemote {
         }
         self.pump_idle(net, now);
         if let Some((c, _)) = self.conn.as_mut() {
-            let (moved, outcome) = c.pump(net, now);
-            busy |= moved;
-            if let Some(outcome) = outcome {
-                let (c, job) = self.conn.take().expect("connection present");
-                self.log_host_key(&c);
-                let ahead_failed = c.ahead && matches!(job, Job::Fetch(_));
-                if c.reused && (!c.running() || ahead_failed) && outcome.is_err() {
+            busy |= c.pump(net, now);
+            if let Some(outcome) = c.conn.poll(now) {
+                let (mut c, job) = self.conn.take().expect("connection present");
+                self.log_host_key(&c.conn);
+                let ahead_failed = c.conn.ahead() && matches!(job, Job::Fetch(_));
+                if c.conn.reused() && (!c.conn.started() || ahead_failed) && outcome.is_err() {
                     // The kept connection was gone before the command
                     // started (or the upload-pack started ahead was):
                     // nothing happened remotely; do it again on a new one
@@ -175,7 +175,7 @@ impl GitRemote {
                     return (true, replies);
                 }
                 let ok = outcome.is_ok();
-                let outcome = self.note_protocol(&c, outcome);
+                let outcome = self.note_protocol(&c.conn, outcome);
                 let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
                 if ok {
                     // After a fetch the next fetch's upload-pack starts
@@ -185,9 +185,11 @@ impl GitRemote {
                     let ahead =
                         (matches!(job, Job::Fetch(_)) && self.v2 && self.spoke_v2 == Some(true))
                             .then(|| self.remote.upload_pack_v2());
-                    self.idle = c
-                        .keep(net, &mut self.closing, ahead)
-                        .map(|i| (i, now + KEEP_NS));
+                    if c.conn.rest(ahead) {
+                        self.idle = Some((c, now + KEEP_NS));
+                    } else {
+                        c.close(net, &mut self.closing);
+                    }
                 } else {
                     c.close(net, &mut self.closing);
                 }
@@ -214,7 +216,8 @@ impl GitRemote {
         let Some((idle, until)) = self.idle.as_mut() else {
             return;
         };
-        if idle.pump(net) && now < *until {
+        idle.pump(net, now);
+        if idle.conn.resting() && now < *until {
             return;
         }
         if let Some((idle, until)) = self.idle.take() {
@@ -264,7 +267,7 @@ impl GitRemote {
     /// When [`GitRemote::run`] must run next at the latest.
     pub fn next_deadline(&self) -> u64 {
         let mut t = match &self.conn {
-            Some((c, _)) => c.next_deadline(),
+            Some((c, _)) => c.conn.next_deadline(),
             None if self.fetch_wanted => self.next_fetch_ns,
             None => u64::MAX,
         };
@@ -384,50 +387,46 @@ impl GitRemote {
         now: u64,
     ) -> Result<Opened, String> {
         let timeouts = Timeouts::default();
-        if let Some((idle, until)) = self.idle.take() {
-            match idle.run(command, op, now, timeouts) {
-                Ok(c) => {
+        if let Some((mut idle, until)) = self.idle.take() {
+            match idle.conn.run(command, op, now, timeouts) {
+                Ok(()) => {
                     log::debug!(
                         "git: {command} on the kept connection{}",
-                        if c.ahead { " (started ahead)" } else { "" }
+                        if idle.conn.ahead() {
+                            " (started ahead)"
+                        } else {
+                            ""
+                        }
                     );
-                    self.conn = Some((c, job));
+                    self.conn = Some((idle, job));
                     return Ok(Opened::Started);
                 }
-                Err(back) if back.2 => {
+                Err(back) if back.wait => {
                     // The upload-pack started ahead is ending: the
                     // connection takes the command in a moment.
-                    self.idle = Some((back.0, until));
+                    self.idle = Some((idle, until));
                     return Ok(Opened::Wait);
                 }
                 Err(back) => {
-                    let (idle, back, _) = *back;
                     idle.close(net, &mut self.closing);
-                    op = back;
+                    op = back.op;
                 }
             }
         }
-        let local_port = platform.ephemeral_port();
-        let pin = self.pin.as_deref();
         let ip = self.addr.ok_or("the remote's address is not known")?;
-        match Conn::open(
-            net,
-            &self.remote,
-            ip,
-            &self.cred,
-            pin,
+        let target = IpEndpoint::new(IpAddress::Ipv4(ip), self.remote.port);
+        let ssh = SshExec::new(
+            &self.remote.user,
+            self.cred.clone(),
             command,
-            op,
-            local_port,
-            now,
-            timeouts,
-        ) {
-            Ok(c) => {
-                self.conn = Some((c, job));
-                Ok(Opened::Started)
-            }
-            Err(e) => Err(e),
-        }
+            self.pin.as_deref(),
+        );
+        let conn = Conn::new(ssh, op, now, timeouts);
+        self.conn = Some((
+            Link::open(net, target, platform.ephemeral_port(), conn)?,
+            job,
+        ));
+        Ok(Opened::Started)
     }
 
     fn finish<P: Platform>(
