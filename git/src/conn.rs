@@ -370,9 +370,7 @@ impl<E: Exec> Rest<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::{FakeExec, Script, Shared};
-    use crate::oid::Oid;
-    use crate::pktline;
+    use crate::fake::{head, receive_pack_says, upload_pack_says, FakeExec, Script, Shared};
     use crate::proto::fetch::{Fetch, Fetched};
     use crate::proto::push::{Push, Pushed};
     use alloc::vec;
@@ -381,53 +379,18 @@ mod tests {
     const UPLOAD: &str = "env GIT_PROTOCOL=version=2 git-upload-pack 'zones'";
     const RECEIVE: &str = "git-receive-pack 'zones'";
 
-    fn head() -> Oid {
-        Oid::from_hex(b"1111111111111111111111111111111111111111").unwrap()
-    }
-
     fn fetch() -> Op {
         Op::Fetch(Fetch::new("main", vec![head()], true, 1 << 20))
     }
 
-    /// A v2 upload-pack: capabilities, then the ls-refs answer naming the
-    /// head we have (gitprotocol-v2 "ls-refs").
-    fn upload_pack_says() -> Vec<u8> {
-        let mut b = Vec::new();
-        pktline::encode(&mut b, b"version 2\n");
-        pktline::encode(&mut b, b"ls-refs\n");
-        pktline::encode(&mut b, b"fetch\n");
-        pktline::flush(&mut b);
-        pktline::encode(
-            &mut b,
-            alloc::format!("{} refs/heads/main\n", head()).as_bytes(),
-        );
-        pktline::flush(&mut b);
-        b
-    }
-
     fn push() -> Op {
-        let new = Oid::from_hex(b"2222222222222222222222222222222222222222").unwrap();
+        let new = crate::oid::Oid::from_hex(b"2222222222222222222222222222222222222222").unwrap();
         Op::Push(Push::new("main", head(), new, b"PACK".to_vec()))
-    }
-
-    /// receive-pack's advertisement and its report (side-band 1).
-    fn receive_pack_says() -> Vec<u8> {
-        let mut b = Vec::new();
-        let advert = alloc::format!("{} refs/heads/main\0report-status side-band-64k\n", head());
-        pktline::encode(&mut b, advert.as_bytes());
-        pktline::flush(&mut b);
-        let mut report = vec![1u8];
-        pktline::encode(&mut report, b"unpack ok\n");
-        pktline::encode(&mut report, b"ok refs/heads/main\n");
-        pktline::flush(&mut report);
-        pktline::encode(&mut b, &report);
-        pktline::flush(&mut b);
-        b
     }
 
     /// A connection logged in and running its first command.
     fn open(script: &Shared, command: &str, op: Op) -> Conn<FakeExec> {
-        let mut c = Conn::new(FakeExec(script.clone()), op, 0, Timeouts::default());
+        let mut c = Conn::new(FakeExec::new(script), op, 0, Timeouts::default());
         c.transport_up();
         script.borrow_mut().login(command);
         c
@@ -445,6 +408,13 @@ mod tests {
         let n = c.pending_output().len();
         c.consume_output(n);
         c.poll(now)
+    }
+
+    /// Not resting: a command is handed back, not to wait for.
+    fn takes_none(c: &mut Conn<FakeExec>) {
+        assert!(!c.resting());
+        let back = c.run(RECEIVE, push(), SEC, Timeouts::default());
+        assert!(!back.unwrap_err().wait);
     }
 
     fn up_to_date() -> Option<Result<Outcome, SessionError>> {
@@ -602,12 +572,7 @@ mod tests {
         c.transport_closed();
         assert_eq!(c.poll(SEC), Some(Err(SessionError::Closed)));
         assert!(!c.rest(None));
-        assert!(!c.resting());
-        assert!(
-            !c.run(RECEIVE, push(), SEC, Timeouts::default())
-                .unwrap_err()
-                .wait
-        );
+        takes_none(&mut c);
     }
 
     #[test]
@@ -618,12 +583,7 @@ mod tests {
         assert!(c.rest(None));
         s.borrow_mut().dead = true;
         turn(&mut c, SEC, b"");
-        assert!(!c.resting());
-        assert!(
-            !c.run(RECEIVE, push(), SEC, Timeouts::default())
-                .unwrap_err()
-                .wait
-        );
+        takes_none(&mut c);
     }
 
     #[test]
@@ -633,7 +593,7 @@ mod tests {
             idle_ns: 5 * SEC,
             total_ns: 60 * SEC,
         };
-        let mut c = Conn::new(FakeExec(s.clone()), push(), 0, t);
+        let mut c = Conn::new(FakeExec::new(&s), push(), 0, t);
         assert!(!c.was_connected());
         assert_eq!(c.next_deadline(), 5 * SEC);
         assert_eq!(turn(&mut c, 5 * SEC - 1, b""), None);

@@ -9,6 +9,8 @@ extern crate std;
 
 pub mod checkout;
 #[cfg(feature = "ssh")]
+pub mod client;
+#[cfg(feature = "ssh")]
 pub mod conn;
 pub mod delta;
 #[cfg(feature = "ssh")]
@@ -21,6 +23,7 @@ pub mod pack;
 pub mod pktline;
 pub mod proto;
 pub mod remote;
+pub mod schedule;
 #[cfg(feature = "ssh")]
 pub mod session;
 #[cfg(feature = "ssh")]

@@ -16,11 +16,12 @@ use gitns_net::Net;
 const RX_BYTES: usize = 256 * 1024;
 const TX_BYTES: usize = 64 * 1024;
 
-/// A TCP connection to the remote and the git connection over it.
+/// The TCP connection under the git client's connection number
+/// `generation` ([`gitns_git::client::Client::generation`]).
 pub struct Link {
     handle: SocketHandle,
-    target: IpEndpoint,
-    pub conn: Conn,
+    pub target: IpEndpoint,
+    pub generation: u64,
 }
 
 /// How a connection attempt or session ended badly, for the log.
@@ -32,31 +33,31 @@ pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> Stri
 }
 
 impl Link {
-    /// Connect to `target` from `local_port` and run `conn` over it.
+    /// Connect to `target` from `local_port` for connection `generation`.
     pub fn open(
         net: &mut Net,
         target: IpEndpoint,
         local_port: u16,
-        conn: Conn,
+        generation: u64,
     ) -> Result<Link, String> {
         let handle = net.connect_tcp(target, local_port, RX_BYTES, TX_BYTES)?;
         Ok(Link {
             handle,
             target,
-            conn,
+            generation,
         })
     }
 
-    /// Move bytes both ways; whether any moved.
-    pub fn pump(&mut self, net: &mut Net, now: u64) -> bool {
+    /// Move bytes both ways between the socket and `conn`; whether any
+    /// moved.
+    pub fn pump(&mut self, net: &mut Net, now: u64, conn: &mut Conn) -> bool {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
-        if !self.conn.was_connected() && sock.state() == tcp::State::Established {
+        if !conn.was_connected() && sock.state() == tcp::State::Established {
             log::debug!("git: connected to {}", self.target);
-            self.conn.transport_up();
+            conn.transport_up();
         }
         while sock.can_recv() {
-            let conn = &mut self.conn;
             let n = sock
                 .recv(|d| {
                     conn.input(now, d);
@@ -68,21 +69,16 @@ impl Link {
             }
             busy = true;
         }
-        let out = self.conn.pending_output();
+        let out = conn.pending_output();
         if sock.can_send() && !out.is_empty() {
             let n = sock.send_slice(out).unwrap_or(0);
-            self.conn.consume_output(n);
+            conn.consume_output(n);
             busy |= n > 0;
         }
         if !sock.is_open() || sock.state() == tcp::State::CloseWait {
-            self.conn.transport_closed();
+            conn.transport_closed();
         }
         busy
-    }
-
-    /// Describe a failure of this connection for the log.
-    pub fn describe(&self, e: &SessionError) -> String {
-        describe(e, self.target, self.conn.was_connected())
     }
 
     /// Close the connection; the socket is reaped by [`reap`] once done.

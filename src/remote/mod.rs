@@ -18,21 +18,16 @@ use alloc::vec::Vec;
 use conn::Link;
 use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
-use gitns_git::conn::Conn;
+use gitns_git::client::{Client, Done, Job, Start};
 use gitns_git::pack::Limits;
 use gitns_git::proto::fetch::{Fetch, Fetched};
 use gitns_git::remote::Remote;
-use gitns_git::session::{Op, Outcome, SessionError, Timeouts};
+use gitns_git::session::{Op, Outcome};
 use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
 
-/// First retry after a failed fetch; doubles up to [`MAX_BACKOFF_NS`].
-const FIRST_BACKOFF_NS: u64 = 1_000_000_000;
-const MAX_BACKOFF_NS: u64 = 60_000_000_000;
-/// An idle connection is closed after this long without a command.
-const KEEP_NS: u64 = 300_000_000_000;
 /// Largest pack a fetch takes.
 const MAX_PACK: usize = 256 << 20;
 
@@ -50,7 +45,6 @@ pub struct GitStats {
 
 pub use crate::dns::Reply;
 
-/// What the open connection is doing.
 /// What [`GitRemote::open`] did with a command.
 enum Opened {
     Started,
@@ -59,35 +53,19 @@ enum Opened {
     Wait,
 }
 
-enum Job {
-    /// Fetch number n (held NOTIFYs wait for the end of one, `notify_hold`).
-    Fetch(u64),
-    Push(Checkout),
-}
-
-/// The git side of the appliance.
+/// The git side of the appliance: the client's policy over a socket.
 pub struct GitRemote {
     remote: Remote,
+    client: Client,
     cred: Credential,
     pin: Option<String>,
     /// Our address, for the committer e-mail.
     own: String,
     checkout: Option<Checkout>,
-    conn: Option<(Link, Job)>,
-    /// The connection kept between commands, and until when.
-    idle: Option<(Link, u64)>,
+    /// The socket under the client's connection.
+    link: Option<Link>,
     closing: Vec<SocketHandle>,
-    fetch_wanted: bool,
-    next_fetch_ns: u64,
-    backoff_ns: u64,
-    sync_ns: u64,
-    next_sync_ns: u64,
     update: Option<update::Pending>,
-    host_key_logged: bool,
-    /// Ask for protocol v2 (until the remote refuses the command form).
-    v2: bool,
-    /// The protocol of the last fetch, for the log when it changes.
-    spoke_v2: Option<bool>,
     pub stats: GitStats,
     /// The remote host's address, once known.
     addr: Option<Ipv4Address>,
@@ -104,24 +82,17 @@ impl GitRemote {
             SshKey::Password(p) => Credential::Password(p),
         };
         let sync_ns = cfg.sync_interval_s.saturating_mul(1_000_000_000);
+        let pin = cfg.ssh_authenticator.clone();
         Some(GitRemote {
+            client: Client::new(remote.clone(), pin.is_some(), now, sync_ns),
             remote,
             cred,
-            pin: cfg.ssh_authenticator.clone(),
+            pin,
             own: alloc::format!("{}", cfg.net.ipv4.address()),
             checkout: None,
-            conn: None,
-            idle: None,
+            link: None,
             closing: Vec::new(),
-            fetch_wanted: true,
-            next_fetch_ns: now,
-            backoff_ns: FIRST_BACKOFF_NS,
-            sync_ns,
-            next_sync_ns: now.saturating_add(sync_ns),
             update: None,
-            host_key_logged: false,
-            v2: true,
-            spoke_v2: None,
             stats: GitStats::default(),
             addr: None,
             fetch_seq: 0,
@@ -130,8 +101,7 @@ impl GitRemote {
 
     /// A signed NOTIFY arrived: fetch as soon as the connection is free.
     pub fn notify(&mut self, now: u64) {
-        self.fetch_wanted = true;
-        self.next_fetch_ns = now;
+        self.client.schedule.now(now);
     }
 
     /// Drive the connection and start the next job. Returns whether
@@ -145,92 +115,35 @@ impl GitRemote {
         now: u64,
     ) -> (bool, Vec<Reply>) {
         let mut replies = Vec::new();
-        let mut busy = false;
         conn::reap(net, &mut self.closing);
-        if self.sync_ns > 0 && now >= self.next_sync_ns {
-            self.next_sync_ns = now + self.sync_ns;
-            self.fetch_wanted = true;
+        let mut busy = match (self.link.as_mut(), self.client.conn()) {
+            (Some(link), Some(c)) => link.pump(net, now, c),
+            _ => false,
+        };
+        if let Some(done) = self.client.poll(now) {
+            self.finish(platform, dns, done, now, &mut replies);
+            busy = true;
         }
-        self.pump_idle(net, now);
-        if let Some((c, _)) = self.conn.as_mut() {
-            busy |= c.pump(net, now);
-            if let Some(outcome) = c.conn.poll(now) {
-                let (mut c, job) = self.conn.take().expect("connection present");
-                self.log_host_key(&c.conn);
-                let ahead_failed = c.conn.ahead() && matches!(job, Job::Fetch(_));
-                if c.conn.reused() && (!c.conn.started() || ahead_failed) && outcome.is_err() {
-                    // The kept connection was gone before the command
-                    // started (or the upload-pack started ahead was):
-                    // nothing happened remotely; do it again on a new one
-                    // (a push's UPDATE is still held).
-                    log::info!(
-                        "git: the kept connection to {} is gone; opening a new one",
-                        self.remote.host
-                    );
-                    c.close(net, &mut self.closing);
-                    if matches!(job, Job::Fetch(_)) {
-                        self.fetch_wanted = true;
-                        self.next_fetch_ns = now;
-                    }
-                    return (true, replies);
-                }
-                let ok = outcome.is_ok();
-                let outcome = self.note_protocol(&c.conn, outcome);
-                let described = outcome.map(|o| o.map_err(|e| c.describe(&e)));
-                if ok {
-                    // After a fetch the next fetch's upload-pack starts
-                    // ahead (v2 only). Not after a push: pushes come in
-                    // bursts (UPDATEs, ACME) and the next one would wait
-                    // for it to end (~200 ms here, 4.2 -> 5+ pushes/s).
-                    let ahead =
-                        (matches!(job, Job::Fetch(_)) && self.v2 && self.spoke_v2 == Some(true))
-                            .then(|| self.remote.upload_pack_v2());
-                    if c.conn.rest(ahead) {
-                        self.idle = Some((c, now + KEEP_NS));
-                    } else {
-                        c.close(net, &mut self.closing);
-                    }
-                } else {
-                    c.close(net, &mut self.closing);
-                }
-                match described {
-                    Some(outcome) => self.finish(platform, dns, job, outcome, now, &mut replies),
-                    // The v2 command form was refused: again at once, plainly.
-                    None => {
-                        self.fetch_wanted = true;
-                        self.next_fetch_ns = now;
-                    }
-                }
-                busy = true;
-            }
-        }
-        if self.conn.is_none() && self.resolve(platform, resolver, now) {
+        self.close_stale(net);
+        if !self.client.busy() && self.resolve(platform, resolver, now) {
             busy |= self.start_next(platform, net, dns, now, &mut replies);
         }
         (busy, replies)
     }
 
-    /// Keep the idle connection's bytes moving; close it when the remote
-    /// did or when it has been idle too long.
-    fn pump_idle(&mut self, net: &mut Net, now: u64) {
-        let Some((idle, until)) = self.idle.as_mut() else {
-            return;
-        };
-        idle.pump(net, now);
-        if idle.conn.resting() && now < *until {
-            return;
-        }
-        if let Some((idle, until)) = self.idle.take() {
-            log::debug!(
-                "git: closing the idle connection to {} ({})",
-                self.remote.host,
-                if now >= until {
-                    "idle too long"
-                } else {
-                    "closed by the remote"
-                }
-            );
-            idle.close(net, &mut self.closing);
+    /// Close the socket whose connection the client dropped or replaced.
+    fn close_stale(&mut self, net: &mut Net) {
+        let live = self
+            .client
+            .conn()
+            .is_some()
+            .then(|| self.client.generation());
+        if let Some(link) = self.link.take() {
+            if Some(link.generation) == live {
+                self.link = Some(link);
+            } else {
+                link.close(net, &mut self.closing);
+            }
         }
     }
 
@@ -266,31 +179,7 @@ impl GitRemote {
 
     /// When [`GitRemote::run`] must run next at the latest.
     pub fn next_deadline(&self) -> u64 {
-        let mut t = match &self.conn {
-            Some((c, _)) => c.conn.next_deadline(),
-            None if self.fetch_wanted => self.next_fetch_ns,
-            None => u64::MAX,
-        };
-        if self.sync_ns > 0 {
-            t = t.min(self.next_sync_ns);
-        }
-        if let Some((_, until)) = &self.idle {
-            t = t.min(*until);
-        }
-        t
-    }
-
-    fn log_host_key(&mut self, c: &Conn) {
-        if self.host_key_logged || self.pin.is_some() {
-            return;
-        }
-        if let Some(fp) = c.observed_host_key() {
-            log::warn!(
-                "git remote {}: host key {fp} ACCEPTED WITHOUT CHECK; pin it with --ssh-authenticator={fp}",
-                self.remote.host
-            );
-            self.host_key_logged = true;
-        }
+        self.client.next_deadline()
     }
 
     fn start_next<P: Platform>(
@@ -307,7 +196,7 @@ impl GitRemote {
         if let Some(u) = self.update.take() {
             return self.step_update(platform, net, dns, u, now, replies);
         }
-        if self.fetch_wanted && now >= self.next_fetch_ns {
+        if self.client.schedule.due(now) {
             self.start_fetch(platform, net, dns, now, replies);
             return true;
         }
@@ -326,127 +215,81 @@ impl GitRemote {
     ) {
         let haves = self.checkout.iter().map(|c| c.head).collect();
         let max_pack = pack_limits(platform).max_total.min(MAX_PACK);
-        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, self.v2, max_pack));
+        let v2 = self.client.v2();
+        let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, v2, max_pack));
         log::debug!(
             "git: fetching {} from {}",
             self.remote.branch,
             self.remote.host
         );
-        let command = if self.v2 {
-            self.remote.upload_pack_v2()
-        } else {
-            self.remote.command("git-upload-pack")
-        };
+        let command = self.client.fetch_command();
         self.fetch_seq += 1;
         let seq = self.fetch_seq;
         match self.open(platform, net, &command, op, Job::Fetch(seq), now) {
             Ok(Opened::Started) => dns.holds.started(seq),
-            Ok(Opened::Wait) => {
-                self.fetch_wanted = true;
-                self.next_fetch_ns = now;
-            }
+            Ok(Opened::Wait) => {}
             Err(e) => self.fetch_failed(dns, &e, now, replies),
         }
     }
 
-    /// Log the protocol a fetch spoke when it changes. A remote that
-    /// refused the v2 command form (git-shell) gets the plain command from
-    /// now on: None, fetch again at once.
-    fn note_protocol(
-        &mut self,
-        c: &Conn,
-        outcome: Result<Outcome, SessionError>,
-    ) -> Option<Result<Outcome, SessionError>> {
-        match (&outcome, c.fetch_v2()) {
-            (Err(SessionError::RemoteExit(why)), Some(_)) if self.v2 && refused_command(why) => {
-                log::info!(
-                    "git: the remote refused `env GIT_PROTOCOL=version=2 ...` ({why}); using protocol v0"
-                );
-                self.v2 = false;
-                None
-            }
-            (Ok(_), Some(v2)) if self.spoke_v2 != Some(v2) => {
-                log::info!(
-                    "git: the remote speaks protocol {}",
-                    if v2 { "v2" } else { "v0" }
-                );
-                self.spoke_v2 = Some(v2);
-                Some(outcome)
-            }
-            _ => Some(outcome),
-        }
-    }
-
+    /// Run `command` for `job`: on the kept connection, or on a new one.
     fn open<P: Platform>(
         &mut self,
         platform: &mut P,
         net: &mut Net,
         command: &str,
-        mut op: Op,
+        op: Op,
         job: Job,
         now: u64,
     ) -> Result<Opened, String> {
-        let timeouts = Timeouts::default();
-        if let Some((mut idle, until)) = self.idle.take() {
-            match idle.conn.run(command, op, now, timeouts) {
-                Ok(()) => {
-                    log::debug!(
-                        "git: {command} on the kept connection{}",
-                        if idle.conn.ahead() {
-                            " (started ahead)"
-                        } else {
-                            ""
-                        }
-                    );
-                    self.conn = Some((idle, job));
-                    return Ok(Opened::Started);
-                }
-                Err(back) if back.wait => {
-                    // The upload-pack started ahead is ending: the
-                    // connection takes the command in a moment.
-                    self.idle = Some((idle, until));
-                    return Ok(Opened::Wait);
-                }
-                Err(back) => {
-                    idle.close(net, &mut self.closing);
-                    op = back.op;
-                }
+        let (remote, cred, pin) = (&self.remote, &self.cred, self.pin.as_deref());
+        let connect = || SshExec::new(&remote.user, cred.clone(), command, pin);
+        match self.client.start(command, op, job, now, connect) {
+            Start::Reused => return Ok(Opened::Started),
+            Start::Wait => return Ok(Opened::Wait),
+            Start::New => self.close_stale(net),
+        }
+        let opened = self
+            .addr
+            .ok_or_else(|| String::from("the remote's address is not known"))
+            .and_then(|ip| {
+                let target = IpEndpoint::new(IpAddress::Ipv4(ip), self.remote.port);
+                let generation = self.client.generation();
+                Link::open(net, target, platform.ephemeral_port(), generation)
+            });
+        match opened {
+            Ok(link) => {
+                self.link = Some(link);
+                Ok(Opened::Started)
+            }
+            Err(e) => {
+                self.client.abandon();
+                Err(e)
             }
         }
-        let ip = self.addr.ok_or("the remote's address is not known")?;
-        let target = IpEndpoint::new(IpAddress::Ipv4(ip), self.remote.port);
-        let ssh = SshExec::new(
-            &self.remote.user,
-            self.cred.clone(),
-            command,
-            self.pin.as_deref(),
-        );
-        let conn = Conn::new(ssh, op, now, timeouts);
-        self.conn = Some((
-            Link::open(net, target, platform.ephemeral_port(), conn)?,
-            job,
-        ));
-        Ok(Opened::Started)
     }
 
     fn finish<P: Platform>(
         &mut self,
         platform: &mut P,
         dns: &mut Dns,
-        job: Job,
-        outcome: Result<Outcome, String>,
+        done: Done,
         now: u64,
         replies: &mut Vec<Reply>,
     ) {
-        let seq = match job {
+        let target = self.link.as_ref().map(|l| l.target);
+        let outcome = done.outcome.map_err(|e| match target {
+            Some(t) => conn::describe(&e, t, done.connected),
+            None => alloc::format!("{e}"),
+        });
+        let seq = match done.job {
             Job::Fetch(n) => Some(n),
             Job::Push(_) => None,
         };
-        match (job, outcome) {
+        match (done.job, outcome) {
             (Job::Fetch(_), Ok(Outcome::Fetched(f))) => match self.fetched(platform, dns, f) {
                 Ok(()) => {
-                    self.fetch_wanted = false;
-                    self.backoff_ns = FIRST_BACKOFF_NS;
+                    self.client.schedule.succeeded();
                     self.stats.fetches += 1;
                     self.stats.last_sync_s = platform.wall_clock_ns() / 1_000_000_000;
                 }
@@ -467,14 +310,12 @@ impl GitRemote {
 
     fn fetch_failed(&mut self, dns: &mut Dns, e: &str, now: u64, replies: &mut Vec<Reply>) {
         self.stats.fetch_failures += 1;
+        let wait = self.client.schedule.failed(now);
         log::error!(
             "git: fetch from {} failed: {e}; retrying in {} s, serving the loaded zones",
             self.remote.host,
-            self.backoff_ns / 1_000_000_000
+            wait / 1_000_000_000
         );
-        self.fetch_wanted = true;
-        self.next_fetch_ns = now + self.backoff_ns;
-        self.backoff_ns = (self.backoff_ns * 2).min(MAX_BACKOFF_NS);
         if let Some(u) = self.update.take() {
             replies.extend(u.fail(dns, "the fetch before re-applying failed"));
         }
@@ -522,13 +363,6 @@ fn pack_limits<P: Platform>(platform: &P) -> Limits {
     platform
         .heap_usage()
         .map_or_else(Limits::default, |(_, free)| Limits::for_memory(free))
-}
-
-/// Does the remote's message say it would not run the command form (as
-/// git-shell says "unrecognized command"), rather than a repository error?
-fn refused_command(why: &str) -> bool {
-    let w = why.to_ascii_lowercase();
-    w.contains("command") && !w.contains("repositor")
 }
 
 /// Keep the zone files on the storage device (when there is one), so a
