@@ -261,8 +261,13 @@ pub fn allows(key: &Name, op: Op, zone: &Name) -> bool {
 }
 
 /// What a MAC covers besides a prior MAC (RFC 8945 4.3): the message as
-/// signed (4.3.2) and the TSIG variables of `t` (4.3.3).
-fn signed_and_variables(msg: &[u8], t: &TsigRr) -> (Vec<u8>, Vec<u8>) {
+/// signed (4.3.2) and the TSIG variables of `t` (4.3.3), or only its timers
+/// for a message after the first of a multi-message answer (5.3.1).
+pub(crate) fn signed_and_variables(
+    msg: &[u8],
+    t: &TsigRr,
+    timers_only: bool,
+) -> (Vec<u8>, Vec<u8>) {
     let vars = variables(
         &t.key_name,
         &t.algorithm,
@@ -270,7 +275,7 @@ fn signed_and_variables(msg: &[u8], t: &TsigRr) -> (Vec<u8>, Vec<u8>) {
         t.fudge,
         t.error,
         &t.other,
-        false,
+        timers_only,
     );
     (unsigned_part(msg, t), vars)
 }
@@ -310,7 +315,7 @@ pub fn verify(
     if t.mac.len() < (full / 2).max(10) {
         return Err(notauth(BADTRUNC, None, &t));
     }
-    let (signed, vars) = signed_and_variables(msg, &t);
+    let (signed, vars) = signed_and_variables(msg, &t, false);
     let mac_of = |k: &Key| hmac(k.algorithm, &k.secret, &[&signed, &vars]);
     let Some(key) = core::iter::once(first)
         .chain(keys)
@@ -462,7 +467,7 @@ pub fn verify_response(
         return Err(notauth(t.error));
     }
     // RFC 8945 4.3.1: a response's MAC covers the request MAC first.
-    let (signed, vars) = signed_and_variables(msg, &t);
+    let (signed, vars) = signed_and_variables(msg, &t, false);
     let expect = hmac(
         key.algorithm,
         &key.secret,

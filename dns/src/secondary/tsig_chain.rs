@@ -151,16 +151,7 @@ impl Chain {
             return Err(ChainError::BadSig);
         }
         // RFC 8945 4.3.3 for the first message, 5.3.1 (timers) after it.
-        let vars = tsig::variables(
-            &t.key_name,
-            &t.algorithm,
-            t.time_signed,
-            t.fudge,
-            t.error,
-            &t.other,
-            !self.first,
-        );
-        let signed = tsig::unsigned_part(msg, t);
+        let (signed, vars) = tsig::signed_and_variables(msg, t, !self.first);
         let mut m = self.running().clone_state();
         m.update(&signed);
         m.update(&vars);
