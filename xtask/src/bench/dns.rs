@@ -111,12 +111,12 @@ struct Row {
 }
 
 /// A server under test.
-struct Server {
-    name: &'static str,
+pub(super) struct Server {
+    pub(super) name: &'static str,
     child: Child,
     /// Namespace the client runs in, and the address it asks.
-    client_ns: String,
-    addr: &'static str,
+    pub(super) client_ns: String,
+    pub(super) addr: &'static str,
 }
 
 impl Drop for Server {
@@ -141,7 +141,7 @@ pub(super) struct VethPair {
     pub(super) server: String,
     pub(super) client: String,
     /// The client end of the veth.
-    client_dev: String,
+    pub(super) client_dev: String,
 }
 
 impl VethPair {
@@ -413,62 +413,87 @@ const PROTECT_ON: &[&str] = &["--rrl-rate=1000000", "--cookies=1"];
 /// The client cookie every query carries in the "on" rows (dnsperf -E).
 const COOKIE_OPT: &str = "10:0102030405060708";
 
-fn start_gitns(
-    vm: bool,
-    metrics: bool,
-    dir: &Path,
-    protect: bool,
-) -> Result<(Server, Netns), String> {
-    let tag = match (vm, metrics, protect) {
-        (true, _, true) => "gvmr",
-        (true, false, _) => "gvm",
-        (true, true, _) => "gvmm",
-        _ => "gux",
-    };
-    let protection = if protect { PROTECT_ON } else { PROTECT_OFF };
-    let ns = Netns::create(&format!("gitns-b{tag}-{}", std::process::id()))?;
+/// One way of running gitns in a row of a benchmark.
+pub(super) struct GitnsRow {
+    /// The image under gitns-hvt, or the unix platform.
+    pub(super) vm: bool,
+    /// With the tender's `--metrics` endpoint.
+    pub(super) metrics: bool,
+    /// Short tag naming the namespace and block file.
+    pub(super) tag: &'static str,
+    /// The row's name in the tables.
+    pub(super) name: &'static str,
+    /// Image arguments after the addresses.
+    pub(super) args: &'static [&'static str],
+}
+
+impl GitnsRow {
+    /// The rows of `bench dns`, by their key.
+    fn of(which: &str) -> GitnsRow {
+        let (vm, metrics, tag, name, args) = match which {
+            "vm-rrl" => (
+                true,
+                false,
+                "gvmr",
+                "gitns (VM, RRL + cookies on)",
+                PROTECT_ON,
+            ),
+            "vm-metrics" => (
+                true,
+                true,
+                "gvmm",
+                "gitns (VM, gitns-hvt --metrics)",
+                PROTECT_OFF,
+            ),
+            "vm" => (true, false, "gvm", "gitns (VM, gitns-hvt)", PROTECT_OFF),
+            _ => (false, false, "gux", "gitns (unix platform)", PROTECT_OFF),
+        };
+        GitnsRow {
+            vm,
+            metrics,
+            tag,
+            name,
+            args,
+        }
+    }
+}
+
+/// gitns serving the bench zone from its storage device in a namespace of
+/// its own (guest 10.0.0.2), answering before this returns.
+pub(super) fn start_gitns(row: &GitnsRow, dir: &Path) -> Result<(Server, Netns), String> {
+    let ns = Netns::create(&format!("gitns-b{}-{}", row.tag, std::process::id()))?;
     add_sources(&ns.name, &ns.tap)?;
-    let zones = dir.join("zones");
-    let dev = dir.join(format!("{tag}.tar"));
-    crate::zones::pack(&zones, &dev)?;
-    let child = if vm {
+    let dev = dir.join(format!("{}.tar", row.tag));
+    crate::zones::pack(&dir.join("zones"), &dev)?;
+    let addrs = [
+        "--ipv4=10.0.0.2/24",
+        "--ipv4-gateway=10.0.0.1",
+        "-l",
+        "warn",
+    ];
+    let child = if row.vm {
         let mut c = pinned(0, &ns.name, &build::tender(true)?);
         c.args(["--quiet", "--mem=256", "--net:service=tap0"]);
-        if metrics {
+        if row.metrics {
             c.arg("--metrics=127.0.0.1:9100");
         }
         c.arg(format!("--block:storage={}", dev.display()))
             .arg(build::image_storage(true)?)
-            .args([
-                "--ipv4=10.0.0.2/24",
-                "--ipv4-gateway=10.0.0.1",
-                "-l",
-                "warn",
-            ])
-            .args(protection);
+            .args(addrs)
+            .args(row.args);
         c.spawn()
     } else {
         let mut c = pinned(0, &ns.name, &build::unix(true)?);
         c.arg("--net:service=tap0")
             .arg(format!("--block:storage={}", dev.display()))
-            .args([
-                "--",
-                "--ipv4=10.0.0.2/24",
-                "--ipv4-gateway=10.0.0.1",
-                "-l",
-                "warn",
-            ])
-            .args(protection);
+            .arg("--")
+            .args(addrs)
+            .args(row.args);
         c.spawn()
     }
     .map_err(|e| e.to_string())?;
     let s = Server {
-        name: match (vm, metrics, protect) {
-            (true, _, true) => "gitns (VM, RRL + cookies on)",
-            (true, false, _) => "gitns (VM, gitns-hvt)",
-            (true, true, _) => "gitns (VM, gitns-hvt --metrics)",
-            _ => "gitns (unix platform)",
-        },
+        name: row.name,
         child,
         client_ns: ns.name.clone(),
         addr: "10.0.0.2",
@@ -477,14 +502,14 @@ fn start_gitns(
     Ok((s, ns))
 }
 
-/// NSD with its RRL off (`rrl-ratelimit: 0`), or on at a rate the bench
-/// does not reach (the "on" row, as gitns's) with cookies answered.
-fn start_nsd(dir: &Path, pair: &VethPair, rrl: bool) -> Result<Server, String> {
-    let d = dir.join(if rrl { "nsd-rrl" } else { "nsd" });
-    let rrl_conf = if rrl {
-        "rrl-ratelimit: 1000000\n  rrl-whitelist-ratelimit: 1000000"
-    } else {
-        "rrl-ratelimit: 0"
+/// NSD with its RRL off (`rrl-ratelimit: 0`), or on at `rrl` responses
+/// per second (the "on" row of `bench dns` gives a rate it does not reach,
+/// as gitns's; `bench flood` NSD's default 200).
+pub(super) fn start_nsd(dir: &Path, pair: &VethPair, rrl: Option<u32>) -> Result<Server, String> {
+    let d = dir.join(if rrl.is_some() { "nsd-rrl" } else { "nsd" });
+    let rrl_conf = match rrl {
+        Some(r) => format!("rrl-ratelimit: {r}\n  rrl-whitelist-ratelimit: {r}\n  rrl-slip: 2"),
+        None => "rrl-ratelimit: 0".to_string(),
     };
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let conf = format!(
@@ -497,7 +522,7 @@ fn start_nsd(dir: &Path, pair: &VethPair, rrl: bool) -> Result<Server, String> {
     c.arg("-d").arg("-c").arg(d.join("nsd.conf"));
     let child = c.spawn().map_err(|e| format!("nsd: {e}"))?;
     let s = Server {
-        name: if rrl { "NSD (RRL on)" } else { "NSD" },
+        name: if rrl.is_some() { "NSD (RRL on)" } else { "NSD" },
         child,
         client_ns: pair.client.clone(),
         addr: "10.0.1.2",
@@ -609,15 +634,19 @@ pub fn run(quick: bool) -> Result<(), String> {
         };
         let (server, _ns) = match which {
             "vm" | "vm-metrics" | "vm-rrl" => {
-                let (s, n) = start_gitns(true, which == "vm-metrics", &dir, which == "vm-rrl")?;
+                let (s, n) = start_gitns(&GitnsRow::of(which), &dir)?;
                 (s, Some(n))
             }
             "unix" => {
-                let (s, n) = start_gitns(false, false, &dir, false)?;
+                let (s, n) = start_gitns(&GitnsRow::of(which), &dir)?;
                 (s, Some(n))
             }
             "nsd" | "nsd-rrl" => (
-                start_nsd(&dir, pair.as_ref().ok_or("pair")?, which == "nsd-rrl")?,
+                start_nsd(
+                    &dir,
+                    pair.as_ref().ok_or("pair")?,
+                    (which == "nsd-rrl").then_some(1_000_000),
+                )?,
                 None,
             ),
             _ => (

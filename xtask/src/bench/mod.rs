@@ -1,4 +1,4 @@
-//! `cargo xtask bench [boot|size|dns|query|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|size|dns|flood|query|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 //! `cargo xtask bench soak [--minutes N] [--qps Q]` (not part of the
 //! default set: it runs for N minutes).
@@ -8,6 +8,7 @@ pub mod allocs;
 mod appliance;
 mod boot;
 mod dns;
+mod flood;
 mod git;
 pub mod icmp;
 mod idle;
@@ -61,6 +62,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"dns") {
         dns::run(quick)?;
     }
+    if all || which.contains(&"flood") {
+        flood::run(quick)?;
+    }
     if all || which.contains(&"query") {
         query::run(quick)?;
     }
@@ -86,10 +90,19 @@ pub fn main(args: &[String]) -> Result<(), String> {
     for w in &which {
         if !matches!(
             *w,
-            "boot" | "size" | "dns" | "query" | "zone" | "appliance" | "git" | "ops" | "acme"
+            "boot"
+                | "size"
+                | "dns"
+                | "flood"
+                | "query"
+                | "zone"
+                | "appliance"
+                | "git"
+                | "ops"
+                | "acme"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, size, dns, query, zone, appliance, git, ops, acme, soak)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, flood, query, zone, appliance, git, ops, acme, soak)"
             ));
         }
     }
