@@ -30,6 +30,7 @@ pub mod rrl;
 pub mod rtype;
 pub mod secondary;
 pub mod serial;
+mod siphash;
 pub mod stub;
 mod svcb;
 mod text;

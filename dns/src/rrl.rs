@@ -6,7 +6,7 @@
 //! through us. Fixed-size table, no allocation after creation; time is an
 //! argument (monotonic milliseconds).
 
-use crate::cookie::SipHash24;
+use crate::siphash::{le_u64, Sip13};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::IpAddr;
@@ -202,41 +202,67 @@ impl Rrl {
         }
     }
 
-    /// The bucket: /24 of IPv4, /56 of IPv6 (NSD's and Knot's defaults).
+    /// The bucket: /24 of IPv4, /56 of IPv6 (NSD's and Knot's defaults),
+    /// the class, and the name (its last two labels for NXDOMAIN) in
+    /// lower case, hashed a word at a time.
     fn key(&self, ip: IpAddr, class: Class, name: &[u8]) -> u64 {
-        let mut h = SipHash24::new(&self.seed);
-        match ip {
-            IpAddr::V4(a) => h.write(&a.octets()[..3]),
-            IpAddr::V6(a) => h.write(&a.octets()[..7]),
-        }
-        h.write(&[class as u8]);
+        let net = match ip {
+            IpAddr::V4(a) => {
+                let o = a.octets();
+                u64::from_le_bytes([o[0], o[1], o[2], 0, 0, 0, 0, class as u8])
+            }
+            IpAddr::V6(a) => {
+                let o = a.octets();
+                u64::from_le_bytes([o[0], o[1], o[2], o[3], o[4], o[5], o[6], class as u8])
+            }
+        };
         let name = if class == Class::NxDomain {
             last_labels(name, 2)
         } else {
             name
         };
-        // Case-blind: hashed lowercased, 32 bytes at a time.
-        let mut lower = [0u8; 32];
-        for chunk in name.chunks(32) {
-            for (l, b) in lower.iter_mut().zip(chunk) {
-                *l = b.to_ascii_lowercase();
-            }
-            h.write(&lower[..chunk.len()]);
+        let mut h = Sip13::new(&self.seed);
+        h.block(net);
+        let mut words = name.chunks_exact(8);
+        for w in &mut words {
+            h.block(ascii_lower(le_u64(w)));
         }
-        h.finish().max(1)
+        let rest = words.remainder();
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        h.finish(ascii_lower(u64::from_le_bytes(tail)), 8 + name.len())
+            .max(1)
     }
 }
 
-/// The last `n` labels of an uncompressed wire name.
+/// Each byte of `w` that is an ASCII capital letter made lower case, all
+/// eight at once (label lengths, at most 63, are never letters).
+fn ascii_lower(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte (the top bit set aside): >= 'A', and > 'Z'.
+    let low7 = w & !HIGH;
+    let ge_a = low7 + ONES * (0x80 - b'A' as u64);
+    let gt_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+    let upper = ge_a & !gt_z & !w & HIGH;
+    w | upper >> 2
+}
+
+/// The last `n` (1 or 2) labels of an uncompressed wire name.
 fn last_labels(name: &[u8], n: usize) -> &[u8] {
-    let mut starts = [0usize; 128];
-    let (mut count, mut at) = (0, 0);
-    while at < name.len() && name[at] != 0 && count < starts.len() {
-        starts[count] = at;
-        count += 1;
+    // Starts of the last labels seen, the newest first.
+    let mut starts = [0usize; 2];
+    let mut at = 0;
+    while at < name.len() && name[at] != 0 {
+        starts = [at, starts[0]];
         at += 1 + name[at] as usize;
     }
-    &name[starts[count.saturating_sub(n)].min(name.len())..]
+    let from = if n >= 2 && starts[1] < starts[0] {
+        starts[1]
+    } else {
+        starts[0]
+    };
+    &name[from.min(name.len())..]
 }
 
 fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
@@ -267,6 +293,26 @@ mod tests {
             exempt: alloc::vec![(v4(192, 0, 2, 0), 24)],
         };
         Rrl::new(cfg, 64, [7; 16])
+    }
+
+    #[test]
+    fn lower_case_a_word_at_a_time() {
+        let all: [u8; 256] = core::array::from_fn(|i| i as u8);
+        for w in all.chunks_exact(8) {
+            let got = ascii_lower(le_u64(w)).to_le_bytes();
+            let want: alloc::vec::Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(got[..], want[..], "{w:?}");
+        }
+    }
+
+    #[test]
+    fn last_two_labels() {
+        assert_eq!(last_labels(NAME, 2), b"\x07example\x03org\x00");
+        assert_eq!(last_labels(NAME, 1), b"\x03org\x00");
+        assert_eq!(last_labels(b"\x03org\x00", 2), b"\x03org\x00");
+        assert_eq!(last_labels(b"\x00", 2), b"\x00");
+        // A length running past the end ends the walk.
+        assert_eq!(last_labels(b"\x01a\x3fb", 2), b"\x01a\x3fb");
     }
 
     #[test]

@@ -70,7 +70,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
     }
     if which.contains(&"query-child") {
         // Internal: the one pass `bench query` counts under callgrind.
-        return query::child(args.iter().any(|a| a == "--on"));
+        let mode = if args.iter().any(|a| a == "--on") {
+            query::Mode::On
+        } else if args.iter().any(|a| a == "--edns") {
+            query::Mode::Edns
+        } else {
+            query::Mode::Off
+        };
+        return query::child(mode);
     }
     if all || which.contains(&"zone") {
         zone::run(quick)?;

@@ -103,21 +103,43 @@ fn zone() -> Result<ZoneSet, String> {
     Ok(zs)
 }
 
-/// `bench query-child [--on]`: one pass, for callgrind to count; `--on`
-/// with cookies and rate limiting.
-pub fn child(on: bool) -> Result<(), String> {
+/// What the queries of a counted pass carry and what the server does
+/// with it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// No OPT; cookies and rate limiting off.
+    Off,
+    /// An OPT with a client cookie in every query; cookies and rate
+    /// limiting off (the EDNS part of the cost alone).
+    Edns,
+    /// The same queries with cookies and rate limiting on.
+    On,
+}
+
+impl Mode {
+    fn arg(self) -> Option<&'static str> {
+        match self {
+            Mode::Off => None,
+            Mode::Edns => Some("--edns"),
+            Mode::On => Some("--on"),
+        }
+    }
+}
+
+/// `bench query-child [--edns|--on]`: one pass, for callgrind to count.
+pub fn child(mode: Mode) -> Result<(), String> {
     let mut zs = zone()?;
-    let queries = wire_queries(on)?;
+    let queries = wire_queries(mode != Mode::Off)?;
     let mut out = vec![0u8; 65535];
     let mut p = Protect::new();
-    pass(&mut zs, &queries, &mut out, on.then_some(&mut p));
+    pass(&mut zs, &queries, &mut out, (mode == Mode::On).then_some(&mut p));
     Ok(())
 }
 
 /// Instructions per query: callgrind counts the instructions executed
 /// inside `pass` by `bench query-child` (exact and repeatable, unlike
 /// time; this host's PVM exposes no PMU to `perf stat`).
-fn instructions(queries: usize, on: bool) -> Result<f64, String> {
+fn instructions(queries: usize, mode: Mode) -> Result<f64, String> {
     crate::deps::install(&[("valgrind", "valgrind")])?;
     let out = std::env::temp_dir().join(format!("gitns-callgrind-{}.out", std::process::id()));
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -127,7 +149,7 @@ fn instructions(queries: usize, on: bool) -> Result<f64, String> {
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .args(["bench", "query-child"])
-        .args(on.then_some("--on"))
+        .args(mode.arg())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -165,8 +187,9 @@ pub fn run(quick: bool) -> Result<(), String> {
         .map(|_| pass(&mut zs, &queries, &mut out, None))
         .collect();
     let s = summary(&ns);
-    let ir = instructions(queries.len(), false)?;
-    let ir_on = instructions(queries.len(), true)?;
+    let ir = instructions(queries.len(), Mode::Off)?;
+    let ir_edns = instructions(queries.len(), Mode::Edns)?;
+    let ir_on = instructions(queries.len(), Mode::On)?;
     let body = format!(
         "## Query path (host, no network)\n\n\
 Command: `cargo xtask bench query{}`. Machine: {}.\n\
@@ -175,21 +198,22 @@ The `bench dns` zone (10,000 hosts) and its {} queries answered by `authority::s
 | ns per query | {:.0} | {:.0} | {:.0} |\n\n\
 Instructions per query (callgrind, one pass: `valgrind --tool=callgrind --toggle-collect='xtask::bench::query::pass*' target/release/xtask bench query-child`): {ir:.0}.\n\n\
 Heap allocations per query (counting allocator, one pass): {allocs:.2}.\n\n\
-With DNS Cookies and rate limiting on (`bench query-child --on`: every query has an OPT with a client cookie, so every answer computes a server cookie; a rate limiter at a rate never reached): {ir_on:.0} instructions per query, {:.3} of off.\n",
+With DNS Cookies and rate limiting on (`bench query-child --on`: every query has an OPT with a client cookie, so every answer computes a server cookie; a rate limiter at a rate never reached): {ir_on:.0} instructions per query, {:.3} of off. The same queries (OPT and client cookie) with cookies and rate limiting off (`--edns`): {ir_edns:.0}; so cookies and rate limiting themselves cost {:.3} of a query that carries EDNS.\n",
         if quick { " --quick" } else { "" },
         report::machine(),
         queries.len(),
         s.min,
         s.median,
         s.max,
-        ir_on / ir
+        ir_on / ir,
+        ir_on / ir_edns
     );
     print!("{body}");
     report::write_section("query", &body)?;
     report::write_json(
         "query",
         &format!(
-            "{{\"queries\": {}, \"passes\": {passes}, \"allocs_per_query\": {allocs:.2}, \"instructions_per_query\": {ir:.0}, \"instructions_per_query_rrl_cookies\": {ir_on:.0}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
+            "{{\"queries\": {}, \"passes\": {passes}, \"allocs_per_query\": {allocs:.2}, \"instructions_per_query\": {ir:.0}, \"instructions_per_query_rrl_cookies\": {ir_on:.0}, \"instructions_per_query_edns_only\": {ir_edns:.0}, \"ns_per_query\": {{\"min\": {:.1}, \"median\": {:.1}, \"max\": {:.1}}}}}",
             queries.len(),
             s.min,
             s.median,
