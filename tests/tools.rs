@@ -81,6 +81,13 @@ fn every_tool_has_help_and_a_bad_command_line_exits_64() {
         &["run", "--net=lo"],
         &["run", "--net=nosuchtap9", "/etc/hostname"],
         &["run", "--net=lo", "/etc/hostname", "--ipv4=10.0.0.2"],
+        &[
+            "run",
+            "--net=lo",
+            "/etc/hostname",
+            "--keys=k._transfer.z:MD5:AAAA",
+        ],
+        &["run", "--net=lo", "/etc/hostname", "--primary=10.0.0.1:0"],
         &["check"],
         &["check", "--old"],
         &["check", "--frob", "x"],

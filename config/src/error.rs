@@ -2,6 +2,7 @@
 
 use alloc::string::String;
 use core::fmt;
+use gitns_dns::key_text::KeyTextError;
 
 /// A command-line error: which option and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum ConfigError {
     },
     /// Options that only work together.
     Needs(&'static str, &'static str),
+    /// A TSIG key of `--keys` (its secret is never printed).
+    Key(KeyTextError),
 }
 
 impl fmt::Display for ConfigError {
@@ -36,6 +39,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Unsupported { option, why } => write!(f, "option `{option}`: {why}"),
             ConfigError::Needs(a, b) => write!(f, "option `{a}` needs `{b}`"),
+            ConfigError::Key(e) => write!(f, "option `--keys`: {e}"),
         }
     }
 }

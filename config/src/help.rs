@@ -49,6 +49,16 @@ options:
   --rrl-slip=N            every Nth limited answer goes out truncated (TC)
                           instead of dropped (default 2; 0: drop all)
   --rrl-exempt=ADDR/N     never rate limit this network (repeatable)
+  --keys=NAME:ALG:SECRET  TSIG keys, comma-separated or repeated (ALG SHA1,
+                          SHA224, SHA256, SHA384, SHA512); a key named
+                          P.P.P.P.S.S.S.S._transfer.ZONE (or _update) makes
+                          this a secondary of ZONE from primary P.P.P.P (its
+                          own address S.S.S.S); ZONE the root: every zone
+                          of that primary
+  --primary=IP[:PORT]     the primary of those keys instead of the address
+                          in their names (IPv6: [ADDR]:PORT; port 53)
+  --catalog=NAME          publish a catalog zone NAME listing the zones
+                          served (RFC 9432), e.g. catalog.invalid
   --help                  print this text
 ";
 
@@ -88,6 +98,9 @@ pub const OPTIONS: &[(&[&str], &str)] = &[
     (&["--rrl-rate", "--rrl"], "--rrl-rate"),
     (&["--rrl-slip"], "--rrl-slip"),
     (&["--rrl-exempt"], "--rrl-exempt"),
+    (&["--keys"], "--keys"),
+    (&["--primary"], "--primary"),
+    (&["--catalog"], "--catalog"),
 ];
 
 #[cfg(test)]

@@ -24,5 +24,7 @@ pub use error::ConfigError;
 pub use gitns_git::remote::Remote;
 pub use help::HELP;
 pub use parse::parse;
-pub use types::{AcmeConfig, Config, SshKey, TcpOptions, LE_PRODUCTION, LE_STAGING};
+pub use types::{
+    AcmeConfig, Config, SecondaryConfig, SshKey, TcpOptions, LE_PRODUCTION, LE_STAGING,
+};
 pub use value::needs_resolver;

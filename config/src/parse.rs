@@ -7,6 +7,7 @@ use crate::types::{Config, SshKey, LE_PRODUCTION};
 use crate::value::*;
 use alloc::string::ToString;
 use base64::Engine;
+use gitns_dns::name::Name;
 use gitns_net::smoltcp::wire::{Ipv4Address, Ipv6Address};
 
 /// Parse a command line (arguments separated by spaces).
@@ -46,6 +47,12 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
             "--ssh-key or --ssh-password",
         ));
     }
+    if cfg.secondary.primary.is_some() && !cfg.secondary.keys.iter().any(may_transfer) {
+        return Err(ConfigError::Needs(
+            "--primary",
+            "--keys with a _transfer or _update key",
+        ));
+    }
     if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
         return Err(ConfigError::Needs(
             "--remote with a host name",
@@ -69,6 +76,7 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         "--account-key-seed" | "--email" | "--acme-server" | "--acme-ca" | "--renew-days" => {
             apply_acme(cfg, option, value)
         }
+        "--keys" | "--primary" | "--catalog" => apply_secondary(cfg, option, value),
         _ => apply_answers(cfg, option, value),
     }
 }
@@ -168,6 +176,26 @@ fn apply_acme(cfg: &mut Config, option: &'static str, value: &str) -> Result<(),
                 .ok()
                 .filter(|d| (1..=365).contains(d))
                 .ok_or(bad("a number of days 1-365"))?
+        }
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
+/// Secondary and catalog zones (issue 23).
+fn apply_secondary(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = |expected| ConfigError::bad(option, value, expected);
+    match option {
+        "--keys" => {
+            for k in value.split(',').filter(|k| !k.is_empty()) {
+                let key = gitns_dns::key_text::parse(k).map_err(ConfigError::Key)?;
+                cfg.secondary.keys.push(key);
+            }
+        }
+        "--primary" => cfg.secondary.primary = Some(parse_primary(value).ok_or(bad(PRIMARY_FORM))?),
+        "--catalog" => {
+            let name = Name::parse(value, &Name::root()).ok();
+            cfg.catalog = Some(name.filter(|n| !n.is_root()).ok_or(bad("a domain name"))?)
         }
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }
@@ -405,5 +433,77 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_seed_secondary_command_line() {
+        const S: &str = "cDK6sKyvlt8UBerZlmxuD84ih2KookJGDagJlLVNo20=";
+        let c = parse(&format!(
+            "--ipv4=10.0.42.3/24 --keys=10.0.42.2.10.0.42.3._update.mirage:SHA256:{S}"
+        ))
+        .unwrap();
+        assert_eq!(c.secondary.keys.len(), 1);
+        let k = &c.secondary.keys[0];
+        assert_eq!(k.name.to_text(), "10.0.42.2.10.0.42.3._update.mirage.");
+        assert_eq!(k.algorithm, gitns_dns::keys::Algorithm::Sha256);
+        assert_eq!(c.secondary.primary, None);
+        // Comma-separated and repeated, both forms of a key.
+        let c = parse(&format!(
+            "--keys=a._transfer.x:SHA1:{S},hmac-sha512:b._transfer.y:{S} --keys c._update.z:sha256:{S} --primary=[fd00::1]:5353"
+        ))
+        .unwrap();
+        let names: alloc::vec::Vec<_> = c.secondary.keys.iter().map(|k| k.name.to_text()).collect();
+        assert_eq!(names, ["a._transfer.x.", "b._transfer.y.", "c._update.z."]);
+        assert_eq!(
+            c.secondary
+                .primary
+                .map(|a| alloc::format!("{a}"))
+                .as_deref(),
+            Some("[fd00::1]:5353")
+        );
+        for (p, want) in [
+            ("10.0.0.1", "10.0.0.1:53"),
+            ("10.0.0.1:5300", "10.0.0.1:5300"),
+            ("fd00::1", "[fd00::1]:53"),
+        ] {
+            let c = parse(&format!("--keys=a._transfer.x:SHA1:{S} --primary={p}")).unwrap();
+            assert_eq!(alloc::format!("{}", c.secondary.primary.unwrap()), want);
+        }
+        let c = parse("--catalog=catalog.invalid").unwrap();
+        assert_eq!(c.catalog.unwrap().to_text(), "catalog.invalid.");
+    }
+
+    #[test]
+    fn secondary_option_errors() {
+        const S: &str = "cDK6sKyvlt8UBerZlmxuD84ih2KookJGDagJlLVNo20=";
+        for bad in [
+            "--keys=k:MD5:AAAA".to_string(),
+            "--keys=k:SHA256".to_string(),
+            "--keys=k:SHA256:!!".to_string(),
+            format!("--keys=k:SHA256:{S},x:SHA256"),
+        ] {
+            let e = parse(&bad).unwrap_err();
+            assert!(matches!(e, ConfigError::Key(_)), "{bad}: {e:?}");
+            assert!(!alloc::format!("{e}").contains(S), "{e}");
+        }
+        for bad in [
+            "--primary=10.0.0.1:0",
+            "--primary=0.0.0.0",
+            "--primary=host:53",
+            "--catalog=.",
+            "--catalog=a..b",
+        ] {
+            let e = parse(&format!("--keys=a._transfer.x:SHA1:{S} {bad}")).unwrap_err();
+            assert!(matches!(e, ConfigError::BadValue { .. }), "{bad}: {e:?}");
+        }
+        assert_eq!(
+            parse(&format!(
+                "--keys=personal._notify.x:SHA1:{S} --primary=10.0.0.1"
+            )),
+            Err(ConfigError::Needs(
+                "--primary",
+                "--keys with a _transfer or _update key"
+            ))
+        );
     }
 }

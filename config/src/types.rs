@@ -3,6 +3,9 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+use core::net::SocketAddr;
+use gitns_dns::keys::Key;
+use gitns_dns::name::Name;
 use gitns_git::remote::Remote;
 use gitns_net::smoltcp::wire::Ipv4Address;
 use gitns_net::NetConfig;
@@ -39,6 +42,22 @@ pub struct Config {
     pub cookies: bool,
     /// `--rrl-rate`, `--rrl-slip`, `--rrl-exempt` (`--rrl=0`: off).
     pub rrl: gitns_dns::rrl::Config,
+    /// `--keys`, `--primary`: zones followed from a primary (issue 23).
+    pub secondary: SecondaryConfig,
+    /// `--catalog=NAME`: publish a catalog zone of the zones served
+    /// (RFC 9432).
+    pub catalog: Option<Name>,
+}
+
+/// The secondary's options. `keys` in the seed's form
+/// (`<primary>.<secondary>._transfer.<zone>`) name what to follow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecondaryConfig {
+    /// `--keys=NAME:ALG:SECRET[,...]` (repeatable).
+    pub keys: Vec<Key>,
+    /// `--primary=IP[:PORT]`: the primary of every key, instead of the
+    /// address in the key's name (IPv6, another port).
+    pub primary: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -60,6 +79,8 @@ impl Default for Config {
             answers: Default::default(),
             cookies: true,
             rrl: Default::default(),
+            secondary: SecondaryConfig::default(),
+            catalog: None,
         }
     }
 }
@@ -166,5 +187,11 @@ mod tests {
         };
         let a = format!("{a:?}");
         assert!(!a.contains("SECRET") && a.contains("staging"), "{a}");
+        let c = crate::parse("--keys=a._transfer.x:SHA256:c2VjcmV0").unwrap();
+        let c = format!("{c:?}");
+        assert!(
+            !c.contains("c2VjcmV0") && c.contains("a._transfer.x."),
+            "{c}"
+        );
     }
 }

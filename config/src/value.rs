@@ -6,6 +6,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine;
+use core::net::{IpAddr, SocketAddr};
+use gitns_dns::keys::Key;
 use gitns_git::remote::Remote;
 use gitns_net::smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 
@@ -135,6 +137,25 @@ pub(crate) fn parse_level(s: &str) -> Option<log::LevelFilter> {
         "trace" => log::LevelFilter::Trace,
         _ => return None,
     })
+}
+
+pub(crate) const PRIMARY_FORM: &str = "IP or IP:PORT (IPv6: ADDR or [ADDR]:PORT)";
+
+/// `--primary`: an address, with the port (53 unless given).
+pub(crate) fn parse_primary(value: &str) -> Option<SocketAddr> {
+    let port = gitns_dns::secondary::source::PORT;
+    let addr = match value.parse::<IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        Err(_) => value.parse::<SocketAddr>().ok()?,
+    };
+    (addr.port() != 0 && !addr.ip().is_unspecified()).then_some(addr)
+}
+
+/// Does this key name a zone to follow (`_transfer`/`_update`, RFC 8945
+/// key names as the seeds write them)?
+pub(crate) fn may_transfer(key: &Key) -> bool {
+    gitns_dns::tsig::permission(&key.name)
+        .is_some_and(|(op, _)| op >= gitns_dns::tsig::Op::Transfer)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod dnssec;
 pub mod edns;
 pub mod journal;
+pub mod key_text;
 pub mod keys;
 mod loc;
 pub mod lookup;

@@ -5,48 +5,20 @@
 //! Keys: `NAME:ALG:SECRET` (the seeds' form, ALG SHA1/SHA224/SHA256/
 //! SHA384/SHA512) or `hmac-sha256:NAME:SECRET` (dig's form).
 
-use gitns_dns::keys::{Algorithm, Key};
+use gitns_dns::key_text::KeyTextError;
+use gitns_dns::keys::Key;
 use gitns_dns::message::Header;
 use gitns_dns::name::Name;
 use gitns_dns::rtype::SOA;
 use gitns_dns::tsig::{self, Op, TsigError};
 use gitns_dns::wire::{Reader, WireError};
 
-fn algorithm(s: &str) -> Option<Algorithm> {
-    Some(match s.to_ascii_lowercase().trim_start_matches("hmac-") {
-        "sha1" => Algorithm::Sha1,
-        "sha224" => Algorithm::Sha224,
-        "sha256" => Algorithm::Sha256,
-        "sha384" => Algorithm::Sha384,
-        "sha512" => Algorithm::Sha512,
-        _ => return None,
-    })
-}
-
-/// Parse a key in either accepted form.
+/// Parse a key in either accepted form (`gitns_dns::key_text`).
 pub fn parse_key(s: &str) -> Result<Key, String> {
-    let parts: Vec<&str> = s.splitn(3, ':').collect();
-    let [a, b, c] = parts[..] else {
-        return Err(format!(
-            "key `{s}`: expected NAME:ALG:SECRET or hmac-ALG:NAME:SECRET"
-        ));
-    };
-    let (name, alg, secret) = if a.to_ascii_lowercase().starts_with("hmac-") {
-        (b, a, c)
-    } else {
-        (a, b, c)
-    };
-    let algorithm = algorithm(alg).ok_or_else(|| {
-        format!("key `{name}`: unsupported algorithm {alg} (SHA1, SHA224, SHA256, SHA384, SHA512)")
-    })?;
-    let secret = gitns_dns::base64::decode(secret)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("key `{name}`: secret is not base64"))?;
-    let name = Name::parse(name, &Name::root()).map_err(|e| format!("key name `{name}`: {e}"))?;
-    Ok(Key {
-        name,
-        algorithm,
-        secret,
+    gitns_dns::key_text::parse(s).map_err(|e| match e {
+        // The text may hold the secret: not echoed.
+        KeyTextError::Form => format!("key: {e}"),
+        e => e.to_string(),
     })
 }
 
