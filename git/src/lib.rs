@@ -12,11 +12,17 @@ pub mod checkout;
 pub mod client;
 #[cfg(feature = "ssh")]
 pub mod conn;
+#[cfg(feature = "http")]
+pub mod daemon;
 pub mod delta;
 #[cfg(feature = "ssh")]
 pub mod exec;
 #[cfg(all(test, feature = "ssh"))]
 mod fake;
+#[cfg(feature = "http")]
+pub mod http_fetch;
+#[cfg(feature = "http")]
+pub mod location;
 pub mod object;
 pub mod oid;
 pub mod pack;
@@ -26,6 +32,10 @@ pub mod remote;
 pub mod schedule;
 #[cfg(feature = "ssh")]
 pub mod session;
+#[cfg(feature = "http")]
+pub mod smart_http;
 #[cfg(feature = "ssh")]
 pub mod ssh;
+#[cfg(feature = "http")]
+pub mod transfer;
 pub mod zlib;

@@ -26,6 +26,8 @@ pub enum RemoteError {
     BadPort(String),
     /// A character the remote command line cannot carry safely.
     BadChar(char),
+    /// An `https://` or `git://` URL that does not parse.
+    Url(String),
 }
 
 impl fmt::Display for RemoteError {
@@ -33,11 +35,12 @@ impl fmt::Display for RemoteError {
         match self {
             RemoteError::Scheme(s) => write!(
                 f,
-                "scheme `{s}` is not supported (use git@host:path or ssh://user@host[:port]/path)"
+                "scheme `{s}` is not supported (use git@host:path, ssh://user@host[:port]/path, https://host/path or git://host/path)"
             ),
             RemoteError::Empty(what) => write!(f, "the {what} is empty"),
             RemoteError::BadPort(p) => write!(f, "`{p}` is not a port number"),
             RemoteError::BadChar(c) => write!(f, "character {c:?} is not allowed in a remote"),
+            RemoteError::Url(e) => write!(f, "{e}"),
         }
     }
 }

@@ -4,7 +4,8 @@
 use crate::util::run_ok;
 use std::process::Command;
 
-/// (program that must exist, Debian package providing it).
+/// (program that must exist, or an absolute path of a file, Debian
+/// package providing it).
 pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("ping", "iputils-ping"),
@@ -20,12 +21,17 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
     ("git", "git"),
+    ("lighttpd", "lighttpd"),
+    ("/usr/lib/lighttpd/mod_openssl.so", "lighttpd-mod-openssl"),
     ("pebble", "pebble"),
     ("openssl", "openssl"),
     ("qemu-system-x86_64", "qemu-system-x86"),
 ];
 
 fn have(program: &str) -> bool {
+    if program.starts_with('/') {
+        return std::path::Path::new(program).exists();
+    }
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(std::process::Stdio::null())
