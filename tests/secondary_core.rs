@@ -13,7 +13,6 @@ mod common;
 use common::*;
 use gitns_dns::keys::{Algorithm, Key};
 use gitns_dns::name::Name;
-use gitns_dns::notify_out::Target;
 use gitns_dns::secondary::{ixfr_apply, source, Action, Now, Received, Secondary};
 use gitns_dns::wire::Reader;
 use gitns_dns::zone::parser::parse_str;
@@ -100,7 +99,7 @@ impl Driver {
                 break (udp, tcp);
             }
         };
-        let sources = source::of_keys(&[k], primary_port);
+        let sources = source::of_keys(&[k], source::Primary::Named(primary_port));
         assert_eq!(sources.len(), 1, "the key names the zone and the primary");
         Driver {
             sec: Secondary::new(sources, 0),
@@ -157,9 +156,7 @@ impl Driver {
         let Ok((mut c, from)) = self.tcp.accept() else {
             return;
         };
-        let std::net::IpAddr::V4(ip) = from.ip() else {
-            return;
-        };
+        let ip = from.ip();
         c.set_nonblocking(false).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut len = [0u8; 2];
@@ -177,8 +174,8 @@ impl Driver {
         });
     }
 
-    fn notify(&mut self, msg: &[u8], from: std::net::Ipv4Addr, mut send: impl FnMut(&[u8])) {
-        if let Some(answer) = self.sec.on_notify(msg, from.octets(), self.now()) {
+    fn notify(&mut self, msg: &[u8], from: std::net::IpAddr, mut send: impl FnMut(&[u8])) {
+        if let Some(answer) = self.sec.on_notify(msg, from, self.now()) {
             if answer[3] & 0xf == 0 {
                 self.notifies += 1;
             }
@@ -200,9 +197,7 @@ impl Driver {
         let Ok((n, from)) = self.udp.recv_from(&mut buf) else {
             return;
         };
-        let std::net::IpAddr::V4(ip) = from.ip() else {
-            return;
-        };
+        let ip = from.ip();
         let msg = &buf[..n];
         let opcode = msg.get(2).map_or(0, |b| (b >> 3) & 0xf);
         if opcode == 4 && msg[2] & 0x80 == 0 {
@@ -212,19 +207,13 @@ impl Driver {
             });
             return;
         }
-        let to = Target {
-            addr: ip.octets(),
-            port: from.port(),
-        };
-        self.sec.on_udp(msg, to, self.now(), &mut || 0x4321);
+        self.sec.on_udp(msg, from, self.now(), &mut || 0x4321);
     }
 
     fn act(&mut self, a: Action) {
         match a {
             Action::Query { to, msg } => {
-                self.udp
-                    .send_to(&msg, (std::net::Ipv4Addr::from(to.addr), to.port))
-                    .unwrap();
+                self.udp.send_to(&msg, to).unwrap();
             }
             Action::Transfer { to, zone, msg } => self.transfer(to, &zone, &msg),
             Action::Install { data, .. } => self.install(data),
@@ -239,12 +228,12 @@ impl Driver {
 
     /// One transfer over TCP: request out, messages in until the core
     /// has what it needs or the primary closes.
-    fn transfer(&mut self, to: Target, zone: &Name, msg: &[u8]) {
+    fn transfer(&mut self, to: std::net::SocketAddr, zone: &Name, msg: &[u8]) {
         let mut r = Reader::message(msg, 12);
         r.name().unwrap();
         let qtype = r.u16().unwrap();
         self.transfers.push((qtype, "started"));
-        let Ok(mut c) = TcpStream::connect((std::net::Ipv4Addr::from(to.addr), to.port)) else {
+        let Ok(mut c) = TcpStream::connect(to) else {
             return self.sec.on_closed(zone, self.now());
         };
         c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -9,6 +9,7 @@ extern crate std;
 pub mod answer;
 pub mod authority;
 pub mod base64;
+pub mod catalog;
 mod chaos;
 pub mod cookie;
 pub mod ctx;

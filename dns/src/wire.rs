@@ -144,7 +144,7 @@ pub struct Writer<'a> {
 }
 
 /// A cheap tag of a name suffix (uncompressed wire): its length and a
-/// hash of its first label, case-folded, never 0. Compared before the
+/// hash of its first label, never 0. Compared before the
 /// bytes when looking for a compression target. Hashing only the first
 /// label keeps a name's tags O(length) where hashing every suffix (FNV
 /// over the rest of the name) was a quarter of the query path's
@@ -156,7 +156,7 @@ fn suffix_tag(suffix: &[u8]) -> u32 {
         .get(1..1 + suffix.first().map_or(0, |&l| l as usize))
         .unwrap_or(&[]);
     let h = label.iter().fold((suffix.len() as u32) << 24, |h, c| {
-        (h ^ c.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193)
+        (h ^ *c as u32).wrapping_mul(0x0100_0193)
     });
     h | 1
 }
@@ -274,7 +274,12 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Does the (possibly compressed) name at `off` in `msg` equal `wire`?
+/// Does the (possibly compressed) name at `off` in `msg` equal `wire`,
+/// byte for byte? A pointer repeats the earlier name's case, so only an
+/// exact match keeps each name as written: a zone transfer reproduces
+/// the zone's names (`WWW.example.org` stays apart from `www...`), and an
+/// answer's owner, written as the query's name, keeps the query's case
+/// (0x20, draft-vixie-dnsext-dns0x20) by pointing at the question.
 fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
     let mut i = 0;
     for _ in 0..MAX_WIRE {
@@ -292,8 +297,7 @@ fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
         let (Some(a), Some(b)) = (msg.get(off..off + 1 + len), wire.get(i..i + 1 + len)) else {
             return false;
         };
-        // Names in one message mostly share their case: bytes first.
-        if a != b && !a.eq_ignore_ascii_case(b) {
+        if a != b {
             return false;
         }
         if len == 0 {
@@ -320,7 +324,7 @@ mod tests {
         let tag = |s: &str| suffix_tag(n(s).wire());
         assert_ne!(tag("host1234.big.test."), tag("host1235.big.test."));
         assert_ne!(tag("host1234.big.test."), tag("host2234.big.test."));
-        assert_eq!(tag("HOST1234.big.test."), tag("host1234.big.test."));
+        assert_ne!(tag("HOST1234.big.test."), tag("host1234.big.test."));
     }
 
     #[test]
@@ -335,13 +339,13 @@ mod tests {
         let len = w.len();
         assert_eq!(
             len,
-            second + 5 + 2 + 2,
-            "mail + pointer, then a bare pointer"
+            second + 5 + 8 + 2 + 2,
+            "mail.EXAMPLE + pointer to org (the case differs), then a bare pointer"
         );
         let mut r = Reader::at(&buf[..len], 12);
         assert_eq!(r.name().unwrap(), n("www.example.org."));
-        assert_eq!(r.name().unwrap(), n("mail.example.org."));
-        assert_eq!(r.name().unwrap(), n("www.example.org."));
+        assert_eq!(r.name().unwrap().to_text(), "mail.EXAMPLE.org.");
+        assert_eq!(r.name().unwrap().to_text(), "www.example.org.");
         assert_eq!(r.remaining(), 0);
     }
 
@@ -418,5 +422,42 @@ mod tests {
         let before = w.len();
         w.name(&Name::parse("fresh", &zone).unwrap(), true).unwrap();
         assert_eq!(w.len() - before, 6 + 2);
+    }
+
+    /// 0x20 (draft-vixie-dnsext-dns0x20): an answer echoes the question
+    /// in the asker's case, and the answer's owner (the name asked) points
+    /// at it.
+    #[test]
+    fn answers_keep_the_askers_case() {
+        use crate::authority::{serve, Ctx, Policy, Transport};
+        use crate::zone::{parser::parse_str, Zone};
+        let origin = n("example.org.");
+        let t =
+            "$TTL 60\n@ SOA ns hm 1 3600 600 7200 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n";
+        let mut zs = crate::zoneset::ZoneSet::default();
+        zs.insert(Zone::from_records(
+            origin.clone(),
+            &parse_str("z", t, &origin).unwrap().records,
+        ));
+        let mut q = alloc::vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(n("wWw.ExAmPlE.oRg.").wire());
+        q.extend_from_slice(&[0, 1, 0, 1]);
+        let policy = Policy::default();
+        let mut ctx = Ctx::new(Transport::Udp, 0, &policy);
+        let mut out = alloc::vec![0u8; 1232];
+        let mut answer = alloc::vec::Vec::new();
+        serve(&mut zs, &q, &mut ctx, &mut out, &mut |m| {
+            answer.push(m.to_vec())
+        });
+        let a = &answer[0];
+        let mut r = Reader::message(a, 12);
+        assert_eq!(r.name().unwrap().to_text(), "wWw.ExAmPlE.oRg.");
+        r.u32().unwrap();
+        assert_eq!(
+            &a[r.pos()..r.pos() + 2],
+            &[0xc0, 12],
+            "the owner points at the question"
+        );
+        assert_eq!(r.name().unwrap().to_text(), "wWw.ExAmPlE.oRg.");
     }
 }

@@ -3,9 +3,9 @@
 
 use super::xfr_in::Received;
 use crate::name::Name;
-use crate::notify_out::Target;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 /// The two clocks: monotonic milliseconds (timers) and wall-clock
 /// seconds since the epoch (TSIG).
@@ -20,14 +20,15 @@ pub struct Now {
 pub enum Action {
     /// Send this SOA query over UDP; feed the answer to `on_udp`.
     Query {
-        to: Target,
+        to: SocketAddr,
         msg: Vec<u8>,
     },
     /// Open a TCP connection to `to`, send `msg` (with its two-byte length,
     /// RFC 1035 4.2.2) and feed each message of the answer to
     /// `on_transfer(zone, ...)`; `on_closed` if the connection ends first.
+    /// A transfer, or a SOA query whose UDP answer was truncated.
     Transfer {
-        to: Target,
+        to: SocketAddr,
         zone: Name,
         msg: Vec<u8>,
     },

@@ -1,6 +1,7 @@
 //! One zone followed from its primary: idle until the refresh is due (or
 //! a NOTIFY makes it due), then a SOA query over UDP (RFC 1034 4.3.5,
-//! resent twice), then, when the primary's serial is newer (RFC 1982), a
+//! resent twice; asked again over TCP when the answer is truncated, RFC
+//! 7766 5), then, when the primary's serial is newer (RFC 1982), a
 //! transfer over TCP: IXFR from the version held, AXFR when nothing is
 //! held or the IXFR failed (RFC 1995 4 fallback). Failures wait RETRY;
 //! EXPIRE without a successful refresh drops the zone (Knot's behaviour:
@@ -14,12 +15,12 @@ use super::timers::{SoaTimes, Timers};
 use super::tsig_chain::Chain;
 use super::xfr_in::{Limits, Received, XfrIn};
 use crate::name::Name;
-use crate::notify_out::Target;
 use crate::rtype::{IXFR, SOA};
 use crate::serial;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 /// A SOA query is sent this often, this many times, before the check
 /// counts as failed.
@@ -43,6 +44,11 @@ enum Phase {
         tries: u8,
         resend_at: u64,
     },
+    /// The UDP answer had TC: the same query over TCP.
+    AskingTcp {
+        sent: Box<Sent>,
+        idle_until: u64,
+    },
     Transferring {
         xfr: Box<XfrIn>,
         idle_until: u64,
@@ -61,6 +67,9 @@ pub struct Follow {
     axfr_next: bool,
     /// A NOTIFY came while busy: check again when done.
     recheck: bool,
+    /// The primary's SOA (asked over TCP) was newer: transfer at the next
+    /// poll without asking again.
+    newer: bool,
     limits: Limits,
 }
 
@@ -78,15 +87,13 @@ impl Follow {
             phase: Phase::Idle,
             axfr_next: false,
             recheck: false,
+            newer: false,
             limits: Limits::default(),
         }
     }
 
-    fn target(&self) -> Target {
-        Target {
-            addr: self.source.primary,
-            port: self.source.port,
-        }
+    fn target(&self) -> SocketAddr {
+        self.source.primary
     }
 
     /// The serial we serve.
@@ -124,7 +131,9 @@ impl Follow {
         let own = match &self.phase {
             Phase::Idle => u64::MAX,
             Phase::Asking { resend_at, .. } => *resend_at,
-            Phase::Transferring { idle_until, .. } => *idle_until,
+            Phase::Transferring { idle_until, .. } | Phase::AskingTcp { idle_until, .. } => {
+                *idle_until
+            }
         };
         own.min(self.timers.deadline())
     }
@@ -156,7 +165,11 @@ impl Follow {
                     Step::Resend
                 }
             }
-            Phase::Transferring { idle_until, .. } if t >= *idle_until => Step::Stalled,
+            Phase::Transferring { idle_until, .. } | Phase::AskingTcp { idle_until, .. }
+                if t >= *idle_until =>
+            {
+                Step::Stalled
+            }
             _ => return,
         };
         match step {
@@ -167,7 +180,7 @@ impl Follow {
                 out.push(Action::Close {
                     zone: self.origin.clone(),
                 });
-                self.failed(t, "transfer stalled", out);
+                self.failed(t, "the primary stalled over TCP", out);
             }
         }
     }
@@ -192,7 +205,7 @@ impl Follow {
     /// The refresh check is due: ask for the SOA (or go straight to AXFR
     /// when one is needed anyway).
     fn start(&mut self, now: Now, ids: &mut dyn FnMut() -> u16, out: &mut Vec<Action>) {
-        if self.axfr_next && self.held.is_none() {
+        if core::mem::take(&mut self.newer) || (self.axfr_next && self.held.is_none()) {
             return self.transfer(now, ids, out);
         }
         let sent = request::soa_query(&self.origin, ids(), Some(&self.source.key), now.wall);
@@ -227,11 +240,11 @@ impl Follow {
     }
 
     /// Is this UDP message the answer to our SOA query?
-    pub fn asked_with(&self, id: u16, from: Target) -> bool {
+    pub fn asked_with(&self, id: u16, from: SocketAddr) -> bool {
         matches!(&self.phase, Phase::Asking { sent, .. } if sent.id == id) && from == self.target()
     }
 
-    /// The answer to our SOA query.
+    /// The answer to our SOA query over UDP.
     pub fn on_soa_answer(
         &mut self,
         msg: &[u8],
@@ -239,29 +252,72 @@ impl Follow {
         ids: &mut dyn FnMut() -> u16,
         out: &mut Vec<Action>,
     ) {
-        let Phase::Asking { sent, .. } = &self.phase else {
-            return;
+        if self.judge_soa(msg, now, out) {
+            self.transfer(now, ids, out);
+        }
+    }
+
+    /// Check the answer to our SOA query; true when the primary has a
+    /// newer version (or we hold none): transfer it.
+    fn judge_soa(&mut self, msg: &[u8], now: Now, out: &mut Vec<Action>) -> bool {
+        let (Phase::Asking { sent, .. } | Phase::AskingTcp { sent, .. }) = &self.phase else {
+            return false;
         };
         match primary_soa(msg, sent, now.wall) {
-            Err(e) => self.failed(now.mono_ms, &format!("SOA query: {e}"), out),
-            Ok(theirs) => {
-                match self.serial() {
-                    Some(ours) if !serial::gt(theirs, ours) => {
-                        if serial::gt(ours, theirs) {
-                            let m = format!("the primary's serial {theirs} is older than ours {ours}; keeping ours");
-                            log(out, &self.origin, &m);
-                        }
-                        self.refreshed(now.mono_ms);
-                    }
-                    _ => self.transfer(now, ids, out),
-                }
+            Err(XfrError::Tc) if matches!(self.phase, Phase::Asking { .. }) => {
+                self.ask_over_tcp(now.mono_ms, out);
+                false
             }
+            Err(e) => {
+                self.failed(now.mono_ms, &format!("SOA query: {e}"), out);
+                false
+            }
+            Ok(theirs) => match self.serial() {
+                Some(ours) if !serial::gt(theirs, ours) => {
+                    if serial::gt(ours, theirs) {
+                        let m = format!(
+                            "the primary's serial {theirs} is older than ours {ours}; keeping ours"
+                        );
+                        log(out, &self.origin, &m);
+                    }
+                    self.refreshed(now.mono_ms);
+                    false
+                }
+                _ => true,
+            },
         }
+    }
+
+    /// The UDP answer was truncated: the same (signed) query over TCP, its
+    /// answer fed through `on_message`.
+    fn ask_over_tcp(&mut self, now: u64, out: &mut Vec<Action>) {
+        let Phase::Asking { sent, .. } = core::mem::replace(&mut self.phase, Phase::Idle) else {
+            return;
+        };
+        out.push(Action::Transfer {
+            to: self.target(),
+            zone: self.origin.clone(),
+            msg: sent.msg.clone(),
+        });
+        self.phase = Phase::AskingTcp {
+            sent,
+            idle_until: now + TRANSFER_IDLE_MS,
+        };
     }
 
     /// A message of the transfer; false when the connection should close
     /// (done, failed, or no transfer going on).
     pub fn on_message(&mut self, msg: &[u8], now: Now, out: &mut Vec<Action>) -> bool {
+        if matches!(self.phase, Phase::AskingTcp { .. }) {
+            // The SOA answer is one message; the transfer, if one is
+            // needed, opens its own connection at the next poll.
+            if self.judge_soa(msg, now, out) {
+                self.phase = Phase::Idle;
+                self.newer = true;
+                self.timers.check_now(now.mono_ms);
+            }
+            return false;
+        }
         let Phase::Transferring { xfr, idle_until } = &mut self.phase else {
             return false;
         };
@@ -291,8 +347,12 @@ impl Follow {
 
     /// The transfer's connection closed (or could not be opened).
     pub fn on_closed(&mut self, now: Now, out: &mut Vec<Action>) {
-        if matches!(self.phase, Phase::Transferring { .. }) {
-            self.transfer_failed(XfrError::Truncated, now.mono_ms, out);
+        match self.phase {
+            Phase::Transferring { .. } => {
+                self.transfer_failed(XfrError::Truncated, now.mono_ms, out)
+            }
+            Phase::AskingTcp { .. } => self.failed(now.mono_ms, "SOA query over TCP: closed", out),
+            _ => {}
         }
     }
 

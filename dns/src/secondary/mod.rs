@@ -27,12 +27,12 @@ pub mod xfr_in;
 
 use crate::message::Rcode;
 use crate::name::Name;
-use crate::notify_out::Target;
 use crate::tsig::TsigError;
 pub use action::{Action, Now};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
 use follow::Follow;
 use notify_in::{Notify, Signer};
 pub use request::HeldSoa;
@@ -105,10 +105,7 @@ impl Secondary {
                 *next = now.mono_ms + CATCH_ALL_MS;
                 let sent = request::soa_query(&Name::root(), ids(), Some(&src.key), now.wall);
                 out.push(Action::Query {
-                    to: Target {
-                        addr: src.primary,
-                        port: src.port,
-                    },
+                    to: src.primary,
                     msg: sent.msg,
                 });
             }
@@ -128,7 +125,7 @@ impl Secondary {
 
     /// A UDP message from `from`: the answer to one of our SOA queries
     /// (others are ignored).
-    pub fn on_udp(&mut self, msg: &[u8], from: Target, now: Now, ids: &mut dyn FnMut() -> u16) {
+    pub fn on_udp(&mut self, msg: &[u8], from: SocketAddr, now: Now, ids: &mut dyn FnMut() -> u16) {
         let Some(id) = msg.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
             return;
         };
@@ -164,15 +161,12 @@ impl Secondary {
     /// (None: not a NOTIFY, dropped). Accepted only from the zone's primary
     /// and signed with its key; a root key's primary may announce a zone
     /// we do not follow yet, which is followed from then on.
-    pub fn on_notify(&mut self, msg: &[u8], from: [u8; 4], now: Now) -> Option<Vec<u8>> {
+    pub fn on_notify(&mut self, msg: &[u8], from: IpAddr, now: Now) -> Option<Vec<u8>> {
         let n = notify_in::parse(msg)?;
         let known = self.zones.get(&n.zone.key()[..]).map(|f| f.source.clone());
         let src = known.or_else(|| self.catch_all_for(&n, from, now.wall));
-        let Some(src) = src.filter(|s| s.primary == from) else {
-            let why = format!(
-                "NOTIFY for {} from {from:?} refused: not its primary",
-                n.zone
-            );
+        let Some(src) = src.filter(|s| s.primary.ip() == from) else {
+            let why = format!("NOTIFY for {} from {from} refused: not its primary", n.zone);
             self.out.push(Action::Log(why));
             return Some(notify_in::answer(
                 &n,
@@ -193,7 +187,7 @@ impl Secondary {
                 Some(notify_in::answer(&n, Rcode::NoError, signer, now.wall))
             }
             Err(e) => {
-                let why = format!("NOTIFY for {} from {from:?}: TSIG {e:?}", n.zone);
+                let why = format!("NOTIFY for {} from {from}: TSIG {e:?}", n.zone);
                 self.out.push(Action::Log(why));
                 Some(refusal(&n, &e, now.wall))
             }
@@ -201,11 +195,11 @@ impl Secondary {
     }
 
     /// A root-key source of `from` whose key signed this NOTIFY.
-    fn catch_all_for(&self, n: &Notify, from: [u8; 4], wall: u64) -> Option<Source> {
+    fn catch_all_for(&self, n: &Notify, from: IpAddr, wall: u64) -> Option<Source> {
         self.catch_all
             .iter()
             .map(|(s, _)| s)
-            .find(|s| s.primary == from && notify_in::verify(n, &s.key, wall).is_ok())
+            .find(|s| s.primary.ip() == from && notify_in::verify(n, &s.key, wall).is_ok())
             .cloned()
     }
 }
@@ -240,7 +234,7 @@ mod tests {
     use alloc::string::String;
     use alloc::vec;
 
-    const PRIMARY: [u8; 4] = [10, 0, 0, 1];
+    const PRIMARY: IpAddr = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1));
     const WALL: u64 = 1_800_000_000;
 
     fn name(s: &str) -> Name {
@@ -274,6 +268,9 @@ mod tests {
         up: bool,
         /// Applied to every transfer answer on its way (a bad primary).
         tamper: Option<fn(&mut Vec<Vec<u8>>)>,
+        /// UDP answers come back truncated (TC); SOA queries seen on TCP.
+        udp_tc: bool,
+        tcp_soa: usize,
         sec: Secondary,
         served: BTreeMap<Vec<u8>, Zone>,
         expired: Vec<Name>,
@@ -289,11 +286,13 @@ mod tests {
             let mut primary = ZoneSet::default();
             primary_zones.iter().for_each(|z| primary.insert(z.clone()));
             primary.keys = keys;
-            let sources = source::of_keys(secondary_keys, 53);
+            let sources = source::of_keys(secondary_keys, source::Primary::Named(53));
             Net {
                 primary,
                 up: true,
                 tamper: None,
+                udp_tc: false,
+                tcp_soa: 0,
                 sec: Secondary::new(sources, 0),
                 served: BTreeMap::new(),
                 expired: Vec::new(),
@@ -358,12 +357,17 @@ mod tests {
                 Action::Query { .. } if !self.up => self.queries += 1,
                 Action::Query { to, msg } => {
                     self.queries += 1;
-                    assert_eq!(to.addr, PRIMARY);
-                    for m in self.ask(&msg, Transport::Udp) {
+                    assert_eq!(to, SocketAddr::new(PRIMARY, 53));
+                    for mut m in self.ask(&msg, Transport::Udp) {
+                        if self.udp_tc {
+                            m[2] |= 0x02;
+                        }
                         self.sec.on_udp(&m, to, now, &mut || 999);
                     }
                 }
                 Action::Transfer { zone, msg, .. } if self.up => {
+                    let req = crate::message::parse_request(&msg).unwrap();
+                    self.tcp_soa += (req.question.unwrap().qtype == crate::rtype::SOA) as usize;
                     let mut msgs = self.ask(&msg, Transport::Tcp);
                     if let Some(t) = self.tamper {
                         t(&mut msgs);
@@ -417,7 +421,7 @@ mod tests {
         }
 
         /// The primary NOTIFYs us, signed with `k`, from `from`.
-        fn notify(&mut self, z: &str, k: &Key, from: [u8; 4]) -> u16 {
+        fn notify(&mut self, z: &str, k: &Key, from: IpAddr) -> u16 {
             let zone = self.primary.zone(&name(z)).unwrap().clone();
             let msg = crate::tsig::sign_request(
                 &crate::notify_out::request(&zone, 4242),
@@ -428,6 +432,35 @@ mod tests {
             self.run();
             u16::from_be_bytes([a[2], a[3]]) & 0xf
         }
+    }
+
+    #[test]
+    fn names_come_through_in_the_case_written() {
+        let k = key("example.org.", 1);
+        let t = "$TTL 60\n@ SOA ns hm 1 3600 600 7200 60\n@ NS ns\nns A 192.0.2.1\nWWW A 192.0.2.2\nalias CNAME www\nmx MX 1 Www.Example.ORG.\n";
+        let z = Zone::from_records(
+            name("example.org."),
+            &parse_str("z", t, &name("example.org.")).unwrap().records,
+        );
+        let mut net = Net::new(&[z], vec![k.clone()], core::slice::from_ref(&k));
+        net.at(0);
+        let got = net.served("example.org.").unwrap();
+        let rdata = |owner: &str, rtype: u16| {
+            let n = got.node(&name(owner)).unwrap();
+            n.get(rtype).unwrap().rdatas.first().unwrap().to_vec()
+        };
+        let wire = |s: &str| name(s).wire().to_vec();
+        // Each name as written, not in the case of an earlier one.
+        assert_eq!(
+            rdata("alias.example.org.", crate::rtype::CNAME),
+            wire("www.example.org.")
+        );
+        assert_eq!(
+            rdata("mx.example.org.", crate::rtype::MX)[2..],
+            wire("Www.Example.ORG.")[..]
+        );
+        let owner = got.node(&name("www.example.org.")).unwrap().name();
+        assert_eq!(owner.to_text(), "WWW.example.org.");
     }
 
     #[test]
@@ -461,6 +494,39 @@ mod tests {
         assert_eq!(net.served("example.org.").unwrap().serial(), Some(1));
         net.at(3_600_000);
         assert_eq!(net.served("example.org.").unwrap().serial(), Some(2));
+    }
+
+    #[test]
+    fn a_truncated_soa_answer_is_asked_again_over_tcp() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 1, 5)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.udp_tc = true;
+        net.at(0);
+        assert_eq!(
+            net.served("example.org."),
+            Some(&zone("example.org.", 1, 5))
+        );
+        assert_eq!((net.tcp_soa, &net.installs[..]), (1, &["full"][..]));
+        // The refresh check: over TCP again, the difference by IXFR.
+        net.primary.replace(zone("example.org.", 2, 6));
+        net.at(3_600_000);
+        assert_eq!(net.served("example.org.").unwrap().serial(), Some(2));
+        assert_eq!(
+            (net.tcp_soa, &net.installs[..]),
+            (2, &["full", "incremental"][..])
+        );
+        // Nothing newer: the TCP answer only refreshes.
+        net.at(7_200_000);
+        assert_eq!((net.tcp_soa, net.installs.len()), (3, 2));
+        assert!(
+            !net.log.iter().any(|l| l.contains("last good copy")),
+            "{:?}",
+            net.log
+        );
     }
 
     #[test]
@@ -554,7 +620,10 @@ mod tests {
         let (mut net, k) = Net::loaded(5);
         net.primary.replace(zone("example.org.", 2, 5));
         // Another address: REFUSED; another secret: NOTAUTH; no check.
-        assert_eq!(net.notify("example.org.", &k, [10, 0, 0, 9]), 5);
+        assert_eq!(
+            net.notify("example.org.", &k, "10.0.0.9".parse().unwrap()),
+            5
+        );
         assert_eq!(
             net.notify("example.org.", &key("example.org.", 2), PRIMARY),
             9

@@ -32,6 +32,9 @@ pub enum XfrError {
     SerialBack { have: u32, got: u32 },
     /// The stream ended before its closing SOA.
     Truncated,
+    /// The answer has TC set (RFC 1035 4.1.1): over UDP, ask again over
+    /// TCP (RFC 7766 5); over TCP, an error.
+    Tc,
     /// Records or messages after the closing SOA.
     Trailing,
     /// More records or bytes than the limits allow.
@@ -51,6 +54,7 @@ impl fmt::Display for XfrError {
                 write!(f, "serial went back from {have} to {got}")
             }
             XfrError::Truncated => f.write_str("stream ended before the closing SOA"),
+            XfrError::Tc => f.write_str("answer truncated (TC)"),
             XfrError::Trailing => f.write_str("data after the closing SOA"),
             XfrError::Limit => f.write_str("transfer over the size limits"),
         }
@@ -90,9 +94,9 @@ pub fn open<'m>(msg: &'m [u8], sent: &Sent, first: bool) -> Result<(Header, Read
     if rcode != 0 {
         return Err(XfrError::Rcode(rcode));
     }
-    // TC on a TCP answer, or a UDP one we would have to retry on TCP.
+    // TC on a TCP answer, or a UDP one we ask again over TCP.
     if h.flags & 0x0200 != 0 {
-        return Err(XfrError::Truncated);
+        return Err(XfrError::Tc);
     }
     Ok((h, r))
 }

@@ -1,12 +1,16 @@
 //! Where a secondary's zones come from, learned from key names (seed 001):
 //! `<primary-ip>.<secondary-ip>._transfer.<zone>` (or `._update.`) names
 //! the zone, the primary's address and our own. A key of the root
-//! (`<p>.<s>._transfer.`) stands for every zone of that primary.
+//! (`<p>.<s>._transfer.`) stands for every zone of that primary. Key names
+//! hold IPv4 addresses only: an IPv6 primary (or another port) is given
+//! instead (`--primary`), and then any `_transfer`/`_update` key names a
+//! zone to follow from it.
 
 use crate::keys::{endpoints, Key};
 use crate::name::Name;
 use crate::tsig::{self, Op};
 use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The DNS port a primary is asked on unless told otherwise.
 pub const PORT: u16 = 53;
@@ -16,12 +20,21 @@ pub const PORT: u16 = 53;
 pub struct Source {
     /// The zone; the root for "every zone the primary has".
     pub zone: Name,
-    pub primary: [u8; 4],
-    pub port: u16,
+    /// Where the primary listens (UDP and TCP).
+    pub primary: SocketAddr,
     /// Our own address, as the key names it (None: the key did not).
-    pub own: Option<[u8; 4]>,
+    pub own: Option<IpAddr>,
     /// The key every message to and from the primary is signed with.
     pub key: Key,
+}
+
+/// Where the primaries are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Primary {
+    /// As each key's name says, on this port.
+    Named(u16),
+    /// This one, for every key (`--primary`).
+    Given(SocketAddr),
 }
 
 impl Source {
@@ -31,23 +44,30 @@ impl Source {
     }
 }
 
-/// The source a key describes, if its name has the seed's form and allows
-/// transfers. `port`: where the primary listens.
-pub fn of_key(key: &Key, port: u16) -> Option<Source> {
-    let (primary, own) = endpoints(&key.name)?;
+/// The source a key describes, if it allows transfers and its name has
+/// the seed's form (or the primary is given).
+pub fn of_key(key: &Key, primary: Primary) -> Option<Source> {
     let (op, zone) = tsig::permission(&key.name)?;
-    (op >= Op::Transfer).then(|| Source {
+    if op < Op::Transfer {
+        return None;
+    }
+    let named = endpoints(&key.name);
+    let v4 = |a: [u8; 4]| IpAddr::V4(Ipv4Addr::from(a));
+    let primary = match primary {
+        Primary::Given(at) => at,
+        Primary::Named(port) => SocketAddr::new(v4(named?.0), port),
+    };
+    Some(Source {
         zone,
         primary,
-        port,
-        own: Some(own),
+        own: named.map(|n| v4(n.1)),
         key: key.clone(),
     })
 }
 
 /// Every source among `keys` (other keys are left out), in key order.
-pub fn of_keys(keys: &[Key], port: u16) -> Vec<Source> {
-    keys.iter().filter_map(|k| of_key(k, port)).collect()
+pub fn of_keys(keys: &[Key], primary: Primary) -> Vec<Source> {
+    keys.iter().filter_map(|k| of_key(k, primary)).collect()
 }
 
 #[cfg(test)]
@@ -65,16 +85,40 @@ mod tests {
 
     #[test]
     fn the_seed_key() {
-        let s = of_key(&key("10.0.42.2.10.0.42.3._update.mirage."), PORT).unwrap();
+        let s = of_key(
+            &key("10.0.42.2.10.0.42.3._update.mirage."),
+            Primary::Named(PORT),
+        )
+        .unwrap();
         assert_eq!(s.zone.to_text(), "mirage.");
-        assert_eq!(
-            (s.primary, s.own, s.port),
-            ([10, 0, 42, 2], Some([10, 0, 42, 3]), 53)
-        );
+        assert_eq!(s.primary, "10.0.42.2:53".parse().unwrap());
+        assert_eq!(s.own, Some("10.0.42.3".parse().unwrap()));
         assert!(!s.is_catch_all());
-        let all = of_key(&key("10.0.42.2.10.0.42.3._transfer."), 5353).unwrap();
+        let all = of_key(&key("10.0.42.2.10.0.42.3._transfer."), Primary::Named(5353)).unwrap();
         assert!(all.is_catch_all());
-        assert_eq!(all.port, 5353);
+        assert_eq!(all.primary.port(), 5353);
+    }
+
+    #[test]
+    fn a_given_primary_replaces_the_named_one() {
+        let at: SocketAddr = "[fd00::1]:5300".parse().unwrap();
+        let s = of_key(
+            &key("10.0.42.2.10.0.42.3._transfer.mirage."),
+            Primary::Given(at),
+        )
+        .unwrap();
+        assert_eq!((s.primary, s.own), (at, Some("10.0.42.3".parse().unwrap())));
+        // Any transfer key names its zone then; notify keys still do not.
+        let s = of_key(&key("sec._transfer.mirage."), Primary::Given(at)).unwrap();
+        assert_eq!((s.zone.to_text(), s.own), ("mirage.".into(), None));
+        assert_eq!(
+            of_key(&key("sec._transfer.mirage."), Primary::Named(53)),
+            None
+        );
+        assert_eq!(
+            of_key(&key("sec._notify.mirage."), Primary::Given(at)),
+            None
+        );
     }
 
     #[test]
@@ -88,13 +132,13 @@ mod tests {
             "10.0.42.2.10.0.42.3._notify.mirage.",
             "10.0.42.2.10.0.42.3.mirage.",
         ] {
-            assert_eq!(of_key(&key(n), PORT), None, "{n}");
+            assert_eq!(of_key(&key(n), Primary::Named(PORT)), None, "{n}");
         }
         let keys = [
             key("personal._update.mirage."),
             key("1.2.3.4.5.6.7.8._transfer.a.example."),
         ];
-        let s = of_keys(&keys, PORT);
+        let s = of_keys(&keys, Primary::Named(PORT));
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].zone.to_text(), "a.example.");
     }

@@ -132,7 +132,12 @@ pub fn child(mode: Mode) -> Result<(), String> {
     let queries = wire_queries(mode != Mode::Off)?;
     let mut out = vec![0u8; 65535];
     let mut p = Protect::new();
-    pass(&mut zs, &queries, &mut out, (mode == Mode::On).then_some(&mut p));
+    pass(
+        &mut zs,
+        &queries,
+        &mut out,
+        (mode == Mode::On).then_some(&mut p),
+    );
     Ok(())
 }
 
