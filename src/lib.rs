@@ -16,7 +16,7 @@ mod notify;
 mod peers;
 pub mod remote;
 pub mod resolve;
-pub mod server;
+pub use gitns_serve as server;
 mod sink;
 mod storage;
 

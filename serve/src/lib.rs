@@ -1,5 +1,11 @@
-//! DNS transport: UDP and TCP port 53 over smoltcp, handing each message to
-//! a [`Handler`] (the DNS cores) and sending back what it produces.
+//! gitns-serve: the DNS transport server. UDP and TCP port 53 over
+//! smoltcp sockets (from gitns-net), handing each message to a [`Handler`]
+//! (the appliance's DNS service) and sending back what it produces; the
+//! TCP connection pool and its admission rules. Knows no platform and no
+//! zone: the appliance (src/app.rs) binds it and calls it each turn.
+#![no_std]
+#![forbid(unsafe_code)]
+extern crate alloc;
 
 pub mod tcp;
 pub mod tcp_pool;
@@ -8,12 +14,8 @@ pub mod udp;
 use gitns_dns::transfer::Transfer;
 use gitns_net::smoltcp::wire::IpEndpoint;
 
-/// How a message arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
+/// How a message arrived: the DNS core's own type, so nothing converts.
+pub use gitns_dns::ctx::Transport;
 
 /// What became of a message.
 pub enum Handled {
