@@ -27,6 +27,7 @@ pub mod notify_out;
 pub mod prepare;
 pub mod probe;
 pub mod rdata;
+pub mod resolver;
 mod respond;
 pub mod rrl;
 pub mod rtype;
