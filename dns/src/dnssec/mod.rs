@@ -5,8 +5,14 @@
 //! set DO; the lookup calls in here at the points it decides an answer.
 //! The records are the zone's own: nothing is signed here.
 
+mod bitmap;
+pub mod canon;
+pub mod key;
+pub mod keyfile;
 mod nsec;
 mod nsec3;
+pub mod policy;
+pub mod signer;
 
 use crate::answer::{Out, OutData, Section};
 use crate::name::Name;

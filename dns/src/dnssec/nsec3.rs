@@ -31,7 +31,7 @@ impl Params {
 
     /// IH(salt, owner, iterations) of RFC 5155 5, over the canonical
     /// (lowercase) wire form of `name`.
-    fn hash(&self, name: &Name) -> [u8; 20] {
+    pub(super) fn hash(&self, name: &Name) -> [u8; 20] {
         let mut d = Sha1::new()
             .chain_update(name.to_lowercase().wire())
             .chain_update(&self.salt)
@@ -46,19 +46,26 @@ impl Params {
     }
 
     /// The [`Node::key`] of the hashed owner name of `name`: the base32hex
-    /// label (RFC 4648 7, lowercase, no padding) and its end.
+    /// label and its end.
     pub(super) fn key(&self, name: &Name) -> [u8; 33] {
-        const DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-        let h = self.hash(name);
         let mut k = [0u8; 33];
-        for (i, c) in h.chunks(5).enumerate() {
-            let v = c.iter().fold(0u64, |v, &b| v << 8 | b as u64);
-            for j in 0..8 {
-                k[i * 8 + j] = DIGITS[(v >> (35 - 5 * j) & 31) as usize];
-            }
-        }
+        k[..32].copy_from_slice(&base32hex(&self.hash(name)));
         k
     }
+}
+
+/// The label of hash `h` (RFC 5155 3.3: base32hex, RFC 4648 7, here
+/// lowercase, without padding).
+pub(super) fn base32hex(h: &[u8; 20]) -> [u8; 32] {
+    const DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    let mut k = [0u8; 32];
+    for (i, c) in h.chunks(5).enumerate() {
+        let v = c.iter().fold(0u64, |v, &b| v << 8 | b as u64);
+        for j in 0..8 {
+            k[i * 8 + j] = DIGITS[(v >> (35 - 5 * j) & 31) as usize];
+        }
+    }
+    k
 }
 
 /// The NSEC3 whose owner is the hash of `name`.

@@ -16,6 +16,7 @@ pub mod keygen;
 pub mod net;
 pub mod notify;
 pub mod run;
+pub mod sign;
 pub mod update;
 pub mod x509;
 
@@ -30,6 +31,7 @@ commands:
   check FILE | check --old OLDFILE FILE | check DIR|REPO [--rev R] [--old R]
                                               check zone files; the serial must rise (ozone)
   keygen                                      an ed25519 key for --ssh-key= (awa_gen_key)
+  sign FILE [--policy P] [--keys K] [--now T]  sign a zone as the appliance does (DNSSEC)
   run --net=TAP IMAGE [ARGS...]               boot the image under gitns-hvt on a tap
 
 Exit status: 0 done, 1 failed, 64 bad command line.";
@@ -43,6 +45,7 @@ pub fn dispatch(cmd: &str, args: &[String]) -> ToolResult {
         "check" => check::main(args),
         "keygen" => keygen::main(args),
         "run" => run::main(args),
+        "sign" => sign::main(args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,352 @@
+//! The signer (issue 26, second step), sans-I/O: a zone's records in, the
+//! signed zone out (its DNSKEY RRset, RRSIGs, NSEC or NSEC3 chain and
+//! NSEC3PARAM), then kept signed incrementally: a change (the records an
+//! UPDATE or a commit removed and added) re-signs only the RRsets it
+//! touched and the chain links around them, and [`Signer::refresh`]
+//! re-signs what comes within the policy's refresh time of expiring.
+//! Time is passed in; the jitter of expirations comes from a seed passed
+//! in; keys come made ([`super::keyfile::complete`]).
+
+mod chain_nsec;
+mod chain_nsec3;
+mod tree;
+
+use super::canon::{self, RRset, Window};
+use super::key::Key;
+use super::keyfile;
+use super::policy::{Denial, Policy};
+use crate::name::{Key as NameKey, Name};
+use crate::rtype::{DNSKEY, IN, NSEC, NSEC3, NSEC3PARAM, RRSIG};
+use crate::zone::parser::Record;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use tree::{Status, Tree};
+
+/// Why a zone cannot be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignError {
+    /// The keys lack a role the policy signs with.
+    NoKey,
+}
+
+impl core::fmt::Display for SignError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("no key of the policy's algorithm for each of its roles")
+    }
+}
+
+/// A zone being kept signed.
+pub struct Signer {
+    tree: Tree,
+    policy: Policy,
+    keys: Vec<Key>,
+    seed: u64,
+    /// NSEC3 only: the hashes of the chain's names in order, with the name.
+    hashes: BTreeMap<[u8; 20], Name>,
+    /// (name, type) to sign again, collected by a change.
+    dirty: BTreeSet<(NameKey, u16)>,
+    /// The owners whose records changed in the step under way.
+    changed: BTreeMap<NameKey, Name>,
+}
+
+/// One record of the signed zone, borrowed.
+pub struct Rr<'a> {
+    pub owner: &'a Name,
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdata: &'a [u8],
+}
+
+/// Types the signer makes itself: taken out of the records it is given.
+fn generated(t: u16) -> bool {
+    matches!(t, RRSIG | NSEC | NSEC3 | NSEC3PARAM)
+}
+
+impl Signer {
+    /// A signer for the zone `origin` under `policy`, with `keys` (the
+    /// zone's key file; the active ones must all be there) and `seed`
+    /// (random: spreads expirations).
+    pub fn new(
+        origin: Name,
+        policy: Policy,
+        keys: Vec<Key>,
+        seed: u64,
+    ) -> Result<Signer, SignError> {
+        let want = if policy.csk { 1 } else { 2 };
+        if keyfile::active(&policy, &keys).len() != want {
+            return Err(SignError::NoKey);
+        }
+        Ok(Signer {
+            tree: Tree::new(origin),
+            policy,
+            keys,
+            seed,
+            hashes: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            changed: BTreeMap::new(),
+        })
+    }
+
+    /// Sign the zone `records` from scratch at `now` (seconds since the
+    /// epoch). The owners whose records changed.
+    pub fn load(&mut self, records: &[Record], now: u64) -> Vec<Name> {
+        self.change(&[], records, now)
+    }
+
+    /// Apply a change (`removed`, then `added`) at `now` and sign what it
+    /// touched: its RRsets, the NSEC or NSEC3 records around its names
+    /// (RFC 4035 2.3, RFC 5155 7.1), and their RRSIGs. The owners whose
+    /// records changed, in canonical order.
+    pub fn change(&mut self, removed: &[Record], added: &[Record], now: u64) -> Vec<Name> {
+        let mut cuts = Vec::new();
+        for (r, add) in removed
+            .iter()
+            .map(|r| (r, false))
+            .chain(added.iter().map(|r| (r, true)))
+        {
+            if generated(r.rtype) || r.class != IN || !r.name.is_at_or_below(&self.tree.origin) {
+                continue;
+            }
+            self.apply(r, add);
+            if r.rtype == crate::rtype::NS && r.name != self.tree.origin {
+                cuts.push(r.name.clone());
+            }
+        }
+        self.apex_keys();
+        for cut in cuts {
+            self.touch_subtree(&cut);
+        }
+        let names: Vec<NameKey> = self.changed.keys().cloned().collect();
+        match self.policy.denial {
+            Denial::Nsec => self.nsec_fix(&names),
+            Denial::Nsec3 { opt_out } => self.nsec3_fix(&names, opt_out),
+        }
+        self.sign_dirty(now);
+        self.finish()
+    }
+
+    /// Re-sign every RRset whose signatures expire within the policy's
+    /// refresh time of `now`. The owners whose records changed.
+    pub fn refresh(&mut self, now: u64) -> Vec<Name> {
+        let horizon = now + self.policy.refresh as u64;
+        for (k, n) in &self.tree.nodes {
+            for s in &n.sets {
+                if s.sigs.iter().any(|g| canon::expiration(g, now) <= horizon) {
+                    self.dirty.insert((k.clone(), s.rtype));
+                }
+            }
+        }
+        self.sign_dirty(now);
+        self.finish()
+    }
+
+    /// When [`Signer::refresh`] has work next: the earliest expiration
+    /// less the refresh time (a scan of every signature).
+    pub fn next_refresh(&self, now: u64) -> Option<u64> {
+        let earliest = self
+            .tree
+            .nodes
+            .values()
+            .flat_map(|n| n.sets.iter().flat_map(|s| s.sigs.iter()))
+            .map(|g| canon::expiration(g, now))
+            .min()?;
+        Some(earliest.saturating_sub(self.policy.refresh as u64))
+    }
+
+    /// Add or remove one record, marking its RRset to sign again.
+    fn apply(&mut self, r: &Record, add: bool) {
+        let k = r.name.key();
+        let node = self.tree.node(k.clone(), &r.name);
+        let set = node.entry(r.rtype, r.ttl);
+        let canon_rd = canon::rdata(r.rtype, &r.rdata);
+        let at = set
+            .rdatas
+            .iter()
+            .position(|x| canon::rdata(r.rtype, x) == canon_rd);
+        match (add, at) {
+            (true, None) => set.rdatas.push(r.rdata.clone()),
+            (true, Some(_)) => {}
+            (false, Some(i)) => {
+                set.rdatas.swap_remove(i);
+            }
+            (false, None) => {}
+        }
+        if add {
+            set.ttl = r.ttl;
+        }
+        if set.rdatas.is_empty() {
+            node.remove(r.rtype);
+        }
+        self.dirty.insert((k.clone(), r.rtype));
+        self.changed.insert(k, r.name.clone());
+    }
+
+    /// The apex's DNSKEY RRset: the active keys (RFC 4035 2.1) with the
+    /// policy's TTL (else the SOA's).
+    fn apex_keys(&mut self) {
+        let origin = self.tree.origin.clone();
+        let k = origin.key();
+        let soa_ttl = self
+            .tree
+            .nodes
+            .get(&k)
+            .and_then(|n| n.get(crate::rtype::SOA))
+            .map_or(3600, |s| s.ttl);
+        let ttl = self.policy.dnskey_ttl.unwrap_or(soa_ttl);
+        let mut want: Vec<Vec<u8>> = keyfile::active(&self.policy, &self.keys)
+            .iter()
+            .map(|key| key.dnskey().to_vec())
+            .collect();
+        let node = self.tree.node(k.clone(), &origin);
+        let set = node.entry(DNSKEY, ttl);
+        for rd in &set.rdatas {
+            if !want.contains(rd) {
+                want.push(rd.clone());
+            }
+        }
+        let same = set.ttl == ttl && want.len() == set.rdatas.len();
+        if !same || set.sigs.is_empty() {
+            set.rdatas = want;
+            set.ttl = ttl;
+            self.dirty.insert((k.clone(), DNSKEY));
+            self.changed.insert(k, origin);
+        }
+    }
+
+    /// Mark every name at or below `cut` changed (it became or stopped
+    /// being a delegation: what is signed and chained below it changes).
+    fn touch_subtree(&mut self, cut: &Name) {
+        let k = cut.key();
+        for (nk, n) in self.tree.nodes.range(k.clone()..) {
+            if !nk.starts_with(&k) {
+                break;
+            }
+            for s in &n.sets {
+                self.dirty.insert((nk.clone(), s.rtype));
+            }
+            self.changed.insert(nk.clone(), n.name.clone());
+        }
+    }
+
+    /// The window of a signature of `rtype` at `k` made at `now`: from the
+    /// policy's inception before now to its validity after, less a jitter
+    /// of up to the policy's jitter, the same for the same RRset and seed.
+    fn window(&self, k: &[u8], rtype: u16, now: u64) -> Window {
+        // FNV-1a over the seed, the name and the type.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self
+            .seed
+            .to_be_bytes()
+            .iter()
+            .chain(k)
+            .chain(&rtype.to_be_bytes())
+        {
+            h = (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        let jitter = h % (self.policy.jitter as u64 + 1);
+        Window {
+            inception: now.saturating_sub(self.policy.inception as u64),
+            expiration: now + self.policy.validity as u64 - jitter,
+        }
+    }
+
+    /// Sign the dirty RRsets: those the status of their name lets be
+    /// signed (everything at the apex and authoritative names; DS and NSEC
+    /// at delegation points; nothing occluded) by the active keys whose
+    /// role signs their type. Others lose their RRSIGs.
+    fn sign_dirty(&mut self, now: u64) {
+        for (k, t) in core::mem::take(&mut self.dirty) {
+            let Some(node) = self.tree.nodes.get(&k) else {
+                continue;
+            };
+            let status = self.tree.status(&node.name);
+            let signed = match status {
+                Status::Apex | Status::Auth => true,
+                Status::Cut => matches!(t, crate::rtype::DS | NSEC),
+                Status::Occluded => false,
+            };
+            let w = self.window(&k, t, now);
+            let sigs: Vec<Vec<u8>> = match node.get(t) {
+                Some(set) if signed => keyfile::active(&self.policy, &self.keys)
+                    .iter()
+                    .filter(|key| key.role.signs(t))
+                    .map(|key| {
+                        let rs = RRset {
+                            owner: &node.name,
+                            rtype: t,
+                            ttl: set.ttl,
+                            rdatas: &set.rdatas,
+                        };
+                        canon::rrsig(&rs, key, &self.tree.origin, w)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let name = node.name.clone();
+            if let Some(set) = self.tree.nodes.get_mut(&k).and_then(|n| n.get_mut(t)) {
+                set.sigs = sigs;
+            }
+            self.changed.insert(k, name);
+        }
+    }
+
+    /// End a step: nodes left empty go, the changed owners are returned.
+    fn finish(&mut self) -> Vec<Name> {
+        let changed = core::mem::take(&mut self.changed);
+        for k in changed.keys() {
+            if self.tree.nodes.get(k).is_some_and(|n| n.sets.is_empty()) {
+                self.tree.nodes.remove(k);
+            }
+        }
+        changed.into_values().collect()
+    }
+
+    /// Every record of the signed zone, in canonical order of owners
+    /// (each RRset, then its RRSIGs).
+    pub fn for_each(&self, f: &mut dyn FnMut(Rr<'_>)) {
+        for n in self.tree.nodes.values() {
+            Self::node_records(n, f);
+        }
+    }
+
+    /// The records at `name` (none: the name is gone).
+    pub fn for_each_at(&self, name: &Name, f: &mut dyn FnMut(Rr<'_>)) {
+        if let Some(n) = self.tree.nodes.get(&name.key()) {
+            Self::node_records(n, f);
+        }
+    }
+
+    fn node_records(n: &tree::Node, f: &mut dyn FnMut(Rr<'_>)) {
+        for s in &n.sets {
+            for rd in &s.rdatas {
+                f(Rr {
+                    owner: &n.name,
+                    rtype: s.rtype,
+                    ttl: s.ttl,
+                    rdata: rd,
+                });
+            }
+            for g in &s.sigs {
+                f(Rr {
+                    owner: &n.name,
+                    rtype: RRSIG,
+                    ttl: s.ttl,
+                    rdata: g,
+                });
+            }
+        }
+    }
+
+    /// The DNSKEY RDATA of the key the parent's DS points at (the KSK or
+    /// CSK): what a validator takes as trust anchor.
+    pub fn sep_keys(&self) -> Vec<&[u8]> {
+        keyfile::active(&self.policy, &self.keys)
+            .into_iter()
+            .filter(|k| k.role.signs(DNSKEY))
+            .map(|k| k.dnskey())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! What the DNSSEC tests share (tests/dnssec.rs: zones signed offline,
+//! tests/dnssec_sign.rs: zones signed by gitns): the zone, the questions
+//! delv must validate and those asked of gitns and of Knot.
+
+use super::common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// The zone both chains sign: a wildcard, an empty non-terminal, a CNAME,
+/// a DNAME, a secure (DS) and an insecure delegation with glue.
+pub const ZONE: &str = "$TTL 3600
+@ SOA ns1 hostmaster 1 7200 3600 1209600 300
+@ NS ns1
+@ MX 10 mail
+ns1 A 10.0.0.2
+mail A 192.0.2.2
+mail AAAA 2001:db8::2
+www A 192.0.2.3
+alias CNAME www
+*.wild TXT \"wildcard\"
+a.b.ent TXT \"deep\"
+d DNAME target.example.net.
+insecure NS ns.insecure
+ns.insecure A 192.0.2.53
+secure NS ns.secure
+ns.secure A 192.0.2.54
+secure DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+";
+
+pub fn run_ok(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Questions delv must validate: (name relative to the zone, type,
+/// negative answer).
+pub const VALIDATE: &[(&str, &str, bool)] = &[
+    ("", "SOA", false),
+    ("", "DNSKEY", false),
+    ("www", "A", false),
+    ("alias", "A", false),
+    ("x.wild", "TXT", false),
+    ("mail", "AAAA", false),
+    ("secure", "DS", false),
+    ("nope", "A", true),
+    ("nope.ns1", "A", true),
+    ("www", "TXT", true),
+    ("ent", "A", true),
+    ("b.ent", "TXT", true),
+    ("x.wild", "A", true),
+    ("insecure", "DS", true),
+];
+
+pub fn fqdn(rel: &str, zone: &str) -> String {
+    if rel.is_empty() {
+        format!("{zone}.")
+    } else {
+        format!("{rel}.{zone}.")
+    }
+}
+
+/// Ask delv at `server` (`@IP`, then more arguments such as `-p PORT`)
+/// the [`VALIDATE`] questions of `zone` with the trust anchor `ksk`
+/// (`257 3 ALG BASE64`); the failures.
+pub fn validate(ns: &Netns, server: &[&str], dir: &Path, zone: &str, ksk: &str) -> Vec<String> {
+    let anchors = dir.join(format!("{zone}.anchors"));
+    let (flags, proto, alg, key) = {
+        let f: Vec<&str> = ksk.split_whitespace().collect();
+        (f[0], f[1], f[2], f[3..].concat())
+    };
+    std::fs::write(
+        &anchors,
+        format!("trust-anchors {{ {zone}. static-key {flags} {proto} {alg} \"{key}\"; }};\n"),
+    )
+    .unwrap();
+    let mut failed = Vec::new();
+    for (rel, t, negative) in VALIDATE {
+        let name = fqdn(rel, zone);
+        let root = format!("+root={zone}");
+        let a = anchors.to_str().unwrap();
+        let args = [server, &["-a", a, &root, &name, t]].concat();
+        let out = run_in(ns, "delv", &args);
+        let want = if *negative {
+            "; negative response, fully validated"
+        } else {
+            "; fully validated"
+        };
+        if !out.lines().any(|l| l.trim() == want) {
+            failed.push(format!("delv {name} {t}: want {want:?}:\n{out}"));
+        }
+    }
+    failed
+}
+
+/// Questions asked of Knot and of gitns with DO=1 (and a few without).
+pub const COMPARE: &[(&str, &str)] = &[
+    ("", "SOA"),
+    ("", "NS"),
+    ("", "MX"),
+    ("", "DNSKEY"),
+    ("", "NSEC3PARAM"),
+    ("www", "A"),
+    ("www", "TXT"),
+    ("www", "RRSIG"),
+    ("alias", "A"),
+    ("x.wild", "TXT"),
+    ("x.wild", "A"),
+    ("wild", "TXT"),
+    ("ent", "A"),
+    ("b.ent", "TXT"),
+    ("nope", "A"),
+    ("nope.ns1", "A"),
+    ("foo.d", "A"),
+    ("secure", "DS"),
+    ("secure", "A"),
+    ("host.secure", "A"),
+    ("insecure", "DS"),
+    ("insecure", "NS"),
+    ("host.insecure", "A"),
+];

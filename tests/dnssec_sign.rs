@@ -1,0 +1,217 @@
+//! Zones signed by gitns's own signer (issue 26, second step) through
+//! `gitns sign`: one with NSEC and an ECDSAP256SHA256 CSK (the default
+//! policy), one with NSEC3 (no salt, 0 iterations) and an ED25519 KSK and
+//! ZSK. `ldns-verify-zone` accepts both; Knot serves them and `delv`, with
+//! the trust anchor `gitns sign` printed, validates positive, NXDOMAIN,
+//! NODATA, wildcard, CNAME and DS answers. The control: Knot signing the
+//! same zones itself with the same policies (`dnssec-signing`) answers the
+//! same DO=1 questions with the same records, signatures, key material and
+//! the SOA serial aside.
+
+mod common;
+#[path = "common/dnssec.rs"]
+mod shared;
+use common::*;
+use shared::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// (zone, gitns policy file, Knot policy lines).
+const ZONES: [(&str, &str, &str); 2] = [
+    ("nsec.example", "", "    single-type-signing: on\n"),
+    (
+        "nsec3.example",
+        "algorithm ed25519\ndenial nsec3\nkeys ksk+zsk\n",
+        "    algorithm: ed25519\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n",
+    ),
+];
+
+/// Port of the Knot that signs itself (the one serving gitns's output is
+/// on 53).
+const CONTROL: &str = "5300";
+
+struct Signed {
+    zone: &'static str,
+    /// The trust anchor: `257 3 ALG BASE64`.
+    ksk: String,
+}
+
+/// Sign [`ZONE`] as `zone` with `gitns sign` into `zone.signed`.
+fn sign(dir: &Path, zone: &'static str, policy: &str) -> Signed {
+    std::fs::write(dir.join(zone), format!("$ORIGIN {zone}.\n{ZONE}")).unwrap();
+    if !policy.is_empty() {
+        std::fs::write(dir.join(format!("{zone}._dnssec")), policy).unwrap();
+    }
+    let out = std::process::Command::new(tools_bin())
+        .current_dir(dir)
+        .args(["sign", zone, "--out", &format!("{zone}.signed")])
+        .output()
+        .expect("gitns sign");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "gitns sign {zone}: {err}");
+    let keys = std::fs::read_to_string(dir.join(format!("{zone}._dnssec_keys"))).unwrap();
+    assert!(keys.lines().count() >= 2, "the keys were written: {keys}");
+    let anchor = err
+        .lines()
+        .find_map(|l| l.split(" DNSKEY ").nth(1))
+        .unwrap_or_else(|| panic!("no trust anchor printed: {err}"));
+    let v = run_ok(dir, "ldns-verify-zone", &[&format!("{zone}.signed")]);
+    assert!(v.contains("Zone is verified and complete"), "{v}");
+    Signed {
+        zone,
+        ksk: anchor.trim().to_string(),
+    }
+}
+
+/// Knot serving the zones gitns signed (port 53) and Knot signing the
+/// unsigned zones itself (port [`CONTROL`]).
+fn knots(ns: &Netns, dir: &Path) -> (Daemon, Daemon) {
+    let conf = |port: &str, d: &Path, signing: bool| {
+        let mut c = format!(
+            "server:\n  listen: 10.0.0.1@{port}\n  rundir: {d}\n  user: root\n\
+             database:\n  storage: {d}\n",
+            d = d.display()
+        );
+        if signing {
+            c.push_str("policy:\n");
+            for (zone, _, knot) in ZONES {
+                c.push_str(&format!(
+                    "  - id: {zone}\n    cds-cdnskey-publish: none\n{knot}"
+                ));
+            }
+        }
+        c.push_str("zone:\n");
+        for (zone, _, _) in ZONES {
+            let file = if signing {
+                zone.to_string()
+            } else {
+                format!("{zone}.signed")
+            };
+            std::fs::copy(dir.join(&file), d.join(&file)).unwrap();
+            c.push_str(&format!(
+                "  - domain: {zone}\n    file: {file}\n    storage: {d}\n    semantic-checks: off\n    journal-content: none\n",
+                d = d.display()
+            ));
+            if signing {
+                c.push_str(&format!(
+                    "    dnssec-signing: on\n    dnssec-policy: {zone}\n"
+                ));
+            }
+        }
+        c
+    };
+    let (a, b) = (
+        peer_dir("dnssec-sign-serve"),
+        peer_dir("dnssec-sign-control"),
+    );
+    let serve = spawn_knot(ns, a.clone(), &conf("53", &a, false));
+    let control = spawn_knot(ns, b.clone(), &conf(CONTROL, &b, true));
+    for (port, zone) in [
+        ("53", "nsec3.example"),
+        (CONTROL, "nsec3.example"),
+        (CONTROL, "nsec.example"),
+    ] {
+        wait_signed(ns, port, zone);
+    }
+    (serve, control)
+}
+
+/// Wait until the Knot on `port` answers `zone`'s DNSKEY.
+fn wait_signed(ns: &Netns, port: &str, zone: &str) {
+    for _ in 0..200 {
+        let q = [
+            "@10.0.0.1",
+            "-p",
+            port,
+            "+time=1",
+            "+tries=1",
+            "+short",
+            zone,
+            "DNSKEY",
+        ];
+        if run_in(ns, "dig", &q).contains(" 3 ") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("knotd on {port} has no DNSKEY for {zone}");
+}
+
+/// The answer without what two signers may differ in: RRSIGs, the key
+/// material of DNSKEYs (flags, protocol and algorithm stay) and the SOA
+/// serial (Knot raises it when it signs).
+fn comparable(out: &str) -> Norm {
+    let mut n = normalise(out);
+    for s in &mut n.sections {
+        *s = std::mem::take(s)
+            .into_iter()
+            .filter(|l| l.split(' ').nth(3) != Some("RRSIG"))
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                match f.get(3) {
+                    Some(&"DNSKEY") => f[..7].join(" "),
+                    Some(&"SOA") => [&f[..6], &f[7..]].concat().join(" "),
+                    _ => l,
+                }
+            })
+            .collect();
+    }
+    n
+}
+
+fn compare(ns: &Netns, zone: &str, diffs: &mut Vec<String>) -> usize {
+    let mut asked = 0;
+    for (rel, t) in COMPARE {
+        let name = fqdn(rel, zone);
+        let q = [
+            "@10.0.0.1",
+            "+norec",
+            "+time=2",
+            "+tries=2",
+            "+dnssec",
+            &name,
+            t,
+        ];
+        let g = run_in(ns, "dig", &q);
+        let k = run_in(ns, "dig", &[&q[..], &["-p", CONTROL]].concat());
+        let (gn, kn) = (comparable(&g), comparable(&k));
+        asked += 1;
+        if kn != gn {
+            diffs.push(format!("{name} {t}\n knot:  {kn:?}\n gitns: {gn:?}"));
+        }
+    }
+    asked
+}
+
+#[test]
+fn zones_signed_by_gitns_validate_and_answer_like_knot_signing() {
+    let t = "zones_signed_by_gitns_validate_and_answer_like_knot_signing";
+    if !netns_or_skip(t) {
+        return;
+    }
+    for p in ["ldns-verify-zone", "delv", "knotd"] {
+        if !needs(t, have_program(p), p) {
+            return;
+        }
+    }
+    let dir = peer_dir("dnssec-gitns-sign");
+    let signed: Vec<Signed> = ZONES.iter().map(|(z, p, _)| sign(&dir, z, p)).collect();
+    let ns = netns("dnssecsign");
+    let _knots = knots(&ns, &dir);
+    let mut failed = Vec::new();
+    for s in &signed {
+        failed.extend(validate(&ns, &["@10.0.0.1"], &dir, s.zone, &s.ksk));
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let (mut diffs, mut asked) = (Vec::new(), 0);
+    for s in &signed {
+        asked += compare(&ns, s.zone, &mut diffs);
+    }
+    assert!(asked >= 40, "only {asked} questions");
+    assert!(
+        diffs.is_empty(),
+        "{} of {asked} answers differ from Knot's signing:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

@@ -1,0 +1,160 @@
+//! `gitns sign`: sign a zone file with the appliance's own signer
+//! (gitns_dns::dnssec::signer) and print the signed zone, as
+//! `ldns-signzone` or `dnssec-signzone` would; the check of the signer
+//! against real validators and the way to sign a zone offline.
+//!
+//! ```text
+//! gitns sign FILE [--origin NAME] [--policy FILE] [--keys FILE] [--now UNIX] [--out FILE]
+//! ```
+//!
+//! FILE is named by its zone, as `gitns check` reads it. The policy is
+//! `FILE._dnssec` when that exists (else the defaults), the keys
+//! `FILE._dnssec_keys`: keys the policy needs and the file lacks are made
+//! from /dev/urandom and the key file is written. stderr gets the trust
+//! anchor (the KSK's or CSK's DNSKEY).
+
+use crate::cli::{self, usage, Opt, ToolError, ToolResult};
+use gitns_dns::dnssec::keyfile;
+use gitns_dns::dnssec::policy::{self, Policy};
+use gitns_dns::dnssec::signer::Signer;
+use gitns_dns::name::Name;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const USAGE: &str =
+    "usage: gitns sign FILE [--origin NAME] [--policy FILE] [--keys FILE] [--now UNIX] [--out FILE]
+
+Sign the zone FILE (named by its zone) as the appliance signs: the policy
+from FILE._dnssec (or --policy; defaults without one), the keys from
+FILE._dnssec_keys (or --keys; missing keys are made and the file written).
+The signed zone goes to stdout (or --out), the trust anchor to stderr.";
+
+const OPTS: &[Opt] = &[
+    Opt("--origin", true),
+    Opt("--policy", true),
+    Opt("--keys", true),
+    Opt("--now", true),
+    Opt("--out", true),
+];
+
+fn read(path: &Path) -> Result<String, ToolError> {
+    std::fs::read_to_string(path).map_err(|e| ToolError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// `FILE` with `suffix` appended to its name.
+fn beside(file: &Path, suffix: &str) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn urandom(b: &mut [u8]) {
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(b))
+        .expect("/dev/urandom");
+}
+
+/// The policy: `--policy`, else `FILE._dnssec` if present, else defaults.
+fn load_policy(p: &cli::Parsed, file: &Path) -> Result<Policy, ToolError> {
+    let path = match p.get("--policy") {
+        Some(f) => PathBuf::from(f),
+        None => beside(file, policy::POLICY_SUFFIX),
+    };
+    if p.get("--policy").is_none() && !path.exists() {
+        return Ok(Policy::default());
+    }
+    policy::parse(&path.display().to_string(), &read(&path)?).map_err(|e| e.to_string().into())
+}
+
+/// The keys, made and written when the policy needs more.
+fn load_keys(
+    p: &cli::Parsed,
+    file: &Path,
+    policy: &Policy,
+    zone: &Name,
+    now: u64,
+) -> Result<Vec<gitns_dns::dnssec::key::Key>, ToolError> {
+    let path = match p.get("--keys") {
+        Some(f) => PathBuf::from(f),
+        None => beside(file, policy::KEYS_SUFFIX),
+    };
+    let mut keys = match path.exists() {
+        true => {
+            keyfile::parse(&path.display().to_string(), &read(&path)?).map_err(|e| e.to_string())?
+        }
+        false => Vec::new(),
+    };
+    if keyfile::complete(policy, &mut keys, now, &mut urandom).map_err(|e| e.to_string())? {
+        std::fs::write(&path, keyfile::print(&zone.to_text(), &keys))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("gitns sign: keys made, written to {}", path.display());
+    }
+    Ok(keys)
+}
+
+/// The signed zone as a zone file.
+fn print(s: &Signer) -> String {
+    let mut out = String::new();
+    s.for_each(&mut |r| {
+        out.push_str(&format!(
+            "{}\t{}\tIN\t{}\t",
+            r.owner,
+            r.ttl,
+            gitns_dns::rtype::to_text(r.rtype)
+        ));
+        gitns_dns::rdata::write_text_rdata(&mut out, r.rtype, r.rdata);
+        out.push('\n');
+    });
+    out
+}
+
+/// `gitns sign ARGS`.
+pub fn main(args: &[String]) -> ToolResult {
+    let p = cli::parse(args, OPTS, usize::MAX)?;
+    if p.help {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let [file] = &p.pos[..] else {
+        return Err(usage("one zone FILE to sign"));
+    };
+    let file = Path::new(file);
+    let name = p.get("--origin").map(str::to_string).unwrap_or_else(|| {
+        let base = file.file_name().unwrap_or_default().to_string_lossy();
+        base.into_owned()
+    });
+    let origin =
+        Name::parse(&name, &Name::root()).map_err(|e| usage(format!("origin {name:?}: {e}")))?;
+    let now = match p.get("--now") {
+        Some(t) => t
+            .parse()
+            .map_err(|_| usage(format!("--now {t}: not seconds")))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    let text = read(file)?;
+    let parsed = gitns_dns::zone::parser::parse_str(&file.display().to_string(), &text, &origin)
+        .map_err(|e| e.to_string())?;
+    let policy = load_policy(&p, file)?;
+    let keys = load_keys(&p, file, &policy, &origin, now)?;
+    let mut seed = [0u8; 8];
+    urandom(&mut seed);
+    let mut s = Signer::new(origin.clone(), policy, keys, u64::from_le_bytes(seed))
+        .map_err(|e| e.to_string())?;
+    s.load(&parsed.records, now);
+    for k in s.sep_keys() {
+        eprintln!(
+            "trust anchor: {origin} DNSKEY {}",
+            gitns_dns::rdata::to_text_rdata(gitns_dns::rtype::DNSKEY, k)
+        );
+    }
+    let zone = print(&s);
+    match p.get("--out") {
+        Some(o) => std::fs::write(o, zone).map_err(|e| format!("{o}: {e}").into()),
+        None => {
+            print!("{zone}");
+            Ok(())
+        }
+    }
+}
