@@ -2,6 +2,8 @@
 //! root-level file is a zone named by its file name; `NAME._keys` and
 //! `_keys` hold TSIG keys and are never served (DESIGN.md).
 
+use crate::dnssec::keyfile;
+use crate::dnssec::policy::is_dnssec_file;
 use crate::journal::Journal;
 use crate::keys::{self, Key};
 use crate::name::Name;
@@ -115,7 +117,7 @@ impl ZoneSet {
         let mut zs = ZoneSet::default();
         let mut rep = LoadReport::default();
         for (name, data) in files {
-            if name.starts_with('.') || is_keys_file(name) {
+            if name.starts_with('.') || is_keys_file(name) || is_dnssec_file(name) {
                 continue;
             }
             let Ok(text) = core::str::from_utf8(data) else {
@@ -159,6 +161,12 @@ impl ZoneSet {
             {
                 Ok(k) => zs.keys.extend(k),
                 Err(e) => rep.errors.push(e),
+            }
+        }
+        for (name, data) in files.iter().filter(|(n, _)| is_dnssec_file(n)) {
+            let text = core::str::from_utf8(data).map_err(|_| format!("{name}: not UTF-8 text"));
+            if let Err(e) = text.and_then(|t| keyfile::check(name, t).map_err(|e| e.to_string())) {
+                rep.errors.push(e);
             }
         }
         (zs, rep)
@@ -430,6 +438,24 @@ mod tests {
             zs.zone(&n("example.org._keys.")).is_none(),
             "keys are never a zone"
         );
+    }
+
+    /// DNSSEC policy and key files (issue 26) are never zones; a broken
+    /// one is reported with its line.
+    #[test]
+    fn dnssec_files_are_checked_not_loaded() {
+        let files = [
+            f("example.org", GOOD),
+            f("example.org._dnssec", "denial nsec3\n"),
+            f("example.org._dnssec_keys", "# none yet\n"),
+            f("example.net._dnssec", "algorithm rsamd5\n"),
+        ];
+        let (zs, rep) = ZoneSet::load(&files, None);
+        assert_eq!(rep.loaded.len(), 1);
+        assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
+        assert!(rep.errors[0].starts_with("example.net._dnssec:1: unknown algorithm"));
+        let n = |s: &str| Name::parse(s, &Name::root()).unwrap();
+        assert!(zs.zone(&n("example.org._dnssec.")).is_none());
     }
 
     #[test]

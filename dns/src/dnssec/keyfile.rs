@@ -23,6 +23,15 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Key>, FileError> {
         .collect()
 }
 
+/// Check the policy or key file `file` (see [`super::policy::is_dnssec_file`]):
+/// the first error, with its line.
+pub fn check(file: &str, text: &str) -> Result<(), FileError> {
+    match super::policy::policy_zone(file) {
+        Some(_) => super::policy::parse(file, text).map(|_| ()),
+        None => parse(file, text).map(|_| ()),
+    }
+}
+
 /// The file's text for `keys`.
 pub fn print(zone: &str, keys: &[Key]) -> String {
     let mut s = format!("# DNSSEC keys of {zone} (gitns; private: never served)\n");
