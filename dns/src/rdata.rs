@@ -568,8 +568,8 @@ fn base32hex_encode(b: &[u8]) -> String {
     out
 }
 
-/// RFC 4034 4.1.2 window blocks.
-fn bitmap_encode(types: &mut Vec<u16>, out: &mut Vec<u8>) {
+/// RFC 4034 4.1.2 window blocks (NSEC, NSEC3; the signer's chains too).
+pub(crate) fn bitmap_encode(types: &mut Vec<u16>, out: &mut Vec<u8>) {
     types.sort_unstable();
     types.dedup();
     let mut i = 0;

@@ -5,7 +5,6 @@
 //! set DO; the lookup calls in here at the points it decides an answer.
 //! The records are the zone's own: nothing is signed here.
 
-mod bitmap;
 pub mod canon;
 pub mod key;
 pub mod keyfile;

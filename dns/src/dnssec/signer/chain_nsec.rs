@@ -5,7 +5,6 @@
 
 use super::tree::{Status, Tree};
 use super::Signer;
-use crate::dnssec::bitmap;
 use crate::name::Key as NameKey;
 use crate::rtype::{DS, NS, NSEC, RRSIG};
 use alloc::collections::BTreeSet;
@@ -40,12 +39,13 @@ impl Tree {
         let n = self.nodes.get(k).filter(|n| self.in_nsec_chain(n))?;
         let next = self.nsec_next(k).unwrap_or(&n.name).to_lowercase();
         let types = n.sets.iter().map(|s| s.rtype).filter(|&t| t != NSEC);
-        let types: Vec<u16> = match self.status(&n.name) {
+        let mut types: Vec<u16> = match self.status(&n.name) {
             Status::Cut => types.filter(|&t| t == NS || t == DS).collect(),
             _ => types.collect(),
         };
+        types.extend([NSEC, RRSIG]);
         let mut rd = next.wire().to_vec();
-        rd.extend(bitmap::encode(types.into_iter().chain([NSEC, RRSIG])));
+        crate::rdata::bitmap_encode(&mut types, &mut rd);
         Some(rd)
     }
 }
@@ -65,21 +65,8 @@ impl Signer {
             let Some(node) = self.tree.nodes.get_mut(&k) else {
                 continue;
             };
-            let have = node.get(NSEC).map(|s| (s.rdatas.first(), s.ttl));
-            match (&want, have) {
-                (None, None) => continue,
-                (Some(w), Some((Some(h), t))) if w == h && t == ttl => continue,
-                _ => {}
-            }
-            match want {
-                Some(rd) => {
-                    let set = node.entry(NSEC, ttl);
-                    set.ttl = ttl;
-                    set.rdatas = alloc::vec![rd];
-                }
-                None => {
-                    node.remove(NSEC);
-                }
+            if !node.put_one(NSEC, want, ttl) {
+                continue;
             }
             self.changed.insert(k.clone(), node.name.clone());
             self.dirty.insert((k, NSEC));

@@ -9,7 +9,6 @@
 
 use super::tree::{Node, Status, Tree};
 use super::Signer;
-use crate::dnssec::bitmap;
 use crate::dnssec::nsec3::{base32hex, Params};
 use crate::name::{Key as NameKey, Name};
 use crate::rtype::{DS, NS, NSEC, NSEC3, NSEC3PARAM, RRSIG};
@@ -125,7 +124,7 @@ impl Signer {
             .map_or(*h, |(k, _)| *k);
         let mut rd = alloc::vec![1, u8::from(opt_out), 0, 0, 0, 20];
         rd.extend_from_slice(&next);
-        rd.extend(bitmap::encode(self.tree.nsec3_types(name)));
+        crate::rdata::bitmap_encode(&mut self.tree.nsec3_types(name), &mut rd);
         Some(rd)
     }
 
@@ -140,21 +139,8 @@ impl Signer {
         let ttl = self.tree.denial_ttl();
         let node = self.tree.node(k.clone(), &owner);
         node.nsec3_owner = true;
-        let have = node.get(NSEC3).map(|s| (s.rdatas.first(), s.ttl));
-        match (&rd, have) {
-            (None, None) => return,
-            (Some(w), Some((Some(h), t))) if w == h && t == ttl => return,
-            _ => {}
-        }
-        match rd {
-            Some(rd) => {
-                let set = node.entry(NSEC3, ttl);
-                set.ttl = ttl;
-                set.rdatas = alloc::vec![rd];
-            }
-            None => {
-                node.remove(NSEC3);
-            }
+        if !node.put_one(NSEC3, rd, ttl) {
+            return;
         }
         self.changed.insert(k.clone(), owner);
         self.dirty.insert((k, NSEC3));

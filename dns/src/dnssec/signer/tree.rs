@@ -59,6 +59,28 @@ impl Node {
         Some(self.sets.remove(i))
     }
 
+    /// Make the RRset of type `t` the one record `rd` with `ttl`, or take
+    /// it away (None). False when it was so already.
+    pub fn put_one(&mut self, t: u16, rd: Option<Vec<u8>>, ttl: u32) -> bool {
+        let have = self.get(t).map(|s| (s.rdatas.first(), s.ttl));
+        match (&rd, have) {
+            (None, None) => return false,
+            (Some(w), Some((Some(h), old))) if w == h && old == ttl => return false,
+            _ => {}
+        }
+        match rd {
+            Some(rd) => {
+                let set = self.entry(t, ttl);
+                set.ttl = ttl;
+                set.rdatas = alloc::vec![rd];
+            }
+            None => {
+                self.remove(t);
+            }
+        }
+        true
+    }
+
     /// The zone's own data here: any RRset but the chain's.
     pub fn has_data(&self) -> bool {
         self.sets.iter().any(|s| !matches!(s.rtype, NSEC | NSEC3))
