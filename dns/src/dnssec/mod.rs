@@ -12,6 +12,7 @@ mod nsec;
 mod nsec3;
 pub mod policy;
 pub mod signer;
+pub mod zone_sign;
 
 use crate::answer::{Out, OutData, Section};
 use crate::name::Name;
