@@ -1,12 +1,13 @@
 //! Zones signed by gitns's own signer (issue 26, second step) through
 //! `gitns sign`: one with NSEC and an ECDSAP256SHA256 CSK (the default
 //! policy), one with NSEC3 (no salt, 0 iterations) and an ED25519 KSK and
-//! ZSK. `ldns-verify-zone` accepts both; Knot serves them and `delv`, with
-//! the trust anchor `gitns sign` printed, validates positive, NXDOMAIN,
-//! NODATA, wildcard, CNAME and DS answers. The control: Knot signing the
-//! same zones itself with the same policies (`dnssec-signing`) answers the
-//! same DO=1 questions with the same records, signatures, key material and
-//! the SOA serial aside.
+//! ZSK, one with NSEC3 opt-out. `ldns-verify-zone` accepts all three;
+//! Knot serves them and `delv`, with the trust anchor `gitns sign`
+//! printed, validates positive, NXDOMAIN, NODATA, wildcard, CNAME and DS
+//! answers (opt-out: delv's verdict on each equals its verdict on Knot's
+//! signing). The control: Knot signing the same zones itself with the
+//! same policies (`dnssec-signing`) answers the same DO=1 questions with
+//! the same records, signatures, key material and the SOA serial aside.
 
 mod common;
 #[path = "common/dnssec.rs"]
@@ -17,12 +18,17 @@ use std::path::Path;
 use std::time::Duration;
 
 /// (zone, gitns policy file, Knot policy lines).
-const ZONES: [(&str, &str, &str); 2] = [
+const ZONES: [(&str, &str, &str); 3] = [
     ("nsec.example", "", "    single-type-signing: on\n"),
     (
         "nsec3.example",
         "algorithm ed25519\ndenial nsec3\nkeys ksk+zsk\n",
         "    algorithm: ed25519\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n",
+    ),
+    (
+        "optout.example",
+        "denial nsec3-opt-out\n",
+        "    single-type-signing: on\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    nsec3-opt-out: on\n",
     ),
 ];
 
@@ -137,6 +143,15 @@ fn wait_signed(ns: &Netns, port: &str, zone: &str) {
     panic!("knotd on {port} has no DNSKEY for {zone}");
 }
 
+/// The KSK (or CSK) of the zone Knot signed itself: its trust anchor.
+fn control_anchor(ns: &Netns, zone: &str) -> String {
+    let q = ["@10.0.0.1", "-p", CONTROL, "+short", zone, "DNSKEY"];
+    let out = run_in(ns, "dig", &q);
+    let key = out.lines().find(|l| l.starts_with("257 3 "));
+    key.unwrap_or_else(|| panic!("no KSK from Knot: {out}"))
+        .to_string()
+}
+
 /// The answer without what two signers may differ in: RRSIGs, the key
 /// material of DNSKEYs (flags, protocol and algorithm stay) and the SOA
 /// serial (Knot raises it when it signs).
@@ -199,15 +214,41 @@ fn zones_signed_by_gitns_validate_and_answer_like_knot_signing() {
     let ns = netns("dnssecsign");
     let _knots = knots(&ns, &dir);
     let mut failed = Vec::new();
-    for s in &signed {
+    for s in &signed[..2] {
         failed.extend(validate(&ns, &["@10.0.0.1"], &dir, s.zone, &s.ksk));
     }
+    // Opt-out: a wildcard answer whose next closer name falls in an
+    // opt-out span is insecure (RFC 5155 9.2): delv must say of each
+    // answer what it says of Knot's signing of the same zone.
+    let optout = &signed[2];
+    let ours = verdicts(&ns, &["@10.0.0.1"], &dir, optout.zone, &optout.ksk);
+    let knots = verdicts(
+        &ns,
+        &["@10.0.0.1", "-p", CONTROL],
+        &dir,
+        optout.zone,
+        &control_anchor(&ns, optout.zone),
+    );
+    for ((q, mine, out), (_, theirs, kout)) in ours.iter().zip(&knots) {
+        if mine != theirs || theirs == "?" {
+            failed.push(format!(
+                "delv {q}: {mine:?}, of Knot's signing {theirs:?}\n{out}\n{kout}"
+            ));
+        }
+    }
+    assert!(
+        ours.iter()
+            .filter(|v| v.1.contains("fully validated"))
+            .count()
+            >= 10,
+        "{ours:?}"
+    );
     assert!(failed.is_empty(), "{}", failed.join("\n"));
     let (mut diffs, mut asked) = (Vec::new(), 0);
     for s in &signed {
         asked += compare(&ns, s.zone, &mut diffs);
     }
-    assert!(asked >= 40, "only {asked} questions");
+    assert!(asked >= 60, "only {asked} questions");
     assert!(
         diffs.is_empty(),
         "{} of {asked} answers differ from Knot's signing:\n{}",

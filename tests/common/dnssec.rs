@@ -69,37 +69,58 @@ pub fn fqdn(rel: &str, zone: &str) -> String {
     }
 }
 
-/// Ask delv at `server` (`@IP`, then more arguments such as `-p PORT`)
-/// the [`VALIDATE`] questions of `zone` with the trust anchor `ksk`
-/// (`257 3 ALG BASE64`); the failures.
+/// delv's verdict (its first `; ` line) on each [`VALIDATE`] question
+/// of `zone` asked at `server` (`@IP`, then more arguments such as `-p
+/// PORT`) with the trust anchor `ksk` (`257 3 ALG BASE64`): (question,
+/// verdict, delv's whole output).
+pub fn verdicts(
+    ns: &Netns,
+    server: &[&str],
+    dir: &Path,
+    zone: &str,
+    ksk: &str,
+) -> Vec<(String, String, String)> {
+    let f: Vec<&str> = ksk.split_whitespace().collect();
+    let anchors = dir.join(format!("{zone}.{}.anchors", f[2]));
+    let line = format!(
+        "trust-anchors {{ {zone}. static-key {} {} {} \"{}\"; }};\n",
+        f[0],
+        f[1],
+        f[2],
+        f[3..].concat()
+    );
+    std::fs::write(&anchors, line).unwrap();
+    let a = anchors.to_str().unwrap();
+    let root = format!("+root={zone}");
+    VALIDATE
+        .iter()
+        .map(|(rel, t, _)| {
+            let name = fqdn(rel, zone);
+            let out = run_in(ns, "delv", &[server, &["-a", a, &root, &name, t]].concat());
+            let verdict = out.lines().find(|l| l.starts_with("; ")).unwrap_or("?");
+            (
+                format!("{name} {t}"),
+                verdict.trim().to_string(),
+                out.clone(),
+            )
+        })
+        .collect()
+}
+
+/// [`verdicts`] that are not "fully validated" (positive or negative as
+/// [`VALIDATE`] says): the failures.
 pub fn validate(ns: &Netns, server: &[&str], dir: &Path, zone: &str, ksk: &str) -> Vec<String> {
-    let anchors = dir.join(format!("{zone}.anchors"));
-    let (flags, proto, alg, key) = {
-        let f: Vec<&str> = ksk.split_whitespace().collect();
-        (f[0], f[1], f[2], f[3..].concat())
-    };
-    std::fs::write(
-        &anchors,
-        format!("trust-anchors {{ {zone}. static-key {flags} {proto} {alg} \"{key}\"; }};\n"),
-    )
-    .unwrap();
-    let mut failed = Vec::new();
-    for (rel, t, negative) in VALIDATE {
-        let name = fqdn(rel, zone);
-        let root = format!("+root={zone}");
-        let a = anchors.to_str().unwrap();
-        let args = [server, &["-a", a, &root, &name, t]].concat();
-        let out = run_in(ns, "delv", &args);
-        let want = if *negative {
-            "; negative response, fully validated"
-        } else {
-            "; fully validated"
-        };
-        if !out.lines().any(|l| l.trim() == want) {
-            failed.push(format!("delv {name} {t}: want {want:?}:\n{out}"));
-        }
-    }
-    failed
+    let got = verdicts(ns, server, dir, zone, ksk);
+    got.into_iter()
+        .zip(VALIDATE)
+        .filter_map(|((q, verdict, out), (_, _, negative))| {
+            let want = match negative {
+                true => "; negative response, fully validated",
+                false => "; fully validated",
+            };
+            (verdict != want).then(|| format!("delv {q}: want {want:?}:\n{out}"))
+        })
+        .collect()
 }
 
 /// Questions asked of Knot and of gitns with DO=1 (and a few without).
