@@ -30,7 +30,9 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn every_tool_has_help_and_a_bad_command_line_exits_64() {
-    for tool in ["notify", "update", "certify", "keygen", "run", "check"] {
+    for tool in [
+        "notify", "update", "certify", "keygen", "run", "check", "sign",
+    ] {
         let out = gitns(&[tool, "--help"]);
         assert!(
             out.status.success() && text(&out.stdout).starts_with(&format!("usage: gitns {tool}")),
@@ -91,6 +93,11 @@ fn every_tool_has_help_and_a_bad_command_line_exits_64() {
         &["check"],
         &["check", "--old"],
         &["check", "--frob", "x"],
+        &["sign"],
+        &["sign", "a", "b"],
+        &["sign", "x", "--now=soon"],
+        &["sign", "x", "--origin=a..b"],
+        &["sign", "x", "--frob"],
     ];
     for args in bad {
         let out = gitns(args);

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! FILE is a zone file named by its zone (or a `ZONE._keys`/`_keys` key
-//! file), read from disk; with `--old OLDFILE` it is compared with the
+//! file, or a `ZONE._dnssec` policy or `ZONE._dnssec_keys` key file of
+//! DNSSEC signing), read from disk; with `--old OLDFILE` it is compared with the
 //! older version of the same zone. PATH is either a plain directory (its
 //! root-level files are read from disk) or a git repository, bare or with
 //! a work tree, read with gix: the files are the root-level blobs of the
@@ -59,7 +60,8 @@ pub const USAGE: &str = "usage: gitns check FILE
 
 Check zone files as the appliance loads them (errors and warnings as
 file:line:col; warnings name data the appliance leaves out or ignores).
-FILE: one zone file named by its zone (or a ZONE._keys file), from disk;
+FILE: one zone file named by its zone (or a ZONE._keys, ZONE._dnssec or
+  ZONE._dnssec_keys file), from disk;
   --old OLDFILE: the zone's earlier version: a changed zone must raise its
   SOA serial.
 DIR: the root-level files of a directory; REPO: of the git tree of REV
@@ -480,6 +482,15 @@ mod tests {
         let k = dir.join("example.org._keys");
         std::fs::write(&k, "k._update.example.org. DNSKEY 0 3 163 AAAA\n").unwrap();
         assert_eq!(run(&[k.to_str().unwrap()]).unwrap().1, 1);
+        // A DNSSEC policy file (issue 26) is checked as one, not as a zone.
+        let p = dir.join("example.org._dnssec");
+        std::fs::write(&p, "denial nsec3\n").unwrap();
+        assert_eq!(errors(&[p.to_str().unwrap()]), Vec::<String>::new());
+        std::fs::write(&p, "denial nsec3\nkeys all\n").unwrap();
+        assert_eq!(
+            errors(&[p.to_str().unwrap()]),
+            ["example.org._dnssec:2: unknown keys \"all\" (csk, ksk+zsk)"]
+        );
         assert!(run(&[f, "--rev", "HEAD"])
             .unwrap_err()
             .contains("--rev goes with"));

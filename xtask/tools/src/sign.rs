@@ -158,3 +158,51 @@ pub fn main(args: &[String]) -> ToolResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn keys_made_once_then_kept_and_broken_files_say_where() {
+        let dir = std::env::temp_dir().join(format!("gitns-sign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let zone = dir.join("example.org");
+        let zone_text = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+        std::fs::write(&zone, zone_text).unwrap();
+        let z = zone.to_str().unwrap();
+        let out = dir.join("signed");
+        let o = format!("--out={}", out.display());
+        main(&args(&[z, &o, "--now=1796000000"])).unwrap();
+        let keys = std::fs::read_to_string(dir.join("example.org._dnssec_keys")).unwrap();
+        assert_eq!(keys.lines().filter(|l| l.starts_with("csk ")).count(), 1);
+        let first = std::fs::read_to_string(&out).unwrap();
+        assert!(first.contains("\tDNSKEY\t257 3 13 "), "{first}");
+        main(&args(&[z, &o, "--now=1796000000"])).unwrap();
+        let again = std::fs::read_to_string(dir.join("example.org._dnssec_keys")).unwrap();
+        assert_eq!(keys, again, "the key file is kept");
+        let dnskey = |t: &str| {
+            t.lines()
+                .find(|l| l.contains("\tDNSKEY\t"))
+                .map(String::from)
+        };
+        assert_eq!(
+            dnskey(&first),
+            dnskey(&std::fs::read_to_string(&out).unwrap())
+        );
+        std::fs::write(dir.join("example.org._dnssec"), "validity 1d\nrefresh 2d\n").unwrap();
+        let e = main(&args(&[z, &o])).unwrap_err();
+        assert!(matches!(e, ToolError::Failed(_)));
+        assert!(
+            e.to_string().contains("example.org._dnssec:2: refresh"),
+            "{e}"
+        );
+        let e = main(&args(&[dir.join("nope").to_str().unwrap()])).unwrap_err();
+        assert!(matches!(e, ToolError::Failed(_)), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
