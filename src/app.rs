@@ -6,14 +6,15 @@ use crate::acme::Acme;
 use crate::config::Config;
 use crate::dns::{self, Dns, Reply};
 use crate::echo::Echo;
+use crate::metrics;
 use crate::notify::NotifySocket;
 use crate::remote::GitRemote;
 use crate::resolve::Resolver;
 use crate::server::tcp::{TcpConfig, TcpServer};
 use crate::server::udp::UdpServer;
 use crate::server::{self, Transport};
-use crate::storage::PlatformStore;
-use crate::{metrics, sink};
+use crate::source::storage::{Storage, StorageSource};
+use crate::source::{self, Cx, Sources};
 use alloc::string::String;
 use alloc::vec::Vec;
 use gitns_abi::exit;
@@ -58,7 +59,9 @@ pub struct App<'p, P: Platform> {
     sockets: Sockets,
     service: Dns,
     stats: server::Stats,
-    git: Option<GitRemote>,
+    storage: Storage,
+    /// Where the zones come from (`crate::source`).
+    sources: Sources<P>,
     acme: Option<Acme>,
     chores: Chores,
 }
@@ -83,8 +86,10 @@ impl<'p, P: Platform> App<'p, P> {
         );
         let mut net = Net::new(platform, &cfg.net);
         let sockets = Sockets::bind(platform, &mut net, cfg)?;
-        let mut service = load_service(platform, cfg);
-        let git = GitRemote::from_config(cfg, platform.monotonic_ns());
+        let (storage, zones, report) = Storage::boot(platform);
+        let mut service = Dns::new(platform, cfg, zones);
+        service.report(&report);
+        let sources = zone_sources(cfg, &service, platform.monotonic_ns());
         if let Some(r) = &cfg.remote {
             log::info!(
                 "zones from git remote {}@{}:{} {} branch {}",
@@ -108,7 +113,8 @@ impl<'p, P: Platform> App<'p, P> {
             sockets,
             service,
             stats: server::Stats::default(),
-            git,
+            storage,
+            sources,
             acme: Acme::from_config(&cfg.acme),
             chores: Chores {
                 next_report: now + REPORT_NS,
@@ -133,14 +139,6 @@ impl<'p, P: Platform> App<'p, P> {
             .poll_with(self.platform, now, &mut self.sockets.tcp);
         let mut busy = self.serve(now);
         let wall = self.platform.wall_clock_ns() / 1_000_000_000;
-        if self.git.is_none() && !self.service.deferred.is_empty() {
-            // The storage journal is the sink: durable before this returns.
-            let wall_ns = self.platform.wall_clock_ns();
-            let mut store = PlatformStore(&mut *self.platform);
-            let replies = sink::commit_queued(&mut self.service, &mut store, wall_ns);
-            self.deliver(replies, wall);
-            busy = true;
-        }
         let platform = &mut *self.platform;
         self.service.rotate_cookies(wall, || {
             let mut k = [0u8; 16];
@@ -161,10 +159,14 @@ impl<'p, P: Platform> App<'p, P> {
                 .poll_with(self.platform, now, &mut self.sockets.tcp);
             let (replies, resync) = dns::handle_events(self.platform, &mut self.service);
             self.deliver(replies, wall);
-            for zone in resync {
-                let replies = self.resync(&zone, now);
-                self.deliver(replies, wall);
-            }
+            let replies = self.with_sources(|sources, cx| {
+                for zone in resync {
+                    if let Some(s) = source::owner(sources, &zone) {
+                        s.resync(cx, &zone, now);
+                    }
+                }
+            });
+            self.deliver(replies, wall);
         } else if self.chores.growing {
             self.chores.growing = self.sockets.tcp.grow(&mut self.net);
         }
@@ -182,21 +184,17 @@ impl<'p, P: Platform> App<'p, P> {
         busy
     }
 
-    /// Drive the zone sources and ACME; their held-back answers go out.
+    /// Drive the zone sources, hand them the queued UPDATEs, and drive
+    /// ACME; the answers they release go out.
     fn sources(&mut self, now: u64, wall: u64) -> bool {
         let mut busy = false;
-        if let Some(g) = self.git.as_mut() {
-            let resolver = self.sockets.resolver.as_mut();
-            let (moved, replies) = g.run(
-                self.platform,
-                &mut self.net,
-                &mut self.service,
-                resolver,
-                now,
-            );
-            busy |= moved;
-            self.deliver(replies, wall);
-        }
+        let replies = self.with_sources(|sources, cx| {
+            for s in sources.iter_mut() {
+                busy |= s.run(cx, now);
+            }
+            busy |= source::route_updates(sources, cx, now);
+        });
+        self.deliver(replies, wall);
         if let Some(a) = self.acme.as_mut() {
             let resolver = self.sockets.resolver.as_mut();
             busy |= a.run(
@@ -210,18 +208,20 @@ impl<'p, P: Platform> App<'p, P> {
         busy
     }
 
-    /// A signed NOTIFY for `zone`: its source loads it again (a fetch
-    /// from the git remote, whose answers come with the fetch; or a
-    /// reload from the storage cache, answered now).
-    fn resync(&mut self, zone: &gitns_dns::name::Name, now: u64) -> Vec<Reply> {
-        match self.git.as_mut() {
-            Some(g) => {
-                log::info!("NOTIFY for {zone}: fetching from the git remote");
-                g.notify(now);
-                Vec::new()
-            }
-            None => dns::reload_from_storage(self.platform, &mut self.service, zone),
-        }
+    /// Call `f` with the zone sources and what they may use; the answers
+    /// they released.
+    fn with_sources(&mut self, f: impl FnOnce(&mut Sources<P>, &mut Cx<P>)) -> Vec<Reply> {
+        let mut replies = Vec::new();
+        let mut cx = Cx {
+            platform: &mut *self.platform,
+            net: &mut self.net,
+            dns: &mut self.service,
+            storage: &mut self.storage,
+            resolver: self.sockets.resolver.as_mut(),
+            replies: &mut replies,
+        };
+        f(&mut self.sources, &mut cx);
+        replies
     }
 
     /// Send answers held back until a push or a fetch (UPDATEs, NOTIFYs);
@@ -259,7 +259,7 @@ impl<'p, P: Platform> App<'p, P> {
             s.tcp.next_deadline(),
             self.service.notifier.next_deadline(),
             self.service.holds.next_deadline(),
-            self.git.as_ref().map(|g| g.next_deadline()),
+            self.sources.iter().filter_map(|s| s.next_deadline()).min(),
             s.resolver.as_ref().and_then(|r| r.next_deadline()),
             self.acme.as_ref().map(|a| a.next_deadline(now, unix)),
             self.chores.next_due(self.platform.metrics_enabled()),
@@ -277,14 +277,17 @@ impl<'p, P: Platform> App<'p, P> {
             self.chores.next_metrics = now + METRICS_NS;
             let n = &self.sockets.notify;
             let heap = self.platform.heap_usage();
-            let text = metrics::render(
+            let mut text = metrics::render(
                 &self.service,
                 &self.stats,
                 (n.sent, n.answered),
                 heap,
-                self.git.as_ref(),
+                self.storage.failed_writes(),
                 self.acme.as_ref(),
             );
+            for s in &self.sources {
+                s.metrics(&mut text);
+            }
             if text != self.chores.last_metrics {
                 self.platform.report_metrics(text.as_bytes());
                 self.chores.last_metrics = text;
@@ -300,16 +303,8 @@ impl<'p, P: Platform> App<'p, P> {
             st.udp_in, st.udp_out, st.udp_dropped, st.tcp_conns, self.sockets.tcp.open(), st.tcp_in, st.tcp_out, st.tcp_timeouts, st.tcp_evicted, st.tcp_refused, st.tcp_stalled,
             d.stats.answered, d.stats.dropped, self.net.frames_in, self.net.frames_out, d.notifier.pending()
         );
-        if let Some(g) = &self.git {
-            let s = g.stats;
-            log::debug!(
-                "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
-                s.fetches,
-                s.fetch_failures,
-                s.pushes,
-                s.push_rejections,
-                s.push_failures
-            );
+        for s in &self.sources {
+            s.log_counters();
         }
     }
 }
@@ -382,20 +377,20 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
     }
 }
 
-/// The DNS service with the zones of the storage cache (none without a
-/// device, or when it cannot be read).
-fn load_service<P: Platform>(platform: &mut P, cfg: &Config) -> Dns {
-    let contents = match gitns_store::read(&mut PlatformStore(platform)) {
-        Ok(c) => c,
-        Err(e) => {
-            log::error!("{e}; starting without cached zones");
-            gitns_store::Contents::default()
-        }
-    };
-    let (zones, report, cache) = gitns_store::load(contents, None);
-    let mut service = Dns::new(platform, cfg, zones, cache);
-    service.report(&report);
-    service
+/// The zone sources of `cfg`, first the one asked first: the git remote
+/// when there is one, else the storage cache. A new source is added here
+/// (docs/design.md, "Zone sources behind one interface"); each takes up
+/// the zones restored from the storage cache.
+fn zone_sources<P: Platform>(cfg: &Config, dns: &Dns, now: u64) -> Sources<P> {
+    let mut sources: Sources<P> = Vec::new();
+    match GitRemote::from_config(cfg, now) {
+        Some(g) => sources.push(alloc::boxed::Box::new(g)),
+        None => sources.push(alloc::boxed::Box::new(StorageSource)),
+    }
+    for s in sources.iter_mut() {
+        s.restore(dns, now);
+    }
+    sources
 }
 
 /// A MAC address as `aa:bb:cc:dd:ee:ff`.

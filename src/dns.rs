@@ -1,9 +1,8 @@
-//! The DNS service of the appliance: the zone set, loaded from the zone
-//! cache on the `storage` device, answering through the transport layer.
+//! The DNS service of the appliance: the zone set its zone sources fill
+//! (`crate::source`), answering through the transport layer.
 
 use crate::config::Config;
 use crate::server::{Handled, Handler, Transport};
-use crate::storage::PlatformStore;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -14,7 +13,6 @@ use gitns_dns::transfer::Transfer;
 use gitns_dns::zoneset::{LoadReport, ZoneSet};
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Platform;
-use gitns_store::{Cache, Device, DeviceError};
 
 /// Counters of answered traffic.
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,9 +64,6 @@ pub struct Dns {
     pub notifier: gitns_dns::notify_out::Notifier,
     /// Our own addresses (never notified).
     pub own: Vec<[u8; 4]>,
-    /// The storage cache: the files the zones were loaded from (zones and
-    /// `_keys`, its archive) and the journal of UPDATEs after them.
-    pub cache: Cache,
     /// UPDATEs waiting to be prepared and made durable, oldest first
     /// (the App hands them to the zone source's sink one at a time).
     pub deferred: alloc::collections::VecDeque<Deferred>,
@@ -114,8 +109,8 @@ fn is_update(msg: &[u8]) -> bool {
 
 impl Dns {
     /// The service for `cfg` on `platform` (cookie and rate-limit secrets
-    /// from its CSPRNG, its MTU), serving `zones` loaded from `cache`.
-    pub fn new<P: Platform>(platform: &mut P, cfg: &Config, zones: ZoneSet, cache: Cache) -> Dns {
+    /// from its CSPRNG, its MTU), serving `zones`.
+    pub fn new<P: Platform>(platform: &mut P, cfg: &Config, zones: ZoneSet) -> Dns {
         let policy = Policy {
             unsigned_axfr: cfg.axfr,
             ..cfg.answers.clone()
@@ -135,7 +130,6 @@ impl Dns {
             keepalive: Some(idle_100ms.min(u16::MAX as u64) as u16),
             notifier: Default::default(),
             own: alloc::vec![cfg.net.ipv4.address().octets()],
-            cache,
             deferred: Default::default(),
             zone_status: Default::default(),
             holds: Holds::default(),
@@ -324,16 +318,6 @@ impl Dns {
             transport: Transport::Tcp,
             internal: true,
         });
-    }
-
-    /// Write the archive of the files again, with a new journal (the
-    /// files changed: a git fetch or push).
-    pub fn rewrite_cache(
-        &mut self,
-        store: &mut dyn Device,
-        now_ns: u64,
-    ) -> Result<(), DeviceError> {
-        self.cache.rewrite(store, now_ns)
     }
 
     /// Answer `msg` now (UPDATEs are queued before: see [`Dns::prepare`]).
@@ -552,8 +536,7 @@ pub fn log_report(rep: &LoadReport) {
 /// Act on the events of the requests answered: NOTIFY secondaries of
 /// changed zones (RFC 1996). Returns the answers to held NOTIFYs now due,
 /// and the zones a signed NOTIFY asked to resync: the App routes those to
-/// the zone source (a fetch from the git remote, or a reload from the
-/// storage cache: [`reload_from_storage`]).
+/// their zone source (`crate::source`).
 pub fn handle_events<P: Platform>(
     platform: &mut P,
     service: &mut Dns,
@@ -585,32 +568,6 @@ pub fn handle_events<P: Platform>(
     }
     let held = service.holds.expired(platform.monotonic_ns());
     (service.release(held), resync)
-}
-
-/// Reload the zones from the storage cache after a signed NOTIFY for
-/// `zone` (no git remote), keeping the last good version of any zone that
-/// no longer loads; the answers to the NOTIFYs held for it.
-pub fn reload_from_storage<P: Platform>(
-    platform: &mut P,
-    service: &mut Dns,
-    zone: &gitns_dns::name::Name,
-) -> Vec<Reply> {
-    log::info!("NOTIFY for {zone}: reloading zones from the storage cache");
-    match gitns_store::read(&mut PlatformStore(platform)) {
-        Ok(contents) => {
-            let (zones, report, cache) = gitns_store::load(contents, Some(&service.zones));
-            service.report(&report);
-            service.cache = cache;
-            let old = core::mem::replace(&mut service.zones, zones);
-            service.forget_removed(&old);
-            notify_risen(platform, service, Some(&old));
-        }
-        Err(e) => {
-            log::error!("reload after NOTIFY for {zone} failed: {e}; serving the loaded zones")
-        }
-    }
-    let held = service.holds.reloaded();
-    service.release(held)
 }
 
 /// NOTIFY each host that asked for the root SOA with a transfer key, for

@@ -17,8 +17,7 @@ mod peers;
 pub mod remote;
 pub mod resolve;
 pub use gitns_serve as server;
-mod sink;
-mod storage;
+pub mod source;
 
 use gitns_abi::exit;
 use gitns_net::Platform;

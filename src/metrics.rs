@@ -3,7 +3,7 @@
 //! serves them (`gitns-hvt --metrics`). Names and counts only, no secrets.
 
 use crate::dns::Dns;
-use crate::remote::GitRemote;
+use crate::remote::GitStats;
 use crate::server::Stats;
 use alloc::string::String;
 use core::fmt::Write;
@@ -36,7 +36,7 @@ pub fn render(
     transport: &Stats,
     notify_out: (u64, u64),
     heap: Option<(usize, usize)>,
-    git: Option<&GitRemote>,
+    failed_writes: u64,
     acme: Option<&crate::acme::Acme>,
 ) -> String {
     let mut o = String::new();
@@ -61,11 +61,7 @@ pub fn render(
         "counter",
         "Storage device writes that failed (UPDATEs answered SERVFAIL, archives not switched to).",
     );
-    let _ = writeln!(
-        o,
-        "gitns_storage_write_failures_total {}",
-        dns.cache.failed_writes
-    );
+    let _ = writeln!(o, "gitns_storage_write_failures_total {failed_writes}");
     head(
         &mut o,
         "gitns_dns_responses_total",
@@ -154,44 +150,45 @@ pub fn render(
         );
     }
     zone_status(&mut o, dns);
-    if let Some(g) = git {
-        let s = g.stats;
-        head(
-            &mut o,
-            "gitns_git_fetches_total",
-            "counter",
-            "Fetches from the git remote by result.",
-        );
-        let _ = writeln!(o, "gitns_git_fetches_total{{result=\"ok\"}} {}\ngitns_git_fetches_total{{result=\"error\"}} {}", s.fetches, s.fetch_failures);
-        head(
-            &mut o,
-            "gitns_git_pushes_total",
-            "counter",
-            "Pushes to the git remote by result.",
-        );
-        let _ = writeln!(
-            o,
-            "gitns_git_pushes_total{{result=\"ok\"}} {}\ngitns_git_pushes_total{{result=\"rejected\"}} {}\ngitns_git_pushes_total{{result=\"error\"}} {}",
-            s.pushes, s.push_rejections, s.push_failures
-        );
-        head(
-            &mut o,
-            "gitns_git_last_sync_timestamp_seconds",
-            "gauge",
-            "Wall-clock time of the last successful fetch.",
-        );
-        let _ = writeln!(o, "gitns_git_last_sync_timestamp_seconds {}", s.last_sync_s);
-        if let Some(h) = g.head() {
-            head(
-                &mut o,
-                "gitns_git_head_info",
-                "gauge",
-                "The commit the zones come from.",
-            );
-            let _ = writeln!(o, "gitns_git_head_info{{commit=\"{h}\"}} 1");
-        }
-    }
     o
+}
+
+/// The git remote's lines: fetches, pushes, the last sync, the head.
+pub fn git(o: &mut String, s: &GitStats, head_commit: Option<gitns_git::oid::Oid>) {
+    head(
+        o,
+        "gitns_git_fetches_total",
+        "counter",
+        "Fetches from the git remote by result.",
+    );
+    let _ = writeln!(o, "gitns_git_fetches_total{{result=\"ok\"}} {}\ngitns_git_fetches_total{{result=\"error\"}} {}", s.fetches, s.fetch_failures);
+    head(
+        o,
+        "gitns_git_pushes_total",
+        "counter",
+        "Pushes to the git remote by result.",
+    );
+    let _ = writeln!(
+        o,
+        "gitns_git_pushes_total{{result=\"ok\"}} {}\ngitns_git_pushes_total{{result=\"rejected\"}} {}\ngitns_git_pushes_total{{result=\"error\"}} {}",
+        s.pushes, s.push_rejections, s.push_failures
+    );
+    head(
+        o,
+        "gitns_git_last_sync_timestamp_seconds",
+        "gauge",
+        "Wall-clock time of the last successful fetch.",
+    );
+    let _ = writeln!(o, "gitns_git_last_sync_timestamp_seconds {}", s.last_sync_s);
+    if let Some(h) = head_commit {
+        head(
+            o,
+            "gitns_git_head_info",
+            "gauge",
+            "The commit the zones come from.",
+        );
+        let _ = writeln!(o, "gitns_git_head_info{{commit=\"{h}\"}} 1");
+    }
 }
 
 /// Certificates (ACME): expiry per name, orders by result.

@@ -10,12 +10,13 @@ mod conn;
 mod update;
 
 use crate::config::{Config, SshKey};
-use crate::dns::{self, Dns};
-use crate::resolve::{ResolveState, Resolver};
-use crate::storage::PlatformStore;
+use crate::dns::Deferred;
+use crate::resolve::ResolveState;
+use crate::source::{install_set, Cx, ZoneSource};
 use alloc::string::String;
 use alloc::vec::Vec;
 use conn::Link;
+use gitns_dns::name::Name;
 use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
 use gitns_git::client::{Client, Done, Job, Start};
@@ -42,8 +43,6 @@ pub struct GitStats {
     /// Wall-clock seconds of the last successful fetch.
     pub last_sync_s: u64,
 }
-
-pub use crate::dns::Reply;
 
 /// What [`GitRemote::open`] did with a command.
 enum Opened {
@@ -99,36 +98,10 @@ impl GitRemote {
         })
     }
 
-    /// A signed NOTIFY arrived: fetch as soon as the connection is free.
-    pub fn notify(&mut self, now: u64) {
-        self.client.schedule.now(now);
-    }
-
-    /// Drive the connection and start the next job. Returns whether
-    /// anything happened and the held-back responses now ready.
-    pub fn run<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &mut Dns,
-        resolver: Option<&mut Resolver>,
-        now: u64,
-    ) -> (bool, Vec<Reply>) {
-        let mut replies = Vec::new();
-        conn::reap(net, &mut self.closing);
-        let mut busy = match (self.link.as_mut(), self.client.conn()) {
-            (Some(link), Some(c)) => link.pump(net, now, c),
-            _ => false,
-        };
-        if let Some(done) = self.client.poll(now) {
-            self.finish(platform, dns, done, now, &mut replies);
-            busy = true;
-        }
-        self.close_stale(net);
-        if !self.client.busy() && self.resolve(platform, resolver, now) {
-            busy |= self.start_next(platform, net, dns, now, &mut replies);
-        }
-        (busy, replies)
+    /// Is the connection free for the next job (and the remote's address
+    /// known)?
+    fn ready<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
+        !self.client.busy() && self.resolve(cx, now)
     }
 
     /// Close the socket whose connection the client dropped or replaced.
@@ -149,17 +122,15 @@ impl GitRemote {
 
     /// Find the remote's address (a name through the resolver, its TTL
     /// honoured by the resolver's cache); false while it is unknown.
-    fn resolve<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        resolver: Option<&mut Resolver>,
-        now: u64,
-    ) -> bool {
+    fn resolve<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         if let Ok(ip) = self.remote.host.parse::<Ipv4Address>() {
             self.addr = Some(ip);
             return true;
         }
-        let Some(r) = resolver else { return false };
+        let Some(r) = cx.resolver.as_mut() else {
+            return false;
+        };
+        let platform = &mut *cx.platform;
         match r.resolve(&self.remote.host, now, &mut || platform.random_u16()) {
             ResolveState::Ready(IpAddress::Ipv4(ip)) => {
                 self.addr = Some(ip);
@@ -177,27 +148,14 @@ impl GitRemote {
         self.checkout.as_ref().map(|c| c.head)
     }
 
-    /// When [`GitRemote::run`] must run next at the latest.
-    pub fn next_deadline(&self) -> u64 {
-        self.client.next_deadline()
-    }
-
-    fn start_next<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &mut Dns,
-        now: u64,
-        replies: &mut Vec<Reply>,
-    ) -> bool {
-        if self.update.is_none() {
-            self.update = dns.deferred.pop_front().map(update::Pending::new);
-        }
+    /// The next job on a free connection: the UPDATE in progress (a
+    /// rejected push fetches first), else a fetch when due.
+    fn start_next<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         if let Some(u) = self.update.take() {
-            return self.step_update(platform, net, dns, u, now, replies);
+            return self.step_update(cx, u, now);
         }
         if self.client.schedule.due(now) {
-            self.start_fetch(platform, net, dns, now, replies);
+            self.start_fetch(cx, now);
             return true;
         }
         false
@@ -205,16 +163,9 @@ impl GitRemote {
 
     /// Open a fetch; a connection that cannot even start counts as a
     /// failed fetch (backoff), so the loop does not retry every turn.
-    fn start_fetch<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &mut Dns,
-        now: u64,
-        replies: &mut Vec<Reply>,
-    ) {
+    fn start_fetch<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) {
         let haves = self.checkout.iter().map(|c| c.head).collect();
-        let max_pack = pack_limits(platform).max_total.min(MAX_PACK);
+        let max_pack = pack_limits(cx.platform).max_total.min(MAX_PACK);
         let v2 = self.client.v2();
         let op = Op::Fetch(Fetch::new(&self.remote.branch, haves, v2, max_pack));
         log::debug!(
@@ -225,18 +176,17 @@ impl GitRemote {
         let command = self.client.fetch_command();
         self.fetch_seq += 1;
         let seq = self.fetch_seq;
-        match self.open(platform, net, &command, op, Job::Fetch(seq), now) {
-            Ok(Opened::Started) => dns.holds.started(seq),
+        match self.open(cx, &command, op, Job::Fetch(seq), now) {
+            Ok(Opened::Started) => cx.dns.holds.started(seq),
             Ok(Opened::Wait) => {}
-            Err(e) => self.fetch_failed(dns, &e, now, replies),
+            Err(e) => self.fetch_failed(cx, &e, now),
         }
     }
 
     /// Run `command` for `job`: on the kept connection, or on a new one.
     fn open<P: Platform>(
         &mut self,
-        platform: &mut P,
-        net: &mut Net,
+        cx: &mut Cx<P>,
         command: &str,
         op: Op,
         job: Job,
@@ -247,7 +197,7 @@ impl GitRemote {
         match self.client.start(command, op, job, now, connect) {
             Start::Reused => return Ok(Opened::Started),
             Start::Wait => return Ok(Opened::Wait),
-            Start::New => self.close_stale(net),
+            Start::New => self.close_stale(cx.net),
         }
         let opened = self
             .addr
@@ -255,7 +205,7 @@ impl GitRemote {
             .and_then(|ip| {
                 let target = IpEndpoint::new(IpAddress::Ipv4(ip), self.remote.port);
                 let generation = self.client.generation();
-                Link::open(net, target, platform.ephemeral_port(), generation)
+                Link::open(cx.net, target, cx.platform.ephemeral_port(), generation)
             });
         match opened {
             Ok(link) => {
@@ -269,14 +219,7 @@ impl GitRemote {
         }
     }
 
-    fn finish<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        dns: &mut Dns,
-        done: Done,
-        now: u64,
-        replies: &mut Vec<Reply>,
-    ) {
+    fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, done: Done, now: u64) {
         let target = self.link.as_ref().map(|l| l.target);
         let outcome = done.outcome.map_err(|e| match target {
             Some(t) => conn::describe(&e, t, done.connected),
@@ -287,28 +230,26 @@ impl GitRemote {
             Job::Push(_) => None,
         };
         match (done.job, outcome) {
-            (Job::Fetch(_), Ok(Outcome::Fetched(f))) => match self.fetched(platform, dns, f) {
+            (Job::Fetch(_), Ok(Outcome::Fetched(f))) => match self.fetched(cx, f) {
                 Ok(()) => {
                     self.client.schedule.succeeded();
                     self.stats.fetches += 1;
-                    self.stats.last_sync_s = platform.wall_clock_ns() / 1_000_000_000;
+                    self.stats.last_sync_s = cx.platform.wall_clock_ns() / 1_000_000_000;
                 }
-                Err(e) => self.fetch_failed(dns, &e, now, replies),
+                Err(e) => self.fetch_failed(cx, &e, now),
             },
-            (Job::Fetch(_), Ok(other)) => {
-                self.fetch_failed(dns, &alloc::format!("{other:?}"), now, replies)
-            }
-            (Job::Fetch(_), Err(e)) => self.fetch_failed(dns, &e, now, replies),
-            (Job::Push(next), outcome) => self.pushed(platform, dns, next, outcome, replies),
+            (Job::Fetch(_), Ok(other)) => self.fetch_failed(cx, &alloc::format!("{other:?}"), now),
+            (Job::Fetch(_), Err(e)) => self.fetch_failed(cx, &e, now),
+            (Job::Push(next), outcome) => self.pushed(cx, next, outcome),
         }
         // NOTIFYs held for this fetch: answered with the keys it brought.
         if let Some(n) = seq {
-            let held = dns.holds.finished(n);
-            replies.extend(dns.release(held));
+            let held = cx.dns.holds.finished(n);
+            cx.replies.extend(cx.dns.release(held));
         }
     }
 
-    fn fetch_failed(&mut self, dns: &mut Dns, e: &str, now: u64, replies: &mut Vec<Reply>) {
+    fn fetch_failed<P: Platform>(&mut self, cx: &mut Cx<P>, e: &str, now: u64) {
         self.stats.fetch_failures += 1;
         let wait = self.client.schedule.failed(now);
         log::error!(
@@ -317,43 +258,93 @@ impl GitRemote {
             wait / 1_000_000_000
         );
         if let Some(u) = self.update.take() {
-            replies.extend(u.fail(dns, "the fetch before re-applying failed"));
+            cx.replies
+                .extend(u.fail(cx.dns, "the fetch before re-applying failed"));
         }
     }
 
     /// Install what a fetch brought: load the zones (a zone that fails
     /// keeps its last good version), persist them, NOTIFY secondaries.
-    fn fetched<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        dns: &mut Dns,
-        f: Fetched,
-    ) -> Result<(), String> {
+    fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
         let checkout = match f {
             Fetched::UpToDate(head) => {
                 log::debug!("git: {} is up to date at {head}", self.remote.branch);
                 return Ok(());
             }
             Fetched::Pack { head, pack } => {
-                Checkout::from_pack(&pack, head, pack_limits(platform), self.checkout.as_ref())
+                let limits = pack_limits(cx.platform);
+                Checkout::from_pack(&pack, head, limits, self.checkout.as_ref())
                     .map_err(|e| alloc::format!("bad pack for {head}: {e}"))?
             }
         };
         log::info!("git: {} is at {}", self.remote.branch, checkout.head);
-        self.install(platform, dns, checkout);
+        let files = checkout.files();
+        let (zones, report) = ZoneSet::load(&files, Some(&cx.dns.zones));
+        self.checkout = Some(checkout);
+        cx.storage.keep(cx.platform, Some(files));
+        install_set(cx, zones, &report);
+        Ok(())
+    }
+}
+
+impl<P: Platform> ZoneSource<P> for GitRemote {
+    /// Drive the connection, finish what ended and start the next job.
+    fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
+        conn::reap(cx.net, &mut self.closing);
+        let mut busy = match (self.link.as_mut(), self.client.conn()) {
+            (Some(link), Some(c)) => link.pump(cx.net, now, c),
+            _ => false,
+        };
+        if let Some(done) = self.client.poll(now) {
+            self.finish(cx, done, now);
+            busy = true;
+        }
+        self.close_stale(cx.net);
+        if self.ready(cx, now) {
+            busy |= self.start_next(cx, now);
+        }
+        busy
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        Some(self.client.next_deadline())
+    }
+
+    /// Every zone comes from the remote's branch.
+    fn owns(&self, _zone: &Name) -> bool {
+        true
+    }
+
+    /// Fetch as soon as the connection is free.
+    fn resync(&mut self, _cx: &mut Cx<P>, zone: &Name, now: u64) {
+        log::info!("NOTIFY for {zone}: fetching from the git remote");
+        self.client.schedule.now(now);
+    }
+
+    /// Commit and push `d` when the connection is free (one UPDATE at a
+    /// time: the next waits for this one's push).
+    fn update(&mut self, cx: &mut Cx<P>, d: Deferred, now: u64) -> Result<(), Deferred> {
+        if self.update.is_some() || !self.ready(cx, now) {
+            return Err(d);
+        }
+        self.step_update(cx, update::Pending::new(d), now);
         Ok(())
     }
 
-    fn install<P: Platform>(&mut self, platform: &mut P, dns: &mut Dns, checkout: Checkout) {
-        let files = checkout.files();
-        let (zones, report) = ZoneSet::load(&files, Some(&dns.zones));
-        dns.report(&report);
-        let old = core::mem::replace(&mut dns.zones, zones);
-        dns.forget_removed(&old);
-        dns.cache.files = files;
-        self.checkout = Some(checkout);
-        persist(platform, dns);
-        dns::notify_risen(platform, dns, Some(&old));
+    fn metrics(&self, out: &mut String) {
+        crate::metrics::git(out, &self.stats, self.head());
+    }
+
+    fn log_counters(&self) {
+        let s = self.stats;
+        log::debug!(
+            "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
+            s.fetches,
+            s.fetch_failures,
+            s.pushes,
+            s.push_rejections,
+            s.push_failures
+        );
     }
 }
 
@@ -363,19 +354,4 @@ fn pack_limits<P: Platform>(platform: &P) -> Limits {
     platform
         .heap_usage()
         .map_or_else(Limits::default, |(_, free)| Limits::for_memory(free))
-}
-
-/// Keep the zone files on the storage device (when there is one), so a
-/// restart serves them before the remote answers.
-fn persist<P: Platform>(platform: &mut P, dns: &mut Dns) {
-    if platform.block_capacity().is_none() {
-        return;
-    }
-    let now = platform.wall_clock_ns();
-    if dns
-        .rewrite_cache(&mut PlatformStore(platform), now)
-        .is_err()
-    {
-        log::warn!("storage: the zone cache was not written; a restart waits for the remote");
-    }
 }

@@ -6,8 +6,9 @@
 //! fresh preparation on the new head (bounded); a failure sends the
 //! prepared SERVFAIL answer and leaves the remote the truth.
 
-use super::{persist, GitRemote, Job, Reply};
-use crate::dns::{Deferred, Dns, Prepare};
+use super::{GitRemote, Job};
+use crate::dns::{Deferred, Dns, Prepare, Reply};
+use crate::source::Cx;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use gitns_dns::authority::Event;
@@ -15,7 +16,7 @@ use gitns_dns::prepare::Prepared;
 use gitns_git::object::Signature;
 use gitns_git::proto::push::{Push, Pushed};
 use gitns_git::session::{Op, Outcome};
-use gitns_net::{Net, Platform};
+use gitns_net::Platform;
 
 /// Pushes tried for one UPDATE before it is answered SERVFAIL.
 const MAX_ATTEMPTS: u8 = 3;
@@ -67,23 +68,22 @@ impl GitRemote {
     /// else apply it and push the commit (or answer when nothing changes).
     pub(super) fn step_update<P: Platform>(
         &mut self,
-        platform: &mut P,
-        net: &mut Net,
-        dns: &mut Dns,
+        cx: &mut Cx<P>,
         mut u: Pending,
         now: u64,
-        replies: &mut alloc::vec::Vec<Reply>,
     ) -> bool {
         let Some(checkout) = self.checkout.as_ref() else {
-            replies.extend(u.fail(dns, "not synchronised with the git remote yet"));
+            let r = u.fail(cx.dns, "not synchronised with the git remote yet");
+            cx.replies.extend(r);
             return true;
         };
         if u.refetch {
             u.refetch = false;
             self.update = Some(u);
-            self.start_fetch(platform, net, dns, now, replies);
+            self.start_fetch(cx, now);
             return true;
         }
+        let (dns, replies) = (&mut *cx.dns, &mut *cx.replies);
         let mut p = match dns.prepare(&u.d) {
             Prepare::Change(p) => p,
             Prepare::Answer(a) => {
@@ -102,12 +102,12 @@ impl GitRemote {
         p.withdraw(&mut dns.zones);
         let (zone, key) = (p.zone.clone(), p.key.clone());
         u.prepared = Some(p);
-        let file = gitns_store::zone_file_name(&dns.cache.files, &zone);
+        let file = gitns_store::zone_file_name(cx.storage.files(), &zone);
         let key_text = key.to_text();
         let sig = Signature {
             name: alloc::format!("{} via gitns", key_text.trim_end_matches('.')),
             email: alloc::format!("gitns@{}", self.own),
-            time: platform.wall_clock_ns() / 1_000_000_000,
+            time: cx.platform.wall_clock_ns() / 1_000_000_000,
             tz: "+0000".to_string(),
         };
         let message = if u.d.internal {
@@ -118,8 +118,8 @@ impl GitRemote {
         match checkout.commit(&[(file, Some(text.into_bytes()))], &sig, &message) {
             None => {
                 // The remote's file already says this.
-                let r = self.acknowledge(platform, dns, u);
-                replies.extend(r);
+                let r = acknowledge(cx, u, None);
+                cx.replies.extend(r);
             }
             Some((next, pack)) => {
                 let op = Op::Push(Push::new(
@@ -130,12 +130,12 @@ impl GitRemote {
                 ));
                 log::debug!("git: pushing {} ({})", next.head, message.trim_end());
                 let command = self.remote.command("git-receive-pack");
-                match self.open(platform, net, &command, op, Job::Push(next), now) {
+                match self.open(cx, &command, op, Job::Push(next), now) {
                     // Waiting: the commit is made again next turn.
                     Ok(_) => self.update = Some(u),
                     Err(e) => {
                         let why = alloc::format!("cannot connect to the remote: {e}");
-                        replies.extend(u.fail(dns, &why));
+                        cx.replies.extend(u.fail(cx.dns, &why));
                     }
                 }
             }
@@ -146,23 +146,22 @@ impl GitRemote {
     /// A push ended.
     pub(super) fn pushed<P: Platform>(
         &mut self,
-        platform: &mut P,
-        dns: &mut Dns,
+        cx: &mut Cx<P>,
         next: gitns_git::checkout::Checkout,
         outcome: Result<Outcome, String>,
-        replies: &mut alloc::vec::Vec<Reply>,
     ) {
         let Some(mut u) = self.update.take() else {
             return;
         };
+        let (dns, replies) = (&mut *cx.dns, &mut *cx.replies);
         match outcome {
             Ok(Outcome::Pushed(Pushed::Ok)) => {
                 self.stats.pushes += 1;
                 log::info!("git: pushed {} to {}", next.head, self.remote.branch);
-                dns.cache.files = next.files();
+                let files = next.files();
                 self.checkout = Some(next);
-                let r = self.acknowledge(platform, dns, u);
-                replies.extend(r);
+                let r = acknowledge(cx, u, Some(files));
+                cx.replies.extend(r);
             }
             Ok(Outcome::Pushed(Pushed::Rejected(why))) => {
                 self.stats.push_rejections += 1;
@@ -188,22 +187,22 @@ impl GitRemote {
             }
         }
     }
+}
 
-    /// The change is durable in the remote: install it, answer, and let
-    /// secondaries know.
-    fn acknowledge<P: Platform>(
-        &mut self,
-        platform: &mut P,
-        dns: &mut Dns,
-        u: Pending,
-    ) -> Option<Reply> {
-        let p = u.prepared?;
-        let ok = p.ok.clone();
-        match p.install(&mut dns.zones) {
-            Some(zone) => dns.push_event(Event::Updated(zone)),
-            None => log::warn!("the UPDATE pushed changes nothing served any more"),
-        }
-        persist(platform, dns);
-        Some(dns.update_reply(&u.d, ok))
+/// The change is durable in the remote (whose files are now `files`, when
+/// they changed): install it, keep the files, answer, and let secondaries
+/// know.
+fn acknowledge<P: Platform>(
+    cx: &mut Cx<P>,
+    u: Pending,
+    files: Option<alloc::vec::Vec<gitns_store::archive::File>>,
+) -> Option<Reply> {
+    let p = u.prepared?;
+    let ok = p.ok.clone();
+    match p.install(&mut cx.dns.zones) {
+        Some(zone) => cx.dns.push_event(Event::Updated(zone)),
+        None => log::warn!("the UPDATE pushed changes nothing served any more"),
     }
+    cx.storage.keep(cx.platform, files);
+    Some(cx.dns.update_reply(&u.d, ok))
 }
