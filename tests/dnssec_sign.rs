@@ -22,8 +22,8 @@ const ZONES: [(&str, &str, &str); 3] = [
     ("nsec.example", "", "    single-type-signing: on\n"),
     (
         "nsec3.example",
-        "algorithm ed25519\ndenial nsec3\nkeys ksk+zsk\n",
-        "    algorithm: ed25519\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n",
+        "algorithm ed25519\ndenial nsec3\nkeys ksk+zsk\ncds always\n",
+        "    algorithm: ed25519\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    cds-cdnskey-publish: always\n",
     ),
     (
         "optout.example",
@@ -61,6 +61,13 @@ fn sign(dir: &Path, zone: &'static str, policy: &str) -> Signed {
         .lines()
         .find_map(|l| l.split(" DNSKEY ").nth(1))
         .unwrap_or_else(|| panic!("no trust anchor printed: {err}"));
+    let ds = err.lines().find_map(|l| l.split(" DS ").nth(1));
+    let ds = ds.unwrap_or_else(|| panic!("no DS printed: {err}"));
+    let text = std::fs::read_to_string(dir.join(format!("{zone}.signed"))).unwrap();
+    if policy.contains("cds always") {
+        let cds = format!("\tCDS\t{ds}");
+        assert!(text.contains(&cds), "the CDS is the DS: {cds}");
+    }
     let v = run_ok(dir, "ldns-verify-zone", &[&format!("{zone}.signed")]);
     assert!(v.contains("Zone is verified and complete"), "{v}");
     Signed {
@@ -81,9 +88,11 @@ fn knots(ns: &Netns, dir: &Path) -> (Daemon, Daemon) {
         if signing {
             c.push_str("policy:\n");
             for (zone, _, knot) in ZONES {
-                c.push_str(&format!(
-                    "  - id: {zone}\n    cds-cdnskey-publish: none\n{knot}"
-                ));
+                let cds = match knot.contains("cds-cdnskey") {
+                    true => "",
+                    false => "    cds-cdnskey-publish: none\n",
+                };
+                c.push_str(&format!("  - id: {zone}\n{cds}{knot}"));
             }
         }
         c.push_str("zone:\n");
@@ -164,7 +173,9 @@ fn comparable(out: &str) -> Norm {
             .map(|l| {
                 let f: Vec<&str> = l.split(' ').collect();
                 match f.get(3) {
-                    Some(&"DNSKEY") => f[..7].join(" "),
+                    Some(&"DNSKEY") | Some(&"CDNSKEY") => f[..7].join(" "),
+                    // The key tag and digest differ with the key.
+                    Some(&"CDS") => [&f[..4], &f[5..7]].concat().join(" "),
                     Some(&"SOA") => [&f[..6], &f[7..]].concat().join(" "),
                     _ => l,
                 }
@@ -176,7 +187,7 @@ fn comparable(out: &str) -> Norm {
 
 fn compare(ns: &Netns, zone: &str, diffs: &mut Vec<String>) -> usize {
     let mut asked = 0;
-    for (rel, t) in COMPARE {
+    for (rel, t) in COMPARE.iter().chain(&[("", "CDS"), ("", "CDNSKEY")]) {
         let name = fqdn(rel, zone);
         let q = [
             "@10.0.0.1",

@@ -215,6 +215,21 @@ impl Key {
         self.tag
     }
 
+    /// The DS RDATA of this key at `owner` with digest type 2, SHA-256
+    /// (RFC 4034 5.1.4, RFC 4509 2.1): what the parent publishes, and the
+    /// CDS the child offers it (RFC 7344 3.1).
+    pub fn ds(&self, owner: &crate::name::Name) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(owner.to_lowercase().wire())
+            .chain_update(&self.dnskey)
+            .finalize();
+        let mut rd = self.tag.to_be_bytes().to_vec();
+        rd.extend_from_slice(&[self.algorithm.number(), 2]);
+        rd.extend_from_slice(&digest);
+        rd
+    }
+
     /// The signature of `data` as RRSIG's signature field: r | s (RFC 6605
     /// 4) or the 64-byte Ed25519 signature (RFC 8080 4).
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {
@@ -290,6 +305,12 @@ mod tests {
         let public = "GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==";
         assert_eq!(crate::base64::encode(&k.dnskey()[4..]), public);
         assert_eq!(k.tag(), 55648);
+        let owner = crate::name::Name::parse("example.net.", &crate::name::Name::root()).unwrap();
+        assert_eq!(
+            crate::rdata::hex(&k.ds(&owner)[4..]),
+            "b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e2770ce6d6e37df61d17"
+        );
+        assert_eq!(&k.ds(&owner)[..4], &[0xd9, 0x60, 13, 2]);
     }
 
     /// RFC 8080 6.1's example key: public key and key tag.
@@ -303,6 +324,11 @@ mod tests {
             "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="
         );
         assert_eq!(k.tag(), 3613);
+        let owner = crate::name::Name::parse("EXAMPLE.com.", &crate::name::Name::root()).unwrap();
+        assert_eq!(
+            crate::rdata::hex(&k.ds(&owner)[4..]),
+            "3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b"
+        );
         // Ed25519 is deterministic: RFC 8080 6.1's MX signature.
         let sig = k.sign(b"x");
         assert_eq!(sig.len(), 64);

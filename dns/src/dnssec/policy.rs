@@ -13,6 +13,7 @@
 //! ksk-lifetime never          # key lifetimes: a duration or `never`
 //! zsk-lifetime 90d
 //! dnskey-ttl 1h               # default: the SOA's TTL
+//! cds none                    # always: CDS and CDNSKEY of the KSK at the apex (RFC 7344, 8078)
 //! ```
 //!
 //! Durations are TTL syntax (`3600`, `1h`, `1w2d`). Every directive is
@@ -67,6 +68,8 @@ pub struct Policy {
     pub ksk_lifetime: Option<u32>,
     pub zsk_lifetime: Option<u32>,
     pub dnskey_ttl: Option<u32>,
+    /// Publish CDS and CDNSKEY for the key the parent's DS should name.
+    pub cds: bool,
 }
 
 impl Default for Policy {
@@ -82,6 +85,7 @@ impl Default for Policy {
             ksk_lifetime: None,
             zsk_lifetime: Some(90 * 86_400),
             dnskey_ttl: None,
+            cds: false,
         }
     }
 }
@@ -148,6 +152,13 @@ fn directive(p: &mut Policy, name: &str, v: &str) -> Result<(), String> {
         "ksk-lifetime" => p.ksk_lifetime = lifetime(v)?,
         "zsk-lifetime" => p.zsk_lifetime = lifetime(v)?,
         "dnskey-ttl" => p.dnskey_ttl = Some(duration(v)?),
+        "cds" => {
+            p.cds = match v {
+                "always" => true,
+                "none" => false,
+                _ => return Err(format!("unknown cds {v:?} (always, none)")),
+            }
+        }
         _ => return Err(format!("unknown directive {name:?}")),
     }
     Ok(())
@@ -202,7 +213,7 @@ mod tests {
         );
         let text = "algorithm ED25519\ndenial nsec3-opt-out ; comment\nkeys ksk+zsk\n\
             validity 30d\nrefresh 10d\njitter 1d\ninception 2h\nksk-lifetime 365d\n\
-            zsk-lifetime never\ndnskey-ttl 600\n";
+            zsk-lifetime never\ndnskey-ttl 600\ncds always\n";
         let p = parse("z._dnssec", text).unwrap();
         assert_eq!(p.algorithm, Algorithm::Ed25519);
         assert_eq!(p.denial, Denial::Nsec3 { opt_out: true });
@@ -215,6 +226,7 @@ mod tests {
             (p.ksk_lifetime, p.zsk_lifetime, p.dnskey_ttl),
             (Some(31_536_000), None, Some(600))
         );
+        assert!(p.cds);
     }
 
     #[test]
@@ -232,6 +244,7 @@ mod tests {
         assert!(e("validity 7d\nrefresh 7d\n").contains(":2: refresh (604800) + jitter"));
         assert!(e("denial nsec5\n").contains("unknown denial"));
         assert!(e("keys two\n").contains("unknown keys"));
+        assert!(e("cds sometimes\n").contains("unknown cds"));
     }
 
     #[test]

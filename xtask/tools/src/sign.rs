@@ -11,7 +11,7 @@
 //! `FILE._dnssec` when that exists (else the defaults), the keys
 //! `FILE._dnssec_keys`: keys the policy needs and the file lacks are made
 //! from /dev/urandom and the key file is written. stderr gets the trust
-//! anchor (the KSK's or CSK's DNSKEY).
+//! anchor (the KSK's or CSK's DNSKEY) and its DS for the parent.
 
 use crate::cli::{self, usage, Opt, ToolError, ToolResult};
 use gitns_dns::dnssec::keyfile;
@@ -27,7 +27,8 @@ pub const USAGE: &str =
 Sign the zone FILE (named by its zone) as the appliance signs: the policy
 from FILE._dnssec (or --policy; defaults without one), the keys from
 FILE._dnssec_keys (or --keys; missing keys are made and the file written).
-The signed zone goes to stdout (or --out), the trust anchor to stderr.";
+The signed zone goes to stdout (or --out), the trust anchor and the DS
+for the parent to stderr.";
 
 const OPTS: &[Opt] = &[
     Opt("--origin", true),
@@ -148,6 +149,10 @@ pub fn main(args: &[String]) -> ToolResult {
             "trust anchor: {origin} DNSKEY {}",
             gitns_dns::rdata::to_text_rdata(gitns_dns::rtype::DNSKEY, k)
         );
+    }
+    for ds in s.parent_ds() {
+        let text = gitns_dns::rdata::to_text_rdata(gitns_dns::rtype::DS, &ds);
+        eprintln!("for the parent: {origin} DS {text}");
     }
     let zone = print(&s);
     match p.get("--out") {

@@ -16,7 +16,7 @@ use super::key::Key;
 use super::keyfile;
 use super::policy::{Denial, Policy};
 use crate::name::{Key as NameKey, Name};
-use crate::rtype::{DNSKEY, IN, NSEC, NSEC3, NSEC3PARAM, RRSIG};
+use crate::rtype::{CDNSKEY, CDS, DNSKEY, IN, NSEC, NSEC3, NSEC3PARAM, RRSIG};
 use crate::zone::parser::Record;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -197,6 +197,9 @@ impl Signer {
             .iter()
             .map(|key| key.dnskey().to_vec())
             .collect();
+        if self.policy.cds {
+            self.apex_cds();
+        }
         let node = self.tree.node(k.clone(), &origin);
         let set = node.entry(DNSKEY, ttl);
         for rd in &set.rdatas {
@@ -210,6 +213,29 @@ impl Signer {
             set.ttl = ttl;
             self.dirty.insert((k.clone(), DNSKEY));
             self.changed.insert(k, origin);
+        }
+    }
+
+    /// CDS and CDNSKEY at the apex (RFC 7344 3, RFC 8078): the DS the
+    /// parent should hold for each KSK (or CSK), and its DNSKEY; replacing
+    /// any the zone had. TTL 0, as Knot publishes them (RFC 7344 sets none):
+    /// the parent's scanner never acts on a stale copy.
+    fn apex_cds(&mut self) {
+        let ttl = 0;
+        let origin = self.tree.origin.clone();
+        let cds = self.parent_ds();
+        let cdnskey: Vec<Vec<u8>> = self.sep_keys().iter().map(|k| k.to_vec()).collect();
+        let k = origin.key();
+        let node = self.tree.node(k.clone(), &origin);
+        for (t, want) in [(CDS, cds), (CDNSKEY, cdnskey)] {
+            let set = node.entry(t, ttl);
+            if set.ttl == ttl && canon::order(t, &set.rdatas) == canon::order(t, &want) {
+                continue;
+            }
+            set.ttl = ttl;
+            set.rdatas = want;
+            self.dirty.insert((k.clone(), t));
+            self.changed.insert(k.clone(), origin.clone());
         }
     }
 
@@ -335,6 +361,15 @@ impl Signer {
                 });
             }
         }
+    }
+
+    /// The DS RDATA (SHA-256) the parent should publish for the zone.
+    pub fn parent_ds(&self) -> Vec<Vec<u8>> {
+        keyfile::active(&self.policy, &self.keys)
+            .into_iter()
+            .filter(|k| k.role.signs(DNSKEY))
+            .map(|k| k.ds(&self.tree.origin))
+            .collect()
     }
 
     /// The DNSKEY RDATA of the key the parent's DS points at (the KSK or

@@ -297,6 +297,48 @@ fn out_of_zone_and_generated_records_are_ignored() {
     let _ = (A, DS, NS, SOA, Role::Csk, Algorithm::Ed25519);
 }
 
+/// `cds always`: CDS and CDNSKEY of the KSK at the apex, signed by it
+/// (RFC 7344 4.1), listed in the apex's NSEC; the CDS is the KSK's DS.
+#[test]
+fn cds_and_cdnskey_name_the_ksk() {
+    let policy = Policy {
+        csk: false,
+        cds: true,
+        ..Policy::default()
+    };
+    let mut keys = Vec::new();
+    let mut n = 0u8;
+    keyfile::complete(&policy, &mut keys, NOW, &mut |b: &mut [u8]| {
+        n += 1;
+        b.fill(n)
+    })
+    .unwrap();
+    let ksk = keys.iter().find(|k| k.role == Role::Ksk).unwrap();
+    let (ds, ksk_tag) = (ksk.ds(&origin()), ksk.tag());
+    let mut s = Signer::new(origin(), policy, keys, 1).unwrap();
+    s.load(&records(ZONE), NOW);
+    let mut seen = Vec::new();
+    s.for_each_at(&origin(), &mut |r| seen.push((r.rtype, r.rdata.to_vec())));
+    assert!(seen.contains(&(crate::rtype::CDS, ds)));
+    assert!(seen
+        .iter()
+        .any(|(t, rd)| *t == crate::rtype::CDNSKEY && rd[..2] == [1, 1]));
+    for covered in [crate::rtype::CDS, crate::rtype::CDNSKEY] {
+        let sigs: Vec<&Vec<u8>> = seen
+            .iter()
+            .filter(|(t, rd)| *t == RRSIG && rd[..2] == covered.to_be_bytes())
+            .map(|(_, rd)| rd)
+            .collect();
+        assert_eq!(sigs.len(), 1);
+        assert_eq!(sigs[0][16..18], ksk_tag.to_be_bytes(), "signed by the KSK");
+    }
+    let d = dump(&s);
+    assert!(
+        lines_of(&d, "NSEC")[0].ends_with("NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY"),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn missing_keys_are_refused() {
     let policy = Policy::default();
