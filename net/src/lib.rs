@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod device;
 pub mod frame;
 pub mod iface;
+pub mod metrics;
 pub mod platform;
 
 pub use frame::FrameHook;

@@ -61,3 +61,16 @@ pub struct Stats {
     /// Connections aborted because their client did not read (zero window).
     pub tcp_stalled: u64,
 }
+
+impl Stats {
+    /// This layer's families in the appliance's metrics text.
+    pub fn metrics(&self, t: &mut gitns_net::metrics::Text) {
+        let help = "DNS TCP connections accepted.";
+        t.single(
+            "gitns_tcp_connections_total",
+            "counter",
+            help,
+            self.tcp_conns,
+        );
+    }
+}

@@ -56,9 +56,9 @@ pub struct Acme {
     next_scan: u64,
     schedule: Schedule,
     /// Certificates served: owner -> notAfter (unix), for the metrics.
-    pub expiry: BTreeMap<String, u64>,
-    pub issued: u64,
-    pub failed: u64,
+    expiry: BTreeMap<String, u64>,
+    issued: u64,
+    failed: u64,
 }
 
 /// What one turn works with: the platform, the network, the zones, the
@@ -174,6 +174,25 @@ impl Acme {
             d = d.min(o.txt.next_deadline(probe).unwrap_or(u64::MAX));
         }
         d
+    }
+
+    /// Certificates (ACME) in the metrics text: expiry per name, orders
+    /// by result.
+    pub fn metrics(&self, t: &mut gitns_net::metrics::Text) {
+        let name = "gitns_certificate_expiry_seconds";
+        let help = "notAfter (unix time) of the certificate served at each _letsencrypt._tcp name.";
+        t.head(name, "gauge", help);
+        for (owner, not_after) in &self.expiry {
+            t.sample(name, &[("name", owner)], not_after);
+        }
+        let v = [("issued", self.issued), ("failed", self.failed)];
+        t.by(
+            "gitns_acme_orders_total",
+            "counter",
+            "ACME orders by result.",
+            "result",
+            &v,
+        );
     }
 
     /// The answer to the certificate's UPDATE (internal reply) at unix
