@@ -56,7 +56,47 @@ pub fn main(_args: &[String]) -> Result<(), String> {
     xtask::deps::install(&[("ip", "iproute2"), ("dig", "dnsutils")])?;
     step("building the image and the tender");
     let ns = Netns::create(&format!("gitns-demo-{}", std::process::id()))?;
-    // The remote: a repository with the zone and its key file.
+    let (remote, seed) = start_remote(&ns)?;
+    let started = std::time::Instant::now();
+    let (mut child, rx) = boot(&ns, kvm, &remote, &seed)?;
+    let result = (|| -> Result<(), String> {
+        wait_line(&rx, "git: main is at")?;
+        wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.80")?;
+        step(&format!(
+            "cloned over SSH and answering {:.1} ms after launch",
+            started.elapsed().as_secs_f64() * 1e3
+        ));
+        for q in [
+            &["www.example.org", "A"][..],
+            &["blog.example.org", "AAAA"],
+            &["example.org", "MX", "+tcp"],
+            &["alice.users.example.org", "TXT"],
+            &["nope.example.org", "A"],
+        ] {
+            show(&ns, q, &["NOERROR", "NXDOMAIN"])?;
+        }
+        commit_and_notify(&ns, &remote)?;
+        update_and_history(&ns, &remote)?;
+        show(&ns, &["mail2.example.org", "A"], &["NOERROR"])?;
+        show(&ns, &["example.org", "SOA"], &["NOERROR"])?;
+        if kvm {
+            show_metrics(&ns)?;
+        }
+        Ok(())
+    })();
+    step("shutting down");
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(remote);
+    drop(ns);
+    result?;
+    step("demo done");
+    Ok(())
+}
+
+/// The remote: a repository with the zone and its key file, served by the
+/// embedded SSH server in the namespace; the appliance's key seed.
+fn start_remote(ns: &Netns) -> Result<(SshRemote, [u8; 32]), String> {
     let keys = format!("personal._update.example.org. DNSKEY 0 3 163 {DEMO_SECRET}\n");
     let mut repo = Repo::new("main");
     repo.commit(
@@ -83,6 +123,18 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         remote.fingerprint()
     ));
     step(&format!("zone example.org in the remote:\n{DEMO_ZONE}"));
+    Ok((remote, seed))
+}
+
+/// Boot the appliance (VM, or the unix platform) in the namespace with the
+/// remote, the key and the remote's host key; its output lines are printed
+/// and sent to the returned channel.
+fn boot(
+    ns: &Netns,
+    kvm: bool,
+    remote: &SshRemote,
+    seed: &[u8; 32],
+) -> Result<(std::process::Child, mpsc::Receiver<String>), String> {
     let args = [
         "--ipv4=10.0.0.2/24".to_string(),
         "--ipv4-gateway=10.0.0.1".to_string(),
@@ -106,110 +158,86 @@ pub fn main(_args: &[String]) -> Result<(), String> {
         inner.get_program(),
         ns.name
     ));
-    let started = std::time::Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
     let (tx, rx) = mpsc::channel();
     xtask::util::follow_output(&mut child, move |line| {
         println!("   guest | {}", redact(&line));
         let _ = tx.send(line);
     });
-    let result = (|| -> Result<(), String> {
-        wait_line(&rx, "git: main is at")?;
-        wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.80")?;
-        step(&format!(
-            "cloned over SSH and answering {:.1} ms after launch",
-            started.elapsed().as_secs_f64() * 1e3
-        ));
-        for q in [
-            &["www.example.org", "A"][..],
-            &["blog.example.org", "AAAA"],
-            &["example.org", "MX", "+tcp"],
-            &["alice.users.example.org", "TXT"],
-            &["nope.example.org", "A"],
-        ] {
-            show(&ns, q, &["NOERROR", "NXDOMAIN"])?;
-        }
-        // The operator pushes a commit and sends the seeds' signed NOTIFY
-        // (short key name); gitns fetches and answers the new data.
-        step("the operator commits serial 2026112402 (www -> 10.0.0.81) to the remote, then a signed NOTIFY");
-        let edited = DEMO_ZONE
-            .replace("2026112401", "2026112402")
-            .replace("10.0.0.80", "10.0.0.81");
-        remote.repo.lock().map_err(|_| "remote lock")?.commit(
-            &[("example.org", edited.as_bytes())],
-            &operator(now()),
-            "www moves to .81",
-        );
-        show(
-            &ns,
-            &[
-                "example.org",
-                "SOA",
-                "+opcode=notify",
-                "+norec",
-                "+noedns",
-                "-y",
-                &format!("hmac-sha256:personal._update:{DEMO_SECRET}"),
-            ],
-            &["NOERROR"],
-        )?;
-        wait_answer(&ns, &["www.example.org", "A", "+short"], "10.0.0.81")?;
-        show(&ns, &["www.example.org", "A"], &["NOERROR"])?;
-        // A signed UPDATE, as nsupdate or `cargo xtask update` send it:
-        // acknowledged once gitns pushed it as a commit.
-        step("signed UPDATE: add mail2.example.org A 10.0.0.26 (cargo xtask update)");
-        let me = std::env::current_exe().map_err(|e| e.to_string())?;
-        let out = ns
-            .command(me.to_str().ok_or("path")?)
-            .args([
-                "update",
-                "--server=10.0.0.2",
-                "--zone=example.org",
-                &format!("--key=personal._update.example.org:SHA256:{DEMO_SECRET}"),
-                "add",
-                "mail2",
-                "300",
-                "A",
-                "10.0.0.26",
-            ])
-            .output()
-            .map_err(|e| e.to_string())?;
-        println!("   {}", String::from_utf8_lossy(&out.stdout).trim());
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr);
-            return Err(format!("UPDATE failed ({}): {}", out.status, why.trim()));
-        }
-        step("the remote's history now:");
-        let repo = remote.repo.lock().map_err(|_| "remote lock")?;
-        for (id, author, msg) in repo.log(3) {
-            println!("   {} {author}: {msg}", &id.to_string()[..10]);
-        }
-        let file = repo.read_file("example.org").unwrap_or_default();
-        let text = String::from_utf8_lossy(&file);
-        for l in text
-            .lines()
-            .filter(|l| l.contains("mail2") || l.contains("SOA"))
-        {
-            println!("   example.org | {l}");
-        }
-        if !text.contains("10.0.0.26") {
-            return Err("the UPDATE is not in the remote".into());
-        }
-        drop(repo);
-        show(&ns, &["mail2.example.org", "A"], &["NOERROR"])?;
-        show(&ns, &["example.org", "SOA"], &["NOERROR"])?;
-        if kvm {
-            show_metrics(&ns)?;
-        }
-        Ok(())
-    })();
-    step("shutting down");
-    let _ = child.kill();
-    let _ = child.wait();
-    drop(remote);
-    drop(ns);
-    result?;
-    step("demo done");
+    Ok((child, rx))
+}
+
+/// The operator pushes a commit and sends the seeds' signed NOTIFY (short
+/// key name); gitns fetches and answers the new data.
+fn commit_and_notify(ns: &Netns, remote: &SshRemote) -> Result<(), String> {
+    step("the operator commits serial 2026112402 (www -> 10.0.0.81) to the remote, then a signed NOTIFY");
+    let edited = DEMO_ZONE
+        .replace("2026112401", "2026112402")
+        .replace("10.0.0.80", "10.0.0.81");
+    remote.repo.lock().map_err(|_| "remote lock")?.commit(
+        &[("example.org", edited.as_bytes())],
+        &operator(now()),
+        "www moves to .81",
+    );
+    show(
+        ns,
+        &[
+            "example.org",
+            "SOA",
+            "+opcode=notify",
+            "+norec",
+            "+noedns",
+            "-y",
+            &format!("hmac-sha256:personal._update:{DEMO_SECRET}"),
+        ],
+        &["NOERROR"],
+    )?;
+    wait_answer(ns, &["www.example.org", "A", "+short"], "10.0.0.81")?;
+    show(ns, &["www.example.org", "A"], &["NOERROR"])
+}
+
+/// A signed UPDATE, as nsupdate or `cargo xtask update` send it:
+/// acknowledged once gitns pushed it as a commit, which the remote's
+/// history then shows.
+fn update_and_history(ns: &Netns, remote: &SshRemote) -> Result<(), String> {
+    step("signed UPDATE: add mail2.example.org A 10.0.0.26 (cargo xtask update)");
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = ns
+        .command(me.to_str().ok_or("path")?)
+        .args([
+            "update",
+            "--server=10.0.0.2",
+            "--zone=example.org",
+            &format!("--key=personal._update.example.org:SHA256:{DEMO_SECRET}"),
+            "add",
+            "mail2",
+            "300",
+            "A",
+            "10.0.0.26",
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    println!("   {}", String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("UPDATE failed ({}): {}", out.status, why.trim()));
+    }
+    step("the remote's history now:");
+    let repo = remote.repo.lock().map_err(|_| "remote lock")?;
+    for (id, author, msg) in repo.log(3) {
+        println!("   {} {author}: {msg}", &id.to_string()[..10]);
+    }
+    let file = repo.read_file("example.org").unwrap_or_default();
+    let text = String::from_utf8_lossy(&file);
+    for l in text
+        .lines()
+        .filter(|l| l.contains("mail2") || l.contains("SOA"))
+    {
+        println!("   example.org | {l}");
+    }
+    if !text.contains("10.0.0.26") {
+        return Err("the UPDATE is not in the remote".into());
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 use crate::netns::{run_in_named, Netns};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -111,20 +111,7 @@ impl Pebble {
         let cert = write("listener.pem", &tls.cert_pem)?;
         let key = write("listener.key", &tls.key_pem)?;
         write("listener-ca.pem", &tls.ca_pem)?;
-        // httpPort/tlsPort are where Pebble's VA would connect for http-01
-        // and tls-alpn-01; only dns-01 is used here.
-        let config = format!(
-            "{{\"pebble\": {{\"listenAddress\": \"{ip}:{ACME_PORT}\", \
-             \"managementListenAddress\": \"{ip}:{MANAGEMENT_PORT}\", \
-             \"certificate\": \"{}\", \"privateKey\": \"{}\", \
-             \"httpPort\": 5002, \"tlsPort\": 5001, \"ocspResponderURL\": \"\", \
-             \"externalAccountBindingRequired\": false{}}}}}\n",
-            cert.display(),
-            key.display(),
-            validity_secs
-                .map(|v| format!(", \"certificateValidityPeriod\": {v}"))
-                .unwrap_or_default()
-        );
+        let config = config_json(ip, &cert, &key, validity_secs);
         write("pebble.json", &config)?;
         let mut p = Pebble {
             child: None,
@@ -303,6 +290,23 @@ impl Drop for Pebble {
     }
 }
 
+/// Pebble's configuration file. httpPort/tlsPort are where Pebble's VA
+/// would connect for http-01 and tls-alpn-01; only dns-01 is used here.
+fn config_json(ip: &str, cert: &Path, key: &Path, validity_secs: Option<u64>) -> String {
+    let validity = validity_secs
+        .map(|v| format!(", \"certificateValidityPeriod\": {v}"))
+        .unwrap_or_default();
+    let fields = [
+        format!("\"listenAddress\": \"{ip}:{ACME_PORT}\""),
+        format!("\"managementListenAddress\": \"{ip}:{MANAGEMENT_PORT}\""),
+        format!("\"certificate\": \"{}\"", cert.display()),
+        format!("\"privateKey\": \"{}\"", key.display()),
+        String::from("\"httpPort\": 5002, \"tlsPort\": 5001, \"ocspResponderURL\": \"\""),
+        format!("\"externalAccountBindingRequired\": false{validity}"),
+    ];
+    format!("{{\"pebble\": {{{}}}}}\n", fields.join(", "))
+}
+
 /// Run `c` with `input` on stdin; its stdout once it exits, or an error
 /// (with stderr) when it fails or outlives `timeout` (then it is killed).
 fn run_bounded(mut c: Command, input: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
@@ -390,6 +394,15 @@ mod tests {
         // The IP SAN (tag [7], 4 bytes) is in the leaf.
         let leaf = crate::pebble::tests::pem_der(&tls.cert_pem);
         assert!(leaf.windows(6).any(|w| w == [0x87, 4, 10, 0, 0, 1]));
+    }
+
+    #[test]
+    fn config_is_pebbles_json() {
+        let c = config_json("10.0.0.1", Path::new("/c.pem"), Path::new("/k"), Some(60));
+        assert_eq!(
+            c,
+            "{\"pebble\": {\"listenAddress\": \"10.0.0.1:14000\", \"managementListenAddress\": \"10.0.0.1:15000\", \"certificate\": \"/c.pem\", \"privateKey\": \"/k\", \"httpPort\": 5002, \"tlsPort\": 5001, \"ocspResponderURL\": \"\", \"externalAccountBindingRequired\": false, \"certificateValidityPeriod\": 60}}\n"
+        );
     }
 
     #[test]

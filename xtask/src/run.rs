@@ -119,15 +119,7 @@ pub fn guest_command(
 
 pub fn main(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    if o.tcg && !o.qemu {
-        return Err("run: --tcg goes with --qemu".to_string());
-    }
-    if o.qemu && (o.unix || o.blocks.iter().any(|b| !b.starts_with("storage="))) {
-        return Err(
-            "run: --qemu takes only the storage device (--zones, --block storage=FILE); no --unix"
-                .to_string(),
-        );
-    }
+    check(&o)?;
     let unix = !o.qemu && (o.unix || !xtask::util::have_kvm());
     if unix && !o.unix {
         eprintln!("xtask run: /dev/kvm is not usable here; running the unix platform instead");
@@ -141,57 +133,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
         }
     };
     let mut blocks = o.blocks.clone();
-    let cache;
     if let Some(dir) = &o.zones {
-        cache = std::env::temp_dir().join(format!("gitns-zones-{}.tar", std::process::id()));
+        let cache = std::env::temp_dir().join(format!("gitns-zones-{}.tar", std::process::id()));
         xtask::zones::pack(std::path::Path::new(dir), &cache)?;
         blocks.push(format!("storage={}", cache.display()));
     }
-    let image;
-    let storage = blocks
-        .iter()
-        .find_map(|b| b.strip_prefix("storage=").map(str::to_string));
-    let inner = if o.qemu {
-        image = build::image(true)?;
-        let (accel, why) = xtask::qemu::choose(o.tcg);
-        eprintln!("xtask run: QEMU with {why}");
-        xtask::qemu::command(&xtask::qemu::Vm {
-            image: &image,
-            accel,
-            tap: Some(&tap),
-            mem_mib: o.mem.unwrap_or(256),
-            storage: storage.as_deref().map(std::path::Path::new),
-            args: &o.args,
-        })
-    } else {
-        let c = guest_command(unix, &tap, o.mem, &blocks, &o.args)?;
-        if unix || o.no_restart {
-            c
-        } else {
-            let mut r = Command::new(c.get_program());
-            r.arg("--restart-on-fail").args(c.get_args());
-            r
-        }
-    };
+    let inner = vm_command(&o, unix, &tap, &blocks)?;
     let mut cmd = match &ns {
-        Some(ns) => {
-            eprintln!(
-                "xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)",
-                ns.name
-            );
-            eprintln!(
-                "xtask run: try `ip netns exec {} ping 10.0.0.2`; Ctrl-C stops the guest",
-                ns.name
-            );
-            let mut c = ns.command(
-                inner
-                    .get_program()
-                    .to_str()
-                    .ok_or("program path is not UTF-8")?,
-            );
-            c.args(inner.get_args());
-            c
-        }
+        Some(ns) => in_namespace(ns, &inner)?,
         None => inner,
     };
     ignore_sigint_here();
@@ -209,4 +158,65 @@ pub fn main(args: &[String]) -> Result<(), String> {
         Some(c) => std::process::exit(c),
         None => Err(format!("guest ended by {status}")),
     }
+}
+
+/// Options that do not go together.
+fn check(o: &Opts) -> Result<(), String> {
+    if o.tcg && !o.qemu {
+        return Err("run: --tcg goes with --qemu".to_string());
+    }
+    if o.qemu && (o.unix || o.blocks.iter().any(|b| !b.starts_with("storage="))) {
+        return Err(
+            "run: --qemu takes only the storage device (--zones, --block storage=FILE); no --unix"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// The guest's command: QEMU, the unix platform, or the tender (restarting
+/// the guest on failure unless --no-restart).
+fn vm_command(o: &Opts, unix: bool, tap: &str, blocks: &[String]) -> Result<Command, String> {
+    if o.qemu {
+        let image = build::image(true)?;
+        let storage = blocks
+            .iter()
+            .find_map(|b| b.strip_prefix("storage=").map(str::to_string));
+        let (accel, why) = xtask::qemu::choose(o.tcg);
+        eprintln!("xtask run: QEMU with {why}");
+        return Ok(xtask::qemu::command(&xtask::qemu::Vm {
+            image: &image,
+            accel,
+            tap: Some(tap),
+            mem_mib: o.mem.unwrap_or(256),
+            storage: storage.as_deref().map(std::path::Path::new),
+            args: &o.args,
+        }));
+    }
+    let c = guest_command(unix, tap, o.mem, blocks, &o.args)?;
+    if unix || o.no_restart {
+        return Ok(c);
+    }
+    let mut r = Command::new(c.get_program());
+    r.arg("--restart-on-fail").args(c.get_args());
+    Ok(r)
+}
+
+/// `inner` run inside the namespace `ns`.
+fn in_namespace(ns: &Netns, inner: &Command) -> Result<Command, String> {
+    eprintln!(
+        "xtask run: guest in network namespace {} at 10.0.0.2 (host side 10.0.0.1 on tap0)",
+        ns.name
+    );
+    eprintln!(
+        "xtask run: try `ip netns exec {} ping 10.0.0.2`; Ctrl-C stops the guest",
+        ns.name
+    );
+    let program = inner
+        .get_program()
+        .to_str()
+        .ok_or("program path is not UTF-8")?;
+    let mut c = ns.command(program);
+    c.args(inner.get_args());
+    Ok(c)
 }

@@ -250,38 +250,7 @@ impl Receive {
     fn input(&mut self, repo: &mut Repo, data: &[u8], reject: bool) -> Result<Step, String> {
         self.inbuf.extend_from_slice(data);
         if !self.in_pack {
-            let mut used = 0;
-            while let Some((p, n)) =
-                pktline::decode(&self.inbuf[used..]).map_err(|_| "bad pkt-line".to_string())?
-            {
-                used += n;
-                match p {
-                    Pkt::Data(line) => {
-                        let (cmd, caps) = match line.iter().position(|&b| b == 0) {
-                            Some(i) => (&line[..i], &line[i + 1..]),
-                            None => (line, &b""[..]),
-                        };
-                        if self.commands.is_empty() {
-                            self.sideband = caps.windows(13).any(|x| x == b"side-band-64k");
-                        }
-                        let text = String::from_utf8_lossy(cmd);
-                        let mut w = text.split_whitespace();
-                        let (Some(old), Some(new), Some(name)) = (w.next(), w.next(), w.next())
-                        else {
-                            return Err(format!("bad command {text:?}"));
-                        };
-                        let parse =
-                            |s: &str| Oid::from_hex(s.as_bytes()).ok_or(format!("bad id {s}"));
-                        self.commands
-                            .push((parse(old)?, parse(new)?, name.to_string()));
-                    }
-                    _ => {
-                        self.in_pack = true;
-                        break;
-                    }
-                }
-            }
-            self.inbuf.drain(..used);
+            self.read_commands()?;
             if !self.in_pack {
                 return Ok(Step::default());
             }
@@ -307,6 +276,47 @@ impl Receive {
         for (id, o) in objects {
             repo.objects.insert(id, o);
         }
+        Ok(Step {
+            out: self.report(repo, reject),
+            finished: true,
+        })
+    }
+
+    /// Take the ref update commands (pkt-lines up to the flush before the
+    /// pack); `in_pack` once they are all in.
+    fn read_commands(&mut self) -> Result<(), String> {
+        let mut used = 0;
+        while let Some((p, n)) =
+            pktline::decode(&self.inbuf[used..]).map_err(|_| "bad pkt-line".to_string())?
+        {
+            used += n;
+            let Pkt::Data(line) = p else {
+                self.in_pack = true;
+                break;
+            };
+            let (cmd, caps) = match line.iter().position(|&b| b == 0) {
+                Some(i) => (&line[..i], &line[i + 1..]),
+                None => (line, &b""[..]),
+            };
+            if self.commands.is_empty() {
+                self.sideband = caps.windows(13).any(|x| x == b"side-band-64k");
+            }
+            let text = String::from_utf8_lossy(cmd);
+            let mut w = text.split_whitespace();
+            let (Some(old), Some(new), Some(name)) = (w.next(), w.next(), w.next()) else {
+                return Err(format!("bad command {text:?}"));
+            };
+            let parse = |s: &str| Oid::from_hex(s.as_bytes()).ok_or(format!("bad id {s}"));
+            self.commands
+                .push((parse(old)?, parse(new)?, name.to_string()));
+        }
+        self.inbuf.drain(..used);
+        Ok(())
+    }
+
+    /// Move the branch for the commands that may, and the report-status
+    /// (in band 1 with side-band-64k).
+    fn report(&self, repo: &mut Repo, reject: bool) -> Vec<u8> {
         let mut report = Vec::new();
         pktline::encode(&mut report, b"unpack ok\n");
         for (old, new, name) in &self.commands {
@@ -327,17 +337,13 @@ impl Receive {
             pktline::encode(&mut report, line.as_bytes());
         }
         pktline::flush(&mut report);
-        let mut out = Vec::new();
-        if self.sideband {
-            band1(&mut out, &report);
-            pktline::flush(&mut out);
-        } else {
-            out = report;
+        if !self.sideband {
+            return report;
         }
-        Ok(Step {
-            out,
-            finished: true,
-        })
+        let mut out = Vec::new();
+        band1(&mut out, &report);
+        pktline::flush(&mut out);
+        out
     }
 }
 
