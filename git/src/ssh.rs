@@ -271,14 +271,17 @@ impl SshExec {
             return Err(e.clone());
         }
         for _ in 0..64 {
-            let mut open_session = false;
+            let (mut open_session, mut defunct) = (false, false);
             {
-                let ev = self
-                    .runner
-                    .progress()
-                    .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+                let ev = self.runner.progress().map_err(proto)?;
+                let Event::Cli(ev) = ev else {
+                    if matches!(ev, Event::None) {
+                        return Ok(());
+                    }
+                    continue; // Progressed, or a server event
+                };
                 match ev {
-                    Event::Cli(CliEvent::Hostkey(h)) => {
+                    CliEvent::Hostkey(h) => {
                         let key = match h.hostkey() {
                             Ok(PubKey::Ed25519(k)) => Some(k.key.0),
                             _ => None,
@@ -294,73 +297,58 @@ impl SshExec {
                                 });
                                 return Err(self.failed.clone().unwrap_or(SshError::Closed));
                             }
-                            _ => h
-                                .accept()
-                                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                            _ => h.accept().map_err(proto)?,
                         }
                     }
-                    Event::Cli(CliEvent::Username(r)) => r
-                        .username(&self.user)
-                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
-                    Event::Cli(CliEvent::Pubkey(r)) => match self.cred.clone() {
-                        Some(Credential::Ed25519Seed(seed)) => {
-                            self.cred = None;
-                            r.pubkey(SignKey::Ed25519(
+                    CliEvent::Username(r) => r.username(&self.user).map_err(proto)?,
+                    CliEvent::Pubkey(r) => match take_if(&mut self.cred, Credential::seed) {
+                        Some(seed) => r
+                            .pubkey(SignKey::Ed25519(
                                 sunset::ed25519_dalek::SigningKey::from_bytes(&seed),
                             ))
-                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?
-                        }
-                        _ => r
-                            .skip()
-                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                            .map_err(proto)?,
+                        None => r.skip().map_err(proto)?,
                     },
-                    Event::Cli(CliEvent::Password(r)) => match self.cred.clone() {
-                        Some(Credential::Password(p)) => {
-                            self.cred = None;
-                            r.password(p)
-                                .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?
-                        }
-                        _ => r
-                            .skip()
-                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                    CliEvent::Password(r) => match take_if(&mut self.cred, Credential::password) {
+                        Some(p) => r.password(p).map_err(proto)?,
+                        None => r.skip().map_err(proto)?,
                     },
-                    Event::Cli(CliEvent::AgentSign(r)) => r
-                        .skip()
-                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
-                    Event::Cli(CliEvent::Authenticated) => {
+                    CliEvent::AgentSign(r) => r.skip().map_err(proto)?,
+                    CliEvent::Authenticated => {
                         self.authenticated = true;
                         open_session = true
                     }
-                    Event::Cli(CliEvent::SessionOpened(mut o)) => {
-                        o.exec(&self.command)
-                            .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?;
+                    CliEvent::SessionOpened(mut o) => {
+                        o.exec(&self.command).map_err(proto)?;
                         self.exec_sent = true;
                     }
-                    Event::Cli(CliEvent::SessionExit(_)) => self.finished = true,
-                    Event::Cli(CliEvent::Defunct) => {
-                        self.finished = true;
-                        self.dead = true;
-                        if !self.exec_sent {
-                            self.failed = Some(SshError::Closed);
-                            return Err(SshError::Closed);
-                        }
-                        return Ok(());
-                    }
-                    Event::Cli(CliEvent::Banner(_))
-                    | Event::Cli(CliEvent::PollAgain)
-                    | Event::Progressed => {}
-                    Event::None => return Ok(()),
-                    Event::Serv(_) => {}
+                    CliEvent::SessionExit(_) => self.finished = true,
+                    CliEvent::Defunct => defunct = true,
+                    CliEvent::Banner(_) | CliEvent::PollAgain => {}
                 }
+            }
+            if defunct {
+                return self.defunct();
             }
             if open_session {
                 self.chan = Some(
                     self.runner
                         .open_client_session()
                         .inspect(|_| self.channels_opened += 1)
-                        .map_err(|e| SshError::Protocol(alloc::format!("{e:?}")))?,
+                        .map_err(proto)?,
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// The connection ended: an error unless the command was started.
+    fn defunct(&mut self) -> Result<(), SshError> {
+        self.finished = true;
+        self.dead = true;
+        if !self.exec_sent {
+            self.failed = Some(SshError::Closed);
+            return Err(SshError::Closed);
         }
         Ok(())
     }
@@ -370,6 +358,35 @@ impl SshExec {
         match &self.chan {
             Some(c) => self.runner.is_channel_eof(c) || self.runner.is_channel_closed(c),
             None => self.finished,
+        }
+    }
+}
+
+/// A sunset error as ours.
+fn proto(e: impl core::fmt::Debug) -> SshError {
+    SshError::Protocol(alloc::format!("{e:?}"))
+}
+
+/// The credential, taken (it is offered once) when `pick` finds the kind
+/// asked for; left in place otherwise.
+fn take_if<T>(cred: &mut Option<Credential>, pick: fn(&Credential) -> Option<T>) -> Option<T> {
+    let got = cred.as_ref().and_then(pick)?;
+    *cred = None;
+    Some(got)
+}
+
+impl Credential {
+    fn seed(&self) -> Option<[u8; 32]> {
+        match self {
+            Credential::Ed25519Seed(s) => Some(*s),
+            Credential::Password(_) => None,
+        }
+    }
+
+    fn password(&self) -> Option<String> {
+        match self {
+            Credential::Password(p) => Some(p.clone()),
+            Credential::Ed25519Seed(_) => None,
         }
     }
 }

@@ -39,7 +39,7 @@ use alloc::vec::Vec;
 
 use pki_types::ServerName;
 use rustls::client::UnbufferedClientConnection;
-use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, ReadTraffic};
 use rustls::ClientConfig;
 
 use crate::clock::Clock;
@@ -284,23 +284,7 @@ impl TlsClient {
         let step = match status.state {
             Err(e) => Step::Fail(TlsError::from(&e)),
             Ok(ConnectionState::ReadTraffic(mut traffic)) => {
-                let mut step = Step::Continue;
-                while let Some(record) = traffic.next_record() {
-                    match record {
-                        Ok(r) => {
-                            discard += r.discard;
-                            self.received.extend_from_slice(r.payload);
-                        }
-                        Err(e) => {
-                            step = Step::Fail(TlsError::from(&e));
-                            break;
-                        }
-                    }
-                }
-                if self.received.len() > MAX_PENDING_PLAINTEXT {
-                    step = Step::Fail(TlsError::TooMuchData);
-                }
-                step
+                read_records(&mut traffic, &mut self.received, &mut discard)
             }
             Ok(ConnectionState::PeerClosed) => {
                 self.peer_closed = true;
@@ -435,6 +419,32 @@ fn client_config(anchors: &Anchors, clock: Arc<Clock>) -> Result<Arc<ClientConfi
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Take the application data records rustls decrypted into `received`,
+/// counting the input bytes they used up in `discard`.
+fn read_records<D>(
+    traffic: &mut ReadTraffic<'_, '_, D>,
+    received: &mut Vec<u8>,
+    discard: &mut usize,
+) -> Step {
+    let mut step = Step::Continue;
+    while let Some(record) = traffic.next_record() {
+        match record {
+            Ok(r) => {
+                *discard += r.discard;
+                received.extend_from_slice(r.payload);
+            }
+            Err(e) => {
+                step = Step::Fail(TlsError::from(&e));
+                break;
+            }
+        }
+    }
+    if received.len() > MAX_PENDING_PLAINTEXT {
+        step = Step::Fail(TlsError::TooMuchData);
+    }
+    step
 }
 
 #[cfg(test)]

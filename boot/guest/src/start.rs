@@ -1,5 +1,6 @@
 //! `_start` and the first Rust code of the image.
 
+use crate::virtio::{blk::VirtioBlk, VirtioNet};
 use crate::{block, clock, console, entropy, heap, net, platform, rng};
 use gitns_abi::{BootInfo, CMDLINE_SIZE};
 
@@ -80,63 +81,11 @@ pub(crate) fn run(b: Boot) -> ! {
         );
         crate::halt::halt(gitns_abi::exit::CONFIG)
     }
-    // SAFETY: `_end` is a linker-defined symbol; only its address is used.
-    let image_end = core::ptr::addr_of!(_end) as u64;
-    let heap_size = match heap::init(b.kernel_end.max(image_end), b.mem_size) {
-        Ok(size) => size,
-        Err(e) => {
-            // core::fmt needs no heap, so it works before there is one.
-            let _ = core::fmt::Write::write_fmt(
-                &mut console::Console,
-                format_args!(
-                    "gitns: not enough guest memory: need at least {} MiB (use --mem)\n",
-                    e.needed.div_ceil(1 << 20)
-                ),
-            );
-            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
-        }
-    };
-    let mut rng = match rng::Rng::from_cpu() {
-        Ok(r) => r,
-        Err(e) => {
-            console::write(match e {
-                rng::RngError::NoHardwareEntropy => {
-                    b"gitns: refusing to start: the CPU offers neither RDSEED nor RDRAND, and gitns never runs crypto without entropy\n"
-                        as &[u8]
-                }
-                rng::RngError::EntropyExhausted => b"gitns: refusing to start: RDSEED/RDRAND keep failing\n",
-            });
-            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
-        }
-    };
+    let heap_size = init_heap(b.kernel_end, b.mem_size);
+    let mut rng = cpu_rng();
     entropy::install(&mut rng);
     let (net, blk) = if crate::machine::is_pc() {
-        let report = |what: &str, e: &str| {
-            for part in ["gitns: ", what, ": ", e, "\n"] {
-                console::write(part.as_bytes());
-            }
-        };
-        (
-            crate::virtio::probe(
-                crate::apic::ready().then(|| (crate::apic::id(), crate::idt::NET_VECTOR)),
-            )
-            .unwrap_or_else(|e| {
-                report("virtio-net", e);
-                None
-            })
-            .inspect(|v| {
-                if crate::apic::ready() && !v.irq {
-                    report(
-                        "virtio-net",
-                        "no MSI-X: the idle guest looks for frames every 1 ms",
-                    );
-                }
-            }),
-            crate::virtio::blk::probe().unwrap_or_else(|e| {
-                report("virtio-blk", e);
-                None
-            }),
-        )
+        virtio_devices()
     } else {
         (None, None)
     };
@@ -159,6 +108,74 @@ pub(crate) fn run(b: Boot) -> ! {
     // SAFETY: the image defines this function with `gitns_guest::main!`.
     let status = unsafe { gitns_image_main(&mut hvt, b.cmdline) };
     crate::halt::halt(status)
+}
+
+/// The heap between the end of the image (or of what the loader placed
+/// after it) and the end of memory; its size. Halts when memory is short.
+fn init_heap(kernel_end: u64, mem_size: u64) -> u64 {
+    // SAFETY: `_end` is a linker-defined symbol; only its address is used.
+    let image_end = core::ptr::addr_of!(_end) as u64;
+    match heap::init(kernel_end.max(image_end), mem_size) {
+        Ok(size) => size,
+        Err(e) => {
+            // core::fmt needs no heap, so it works before there is one.
+            let _ = core::fmt::Write::write_fmt(
+                &mut console::Console,
+                format_args!(
+                    "gitns: not enough guest memory: need at least {} MiB (use --mem)\n",
+                    e.needed.div_ceil(1 << 20)
+                ),
+            );
+            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
+        }
+    }
+}
+
+/// The CPU's random number generator; halts without one (no crypto
+/// without entropy).
+fn cpu_rng() -> rng::Rng {
+    match rng::Rng::from_cpu() {
+        Ok(r) => r,
+        Err(e) => {
+            console::write(match e {
+                rng::RngError::NoHardwareEntropy => {
+                    b"gitns: refusing to start: the CPU offers neither RDSEED nor RDRAND, and gitns never runs crypto without entropy\n"
+                        as &[u8]
+                }
+                rng::RngError::EntropyExhausted => b"gitns: refusing to start: RDSEED/RDRAND keep failing\n",
+            });
+            crate::halt::halt(gitns_abi::exit::UNSUPPORTED)
+        }
+    }
+}
+
+/// The virtio network and block devices of a PC (QEMU), each None when
+/// absent or unusable (reported on the console).
+fn virtio_devices() -> (Option<VirtioNet>, Option<VirtioBlk>) {
+    let report = |what: &str, e: &str| {
+        for part in ["gitns: ", what, ": ", e, "\n"] {
+            console::write(part.as_bytes());
+        }
+    };
+    let irq = crate::apic::ready().then(|| (crate::apic::id(), crate::idt::NET_VECTOR));
+    let net = crate::virtio::probe(irq)
+        .unwrap_or_else(|e| {
+            report("virtio-net", e);
+            None
+        })
+        .inspect(|v| {
+            if crate::apic::ready() && !v.irq {
+                report(
+                    "virtio-net",
+                    "no MSI-X: the idle guest looks for frames every 1 ms",
+                );
+            }
+        });
+    let blk = crate::virtio::blk::probe().unwrap_or_else(|e| {
+        report("virtio-blk", e);
+        None
+    });
+    (net, blk)
 }
 
 /// Test-only image argument: allocate without bound, so that tests see the

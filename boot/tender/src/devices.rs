@@ -100,47 +100,10 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
     let mut missing = Vec::new();
     for d in view.devices() {
         let entry = 8 + d.index * MFT_ENTRY_SIZE;
-        let u = entry + MFT_ENTRY_UNION_OFFSET;
+        let union = &mut copy[entry + MFT_ENTRY_UNION_OFFSET..];
         let backend = match d.kind {
-            MFT_DEV_NET_BASIC => cli
-                .nets
-                .iter()
-                .find(|(n, _)| n == d.name)
-                .map(|(_, iface)| {
-                    let tap = Tap::attach(iface)
-                        .map_err(|e| format!("Could not attach interface: {iface}: {e}"))?;
-                    let mac = cli
-                        .macs
-                        .iter()
-                        .find(|(n, _)| n == d.name)
-                        .map(|(_, m)| *m)
-                        .unwrap_or_else(random_mac);
-                    copy[u..u + 6].copy_from_slice(&mac);
-                    copy[u + 6..u + 8].copy_from_slice(&tap.mtu().to_le_bytes());
-                    Ok::<_, String>(Backend::Net(tap))
-                }),
-            MFT_DEV_BLOCK_BASIC => cli
-                .blocks
-                .iter()
-                .find(|(n, _)| n == d.name)
-                .map(|(_, path)| {
-                    let sector = cli
-                        .sector_sizes
-                        .iter()
-                        .rfind(|(n, _)| n == d.name)
-                        .map_or(BLOCK_SIZE, |(_, s)| *s);
-                    let (file, capacity) = open_block(d.name, path, sector)?;
-                    copy[u..u + 8].copy_from_slice(&capacity.to_le_bytes());
-                    copy[u + 8..u + 10].copy_from_slice(&sector.to_le_bytes());
-                    let fault = cli.block_faults.iter().rfind(|(n, _)| n == d.name);
-                    Ok(Backend::Block {
-                        file,
-                        capacity,
-                        sector: sector.into(),
-                        writes: std::cell::Cell::new(0),
-                        fault: fault.map(|(_, f)| *f),
-                    })
-                }),
+            MFT_DEV_NET_BASIC => net_backend(cli, d.name, union),
+            MFT_DEV_BLOCK_BASIC => block_backend(cli, d.name, union),
             _ => None,
         };
         match backend {
@@ -156,26 +119,75 @@ pub fn attach(cli: &Cli, manifest: &[u8]) -> Result<Devices, String> {
         }
     }
     if !missing.is_empty() {
-        let opts: Vec<String> = view
-            .devices()
-            .map(|d| {
-                if d.kind == MFT_DEV_BLOCK_BASIC {
-                    format!("--block:{}=PATH", d.name)
-                } else {
-                    format!("--net:{}=TAP", d.name)
-                }
-            })
-            .collect();
-        return Err(format!(
-            "{} All declared devices must be attached (use {}).",
-            missing.join(" "),
-            opts.join(" ")
-        ));
+        return Err(not_attached(&view, &missing));
     }
     Ok(Devices {
         by_index,
         manifest: copy,
     })
+}
+
+/// The tap given for net device `name` (None: not given), its MAC and MTU
+/// written into the manifest entry's union `u`.
+fn net_backend(cli: &Cli, name: &str, u: &mut [u8]) -> Option<Result<Backend, String>> {
+    let (_, iface) = cli.nets.iter().find(|(n, _)| n == name)?;
+    let tap = match Tap::attach(iface) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("Could not attach interface: {iface}: {e}"))),
+    };
+    let mac = cli
+        .macs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, m)| *m)
+        .unwrap_or_else(random_mac);
+    u[..6].copy_from_slice(&mac);
+    u[6..8].copy_from_slice(&tap.mtu().to_le_bytes());
+    Some(Ok(Backend::Net(tap)))
+}
+
+/// The file given for block device `name` (None: not given), its capacity
+/// and sector size written into the manifest entry's union `u`.
+fn block_backend(cli: &Cli, name: &str, u: &mut [u8]) -> Option<Result<Backend, String>> {
+    let (_, path) = cli.blocks.iter().find(|(n, _)| n == name)?;
+    let sector = cli
+        .sector_sizes
+        .iter()
+        .rfind(|(n, _)| n == name)
+        .map_or(BLOCK_SIZE, |(_, s)| *s);
+    let (file, capacity) = match open_block(name, path, sector) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    u[..8].copy_from_slice(&capacity.to_le_bytes());
+    u[8..10].copy_from_slice(&sector.to_le_bytes());
+    let fault = cli.block_faults.iter().rfind(|(n, _)| n == name);
+    Some(Ok(Backend::Block {
+        file,
+        capacity,
+        sector: sector.into(),
+        writes: std::cell::Cell::new(0),
+        fault: fault.map(|(_, f)| *f),
+    }))
+}
+
+/// solo5-hvt's message for declared devices left unattached.
+fn not_attached(view: &MftView, missing: &[String]) -> String {
+    let opts: Vec<String> = view
+        .devices()
+        .map(|d| {
+            if d.kind == MFT_DEV_BLOCK_BASIC {
+                format!("--block:{}=PATH", d.name)
+            } else {
+                format!("--net:{}=TAP", d.name)
+            }
+        })
+        .collect();
+    format!(
+        "{} All declared devices must be attached (use {}).",
+        missing.join(" "),
+        opts.join(" ")
+    )
 }
 
 #[cfg(test)]

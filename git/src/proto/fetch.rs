@@ -124,12 +124,33 @@ impl Fetch {
                 }
             }
         }
-        match (self.state, pkt) {
-            (State::Advert, Some(d)) if self.v2 => {
-                let _ = d; // capability lines: we use ls-refs and fetch, which every v2 server has
+        match self.state {
+            State::Advert => self.advert(pkt),
+            State::LsRefs => self.ls_ref(pkt),
+            State::Negotiate => {
+                let end = |d: &[u8]| {
+                    d == b"packfile\n"
+                        || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK")))
+                };
+                if pkt.as_deref().is_some_and(end) {
+                    self.state = State::Pack;
+                }
+                // shallow-info / acknowledgments sections: nothing to keep.
                 Ok(())
             }
-            (State::Advert, None) if self.v2 => {
+            State::Pack => self.pack_data(pkt),
+            State::Done => Ok(()),
+        }
+    }
+
+    /// The reference advertisement (v0: the refs; v2: the capabilities,
+    /// then ls-refs is asked for).
+    fn advert(&mut self, pkt: Option<Vec<u8>>) -> Result<(), ProtoError> {
+        match pkt {
+            // v2 capability lines: we use ls-refs and fetch, which every v2
+            // server has.
+            Some(_) if self.v2 => Ok(()),
+            None if self.v2 => {
                 pktline::encode(&mut self.out, b"command=ls-refs\n");
                 pktline::encode(&mut self.out, b"agent=gitns\n");
                 self.out.extend_from_slice(b"0001");
@@ -141,7 +162,7 @@ impl Fetch {
                 self.state = State::LsRefs;
                 Ok(())
             }
-            (State::Advert, Some(d)) => {
+            Some(d) => {
                 if let Some((id, name, _caps)) = parse_ref_line(&d) {
                     if name == self.branch {
                         self.head = Some(id);
@@ -149,48 +170,43 @@ impl Fetch {
                 }
                 Ok(())
             }
-            (State::Advert, None) => self.want(),
-            (State::LsRefs, Some(d)) => {
-                let line = String::from_utf8_lossy(&d).trim_end().to_string();
-                let mut w = line.split(' ');
-                if let (Some(id), Some(name)) = (w.next(), w.next()) {
-                    if name == self.branch {
-                        self.head = Oid::from_hex(id.as_bytes());
-                    }
-                }
-                Ok(())
-            }
-            (State::LsRefs, None) => self.want(),
-            (State::Negotiate, Some(d)) => {
-                if d == b"packfile\n"
-                    || (!self.v2 && (d.starts_with(b"NAK") || d.starts_with(b"ACK")))
-                {
-                    self.state = State::Pack;
-                }
-                // shallow-info / acknowledgments sections: nothing to keep.
-                Ok(())
-            }
-            (State::Negotiate, None) => Ok(()),
-            (State::Pack, Some(d)) => {
-                demux(&d, &mut self.pack)?;
-                if self.pack.len() > self.max_pack {
-                    return Err(ProtoError::TooLarge);
-                }
-                Ok(())
-            }
-            (State::Pack, None) => {
-                let head = self
-                    .head
-                    .ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
-                self.result = Some(Fetched::Pack {
-                    head,
-                    pack: core::mem::take(&mut self.pack),
-                });
-                self.state = State::Done;
-                Ok(())
-            }
-            (State::Done, _) => Ok(()),
+            None => self.want(),
         }
+    }
+
+    /// One line of the v2 ls-refs answer, or its end.
+    fn ls_ref(&mut self, pkt: Option<Vec<u8>>) -> Result<(), ProtoError> {
+        let Some(d) = pkt else {
+            return self.want();
+        };
+        let line = String::from_utf8_lossy(&d).trim_end().to_string();
+        let mut w = line.split(' ');
+        if let (Some(id), Some(name)) = (w.next(), w.next()) {
+            if name == self.branch {
+                self.head = Oid::from_hex(id.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    /// Pack data (side-band demultiplexed), or its end: the result.
+    fn pack_data(&mut self, pkt: Option<Vec<u8>>) -> Result<(), ProtoError> {
+        if let Some(d) = pkt {
+            demux(&d, &mut self.pack)?;
+            if self.pack.len() > self.max_pack {
+                return Err(ProtoError::TooLarge);
+            }
+            return Ok(());
+        }
+        let head = self
+            .head
+            .ok_or_else(|| ProtoError::NoSuchBranch(self.branch.clone()))?;
+        self.result = Some(Fetched::Pack {
+            head,
+            pack: core::mem::take(&mut self.pack),
+        });
+        self.state = State::Done;
+        Ok(())
     }
 
     /// Ask for the branch head (or finish when we have it).
