@@ -121,19 +121,32 @@ fn boot_unix(ns: &Netns, zones: &Path, args: &[&str]) -> Result<Kill, String> {
     Ok(Kill(c.spawn().map_err(|e| e.to_string())?))
 }
 
-#[allow(clippy::too_many_arguments)]
-/// Knot serving `zone` from `file` in `pair.server` at 10.0.1.2 with
-/// config `extra` (keys, acls, remotes) and zone options `zone_opts`.
-pub(super) fn knot(
-    dir: &Path,
-    tag: &str,
-    ns: &str,
-    listen: &str,
-    zone: &str,
-    file: &Path,
-    extra: &str,
-    zone_opts: &str,
-) -> Result<Kill, String> {
+/// A Knot instance for a bench: `zone` served from `file` (copied when it
+/// exists; a secondary has none) in namespace `ns` on `listen`, with
+/// config `extra` (keys, acls, remotes) and zone options `zone_opts`;
+/// `tag` names its directory.
+#[derive(Clone, Copy)]
+pub(super) struct Knot<'a> {
+    pub tag: &'a str,
+    pub ns: &'a str,
+    pub listen: &'a str,
+    pub zone: &'a str,
+    pub file: &'a Path,
+    pub extra: &'a str,
+    pub zone_opts: &'a str,
+}
+
+/// Start Knot as `k` says, its directory under `dir`.
+pub(super) fn knot(dir: &Path, k: &Knot) -> Result<Kill, String> {
+    let Knot {
+        tag,
+        ns,
+        listen,
+        zone,
+        file,
+        extra,
+        zone_opts,
+    } = *k;
     let d = dir.join(format!("knot-{tag}"));
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let zf = d.join(zone);
@@ -292,13 +305,15 @@ fn axfr(dir: &Path, runs: usize, secs: u64) -> Result<String, String> {
     let acl = format!("{knot_key}  - id: xfr\n    address: 10.0.1.1\n    action: transfer\n");
     let k = knot(
         dir,
-        "axfr",
-        &pair.server,
-        "10.0.1.2",
-        BIG,
-        &zones.join(BIG),
-        &acl,
-        "    acl: [xfr, upd]\n",
+        &Knot {
+            tag: "axfr",
+            ns: &pair.server,
+            listen: "10.0.1.2",
+            zone: BIG,
+            file: &zones.join(BIG),
+            extra: &acl,
+            zone_opts: "    acl: [xfr, upd]\n",
+        },
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", BIG))??;
     let (knot_t, ksize) = dig_axfr_runs(&pair.client, "10.0.1.2", runs)?;
@@ -468,13 +483,15 @@ fn updates(dir: &Path, secs: u64) -> Result<String, String> {
     let pair = VethPair::create("up")?;
     let k = knot(
         dir,
-        "upd",
-        &pair.server,
-        "10.0.1.2",
-        ZONE,
-        &zones.join(ZONE),
-        &knot_update_conf(),
-        "    acl: upd\n",
+        &Knot {
+            tag: "upd",
+            ns: &pair.server,
+            listen: "10.0.1.2",
+            zone: ZONE,
+            file: &zones.join(ZONE),
+            extra: &knot_update_conf(),
+            zone_opts: "    acl: upd\n",
+        },
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
     let knot_rate = run_in_named(&pair.client, move || update_rate("10.0.1.2:53", secs))??;
@@ -533,13 +550,15 @@ fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
     ns.run_in(|| poll_soa_long("10.0.0.2:53", ZONE))??;
     let k = knot(
         dir,
-        "sec1",
-        &ns.name,
-        "10.0.0.1",
-        ZONE,
-        Path::new("/nonexistent"),
-        &sec_conf("10.0.0.2", &xfr_key),
-        "    master: primary\n    acl: notify\n",
+        &Knot {
+            tag: "sec1",
+            ns: &ns.name,
+            listen: "10.0.0.1",
+            zone: ZONE,
+            file: Path::new("/nonexistent"),
+            extra: &sec_conf("10.0.0.2", &xfr_key),
+            zone_opts: "    master: primary\n    acl: notify\n",
+        },
     )?;
     ns.run_in(|| poll_soa_long("10.0.0.1:53", ZONE))??;
     let mut gitns = Vec::new();
@@ -558,24 +577,28 @@ fn secondary(dir: &Path, runs: usize) -> Result<String, String> {
     );
     let kp = knot(
         dir,
-        "pri",
-        &pair.server,
-        "10.0.1.2",
-        ZONE,
-        &zones.join(ZONE),
-        &primary_conf,
-        "    acl: [upd, xfr]\n    notify: secondary\n",
+        &Knot {
+            tag: "pri",
+            ns: &pair.server,
+            listen: "10.0.1.2",
+            zone: ZONE,
+            file: &zones.join(ZONE),
+            extra: &primary_conf,
+            zone_opts: "    acl: [upd, xfr]\n    notify: secondary\n",
+        },
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.2:53", ZONE))??;
     let ks = knot(
         dir,
-        "sec2",
-        &pair.client,
-        "10.0.1.1",
-        ZONE,
-        Path::new("/nonexistent"),
-        &sec_conf("10.0.1.2", &kkey),
-        "    master: primary\n    acl: notify\n",
+        &Knot {
+            tag: "sec2",
+            ns: &pair.client,
+            listen: "10.0.1.1",
+            zone: ZONE,
+            file: Path::new("/nonexistent"),
+            extra: &sec_conf("10.0.1.2", &kkey),
+            zone_opts: "    master: primary\n    acl: notify\n",
+        },
     )?;
     run_in_named(&pair.client, || poll_soa_long("10.0.1.1:53", ZONE))??;
     let mut knot_t = Vec::new();

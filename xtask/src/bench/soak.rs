@@ -20,7 +20,7 @@
 //! remote's history is read (each acknowledged name added exactly once).
 
 use super::dns::{percentile, run_dnsperf, verbose_lines, ZONE};
-use super::ops::{knot, poll_soa_long, update_key, SECRET};
+use super::ops::{knot, poll_soa_long, update_key, Knot, SECRET};
 use super::soak_load::{self as load, Load, Sender, WINDOW};
 use super::{report, Kill};
 use crate::build;
@@ -137,13 +137,15 @@ fn secondary(dir: &Path, ns: &Netns, n: usize) -> Result<(Kill, PathBuf), String
     let opts = "    master: primary\n    acl: notify\n    zonefile-sync: -1\n";
     let k = knot(
         dir,
-        &tag,
-        &ns.name,
-        a,
-        ZONE,
-        Path::new("/nonexistent"),
-        &extra,
-        opts,
+        &Knot {
+            tag: &tag,
+            ns: &ns.name,
+            listen: a,
+            zone: ZONE,
+            file: Path::new("/nonexistent"),
+            extra: &extra,
+            zone_opts: opts,
+        },
     )?;
     let server = format!("{a}:53");
     ns.run_in(move || poll_soa_long(&server, ZONE))??;
