@@ -1,12 +1,18 @@
-//! gitns-serve: the DNS transport server. UDP and TCP port 53 over
-//! smoltcp sockets (from gitns-net), handing each message to a [`Handler`]
-//! (the appliance's DNS service) and sending back what it produces; the
-//! TCP connection pool and its admission rules. Knows no platform and no
-//! zone: the appliance (src/app.rs) binds it and calls it each turn.
+//! gitns-serve: the DNS transport of the appliance over smoltcp sockets
+//! (from gitns-net). The server: UDP and TCP port 53, handing each message
+//! to a [`Handler`] (the appliance's DNS service) and sending back what it
+//! produces, with the TCP connection pool and its admission rules. The
+//! client side: one UDP socket loop ([`peers::UdpPeers`]) for the queries
+//! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes). And
+//! the UDP echo of the bring-up check. Knows no platform and no zone: the
+//! appliance (src/app.rs) binds them and calls them each turn.
 #![no_std]
 #![forbid(unsafe_code)]
 extern crate alloc;
 
+pub mod echo;
+pub mod notify;
+pub mod peers;
 pub mod tcp;
 pub mod tcp_pool;
 pub mod udp;
