@@ -105,78 +105,116 @@ fn step<'z>(
     any: AnyPolicy,
     a: &mut Answer<'z>,
 ) -> Step {
-    // 3b: a delegation at or above the name (not for DS at the cut itself,
-    // which the parent answers, RFC 4035 3.1.4.1). The name's own node is
-    // looked up once, for the cut check and for 3a.
-    let labels = name.label_count();
+    // The name's own node is looked up once, for the cut check and for 3a.
     let exact = zone.node_by_key(key);
-    let cut_here =
-        exact.filter(|n| labels > zone.origin.label_count() && qtype != DS && n.get(NS).is_some());
-    if let Some(cut) = zone
-        .delegation_above_key(key, labels.saturating_sub(1))
-        .or(cut_here)
-    {
-        if let Some(ns) = cut.get(NS) {
-            if a.answer.is_empty() {
-                a.authoritative = false;
-            }
-            a.authority.push(Out::from_set(cut.name(), ns));
-            if a.dnssec {
-                dnssec::referral(zone, cut, &mut a.authority);
-            }
-            glue(zone, ns, a);
-        }
+    if referral(zone, name, key, qtype, exact, a) {
         return Step::Done;
     }
     // 3a: an exact match.
     if let Some(node) = exact {
         return answer_node(zone, node, name, qtype, any, a);
     }
-    // DNAME at an ancestor (RFC 6672 3.2).
-    let depth = zone.origin.label_count();
-    for k in (depth..name.label_count()).rev() {
-        let found = zone
-            .node_by_key(Name::key_prefix(key, k))
-            .and_then(|n| Some((n, n.get(DNAME)?)));
-        if let Some((node, dname)) = found {
-            let anc = name.suffix(k);
-            a.answer.push(Out::from_set(anc.clone(), dname));
-            if a.dnssec {
-                // RFC 6672 5.3.1: the DNAME is signed, the CNAME is not.
-                dnssec::sign(node, &anc, DNAME, dname.ttl, &mut a.answer);
-            }
-            let target = dname.rdatas.first().and_then(Name::from_wire);
-            let synth = target
-                .zip(name.strip_suffix(&anc))
-                .map(|(t, prefix)| t.prepend(&prefix));
-            return match synth {
-                Some(Some(next)) => {
-                    a.answer.push(Out {
-                        owner: name.clone(),
-                        rtype: CNAME,
-                        ttl: dname.ttl,
-                        rdatas: OutData::One(next.clone()),
-                    });
-                    if qtype == CNAME {
-                        Step::Done
-                    } else {
-                        Step::Follow(next)
-                    }
-                }
-                // The substituted name is too long (RFC 6672 2.2).
-                _ => {
-                    a.rcode = 6; // YXDOMAIN
-                    Step::Done
-                }
-            };
-        }
+    if let Some(step) = dname(zone, name, key, qtype, a) {
+        return step;
     }
     // An empty non-terminal: NODATA (RFC 4592 2.2.2).
     if zone.has_descendants_key(key) {
         negative(zone, a, 0, Denial::Empty(name));
         return Step::Done;
     }
-    // 3c: a wildcard at the closest encloser (RFC 4592 3.3.1).
+    wildcard(zone, name, key, qtype, any, a)
+}
+
+/// 3b: a delegation at or above the name (not for DS at the cut itself,
+/// which the parent answers, RFC 4035 3.1.4.1): the referral is written
+/// and true returned. `exact` is the name's own node.
+fn referral<'z>(
+    zone: &'z Zone,
+    name: &Name,
+    key: &[u8],
+    qtype: u16,
+    exact: Option<Node<'z>>,
+    a: &mut Answer<'z>,
+) -> bool {
+    let labels = name.label_count();
+    let cut_here =
+        exact.filter(|n| labels > zone.origin.label_count() && qtype != DS && n.get(NS).is_some());
+    let Some(cut) = zone
+        .delegation_above_key(key, labels.saturating_sub(1))
+        .or(cut_here)
+    else {
+        return false;
+    };
+    if let Some(ns) = cut.get(NS) {
+        if a.answer.is_empty() {
+            a.authoritative = false;
+        }
+        a.authority.push(Out::from_set(cut.name(), ns));
+        if a.dnssec {
+            dnssec::referral(zone, cut, &mut a.authority);
+        }
+        glue(zone, ns, a);
+    }
+    true
+}
+
+/// A DNAME at an ancestor of `name` (RFC 6672 3.2): the DNAME and the
+/// CNAME synthesised from it, and the step that follows; None when there
+/// is none.
+fn dname<'z>(
+    zone: &'z Zone,
+    name: &Name,
+    key: &[u8],
+    qtype: u16,
+    a: &mut Answer<'z>,
+) -> Option<Step> {
+    let depth = zone.origin.label_count();
+    let (k, node, dname) = (depth..name.label_count()).rev().find_map(|k| {
+        let n = zone.node_by_key(Name::key_prefix(key, k))?;
+        Some((k, n, n.get(DNAME)?))
+    })?;
+    let anc = name.suffix(k);
+    a.answer.push(Out::from_set(anc.clone(), dname));
+    if a.dnssec {
+        // RFC 6672 5.3.1: the DNAME is signed, the CNAME is not.
+        dnssec::sign(node, &anc, DNAME, dname.ttl, &mut a.answer);
+    }
+    let target = dname.rdatas.first().and_then(Name::from_wire);
+    let synth = target
+        .zip(name.strip_suffix(&anc))
+        .map(|(t, prefix)| t.prepend(&prefix));
+    Some(match synth {
+        Some(Some(next)) => {
+            a.answer.push(Out {
+                owner: name.clone(),
+                rtype: CNAME,
+                ttl: dname.ttl,
+                rdatas: OutData::One(next.clone()),
+            });
+            if qtype == CNAME {
+                Step::Done
+            } else {
+                Step::Follow(next)
+            }
+        }
+        // The substituted name is too long (RFC 6672 2.2).
+        _ => {
+            a.rcode = 6; // YXDOMAIN
+            Step::Done
+        }
+    })
+}
+
+/// 3c: a wildcard at the closest encloser (RFC 4592 3.3.1), else NXDOMAIN.
+fn wildcard<'z>(
+    zone: &'z Zone,
+    name: &Name,
+    key: &[u8],
+    qtype: u16,
+    any: AnyPolicy,
+    a: &mut Answer<'z>,
+) -> Step {
+    let depth = zone.origin.label_count();
     let encloser = (depth..name.label_count())
         .rev()
         .find(|&k| {

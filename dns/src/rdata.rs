@@ -161,6 +161,8 @@ fn tok<'a>(toks: &'a [Tok], i: usize, what: &str) -> Result<&'a Tok<'a>, RdataEr
         .ok_or_else(|| err(i, format!("expected {what}")))
 }
 
+/// Encode field `f` of the RDATA from token `i` on into `out`; the index
+/// of the next token.
 fn field_from_text(
     f: F,
     toks: &[Tok],
@@ -168,6 +170,20 @@ fn field_from_text(
     origin: &Name,
     out: &mut Vec<u8>,
 ) -> Result<usize, RdataError> {
+    match f {
+        F::U8 | F::U16 | F::U32 | F::Ttl | F::Type | F::Time => number_field(f, toks, i, out)?,
+        F::Name | F::V4 | F::V6 => name_or_address(f, toks, i, origin, out)?,
+        F::Str | F::Tag | F::Raw | F::Salt | F::B32 => string_field(f, toks, i, out)?,
+        F::Strs | F::Hex | F::B64 | F::Bitmap => return rest_of_line(f, toks, i, out),
+        F::Loc => return crate::loc::from_text(toks, i, out),
+        F::Svc => return crate::svcb::from_text(toks, i, out),
+    }
+    Ok(i + 1)
+}
+
+/// A number (unsigned of 8, 16 or 32 bits, a TTL, a type mnemonic, a
+/// time stamp) from token `i`.
+fn number_field(f: F, toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<(), RdataError> {
     let num = |what: &str| -> Result<u64, RdataError> {
         let t = tok(toks, i, what)?;
         t.text
@@ -196,6 +212,35 @@ fn field_from_text(
                     .to_be_bytes(),
             )
         }
+        F::Type => {
+            let t = tok(toks, i, "a type")?;
+            out.extend_from_slice(
+                &crate::rtype::from_text(t.text)
+                    .ok_or_else(|| err(i, "expected a type mnemonic"))?
+                    .to_be_bytes(),
+            );
+        }
+        _ => {
+            let t = tok(toks, i, "a time")?;
+            out.extend_from_slice(
+                &parse_time(t.text)
+                    .ok_or_else(|| err(i, "expected YYYYMMDDHHmmSS"))?
+                    .to_be_bytes(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A domain name, an IPv4 or an IPv6 address from token `i`.
+fn name_or_address(
+    f: F,
+    toks: &[Tok],
+    i: usize,
+    origin: &Name,
+    out: &mut Vec<u8>,
+) -> Result<(), RdataError> {
+    match f {
         F::Name => {
             let t = tok(toks, i, "a domain name")?;
             let n = Name::parse(t.text, origin).map_err(|e| err(i, format!("bad name: {e}")))?;
@@ -207,12 +252,20 @@ fn field_from_text(
                 &parse_v4(t.text).ok_or_else(|| err(i, "expected an IPv4 address"))?,
             );
         }
-        F::V6 => {
+        _ => {
             let t = tok(toks, i, "an IPv6 address")?;
             out.extend_from_slice(
                 &parse_v6(t.text).ok_or_else(|| err(i, "expected an IPv6 address"))?,
             );
         }
+    }
+    Ok(())
+}
+
+/// One string-like token `i`: a character string (a CAA tag), raw bytes,
+/// an NSEC3 salt, a base32hex hash.
+fn string_field(f: F, toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<(), RdataError> {
+    match f {
         F::Str | F::Tag => {
             let t = tok(toks, i, "a character string")?;
             let s = unescape(t.text).ok_or_else(|| err(i, "bad escape in string"))?;
@@ -225,31 +278,9 @@ fn field_from_text(
             out.push(s.len() as u8);
             out.extend_from_slice(&s);
         }
-        F::Strs => {
-            tok(toks, i, "a character string")?;
-            for j in i..toks.len() {
-                field_from_text(F::Str, toks, j, origin, out)?;
-            }
-            return Ok(toks.len());
-        }
         F::Raw => {
             let t = tok(toks, i, "a string")?;
             out.extend_from_slice(&unescape(t.text).ok_or_else(|| err(i, "bad escape in string"))?);
-        }
-        F::Hex => {
-            tok(toks, i, "hex data")?;
-            for (j, t) in toks.iter().enumerate().skip(i) {
-                hex_into(t.text, out).ok_or_else(|| err(j, "expected hex digits"))?;
-            }
-            return Ok(toks.len());
-        }
-        F::B64 => {
-            tok(toks, i, "base64 data")?;
-            let joined: String = toks[i..].iter().map(|t| t.text).collect();
-            out.extend_from_slice(
-                &crate::base64::decode(&joined).ok_or_else(|| err(i, "expected base64 data"))?,
-            );
-            return Ok(toks.len());
         }
         F::Salt => {
             let t = tok(toks, i, "a salt (hex or -)")?;
@@ -263,7 +294,7 @@ fn field_from_text(
             out.push(s.len() as u8);
             out.extend_from_slice(&s);
         }
-        F::B32 => {
+        _ => {
             let t = tok(toks, i, "a base32hex hash")?;
             let h = base32hex_decode(t.text).ok_or_else(|| err(i, "expected base32hex"))?;
             if h.is_empty() || h.len() > 255 {
@@ -272,7 +303,34 @@ fn field_from_text(
             out.push(h.len() as u8);
             out.extend_from_slice(&h);
         }
-        F::Bitmap => {
+    }
+    Ok(())
+}
+
+/// A field that takes every token from `i` to the end of the record:
+/// character strings, hex, base64, a type bitmap.
+fn rest_of_line(f: F, toks: &[Tok], i: usize, out: &mut Vec<u8>) -> Result<usize, RdataError> {
+    match f {
+        F::Strs => {
+            tok(toks, i, "a character string")?;
+            for j in i..toks.len() {
+                string_field(F::Str, toks, j, out)?;
+            }
+        }
+        F::Hex => {
+            tok(toks, i, "hex data")?;
+            for (j, t) in toks.iter().enumerate().skip(i) {
+                hex_into(t.text, out).ok_or_else(|| err(j, "expected hex digits"))?;
+            }
+        }
+        F::B64 => {
+            tok(toks, i, "base64 data")?;
+            let joined: String = toks[i..].iter().map(|t| t.text).collect();
+            out.extend_from_slice(
+                &crate::base64::decode(&joined).ok_or_else(|| err(i, "expected base64 data"))?,
+            );
+        }
+        _ => {
             let mut types = Vec::new();
             for (j, t) in toks.iter().enumerate().skip(i) {
                 types.push(
@@ -281,28 +339,9 @@ fn field_from_text(
                 );
             }
             bitmap_encode(&mut types, out);
-            return Ok(toks.len());
         }
-        F::Type => {
-            let t = tok(toks, i, "a type")?;
-            out.extend_from_slice(
-                &crate::rtype::from_text(t.text)
-                    .ok_or_else(|| err(i, "expected a type mnemonic"))?
-                    .to_be_bytes(),
-            );
-        }
-        F::Time => {
-            let t = tok(toks, i, "a time")?;
-            out.extend_from_slice(
-                &parse_time(t.text)
-                    .ok_or_else(|| err(i, "expected YYYYMMDDHHmmSS"))?
-                    .to_be_bytes(),
-            );
-        }
-        F::Loc => return crate::loc::from_text(toks, i, out),
-        F::Svc => return crate::svcb::from_text(toks, i, out),
     }
-    Ok(i + 1)
+    Ok(toks.len())
 }
 
 /// Print wire RDATA of type `t` as presentation text.

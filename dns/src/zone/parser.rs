@@ -256,22 +256,61 @@ fn extra(file: &str, t: &[Token], from: usize) -> Result<(), ParseError> {
     }
 }
 
-fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<(), ParseError> {
+fn record(st: &mut State, file: &str, idx: u16, line: &Line) -> Result<(), ParseError> {
     let t = &line.tokens;
-    let mut i = 0;
-    let owner = if line.blank_owner {
-        st.last_owner.clone().ok_or_else(|| {
+    let (owner, i) = owner(st, file, line)?;
+    let (rtype, ttl, i) = type_and_ttl(file, t, i)?;
+    let type_tok = &t[i];
+    let rd = rdata_of(st, file, t, i, rtype, &owner)?;
+    // RFC 1035 5.1 / RFC 2308 4: explicit TTL, else $TTL, else the last
+    // TTL; an SOA with none of these takes its MINIMUM field.
+    let ttl = ttl
+        .or(st.default_ttl)
+        .or(st.last_ttl)
+        .or_else(|| (rtype == rtype::SOA).then(|| soa_minimum(&rd)))
+        .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
+    st.last_ttl = Some(ttl);
+    (st.sink)(RecordRef {
+        name: &owner,
+        rtype,
+        class: rtype::IN,
+        ttl,
+        rdata: &rd,
+        file: idx,
+        line: t[0].line,
+        col: t[0].col,
+    });
+    st.last_owner = Some(owner);
+    Ok(())
+}
+
+/// The record's owner (a blank one is the last owner), and the index of
+/// the token after it.
+fn owner(st: &State, file: &str, line: &Line) -> Result<(Name, usize), ParseError> {
+    let t = &line.tokens;
+    if line.blank_owner {
+        let owner = st.last_owner.clone().ok_or_else(|| {
             perr(
                 file,
                 &t[0],
                 "no owner: the first record must name its owner",
             )
-        })?
-    } else {
-        i = 1;
-        Name::parse(&t[0].text, &st.origin)
-            .map_err(|e| perr(file, &t[0], format!("bad owner name: {e}")))?
-    };
+        })?;
+        return Ok((owner, 0));
+    }
+    let owner = Name::parse(&t[0].text, &st.origin)
+        .map_err(|e| perr(file, &t[0], format!("bad owner name: {e}")))?;
+    Ok((owner, 1))
+}
+
+/// The TTL and class (either order, both optional) from token `i` on, then
+/// the type: the type, the TTL given, and the index of the type's token.
+/// Only class IN is served.
+fn type_and_ttl(
+    file: &str,
+    t: &[Token],
+    mut i: usize,
+) -> Result<(u16, Option<u32>, usize), ParseError> {
     let (mut ttl, mut class) = (None, None);
     let rtype = loop {
         let tok = t
@@ -292,11 +331,23 @@ fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<()
         }
         i += 1;
     };
-    let type_tok = &t[i];
-    let class = class.unwrap_or(rtype::IN);
-    if class != rtype::IN {
-        return Err(perr(file, type_tok, "only class IN is served"));
+    if class.unwrap_or(rtype::IN) != rtype::IN {
+        return Err(perr(file, &t[i], "only class IN is served"));
     }
+    Ok((rtype, ttl, i))
+}
+
+/// The RDATA of type `rtype` from the tokens after the type's (index
+/// `i`), checked to fit a message at `owner`.
+fn rdata_of<'t>(
+    st: &State,
+    file: &str,
+    t: &'t [Token],
+    i: usize,
+    rtype: u16,
+    owner: &Name,
+) -> Result<Vec<u8>, ParseError> {
+    let type_tok = &t[i];
     let tok = |x: &'t Token| Tok {
         text: &x.text,
         quoted: x.quoted,
@@ -338,26 +389,7 @@ fn record<'t>(st: &mut State, file: &str, idx: u16, line: &'t Line) -> Result<()
             ),
         ));
     }
-    // RFC 1035 5.1 / RFC 2308 4: explicit TTL, else $TTL, else the last
-    // TTL; an SOA with none of these takes its MINIMUM field.
-    let ttl = ttl
-        .or(st.default_ttl)
-        .or(st.last_ttl)
-        .or_else(|| (rtype == rtype::SOA).then(|| soa_minimum(&rd)))
-        .ok_or_else(|| perr(file, type_tok, "no TTL: give one or set $TTL"))?;
-    st.last_ttl = Some(ttl);
-    (st.sink)(RecordRef {
-        name: &owner,
-        rtype,
-        class,
-        ttl,
-        rdata: &rd,
-        file: idx,
-        line: t[0].line,
-        col: t[0].col,
-    });
-    st.last_owner = Some(owner);
-    Ok(())
+    Ok(rd)
 }
 
 /// The MINIMUM field of SOA RDATA (its TTL when none was given).
