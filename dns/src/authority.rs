@@ -133,7 +133,7 @@ pub fn serve_streamed(
             .map(|z| z.origin.clone())
     };
     // RFC 8945 5.2: verify before anything else.
-    let signed = match tsig::verify(msg, &req.header, req.additional_at, &zs.keys, zone, now) {
+    let signed = match tsig::verify(msg, &req, &zs.keys, zone, now) {
         Ok(v) => Some(v),
         Err(TsigError::Unsigned) => None,
         Err(e) => {
@@ -155,16 +155,17 @@ pub fn serve_streamed(
         limit
     };
     let a = Asked {
+        msg,
         req: &req,
         opt,
         signed: signed.as_ref(),
         proven,
     };
     if req.header.opcode() == OPCODE_UPDATE && req.edns.is_none_or(|e| e.version == 0) {
-        return update(zs, msg, &a, ctx, (room, limit), out, emit);
+        return update(zs, &a, ctx, (room, limit), out, emit);
     }
     if let Some(q) = transfer_question(&req, ctx.transport) {
-        return transfer(&*zs, msg, &a, q, ctx, &mut out[..limit], emit, pending);
+        return transfer(&*zs, &a, q, ctx, &mut out[..limit], emit, pending);
     }
     let (len, event) = dispatch(&*zs, &a, ctx, &mut out[..room])?;
     let event = event.or_else(|| secondary(zs, &a, ctx.transport));
@@ -225,9 +226,11 @@ fn secondary(zs: &ZoneSet, a: &Asked, transport: Transport) -> Option<Event> {
     })
 }
 
-/// A parsed request with what its answer carries besides the records: the
-/// OPT of the response (when the query had one) and the verified TSIG.
+/// A request (the message, parsed once) with what its answer carries
+/// besides the records: the OPT of the response (when the query had one)
+/// and the verified TSIG.
 struct Asked<'r> {
+    msg: &'r [u8],
     req: &'r Request,
     opt: Option<&'r Reply<'r>>,
     signed: Option<&'r Verified>,
@@ -330,7 +333,6 @@ fn sign(out: &mut [u8], len: usize, signed: Option<&Verified>, now: u64) -> Opti
 /// sent. `sizes`: room for the answer before its TSIG, and in all.
 fn update(
     zs: &mut ZoneSet,
-    msg: &[u8],
     a: &Asked,
     ctx: &mut Ctx,
     sizes: (usize, usize),
@@ -343,7 +345,7 @@ fn update(
         let len = error(&req.header, Some(req), a.opt, rcode, &mut out[..room])?;
         sign(&mut out[..limit], len, a.signed, now)
     };
-    let change = match crate::prepare::prepare(zs, msg, a.signed, ctx.internal) {
+    let change = match crate::prepare::prepare(zs, (a.msg, req), a.signed, ctx.internal) {
         Ok(c) => c,
         Err(rcode) => {
             let len = answer(rcode, out)?;
@@ -375,10 +377,8 @@ fn may_transfer(signed: Option<&Verified>, origin: &Name, policy: &Policy) -> bo
 
 /// AXFR/IXFR over TCP (RFC 5936 2.2, RFC 1995): for a zone we serve, with a
 /// key allowed to transfer it, or unsigned when the operator said `--axfr`.
-#[allow(clippy::too_many_arguments)]
 fn transfer(
     zs: &ZoneSet,
-    msg: &[u8],
     a: &Asked,
     q: &crate::message::Question,
     ctx: &mut Ctx,
@@ -403,7 +403,7 @@ fn transfer(
         return None;
     }
     let client = if q.qtype == IXFR {
-        crate::transfer::ixfr_serial(msg, &req.header)
+        crate::transfer::ixfr_serial(a.msg, req)
     } else {
         None
     };

@@ -2,7 +2,7 @@
 //! question and EDNS (RFC 1035 4.1, RFC 6891).
 
 use crate::name::Name;
-use crate::rtype::OPT;
+use crate::rtype::{OPT, TSIG};
 use crate::wire::{Reader, WireError};
 
 /// Opcodes (RFC 1035 4.1.1, RFC 1996, RFC 2136).
@@ -85,14 +85,30 @@ pub struct Edns {
     pub opts: crate::edns::Options,
 }
 
-/// A parsed request.
+/// A request parsed once, for everything the authority reads of it: the
+/// header, the question, the OPT, where each section starts and where the
+/// TSIG record is. An UPDATE's zone, prerequisite and update sections are
+/// the question, answer and authority sections (RFC 2136 2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub header: Header,
     pub question: Option<Question>,
     pub edns: Option<Edns>,
-    /// Offset where the additional section starts (TSIG lives there).
+    /// Offsets where the answer, authority and additional sections start.
+    pub answer_at: usize,
+    pub authority_at: usize,
     pub additional_at: usize,
+    pub tsig: TsigAt,
+}
+
+/// Where a request's TSIG record is (RFC 8945 5.1: once, the last record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TsigAt {
+    Absent,
+    /// The last record, starting at this offset.
+    Last(usize),
+    /// Before the last record, or twice: FORMERR.
+    Misplaced,
 }
 
 /// Why a request cannot be answered normally.
@@ -131,15 +147,26 @@ pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
         }),
         _ => return Err(formerr),
     };
-    for _ in 0..(header.ancount as u32 + header.nscount as u32) {
+    let answer_at = r.pos();
+    for _ in 0..header.ancount {
+        skip_rr(&mut r).map_err(|_| formerr)?;
+    }
+    let authority_at = r.pos();
+    for _ in 0..header.nscount {
         skip_rr(&mut r).map_err(|_| formerr)?;
     }
     let additional_at = r.pos();
     let mut edns = None;
-    for _ in 0..header.arcount {
+    let mut tsig = TsigAt::Absent;
+    for i in 0..header.arcount {
         let at = r.pos();
         let (t, class, ttl) = skip_rr(&mut r).map_err(|_| formerr)?;
-        if t == OPT {
+        if t == TSIG {
+            tsig = match tsig {
+                TsigAt::Absent if i + 1 == header.arcount => TsigAt::Last(at),
+                _ => TsigAt::Misplaced,
+            };
+        } else if t == OPT {
             // RFC 6891 6.1.1: the owner is the root.
             if edns.is_some() || msg.get(at) != Some(&0) {
                 return Err(formerr);
@@ -166,7 +193,10 @@ pub fn parse_request(msg: &[u8]) -> Result<Request, RequestError> {
         header,
         question,
         edns,
+        answer_at,
+        authority_at,
         additional_at,
+        tsig,
     })
 }
 
@@ -230,6 +260,45 @@ mod tests {
         assert!(
             matches!(parse_request(&m), Err(RequestError::FormErr(_))),
             "trailing garbage"
+        );
+    }
+
+    /// A TSIG-typed record (root owner, class ANY, empty RDATA: where it
+    /// is, not whether it is valid).
+    const TSIG_RR: [u8; 11] = [0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0];
+
+    #[test]
+    fn sections_and_the_tsig_are_found_once() {
+        // One answer and one authority record (an UPDATE's prerequisite
+        // and update), then an OPT and a TSIG.
+        let a_rr = [0u8, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1];
+        let mut body = a_rr.to_vec();
+        body.extend_from_slice(&a_rr);
+        body.extend_from_slice(&OPT_RR);
+        body.extend_from_slice(&TSIG_RR);
+        let mut m = query(b"\x00", &body, 2);
+        (m[7], m[9]) = (1, 1);
+        let q = parse_request(&m).unwrap();
+        let answer_at = 12 + 5;
+        assert_eq!(q.answer_at, answer_at);
+        assert_eq!(q.authority_at, answer_at + a_rr.len());
+        assert_eq!(q.additional_at, answer_at + 2 * a_rr.len());
+        assert_eq!(q.tsig, TsigAt::Last(m.len() - TSIG_RR.len()));
+        // RFC 8945 5.1: a TSIG before the last record, or twice.
+        let mut body = TSIG_RR.to_vec();
+        body.extend_from_slice(&OPT_RR);
+        assert_eq!(
+            parse_request(&query(b"\x00", &body, 2)).unwrap().tsig,
+            TsigAt::Misplaced
+        );
+        let two = [TSIG_RR, TSIG_RR].concat();
+        assert_eq!(
+            parse_request(&query(b"\x00", &two, 2)).unwrap().tsig,
+            TsigAt::Misplaced
+        );
+        assert_eq!(
+            parse_request(&query(b"\x00", &OPT_RR, 1)).unwrap().tsig,
+            TsigAt::Absent
         );
     }
 }

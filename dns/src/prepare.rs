@@ -6,7 +6,7 @@
 //! [`Prepared::install`] after a [`Prepared::withdraw`]) and sends
 //! [`Prepared::ok`], or withdraws it and sends [`Prepared::fail`].
 
-use crate::message::Rcode;
+use crate::message::{Rcode, Request};
 use crate::name::Name;
 use crate::tsig::{self, Op, Verified};
 use crate::update::UpdateMsg;
@@ -69,16 +69,17 @@ impl Change {
     }
 }
 
-/// Check and apply the UPDATE `msg` (RFC 2136 3.1-3.4, RFC 3007 3): the
-/// applied change, or the RCODE that answers it now. NOERROR here means
-/// there was nothing to change (RFC 2136 3.4.2.7: still success).
+/// Check and apply the UPDATE `msg`, parsed as `req` (RFC 2136 3.1-3.4,
+/// RFC 3007 3): the applied change, or the RCODE that answers it now.
+/// NOERROR here means there was nothing to change (RFC 2136 3.4.2.7:
+/// still success).
 pub(crate) fn prepare(
     zs: &mut ZoneSet,
-    msg: &[u8],
+    (msg, req): (&[u8], &Request),
     signed: Option<&Verified>,
     internal: bool,
 ) -> Result<Change, Rcode> {
-    let m = crate::update::parse(msg)?;
+    let m = crate::update::of_request(msg, req)?;
     let zone = zs.zone(&m.zone).ok_or(Rcode::NotAuth)?;
     // RFC 3007 3: only signed updates, by a key allowed to update the zone.
     let key = match signed {

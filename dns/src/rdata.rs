@@ -561,7 +561,7 @@ pub fn hex(b: &[u8]) -> String {
 
 fn hex_into(s: &str, out: &mut Vec<u8>) -> Option<()> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     for p in b.chunks(2) {

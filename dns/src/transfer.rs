@@ -12,7 +12,7 @@
 //! streams does not tear it (RFC 5936 6: one consistent version).
 
 use crate::journal::{Diff, DiffRr, Journal};
-use crate::message::{Header, Request};
+use crate::message::Request;
 use crate::name::Name;
 use crate::rtype::*;
 use crate::tsig::{self, Verified};
@@ -37,20 +37,13 @@ struct Rr<'z> {
     rdata: &'z [u8],
 }
 
-/// The serial of an IXFR request's SOA in the authority section (RFC 1995 3).
-pub fn ixfr_serial(msg: &[u8], h: &Header) -> Option<u32> {
-    let mut r = Reader::message(msg, 0);
-    Header::parse(&mut r).ok()?;
-    for _ in 0..h.qdcount {
-        r.name().ok()?;
-        r.u32().ok()?;
-    }
-    for _ in 0..h.ancount {
-        crate::message::skip_rr(&mut r).ok()?;
-    }
-    if h.nscount == 0 {
+/// The serial of an IXFR request's SOA in the authority section (RFC 1995
+/// 3), read where parsing the request found that section.
+pub fn ixfr_serial(msg: &[u8], req: &Request) -> Option<u32> {
+    if req.header.nscount == 0 {
         return None;
     }
+    let mut r = Reader::message(msg, req.authority_at);
     r.name().ok()?;
     let (t, _c, _ttl) = (r.u16().ok()?, r.u16().ok()?, r.u32().ok()?);
     let _len = r.u16().ok()?;
@@ -441,7 +434,7 @@ mod tests {
         while let Some(m) = t.next(&mut buf) {
             msgs += 1;
             let mut r = Reader::message(m, 0);
-            let h = Header::parse(&mut r).unwrap();
+            let h = crate::message::Header::parse(&mut r).unwrap();
             assert!(m.len() <= LARGEST, "message of {} bytes", m.len());
             assert_eq!((h.id, h.qdcount), (7, (msgs == 1) as u16));
             for _ in 0..h.qdcount {

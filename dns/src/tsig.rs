@@ -5,7 +5,7 @@
 //! each for ZONE and the zones below it.
 
 use crate::keys::{Algorithm, Key};
-use crate::message::Header;
+use crate::message::{skip_rr, Header, Request, TsigAt};
 use crate::name::Name;
 use crate::rtype::{CLASS_ANY, TSIG};
 use crate::wire::{Full, Reader, WireError, Writer};
@@ -123,54 +123,75 @@ pub(crate) fn ct_eq_prefix(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Find the TSIG record: it must be the last additional record, once.
+/// Find the TSIG record of a message that is not a parsed request (a
+/// response): it must be the last additional record, once.
 /// `additional_at` is where the additional section starts.
 pub fn find(msg: &[u8], h: &Header, additional_at: usize) -> Result<Option<TsigRr>, WireError> {
     let mut r = Reader::message(msg, additional_at);
     let mut found = None;
     for i in 0..h.arcount {
         let at = r.pos();
-        let owner = r.name()?;
-        let (t, class, _ttl) = (r.u16()?, r.u16()?, r.u32()?);
-        let len = r.u16()? as usize;
-        let end = r.pos() + len;
+        let (t, _, _) = skip_rr(&mut r)?;
         if t != TSIG {
-            r.bytes(len)?;
             continue;
         }
-        // RFC 8945 5.1: exactly one TSIG, the last record, class ANY.
-        if found.is_some() || i + 1 != h.arcount || class != CLASS_ANY {
+        // RFC 8945 5.1: exactly one TSIG, the last record.
+        if found.is_some() || i + 1 != h.arcount {
             return Err(WireError::BadName);
         }
-        let algorithm = r.name()?;
-        let hi = r.u16()? as u64;
-        let lo = r.u32()? as u64;
-        let fudge = r.u16()?;
-        let mac_size = r.u16()? as usize;
-        let mac = r.bytes(mac_size)?.to_vec();
-        let original_id = r.u16()?;
-        let error = r.u16()?;
-        let other_len = r.u16()? as usize;
-        let other = r.bytes(other_len)?.to_vec();
-        if r.pos() != end {
-            return Err(WireError::Short);
-        }
-        found = Some(TsigRr {
-            key_name: owner,
-            algorithm,
-            time_signed: (hi << 32) | lo,
-            fudge,
-            mac,
-            original_id,
-            error,
-            other,
-            at,
-        });
+        found = Some(at);
     }
     if r.remaining() != 0 {
         return Err(WireError::Short);
     }
-    Ok(found)
+    found.map(|at| read_at(msg, at)).transpose()
+}
+
+/// The TSIG record of the request `req` (parsed from `msg`), where parsing
+/// found it.
+pub fn of_request(msg: &[u8], req: &Request) -> Result<Option<TsigRr>, WireError> {
+    match req.tsig {
+        TsigAt::Absent => Ok(None),
+        TsigAt::Last(at) => read_at(msg, at).map(Some),
+        TsigAt::Misplaced => Err(WireError::BadName),
+    }
+}
+
+/// Read the TSIG record at `at`, the last record of `msg` (RFC 8945 4.2:
+/// class ANY).
+fn read_at(msg: &[u8], at: usize) -> Result<TsigRr, WireError> {
+    let mut r = Reader::message(msg, at);
+    let owner = r.name()?;
+    let (_t, class, _ttl) = (r.u16()?, r.u16()?, r.u32()?);
+    let len = r.u16()? as usize;
+    let end = r.pos() + len;
+    if class != CLASS_ANY {
+        return Err(WireError::BadName);
+    }
+    let algorithm = r.name()?;
+    let hi = r.u16()? as u64;
+    let lo = r.u32()? as u64;
+    let fudge = r.u16()?;
+    let mac_size = r.u16()? as usize;
+    let mac = r.bytes(mac_size)?.to_vec();
+    let original_id = r.u16()?;
+    let error = r.u16()?;
+    let other_len = r.u16()? as usize;
+    let other = r.bytes(other_len)?.to_vec();
+    if r.pos() != end || r.remaining() != 0 {
+        return Err(WireError::Short);
+    }
+    Ok(TsigRr {
+        key_name: owner,
+        algorithm,
+        time_signed: (hi << 32) | lo,
+        fudge,
+        mac,
+        original_id,
+        error,
+        other,
+        at,
+    })
 }
 
 /// The TSIG variables (RFC 8945 4.3.3) in canonical form.
@@ -280,18 +301,18 @@ pub(crate) fn signed_and_variables(
     (unsigned_part(msg, t), vars)
 }
 
-/// Verify a signed request at wall-clock `now` (seconds). `zone` names
-/// the zone of the question; it is asked for only when the request
-/// carries a TSIG (most queries do not: no zone search for them).
+/// Verify a signed request (`msg`, parsed as `req`) at wall-clock `now`
+/// (seconds). `zone` names the zone of the question; it is asked for only
+/// when the request carries a TSIG (most queries do not: no zone search
+/// for them).
 pub fn verify(
     msg: &[u8],
-    h: &Header,
-    additional_at: usize,
+    req: &Request,
     keys: &[Key],
     zone: impl FnOnce() -> Option<Name>,
     now: u64,
 ) -> Result<Verified, TsigError> {
-    let t = find(msg, h, additional_at)
+    let t = of_request(msg, req)
         .map_err(|_| TsigError::FormErr)?
         .ok_or(TsigError::Unsigned)?;
     let zone = zone();
@@ -367,16 +388,16 @@ pub fn sign_response(
             &vars,
         ],
     );
-    append(
-        w,
-        &req.key_name,
-        &alg,
+    let f = Fields {
+        key: &req.key_name,
+        alg: &alg,
         time,
-        &mac,
-        req.original_id,
+        mac: &mac,
+        id: req.original_id,
         error,
-        &other,
-    )
+        other: &other,
+    };
+    append(w, &f)
 }
 
 /// As [`sign_response`] (no error), returning the MAC for the next
@@ -401,7 +422,7 @@ pub fn sign_response_mac(
             &vars,
         ],
     );
-    append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
+    append(w, &Fields::plain(req, &alg, now, &mac))?;
     Ok(mac)
 }
 
@@ -423,23 +444,18 @@ pub fn sign_continuation(
         &key.secret,
         &[&(prior.len() as u16).to_be_bytes(), prior, &resp, &timers],
     );
-    append(w, &req.key_name, &alg, now, &mac, req.original_id, 0, &[])?;
+    append(w, &Fields::plain(req, &alg, now, &mac))?;
     Ok(mac)
 }
 
 /// Append an unsigned TSIG carrying `error` (BADSIG, BADKEY, BADTRUNC:
 /// RFC 8945 5.3.2, MAC size 0).
 pub fn unsigned_error(w: &mut Writer, req: &TsigRr, now: u64, error: u16) -> Result<(), Full> {
-    append(
-        w,
-        &req.key_name,
-        &req.algorithm,
-        now,
-        &[],
-        req.original_id,
+    let f = Fields {
         error,
-        &[],
-    )
+        ..Fields::plain(req, &req.algorithm, now, &[])
+    };
+    append(w, &f)
 }
 
 /// Check the TSIG of a response to a request we signed with `key`, whose
@@ -493,44 +509,73 @@ pub fn sign_request(msg: &[u8], key: &Key, now: u64) -> Vec<u8> {
     let mut w = Writer::new(&mut buf);
     let _ = w.bytes(msg);
     let id = u16::from_be_bytes([msg[0], msg[1]]);
-    let _ = append(&mut w, &key.name, &alg, now, &mac, id, 0, &[]);
+    let f = Fields {
+        key: &key.name,
+        alg: &alg,
+        time: now,
+        mac: &mac,
+        id,
+        error: 0,
+        other: &[],
+    };
+    let _ = append(&mut w, &f);
     let n = w.len();
     buf.truncate(n);
     buf
 }
 
-#[allow(clippy::too_many_arguments)]
-fn append(
-    w: &mut Writer,
-    key: &Name,
-    alg: &Name,
+/// The fields of a TSIG record to write (RFC 8945 4.2; the fudge is
+/// always [`FUDGE`]).
+struct Fields<'a> {
+    key: &'a Name,
+    alg: &'a Name,
     time: u64,
-    mac: &[u8],
+    mac: &'a [u8],
+    /// The original ID.
     id: u16,
     error: u16,
-    other: &[u8],
-) -> Result<(), Full> {
-    w.name(key, false)?;
+    other: &'a [u8],
+}
+
+/// Append the TSIG record `f` to the message in `w`, ARCOUNT one more.
+fn append(w: &mut Writer, f: &Fields) -> Result<(), Full> {
+    w.name(f.key, false)?;
     w.u16(TSIG)?;
     w.u16(CLASS_ANY)?;
     w.u32(0)?;
     let len_at = w.len();
     w.u16(0)?;
-    w.name(alg, false)?;
-    w.u16((time >> 32) as u16)?;
-    w.u32(time as u32)?;
+    w.name(f.alg, false)?;
+    w.u16((f.time >> 32) as u16)?;
+    w.u32(f.time as u32)?;
     w.u16(FUDGE)?;
-    w.u16(mac.len() as u16)?;
-    w.bytes(mac)?;
-    w.u16(id)?;
-    w.u16(error)?;
-    w.u16(other.len() as u16)?;
-    w.bytes(other)?;
+    w.u16(f.mac.len() as u16)?;
+    w.bytes(f.mac)?;
+    w.u16(f.id)?;
+    w.u16(f.error)?;
+    w.u16(f.other.len() as u16)?;
+    w.bytes(f.other)?;
     let len = w.len() - len_at - 2;
     w.set_u16(len_at, len as u16);
     let ar = u16::from_be_bytes([w.written()[10], w.written()[11]]) + 1;
     w.set_u16(10, ar);
     Ok(())
+}
+
+impl<'a> Fields<'a> {
+    /// The TSIG of an answer to (or a copy of) `req`: its key name and
+    /// original ID, no error, no other data.
+    fn plain(req: &'a TsigRr, alg: &'a Name, time: u64, mac: &'a [u8]) -> Fields<'a> {
+        Fields {
+            key: &req.key_name,
+            alg,
+            time,
+            mac,
+            id: req.original_id,
+            error: 0,
+            other: &[],
+        }
+    }
 }
 
 #[cfg(test)]
@@ -556,14 +601,7 @@ mod tests {
     fn check(msg: &[u8], keys: &[Key], zone: &str, now: u64) -> Result<Verified, TsigError> {
         let r = parse_request(msg).unwrap();
         let z = Name::parse(zone, &Name::root()).unwrap();
-        verify(
-            msg,
-            &r.header,
-            r.additional_at,
-            keys,
-            || Some(z.clone()),
-            now,
-        )
+        verify(msg, &r, keys, || Some(z.clone()), now)
     }
 
     fn err(r: Result<Verified, TsigError>) -> u16 {
@@ -718,17 +756,8 @@ mod tests {
             let mut w = Writer::new(&mut buf);
             w.bytes(&good[..t.at]).unwrap();
             w.set_u16(10, 0);
-            append(
-                &mut w,
-                &t.key_name,
-                &t.algorithm,
-                t.time_signed,
-                &t.mac[..len],
-                t.original_id,
-                0,
-                &[],
-            )
-            .unwrap();
+            let f = Fields::plain(&t, &t.algorithm, t.time_signed, &t.mac[..len]);
+            append(&mut w, &f).unwrap();
             let n = w.len();
             assert_eq!(
                 err(check(

@@ -3,7 +3,7 @@
 //! apex NS and CNAME rules; the serial is bumped (RFC 1982) unless the
 //! update set it.
 
-use crate::message::{skip_rr, Header, Rcode};
+use crate::message::{skip_rr, Header, Rcode, Request};
 use crate::name::Name;
 use crate::rdata;
 use crate::rtype::*;
@@ -51,7 +51,8 @@ fn read_rr(r: &mut Reader) -> Result<UpRr, Rcode> {
 }
 
 /// Parse the sections (RFC 2136 2): zone (ZOCOUNT 1, type SOA),
-/// prerequisites, updates. The additional section (TSIG) is not read here.
+/// prerequisites, updates. The additional section (TSIG) is skipped. For a
+/// message not parsed before (a journal record replayed).
 pub fn parse(msg: &[u8]) -> Result<UpdateMsg, Rcode> {
     let mut r = Reader::message(msg, 0);
     let h = Header::parse(&mut r).map_err(|_| Rcode::FormErr)?;
@@ -63,18 +64,33 @@ pub fn parse(msg: &[u8]) -> Result<UpdateMsg, Rcode> {
         r.u16().map_err(|_| Rcode::FormErr)?,
         r.u16().map_err(|_| Rcode::FormErr)?,
     );
-    if zt != SOA || zc != IN {
-        return Err(Rcode::FormErr);
-    }
-    let prereqs = (0..h.ancount)
-        .map(|_| read_rr(&mut r))
-        .collect::<Result<Vec<_>, _>>()?;
-    let updates = (0..h.nscount)
-        .map(|_| read_rr(&mut r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let m = sections(&mut r, &h, zone, (zt, zc))?;
     for _ in 0..h.arcount {
         skip_rr(&mut r).map_err(|_| Rcode::FormErr)?;
     }
+    Ok(m)
+}
+
+/// The UPDATE of the request `req` (parsed from `msg`): its zone is the
+/// question, its sections are read from where parsing found them.
+pub fn of_request(msg: &[u8], req: &Request) -> Result<UpdateMsg, Rcode> {
+    let q = req.question.as_ref().ok_or(Rcode::FormErr)?;
+    let mut r = Reader::message(msg, req.answer_at);
+    sections(&mut r, &req.header, q.name.clone(), (q.qtype, q.qclass))
+}
+
+/// The prerequisite and update sections after the zone section `zone` of
+/// type and class `tc` (SOA, IN: RFC 2136 2.3).
+fn sections(r: &mut Reader, h: &Header, zone: Name, tc: (u16, u16)) -> Result<UpdateMsg, Rcode> {
+    if tc != (SOA, IN) {
+        return Err(Rcode::FormErr);
+    }
+    let prereqs = (0..h.ancount)
+        .map(|_| read_rr(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let updates = (0..h.nscount)
+        .map(|_| read_rr(r))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(UpdateMsg {
         zone,
         prereqs,

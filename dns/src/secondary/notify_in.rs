@@ -67,8 +67,7 @@ pub fn verify(n: &Notify, key: &Key, wall: u64) -> Result<Verified, TsigError> {
     let zone = n.zone.clone();
     tsig::verify(
         n.msg,
-        &n.req.header,
-        n.req.additional_at,
+        &n.req,
         core::slice::from_ref(key),
         || Some(zone),
         wall,

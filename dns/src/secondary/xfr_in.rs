@@ -431,20 +431,13 @@ mod tests {
     /// outgoing side, signed with `k` (the request with `key(1)`).
     fn primary(z: &Zone, j: Option<&Journal>, sent: &Sent, k: &Key) -> Vec<Vec<u8>> {
         let req = parse_request(&sent.msg).unwrap();
-        let v = tsig::verify(
-            &sent.msg,
-            &req.header,
-            req.additional_at,
-            &[key(1)],
-            || Some(origin()),
-            1000,
-        )
-        .ok()
-        .map(|v| tsig::Verified {
-            key: k.clone(),
-            ..v
-        });
-        let client = crate::transfer::ixfr_serial(&sent.msg, &req.header);
+        let v = tsig::verify(&sent.msg, &req, &[key(1)], || Some(origin()), 1000)
+            .ok()
+            .map(|v| tsig::Verified {
+                key: k.clone(),
+                ..v
+            });
+        let client = crate::transfer::ixfr_serial(&sent.msg, &req);
         let mut out = Vec::new();
         crate::transfer::stream(
             Arc::new(z.clone()),
