@@ -11,6 +11,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use gitns_dns::name::Name;
+use gitns_dns::notify_out::{Notifier, Target};
 use gitns_dns::rtype::{SOA, TLSA, TXT};
 use gitns_dns::zoneset::ZoneSet;
 
@@ -169,6 +170,33 @@ pub fn certificate_update(site: &CsrSite, chain_der: &[Vec<u8>], id: u16) -> Opt
     (m.len() <= 65_535).then_some(m)
 }
 
+/// Who to ask whether the challenge TXT records `txt` (name, value) are
+/// served: every secondary of their zones (`notifier`'s targets, without
+/// our own addresses `own`), and the records as the probe wants them.
+pub fn txt_probe_targets(
+    zones: &ZoneSet,
+    notifier: &Notifier,
+    own: &[[u8; 4]],
+    txt: &[(String, String)],
+) -> (Vec<Target>, Vec<(Name, Vec<u8>)>) {
+    let mut targets = Vec::new();
+    let mut records = Vec::new();
+    for (name, value) in txt {
+        let Ok(owner) = Name::parse(name, &Name::root()) else {
+            continue;
+        };
+        if let Some(zone) = zones.zone_for(&owner) {
+            for (t, _key) in notifier.secondaries(zone, zones, own) {
+                if !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+        }
+        records.push((owner, value.as_bytes().to_vec()));
+    }
+    (targets, records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +223,48 @@ mod tests {
         );
         assert!(inside(&zs(), "www.example.org"));
         assert!(!inside(&zs(), "www.example.com"));
+    }
+
+    #[test]
+    fn the_txt_is_asked_of_every_secondary_but_us() {
+        let text = "$TTL 60\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\n@ NS ns2\n@ NS ns3\nns A 192.0.2.1\nns2 A 192.0.2.2\nns3 A 192.0.2.2\n";
+        let files = [(String::from("example.org"), text.as_bytes().to_vec())];
+        let z = ZoneSet::load(&files, None).0;
+        let txt = [
+            (
+                String::from("_acme-challenge.www.example.org."),
+                String::from("v1"),
+            ),
+            (
+                String::from("_acme-challenge.example.org."),
+                String::from("v2"),
+            ),
+            (
+                String::from("_acme-challenge.example.com."),
+                String::from("v3"),
+            ),
+            (String::from("bad..name"), String::from("v4")),
+        ];
+        let (targets, records) =
+            txt_probe_targets(&z, &Notifier::default(), &[[192, 0, 2, 1]], &txt);
+        // One target however many names and NS point at it; not ourselves.
+        let want = Target {
+            addr: [192, 0, 2, 2],
+            port: 53,
+        };
+        assert_eq!(targets, vec![want]);
+        // Records outside our zones are still probed for (nobody to ask);
+        // an unparsable name is left out.
+        let names: Vec<String> = records.iter().map(|(n, _)| n.to_text()).collect();
+        assert_eq!(
+            names,
+            [
+                "_acme-challenge.www.example.org.",
+                "_acme-challenge.example.org.",
+                "_acme-challenge.example.com."
+            ]
+        );
+        assert_eq!(records[0].1, b"v1");
     }
 
     #[test]

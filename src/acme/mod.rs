@@ -24,7 +24,6 @@ use gitns_acme::schedule::{Decision, Schedule, Site};
 use gitns_acme::txt_wait::{Stage, TxtWait};
 use gitns_acme::{AccountKey, Client, HttpRequest, Input, Output};
 use gitns_dns::authority::Event;
-use gitns_dns::name::Name;
 use gitns_dns::probe::TxtProbe;
 use gitns_https::Anchors;
 use gitns_net::{Net, Platform};
@@ -474,21 +473,7 @@ fn new_probe<P: Platform>(
     txt: &[(String, String)],
     now: u64,
 ) -> TxtProbe {
-    let mut targets = Vec::new();
-    let mut records = Vec::new();
-    for (name, value) in txt {
-        let Ok(owner) = Name::parse(name, &Name::root()) else {
-            continue;
-        };
-        if let Some(zone) = dns.zones.zone_for(&owner) {
-            for (t, _key) in dns.notifier.secondaries(zone, &dns.zones, &dns.own) {
-                if !targets.contains(&t) {
-                    targets.push(t);
-                }
-            }
-        }
-        records.push((owner, value.as_bytes().to_vec()));
-    }
+    let (targets, records) = records::txt_probe_targets(&dns.zones, &dns.notifier, &dns.own, txt);
     if !targets.is_empty() {
         log::info!(
             "acme: waiting for {} secondar{} to serve the challenge TXT",
