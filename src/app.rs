@@ -90,7 +90,7 @@ impl<'p, P: Platform> App<'p, P> {
         let mut service = Dns::new(platform, cfg, zones);
         service.report(&report);
         let sources = zone_sources(cfg, &service, platform.monotonic_ns());
-        if let Some(r) = &cfg.remote {
+        if let Some(r) = cfg.ssh_remote() {
             log::info!(
                 "zones from git remote {}@{}:{} {} branch {}",
                 r.user,

@@ -12,8 +12,15 @@ options:
   -l, --logs=LEVEL        log level: error, warn, info, debug, trace (default info)
   --axfr                  allow zone transfers (AXFR/IXFR) without TSIG
   --remote=URL[#BRANCH]   git remote of the zones: git@HOST:PATH or
-                          ssh://USER@HOST[:PORT]/PATH (HOST an IPv4 address,
-                          or a name with --resolver; branch main unless given)
+                          ssh://USER@HOST[:PORT]/PATH, or read-only
+                          https://HOST[:PORT]/PATH or git://HOST[:PORT]/PATH
+                          (HOST an IPv4 address, or a name with --resolver;
+                          branch main unless given)
+  --remote-ca=BASE64      trust this CA (base64 of DER or of a PEM file) for
+                          an https:// remote instead of the public roots
+  --remote-user=NAME      HTTP basic auth user for an https:// remote (with
+                          --remote-token as its password)
+  --remote-token=TOKEN    access token or password; alone: a bearer token
   --ssh-key=ed25519:SEED  SSH user key: base64 of a 32-byte seed
                           (`cargo xtask keygen` makes one)
   --ssh-password=PASS     SSH password login instead of a key
@@ -27,7 +34,8 @@ options:
   --email=ADDR            ACME account contact
   --acme-server=URL       ACME directory (default Let's Encrypt staging)
   --production            use Let's Encrypt's production directory
-  --acme-ca=BASE64        also trust this CA certificate (DER) for ACME
+  --acme-ca=BASE64        also trust this CA certificate (base64 of DER or of
+                          a PEM file) for ACME
   --renew-days=N          renew certificates N days before expiry (14)
   --resolver=A.B.C.D      DNS resolver for the ACME server's host name
   --dns-port=PORT         port of the DNS service, UDP and TCP (default 53)
@@ -73,6 +81,9 @@ pub const OPTIONS: &[(&[&str], &str)] = &[
     (&["--udp-echo"], "--udp-echo"),
     (&["--dns-port"], "--dns-port"),
     (&["--remote"], "--remote"),
+    (&["--remote-ca"], "--remote-ca"),
+    (&["--remote-user"], "--remote-user"),
+    (&["--remote-token"], "--remote-token"),
     (&["--ssh-key"], "--ssh-key"),
     (&["--ssh-password"], "--ssh-password"),
     (

@@ -6,8 +6,8 @@ use crate::help::OPTIONS;
 use crate::types::{Config, SshKey, LE_PRODUCTION};
 use crate::value::*;
 use alloc::string::ToString;
-use base64::Engine;
 use gitns_dns::name::Name;
+use gitns_git::location::Location;
 use gitns_net::smoltcp::wire::{Ipv4Address, Ipv6Address};
 
 /// Parse a command line (arguments separated by spaces).
@@ -41,7 +41,7 @@ pub fn parse(cmdline: &str) -> Result<Config, ConfigError> {
 
 /// The rules between options.
 fn check(cfg: &Config) -> Result<(), ConfigError> {
-    if cfg.remote.is_some() && cfg.ssh_key.is_none() {
+    if cfg.ssh_remote().is_some() && cfg.ssh_key.is_none() {
         return Err(ConfigError::Needs(
             "--remote",
             "--ssh-key or --ssh-password",
@@ -51,6 +51,14 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::Needs(
             "--primary",
             "--keys with a _transfer or _update key",
+        ));
+    }
+    let https = matches!(cfg.remote, Some(Location::Https(_)));
+    let h = &cfg.remote_http;
+    if !https && (!h.ca.is_empty() || h.user.is_some() || h.token.is_some()) {
+        return Err(ConfigError::Needs(
+            "--remote-ca, --remote-user and --remote-token",
+            "--remote=https://...",
         ));
     }
     if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
@@ -73,6 +81,7 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         | "--ssh-authenticator"
         | "--sync-interval"
         | "--seed" => apply_git(cfg, option, value),
+        "--remote-ca" | "--remote-user" | "--remote-token" => apply_remote_http(cfg, option, value),
         "--account-key-seed" | "--email" | "--acme-server" | "--acme-ca" | "--renew-days" => {
             apply_acme(cfg, option, value)
         }
@@ -152,6 +161,24 @@ fn apply_git(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), 
     Ok(())
 }
 
+/// How to reach an https:// remote.
+fn apply_remote_http(
+    cfg: &mut Config,
+    option: &'static str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    let h = &mut cfg.remote_http;
+    match option {
+        "--remote-ca" => {
+            h.ca.extend(parse_ca(value).ok_or(ConfigError::bad(option, value, CA_FORM))?)
+        }
+        "--remote-user" => h.user = Some(value.to_string()),
+        "--remote-token" => h.token = Some(value.to_string()),
+        _ => return Err(ConfigError::Unknown(option.to_string())),
+    }
+    Ok(())
+}
+
 /// Where to order certificates and as whom.
 fn apply_acme(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
     let bad = |expected| ConfigError::bad(option, value, expected);
@@ -164,12 +191,10 @@ fn apply_acme(cfg: &mut Config, option: &'static str, value: &str) -> Result<(),
         "--email" => return Err(bad("an e-mail address")),
         "--acme-server" if value.starts_with("https://") => cfg.acme.server = value.to_string(),
         "--acme-server" => return Err(bad("an https:// directory URL")),
-        "--acme-ca" => {
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(value)
-                .map_err(|_| bad("base64 of a DER certificate"))?;
-            cfg.acme.extra_ca.push(der);
-        }
+        "--acme-ca" => cfg
+            .acme
+            .extra_ca
+            .extend(parse_ca(value).ok_or(bad(CA_FORM))?),
         "--renew-days" => {
             cfg.acme.renew_days = value
                 .parse::<u64>()
@@ -249,6 +274,7 @@ mod tests {
     use super::*;
     use crate::types::TcpOptions;
     use alloc::format;
+    use base64::Engine;
     use gitns_net::smoltcp::wire::Ipv4Cidr;
 
     #[test]
@@ -335,7 +361,7 @@ mod tests {
             "--remote=ssh://git@10.0.0.1/zones.git#prod --ssh-key=ed25519:{seed} --authenticator={fp} --sync-interval=300"
         ))
         .unwrap();
-        let r = c.remote.unwrap();
+        let r = c.ssh_remote().unwrap();
         assert_eq!(
             (r.host.as_str(), r.path.as_str(), r.branch.as_str()),
             ("10.0.0.1", "/zones.git", "prod")
@@ -351,6 +377,71 @@ mod tests {
         .unwrap();
         assert_eq!(c.ssh_authenticator, Some(fp));
         assert_eq!(c.ssh_key, Some(SshKey::Password("pw".into())));
+    }
+
+    #[test]
+    fn read_only_remotes_the_seed_form_and_their_options() {
+        let c = parse("--remote=https://10.0.0.1/zones.git").unwrap();
+        assert!(
+            matches!(c.remote, Some(Location::Https(_))),
+            "no SSH key needed"
+        );
+        assert!(c.ssh_remote().is_none());
+        let c = parse(
+            "--remote=https://git.example.org/org/zones.git#prod --resolver=10.0.0.1 --remote-user=me --remote-token=t0k",
+        )
+        .unwrap();
+        let Some(Location::Https(r)) = &c.remote else {
+            panic!()
+        };
+        assert_eq!(
+            (r.url.host.as_str(), r.branch.as_str()),
+            ("git.example.org", "prod")
+        );
+        assert_eq!(c.remote_http.user.as_deref(), Some("me"));
+        assert!(
+            !format!("{c:?}").contains("t0k"),
+            "the token is never printed"
+        );
+        assert_eq!(
+            parse("--remote=https://git.example.org/z"),
+            Err(ConfigError::Needs(
+                "--remote with a host name",
+                "--resolver"
+            ))
+        );
+        let c = parse("--remote=git://10.0.0.1/zones.git").unwrap();
+        assert!(matches!(c.remote, Some(Location::Daemon(_))));
+        assert_eq!(
+            parse("--remote=git://10.0.0.1/z --remote-token=x"),
+            Err(ConfigError::Needs(
+                "--remote-ca, --remote-user and --remote-token",
+                "--remote=https://..."
+            ))
+        );
+        // --remote-ca: base64 of DER, or of a PEM file with its blocks.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let der = &b"0\x03\x02\x01\x01"[..];
+        let c = parse(&format!(
+            "--remote=https://10.0.0.1/z --remote-ca={}",
+            b64.encode(der)
+        ))
+        .unwrap();
+        assert_eq!(c.remote_http.ca, [der.to_vec()]);
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            b64.encode(der)
+        );
+        let c = parse(&format!(
+            "--remote=https://10.0.0.1/z --remote-ca={}",
+            b64.encode(pem.repeat(2))
+        ))
+        .unwrap();
+        assert_eq!(c.remote_http.ca, [der.to_vec(), der.to_vec()]);
+        assert!(matches!(
+            parse("--remote=https://10.0.0.1/z --remote-ca=LS0tLS1CRUdJTg=="),
+            Err(ConfigError::BadValue { .. })
+        ));
     }
 
     #[test]
@@ -378,7 +469,7 @@ mod tests {
             Err(ConfigError::BadValue { .. })
         ));
         assert!(matches!(
-            parse("--remote=https://x/y"),
+            parse("--remote=ftp://x/y"),
             Err(ConfigError::BadValue { .. })
         ));
         assert_eq!(
@@ -390,7 +481,7 @@ mod tests {
         );
         let c =
             parse("--remote=git@git.example.com:z --ssh-password=x --resolver=10.0.0.1").unwrap();
-        assert_eq!(c.remote.unwrap().host, "git.example.com");
+        assert_eq!(c.ssh_remote().unwrap().host, "git.example.com");
         assert!(matches!(
             parse("--authenticator=MD5:aa"),
             Err(ConfigError::BadValue { .. })

@@ -6,6 +6,7 @@ use core::fmt;
 use core::net::SocketAddr;
 use gitns_dns::keys::Key;
 use gitns_dns::name::Name;
+use gitns_git::location::Location;
 use gitns_git::remote::Remote;
 use gitns_net::smoltcp::wire::Ipv4Address;
 use gitns_net::NetConfig;
@@ -23,8 +24,11 @@ pub struct Config {
     pub axfr: bool,
     /// Print the help text and exit.
     pub help: bool,
-    /// The git remote holding the zones (`--remote`).
-    pub remote: Option<Remote>,
+    /// The git remote holding the zones (`--remote`): SSH, or read-only
+    /// over HTTPS or git://.
+    pub remote: Option<Location>,
+    /// `--remote-ca`, `--remote-user`, `--remote-token` (HTTPS remotes).
+    pub remote_http: RemoteHttp,
     /// How to log in to the remote.
     pub ssh_key: Option<SshKey>,
     /// `SHA256:<unpadded base64>` fingerprint the remote's host key must have.
@@ -70,6 +74,7 @@ impl Default for Config {
             axfr: false,
             help: false,
             remote: None,
+            remote_http: RemoteHttp::default(),
             ssh_key: None,
             ssh_authenticator: None,
             sync_interval_s: 0,
@@ -102,6 +107,38 @@ impl Default for TcpOptions {
             clients: 1024,
             per_source: 32,
             idle_s: 10,
+        }
+    }
+}
+
+/// How to reach an `https://` remote.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RemoteHttp {
+    /// Trust anchors (DER) instead of the compiled-in public roots.
+    pub ca: Vec<Vec<u8>>,
+    /// Basic auth user (with `token` as its password).
+    pub user: Option<String>,
+    /// A password or access token; alone, a bearer token.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for RemoteHttp {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteHttp")
+            .field("ca", &self.ca.len())
+            .field("user", &self.user)
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+impl Config {
+    /// The remote when it is an SSH one (the only kind that takes pushes).
+    pub fn ssh_remote(&self) -> Option<&Remote> {
+        match &self.remote {
+            Some(Location::Ssh(r)) => Some(r),
+            _ => None,
         }
     }
 }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use base64::Engine;
 use core::net::{IpAddr, SocketAddr};
 use gitns_dns::keys::Key;
-use gitns_git::remote::Remote;
+use gitns_git::location::Location;
 use gitns_net::smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 
 /// `--nsid`: `0x` and an even number of hex digits (Knot's convention),
@@ -46,22 +46,48 @@ pub(crate) fn parse_prefix(value: &str) -> Option<(core::net::IpAddr, u8)> {
 }
 
 pub(crate) const REMOTE_FORM: &str =
-    "an SSH remote like git@10.0.0.1:zones.git or ssh://git@git.example.org:22/zones.git#main";
+    "a remote like git@10.0.0.1:zones.git, ssh://git@git.example.org:22/zones.git#main, https://git.example.org/zones.git or git://10.0.0.1/zones.git";
 
-/// `--remote`: an SSH remote whose host is an IPv4 address or a host name
-/// (resolved through `--resolver`).
-pub(crate) fn parse_remote(value: &str) -> Result<Remote, ()> {
-    let r = Remote::parse(value).map_err(|_| ())?;
-    let literal = r.host.parse::<Ipv4Address>().is_ok();
-    let name = gitns_dns::name::Name::parse(&r.host, &gitns_dns::name::Name::root()).is_ok();
-    (literal || (name && !r.host.contains(':')))
+/// `--remote`: SSH, https:// or git://, whose host is an IPv4 address or
+/// a host name (resolved through `--resolver`).
+pub(crate) fn parse_remote(value: &str) -> Result<Location, ()> {
+    let r = Location::parse(value).map_err(|_| ())?;
+    let host = r.host();
+    let literal = host.parse::<Ipv4Address>().is_ok();
+    let name = gitns_dns::name::Name::parse(host, &gitns_dns::name::Name::root()).is_ok();
+    (literal || (name && !host.contains(':')))
         .then_some(r)
         .ok_or(())
 }
 
 /// Is the remote's host a name (not an address)?
-pub fn needs_resolver(r: &Remote) -> bool {
-    r.host.parse::<Ipv4Address>().is_err()
+pub fn needs_resolver(r: &Location) -> bool {
+    r.host().parse::<Ipv4Address>().is_err()
+}
+
+pub(crate) const CA_FORM: &str = "base64 of a DER certificate or of a PEM file";
+
+/// A CA certificate given on the command line: base64 of its DER, or
+/// base64 of a PEM file (`base64 -w0 ca.pem`; every CERTIFICATE block).
+pub(crate) fn parse_ca(value: &str) -> Option<Vec<Vec<u8>>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let raw = b64.decode(value).ok()?;
+    let Some(text) = core::str::from_utf8(&raw)
+        .ok()
+        .filter(|t| t.trim_start().starts_with("-----BEGIN"))
+    else {
+        return Some(alloc::vec![raw]);
+    };
+    let mut certs = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body = &rest[start + 27..];
+        let end = body.find("-----END CERTIFICATE-----")?;
+        let inner: String = body[..end].split_whitespace().collect();
+        certs.push(b64.decode(inner).ok()?);
+        rest = &body[end..];
+    }
+    (!certs.is_empty()).then_some(certs)
 }
 
 /// `ed25519:<base64 32-byte seed>`; `rsa:` is refused with a pointer to ed25519.
@@ -188,7 +214,10 @@ mod tests {
     fn remotes() {
         assert!(parse_remote("git@10.0.0.1:z").is_ok());
         assert!(parse_remote("ssh://git@git.example.org:22/z.git#main").is_ok());
-        assert!(parse_remote("https://x/y").is_err());
+        assert!(parse_remote("https://x/y").is_ok());
+        assert!(parse_remote("git://10.0.0.1/y").is_ok());
+        assert!(parse_remote("https://[::1]/y").is_err(), "IPv4 or a name");
+        assert!(parse_remote("ftp://x/y").is_err());
         assert!(needs_resolver(
             &parse_remote("git@git.example.org:z").unwrap()
         ));

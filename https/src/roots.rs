@@ -48,6 +48,15 @@ impl Anchors {
         a
     }
 
+    /// The roots Mozilla's root program trusts for TLS servers (the
+    /// webpki-roots crate's copy, compiled in): what a public git host's
+    /// certificate chains to.
+    pub fn public() -> Anchors {
+        let mut store = RootCertStore::empty();
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        Anchors { store }
+    }
+
     /// Trust the self-signed or intermediate certificate `der` as an
     /// anchor (its subject and public key; RFC 5280 §6.1.1 (d)).
     pub fn add_der(&mut self, der: &[u8]) -> Result<(), TlsError> {
@@ -101,6 +110,15 @@ mod tests {
     #[test]
     fn lets_encrypt_has_both_roots() {
         assert_eq!(Anchors::lets_encrypt().len(), 2);
+    }
+
+    #[test]
+    fn public_roots_include_isrg_root_x1() {
+        let public = Anchors::public();
+        assert!(public.len() > 100, "{}", public.len());
+        let der = CertificateDer::from(ISRG_ROOT_X1);
+        let x1 = webpki::anchor_from_trusted_cert(&der).unwrap();
+        assert!(public.store.roots.iter().any(|r| r.subject == x1.subject));
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub struct GitRemote {
 impl GitRemote {
     /// The remote of `cfg`, if `--remote` was given; a clone is due at once.
     pub fn from_config(cfg: &Config, now: u64) -> Option<GitRemote> {
-        let remote = cfg.remote.clone()?;
+        let remote = cfg.ssh_remote()?.clone();
         let cred = match cfg.ssh_key.clone()? {
             SshKey::Ed25519(seed) => Credential::Ed25519Seed(seed),
             SshKey::Password(p) => Credential::Password(p),

@@ -7,6 +7,7 @@ pub mod deny;
 pub mod deps;
 pub mod fuzz;
 pub mod gitclient;
+pub mod githttp;
 pub mod netns;
 pub mod pebble;
 pub mod qemu;

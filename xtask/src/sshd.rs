@@ -56,10 +56,8 @@ impl GitServer {
     /// Start sshd in `ns` trusting `authorized`, with a repository holding
     /// `files` in one commit on main.
     pub fn start(ns: &Netns, tag: &str, authorized: &str, files: &[(&str, &str)]) -> GitServer {
-        let dir = std::env::temp_dir().join(format!("gitns-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("git server dir");
-        let hk = dir.join("hostkey");
+        let mut s = GitServer::repository(tag, files);
+        let hk = s.dir.join("hostkey");
         assert!(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
             .arg(&hk)
@@ -68,27 +66,37 @@ impl GitServer {
             .success());
         let fp = Command::new("ssh-keygen")
             .arg("-lf")
-            .arg(dir.join("hostkey.pub"))
+            .arg(s.dir.join("hostkey.pub"))
             .output()
             .expect("ssh-keygen -lf");
-        let fingerprint = String::from_utf8_lossy(&fp.stdout)
+        s.fingerprint = String::from_utf8_lossy(&fp.stdout)
             .split_whitespace()
             .nth(1)
             .expect("fingerprint")
             .to_string();
-        std::fs::write(dir.join("authorized_keys"), format!("{authorized}\n")).unwrap();
+        std::fs::write(s.dir.join("authorized_keys"), format!("{authorized}\n")).unwrap();
         let _ = std::fs::create_dir_all("/run/sshd");
-        let conf = dir.join("sshd_config");
         std::fs::write(
-            &conf,
+            &s.conf,
             format!(
                 "Port 22\nListenAddress 0.0.0.0\nHostKey {}\nAuthorizedKeysFile {}\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPidFile {}\n",
                 hk.display(),
-                dir.join("authorized_keys").display(),
-                dir.join("sshd.pid").display()
+                s.dir.join("authorized_keys").display(),
+                s.dir.join("sshd.pid").display()
             ),
         )
         .unwrap();
+        s.start_sshd(ns);
+        s
+    }
+
+    /// The bare repository `dir/zones.git` holding `files` in one commit on
+    /// main and its work tree, without sshd (for the https:// and git://
+    /// servers of [`crate::githttp`]).
+    pub fn repository(tag: &str, files: &[(&str, &str)]) -> GitServer {
+        let dir = std::env::temp_dir().join(format!("gitns-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("git server dir");
         let repo = dir.join("zones.git");
         let work = dir.join("work");
         std::fs::create_dir_all(&repo).unwrap();
@@ -96,16 +104,15 @@ impl GitServer {
         git(&repo, &["init", "-q", "--bare", "-b", "main"]);
         git(&work, &["init", "-q", "-b", "main"]);
         git(&work, &["remote", "add", "origin", repo.to_str().unwrap()]);
-        let mut s = GitServer {
+        let s = GitServer {
             sshd: None,
+            conf: dir.join("sshd_config"),
             dir,
-            fingerprint,
+            fingerprint: String::new(),
             repo,
             work,
-            conf,
         };
         s.commit(files, "zones");
-        s.start_sshd(ns);
         s
     }
 
