@@ -45,7 +45,9 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         return exit::CONFIG;
     }
     if cfg.remote.is_some() && cfg.ssh_remote().is_none() {
-        platform.console_write(b"gitns: option `--remote`: https:// and git:// remotes are not in this build yet\n");
+        platform.console_write(
+            b"gitns: option `--remote`: https:// and git:// remotes are not in this build yet\n",
+        );
         return exit::CONFIG;
     }
     logger::init(
