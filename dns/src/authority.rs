@@ -353,16 +353,15 @@ fn update(
             return None;
         }
     };
-    let Some(ok) = answer(Rcode::NoError, out).map(|n| out[..n].to_vec()) else {
+    let mut answers = [Rcode::NoError, Rcode::ServFail, Rcode::Refused]
+        .map(|rcode| answer(rcode, out).map(|n| out[..n].to_vec()));
+    if answers.iter().any(Option::is_none) {
         change.undo(zs);
         return None;
-    };
-    let Some(fail) = answer(Rcode::ServFail, out).map(|n| out[..n].to_vec()) else {
-        change.undo(zs);
-        return None;
-    };
+    }
+    let answers = answers.each_mut().map(|a| a.take().unwrap_or_default());
     Some(Event::Prepared(alloc::boxed::Box::new(
-        change.answered(ok, fail),
+        change.answered(answers),
     )))
 }
 

@@ -33,6 +33,9 @@ pub struct Prepared {
     pub ok: Vec<u8>,
     /// The answer when it cannot be made durable: SERVFAIL, signed.
     pub fail: Vec<u8>,
+    /// The answer when its sink takes no change (a read-only remote):
+    /// REFUSED, signed.
+    pub refused: Vec<u8>,
     update: UpdateMsg,
     /// The nodes as they were while it is applied; None once withdrawn.
     saved: Option<Vec<Saved>>,
@@ -49,8 +52,8 @@ pub(crate) struct Change {
 }
 
 impl Change {
-    /// With its two answers: the prepared change.
-    pub(crate) fn answered(self, ok: Vec<u8>, fail: Vec<u8>) -> Prepared {
+    /// With its answers (NOERROR, SERVFAIL, REFUSED): the prepared change.
+    pub(crate) fn answered(self, [ok, fail, refused]: [Vec<u8>; 3]) -> Prepared {
         Prepared {
             zone: self.zone,
             key: self.key,
@@ -58,6 +61,7 @@ impl Change {
             to: self.to,
             ok,
             fail,
+            refused,
             update: self.update,
             saved: Some(self.saved),
         }
@@ -194,6 +198,7 @@ mod tests {
         assert_eq!((p.from, p.to), (1, 2));
         assert_eq!(p.key.to_text(), INTERNAL_KEY);
         assert_eq!((p.ok[3] & 0xf, p.fail[3] & 0xf), (0, Rcode::ServFail as u8));
+        assert_eq!(p.refused[3] & 0xf, Rcode::Refused as u8);
         assert_eq!(&p.ok[..2], &[0x12, 0x34], "the request's id");
         assert_eq!(p.keep(), origin());
         assert!(has_www(&zs));
