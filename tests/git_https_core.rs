@@ -18,13 +18,13 @@ use gitns_git::pack::Limits;
 use gitns_git::proto::fetch::{Fetch, Fetched};
 use gitns_git::proto::ProtoError;
 use gitns_git::smart_http::{Auth, HttpGitError};
-use gitns_git::transfer::{FetchError, Now, Transfer};
+use gitns_git::transfer::{FetchError, Transfer};
 use gitns_https::tls_error::TlsError;
 use gitns_https::{Anchors, ExchangeError};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use xtask::gitclient::clock;
 use xtask::githttp::{Place, WebGit, PASSWORD, USER};
 use xtask::sshd::GitServer;
 
@@ -70,64 +70,13 @@ fn world(test: &str) -> Option<World> {
     Some(World { srv, web })
 }
 
-fn now(t0: Instant) -> Now {
-    Now {
-        ns: t0.elapsed().as_nanos() as u64,
-        unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    }
-}
-
-/// The byte pump: a TCP connection per generation, `git.test` resolved
-/// to 127.0.0.1; bounded to 60 s.
-fn drive(t: &mut dyn Transfer) -> Result<Fetched, FetchError> {
-    let t0 = Instant::now();
-    let mut generation = 0;
-    let mut tcp: Option<TcpStream> = None;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        assert!(t0.elapsed() < Duration::from_secs(60), "the fetch hangs");
-        if t.generation() != generation {
-            generation = t.generation();
-            let (host, port) = t.endpoint();
-            let ip = if host == "git.test" {
-                "127.0.0.1"
-            } else {
-                host
-            };
-            tcp = TcpStream::connect((ip, port)).ok();
-            match &tcp {
-                Some(s) => {
-                    s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
-                    t.transport_up();
-                }
-                None => t.transport_closed(now(t0)),
-            }
-        }
-        if let Some(s) = tcp.as_mut() {
-            let out = t.pending_output().to_vec();
-            if !out.is_empty() && s.write_all(&out).is_ok() {
-                t.consume_output(out.len());
-            }
-            match s.read(&mut buf) {
-                Ok(0) => {
-                    tcp = None;
-                    t.transport_closed(now(t0));
-                }
-                Ok(n) => t.input(now(t0), &buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(_) => {
-                    tcp = None;
-                    t.transport_closed(now(t0));
-                }
-            }
-        }
-        if let Some(r) = t.poll(now(t0)) {
-            return r.clone();
-        }
-    }
+/// The byte pump, `git.test` resolved to 127.0.0.1.
+fn drive(t: &mut dyn Transfer, t0: Instant) -> Result<Fetched, FetchError> {
+    let to_ip = |host: &str| match host {
+        "git.test" => "127.0.0.1".to_string(),
+        other => other.to_string(),
+    };
+    xtask::gitclient::drive(t, t0, &to_ip, Duration::from_secs(60))
 }
 
 fn anchors(der: &[u8]) -> Anchors {
@@ -148,8 +97,9 @@ fn https(
     };
     let haves = have.map(|c| vec![c.head]).unwrap_or_default();
     let fetch = Fetch::new(&r.branch, haves, true, 16 << 20);
-    let mut f = HttpFetch::new(&r.url, auth, fetch, anchors, 16 << 20, now(Instant::now()));
-    (drive(&mut f), f)
+    let t0 = Instant::now();
+    let mut f = HttpFetch::new(&r.url, auth, fetch, anchors, 16 << 20, clock(t0));
+    (drive(&mut f, t0), f)
 }
 
 fn daemon(url: &str, have: Option<&Checkout>) -> (Result<Fetched, FetchError>, DaemonFetch) {
@@ -157,12 +107,9 @@ fn daemon(url: &str, have: Option<&Checkout>) -> (Result<Fetched, FetchError>, D
         panic!("{url}")
     };
     let haves = have.map(|c| vec![c.head]).unwrap_or_default();
-    let mut f = DaemonFetch::new(
-        &r,
-        Fetch::new(&r.branch, haves, true, 16 << 20),
-        now(Instant::now()),
-    );
-    (drive(&mut f), f)
+    let t0 = Instant::now();
+    let mut f = DaemonFetch::new(&r, Fetch::new(&r.branch, haves, true, 16 << 20), clock(t0));
+    (drive(&mut f, t0), f)
 }
 
 /// The checkout after a fetch (the old one when up to date).
