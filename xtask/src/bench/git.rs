@@ -77,6 +77,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         last = Some(c);
     }
     let (git_clone, git_fetch) = super::appliance::git_peer(&ns, &srv, n, &zone, ZONE)?;
+    let (https, git_https) = super::git_https::clones(&ns, &srv, n)?;
+    let (h, gh) = (summary(&https), summary(&git_https));
     let size = Command::new("du")
         .args(["-sk"])
         .arg(&srv.repo)
@@ -112,8 +114,10 @@ checkout. Times in ms.\n\n\
 | gitns: clone (depth 1) | {:.1} | {:.1} | {:.1} |\n\
 | git + OpenSSH: `git clone --depth 1` | {:.1} | {:.1} | {:.1} |\n\
 | gitns: fetch after a one-line change | {:.1} | {:.1} | {:.1} |\n\
-| git + OpenSSH: `git fetch` | {:.1} | {:.1} | {:.1} |\n\n\
-Ratios (medians, goal <= 1.0): clone {:.2}, fetch {:.2}.\n",
+| git + OpenSSH: `git fetch` | {:.1} | {:.1} | {:.1} |\n\
+| gitns: clone over HTTPS (git http-backend + lighttpd, TLS) | {:.1} | {:.1} | {:.1} |\n\
+| git: `git clone --depth 1 https://...` (same server) | {:.1} | {:.1} | {:.1} |\n\n\
+Ratios (medians, goal <= 1.0): clone {:.2}, fetch {:.2}, clone over HTTPS {:.2}.\n",
         c.min,
         c.median,
         c.max,
@@ -126,19 +130,28 @@ Ratios (medians, goal <= 1.0): clone {:.2}, fetch {:.2}.\n",
         gf.min,
         gf.median,
         gf.max,
+        h.min,
+        h.median,
+        h.max,
+        gh.min,
+        gh.median,
+        gh.max,
         c.median / gc.median,
         f.median / gf.median,
+        h.median / gh.median,
         machine = report::machine(),
     );
     report::write_section("git", &body)?;
     report::write_json(
         "git",
         &format!(
-            "{{\"clone_ms\": {}, \"git_clone_ms\": {}, \"fetch_ms\": {}, \"git_fetch_ms\": {}}}",
+            "{{\"clone_ms\": {}, \"git_clone_ms\": {}, \"fetch_ms\": {}, \"git_fetch_ms\": {}, \"https_clone_ms\": {}, \"git_https_clone_ms\": {}}}",
             json(c),
             json(gc),
             json(f),
-            json(gf)
+            json(gf),
+            json(h),
+            json(gh)
         ),
     )?;
     print!("{body}");

@@ -10,6 +10,7 @@ mod boot;
 mod dns;
 mod flood;
 mod git;
+mod git_https;
 pub mod icmp;
 mod idle;
 mod ops;
