@@ -59,11 +59,6 @@ impl DaemonFetch {
         }
     }
 
-    /// Whether the daemon speaks protocol v2 (after its first packet).
-    pub fn protocol_v2(&self) -> bool {
-        self.fetch.protocol_v2()
-    }
-
     fn fail(&mut self, e: FetchError) {
         if self.result.is_none() {
             self.result = Some(Err(e));
@@ -129,6 +124,10 @@ impl Transfer for DaemonFetch {
             }
         }
         self.result.as_ref()
+    }
+
+    fn protocol_v2(&self) -> bool {
+        self.fetch.protocol_v2()
     }
 
     fn next_deadline(&self) -> u64 {

@@ -59,11 +59,6 @@ impl HttpFetch {
         self.http.url()
     }
 
-    /// Whether the server speaks protocol v2 (after its first answer).
-    pub fn protocol_v2(&self) -> bool {
-        self.http.protocol_v2()
-    }
-
     fn fail(&mut self, e: FetchError) {
         if self.result.is_none() {
             self.result = Some(Err(e));
@@ -178,6 +173,10 @@ impl Transfer for HttpFetch {
             }
         }
         self.result.as_ref()
+    }
+
+    fn protocol_v2(&self) -> bool {
+        self.http.protocol_v2()
     }
 
     fn next_deadline(&self) -> u64 {

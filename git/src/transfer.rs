@@ -76,6 +76,8 @@ pub trait Transfer {
     fn poll(&mut self, now: Now) -> Option<&Result<Fetched, FetchError>>;
     /// When [`Transfer::poll`] must run next at the latest (ns).
     fn next_deadline(&self) -> u64;
+    /// Whether the server speaks protocol v2 (known after its first answer).
+    fn protocol_v2(&self) -> bool;
 }
 
 /// The idle timer and the overall deadline of one fetch.

@@ -59,6 +59,8 @@ pub struct PublicRemote {
     fetch_seq: u64,
     stats: GitStats,
     refused: u64,
+    /// The protocol the last fetch spoke, for the log when it changes.
+    spoke_v2: Option<bool>,
 }
 
 impl PublicRemote {
@@ -90,10 +92,11 @@ impl PublicRemote {
             fetch_seq: 0,
             stats: GitStats::default(),
             refused: 0,
+            spoke_v2: None,
         })
     }
 
-    fn now<P: Platform>(platform: &P, now: u64) -> Now {
+    fn now<P: Platform>(platform: &mut P, now: u64) -> Now {
         Now {
             ns: now,
             unix: platform.wall_clock_ns() / 1_000_000_000,
@@ -173,6 +176,12 @@ impl PublicRemote {
         }
         match r.and_then(|f| self.fetched(cx, f)) {
             Ok(()) => {
+                let v2 = run.transfer.protocol_v2();
+                if self.spoke_v2 != Some(v2) {
+                    let v = if v2 { "v2" } else { "v0" };
+                    log::info!("git: the remote speaks protocol {v}");
+                    self.spoke_v2 = Some(v2);
+                }
                 self.schedule.succeeded();
                 self.stats.fetches += 1;
                 self.stats.last_sync_s = cx.platform.wall_clock_ns() / 1_000_000_000;

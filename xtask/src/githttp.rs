@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BACKEND: &str = "/usr/lib/git-core/git-http-backend";
 pub const LIGHTTPD: &str = "/usr/sbin/lighttpd";
 /// Basic auth of `/private/`.
 pub const USER: &str = "zones";
@@ -45,11 +44,22 @@ pub struct WebGit {
     bind: String,
 }
 
+/// A program of the git in PATH (`git --exec-path`): git-http-backend,
+/// git-daemon.
+pub fn git_core(program: &str) -> PathBuf {
+    let out = Command::new("git").arg("--exec-path").output();
+    let dir = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    Path::new(&dir).join(program)
+}
+
 /// Can these tests run here?
 pub fn available() -> bool {
     Path::new(LIGHTTPD).exists()
         && Path::new("/usr/lib/lighttpd/mod_openssl.so").exists()
-        && Path::new(BACKEND).exists()
+        && git_core("git-http-backend").exists()
+        && git_core("git-daemon").exists()
 }
 
 fn command(ns: Option<&Netns>, program: &str) -> Command {
@@ -122,6 +132,8 @@ fn make_server_cert(dir: &Path, names: &[&str]) {
 }
 
 fn lighttpd_conf(dir: &Path, repos: &Path, bind: &str, port: u16) -> String {
+    let backend = git_core("git-http-backend");
+    let backend = backend.display();
     let d = dir.display();
     let r = repos.display();
     format!(
@@ -136,7 +148,7 @@ ssl.privkey = "{d}/server.key"
 setenv.add-environment = ("GIT_PROJECT_ROOT" => "{r}", "GIT_HTTP_EXPORT_ALL" => "1")
 url.redirect = ("^/old/(.*)$" => "/git/$1")
 url.redirect-code = 301
-alias.url = ("/git" => "{BACKEND}", "/private" => "{BACKEND}", "/v0" => "{d}/v0.cgi")
+alias.url = ("/git" => "{backend}", "/private" => "{backend}", "/v0" => "{d}/v0.cgi")
 cgi.assign = ("" => "")
 auth.backend = "plain"
 auth.backend.plain.userfile = "{d}/users"
@@ -158,7 +170,10 @@ impl WebGit {
         let v0 = dir.join("v0.cgi");
         std::fs::write(
             &v0,
-            format!("#!/bin/sh\nunset HTTP_GIT_PROTOCOL\nexec {BACKEND}\n"),
+            format!(
+                "#!/bin/sh\nunset HTTP_GIT_PROTOCOL\nexec {}\n",
+                git_core("git-http-backend").display()
+            ),
         )
         .unwrap();
         Command::new("chmod").arg("755").arg(&v0).status().unwrap();
@@ -195,8 +210,11 @@ impl WebGit {
 
     /// (Re)start git daemon; waits until it listens.
     pub fn start_daemon(&mut self, ns: Option<&Netns>) {
-        let child = command(ns, "git")
-            .args(["daemon", "--export-all", "--reuseaddr"])
+        // git-daemon itself: `git daemon` runs it as a child that a kill
+        // of `git` would leave listening.
+        let daemon = git_core("git-daemon");
+        let child = command(ns, &daemon.to_string_lossy())
+            .args(["--export-all", "--reuseaddr"])
             .arg(format!("--listen={}", self.bind))
             .arg(format!("--port={}", self.daemon_port))
             .arg(format!("--base-path={}", self.repos.display()))
