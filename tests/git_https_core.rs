@@ -171,7 +171,11 @@ fn https_v2_clone_fetch_after_a_commit_and_up_to_date() {
     assert!(git_clone(&w, &url, "ca.pem"), "control: git clone");
     let (r, f) = https(&url, Auth::None, anchors(&w.web.ca_der), None);
     assert!(f.protocol_v2(), "git http-backend speaks v2 when asked");
-    assert_eq!(f.generation(), 1, "info/refs, ls-refs and fetch on one kept-alive connection");
+    assert_eq!(
+        f.generation(),
+        1,
+        "info/refs, ls-refs and fetch on one kept-alive connection"
+    );
     let first = checkout(r, None);
     assert_eq!(
         first.head.to_string(),

@@ -183,29 +183,48 @@ fn https_wrong_ca_is_a_clear_log_line_and_basic_auth_clones() {
     assert!(serial(&ns).contains(" 5 "), "{}", g.output());
 }
 
-/// The server down at boot, then up: retried with backoff, then served.
+/// The server down at boot, then up: retried with backoff while the
+/// storage cache's zones are served, then the clone replaces them; after a
+/// restart with the server down again, the cache serves the clone's zones
+/// at once.
 #[test]
-fn https_server_down_at_boot_then_up() {
-    let test = "https_server_down_at_boot_then_up";
+fn https_server_down_at_boot_then_up_and_the_storage_cache() {
+    let test = "https_server_down_at_boot_then_up_and_the_storage_cache";
     if skip_all(test) {
         return;
     }
     let ns = netns("rhttpsdown");
     let mut l = lab(&ns, "rhttpsdown");
     l.web.stop_web();
-    let g = boot(
+    // A cache from an earlier run (serial 4).
+    let dev = zone_device(
         &ns,
-        &[
-            "--remote=https://git.lab.test/git/zones.git".into(),
-            format!("--remote-ca={}", b64(&l.web.ca_der)),
-        ],
+        &[("x25519.net", &zone(4)), ("x25519.net._keys", &keys())],
     );
+    let args = [
+        "--ipv4=10.0.0.2/24".to_string(),
+        "--resolver=10.0.0.1".into(),
+        "--remote=https://git.lab.test/git/zones.git".into(),
+        format!("--remote-ca={}", b64(&l.web.ca_der)),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let g = Guest::boot_with_device(&ns, &dev, &args);
     g.wait_for("cannot connect to 10.0.0.1:443", T);
     g.wait_for("retrying in", T);
-    assert!(dig(&ns, &["x25519.net", "SOA"]).contains("status: REFUSED"));
+    assert!(
+        serial(&ns).contains(" 4 "),
+        "the cache is served: {}",
+        g.output()
+    );
     l.web.start_web(Some(&ns));
     g.wait_for("git: main is at", T);
+    eventually("serial 5 from the clone", || serial(&ns).contains(" 5 "));
+    drop(g);
+    l.web.stop_web();
+    let g = Guest::boot_with_device(&ns, &dev, &args);
+    g.wait_for(" ready", T);
     assert!(serial(&ns).contains(" 5 "), "{}", g.output());
+    g.wait_for("cannot connect to 10.0.0.1:443", T);
 }
 
 /// git://: clone, a commit and NOTIFY served, the daemon down then up.
