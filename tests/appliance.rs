@@ -6,7 +6,7 @@
 
 mod common;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use xtask::sshd::{key, GitServer};
 
 const T: Duration = Duration::from_secs(30);
@@ -22,18 +22,6 @@ fn zone(serial: u32, extra: &str) -> String {
 
 fn keys() -> String {
     format!("personal._update.x25519.net. DNSKEY 0 3 163 {SECRET}\n")
-}
-
-/// Poll `f` until it returns true or `T` passes.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + T;
-    while Instant::now() < end {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn serial(ns: &Netns) -> String {
@@ -87,7 +75,7 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     assert!(serial(&ns).contains(" 1 "), "{}", serial(&ns));
     // Knot as a secondary (ns2 = 10.0.0.1) transfers with the zone's key.
     let knot = knot_secondary(&ns, "x25519.net", "personal._update.x25519.net", SECRET);
-    eventually("Knot serving serial 1", || {
+    eventually("Knot serving serial 1", T, || {
         run_in(
             &ns,
             "dig",
@@ -114,7 +102,7 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
         &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
     );
     assert!(out.contains("status: NOERROR"), "{out}");
-    eventually("serial 2 after NOTIFY", || serial(&ns).contains(" 2 "));
+    eventually("serial 2 after NOTIFY", T, || serial(&ns).contains(" 2 "));
 
     // nsupdate: acknowledged only once the commit is in the remote.
     let before = srv.bare(&["rev-parse", "main"]).trim().to_string();
@@ -150,7 +138,7 @@ fn zones_from_git_notify_update_and_a_broken_commit() {
     let new = dig(&ns, &["new.x25519.net", "A", "+short"]);
     assert_eq!(new.trim(), "192.0.2.77");
     // gitns NOTIFYs Knot, which transfers the updated zone.
-    eventually("Knot serving the UPDATE", || {
+    eventually("Knot serving the UPDATE", T, || {
         run_in(
             &ns,
             "dig",
@@ -310,7 +298,7 @@ fn cached_zones_survive_a_restart_and_sync_interval_polls() {
     assert!(serial(&ns).contains(" 21 "));
     // No NOTIFY: the interval fetch finds the new commit.
     srv.commit(&[("x25519.net", &zone(22, ""))], "serial 22");
-    eventually("serial 22 from --sync-interval", || {
+    eventually("serial 22 from --sync-interval", T, || {
         serial(&ns).contains(" 22 ")
     });
     // Restart with the remote down: served from the device before any fetch.

@@ -10,7 +10,7 @@
 mod common;
 use base64::Engine;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use xtask::githttp::{Place, WebGit, PASSWORD, USER};
 use xtask::sshd::GitServer;
 
@@ -29,17 +29,6 @@ fn keys() -> String {
 
 fn serial(ns: &Netns) -> String {
     dig(ns, &["x25519.net", "SOA", "+short"])
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + T;
-    while Instant::now() < end {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The repository, its https:// and git:// servers in `ns` (10.0.0.1:443
@@ -130,7 +119,7 @@ fn https_remote_by_name_notify_and_read_only_update() {
         &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
     );
     assert!(out.contains("status: NOERROR"), "{out}");
-    eventually("serial 6 after NOTIFY", || serial(&ns).contains(" 6 "));
+    eventually("serial 6 after NOTIFY", T, || serial(&ns).contains(" 6 "));
 
     let script =
         "server 10.0.0.2\nzone x25519.net\nupdate add new.x25519.net 300 A 192.0.2.77\nsend\n";
@@ -218,7 +207,7 @@ fn https_server_down_at_boot_then_up_and_the_storage_cache() {
     );
     l.web.start_web(Some(&ns));
     g.wait_for("git: main is at", T);
-    eventually("serial 5 from the clone", || serial(&ns).contains(" 5 "));
+    eventually("serial 5 from the clone", T, || serial(&ns).contains(" 5 "));
     drop(g);
     l.web.stop_web();
     let g = Guest::boot_with_device(&ns, &dev, &args);
@@ -249,5 +238,5 @@ fn git_daemon_remote_clone_notify_and_down_then_up() {
         &["x25519.net", "SOA", "+opcode=notify", "+norec", "-y", &key],
     );
     assert!(out.contains("status: NOERROR"), "{out}");
-    eventually("serial 7 after NOTIFY", || serial(&ns).contains(" 7 "));
+    eventually("serial 7 after NOTIFY", T, || serial(&ns).contains(" 7 "));
 }

@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 
 pub use xtask::netns::Netns;
 
+/// Poll `f` every 100 ms until it returns true; panics naming `what`
+/// after `timeout`.
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// Report a skipped test on stderr and in $GITNS_SKIP_LOG (which
 /// `cargo xtask test` prints and counts: libtest hides a passing test's output).
 pub fn skip(test: &str, why: &str) {
