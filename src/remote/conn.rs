@@ -24,6 +24,44 @@ pub struct Link {
     pub generation: u64,
 }
 
+/// What a socket's bytes go to and come from: the SSH connection, or a
+/// read-only fetch (src/remote/public.rs), with the time of this turn.
+pub trait Pumped {
+    fn was_connected(&self) -> bool;
+    fn transport_up(&mut self);
+    fn input(&mut self, data: &[u8]);
+    fn pending_output(&mut self) -> &[u8];
+    fn consume_output(&mut self, n: usize);
+    fn transport_closed(&mut self);
+}
+
+/// The SSH connection at time `now`.
+struct SshPump<'a> {
+    conn: &'a mut Conn,
+    now: u64,
+}
+
+impl Pumped for SshPump<'_> {
+    fn was_connected(&self) -> bool {
+        self.conn.was_connected()
+    }
+    fn transport_up(&mut self) {
+        self.conn.transport_up()
+    }
+    fn input(&mut self, data: &[u8]) {
+        self.conn.input(self.now, data)
+    }
+    fn pending_output(&mut self) -> &[u8] {
+        self.conn.pending_output()
+    }
+    fn consume_output(&mut self, n: usize) {
+        self.conn.consume_output(n)
+    }
+    fn transport_closed(&mut self) {
+        self.conn.transport_closed()
+    }
+}
+
 /// How a connection attempt or session ended badly, for the log.
 pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> String {
     match e {
@@ -51,16 +89,21 @@ impl Link {
     /// Move bytes both ways between the socket and `conn`; whether any
     /// moved.
     pub fn pump(&mut self, net: &mut Net, now: u64, conn: &mut Conn) -> bool {
+        self.pump_with(net, &mut SshPump { conn, now })
+    }
+
+    /// Move bytes both ways between the socket and `p`; whether any moved.
+    pub fn pump_with(&mut self, net: &mut Net, p: &mut dyn Pumped) -> bool {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
-        if !conn.was_connected() && sock.state() == tcp::State::Established {
+        if !p.was_connected() && sock.state() == tcp::State::Established {
             log::debug!("git: connected to {}", self.target);
-            conn.transport_up();
+            p.transport_up();
         }
         while sock.can_recv() {
             let n = sock
                 .recv(|d| {
-                    conn.input(now, d);
+                    p.input(d);
                     (d.len(), d.len())
                 })
                 .unwrap_or(0);
@@ -69,14 +112,14 @@ impl Link {
             }
             busy = true;
         }
-        let out = conn.pending_output();
+        let out = p.pending_output();
         if sock.can_send() && !out.is_empty() {
             let n = sock.send_slice(out).unwrap_or(0);
-            conn.consume_output(n);
+            p.consume_output(n);
             busy |= n > 0;
         }
         if !sock.is_open() || sock.state() == tcp::State::CloseWait {
-            conn.transport_closed();
+            p.transport_closed();
         }
         busy
     }

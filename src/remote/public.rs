@@ -11,7 +11,7 @@
 //! [`DaemonFetch`]); this file resolves its host, keeps one TCP socket per
 //! connection it asks for and moves the bytes.
 
-use super::conn::{self, Link};
+use super::conn::{self, Link, Pumped};
 use super::{pack_limits, GitStats, MAX_PACK};
 use crate::config::Config;
 use crate::dns::{Deferred, Prepare};
@@ -33,9 +33,8 @@ use gitns_git::smart_http::Auth;
 use gitns_git::transfer::{FetchError, Now, Transfer};
 use gitns_https::Anchors;
 use gitns_net::smoltcp::iface::SocketHandle;
-use gitns_net::smoltcp::socket::tcp;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
-use gitns_net::{Net, Platform};
+use gitns_net::Platform;
 
 /// The fetch in flight and the socket under its current connection.
 struct Running {
@@ -162,10 +161,14 @@ impl PublicRemote {
         let Some(run) = self.running.as_mut() else {
             return false;
         };
-        let Some(link) = run.link.as_ref() else {
+        let Some(link) = run.link.as_mut() else {
             return false;
         };
-        pump(cx.net, link.handle(), t, run.transfer.as_mut())
+        let mut p = FetchPump {
+            t: run.transfer.as_mut(),
+            now: t,
+        };
+        link.pump_with(cx.net, &mut p)
     }
 
     /// The fetch ended: install what it brought, or log why not and back
@@ -344,33 +347,29 @@ fn resolve<P: Platform>(cx: &mut Cx<P>, host: &str, now: u64) -> Result<Option<I
     }
 }
 
-/// One turn of the byte pump between a smoltcp socket and a [`Transfer`].
-fn pump(net: &mut Net, handle: SocketHandle, now: Now, t: &mut dyn Transfer) -> bool {
-    let sock = net.sockets.get_mut::<tcp::Socket>(handle);
-    let mut busy = false;
-    if !t.was_connected() && sock.state() == tcp::State::Established {
-        t.transport_up();
+/// A fetch at the time of this turn, for [`Link::pump_with`].
+struct FetchPump<'a> {
+    t: &'a mut dyn Transfer,
+    now: Now,
+}
+
+impl Pumped for FetchPump<'_> {
+    fn was_connected(&self) -> bool {
+        self.t.was_connected()
     }
-    while sock.can_recv() {
-        let n = sock
-            .recv(|d| {
-                t.input(now, d);
-                (d.len(), d.len())
-            })
-            .unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        busy = true;
+    fn transport_up(&mut self) {
+        self.t.transport_up()
     }
-    let out = t.pending_output();
-    if sock.can_send() && !out.is_empty() {
-        let n = sock.send_slice(out).unwrap_or(0);
-        t.consume_output(n);
-        busy |= n > 0;
+    fn input(&mut self, data: &[u8]) {
+        self.t.input(self.now, data)
     }
-    if !sock.is_open() || sock.state() == tcp::State::CloseWait {
-        t.transport_closed(now);
+    fn pending_output(&mut self) -> &[u8] {
+        self.t.pending_output()
     }
-    busy
+    fn consume_output(&mut self, n: usize) {
+        self.t.consume_output(n)
+    }
+    fn transport_closed(&mut self) {
+        self.t.transport_closed(self.now)
+    }
 }
