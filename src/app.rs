@@ -8,7 +8,7 @@ use crate::dns::{self, Dns, Reply};
 use crate::echo::Echo;
 use crate::metrics;
 use crate::notify::NotifySocket;
-use crate::remote::GitRemote;
+use crate::remote::{GitRemote, PublicRemote};
 use crate::resolve::Resolver;
 use crate::server::tcp::{TcpConfig, TcpServer};
 use crate::server::udp::UdpServer;
@@ -383,9 +383,12 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
 /// the zones restored from the storage cache.
 fn zone_sources<P: Platform>(cfg: &Config, dns: &Dns, now: u64) -> Sources<P> {
     let mut sources: Sources<P> = Vec::new();
-    match GitRemote::from_config(cfg, now) {
-        Some(g) => sources.push(alloc::boxed::Box::new(g)),
-        None => sources.push(alloc::boxed::Box::new(StorageSource)),
+    if let Some(g) = GitRemote::from_config(cfg, now) {
+        sources.push(alloc::boxed::Box::new(g));
+    } else if let Some(p) = PublicRemote::from_config(cfg, now) {
+        sources.push(alloc::boxed::Box::new(p));
+    } else {
+        sources.push(alloc::boxed::Box::new(StorageSource));
     }
     for s in sources.iter_mut() {
         s.restore(dns, now);

@@ -44,12 +44,6 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         platform.console_write(b"gitns: option `--keys`/`--catalog`: not in this build yet\n");
         return exit::CONFIG;
     }
-    if cfg.remote.is_some() && cfg.ssh_remote().is_none() {
-        platform.console_write(
-            b"gitns: option `--remote`: https:// and git:// remotes are not in this build yet\n",
-        );
-        return exit::CONFIG;
-    }
     logger::init(
         cfg.log_level,
         platform.console_fn(),

@@ -7,7 +7,10 @@
 //! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
 mod conn;
+mod public;
 mod update;
+
+pub use public::PublicRemote;
 
 use crate::config::{Config, SshKey};
 use crate::dns::Deferred;

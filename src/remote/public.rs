@@ -138,7 +138,11 @@ impl PublicRemote {
             return Ok(());
         };
         let generation = run.transfer.generation();
-        if run.link.as_ref().is_some_and(|l| l.generation == generation) {
+        if run
+            .link
+            .as_ref()
+            .is_some_and(|l| l.generation == generation)
+        {
             return Ok(());
         }
         if let Some(old) = run.link.take() {
@@ -173,7 +177,13 @@ impl PublicRemote {
 
     /// The fetch ended: install what it brought, or log why not and back
     /// off; the NOTIFYs held for it are answered either way.
-    fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, run: Running, r: Result<Fetched, String>, now: u64) {
+    fn finish<P: Platform>(
+        &mut self,
+        cx: &mut Cx<P>,
+        run: Running,
+        r: Result<Fetched, String>,
+        now: u64,
+    ) {
         if let Some(link) = run.link {
             link.close(cx.net, &mut self.closing);
         }
@@ -236,12 +246,13 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
             busy |= self.pump(cx, now);
             let t = Self::now(cx.platform, now);
             let run = self.running.as_mut().expect("running");
-            let result = match connected {
-                Err(e) => Some(Err(e)),
-                Ok(()) => run.transfer.poll(t).cloned().map(|r| {
-                    r.map_err(|e| explain(&e, run.target, run.transfer.was_connected()))
-                }),
-            };
+            let result =
+                match connected {
+                    Err(e) => Some(Err(e)),
+                    Ok(()) => run.transfer.poll(t).cloned().map(|r| {
+                        r.map_err(|e| explain(&e, run.target, run.transfer.was_connected()))
+                    }),
+                };
             if let Some(r) = result {
                 let run = self.running.take().expect("running");
                 self.finish(cx, run, r, now);
@@ -331,7 +342,11 @@ fn explain(e: &FetchError, target: Option<IpEndpoint>, connected: bool) -> Strin
 
 /// The address of `host`: an IPv4 literal, or through `--resolver`;
 /// Ok(None) while the lookup runs.
-fn resolve<P: Platform>(cx: &mut Cx<P>, host: &str, now: u64) -> Result<Option<Ipv4Address>, String> {
+fn resolve<P: Platform>(
+    cx: &mut Cx<P>,
+    host: &str,
+    now: u64,
+) -> Result<Option<Ipv4Address>, String> {
     if let Ok(ip) = host.parse::<Ipv4Address>() {
         return Ok(Some(ip));
     }

@@ -94,7 +94,11 @@ pub fn drive(
             }
             match s.read(&mut buf) {
                 Ok(n) if n > 0 => t.input(clock(t0), &buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 _ => {
                     tcp = None;
                     t.transport_closed(clock(t0));
