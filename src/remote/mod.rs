@@ -269,25 +269,38 @@ impl GitRemote {
     /// Install what a fetch brought: load the zones (a zone that fails
     /// keeps its last good version), persist them, NOTIFY secondaries.
     fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
-        let checkout = match f {
-            Fetched::UpToDate(head) => {
-                log::debug!("git: {} is up to date at {head}", self.remote.branch);
-                return Ok(());
-            }
-            Fetched::Pack { head, pack } => {
-                let limits = pack_limits(cx.platform);
-                Checkout::from_pack(&pack, head, limits, self.checkout.as_ref())
-                    .map_err(|e| alloc::format!("bad pack for {head}: {e}"))?
-            }
-        };
-        log::info!("git: {} is at {}", self.remote.branch, checkout.head);
-        let files = checkout.files();
-        let (zones, report) = ZoneSet::load(&files, Some(&cx.dns.zones));
-        self.checkout = Some(checkout);
-        cx.storage.keep(cx.platform, Some(files));
-        install_set(cx, zones, &report);
-        Ok(())
+        install_fetched(cx, f, &mut self.checkout, &self.remote.branch)
     }
+}
+
+/// Install what a fetch of `branch` brought on top of `checkout`: load the
+/// zones (a zone that fails keeps its last good version), keep the files
+/// in the storage cache, serve them, NOTIFY secondaries. Shared by the SSH
+/// remote and the read-only one.
+fn install_fetched<P: Platform>(
+    cx: &mut Cx<P>,
+    f: Fetched,
+    checkout: &mut Option<Checkout>,
+    branch: &str,
+) -> Result<(), String> {
+    let next = match f {
+        Fetched::UpToDate(head) => {
+            log::debug!("git: {branch} is up to date at {head}");
+            return Ok(());
+        }
+        Fetched::Pack { head, pack } => {
+            let limits = pack_limits(cx.platform);
+            Checkout::from_pack(&pack, head, limits, checkout.as_ref())
+                .map_err(|e| alloc::format!("bad pack for {head}: {e}"))?
+        }
+    };
+    log::info!("git: {branch} is at {}", next.head);
+    let files = next.files();
+    let (zones, report) = ZoneSet::load(&files, Some(&cx.dns.zones));
+    *checkout = Some(next);
+    cx.storage.keep(cx.platform, Some(files));
+    install_set(cx, zones, &report);
+    Ok(())
 }
 
 impl<P: Platform> ZoneSource<P> for GitRemote {

@@ -12,17 +12,16 @@
 //! connection it asks for and moves the bytes.
 
 use super::conn::{self, Link, Pumped};
-use super::{pack_limits, GitStats, MAX_PACK};
+use super::{install_fetched, pack_limits, GitStats, MAX_PACK};
 use crate::config::Config;
 use crate::dns::{Deferred, Prepare};
 use crate::resolve::ResolveState;
-use crate::source::{install_set, Cx, ZoneSource};
+use crate::source::{Cx, ZoneSource};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use gitns_dns::name::Name;
-use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
 use gitns_git::daemon::DaemonFetch;
 use gitns_git::http_fetch::HttpFetch;
@@ -213,27 +212,8 @@ impl PublicRemote {
         cx.replies.extend(cx.dns.release(held));
     }
 
-    /// Load the zones of a fetch (a zone that fails keeps its last good
-    /// version), keep them in the storage cache, serve them.
     fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
-        let checkout = match f {
-            Fetched::UpToDate(head) => {
-                log::debug!("git: {} is up to date at {head}", self.location.branch());
-                return Ok(());
-            }
-            Fetched::Pack { head, pack } => {
-                let limits = pack_limits(cx.platform);
-                Checkout::from_pack(&pack, head, limits, self.checkout.as_ref())
-                    .map_err(|e| format!("bad pack for {head}: {e}"))?
-            }
-        };
-        log::info!("git: {} is at {}", self.location.branch(), checkout.head);
-        let files = checkout.files();
-        let (zones, report) = ZoneSet::load(&files, Some(&cx.dns.zones));
-        self.checkout = Some(checkout);
-        cx.storage.keep(cx.platform, Some(files));
-        install_set(cx, zones, &report);
-        Ok(())
+        install_fetched(cx, f, &mut self.checkout, self.location.branch())
     }
 }
 
