@@ -355,7 +355,9 @@ impl Dns {
         }
         match event {
             Some(Event::Secondary { zone, key }) => {
-                if remember_secondary(&mut self.notifier, peer, zone.clone(), key) {
+                let new =
+                    target(peer).is_some_and(|t| self.notifier.remember(t, zone.clone(), key));
+                if new {
                     log::info!(
                         "{} asked for the SOA of {zone} with a transfer key: NOTIFY goes there too",
                         peer.addr
@@ -574,34 +576,14 @@ pub fn handle_events<P: Platform>(
 /// every zone that key may transfer (seed 001), and keep it as a
 /// secondary of those zones.
 fn notify_askers<P: Platform>(platform: &mut P, service: &mut Dns) {
-    use gitns_dns::tsig::{allows, Op};
     let now = platform.monotonic_ns();
     for (peer, key) in core::mem::take(&mut service.asked) {
-        let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else {
-            continue;
-        };
-        let target = gitns_dns::notify_out::Target {
-            addr: a.octets(),
-            port: 53,
-        };
-        let mut zones = 0;
-        for zone in service.zones.zones() {
-            if !allows(&key.name, Op::Transfer, &zone.origin) {
-                continue;
-            }
-            zones += 1;
-            let id = platform.random_u16();
-            service
-                .notifier
-                .notify_one(zone, target, Some(key.clone()), now, id);
-            remember_secondary(
-                &mut service.notifier,
-                peer,
-                zone.origin.clone(),
-                key.clone(),
-            );
-        }
-        log::info!("NOTIFY to {} for {zones} zone(s)", peer.addr);
+        let Some(target) = target(peer) else { continue };
+        let mut ids = || platform.random_u16();
+        let n = service
+            .notifier
+            .notify_all(&service.zones, target, &key, now, &mut ids);
+        log::info!("NOTIFY to {} for {n} zone(s)", peer.addr);
     }
 }
 
@@ -610,48 +592,17 @@ fn notify_askers<P: Platform>(platform: &mut P, service: &mut Dns) {
 pub fn notify_risen<P: Platform>(platform: &mut P, service: &mut Dns, old: Option<&ZoneSet>) {
     let now = platform.monotonic_ns();
     let mut ids = || platform.random_u16();
-    for zone in service.zones.zones() {
-        let before = old
-            .and_then(|o| o.zone(&zone.origin))
-            .and_then(|z| z.serial());
-        let rose = match (before, zone.serial()) {
-            (None, Some(_)) => true,
-            (Some(b), Some(a)) => gitns_dns::serial::gt(a, b),
-            _ => false,
-        };
-        if rose {
-            service
-                .notifier
-                .zone_changed(zone, &service.zones, &service.own, now, &mut ids);
-        }
-    }
+    let (n, zones) = (&mut service.notifier, &service.zones);
+    n.zones_risen(zones, old, &service.own, now, &mut ids);
 }
 
-/// Secondaries remembered from their SOA queries at most (zone, host
-/// pairs): a root SOA query adds one per zone.
-const MAX_SEEN: usize = 1024;
-
-/// Remember a host that made a signed SOA query over TCP as a secondary
-/// of `zone` (bounded: the [`MAX_SEEN`] most recent); true when it is new.
-fn remember_secondary(
-    n: &mut gitns_dns::notify_out::Notifier,
-    peer: IpEndpoint,
-    zone: gitns_dns::name::Name,
-    key: gitns_dns::keys::Key,
-) -> bool {
+/// Where a NOTIFY to `peer` goes (port 53; IPv4 only for now).
+fn target(peer: IpEndpoint) -> Option<gitns_dns::notify_out::Target> {
     let gitns_net::smoltcp::wire::IpAddress::Ipv4(a) = peer.addr else {
-        return false;
+        return None;
     };
-    let target = gitns_dns::notify_out::Target {
+    Some(gitns_dns::notify_out::Target {
         addr: a.octets(),
         port: 53,
-    };
-    if n.seen.iter().any(|(t, z, _)| *t == target && *z == zone) {
-        return false;
-    }
-    n.seen.push((target, zone, key));
-    if n.seen.len() > MAX_SEEN {
-        n.seen.remove(0);
-    }
-    true
+    })
 }

@@ -17,6 +17,9 @@ use alloc::vec::Vec;
 const ATTEMPTS: u8 = 5;
 /// First retransmission interval; doubles after each attempt.
 const FIRST_WAIT_NS: u64 = 2_000_000_000;
+/// Secondaries remembered from their SOA queries at most (zone, host
+/// pairs): a root SOA query adds one per zone.
+pub const MAX_SEEN: usize = 1024;
 
 /// Where a NOTIFY goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,6 +178,68 @@ impl Notifier {
             attempts: 0,
             next_at: now,
         });
+    }
+
+    /// Schedule NOTIFYs for every zone of `zs` whose serial rose compared
+    /// with `old` (all zones when `old` is None, at boot), RFC 1996 3.
+    pub fn zones_risen(
+        &mut self,
+        zs: &ZoneSet,
+        old: Option<&ZoneSet>,
+        own: &[[u8; 4]],
+        now: u64,
+        ids: &mut dyn FnMut() -> u16,
+    ) {
+        for zone in zs.zones() {
+            let before = old
+                .and_then(|o| o.zone(&zone.origin))
+                .and_then(|z| z.serial());
+            let rose = match (before, zone.serial()) {
+                (None, Some(_)) => true,
+                (Some(b), Some(a)) => crate::serial::gt(a, b),
+                _ => false,
+            };
+            if rose {
+                self.zone_changed(zone, zs, own, now, ids);
+            }
+        }
+    }
+
+    /// Remember `target` as a secondary of `zone` (it made a signed SOA
+    /// query over TCP with `key`), the [`MAX_SEEN`] most recent pairs
+    /// only; true when it is new.
+    pub fn remember(&mut self, target: Target, zone: Name, key: Key) -> bool {
+        if self.seen.iter().any(|(t, z, _)| *t == target && *z == zone) {
+            return false;
+        }
+        self.seen.push((target, zone, key));
+        if self.seen.len() > MAX_SEEN {
+            self.seen.remove(0);
+        }
+        true
+    }
+
+    /// `target` asked for the root SOA with `key` (seed 001): NOTIFY it
+    /// for every zone of `zs` the key may transfer, and remember it as
+    /// their secondary. Returns how many zones.
+    pub fn notify_all(
+        &mut self,
+        zs: &ZoneSet,
+        target: Target,
+        key: &Key,
+        now: u64,
+        ids: &mut dyn FnMut() -> u16,
+    ) -> usize {
+        let mut count = 0;
+        for zone in zs.zones() {
+            if !tsig::allows(&key.name, Op::Transfer, &zone.origin) {
+                continue;
+            }
+            count += 1;
+            self.notify_one(zone, target, Some(key.clone()), now, ids());
+            self.remember(target, zone.origin.clone(), key.clone());
+        }
+        count
     }
 
     /// `zone` is no longer served: no NOTIFY for it goes out any more, and
@@ -379,5 +444,36 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn risen_zones_and_askers_are_notified_and_remembered() {
+        let z = zs();
+        let own = [[10, 0, 0, 2]];
+        let mut ids = || 7;
+        let mut n = Notifier::default();
+        n.zones_risen(&z, Some(&z), &own, 0, &mut ids);
+        assert_eq!(n.pending(), 0, "the same serial: nothing rose");
+        n.zones_risen(&z, None, &own, 0, &mut ids);
+        assert_eq!(n.pending(), 2, "at boot every zone rose");
+        let mut n = Notifier::default();
+        let key = z.keys[0].clone();
+        let t = Target {
+            addr: [10, 0, 0, 50],
+            port: 53,
+        };
+        assert_eq!(n.notify_all(&z, t, &key, 0, &mut ids), 1);
+        assert_eq!((n.pending(), n.seen.len()), (1, 1));
+        let origin = z.zones().next().unwrap().origin.clone();
+        assert!(!n.remember(t, origin.clone(), key.clone()), "known already");
+        for i in 0..MAX_SEEN as u16 {
+            let t = Target {
+                addr: [10, 1, (i >> 8) as u8, i as u8],
+                port: 53,
+            };
+            assert!(n.remember(t, origin.clone(), key.clone()));
+        }
+        assert_eq!(n.seen.len(), MAX_SEEN, "bounded: the oldest went");
+        assert!(n.seen.iter().all(|(x, _, _)| *x != t));
     }
 }
