@@ -13,6 +13,8 @@ use crate::resolve::Resolver;
 use crate::server::tcp::{TcpConfig, TcpServer};
 use crate::server::udp::UdpServer;
 use crate::server::{self, Transport};
+use crate::source::catalog::CatalogSource;
+use crate::source::secondary::SecondarySource;
 use crate::source::storage::{Storage, StorageSource};
 use crate::source::{self, Cx, Sources};
 use alloc::string::String;
@@ -89,7 +91,7 @@ impl<'p, P: Platform> App<'p, P> {
         let (storage, zones, report) = Storage::boot(platform);
         let mut service = Dns::new(platform, cfg, zones);
         service.report(&report);
-        let sources = zone_sources(cfg, &service, platform.monotonic_ns());
+        let sources = zone_sources(cfg, &mut service, platform.monotonic_ns());
         if let Some(r) = cfg.ssh_remote() {
             log::info!(
                 "zones from git remote {}@{}:{} {} branch {}",
@@ -381,9 +383,16 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
 /// when there is one, else the storage cache. A new source is added here
 /// (docs/design.md, "Zone sources behind one interface"); each takes up
 /// the zones restored from the storage cache.
-fn zone_sources<P: Platform>(cfg: &Config, dns: &Dns, now: u64) -> Sources<P> {
+fn zone_sources<P: Platform>(cfg: &Config, dns: &mut Dns, now: u64) -> Sources<P> {
     let mut sources: Sources<P> = Vec::new();
-    if let Some(g) = GitRemote::from_config(cfg, now) {
+    if let Some(c) = &cfg.catalog {
+        sources.push(alloc::boxed::Box::new(CatalogSource::new(c.clone())));
+    }
+    if let Some(s) = SecondarySource::from_config(cfg, now) {
+        // NOTIFYs and transfers are checked against the primary's keys.
+        dns.zones.keys.extend_from_slice(s.keys());
+        sources.push(alloc::boxed::Box::new(s));
+    } else if let Some(g) = GitRemote::from_config(cfg, now) {
         sources.push(alloc::boxed::Box::new(g));
     } else if let Some(p) = PublicRemote::from_config(cfg, now) {
         sources.push(alloc::boxed::Box::new(p));

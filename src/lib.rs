@@ -38,12 +38,6 @@ pub fn run<P: Platform>(platform: &mut P, cmdline: &str) -> i32 {
         platform.console_write(config::HELP.as_bytes());
         return exit::SUCCESS;
     }
-    // Parsed by the config crate; the appliance does not act on them yet
-    // (issue 23): refused rather than ignored.
-    if !cfg.secondary.keys.is_empty() || cfg.catalog.is_some() {
-        platform.console_write(b"gitns: option `--keys`/`--catalog`: not in this build yet\n");
-        return exit::CONFIG;
-    }
     logger::init(
         cfg.log_level,
         platform.console_fn(),

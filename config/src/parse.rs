@@ -61,6 +61,13 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
             "--remote=https://...",
         ));
     }
+    if let Some(k) = cfg.secondary.keys.iter().find(|k| !names_a_primary(cfg, k)) {
+        return Err(ConfigError::Key(
+            gitns_dns::key_text::KeyTextError::NoPrimary {
+                name: k.name.to_text(),
+            },
+        ));
+    }
     if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
         return Err(ConfigError::Needs(
             "--remote with a host name",

@@ -224,7 +224,7 @@ mod tests {
         };
         let a = format!("{a:?}");
         assert!(!a.contains("SECRET") && a.contains("staging"), "{a}");
-        let c = crate::parse("--keys=a._transfer.x:SHA256:c2VjcmV0").unwrap();
+        let c = crate::parse("--keys=a._transfer.x:SHA256:c2VjcmV0 --primary=10.0.0.1").unwrap();
         let c = format!("{c:?}");
         assert!(
             !c.contains("c2VjcmV0") && c.contains("a._transfer.x."),

@@ -184,6 +184,17 @@ pub(crate) fn may_transfer(key: &Key) -> bool {
         .is_some_and(|(op, _)| op >= gitns_dns::tsig::Op::Transfer)
 }
 
+/// Does `key` name a zone to follow and its primary (from its name in
+/// the seed's form, or `--primary`)?
+pub(crate) fn names_a_primary(cfg: &crate::types::Config, key: &Key) -> bool {
+    use gitns_dns::secondary::source::{of_key, Primary, PORT};
+    let at = cfg
+        .secondary
+        .primary
+        .map_or(Primary::Named(PORT), Primary::Given);
+    of_key(key, at).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,8 +42,8 @@ const TIMERS: [u32; 4] = [3600, 600, 2_147_483_646, 0];
 pub struct Catalog {
     origin: Name,
     serial: Option<u32>,
-    /// Canonical keys of the members, sorted.
-    members: Vec<Vec<u8>>,
+    /// The members, sorted by canonical key.
+    members: Vec<Name>,
 }
 
 impl Catalog {
@@ -69,17 +69,25 @@ impl Catalog {
             .collect();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         members.dedup_by(|a, b| a.0 == b.0);
-        let (keys, members): (Vec<Vec<u8>>, Vec<&Name>) = members.into_iter().unzip();
-        if self.serial.is_some() && keys == self.members {
+        let same = self.members.len() == members.len()
+            && self.members.iter().zip(&members).all(|(m, n)| *m == *n.1);
+        if self.serial.is_some() && same {
             return None;
         }
         let serial = next_serial(self.serial, wall);
         self.serial = Some(serial);
-        self.members = keys;
-        Some(self.build(&members, serial))
+        self.members = members.into_iter().map(|(_, n)| n.clone()).collect();
+        self.zone()
     }
 
-    fn build(&self, members: &[&Name], serial: u32) -> Zone {
+    /// The catalog as last built (None before the first
+    /// [`Catalog::update`]): to serve again after the zone set was
+    /// replaced, the same version.
+    pub fn zone(&self) -> Option<Zone> {
+        Some(self.build(&self.members, self.serial?))
+    }
+
+    fn build(&self, members: &[Name], serial: u32) -> Zone {
         let mut b = ZoneBuilder::new(self.origin.clone());
         let invalid = Name::parse("invalid.", &Name::root()).expect("a valid name");
         let mut soa = invalid.wire().to_vec();
@@ -193,6 +201,7 @@ mod tests {
         assert_eq!(first.serial(), Some(1000));
         // Same members, in another order: nothing new.
         assert!(c.update(a.iter().rev(), 5000).is_none());
+        assert_eq!(c.zone().unwrap(), first, "rebuilt as it was");
         // A zone added: the clock, being ahead.
         let b = [n("a.test."), n("b.test."), n("c.test.")];
         assert_eq!(c.update(b.iter(), 5000).unwrap().serial(), Some(5000));

@@ -20,6 +20,8 @@ pub enum KeyTextError {
     Secret { name: String },
     /// The name is not a domain name.
     Name { name: String },
+    /// A secondary's key that names no zone and primary.
+    NoPrimary { name: String },
 }
 
 impl fmt::Display for KeyTextError {
@@ -32,6 +34,10 @@ impl fmt::Display for KeyTextError {
             ),
             KeyTextError::Secret { name } => write!(f, "key `{name}`: secret is not base64"),
             KeyTextError::Name { name } => write!(f, "key name `{name}` is not a domain name"),
+            KeyTextError::NoPrimary { name } => write!(
+                f,
+                "key `{name}` names no zone and primary: PRIMARY-IP.OWN-IP._transfer.ZONE (or _update), or give --primary"
+            ),
         }
     }
 }

@@ -110,7 +110,7 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
             };
             for a in node.get(A).into_iter().flat_map(|s| s.rdatas) {
                 if let Ok(addr) = <[u8; 4]>::try_from(a) {
-                    if !own.contains(&addr) {
+                    if worth_notifying(addr, own) {
                         out.push((Target { addr, port: 53 }, signer.clone()));
                     }
                 }
@@ -118,8 +118,9 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
         }
     }
     for k in &zs.keys {
-        if let Some(addr) =
-            secondary_of_key(&k.name).filter(|_| tsig::allows(&k.name, Op::Notify, &zone.origin))
+        if let Some(addr) = secondary_of_key(&k.name)
+            .filter(|_| tsig::allows(&k.name, Op::Notify, &zone.origin))
+            .filter(|a| worth_notifying(*a, own))
         {
             out.retain(|(t, _)| t.addr != addr);
             out.push((Target { addr, port: 53 }, Some(k.clone())));
@@ -128,6 +129,20 @@ pub fn secondaries(zone: &Zone, zs: &ZoneSet, own: &[[u8; 4]]) -> Vec<(Target, O
     out.sort_by_key(|a| a.0);
     out.dedup_by(|a, b| a.0 == b.0);
     out
+}
+
+/// A secondary's address we may send to: not one of ours (a secondary's
+/// own key names itself), and one a packet can leave for. The seed's zone
+/// has `ns1 A 127.0.0.1`: a datagram to it has no route, and smoltcp keeps
+/// an unroutable datagram at the head of the socket's queue, so every
+/// later NOTIFY waited behind it.
+fn worth_notifying(addr: [u8; 4], own: &[[u8; 4]]) -> bool {
+    let ip = core::net::Ipv4Addr::from(addr);
+    !own.contains(&addr)
+        && !ip.is_loopback()
+        && !ip.is_unspecified()
+        && !ip.is_multicast()
+        && !ip.is_broadcast()
 }
 
 impl Notifier {
@@ -333,6 +348,24 @@ mod tests {
             s[1].1.as_ref().unwrap().name.to_text(),
             "10.0.0.2.10.0.0.77._transfer.example.org."
         );
+    }
+
+    #[test]
+    fn never_ourselves_nor_an_address_no_packet_reaches() {
+        // The seed's zone: `ns1 A 127.0.0.1`; a secondary holds the key
+        // naming itself.
+        let zone = "$TTL 60\n@ SOA ns1 hm 5 2 3 4 5\n@ NS ns1\n@ NS ns2\n@ NS ns3\nns1 A 127.0.0.1\nns2 A 0.0.0.0\nns3 A 224.0.0.1\n";
+        let keys = "10.0.42.2.10.0.42.3._update.mirage. DNSKEY 0 3 163 kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=\n";
+        let files = [
+            (String::from("mirage"), zone.into()),
+            (String::from("mirage._keys"), keys.into()),
+        ];
+        let z = ZoneSet::load(&files, None).0;
+        let zone = z.zones().next().unwrap();
+        assert!(secondaries(zone, &z, &[[10, 0, 42, 3]]).is_empty());
+        let at_primary = secondaries(zone, &z, &[[10, 0, 42, 2]]);
+        assert_eq!(at_primary.len(), 1);
+        assert_eq!(at_primary[0].0.addr, [10, 0, 42, 3]);
     }
 
     #[test]

@@ -204,6 +204,33 @@ impl ZoneSet {
         Some(saved)
     }
 
+    /// Edit zone `origin` in place with `f` (copied first only when a zone
+    /// transfer still streams this version), which returns the nodes as
+    /// they were (None: nothing changed); the change is recorded in the
+    /// IXFR history. A secondary applies an IXFR this way.
+    pub fn edit_in_place<E>(
+        &mut self,
+        origin: &Name,
+        f: impl FnOnce(&mut Zone) -> Result<Vec<Saved>, E>,
+    ) -> Option<Result<(), E>> {
+        let key = origin.key().to_vec();
+        let z = Arc::make_mut(self.zones.get_mut(&key[..])?);
+        Some(f(z).map(|saved| {
+            self.journals
+                .entry(key)
+                .or_default()
+                .record_saved(z, &saved)
+        }))
+    }
+
+    /// Stop serving zone `origin` (a secondary's copy expired); its IXFR
+    /// history goes with it.
+    pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
+        let key = origin.key();
+        self.journals.remove(&key[..]);
+        self.zones.remove(&key[..])
+    }
+
     /// Undo an [`ZoneSet::update_in_place`] of zone `origin`.
     pub fn undo_update(&mut self, origin: &Name, saved: &[Saved]) {
         let key = origin.key();
@@ -360,6 +387,28 @@ mod tests {
 
     fn example() -> ZoneSet {
         ZoneSet::load(&[f("example.org", GOOD)], None).0
+    }
+
+    #[test]
+    fn a_zone_edited_in_place_keeps_its_history_and_goes_when_removed() {
+        let origin = Name::parse("example.org.", &Name::root()).unwrap();
+        let mut zs = example();
+        let m = crate::update::parse(&add_a("new.example.org.", [192, 0, 2, 9])).unwrap();
+        let r = zs.edit_in_place(&origin, |z| {
+            crate::update::apply_in_place(z, &m).ok_or("nothing changed")
+        });
+        assert_eq!(r, Some(Ok(())));
+        let z = zs.zone(&origin).unwrap();
+        assert_eq!(z.serial(), Some(6));
+        assert!(zs.journal(&origin).is_some_and(|j| j.chain(5, 6).is_some()));
+        let failed = zs.edit_in_place(&origin, |_| Err::<Vec<_>, _>("no"));
+        assert_eq!(failed, Some(Err("no")));
+        let other = Name::parse("other.org.", &Name::root()).unwrap();
+        assert!(zs
+            .edit_in_place(&other, |_| Err::<Vec<_>, _>("no"))
+            .is_none());
+        assert!(zs.remove(&origin).is_some());
+        assert!(zs.zone(&origin).is_none() && zs.journal(&origin).is_none());
     }
 
     #[test]

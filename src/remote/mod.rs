@@ -6,7 +6,7 @@
 //! kept open between commands (up to [`KEEP_NS`] idle), so a NOTIFY's fetch
 //! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
-mod conn;
+pub(crate) mod conn;
 mod public;
 mod update;
 

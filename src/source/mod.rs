@@ -6,7 +6,10 @@
 //! none of them. How a new source plugs in: docs/design.md ("Zone sources
 //! behind one interface").
 
+pub mod catalog;
+pub mod secondary;
 pub mod storage;
+mod xfr_link;
 
 use crate::dns::{Deferred, Dns, Reply};
 use crate::resolve::Resolver;

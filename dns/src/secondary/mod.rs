@@ -13,6 +13,7 @@
 //! - [`request`], [`response`], [`xfr_in`], [`tsig_chain`]: the messages.
 //! - [`ixfr_apply`]: IXFR differences applied to the served zone.
 //! - [`notify_in`]: NOTIFY from the primary.
+//! - [`update_in`]: UPDATE sent to a secondary (NOTAUTH).
 
 pub mod action;
 pub mod follow;
@@ -23,6 +24,7 @@ pub mod response;
 pub mod source;
 pub mod timers;
 pub mod tsig_chain;
+pub mod update_in;
 pub mod xfr_in;
 
 use crate::message::Rcode;
@@ -39,8 +41,8 @@ pub use request::HeldSoa;
 use source::Source;
 pub use xfr_in::{Limits, Received};
 
-/// A root key's primary is asked for "." this often, so it notifies us of
-/// every zone it has (seed 001).
+/// A root key's primary is asked for "." (over TCP) this often, so it
+/// notifies us of every zone it has (seed 001).
 pub const CATCH_ALL_MS: u64 = 3_600_000;
 
 /// Every zone followed, and the root keys that add zones.
@@ -86,10 +88,44 @@ impl Secondary {
     }
 
     /// A copy of `zone` read from storage at boot: serve it, check it now.
+    /// A zone under a root key is followed from then on.
     pub fn restore(&mut self, zone: &Name, soa: HeldSoa, now: u64) {
-        if let Some(f) = self.zones.get_mut(&zone.key()[..]) {
+        if let Some(f) = self.follow_new(zone, now) {
             f.restore(soa, now);
         }
+    }
+
+    /// `zone`'s follower; a new one when a root key's primary covers it.
+    fn follow_new(&mut self, zone: &Name, now: u64) -> Option<&mut Follow> {
+        if !self.follows(zone) {
+            let (src, _) = self.catch_all.first()?;
+            let src = Source {
+                zone: zone.clone(),
+                ..src.clone()
+            };
+            return Some(self.follow(src, now));
+        }
+        self.zones.get_mut(&zone.key()[..])
+    }
+
+    /// A NOTIFY for `zone` that the caller's authority already checked
+    /// (signed by a key the primary holds, RFC 1996 3.11 with RFC 8945):
+    /// check the zone now. A zone under a root key is followed from then
+    /// on. False: the zone is none of ours.
+    pub fn notified(&mut self, zone: &Name, serial: Option<u32>, now: u64) -> bool {
+        match self.follow_new(zone, now) {
+            Some(f) => {
+                f.notified(serial, now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Would a NOTIFY or UPDATE for `zone` be ours (followed, or under a
+    /// root key)?
+    pub fn covers(&self, zone: &Name) -> bool {
+        self.follows(zone) || !self.catch_all.is_empty()
     }
 
     /// Limits for every transfer from now on.
@@ -103,9 +139,12 @@ impl Secondary {
         for (src, next) in &mut self.catch_all {
             if now.mono_ms >= *next {
                 *next = now.mono_ms + CATCH_ALL_MS;
+                // Over TCP: a gitns (or ocaml-dns) primary NOTIFYs every
+                // zone only to a TCP asker (a UDP source may be forged).
                 let sent = request::soa_query(&Name::root(), ids(), Some(&src.key), now.wall);
-                out.push(Action::Query {
+                out.push(Action::Transfer {
                     to: src.primary,
+                    zone: Name::root(),
                     msg: sent.msg,
                 });
             }
@@ -651,6 +690,35 @@ mod tests {
             assert_eq!(net.served(z), Some(want));
         }
         assert_eq!(net.sec.zones().count(), 2);
+    }
+
+    #[test]
+    fn notifies_checked_by_the_caller_and_restored_zones_under_a_root_key() {
+        let root = key("", 7);
+        let zones = [zone("a.example.", 4, 3), zone("b.example.", 9, 2)];
+        let mut net = Net::new(&zones, vec![root.clone()], core::slice::from_ref(&root));
+        assert!(net.sec.covers(&name("anything.example.")));
+        // b.example from storage: followed, checked at once, still current.
+        let soa = zones[1].soa().unwrap();
+        let held = HeldSoa {
+            ttl: soa.ttl,
+            rdata: soa.rdatas.first().unwrap().to_vec(),
+        };
+        net.served
+            .insert(zones[1].origin.key().to_vec(), zones[1].clone());
+        net.sec.restore(&name("b.example."), held, 0);
+        net.at(0);
+        assert!(net.installs.is_empty());
+        // a.example announced through the caller's authority: transferred.
+        assert!(net.sec.notified(&name("a.example."), Some(4), 0));
+        net.at(1);
+        assert_eq!(net.served("a.example."), Some(&zones[0]));
+        assert_eq!(net.sec.zones().count(), 2);
+        // Without a root key, only the zones followed are ours.
+        let (mut single, _) = Net::loaded(1);
+        assert!(!single.sec.covers(&name("other.example.")));
+        assert!(!single.sec.notified(&name("other.example."), None, 0));
+        assert!(single.sec.notified(&name("example.org."), None, 0));
     }
 
     #[test]
