@@ -15,6 +15,7 @@ mod metrics;
 use gitns_serve::{notify, peers};
 pub mod remote;
 pub mod resolve;
+mod signing;
 pub use gitns_serve as server;
 pub mod source;
 

@@ -267,3 +267,42 @@ fn zones_signed_by_gitns_validate_and_answer_like_knot_signing() {
         diffs.join("\n")
     );
 }
+
+/// The appliance signs a zone whose policy and keys are among its files
+/// as it loads it (here from the storage cache): delv with the zone's CSK
+/// validates every question against the booted image. A zone with a
+/// policy and no keys is served unsigned, and the log says why.
+#[test]
+fn the_appliance_signs_a_zone_with_a_policy_as_it_loads() {
+    let t = "the_appliance_signs_a_zone_with_a_policy_as_it_loads";
+    if !kvm_or_skip(t) || !netns_or_skip(t) || !needs(t, have_program("delv"), "delv") {
+        return;
+    }
+    let dir = peer_dir("dnssec-appliance-sign");
+    let zone = "signed.example";
+    let policy = "denial nsec3\n";
+    let s = sign(&dir, zone, policy);
+    let text = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (zone_text, keys_name) = (text(zone), format!("{zone}._dnssec_keys"));
+    let keys = text(&keys_name);
+    let bare = format!("$ORIGIN nokeys.example.\n{ZONE}");
+    let files = [
+        (zone, zone_text.as_str()),
+        ("signed.example._dnssec", policy),
+        (keys_name.as_str(), keys.as_str()),
+        ("nokeys.example", bare.as_str()),
+        ("nokeys.example._dnssec", policy),
+    ];
+    let ns = netns("dnssecboot");
+    let g = Guest::boot_with_zones(&ns, &files, &["--ipv4=10.0.0.2/24"]);
+    g.wait_for(" ready", Duration::from_secs(20));
+    g.wait_for("dnssec: signed.example: signed", Duration::from_secs(1));
+    g.wait_for("dnssec: nokeys.example: not signed", Duration::from_secs(1));
+    let failed = validate(&ns, &["@10.0.0.2"], &dir, zone, &s.ksk);
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let unsigned = dig(&ns, &["+dnssec", "+norec", "www.nokeys.example", "A"]);
+    assert!(
+        unsigned.contains("192.0.2.3") && !unsigned.contains("RRSIG"),
+        "{unsigned}"
+    );
+}

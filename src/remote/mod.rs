@@ -296,7 +296,9 @@ fn install_fetched<P: Platform>(
     };
     log::info!("git: {branch} is at {}", next.head);
     let files = next.files();
-    let (zones, report) = ZoneSet::load(&files, Some(&cx.dns.zones));
+    let platform = &mut *cx.platform;
+    let sign = |zs: &mut ZoneSet, _: &mut _| crate::signing::sign_loaded(platform, zs, &files);
+    let (zones, report) = ZoneSet::load_then(&files, Some(&cx.dns.zones), sign);
     *checkout = Some(next);
     cx.storage.keep(cx.platform, Some(files));
     install_set(cx, zones, &report);

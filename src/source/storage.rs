@@ -50,7 +50,9 @@ impl Storage {
         previous: Option<&ZoneSet>,
     ) -> Result<(ZoneSet, LoadReport), String> {
         let contents = gitns_store::read(&mut PlatformStore(platform))?;
-        let (zones, report, cache) = gitns_store::load(contents, previous);
+        let sign =
+            |zs: &mut ZoneSet, files: &[File]| crate::signing::sign_loaded(platform, zs, files);
+        let (zones, report, cache) = gitns_store::load(contents, previous, sign);
         self.cache = cache;
         Ok((zones, report))
     }

@@ -167,33 +167,44 @@ pub fn replay(zs: &mut ZoneSet, journal: &mut Journal, records: &[Record]) -> Re
     Ok(())
 }
 
+/// Replay the journal `j` (its `records`) on the zones just loaded,
+/// reporting the changed zones as they are served.
+fn replay_loaded(zs: &mut ZoneSet, rep: &mut LoadReport, j: &mut Journal, records: &[Record]) {
+    let replayed = replay(zs, j, records);
+    for zone in j.dirty.iter().filter_map(|z| zs.zone(z)) {
+        let name = zone.origin.to_text();
+        for l in rep.loaded.iter_mut().filter(|l| l.0 == name) {
+            (l.1, l.2) = (zone.serial().unwrap_or(0), zone.record_count());
+        }
+    }
+    if !records.is_empty() {
+        log::info!(
+            "storage: {} UPDATE(s) replayed from the journal",
+            records.len()
+        );
+    }
+    if let Err(e) = replayed {
+        // The next UPDATE writes the archive again from what is served.
+        log::error!("storage: {e}");
+    }
+}
+
 /// Load the zones of `contents` (after `previous`, when reloading) and
-/// replay its journal on them: the zone set, the load report, the cache.
-pub fn load(contents: Contents, previous: Option<&ZoneSet>) -> (ZoneSet, LoadReport, Cache) {
+/// replay its journal on them, then run `after` on the zones and the files
+/// (DNSSEC signing, before the zones are compared with `previous`): the
+/// zone set, the load report, the cache.
+pub fn load(
+    contents: Contents,
+    previous: Option<&ZoneSet>,
+    after: impl FnOnce(&mut ZoneSet, &[File]),
+) -> (ZoneSet, LoadReport, Cache) {
     let mut journal = None;
     let (zones, report) = ZoneSet::load_then(&contents.files, previous, |zs, rep| {
-        let Some((mut j, records)) = contents.journal else {
-            return;
-        };
-        let replayed = replay(zs, &mut j, &records);
-        // Report the changed zones as they are served.
-        for zone in j.dirty.iter().filter_map(|z| zs.zone(z)) {
-            let name = zone.origin.to_text();
-            for l in rep.loaded.iter_mut().filter(|l| l.0 == name) {
-                (l.1, l.2) = (zone.serial().unwrap_or(0), zone.record_count());
-            }
+        if let Some((mut j, records)) = contents.journal {
+            replay_loaded(zs, rep, &mut j, &records);
+            journal = Some(j);
         }
-        if !records.is_empty() {
-            log::info!(
-                "storage: {} UPDATE(s) replayed from the journal",
-                records.len()
-            );
-        }
-        if let Err(e) = replayed {
-            // The next UPDATE writes the archive again from what is served.
-            log::error!("storage: {e}");
-        }
-        journal = Some(j);
+        after(zs, &contents.files);
     });
     let c = Cache {
         files: contents.files,
@@ -259,7 +270,7 @@ mod tests {
             folds += (c.journal.as_ref().map(|j| j.generation) != before) as u32;
             // After every acknowledged UPDATE a restart serves it.
             if i % 37 == 0 || i == 399 {
-                let (back, _, cache) = load(read_back(&d), None);
+                let (back, _, cache) = load(read_back(&d), None, |_, _| {});
                 assert_eq!(back.zone(&zone()), zs.zone(&zone()), "after {i}");
                 assert_eq!(
                     cache.journal.as_ref().map(|j| j.tail),
@@ -288,7 +299,7 @@ mod tests {
         assert!(j.fold_needed && j.dirty.contains(&zone()));
         d.fail = false;
         c.commit(&mut d, &zs, &zone(), &r, 1).unwrap();
-        let (back, _, _) = load(read_back(&d), None);
+        let (back, _, _) = load(read_back(&d), None, |_, _| {});
         assert_eq!(back.zone(&zone()), zs.zone(&zone()));
         assert!(!c.journal.as_ref().unwrap().fold_needed);
     }
@@ -355,7 +366,7 @@ mod tests {
 
     /// Boot from `d`: the zones served and the cache.
     fn boot(d: &Failing) -> (ZoneSet, Cache) {
-        let (zs, _, c) = load(read_back(d), None);
+        let (zs, _, c) = load(read_back(d), None, |_, _| {});
         (zs, c)
     }
 

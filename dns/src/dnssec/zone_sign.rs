@@ -30,26 +30,34 @@ fn text<'f>(files: &'f [(String, Vec<u8>)], name: &str) -> Option<Result<&'f str
     Some(core::str::from_utf8(data).map_err(|_| format!("{name}: not UTF-8 text")))
 }
 
-/// The setup of zone `zone` (its file name) from `files`: None when it
-/// has no policy file (it is not signed by gitns), an error naming the
-/// file and line when its policy or key file is broken.
+/// The policy and keys of zone `zone` (its file name) from `files`: None
+/// when it has no policy file (it is not signed by gitns), an error naming
+/// the file and line when its policy or key file is broken.
+fn read(files: &[(String, Vec<u8>)], zone: &str) -> Option<Result<(Policy, Vec<Key>), String>> {
+    let pname = format!("{zone}{POLICY_SUFFIX}");
+    let ptext = text(files, &pname)?;
+    Some(ptext.and_then(|p| {
+        let policy = policy::parse(&pname, p).map_err(|e| format!("{e}"))?;
+        let kname = format!("{zone}{KEYS_SUFFIX}");
+        let keys = match text(files, &kname) {
+            Some(t) => keyfile::parse(&kname, t?).map_err(|e| format!("{e}"))?,
+            None => Vec::new(),
+        };
+        Ok((policy, keys))
+    }))
+}
+
+/// As [`read`], with the keys the policy needs and the key file lacks
+/// made from `random` at `now`.
 pub fn setup(
     files: &[(String, Vec<u8>)],
     zone: &str,
     now: u64,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> Option<Result<Setup, String>> {
-    let pname = format!("{zone}{POLICY_SUFFIX}");
-    let ptext = text(files, &pname)?;
-    Some(ptext.and_then(|p| {
-        let policy = policy::parse(&pname, p).map_err(|e| format!("{e}"))?;
-        let kname = format!("{zone}{KEYS_SUFFIX}");
-        let mut keys = match text(files, &kname) {
-            Some(t) => keyfile::parse(&kname, t?).map_err(|e| format!("{e}"))?,
-            None => Vec::new(),
-        };
+    Some(read(files, zone)?.and_then(|(policy, mut keys)| {
         let made = keyfile::complete(&policy, &mut keys, now, random)
-            .map_err(|e| format!("{kname}: {e}"))?;
+            .map_err(|e| format!("{zone}{KEYS_SUFFIX}: {e}"))?;
         let keys_made = made.then(|| keyfile::print(zone, &keys));
         Ok(Setup {
             policy,
@@ -104,6 +112,62 @@ pub fn sign_zone(
         );
     });
     Ok((s, b.finish()))
+}
+
+/// Sign at `now` every zone of `zs` that has a policy file among `files`
+/// (the files it was loaded from), with the keys of its key file, in
+/// place: the zone served is then the signed one. No keys are made here
+/// (the appliance does not commit a key file yet): a zone whose key file
+/// lacks a key the policy needs stays unsigned and says so. One line
+/// for each such zone: what was done, or why not.
+pub fn sign_zones(
+    zs: &mut crate::zoneset::ZoneSet,
+    files: &[(String, Vec<u8>)],
+    now: u64,
+    seed: u64,
+) -> Vec<Result<String, String>> {
+    let mut out = Vec::new();
+    for (name, _) in files {
+        let Some(zone) = policy::policy_zone(name) else {
+            continue;
+        };
+        let r = match read(files, zone) {
+            None => continue,
+            Some(Err(e)) => Err(e),
+            Some(Ok((policy, keys))) => {
+                let s = Setup {
+                    policy,
+                    keys,
+                    keys_made: None,
+                };
+                sign_one(zs, zone, s, now, seed)
+            }
+        };
+        out.push(r.map_err(|e| format!("{zone}: not signed: {e}")));
+    }
+    out
+}
+
+fn sign_one(
+    zs: &mut crate::zoneset::ZoneSet,
+    zone: &str,
+    setup: Setup,
+    now: u64,
+    seed: u64,
+) -> Result<String, String> {
+    let origin =
+        crate::name::Name::parse(zone, &crate::name::Name::root()).map_err(|e| format!("{e}"))?;
+    let loaded = zs.zone(&origin).ok_or("the zone did not load")?;
+    let (signer, signed) = sign_zone(loaded, setup, now, seed).map_err(|e| {
+        format!("{zone}{KEYS_SUFFIX}: {e} (make them with `gitns sign` and commit the file)")
+    })?;
+    let n = signed.record_count();
+    zs.insert(signed);
+    // Nothing re-signs the zone but its next load yet: say by when.
+    let due = signer.next_refresh(now).unwrap_or(now);
+    Ok(format!(
+        "{zone}: signed, {n} records; load it again (a commit, a NOTIFY) before {due} (UNIX time) to refresh its signatures"
+    ))
 }
 
 #[cfg(test)]
@@ -164,6 +228,45 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.starts_with("example.org._dnssec_keys:1: "), "{e}");
+    }
+
+    #[test]
+    fn zones_with_a_policy_and_keys_are_signed_in_place() {
+        let mut random = counter();
+        let files = [f("example.org", ZONE), f("example.org._dnssec", "")];
+        let made = setup(&files, "example.org", NOW, &mut random)
+            .unwrap()
+            .unwrap()
+            .keys_made
+            .unwrap();
+        let with_keys = [
+            &files[..],
+            &[f("example.org._dnssec_keys", &made), f("example.net", ZONE)],
+        ]
+        .concat();
+        let (mut zs, _) = ZoneSet::load(&with_keys, None);
+        let done = sign_zones(&mut zs, &with_keys, NOW, 1);
+        assert_eq!(done.len(), 1);
+        assert!(
+            done[0]
+                .as_ref()
+                .unwrap()
+                .starts_with("example.org: signed, "),
+            "{done:?}"
+        );
+        let org = Name::parse("example.org.", &Name::root()).unwrap();
+        let net = Name::parse("example.net.", &Name::root()).unwrap();
+        assert!(crate::dnssec::signed_offline(zs.zone(&org).unwrap()));
+        assert!(!crate::dnssec::signed_offline(zs.zone(&net).unwrap()));
+        // No key file: not signed, and said why; the zone is served as it is.
+        let (mut zs, _) = ZoneSet::load(&files, None);
+        let done = sign_zones(&mut zs, &files, NOW, 1);
+        let e = done[0].as_ref().unwrap_err();
+        assert!(
+            e.contains("example.org._dnssec_keys: no key of the policy"),
+            "{e}"
+        );
+        assert!(!crate::dnssec::signed_offline(zs.zone(&org).unwrap()));
     }
 
     /// The zone loaded from files, signed, then served: DO=1 answers carry
