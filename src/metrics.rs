@@ -5,7 +5,6 @@
 //! their own families.
 
 use crate::dns::Dns;
-use crate::remote::GitStats;
 use crate::server::Stats;
 use alloc::string::{String, ToString};
 use gitns_net::metrics::Text;
@@ -148,33 +147,4 @@ fn zones(t: &mut Text, dns: &Dns) {
             t.sample(name, &[("zone", zone), ("error", e)], 1);
         }
     }
-}
-
-/// The git remote's lines (appended to `o`): fetches, pushes, the last
-/// sync, the commit served.
-pub fn git(o: &mut String, s: &GitStats, head_commit: Option<gitns_git::oid::Oid>) {
-    let mut t = Text::from(core::mem::take(o));
-    let v = [("ok", s.fetches), ("error", s.fetch_failures)];
-    let help = "Fetches from the git remote by result.";
-    t.by("gitns_git_fetches_total", "counter", help, "result", &v);
-    let v = [
-        ("ok", s.pushes),
-        ("rejected", s.push_rejections),
-        ("error", s.push_failures),
-    ];
-    let help = "Pushes to the git remote by result.";
-    t.by("gitns_git_pushes_total", "counter", help, "result", &v);
-    let help = "Wall-clock time of the last successful fetch.";
-    t.single(
-        "gitns_git_last_sync_timestamp_seconds",
-        "gauge",
-        help,
-        s.last_sync_s,
-    );
-    if let Some(h) = head_commit {
-        let name = "gitns_git_head_info";
-        t.head(name, "gauge", "The commit the zones come from.");
-        t.sample(name, &[("commit", &h.to_string())], 1);
-    }
-    *o = t.into_string();
 }

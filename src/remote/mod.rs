@@ -8,6 +8,7 @@
 
 pub(crate) mod conn;
 mod public;
+mod stats;
 mod update;
 
 pub use public::PublicRemote;
@@ -31,21 +32,10 @@ use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
+pub use stats::GitStats;
 
 /// Largest pack a fetch takes.
 const MAX_PACK: usize = 256 << 20;
-
-/// Counters of the git side.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GitStats {
-    pub fetches: u64,
-    pub fetch_failures: u64,
-    pub pushes: u64,
-    pub push_rejections: u64,
-    pub push_failures: u64,
-    /// Wall-clock seconds of the last successful fetch.
-    pub last_sync_s: u64,
-}
 
 /// What [`GitRemote::open`] did with a command.
 enum Opened {
@@ -350,7 +340,7 @@ impl<P: Platform> ZoneSource<P> for GitRemote {
     }
 
     fn metrics(&self, out: &mut String) {
-        crate::metrics::git(out, &self.stats, self.head());
+        self.stats.metrics(out, self.head());
     }
 
     fn log_counters(&self) {

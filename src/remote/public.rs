@@ -287,7 +287,8 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
     }
 
     fn metrics(&self, out: &mut String) {
-        crate::metrics::git(out, &self.stats, self.checkout.as_ref().map(|c| c.head));
+        self.stats
+            .metrics(out, self.checkout.as_ref().map(|c| c.head));
     }
 
     fn log_counters(&self) {
