@@ -191,7 +191,7 @@ impl Transfer {
         let mut len = 0;
         // A record larger than the usual message gets one of up to 64 KiB.
         for size in [MESSAGE, LARGEST] {
-            let mut w = Writer::new(&mut buf[..size]);
+            let mut w = Writer::new(&mut buf[..size]).exact_case();
             let started = start(&mut w, &self.req, self.first);
             let count = started.map(|()| self.fill(&mut w)).unwrap_or(0);
             if count > 0 {
@@ -204,7 +204,7 @@ impl Transfer {
             self.phase = Phase::Done;
             return None; // a record that fits no message
         }
-        let mut w = Writer::resume(buf, len);
+        let mut w = Writer::resume(buf, len).exact_case();
         if let Some(v) = &self.signed {
             let mac = match &self.prior_mac {
                 None => tsig::sign_response_mac(&mut w, &v.key, &v.tsig, self.now),

@@ -141,10 +141,12 @@ pub struct Writer<'a> {
     ptrs: [[u16; WAYS]; SETS],
     /// Tag of the name in each way ([`suffix_tag`], never 0); 0 is empty.
     tags: [[u32; WAYS]; SETS],
+    /// Compress only against a name of the same case ([`Writer::exact_case`]).
+    exact: bool,
 }
 
 /// A cheap tag of a name suffix (uncompressed wire): its length and a
-/// hash of its first label, never 0. Compared before the
+/// hash of its first label, case-folded, never 0. Compared before the
 /// bytes when looking for a compression target. Hashing only the first
 /// label keeps a name's tags O(length) where hashing every suffix (FNV
 /// over the rest of the name) was a quarter of the query path's
@@ -156,7 +158,7 @@ fn suffix_tag(suffix: &[u8]) -> u32 {
         .get(1..1 + suffix.first().map_or(0, |&l| l as usize))
         .unwrap_or(&[]);
     let h = label.iter().fold((suffix.len() as u32) << 24, |h, c| {
-        (h ^ *c as u32).wrapping_mul(0x0100_0193)
+        (h ^ c.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193)
     });
     h | 1
 }
@@ -180,7 +182,20 @@ impl<'a> Writer<'a> {
             len,
             ptrs: [[0; WAYS]; SETS],
             tags: [[0; WAYS]; SETS],
+            exact: false,
         }
+    }
+
+    /// Compress a name only against an earlier one of the same case, so
+    /// every name keeps the case it is written in: a zone transfer then
+    /// reproduces the zone's names (`WWW.example.org` stays apart from
+    /// `www...`). Answers to queries compress case-blind as Knot and BIND
+    /// do (names are case-insensitive, RFC 4343; a pointer into the
+    /// question repeats the asker's case, and the answer stays small when
+    /// a resolver mixes case for 0x20).
+    pub fn exact_case(mut self) -> Self {
+        self.exact = true;
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -270,17 +285,16 @@ impl<'a> Writer<'a> {
         (0..WAYS)
             .filter(|&w| self.tags[set][w] == tag)
             .map(|w| self.ptrs[set][w])
-            .find(|&off| (off as usize) < self.len && same_name(written, off as usize, suffix))
+            .find(|&off| {
+                (off as usize) < self.len && same_name(written, off as usize, suffix, self.exact)
+            })
     }
 }
 
-/// Does the (possibly compressed) name at `off` in `msg` equal `wire`,
-/// byte for byte? A pointer repeats the earlier name's case, so only an
-/// exact match keeps each name as written: a zone transfer reproduces
-/// the zone's names (`WWW.example.org` stays apart from `www...`), and an
-/// answer's owner, written as the query's name, keeps the query's case
-/// (0x20, draft-vixie-dnsext-dns0x20) by pointing at the question.
-fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
+/// Does the (possibly compressed) name at `off` in `msg` equal `wire`
+/// (byte for byte when `exact`, else case-blind)? A pointer repeats the
+/// earlier name's case: see [`Writer::exact_case`].
+fn same_name(msg: &[u8], mut off: usize, wire: &[u8], exact: bool) -> bool {
     let mut i = 0;
     for _ in 0..MAX_WIRE {
         let Some(&len) = msg.get(off) else {
@@ -297,7 +311,8 @@ fn same_name(msg: &[u8], mut off: usize, wire: &[u8]) -> bool {
         let (Some(a), Some(b)) = (msg.get(off..off + 1 + len), wire.get(i..i + 1 + len)) else {
             return false;
         };
-        if a != b {
+        // Names in one message mostly share their case: bytes first.
+        if a != b && (exact || !a.eq_ignore_ascii_case(b)) {
             return false;
         }
         if len == 0 {
@@ -324,19 +339,36 @@ mod tests {
         let tag = |s: &str| suffix_tag(n(s).wire());
         assert_ne!(tag("host1234.big.test."), tag("host1235.big.test."));
         assert_ne!(tag("host1234.big.test."), tag("host2234.big.test."));
-        assert_ne!(tag("HOST1234.big.test."), tag("host1234.big.test."));
+        assert_eq!(tag("HOST1234.big.test."), tag("host1234.big.test."));
     }
 
-    #[test]
-    fn compression_round_trip() {
-        let mut buf = [0u8; 512];
-        let mut w = Writer::new(&mut buf);
+    /// Three names written by a writer (`exact`: [`Writer::exact_case`]):
+    /// the message and the length after the first name.
+    fn three_names(buf: &mut [u8; 512], exact: bool) -> (usize, usize) {
+        let w = Writer::new(buf);
+        let mut w = if exact { w.exact_case() } else { w };
         w.bytes(&[0; 12]).unwrap();
         w.name(&n("www.example.org."), true).unwrap();
         let second = w.len();
         w.name(&n("mail.EXAMPLE.org."), true).unwrap();
         w.name(&n("www.example.org."), true).unwrap();
-        let len = w.len();
+        (second, w.len())
+    }
+
+    #[test]
+    fn compression_round_trip() {
+        // Case-blind (answers, as Knot): mail + pointer, a bare pointer;
+        // the pointer repeats the earlier name's case.
+        let mut buf = [0u8; 512];
+        let (second, len) = three_names(&mut buf, false);
+        assert_eq!(len, second + 5 + 2 + 2);
+        let mut r = Reader::at(&buf[..len], 12);
+        assert_eq!(r.name().unwrap(), n("www.example.org."));
+        assert_eq!(r.name().unwrap().to_text(), "mail.example.org.");
+        assert_eq!(r.name().unwrap().to_text(), "www.example.org.");
+        assert_eq!(r.remaining(), 0);
+        // Exact case (zone transfers): every name as written.
+        let (second, len) = three_names(&mut buf, true);
         assert_eq!(
             len,
             second + 5 + 8 + 2 + 2,
