@@ -9,8 +9,7 @@
 use crate::location::{DaemonRemote, DAEMON_PORT};
 use crate::pktline;
 use crate::proto::fetch::{Fetch, Fetched};
-use crate::session::Timeouts;
-use crate::transfer::{FetchError, Now, Timer, Transfer};
+use crate::transfer::{FetchError, Now, Outcome, Transfer};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -42,8 +41,7 @@ pub struct DaemonFetch {
     endpoint: (String, u16),
     out: Vec<u8>,
     connected: bool,
-    timer: Timer,
-    result: Option<Result<Fetched, FetchError>>,
+    end: Outcome,
 }
 
 impl DaemonFetch {
@@ -54,15 +52,12 @@ impl DaemonFetch {
             fetch,
             endpoint: (remote.host.clone(), remote.port),
             connected: false,
-            timer: Timer::new(now.ns, Timeouts::default()),
-            result: None,
+            end: Outcome::new(now.ns),
         }
     }
 
     fn fail(&mut self, e: FetchError) {
-        if self.result.is_none() {
-            self.result = Some(Err(e));
-        }
+        self.end.fail(e);
     }
 }
 
@@ -85,17 +80,17 @@ impl Transfer for DaemonFetch {
     }
 
     fn input(&mut self, now: Now, data: &[u8]) {
-        if self.result.is_some() || data.is_empty() {
+        if self.end.result.is_some() || data.is_empty() {
             return;
         }
-        self.timer.touch(now.ns);
+        self.end.timer.touch(now.ns);
         if let Err(e) = self.fetch.input(data) {
             return self.fail(FetchError::Proto(e));
         }
         if let Some(r) = self.fetch.result() {
             // A v0 "nothing wanted" flush may be owed: the connection
             // closes anyway.
-            self.result = Some(Ok(r.clone()));
+            self.end.result = Some(Ok(r.clone()));
             return;
         }
         let more = self.fetch.take_output();
@@ -107,7 +102,7 @@ impl Transfer for DaemonFetch {
     }
 
     fn pending_output(&self) -> &[u8] {
-        if self.result.is_some() {
+        if self.end.result.is_some() {
             return &[];
         }
         &self.out
@@ -118,12 +113,7 @@ impl Transfer for DaemonFetch {
     }
 
     fn poll(&mut self, now: Now) -> Option<&Result<Fetched, FetchError>> {
-        if self.result.is_none() {
-            if let Some(e) = self.timer.check(now.ns) {
-                self.fail(e);
-            }
-        }
-        self.result.as_ref()
+        self.end.poll(now.ns)
     }
 
     fn protocol_v2(&self) -> bool {
@@ -131,10 +121,7 @@ impl Transfer for DaemonFetch {
     }
 
     fn next_deadline(&self) -> u64 {
-        if self.result.is_some() {
-            return u64::MAX;
-        }
-        self.timer.next()
+        self.end.next_deadline()
     }
 }
 

@@ -5,9 +5,8 @@
 //! against the [`Anchors`] given (the compiled-in roots, or `--remote-ca=`).
 
 use crate::proto::fetch::{Fetch, Fetched};
-use crate::session::Timeouts;
 use crate::smart_http::{Auth, SmartHttp};
-use crate::transfer::{FetchError, Now, Timer, Transfer};
+use crate::transfer::{FetchError, Now, Outcome, Transfer};
 use alloc::string::String;
 use gitns_https::{Anchors, HttpsExchange, Limits, Url};
 
@@ -20,8 +19,7 @@ pub struct HttpFetch {
     endpoint: (String, u16),
     generation: u64,
     connected: bool,
-    timer: Timer,
-    result: Option<Result<Fetched, FetchError>>,
+    end: Outcome,
 }
 
 impl HttpFetch {
@@ -47,8 +45,7 @@ impl HttpFetch {
             endpoint: (url.host.clone(), url.port),
             generation: 0,
             connected: false,
-            timer: Timer::new(now.ns, Timeouts::default()),
-            result: None,
+            end: Outcome::new(now.ns),
         };
         f.next_request(now);
         f
@@ -60,9 +57,7 @@ impl HttpFetch {
     }
 
     fn fail(&mut self, e: FetchError) {
-        if self.result.is_none() {
-            self.result = Some(Err(e));
-        }
+        self.end.fail(e);
         self.ex = None;
     }
 
@@ -102,7 +97,7 @@ impl HttpFetch {
             return self.fail(FetchError::Http(e));
         }
         if let Some(r) = self.http.result() {
-            self.result = Some(Ok(r.clone()));
+            self.end.result = Some(Ok(r.clone()));
             if let Some(ex) = self.ex.as_mut() {
                 ex.close();
             }
@@ -130,10 +125,10 @@ impl Transfer for HttpFetch {
     }
 
     fn input(&mut self, now: Now, data: &[u8]) {
-        if self.result.is_some() || data.is_empty() {
+        if self.end.result.is_some() || data.is_empty() {
             return;
         }
-        self.timer.touch(now.ns);
+        self.end.timer.touch(now.ns);
         let Some(ex) = self.ex.as_mut() else { return };
         if let Err(e) = ex.receive(now.unix, data) {
             return self.fail(FetchError::Https(e));
@@ -142,7 +137,7 @@ impl Transfer for HttpFetch {
     }
 
     fn transport_closed(&mut self, now: Now) {
-        if self.result.is_some() {
+        if self.end.result.is_some() {
             return;
         }
         let generation = self.generation;
@@ -151,7 +146,7 @@ impl Transfer for HttpFetch {
             return self.fail(FetchError::Https(e));
         }
         self.answered(now);
-        if self.result.is_none() && self.generation == generation {
+        if self.end.result.is_none() && self.generation == generation {
             self.fail(FetchError::Closed);
         }
     }
@@ -167,12 +162,7 @@ impl Transfer for HttpFetch {
     }
 
     fn poll(&mut self, now: Now) -> Option<&Result<Fetched, FetchError>> {
-        if self.result.is_none() {
-            if let Some(e) = self.timer.check(now.ns) {
-                self.fail(e);
-            }
-        }
-        self.result.as_ref()
+        self.end.poll(now.ns)
     }
 
     fn protocol_v2(&self) -> bool {
@@ -180,10 +170,7 @@ impl Transfer for HttpFetch {
     }
 
     fn next_deadline(&self) -> u64 {
-        if self.result.is_some() {
-            return u64::MAX;
-        }
-        self.timer.next()
+        self.end.next_deadline()
     }
 }
 

@@ -118,6 +118,48 @@ impl Timer {
     }
 }
 
+/// How a read-only fetch ends: its timer, and its result once known (the
+/// first one set stays).
+#[derive(Debug)]
+pub struct Outcome {
+    pub timer: Timer,
+    pub result: Option<Result<Fetched, FetchError>>,
+}
+
+impl Outcome {
+    pub fn new(now: u64) -> Outcome {
+        Outcome {
+            timer: Timer::new(now, Timeouts::default()),
+            result: None,
+        }
+    }
+
+    /// End with `e`, unless it has ended already.
+    pub fn fail(&mut self, e: FetchError) {
+        if self.result.is_none() {
+            self.result = Some(Err(e));
+        }
+    }
+
+    /// [`Transfer::poll`]: a timer that ran out ends the fetch.
+    pub fn poll(&mut self, now: u64) -> Option<&Result<Fetched, FetchError>> {
+        if self.result.is_none() {
+            if let Some(e) = self.timer.check(now) {
+                self.fail(e);
+            }
+        }
+        self.result.as_ref()
+    }
+
+    /// [`Transfer::next_deadline`].
+    pub fn next_deadline(&self) -> u64 {
+        if self.result.is_some() {
+            return u64::MAX;
+        }
+        self.timer.next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
