@@ -1,4 +1,4 @@
-//! `cargo xtask bench [boot|size|dns|flood|query|zone|appliance|git|ops|acme] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|size|dns|flood|query|zone|appliance|git|ops|acme|secondary] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 //! `cargo xtask bench soak [--minutes N] [--qps Q]` (not part of the
 //! default set: it runs for N minutes).
@@ -16,6 +16,8 @@ mod idle;
 mod ops;
 mod query;
 pub mod report;
+mod sec_catalog;
+mod secondary;
 mod servemem;
 mod size;
 mod soak;
@@ -95,6 +97,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"acme") {
         acme::run(quick)?;
     }
+    if all || which.contains(&"secondary") {
+        secondary::run(quick)?;
+    }
     for w in &which {
         if !matches!(
             *w,
@@ -108,9 +113,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 | "git"
                 | "ops"
                 | "acme"
+                | "secondary"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, size, dns, flood, query, zone, appliance, git, ops, acme, soak)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, flood, query, zone, appliance, git, ops, acme, secondary, soak)"
             ));
         }
     }

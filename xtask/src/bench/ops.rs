@@ -46,15 +46,7 @@ pub fn run(quick: bool) -> Result<(), String> {
         Ok(format!("{axfr}\n{upd}\n{sec}"))
     })();
     if r.is_err() {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if let Ok(t) = std::fs::read_to_string(e.path().join("knot.log")) {
-                eprintln!(
-                    "{}:\n{}",
-                    e.path().display(),
-                    t.lines().rev().take(8).collect::<Vec<_>>().join("\n")
-                );
-            }
-        }
+        print_knot_logs(&dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
     let tables = r?;
@@ -73,7 +65,20 @@ pair, one worker each where it has workers.\n\n{tables}",
     Ok(())
 }
 
-fn knot_version() -> String {
+/// The last lines of each Knot log of a bench under `dir` (after a failure).
+pub(super) fn print_knot_logs(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if let Ok(t) = std::fs::read_to_string(e.path().join("knot.log")) {
+            eprintln!(
+                "{}:\n{}",
+                e.path().display(),
+                t.lines().rev().take(8).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+pub(super) fn knot_version() -> String {
     Command::new("knotd")
         .arg("--version")
         .output()
@@ -136,8 +141,13 @@ pub(super) struct Knot<'a> {
     pub zone_opts: &'a str,
 }
 
-/// Start Knot as `k` says, its directory under `dir`.
+/// Start Knot as `k` says, its directory under `dir`, on core 0.
 pub(super) fn knot(dir: &Path, k: &Knot) -> Result<Kill, String> {
+    knot_on(dir, k, 0)
+}
+
+/// [`knot`] pinned to `core`.
+pub(super) fn knot_on(dir: &Path, k: &Knot, core: u32) -> Result<Kill, String> {
     let Knot {
         tag,
         ns,
@@ -159,7 +169,7 @@ pub(super) fn knot(dir: &Path, k: &Knot) -> Result<Kill, String> {
         zf = zf.display()
     );
     std::fs::write(d.join("knot.conf"), conf).map_err(|e| e.to_string())?;
-    let mut c = pinned(0, ns, Path::new("/usr/sbin/knotd"));
+    let mut c = pinned(core, ns, Path::new("/usr/sbin/knotd"));
     let log = std::fs::File::create(d.join("knot.log")).map_err(|e| e.to_string())?;
     c.arg("-c").arg(d.join("knot.conf")).stderr(log);
     Ok(Kill(c.spawn().map_err(|e| format!("knotd: {e}"))?))

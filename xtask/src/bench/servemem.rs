@@ -29,7 +29,7 @@ pub struct ServeMem {
 }
 
 /// One SOA query from inside namespace `ns`: did `addr` answer for `zone`?
-fn answers(ns: &str, addr: &str, zone: &str) -> bool {
+pub(super) fn answers(ns: &str, addr: &str, zone: &str) -> bool {
     let (addr, zone) = (format!("{addr}:53"), zone.to_string());
     run_in_named(ns, move || -> Option<()> {
         let sock = UdpSocket::bind("0.0.0.0:0").ok()?;
