@@ -203,9 +203,14 @@ fn seed_001_secondary_of_a_gitns_primary() {
 
 /// Knot at 10.0.42.1 following mirage from `primary` with `key`.
 fn knot_follows(ns: &Netns, primary: &str, key: &str) -> Daemon {
-    let dir = peer_dir(&format!("{}-knotsec", ns.name));
+    knot_follows_at(ns, "10.0.42.1", primary, key)
+}
+
+/// Knot at `listen` following mirage from `primary` with `key`.
+fn knot_follows_at(ns: &Netns, listen: &str, primary: &str, key: &str) -> Daemon {
+    let dir = peer_dir(&format!("{}-knotsec-{listen}", ns.name));
     let conf = format!(
-        "server:\n  listen: 10.0.42.1@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: {primary}@53\n    key: {key}\nacl:\n  - id: notify\n    address: {primary}\n    key: {key}\n    action: notify\n  - id: xfr\n    key: {key}\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: mirage\n    master: primary\n    acl: [notify, xfr]\n",
+        "server:\n  listen: {listen}@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: {primary}@53\n    key: {key}\nacl:\n  - id: notify\n    address: {primary}\n    key: {key}\n    action: notify\n  - id: xfr\n    key: {key}\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: mirage\n    master: primary\n    acl: [notify, xfr]\n",
         d = dir.display()
     );
     spawn_knot(ns, dir, &conf)
@@ -329,5 +334,76 @@ fn knot_follows_the_catalog_of_a_gitns_primary() {
         .filter(|l| l.split_whitespace().nth(3) == Some("PTR"))
         .count();
     assert_eq!(members, 2, "{ptrs}");
+    drop(knot);
+}
+
+/// The rcode `server` answers for `name` A (from dig's `status:` line).
+fn status(ns: &Netns, server: &str, name: &str) -> String {
+    let out = at(ns, server, &[name, "A"]);
+    out.split("status: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or("no answer")
+        .to_string()
+}
+
+/// Wait until `server` answers `name` with `want` (an rcode name).
+fn wait_status(ns: &Netns, server: &str, name: &str, want: &str) {
+    let end = Instant::now() + T;
+    loop {
+        let got = status(ns, server, name);
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "{server}: {name} is {got}, never {want}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// RFC 1035 3.3.13 / RFC 1034 4.3.5: a secondary whose primary is gone
+/// for EXPIRE seconds stops answering for the zone: SERVFAIL, as the Knot
+/// secondary of the same primary answers (the control), with a log line;
+/// once the primary is back the retry timer transfers it again and it is
+/// served.
+#[test]
+fn an_expired_zone_is_servfail_until_the_primary_is_back() {
+    if !vm("an_expired_zone_is_servfail_until_the_primary_is_back") {
+        return;
+    }
+    let ns = netns("secexp");
+    bridge(&ns);
+    let out = ns
+        .command("ip")
+        .args(["addr", "add", "10.0.42.4/24", "dev", "br0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // refresh 2 s, retry 1 s, expire 6 s.
+    let zone = mirage(5).replace("86400 7200 1048576 3600", "2 1 6 3600");
+    let knot = knot_primary(&ns, &zone);
+    let key = "10.0.42.1.10.0.42.3._transfer.mirage";
+    let arg = format!("--keys={key}:SHA256:{SECRET}");
+    let g = boot(&ns, "tap1", None, &["--ipv4=10.0.42.3/24", &arg]);
+    let control = knot_follows_at(&ns, "10.0.42.4", "10.0.42.1", key);
+    wait_answer(&ns, "@10.0.42.3", "www.mirage", "A", "1.1.1.1");
+    wait_answer(&ns, "@10.0.42.4", "www.mirage", "A", "1.1.1.1");
+    assert_eq!(status(&ns, "@10.0.42.3", "nothere.test"), "REFUSED");
+    // The primary goes away: both secondaries expire the zone.
+    drop(knot);
+    wait_status(&ns, "@10.0.42.4", "www.mirage", "SERVFAIL");
+    wait_status(&ns, "@10.0.42.3", "www.mirage", "SERVFAIL");
+    g.wait_for("mirage.: expired", T);
+    assert_eq!(status(&ns, "@10.0.42.3", "mirage"), "SERVFAIL", "apex");
+    assert_eq!(status(&ns, "@10.0.42.3", "nothere.test"), "REFUSED");
+    // The primary comes back (a newer serial): served again.
+    let zone = mirage(6).replace("86400 7200 1048576 3600", "2 1 6 3600");
+    let knot = knot_primary(&ns, &(zone + "back A 192.0.2.6\n"));
+    wait_answer(&ns, "@10.0.42.3", "back.mirage", "A", "192.0.2.6");
+    wait_answer(&ns, "@10.0.42.4", "back.mirage", "A", "192.0.2.6");
+    g.wait_for("AXFR to serial 6", T);
+    drop(control);
     drop(knot);
 }

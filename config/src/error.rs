@@ -21,6 +21,12 @@ pub enum ConfigError {
     },
     /// Options that only work together.
     Needs(&'static str, &'static str),
+    /// Options that contradict each other, and why.
+    Excludes {
+        a: &'static str,
+        b: &'static str,
+        why: &'static str,
+    },
     /// A TSIG key of `--keys` (its secret is never printed).
     Key(KeyTextError),
 }
@@ -39,6 +45,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Unsupported { option, why } => write!(f, "option `{option}`: {why}"),
             ConfigError::Needs(a, b) => write!(f, "option `{a}` needs `{b}`"),
+            ConfigError::Excludes { a, b, why } => {
+                write!(f, "options `{a}` and `{b}` exclude each other: {why}")
+            }
             ConfigError::Key(e) => write!(f, "option `--keys`: {e}"),
         }
     }

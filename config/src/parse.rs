@@ -53,6 +53,16 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
             "--keys with a _transfer or _update key",
         ));
     }
+    // A zone comes from one place: git (the remote) or a primary (the
+    // keys). Following both would serve two versions of the truth, and
+    // `--keys` names nothing but primaries (README, "Secondaries").
+    if cfg.remote.is_some() && !cfg.secondary.keys.is_empty() {
+        return Err(ConfigError::Excludes {
+            a: "--remote",
+            b: "--keys",
+            why: "zones come from git or from a primary, not both",
+        });
+    }
     let https = matches!(cfg.remote, Some(Location::Https(_)));
     let h = &cfg.remote_http;
     if !https && (!h.ca.is_empty() || h.user.is_some() || h.token.is_some()) {
@@ -603,5 +613,27 @@ mod tests {
                 "--keys with a _transfer or _update key"
             ))
         );
+    }
+
+    #[test]
+    fn a_secondary_has_no_git_remote() {
+        const S: &str = "cDK6sKyvlt8UBerZlmxuD84ih2KookJGDagJlLVNo20=";
+        let keys = alloc::format!("--keys=10.0.42.2.10.0.42.3._update.mirage:SHA256:{S}");
+        for remote in [
+            "--remote=ssh://git@10.0.42.1/zones.git --ssh-password=pw",
+            "--remote=https://10.0.42.1/zones.git",
+            "--remote=git://10.0.42.1/zones.git",
+        ] {
+            let e = parse(&alloc::format!("{keys} {remote}")).unwrap_err();
+            assert!(matches!(e, ConfigError::Excludes { .. }), "{remote}: {e:?}");
+            assert!(
+                alloc::format!("{e}").contains("`--remote` and `--keys`"),
+                "{e}"
+            );
+            assert!(parse(remote).is_ok(), "{remote} alone");
+        }
+        // Meaningful with a secondary: a catalog of what it follows,
+        // unsigned transfers to its own secondaries.
+        assert!(parse(&alloc::format!("{keys} --catalog=catalog.invalid --axfr")).is_ok());
     }
 }

@@ -394,7 +394,12 @@ fn transfer(
         }
     };
     let Some(zone) = zs.shared(&q.name) else {
-        refuse(Rcode::NotAuth, out, emit);
+        // An expired copy: SERVFAIL, as for a query (Knot alike).
+        let rcode = match zs.is_expired_for(&q.name) {
+            true => Rcode::ServFail,
+            false => Rcode::NotAuth,
+        };
+        refuse(rcode, out, emit);
         return None;
     };
     if !may_transfer(signed, &zone.origin, ctx.policy) {
@@ -609,6 +614,9 @@ fn query(zs: &ZoneSet, a: &Asked, ctx: &Ctx, out: &mut [u8]) -> Option<usize> {
     } else {
         AnyPolicy::One
     };
+    if zs.is_expired_for(&q.name) {
+        return error(&req.header, Some(req), a.opt, Rcode::ServFail, out);
+    }
     let dnssec = req.edns.is_some_and(|e| e.dnssec_ok);
     let Some(ans) = lookup(zs, &q.name, q.qtype, any, dnssec) else {
         return error(&req.header, Some(req), a.opt, Rcode::Refused, out);
@@ -974,6 +982,36 @@ five TXT \"%5\"
         );
         let tcp = ask(&query("two.example.org.", ANY, None), Transport::Tcp, 65535).unwrap();
         assert_eq!(tcp.sec[0].len(), 3, "TCP: every RRset");
+    }
+
+    #[test]
+    fn an_expired_zone_is_servfail_until_installed_again() {
+        let mut zs = zs();
+        let text = "$TTL 300\n@ SOA ns hm 1 2 1 6 300\n@ NS ns\nns A 192.0.2.8\nwww A 192.0.2.9\n";
+        let file = [(String::from("sub.example.org"), text.as_bytes().to_vec())];
+        let sub = ZoneSet::load(&file, None).0.zones().next().unwrap().clone();
+        zs.insert(sub.clone());
+        let ask_in = |zs: &mut ZoneSet, name: &str| {
+            let mut out = alloc::vec![0u8; 4096];
+            let n = handle(zs, &query(name, A, None), Transport::Udp, &mut out).unwrap();
+            parse(&out[..n])
+        };
+        assert_eq!(ask_in(&mut zs, "www.sub.example.org.").rcode, 0);
+        zs.expire(&sub.origin);
+        assert_eq!(ask_in(&mut zs, "www.sub.example.org.").rcode, 2, "SERVFAIL");
+        assert_eq!(ask_in(&mut zs, "sub.example.org.").rcode, 2, "the apex too");
+        assert_eq!(
+            ask_in(&mut zs, "www.example.org.").rcode,
+            0,
+            "the parent still"
+        );
+        assert_eq!(
+            ask_in(&mut zs, "example.com.").rcode,
+            5,
+            "not ours: REFUSED"
+        );
+        zs.replace(sub);
+        assert_eq!(ask_in(&mut zs, "www.sub.example.org.").rcode, 0, "back");
     }
 
     #[test]

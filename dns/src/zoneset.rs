@@ -11,7 +11,7 @@ use crate::serial;
 use crate::zone::check::{self, Finding};
 use crate::zone::parser::ParseError;
 use crate::zone::{Saved, Zone};
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -26,6 +26,9 @@ pub struct ZoneSet {
     pub keys: Vec<Key>,
     /// IXFR history per zone, carried from version to version.
     journals: BTreeMap<Vec<u8>, Journal>,
+    /// Origins of zones a secondary followed until they expired (keys as
+    /// `zones`): names in them get SERVFAIL, not REFUSED.
+    expired: BTreeSet<Vec<u8>>,
 }
 
 /// What loading a file set found.
@@ -173,6 +176,7 @@ impl ZoneSet {
     }
 
     pub fn insert(&mut self, z: Zone) {
+        self.expired.remove(&z.origin.key()[..]);
         self.zones.insert(z.origin.key().to_vec(), Arc::new(z));
     }
 
@@ -180,6 +184,7 @@ impl ZoneSet {
     /// in its IXFR history); returns the old one.
     pub fn replace(&mut self, z: Zone) -> Option<Arc<Zone>> {
         let key = z.origin.key().to_vec();
+        self.expired.remove(&key);
         if let Some(old) = self.zones.get(&key) {
             self.journals
                 .entry(key.clone())
@@ -223,12 +228,37 @@ impl ZoneSet {
         }))
     }
 
-    /// Stop serving zone `origin` (a secondary's copy expired); its IXFR
-    /// history goes with it.
+    /// Stop serving zone `origin`; its IXFR history goes with it.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
         let key = origin.key();
         self.journals.remove(&key[..]);
         self.zones.remove(&key[..])
+    }
+
+    /// A secondary's copy of `origin` expired (RFC 1035 3.3.13: it is no
+    /// longer authoritative): the zone is dropped and, until a new version
+    /// is installed, names in it are answered SERVFAIL, as Knot answers a
+    /// zone without contents (REFUSED would say we never served it).
+    pub fn expire(&mut self, origin: &Name) {
+        self.remove(origin);
+        self.expired.insert(origin.key().to_vec());
+    }
+
+    /// True when the closest enclosing zone of `name` we know is an
+    /// expired one (a zone served below an expired one still answers).
+    pub fn is_expired_for(&self, name: &Name) -> bool {
+        if self.expired.is_empty() {
+            return false;
+        }
+        let key = name.key();
+        let labels = name.label_count();
+        let served = (0..=labels)
+            .rev()
+            .find(|&k| self.zones.contains_key(Name::key_prefix(&key, k)));
+        (0..=labels)
+            .rev()
+            .find(|&k| self.expired.contains(Name::key_prefix(&key, k)))
+            .is_some_and(|e| served.is_none_or(|s| e > s))
     }
 
     /// Undo an [`ZoneSet::update_in_place`] of zone `origin`.

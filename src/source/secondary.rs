@@ -236,7 +236,7 @@ impl SecondarySource {
             }
             Action::Install { zone, data } => self.install(cx, zone, data, now),
             Action::Expire { zone } => {
-                cx.dns.zones.remove(&zone);
+                cx.dns.zones.expire(&zone);
                 zone_changed(cx, &zone);
                 keep(cx);
             }
