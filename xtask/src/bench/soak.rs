@@ -220,12 +220,35 @@ fn rig(dir: &Path) -> Result<Rig, String> {
     })
 }
 
-/// One sample of a VM: heap bytes in use (guest), VmRSS and VmHWM (KiB).
+/// One sample of a VM: heap bytes in use (guest), VmRSS and VmHWM, and the
+/// part of VmRSS that is guest memory (KiB).
 #[derive(Clone, Copy, Default)]
 struct Sample {
     heap: Option<u64>,
     rss: u64,
     hwm: u64,
+    guest: u64,
+}
+
+/// The resident KiB of the largest mapping of `pid` (the guest's memory,
+/// `--mem`): what of the tender's RSS the guest has touched, as opposed to
+/// the tender's own heap and code.
+fn guest_rss(pid: u32) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let field = |l: &str, k: &str| -> Option<u64> {
+        l.strip_prefix(k)?.split_whitespace().next()?.parse().ok()
+    };
+    let (mut best_size, mut best_rss, mut size) = (0, 0, 0);
+    for l in smaps.lines() {
+        if let Some(v) = field(l, "Size:") {
+            size = v;
+        } else if let Some(v) = field(l, "Rss:") {
+            if size > best_size {
+                (best_size, best_rss) = (size, v);
+            }
+        }
+    }
+    best_rss
 }
 
 fn sample(ns: &str, pid: u32) -> Sample {
@@ -246,6 +269,7 @@ fn sample(ns: &str, pid: u32) -> Sample {
         heap,
         rss: kb("VmRSS:"),
         hwm: kb("VmHWM:"),
+        guest: guest_rss(pid),
     }
 }
 
@@ -388,18 +412,45 @@ fn dnsperf_minute(ns: &str, qfile: &Path, qps: u32) -> Result<(f64, f64, f64, u6
     ))
 }
 
-/// The highest heap and RSS of `samples` for VM `i`: "heap KiB | RSS MiB (HWM)".
-fn memory(samples: &[[Sample; 2]], i: usize) -> (Option<u64>, u64, u64) {
-    let heap = samples.iter().filter_map(|s| s[i].heap).max();
-    let rss = samples.iter().map(|s| s[i].rss).max().unwrap_or(0);
-    let hwm = samples.iter().map(|s| s[i].hwm).max().unwrap_or(0);
-    (heap, rss, hwm)
+/// The highest heap, RSS, HWM and guest-resident KiB of `samples` for VM `i`.
+fn memory(samples: &[[Sample; 2]], i: usize) -> Mem {
+    let top = |f: fn(&Sample) -> u64| samples.iter().map(|s| f(&s[i])).max().unwrap_or(0);
+    Mem {
+        heap: samples.iter().filter_map(|s| s[i].heap).max(),
+        rss: top(|s| s.rss),
+        hwm: top(|s| s.hwm),
+        guest: top(|s| s.guest),
+    }
+}
+
+/// A VM's memory over one minute (see [`memory`]).
+#[derive(Clone, Copy)]
+struct Mem {
+    heap: Option<u64>,
+    rss: u64,
+    hwm: u64,
+    guest: u64,
+}
+
+impl Mem {
+    /// "RSS (HWM) = guest + own" in MiB.
+    fn rss_cell(&self) -> String {
+        let mib = |k: u64| k as f64 / 1024.0;
+        let own = self.rss.saturating_sub(self.guest);
+        format!(
+            "{:.1} ({:.1}) = {:.1} + {:.1}",
+            mib(self.rss),
+            mib(self.hwm),
+            mib(self.guest),
+            mib(own)
+        )
+    }
 }
 
 /// One row of the per-minute table and the heap/RSS figures it shows.
 struct Minute {
     row: String,
-    mem: [(Option<u64>, u64, u64); 2],
+    mem: [Mem; 2],
 }
 
 fn minute(
@@ -419,13 +470,11 @@ fn minute(
         }
     };
     let row = format!(
-        "| {m} | {} | {} | {:.1} ({:.1}) | {:.1} ({:.1}) | {perf} | {} | {} | {} | {} | {} |",
-        heap(mem[0].0),
-        heap(mem[1].0),
-        mem[0].1 as f64 / 1024.0,
-        mem[0].2 as f64 / 1024.0,
-        mem[1].1 as f64 / 1024.0,
-        mem[1].2 as f64 / 1024.0,
+        "| {m} | {} | {} | {} | {} | {perf} | {} | {} | {} | {} | {} |",
+        heap(mem[0].heap),
+        heap(mem[1].heap),
+        mem[0].rss_cell(),
+        mem[1].rss_cell(),
         minus(a.storage, b.storage),
         minus(a.git, b.git),
         minus(a.notify, b.notify),
@@ -638,7 +687,8 @@ under signed UPDATEs one at a time (each a commit pushed before the answer) and 
 The machine is shared with other work: latency and QPS figures are noisy. Memory flatness and\n\
 nothing lost do not depend on load. Heap: the guest's `gitns_heap_bytes{{state=\"used\"}}` from\n\
 the tender's `/metrics`, highest of the 5 s samples of the minute; RSS: the tender's VmRSS\n\
-(VmHWM) from /proc. Counts are ok/error/timeout.\n\n\
+(VmHWM) from /proc = the resident part of the guest's memory mapping (smaps) + the tender's own.\n\
+Counts are ok/error/timeout.\n\n\
 | min | heap KiB (storage VM) | heap KiB (git VM) | tender RSS MiB (storage) | tender RSS MiB (git) | QPS | p50 ms | p99 ms | query timeouts | error answers | UPDATEs storage | UPDATEs git | NOTIFYs | secondaries AXFR/IXFR/errors | TCP connections |\n\
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         o.minutes,
@@ -650,11 +700,17 @@ the tender's `/metrics`, highest of the 5 s samples of the minute; RSS: the tend
     let _ = write!(
         b,
         "\nMemory from minute 2 to the last: heap of the storage VM {}; of the git VM {}; \
-tender RSS (storage) {}; tender RSS (git) {}.\n\n",
-        drift(rows, |r| r.mem[0].0),
-        drift(rows, |r| r.mem[1].0),
-        drift(rows, |r| Some(r.mem[0].1 * 1024)),
-        drift(rows, |r| Some(r.mem[1].1 * 1024)),
+tender RSS (storage) {}, of it the tender's own {}; tender RSS (git) {}, own {}.\n\n",
+        drift(rows, |r| r.mem[0].heap),
+        drift(rows, |r| r.mem[1].heap),
+        drift(rows, |r| Some(r.mem[0].rss * 1024)),
+        drift(rows, |r| Some(
+            r.mem[0].rss.saturating_sub(r.mem[0].guest) * 1024
+        )),
+        drift(rows, |r| Some(r.mem[1].rss * 1024)),
+        drift(rows, |r| Some(
+            r.mem[1].rss.saturating_sub(r.mem[1].guest) * 1024
+        )),
     );
     for c in checks {
         let _ = writeln!(b, "{}\n", c.line);
