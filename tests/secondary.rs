@@ -10,7 +10,11 @@
 
 mod common;
 use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
@@ -219,11 +223,16 @@ fn knot_follows_at(ns: &Netns, listen: &str, primary: &str, key: &str) -> Daemon
 /// Knot at 10.0.42.1 as the primary of mirage (file `text`), NOTIFYing
 /// 10.0.42.3 and letting it transfer with the seed-form key.
 fn knot_primary(ns: &Netns, text: &str) -> Daemon {
+    knot_primary_keyed(ns, text, SECRET)
+}
+
+/// [`knot_primary`] with the key's secret `secret`.
+fn knot_primary_keyed(ns: &Netns, text: &str, secret: &str) -> Daemon {
     let dir = peer_dir(&format!("{}-knotpri", ns.name));
     std::fs::write(dir.join("mirage.zone"), text).unwrap();
     let key = "10.0.42.1.10.0.42.3._transfer.mirage";
     let conf = format!(
-        "server:\n  listen: 10.0.42.1@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: secondary\n    address: 10.0.42.3@53\n    key: {key}\nacl:\n  - id: xfr\n    key: {key}\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: all\n    zonefile-load: difference\nzone:\n  - domain: mirage\n    file: mirage.zone\n    acl: xfr\n    notify: secondary\n",
+        "server:\n  listen: 10.0.42.1@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: secondary\n    address: 10.0.42.3@53\n    key: {key}\nacl:\n  - id: xfr\n    key: {key}\n    action: transfer\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: all\n    zonefile-load: difference\nzone:\n  - domain: mirage\n    file: mirage.zone\n    acl: xfr\n    notify: secondary\n",
         d = dir.display()
     );
     spawn_knot(ns, dir, &conf)
@@ -405,5 +414,214 @@ fn an_expired_zone_is_servfail_until_the_primary_is_back() {
     wait_answer(&ns, "@10.0.42.4", "back.mirage", "A", "192.0.2.6");
     g.wait_for("AXFR to serial 6", T);
     drop(control);
+    drop(knot);
+}
+
+/// A primary at 10.0.42.1:5300 in front of Knot (10.0.42.1:53): it passes
+/// UDP and TCP through, or, while `cut` is set, sends the first half of a
+/// TCP answer's first message and closes (a truncated transfer).
+struct FakePrimary {
+    cut: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakePrimary {
+    fn start(ns: &Netns) -> FakePrimary {
+        let cut = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, st) = (cut.clone(), stop.clone());
+        let name = ns.name.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Threads spawned in the namespace's thread stay in it.
+        std::thread::spawn(move || {
+            let r = xtask::netns::run_in_named(&name, move || {
+                let udp = UdpSocket::bind("10.0.42.1:5300").unwrap();
+                let tcp = TcpListener::bind("10.0.42.1:5300").unwrap();
+                tx.send(()).unwrap();
+                let s2 = st.clone();
+                let u = std::thread::spawn(move || relay_udp(udp, &s2));
+                accept_loop(tcp, &c, &st);
+                let _ = u.join();
+            });
+            r.unwrap();
+        });
+        rx.recv_timeout(T).expect("fake primary bound");
+        FakePrimary { cut, stop }
+    }
+}
+
+impl Drop for FakePrimary {
+    fn drop(&mut self) {
+        self.stop.store(true, SeqCst);
+    }
+}
+
+fn accept_loop(tcp: TcpListener, cut: &AtomicBool, stop: &AtomicBool) {
+    tcp.set_nonblocking(true).unwrap();
+    while !stop.load(SeqCst) {
+        match tcp.accept() {
+            Ok((c, _)) => {
+                let cut = cut.load(SeqCst);
+                std::thread::spawn(move || relay_tcp(c, cut));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn relay_udp(sock: UdpSocket, stop: &AtomicBool) {
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let up = UdpSocket::bind("10.0.42.1:0").unwrap();
+    up.connect("10.0.42.1:53").unwrap();
+    up.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = vec![0u8; 65535];
+    while !stop.load(SeqCst) {
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        let _ = up.send(&buf[..n]);
+        if let Ok(m) = up.recv(&mut buf) {
+            let _ = sock.send_to(&buf[..m], from);
+        }
+    }
+}
+
+/// One DNS message over TCP with its length prefix.
+fn read_framed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len)?;
+    let mut m = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut m)?;
+    Ok([&len[..], &m[..]].concat())
+}
+
+fn relay_tcp(mut client: TcpStream, cut: bool) {
+    let _ = client.set_nonblocking(false);
+    let Ok(mut up) = TcpStream::connect("10.0.42.1:53") else {
+        return;
+    };
+    for s in [&client, &up] {
+        let _ = s.set_read_timeout(Some(T));
+    }
+    if cut {
+        // The request through, then half of the first answer message.
+        let Ok(req) = read_framed(&mut client) else {
+            return;
+        };
+        let _ = up.write_all(&req);
+        if let Ok(ans) = read_framed(&mut up) {
+            let _ = client.write_all(&ans[..ans.len() / 2]);
+        }
+        return;
+    }
+    let (mut c2, mut u2) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+    let t = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut u2);
+        let _ = u2.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut up, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Write);
+    let _ = t.join();
+}
+
+/// Wait until the guest's output after byte `from` contains `needle`.
+fn wait_after(g: &Guest, from: usize, needle: &str) {
+    let end = Instant::now() + T;
+    while Instant::now() < end {
+        if g.output().get(from..).is_some_and(|o| o.contains(needle)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no `{needle}` after byte {from}: {}", g.output());
+}
+
+/// `dig +short` of `name` `rtype` at the secondary.
+fn short(ns: &Netns, name: &str, rtype: &str) -> String {
+    at(ns, "@10.0.42.3", &[name, rtype, "+short"])
+}
+
+/// The mirage zone at `serial` with refresh 2 s, retry 1 s, expire 1 h.
+fn quick(serial: u32, extra: &str) -> String {
+    mirage(serial).replace("86400 7200 1048576 3600", "2 1 3600 3600") + extra
+}
+
+/// The secondary keeps serving its last good copy, and says why in a log
+/// line, when the primary sends a truncated stream (a fake primary in
+/// front of Knot cuts the answer), when the primary's key is not ours
+/// (Knot restarted with another secret) and when the primary's serial
+/// goes back (Knot restarted with an older zone). Each time the good path
+/// (Knot through the fake primary passing everything) is shown first.
+#[test]
+fn bad_transfers_keep_the_last_good_copy() {
+    if !vm("bad_transfers_keep_the_last_good_copy") {
+        return;
+    }
+    let ns = netns("secbad");
+    bridge(&ns);
+    let knot = knot_primary(&ns, &quick(10, ""));
+    let fake = FakePrimary::start(&ns);
+    let key = format!("--keys=10.0.42.1.10.0.42.3._transfer.mirage:SHA256:{SECRET}");
+    let args = [
+        "--ipv4=10.0.42.3/24",
+        key.as_str(),
+        "--primary=10.0.42.1:5300",
+    ];
+    let g = boot(&ns, "tap1", None, &args);
+    wait_answer(&ns, "@10.0.42.3", "www.mirage", "A", "1.1.1.1");
+    g.wait_for("AXFR to serial 10", T);
+
+    // A truncated stream: IXFR cut, AXFR cut, the copy at 10 stays.
+    fake.cut.store(true, SeqCst);
+    let from = g.output().len();
+    std::fs::write(
+        knot.dir.join("mirage.zone"),
+        quick(11, "new A 192.0.2.11\n"),
+    )
+    .unwrap();
+    let conf = knot.dir.join("knot.conf");
+    let out = run_in(
+        &ns,
+        "knotc",
+        &["-c", conf.to_str().unwrap(), "zone-reload", "mirage"],
+    );
+    assert!(out.contains("OK"), "{out}");
+    wait_after(
+        &g,
+        from,
+        "stream ended before the closing SOA; the last good copy stays",
+    );
+    assert!(short(&ns, "mirage", "SOA").contains(" 10 "));
+    assert_eq!(short(&ns, "new.mirage", "A"), "");
+    assert_eq!(short(&ns, "www.mirage", "A").trim(), "1.1.1.1");
+    // The primary sends whole answers again: served on the next retry.
+    fake.cut.store(false, SeqCst);
+    wait_answer(&ns, "@10.0.42.3", "new.mirage", "A", "192.0.2.11");
+
+    // The primary's key is not ours any more: NOTAUTH, the copy at 11 stays.
+    drop(knot);
+    let from = g.output().len();
+    let knot = knot_primary_keyed(&ns, &quick(12, "gone A 192.0.2.12\n"), PERSONAL);
+    wait_after(&g, from, "NOTAUTH (RCODE 9): it does not take our TSIG key");
+    assert!(g.output()[from..].contains("the last good copy stays"));
+    assert!(short(&ns, "mirage", "SOA").contains(" 11 "));
+    assert_eq!(short(&ns, "new.mirage", "A").trim(), "192.0.2.11");
+    assert_eq!(short(&ns, "gone.mirage", "A"), "");
+
+    // The primary's serial goes back (a zone restored from an old copy):
+    // ours is kept.
+    drop(knot);
+    let from = g.output().len();
+    let knot = knot_primary(&ns, &quick(7, "old A 192.0.2.7\n"));
+    wait_after(
+        &g,
+        from,
+        "the primary's serial 7 is older than ours 11; keeping ours",
+    );
+    assert!(short(&ns, "mirage", "SOA").contains(" 11 "));
+    assert_eq!(short(&ns, "old.mirage", "A"), "");
+    assert_eq!(short(&ns, "new.mirage", "A").trim(), "192.0.2.11");
+    drop(fake);
     drop(knot);
 }

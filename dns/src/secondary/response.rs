@@ -46,6 +46,11 @@ impl fmt::Display for XfrError {
         match self {
             XfrError::Malformed => f.write_str("malformed message"),
             XfrError::NotOurs => f.write_str("not an answer to our request"),
+            // RFC 8945 5.2: NOTAUTH is how a primary says our TSIG failed.
+            XfrError::Rcode(9) => f.write_str(
+                "primary answered NOTAUTH (RCODE 9): it does not take our TSIG key (name, algorithm or secret differ)",
+            ),
+            XfrError::Rcode(5) => f.write_str("primary answered REFUSED (RCODE 5): no transfer for us"),
             XfrError::Rcode(r) => write!(f, "primary answered RCODE {r}"),
             XfrError::Tsig(e) => write!(f, "TSIG: {e:?}"),
             XfrError::OutOfZone(n) => write!(f, "record {n} outside the zone"),
