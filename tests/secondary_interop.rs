@@ -1,7 +1,9 @@
 //! The gitns secondary (issue 23) with real peers on seed 001's network
 //! (a bridge, the host side at 10.0.42.1, the image at 10.0.42.3 given
 //! only `--keys` in the seed's form): NSD and BIND as its primary; Knot
-//! and NSD as secondaries of it; an IXFR chain Knot -> gitns -> Knot.
+//! and NSD as secondaries of it; an IXFR chain Knot -> gitns -> Knot;
+//! BIND (`catalog-zones`) and PowerDNS 4.7 (gsqlite3, kind consumer) as
+//! catalog consumers of a gitns primary's `--catalog`.
 //! Each step runs against a control built from peers only (a Knot
 //! secondary beside gitns, of the same primary), so a failure says whose
 //! fault it is; every copy is compared with the primary's own AXFR.
@@ -243,4 +245,103 @@ fn a_secondary_that_is_down_holds_back_no_notify() {
     wait_answer(&ns, END_KNOT, "www.mirage", "A", "1.1.1.1");
     chain_change(&ns, &primary, &g, 2);
     wait_answer(&ns, END_KNOT, "new.mirage", "A", "192.0.2.2");
+}
+
+/// A small zone `origin` with `www` at `ip`.
+fn small(origin: &str, ip: &str) -> String {
+    format!("$ORIGIN {origin}.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 300\n@ NS ns\nns A 10.0.42.2\nwww A {ip}\n")
+}
+
+const PERSONAL: &str = "kJJqipaQHQWqZL31Raar6uPnepGFIdtpjkXot9rv2xg=";
+/// The catalog consumer under test and the control (Knot, catalog-role
+/// interpret), both with root transfer keys of the gitns primary.
+const CONSUMER: &str = "10.0.42.1";
+
+/// The gitns primary's keys: a root transfer key per consumer (gitns
+/// NOTIFYs every zone to them) and a root update key for the operator.
+fn catalog_keys() -> String {
+    let mut k = format!("personal._update. DNSKEY 0 3 163 {PERSONAL}\n");
+    for ip in [CONSUMER, CONTROL] {
+        k.push_str(&format!(
+            "10.0.42.2.{ip}._transfer. DNSKEY 0 3 163 {SECRET}\n"
+        ));
+    }
+    k
+}
+
+/// Knot at CONTROL following only the catalog of 10.0.42.2.
+fn knot_catalog_control(ns: &Netns) -> Daemon {
+    let dir = dir_of(ns, "knotcat");
+    let k = format!("10.0.42.2.{CONTROL}._transfer");
+    let conf = format!(
+        "server:\n  listen: {CONTROL}@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {k}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: 10.0.42.2@53\n    key: {k}\nacl:\n  - id: notify\n    address: 10.0.42.2\n    key: {k}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n  - id: member\n    storage: {d}\n    master: primary\n    acl: notify\nzone:\n  - domain: catalog.invalid\n    master: primary\n    acl: notify\n    catalog-role: interpret\n    catalog-template: member\n",
+        d = dir.display()
+    );
+    spawn_knot(ns, dir, &conf)
+}
+
+/// The gitns primary at 10.0.42.2 with `--catalog=catalog.invalid` (and
+/// `more`), a.test on its storage cache; `consumer` (at CONSUMER) and the
+/// Knot control serve a.test knowing only the catalog; b.test is added at
+/// the source (as a push does) with the operator's NOTIFY, and both serve
+/// it with no change to their configuration.
+fn catalog_consumers(ns: &Netns, more: &[&str], consumer: &dyn Fn(&Netns) -> Daemon) {
+    let keys = catalog_keys();
+    let a = small("a.test", "192.0.2.1");
+    let dev = zone_device(ns, &[("a.test", &a), ("_keys", &keys)]);
+    let mut args = vec!["--ipv4=10.0.42.2/24", "--catalog=catalog.invalid"];
+    args.extend_from_slice(more);
+    let g = boot_on(ns, "tap0", Some(&dev), &args);
+    g.wait_for(" ready", T);
+    let c = consumer(ns);
+    let _control = knot_catalog_control(ns);
+    wait_answer(ns, CONTROL, "www.a.test", "A", "192.0.2.1");
+    wait_answer(ns, CONSUMER, "www.a.test", "A", "192.0.2.1");
+    let b = small("b.test", "192.0.2.2");
+    zone_device(ns, &[("a.test", &a), ("b.test", &b), ("_keys", &keys)]);
+    let y = format!("hmac-sha256:personal._update:{PERSONAL}");
+    let out = dig_at(
+        ns,
+        "10.0.42.2",
+        &["a.test", "SOA", "+opcode=notify", "+norec", "-y", &y],
+    );
+    assert!(out.contains("status: NOERROR"), "{out}");
+    wait_answer(ns, "10.0.42.2", "www.b.test", "A", "192.0.2.2");
+    wait_answer(ns, CONTROL, "www.b.test", "A", "192.0.2.2");
+    wait_answer(ns, CONSUMER, "www.b.test", "A", "192.0.2.2");
+    drop(c);
+}
+
+#[test]
+fn bind_follows_the_catalog_of_a_gitns_primary() {
+    let test = "bind_follows_the_catalog_of_a_gitns_primary";
+    if !vm(test, &["named", "knotd", "dig"]) {
+        return;
+    }
+    let ns = netns("catbind");
+    bridge(&ns, &[CONTROL]);
+    let key = format!("10.0.42.2.{CONSUMER}._transfer");
+    catalog_consumers(&ns, &[], &|ns| {
+        bind_catalog_consumer(ns, CONSUMER, "10.0.42.2", "catalog.invalid", (&key, SECRET))
+    });
+}
+
+#[test]
+fn powerdns_follows_the_catalog_of_a_gitns_primary() {
+    let test = "powerdns_follows_the_catalog_of_a_gitns_primary";
+    if !vm(
+        test,
+        &["pdns_server", "pdnsutil", "sqlite3", "knotd", "dig"],
+    ) {
+        return;
+    }
+    let ns = netns("catpdns");
+    bridge(&ns, &[CONTROL]);
+    let key = format!("10.0.42.2.{CONSUMER}._transfer");
+    // PowerDNS 4.7 transfers the members unsigned (its members adopt the
+    // consumer zone's primaries, not its TSIG key; without --axfr it never
+    // serves a.test): --axfr lets it. The catalog itself is signed.
+    catalog_consumers(&ns, &["--axfr"], &|ns| {
+        pdns_catalog_consumer(ns, CONSUMER, "10.0.42.2", "catalog.invalid", (&key, SECRET))
+    });
 }

@@ -277,3 +277,90 @@ pub fn bind_reload(named: &Daemon, file: &Path) {
     f.set_modified(later).unwrap();
     signal(named, "-HUP");
 }
+
+/// named at `ip` as a catalog consumer (`catalog-zones`) of `catalog`
+/// from `primary` with `key`: member zones are added from the catalog
+/// with `primary` as their primary and the same key. Its log in
+/// `named.log`.
+pub fn bind_catalog_consumer(
+    ns: &Netns,
+    ip: &str,
+    primary: &str,
+    catalog: &str,
+    key: (&str, &str),
+) -> Daemon {
+    let dir = dir_of(ns, &format!("bindcat-{ip}"));
+    let d = dir.display();
+    let (k, secret) = key;
+    let from = format!("{{ {primary} key \"{k}\"; }}");
+    let conf = format!(
+        "options {{\n  directory \"{d}\";\n  listen-on port 53 {{ {ip}; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  recursion no;\n  dnssec-validation no;\n  notify no;\n  allow-new-zones yes;\n  catalog-zones {{ zone \"{catalog}\" default-primaries {from} min-update-interval 1; }};\n}};\nlogging {{ channel f {{ file \"{d}/named.log\"; severity info; print-time yes; }}; category default {{ f; }}; category xfer-in {{ f; }}; category notify {{ f; }}; }};\nkey \"{k}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\nzone \"{catalog}\" {{ type secondary; file \"{d}/catalog.db\"; primaries {from}; }};\n"
+    );
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+    let child = ns
+        .command("/usr/sbin/named")
+        .args(["-f", "-c"])
+        .arg(dir.join("named.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("named");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
+}
+
+/// pdnsutil on the database of the PowerDNS in `dir`; panics on failure.
+fn pdnsutil(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("pdnsutil")
+        .arg(format!("--config-dir={}", dir.display()))
+        .args(args)
+        .output()
+        .expect("pdnsutil");
+    assert!(out.status.success(), "pdnsutil {args:?}: {out:?}");
+}
+
+/// PowerDNS (gsqlite3 backend) at `ip` as a catalog consumer of `catalog`
+/// from `primary`, the catalog's transfers signed with `key` (PowerDNS
+/// 4.7's members adopt the consumer zone's primaries but not its TSIG
+/// key). Its log on stderr goes to `pdns.log`.
+pub fn pdns_catalog_consumer(
+    ns: &Netns,
+    ip: &str,
+    primary: &str,
+    catalog: &str,
+    key: (&str, &str),
+) -> Daemon {
+    let dir = dir_of(ns, &format!("pdnscat-{ip}"));
+    let d = dir.display();
+    let conf = format!(
+        "launch=gsqlite3\ngsqlite3-database={d}/pdns.sqlite3\nlocal-address={ip}\nlocal-port=53\nsecondary=yes\nsocket-dir={d}\ndaemon=no\nguardian=no\nwebserver=no\napi=no\nxfr-cycle-interval=1\nloglevel=6\n"
+    );
+    std::fs::write(dir.join("pdns.conf"), conf).unwrap();
+    let schema = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
+    let st = std::process::Command::new("sqlite3")
+        .arg(dir.join("pdns.sqlite3"))
+        .arg(format!(".read {schema}"))
+        .status()
+        .expect("sqlite3");
+    assert!(st.success(), "sqlite3 schema");
+    pdnsutil(&dir, &["create-secondary-zone", catalog, primary]);
+    pdnsutil(&dir, &["set-kind", catalog, "consumer"]);
+    pdnsutil(&dir, &["import-tsig-key", key.0, "hmac-sha256", key.1]);
+    pdnsutil(&dir, &["set-meta", catalog, "AXFR-MASTER-TSIG", key.0]);
+    let log = std::fs::File::create(dir.join("pdns.log")).unwrap();
+    let child = ns
+        .command("pdns_server")
+        .arg(format!("--config-dir={d}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("pdns_server");
+    Daemon {
+        child,
+        dir,
+        port: 53,
+    }
+}

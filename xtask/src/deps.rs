@@ -14,6 +14,12 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("knotd", "knot"),
     ("nsd", "nsd"),
     ("named", "bind9"),
+    ("pdns_server", "pdns-server"),
+    (
+        "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
+        "pdns-backend-sqlite3",
+    ),
+    ("sqlite3", "sqlite3"),
     ("kzonecheck", "knot-dnssecutils"),
     ("ldns-signzone", "ldnsutils"),
     ("delv", "bind9-dnsutils"),
