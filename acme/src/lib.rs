@@ -27,6 +27,7 @@ pub mod client;
 pub mod csr;
 mod der;
 pub mod dns01;
+pub mod driver;
 pub mod error;
 pub mod http;
 mod httpdate;

@@ -3,7 +3,8 @@
 //! to a [`Handler`] (the appliance's DNS service) and sending back what it
 //! produces, with the TCP connection pool and its admission rules. The
 //! client side: one UDP socket loop ([`peers::UdpPeers`]) for the queries
-//! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes). And
+//! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes), one
+//! HTTPS request per TCP connection ([`https_conn::HttpsConn`], ACME). And
 //! the UDP echo of the bring-up check. Knows no platform and no zone: the
 //! appliance (src/app.rs) binds them and calls them each turn.
 #![no_std]
@@ -11,6 +12,7 @@
 extern crate alloc;
 
 pub mod echo;
+pub mod https_conn;
 pub mod notify;
 pub mod peers;
 pub mod tcp;

@@ -1,7 +1,7 @@
 //! One HTTPS request over one smoltcp TCP connection: connect, move bytes
 //! between the socket and the sans-I/O [`HttpsExchange`], hand back the
-//! response. A fresh connection per request keeps it simple; ACME makes a
-//! handful of requests per certificate.
+//! response. A fresh connection per request keeps it simple; the ACME
+//! client makes a handful of requests per certificate.
 
 use alloc::format;
 use alloc::string::String;
@@ -13,7 +13,7 @@ use gitns_net::Net;
 
 const RX_BYTES: usize = 64 * 1024;
 const TX_BYTES: usize = 16 * 1024;
-/// A request taking longer than this fails (the ACME core retries).
+/// A request taking longer than this fails (the caller's core retries).
 const DEADLINE_NS: u64 = 30_000_000_000;
 
 /// A request in flight.
