@@ -106,6 +106,24 @@ impl HttpsConn {
         (busy, None)
     }
 
+    /// Pump the request in `slot`, if any; once it is done its connection
+    /// is closed and the slot emptied. Returns (moved anything, result).
+    pub fn pump_slot(
+        slot: &mut Option<HttpsConn>,
+        net: &mut Net,
+        now_unix: u64,
+        now_ns: u64,
+    ) -> (bool, Option<Result<HttpResponse, String>>) {
+        let Some(c) = slot.as_mut() else {
+            return (false, None);
+        };
+        let (moved, done) = c.pump(net, now_unix, now_ns);
+        if let Some(c) = slot.take_if(|_| done.is_some()) {
+            c.close(net);
+        }
+        (moved, done)
+    }
+
     pub fn next_deadline(&self) -> u64 {
         self.deadline
     }

@@ -1,8 +1,6 @@
-//! ACME in the appliance: the byte pump around the sans-I/O
-//! [`gitns_acme::driver::Driver`] (which CSR gets a certificate, the
-//! order, the challenge TXT records, the write-back). This file moves its
-//! requests over [`HttpsConn`], its TXT probes over a [`UdpPeers`] socket,
-//! its zone changes and UPDATE into [`Dns`], its log lines out.
+//! ACME in the appliance: the pump of the sans-I/O [`Driver`]. Its requests
+//! go over [`HttpsConn`], its TXT probes over a [`UdpPeers`] socket, its zone
+//! changes and UPDATE into [`Dns`], its log lines to the log.
 
 use crate::config::AcmeConfig;
 use crate::dns::Dns;
@@ -114,15 +112,12 @@ impl Acme {
 
     /// The earliest time `run` must be called again (monotonic ns).
     pub fn next_deadline(&self, now: u64, unix: u64) -> u64 {
-        let conn = self
-            .conn
-            .as_ref()
-            .map_or(u64::MAX, HttpsConn::next_deadline);
-        let d = self.driver.next_deadline(now, unix).min(conn);
-        match self.conn.is_some() || self.unresolved.is_some() {
-            true => d.min(now + PUMP_NS),
-            false => d,
-        }
+        let conn = self.conn.as_ref().map(HttpsConn::next_deadline);
+        let pending = conn.is_some() || self.unresolved.is_some();
+        let pump = pending.then_some(now + PUMP_NS);
+        let d = self.driver.next_deadline(now, unix);
+        d.min(conn.unwrap_or(u64::MAX))
+            .min(pump.unwrap_or(u64::MAX))
     }
 
     /// Certificates (ACME) in the metrics text: expiry per name, orders
@@ -148,18 +143,11 @@ impl Acme {
 
     /// Move the request in flight; its response (or failure) goes out.
     fn pump<P: Platform>(&mut self, io: &mut Io<P>) -> bool {
-        let Some(c) = self.conn.as_mut() else {
-            return false;
-        };
-        let (moved, done) = c.pump(io.net, io.unix, io.now);
-        let Some(result) = done else {
-            return moved;
-        };
-        if let Some(c) = self.conn.take() {
-            c.close(io.net);
+        let (moved, done) = HttpsConn::pump_slot(&mut self.conn, io.net, io.unix, io.now);
+        if let Some(result) = done {
+            self.answer(io, result);
         }
-        self.answer(io, result);
-        true
+        moved
     }
 
     fn answer<P: Platform>(&mut self, io: &mut Io<P>, result: Result<HttpResponse, String>) {
