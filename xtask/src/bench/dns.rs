@@ -248,7 +248,7 @@ fn tcp_with_idle(server: &Server, queries: &Path, secs: u32) -> Result<(f64, usi
     Ok((qps, idle.close()?))
 }
 
-fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
+pub(super) fn wait_answer(ns: &str, addr: &str) -> Result<(), String> {
     for _ in 0..200 {
         let out = Command::new("ip")
             .args([
@@ -429,7 +429,7 @@ pub(super) struct GitnsRow {
 
 impl GitnsRow {
     /// The rows of `bench dns`, by their key.
-    fn of(which: &str) -> GitnsRow {
+    pub(super) fn of(which: &str) -> GitnsRow {
         let (vm, metrics, tag, name, args) = match which {
             "vm-rrl" => (
                 true,
@@ -533,7 +533,7 @@ pub(super) fn start_nsd(dir: &Path, pair: &VethPair, rrl: Option<u32>) -> Result
 
 /// Knot with one worker of each kind pinned to core 0, or (`defaults`)
 /// with its default worker counts (one per CPU) and not pinned.
-fn start_knot(dir: &Path, pair: &VethPair, defaults: bool) -> Result<Server, String> {
+pub(super) fn start_knot(dir: &Path, pair: &VethPair, defaults: bool) -> Result<Server, String> {
     let d = dir.join("knot");
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let workers = if defaults {

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [boot|size|dns|flood|query|zone|appliance|git|ops|acme|secondary] [--quick]`: measured figures, written to
+//! `cargo xtask bench [boot|size|dns|flood|query|zone|appliance|git|ops|acme|secondary|dnssec] [--quick]`: measured figures, written to
 //! docs/bench.md (a section per benchmark) and docs/bench.json.
 //! `cargo xtask bench soak [--minutes N] [--qps Q]` (not part of the
 //! default set: it runs for N minutes).
@@ -8,6 +8,8 @@ pub mod allocs;
 mod appliance;
 mod boot;
 mod dns;
+mod dnssec;
+mod dnssec_qps;
 mod flood;
 mod git;
 mod git_https;
@@ -100,6 +102,9 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if all || which.contains(&"secondary") {
         secondary::run(quick)?;
     }
+    if all || which.contains(&"dnssec") {
+        dnssec::run(quick)?;
+    }
     for w in &which {
         if !matches!(
             *w,
@@ -114,9 +119,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 | "ops"
                 | "acme"
                 | "secondary"
+                | "dnssec"
         ) {
             return Err(format!(
-                "bench: unknown benchmark `{w}` (known: boot, size, dns, flood, query, zone, appliance, git, ops, acme, secondary, soak)"
+                "bench: unknown benchmark `{w}` (known: boot, size, dns, flood, query, zone, appliance, git, ops, acme, secondary, dnssec, soak)"
             ));
         }
     }

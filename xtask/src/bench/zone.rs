@@ -50,7 +50,7 @@ pub fn parse_main(args: &[String]) -> Result<(), String> {
 }
 
 /// Run a command; return (seconds, peak RSS in MiB) from wait4(2).
-fn measure(cmd: &mut Command) -> Result<(f64, f64), String> {
+pub(super) fn measure(cmd: &mut Command) -> Result<(f64, f64), String> {
     let t0 = Instant::now();
     let child = cmd
         .stdout(Stdio::null())
