@@ -41,6 +41,26 @@ fn vm(test: &str, programs: &[&str]) -> bool {
     kvm_or_skip(test) && netns_or_skip(test) && needs(test, have, &programs.join(", "))
 }
 
+/// mirage at 10.0.42.1 from `text`, NOTIFYing `notify`, the seed-form key.
+fn served<'a>(text: &'a str, notify: &'a [&'a str]) -> Served<'a> {
+    Served {
+        zone: "mirage",
+        text,
+        notify,
+        key: (KEY, SECRET),
+    }
+}
+
+/// A secondary of mirage at `ip` from `primary` with `key`.
+fn follows<'a>(ip: &'a str, primary: &'a str, key: Tsig<'a>) -> Follows<'a> {
+    Follows {
+        ip,
+        primary,
+        zone: "mirage",
+        key,
+    }
+}
+
 /// The gitns secondary of 10.0.42.1 with the seed-form `--keys` (and `more`).
 fn gitns_secondary(ns: &Netns, more: &str) -> Guest {
     let keys = format!("--keys={KEY}:SHA256:{SECRET}{more}");
@@ -82,9 +102,8 @@ fn gitns_secondary_of_nsd() {
     }
     let ns = netns("secnsd");
     bridge(&ns, &[CONTROL]);
-    let key = (KEY, SECRET);
-    let nsd = nsd_primary_of(&ns, "mirage", &mirage(1), &[GITNS, CONTROL], key);
-    let _control = knot_secondary_of(&ns, CONTROL, "10.0.42.1", "mirage", key);
+    let nsd = nsd_primary_of(&ns, &served(&mirage(1), &[GITNS, CONTROL]));
+    let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
     let g = gitns_secondary(&ns, "");
     follow(&ns, &g, &|| {
         std::fs::write(nsd.dir.join("mirage.zone"), mirage(2)).unwrap();
@@ -104,9 +123,8 @@ fn gitns_secondary_of_bind() {
     }
     let ns = netns("secbind");
     bridge(&ns, &[CONTROL]);
-    let key = (KEY, SECRET);
-    let named = bind_primary_of(&ns, "mirage", &mirage(1), &[GITNS, CONTROL], key);
-    let _control = knot_secondary_of(&ns, CONTROL, "10.0.42.1", "mirage", key);
+    let named = bind_primary_of(&ns, &served(&mirage(1), &[GITNS, CONTROL]));
+    let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
     let g = gitns_secondary(&ns, "");
     follow(&ns, &g, &|| {
         let file = named.dir.join("mirage.zone");
@@ -138,9 +156,8 @@ fn down_keys(ends: &[&str]) -> String {
 /// secondary of it at 10.0.42.4) and the gitns secondary with the keys
 /// of its own secondaries `ends`, which has taken serial 1.
 fn chain_head(ns: &Netns, ends: &[&str]) -> (Daemon, Daemon, Guest) {
-    let key = (KEY, SECRET);
-    let primary = knot_primary_of(ns, "mirage", &mirage(1), &[GITNS, CONTROL], key);
-    let control = knot_secondary_of(ns, CONTROL, "10.0.42.1", "mirage", key);
+    let primary = knot_primary_of(ns, &served(&mirage(1), &[GITNS, CONTROL]));
+    let control = knot_secondary_of(ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
     // The first key names the primary gitns follows; the others name
     // gitns's own secondaries.
     let g = gitns_secondary(ns, &down_keys(ends));
@@ -181,8 +198,8 @@ fn knot_and_nsd_secondaries_of_a_gitns_secondary() {
     let ns = netns("secchain");
     bridge(&ns, &[CONTROL, END_KNOT, END_NSD]);
     let (primary, _control, g) = chain_head(&ns, &[DOWN_KNOT, DOWN_NSD]);
-    let _knot = knot_secondary_of(&ns, END_KNOT, GITNS, "mirage", (DOWN_KNOT, DOWN_SECRET));
-    let _nsd = nsd_secondary_of(&ns, END_NSD, GITNS, "mirage", (DOWN_NSD, DOWN_SECRET));
+    let _knot = knot_secondary_of(&ns, &follows(END_KNOT, GITNS, (DOWN_KNOT, DOWN_SECRET)));
+    let _nsd = nsd_secondary_of(&ns, &follows(END_NSD, GITNS, (DOWN_NSD, DOWN_SECRET)));
     wait_answer(&ns, END_KNOT, "www.mirage", "A", "1.1.1.1");
     wait_answer(&ns, END_NSD, "www.mirage", "A", "1.1.1.1");
     chain_same(&ns, &[(END_KNOT, DOWN_KNOT), (END_NSD, DOWN_NSD)]);
@@ -201,7 +218,7 @@ fn ixfr_chain_knot_gitns_knot() {
     let ns = netns("secixfr");
     bridge(&ns, &[CONTROL, END_KNOT]);
     let (primary, control, g) = chain_head(&ns, &[DOWN_KNOT]);
-    let end = knot_secondary_of(&ns, END_KNOT, GITNS, "mirage", (DOWN_KNOT, DOWN_SECRET));
+    let end = knot_secondary_of(&ns, &follows(END_KNOT, GITNS, (DOWN_KNOT, DOWN_SECRET)));
     wait_answer(&ns, END_KNOT, "www.mirage", "A", "1.1.1.1");
     for serial in [2, 3] {
         chain_change(&ns, &primary, &g, serial);
@@ -235,13 +252,12 @@ fn a_secondary_that_is_down_holds_back_no_notify() {
     let ns = netns("secdown");
     bridge(&ns, &[CONTROL, END_KNOT]);
     // The control: the Knot primary NOTIFYs the dead 10.0.42.6 too.
-    let key = (KEY, SECRET);
     let dead = END_NSD;
-    let primary = knot_primary_of(&ns, "mirage", &mirage(1), &[GITNS, dead, CONTROL], key);
-    let _control = knot_secondary_of(&ns, CONTROL, "10.0.42.1", "mirage", key);
+    let primary = knot_primary_of(&ns, &served(&mirage(1), &[GITNS, dead, CONTROL]));
+    let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
     let g = gitns_secondary(&ns, &down_keys(&[DOWN_NSD, DOWN_KNOT]));
     wait_answer(&ns, GITNS, "www.mirage", "A", "1.1.1.1");
-    let _end = knot_secondary_of(&ns, END_KNOT, GITNS, "mirage", (DOWN_KNOT, DOWN_SECRET));
+    let _end = knot_secondary_of(&ns, &follows(END_KNOT, GITNS, (DOWN_KNOT, DOWN_SECRET)));
     wait_answer(&ns, END_KNOT, "www.mirage", "A", "1.1.1.1");
     chain_change(&ns, &primary, &g, 2);
     wait_answer(&ns, END_KNOT, "new.mirage", "A", "192.0.2.2");
@@ -322,7 +338,15 @@ fn bind_follows_the_catalog_of_a_gitns_primary() {
     bridge(&ns, &[CONTROL]);
     let key = format!("10.0.42.2.{CONSUMER}._transfer");
     catalog_consumers(&ns, &[], &|ns| {
-        bind_catalog_consumer(ns, CONSUMER, "10.0.42.2", "catalog.invalid", (&key, SECRET))
+        bind_catalog_consumer(
+            ns,
+            &Follows {
+                ip: CONSUMER,
+                primary: "10.0.42.2",
+                zone: "catalog.invalid",
+                key: (&key, SECRET),
+            },
+        )
     });
 }
 
@@ -342,6 +366,14 @@ fn powerdns_follows_the_catalog_of_a_gitns_primary() {
     // consumer zone's primaries, not its TSIG key; without --axfr it never
     // serves a.test): --axfr lets it. The catalog itself is signed.
     catalog_consumers(&ns, &["--axfr"], &|ns| {
-        pdns_catalog_consumer(ns, CONSUMER, "10.0.42.2", "catalog.invalid", (&key, SECRET))
+        pdns_catalog_consumer(
+            ns,
+            &Follows {
+                ip: CONSUMER,
+                primary: "10.0.42.2",
+                zone: "catalog.invalid",
+                key: (&key, SECRET),
+            },
+        )
     });
 }

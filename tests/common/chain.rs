@@ -103,6 +103,36 @@ pub fn dir_of(ns: &Netns, tag: &str) -> std::path::PathBuf {
     peer_dir(&format!("{}-{tag}", ns.name))
 }
 
+/// A TSIG key (hmac-sha256): its name and base64 secret.
+pub type Tsig<'a> = (&'a str, &'a str);
+
+/// A primary at 10.0.42.1 serving `zone` from the master file `text`,
+/// NOTIFYing `notify` (addresses) and letting `key` transfer.
+pub struct Served<'a> {
+    pub zone: &'a str,
+    pub text: &'a str,
+    pub notify: &'a [&'a str],
+    pub key: Tsig<'a>,
+}
+
+impl Served<'_> {
+    /// A fresh directory `tag` for the primary, with the zone file.
+    fn dir(&self, ns: &Netns, tag: &str) -> std::path::PathBuf {
+        let dir = dir_of(ns, tag);
+        std::fs::write(dir.join(format!("{}.zone", self.zone)), self.text).unwrap();
+        dir
+    }
+}
+
+/// A secondary at `ip` of `zone` (for a catalog consumer: the catalog)
+/// from `primary`, taking its NOTIFY, transfers signed with `key`.
+pub struct Follows<'a> {
+    pub ip: &'a str,
+    pub primary: &'a str,
+    pub zone: &'a str,
+    pub key: Tsig<'a>,
+}
+
 /// The Knot sections every Knot here shares: listen on `ip`, files and
 /// log (info, `knot.log`) in `dir`.
 fn knot_head(ip: &str, dir: &Path) -> String {
@@ -115,13 +145,13 @@ fn knot_head(ip: &str, dir: &Path) -> String {
 /// Knot at `ip` as a secondary of `zone` from `primary` with `key`,
 /// taking its NOTIFY, keeping differences (it asks IXFR once it has the
 /// zone), letting anyone with the key transfer its copy.
-pub fn knot_secondary_of(
-    ns: &Netns,
-    ip: &str,
-    primary: &str,
-    zone: &str,
-    key: (&str, &str),
-) -> Daemon {
+pub fn knot_secondary_of(ns: &Netns, f: &Follows) -> Daemon {
+    let Follows {
+        ip,
+        primary,
+        zone,
+        key,
+    } = *f;
     let dir = dir_of(ns, &format!("knot-{ip}"));
     let (k, secret) = key;
     let conf = format!(
@@ -135,15 +165,11 @@ pub fn knot_secondary_of(
 /// Knot at 10.0.42.1 as the primary of `zone` (file `text`), keeping
 /// differences of its zone file edits, NOTIFYing `notify` (addresses)
 /// with `key` and letting the key transfer.
-pub fn knot_primary_of(
-    ns: &Netns,
-    zone: &str,
-    text: &str,
-    notify: &[&str],
-    key: (&str, &str),
-) -> Daemon {
-    let dir = dir_of(ns, "knotpri");
-    std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
+pub fn knot_primary_of(ns: &Netns, p: &Served) -> Daemon {
+    let Served {
+        zone, notify, key, ..
+    } = *p;
+    let dir = p.dir(ns, "knotpri");
     let (k, secret) = key;
     let mut remotes = String::new();
     for ip in notify {
@@ -185,15 +211,11 @@ fn nsd_head(ip: &str, dir: &Path, key: (&str, &str)) -> String {
 
 /// NSD at 10.0.42.1 as the primary of `zone` (file `text`), NOTIFYing
 /// `notify` and letting the bridge transfer, all with `key`.
-pub fn nsd_primary_of(
-    ns: &Netns,
-    zone: &str,
-    text: &str,
-    notify: &[&str],
-    key: (&str, &str),
-) -> Daemon {
-    let dir = dir_of(ns, "nsdpri");
-    std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
+pub fn nsd_primary_of(ns: &Netns, p: &Served) -> Daemon {
+    let Served {
+        zone, notify, key, ..
+    } = *p;
+    let dir = p.dir(ns, "nsdpri");
     let mut conf = nsd_head("10.0.42.1", &dir, key);
     conf.push_str(&format!(
         "zone:\n  name: {zone}\n  zonefile: {zone}.zone\n  provide-xfr: 10.0.42.0/24 {}\n",
@@ -206,13 +228,13 @@ pub fn nsd_primary_of(
 }
 
 /// NSD at `ip` as a secondary of `zone` from `primary` with `key`.
-pub fn nsd_secondary_of(
-    ns: &Netns,
-    ip: &str,
-    primary: &str,
-    zone: &str,
-    key: (&str, &str),
-) -> Daemon {
+pub fn nsd_secondary_of(ns: &Netns, f: &Follows) -> Daemon {
+    let Follows {
+        ip,
+        primary,
+        zone,
+        key,
+    } = *f;
     let dir = dir_of(ns, &format!("nsd-{ip}"));
     let mut conf = nsd_head(ip, &dir, key);
     conf.push_str(&format!(
@@ -234,16 +256,12 @@ pub fn signal(d: &Daemon, sig: &str) {
 /// named (BIND) at 10.0.42.1 as the primary of `zone` (file `text`),
 /// keeping differences (real IXFR), NOTIFYing `notify` and letting the
 /// key transfer.
-pub fn bind_primary_of(
-    ns: &Netns,
-    zone: &str,
-    text: &str,
-    notify: &[&str],
-    key: (&str, &str),
-) -> Daemon {
-    let dir = dir_of(ns, "bindpri");
+pub fn bind_primary_of(ns: &Netns, p: &Served) -> Daemon {
+    let Served {
+        zone, notify, key, ..
+    } = *p;
+    let dir = p.dir(ns, "bindpri");
     let d = dir.display();
-    std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
     let (k, secret) = key;
     let also: String = notify
         .iter()
@@ -252,6 +270,11 @@ pub fn bind_primary_of(
     let conf = format!(
         "options {{\n  directory \"{d}\";\n  listen-on port 53 {{ 10.0.42.1; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  recursion no;\n  dnssec-validation no;\n  notify explicit;\n  ixfr-from-differences yes;\n  also-notify {{ {also}}};\n}};\nkey \"{k}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\nzone \"{zone}\" {{ type primary; file \"{d}/{zone}.zone\"; allow-transfer {{ key \"{k}\"; }}; }};\n"
     );
+    spawn_named(ns, dir, &conf)
+}
+
+/// named in `ns` with `conf` written to `dir`, in the foreground.
+fn spawn_named(ns: &Netns, dir: std::path::PathBuf, conf: &str) -> Daemon {
     std::fs::write(dir.join("named.conf"), conf).unwrap();
     let child = ns
         .command("/usr/sbin/named")
@@ -282,13 +305,13 @@ pub fn bind_reload(named: &Daemon, file: &Path) {
 /// from `primary` with `key`: member zones are added from the catalog
 /// with `primary` as their primary and the same key. Its log in
 /// `named.log`.
-pub fn bind_catalog_consumer(
-    ns: &Netns,
-    ip: &str,
-    primary: &str,
-    catalog: &str,
-    key: (&str, &str),
-) -> Daemon {
+pub fn bind_catalog_consumer(ns: &Netns, f: &Follows) -> Daemon {
+    let Follows {
+        ip,
+        primary,
+        zone: catalog,
+        key,
+    } = *f;
     let dir = dir_of(ns, &format!("bindcat-{ip}"));
     let d = dir.display();
     let (k, secret) = key;
@@ -296,20 +319,7 @@ pub fn bind_catalog_consumer(
     let conf = format!(
         "options {{\n  directory \"{d}\";\n  listen-on port 53 {{ {ip}; }};\n  listen-on-v6 {{ none; }};\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  recursion no;\n  dnssec-validation no;\n  notify no;\n  allow-new-zones yes;\n  catalog-zones {{ zone \"{catalog}\" default-primaries {from} min-update-interval 1; }};\n}};\nlogging {{ channel f {{ file \"{d}/named.log\"; severity info; print-time yes; }}; category default {{ f; }}; category xfer-in {{ f; }}; category notify {{ f; }}; }};\nkey \"{k}\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\nzone \"{catalog}\" {{ type secondary; file \"{d}/catalog.db\"; primaries {from}; }};\n"
     );
-    std::fs::write(dir.join("named.conf"), conf).unwrap();
-    let child = ns
-        .command("/usr/sbin/named")
-        .args(["-f", "-c"])
-        .arg(dir.join("named.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("named");
-    Daemon {
-        child,
-        dir,
-        port: 53,
-    }
+    spawn_named(ns, dir, &conf)
 }
 
 /// pdnsutil on the database of the PowerDNS in `dir`; panics on failure.
@@ -326,13 +336,13 @@ fn pdnsutil(dir: &Path, args: &[&str]) {
 /// from `primary`, the catalog's transfers signed with `key` (PowerDNS
 /// 4.7's members adopt the consumer zone's primaries but not its TSIG
 /// key). Its log on stderr goes to `pdns.log`.
-pub fn pdns_catalog_consumer(
-    ns: &Netns,
-    ip: &str,
-    primary: &str,
-    catalog: &str,
-    key: (&str, &str),
-) -> Daemon {
+pub fn pdns_catalog_consumer(ns: &Netns, f: &Follows) -> Daemon {
+    let Follows {
+        ip,
+        primary,
+        zone: catalog,
+        key,
+    } = *f;
     let dir = dir_of(ns, &format!("pdnscat-{ip}"));
     let d = dir.display();
     let conf = format!(
