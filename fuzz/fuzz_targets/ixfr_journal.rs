@@ -76,15 +76,9 @@ fn apply(m: &mut Model, d: &Diff) {
 }
 
 /// Bytes drawn from the front of the input.
-struct Source<'a>(&'a [u8]);
-
-impl Source<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-}
+#[path = "common/source.rs"]
+mod source;
+use source::Source;
 
 fn name(i: u8) -> Name {
     let origin = Name::parse(ORIGIN, &Name::root()).unwrap();

@@ -16,23 +16,9 @@ use gitns_guest::virtio::queue::{Queue, QueueError, Used, SLOT};
 use libfuzzer_sys::fuzz_target;
 
 /// Bytes drawn from the front of the input.
-struct Source<'a>(&'a [u8]);
-
-impl Source<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes([self.byte()?, self.byte()?]))
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from(self.u16()?) | u32::from(self.u16()?) << 16)
-    }
-}
+#[path = "common/source.rs"]
+mod source;
+use source::Source;
 
 /// Who holds each descriptor, as the driver should see it.
 #[derive(Clone, Debug, PartialEq)]
