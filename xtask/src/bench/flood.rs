@@ -112,6 +112,7 @@ fn measure(server: &Server, ns: &str, dev: &str, qfile: &Path, secs: u32) -> Res
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let target: Ipv4Addr = server.addr.parse().map_err(|_| "server address")?;
+    let flood_start = Instant::now();
     let flood = {
         let (stop, sent, ns) = (stop.clone(), sent.clone(), ns.to_string());
         std::thread::spawn(move || {
@@ -125,6 +126,9 @@ fn measure(server: &Server, ns: &str, dev: &str, qfile: &Path, secs: u32) -> Res
     let (elapsed, sent1) = (t0.elapsed().as_secs_f64(), sent.load(Ordering::Relaxed));
     stop.store(true, Ordering::Relaxed);
     flood.join().map_err(|_| "flood thread panicked")??;
+    // The victims' answers are counted over the whole flood: its lead before
+    // the client starts, the client's run, and until the thread stopped.
+    let flood_secs = flood_start.elapsed().as_secs_f64();
     let flooded = flooded?;
     std::thread::sleep(Duration::from_millis(200));
     let rx = rx_packets(ns, dev)?.saturating_sub(rx0);
@@ -134,7 +138,7 @@ fn measure(server: &Server, ns: &str, dev: &str, qfile: &Path, secs: u32) -> Res
         quiet,
         flooded,
         flood_pps: (sent1 - sent0) as f64 / elapsed,
-        to_victims: rx.saturating_sub(answered) as f64 / (elapsed + 0.7),
+        to_victims: rx.saturating_sub(answered) as f64 / flood_secs,
     };
     eprintln!(
         "bench flood: {}: answered {:.2}% alone, {:.2}% under {:.0} pps; {:.0} answers/s to the victims",
