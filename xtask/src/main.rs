@@ -26,6 +26,9 @@ commands:
                         both VMs under every load at once for N minutes (3): memory per minute, UPDATEs lost
   test [ARGS]           install test needs, build, run every test (ARGS go to cargo test),
                         then every fuzz target for 20 s (GITNS_FUZZ_SECONDS: other time, 0 skips)
+  audit DB              the dependencies' RustSec advisories, offline, against DB (a git clone
+                        of rustsec/advisory-db: CI cannot reach its host, so the test command
+                        checks licences, bans and sources only)
   fuzz [TARGET...] [--seconds N|--minutes N] [--jobs N] [--list]
                         build the fuzz targets instrumented (stable) and run them
 ";
@@ -52,6 +55,7 @@ fn main() {
         "zone-parse" => xtask::bench::zone::parse_main(rest),
         "bench" => xtask::bench::main(rest),
         "fuzz" => xtask::fuzz::main(rest),
+        "audit" => xtask::deny::audit(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
