@@ -3,6 +3,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(not(fuzzing))]
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 
@@ -107,8 +108,14 @@ fn check_signature(
     let sig_der = sig.strip_prefix(&[0]).ok_or(X509Error::BadSignature)?;
     let key = VerifyingKey::from_sec1_bytes(point).map_err(|_| X509Error::BadSignature)?;
     let sig = Signature::from_der(sig_der).map_err(|_| X509Error::BadSignature)?;
+    // Fuzz builds (`--cfg fuzzing`, `cargo xtask fuzz`) take a well-formed
+    // signature as good: the curve arithmetic held the acme_response target
+    // to a few inputs a second, and the fuzzer reaches what follows.
+    #[cfg(not(fuzzing))]
     key.verify(signed, &sig)
         .map_err(|_| X509Error::BadSignature)?;
+    #[cfg(fuzzing)]
+    let _ = (key, signed, sig);
     Ok(SignatureCheck::Verified)
 }
 

@@ -4,8 +4,7 @@
 use alloc::format;
 use alloc::string::String;
 use core::fmt;
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::b64;
@@ -100,17 +99,39 @@ impl AccountKey {
     }
 
     /// ES256 signature (RFC 7518 3.4): SHA-256, then r || s, 32 bytes each.
+    #[cfg(not(fuzzing))]
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use p256::ecdsa::{signature::Signer, Signature};
         let sig: Signature = self.signing.sign(message);
         let mut out = [0u8; 64];
         out.copy_from_slice(&sig.to_bytes());
         out
     }
 
+    /// Fuzz builds only (`--cfg fuzzing`, set by `cargo xtask fuzz`): a
+    /// stand-in for the signature, [`fuzz_signature`], so an order costs no
+    /// curve arithmetic (an ECDSA sign and the fake CA's verify per request
+    /// held the acme_response target to a few inputs a second).
+    #[cfg(fuzzing)]
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        fuzz_signature(message)
+    }
+
     /// The public key, for verifying in tests.
     pub fn verifying_key(&self) -> &VerifyingKey {
         self.signing.verifying_key()
     }
+}
+
+/// The stand-in signature of fuzz builds: SHA-256 of the message, twice.
+/// The fake CA checks it instead of ECDSA there.
+#[cfg(fuzzing)]
+pub fn fuzz_signature(message: &[u8]) -> [u8; 64] {
+    let d = Sha256::digest(message);
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&d);
+    out[32..].copy_from_slice(&d);
+    out
 }
 
 /// RFC 7518 6.2.1: x and y are the full 32-byte coordinates, base64url.
@@ -129,6 +150,7 @@ fn jwk_json(key: &VerifyingKey) -> String {
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::Signature;
 
     const SEED: &[u8] = b"0123456789abcdef0123456789abcdef";
 

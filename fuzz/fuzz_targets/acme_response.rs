@@ -2,6 +2,15 @@
 //! (the fake CA answers the rest): never panics, and every order ends with
 //! Certificate or Failed within a bounded number of inputs. The DER, PEM
 //! and HTTP-date readers get the raw input too.
+//!
+//! Input: per request one selector byte (0-191 the fake CA's answer,
+//! 192-223 its body replaced by a chunk, 224-247 a whole answer: status as
+//! two bytes big-endian mod 1000, a header count, (header index, chunk)
+//! each, a body chunk; above a transport error); a chunk is a two-byte
+//! little-endian length and the bytes. The seeds in fuzz/corpus/acme_response
+//! put answers captured from Pebble there (directory, newNonce, problem
+//! documents). Built with `--cfg fuzzing`, signatures are stand-ins (see
+//! gitns_acme::key and csr): an input costs no curve arithmetic.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -62,7 +71,8 @@ impl<'a> Source<'a> {
                 ..resp
             }),
             224..=247 => {
-                let status = u16::from(self.byte().unwrap_or(0)) * 3;
+                let high = self.byte().unwrap_or(0);
+                let status = u16::from_be_bytes([high, self.byte().unwrap_or(0)]) % 1000;
                 let count = usize::from(self.byte().unwrap_or(0) % 6);
                 let headers = (0..count)
                     .map(|_| {
