@@ -1,7 +1,7 @@
 //! The gitns secondary (issue 23) with real peers on seed 001's network
 //! (a bridge, the host side at 10.0.42.1, the image at 10.0.42.3 given
-//! only `--keys` in the seed's form): NSD and BIND as its primary; Knot
-//! and NSD as secondaries of it; an IXFR chain Knot -> gitns -> Knot;
+//! only `--keys` in the seed's form, or `--primary` and a key naming only
+//! the zone): NSD and BIND as its primary; Knot and NSD as secondaries of it; an IXFR chain Knot -> gitns -> Knot;
 //! BIND (`catalog-zones`) and PowerDNS 4.7 (gsqlite3, kind consumer) as
 //! catalog consumers of a gitns primary's `--catalog`.
 //! Each step runs against a control built from peers only (a Knot
@@ -19,6 +19,8 @@ use common::*;
 const SECRET: &str = "cDK6sKyvlt8UBerZlmxuD84ih2KookJGDagJlLVNo20=";
 /// The seed-form key: primary 10.0.42.1, secondary (gitns) 10.0.42.3.
 const KEY: &str = "10.0.42.1.10.0.42.3._transfer.mirage";
+/// A key naming only the zone, for `--primary`.
+const PLAIN: &str = "bind._transfer.mirage";
 /// The gitns guest.
 const GITNS: &str = "10.0.42.3";
 /// The control secondary (Knot, a host address).
@@ -67,12 +69,18 @@ fn gitns_secondary(ns: &Netns, more: &str) -> Guest {
     boot_on(ns, "tap1", None, &["--ipv4=10.0.42.3/24", &keys])
 }
 
-/// Every copy (`ips`) equals the primary's AXFR at 10.0.42.1.
+/// Every copy (`ips`) equals the primary's AXFR (the seed-form key).
 fn same_as_primary(ns: &Netns, ips: &[&str]) {
-    let reference = axfr(ns, "10.0.42.1", "mirage", KEY, SECRET);
+    same_as(ns, KEY, ips)
+}
+
+/// Every copy (`ips`) equals the primary's AXFR at 10.0.42.1 (all
+/// transferred with `key`).
+fn same_as(ns: &Netns, key: &str, ips: &[&str]) {
+    let reference = axfr(ns, "10.0.42.1", "mirage", key, SECRET);
     for ip in ips {
         assert_eq!(
-            axfr(ns, ip, "mirage", KEY, SECRET),
+            axfr(ns, ip, "mirage", key, SECRET),
             reference,
             "copy at {ip}"
         );
@@ -82,15 +90,16 @@ fn same_as_primary(ns: &Netns, ips: &[&str]) {
 /// The common steps with a primary at 10.0.42.1 serving serial 1: gitns and
 /// the control take it; `change` writes serial 2 and makes the primary
 /// load it and NOTIFY; both take it. Unsigned transfers get nothing.
-fn follow(ns: &Netns, g: &Guest, change: &dyn Fn()) {
+/// Transfers are signed with `key`.
+fn follow(ns: &Netns, g: &Guest, key: &str, change: &dyn Fn()) {
     wait_answer(ns, GITNS, "www.mirage", "A", "1.1.1.1");
     g.wait_for("AXFR to serial 1", T);
     wait_answer(ns, CONTROL, "www.mirage", "A", "1.1.1.1");
-    same_as_primary(ns, &[GITNS, CONTROL]);
+    same_as(ns, key, &[GITNS, CONTROL]);
     change();
     wait_answer(ns, CONTROL, "new.mirage", "A", "192.0.2.2");
     wait_answer(ns, GITNS, "new.mirage", "A", "192.0.2.2");
-    same_as_primary(ns, &[GITNS, CONTROL]);
+    same_as(ns, key, &[GITNS, CONTROL]);
     let unsigned = dig_at(ns, GITNS, &["mirage", "AXFR", "+tcp"]);
     assert!(!unsigned.contains("192.0.2.2"), "{unsigned}");
 }
@@ -105,7 +114,7 @@ fn gitns_secondary_of_nsd() {
     let nsd = nsd_primary_of(&ns, &served(&mirage(1), &[GITNS, CONTROL]));
     let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
     let g = gitns_secondary(&ns, "");
-    follow(&ns, &g, &|| {
+    follow(&ns, &g, KEY, &|| {
         std::fs::write(nsd.dir.join("mirage.zone"), mirage(2)).unwrap();
         // SIGHUP: NSD rereads changed zone files and NOTIFYs.
         signal(&nsd, "-HUP");
@@ -123,10 +132,21 @@ fn gitns_secondary_of_bind() {
     }
     let ns = netns("secbind");
     bridge(&ns, &[CONTROL]);
-    let named = bind_primary_of(&ns, &served(&mirage(1), &[GITNS, CONTROL]));
-    let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", (KEY, SECRET)));
-    let g = gitns_secondary(&ns, "");
-    follow(&ns, &g, &|| {
+    // The other form: --primary, and a key that names only the zone.
+    let key = (PLAIN, SECRET);
+    let text = mirage(1);
+    let p = Served {
+        zone: "mirage",
+        text: &text,
+        notify: &[GITNS, CONTROL],
+        key,
+    };
+    let named = bind_primary_of(&ns, &p);
+    let _control = knot_secondary_of(&ns, &follows(CONTROL, "10.0.42.1", key));
+    let keys = format!("--keys={PLAIN}:SHA256:{SECRET}");
+    let args = ["--ipv4=10.0.42.3/24", "--primary=10.0.42.1", &keys];
+    let g = boot_on(&ns, "tap1", None, &args);
+    follow(&ns, &g, PLAIN, &|| {
         let file = named.dir.join("mirage.zone");
         std::fs::write(&file, mirage(2)).unwrap();
         bind_reload(&named, &file);
