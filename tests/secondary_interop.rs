@@ -228,6 +228,13 @@ fn knot_and_nsd_secondaries_of_a_gitns_secondary() {
     wait_answer(&ns, END_KNOT, "new.mirage", "A", "192.0.2.2");
     wait_answer(&ns, END_NSD, "new.mirage", "A", "192.0.2.2");
     chain_same(&ns, &[(END_KNOT, DOWN_KNOT), (END_NSD, DOWN_NSD)]);
+    // Both answered gitns's NOTIFY of serial 2.
+    let out = g.output();
+    let after = &out[out.find("IXFR to serial 2").unwrap()..];
+    for ip in [END_KNOT, END_NSD] {
+        let answered = format!("NOTIFY answered by {ip}:53");
+        assert!(after.contains(&answered), "{answered}:\n{out}");
+    }
 }
 
 #[test]
