@@ -32,6 +32,7 @@ use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
+use gitns_store::local::Local;
 pub use stats::GitStats;
 
 /// Largest pack a fetch takes.
@@ -259,19 +260,21 @@ impl GitRemote {
     /// Install what a fetch brought: load the zones (a zone that fails
     /// keeps its last good version), persist them, NOTIFY secondaries.
     fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
-        install_fetched(cx, f, &mut self.checkout, &self.remote.branch)
+        install_fetched(cx, f, &mut self.checkout, &self.remote.branch, None)
     }
 }
 
 /// Install what a fetch of `branch` brought on top of `checkout`: load the
 /// zones (a zone that fails keeps its last good version), keep the files
 /// in the storage cache, serve them, NOTIFY secondaries. Shared by the SSH
-/// remote and the read-only one.
+/// remote and the read-only one, which passes the records it keeps over
+/// the remote's files (`local`: applied on the new files, kept with them).
 fn install_fetched<P: Platform>(
     cx: &mut Cx<P>,
     f: Fetched,
     checkout: &mut Option<Checkout>,
     branch: &str,
+    local: Option<Local>,
 ) -> Result<(), String> {
     let next = match f {
         Fetched::UpToDate(head) => {
@@ -287,10 +290,15 @@ fn install_fetched<P: Platform>(
     log::info!("git: {branch} is at {}", next.head);
     let files = next.files();
     let platform = &mut *cx.platform;
-    let sign = |zs: &mut ZoneSet, _: &mut _| crate::signing::sign_loaded(platform, zs, &files);
+    let mut local = local.unwrap_or_default();
+    let sign = |zs: &mut ZoneSet, rep: &mut _| {
+        local.apply(zs, rep).iter().for_each(|n| log::warn!("{n}"));
+        crate::signing::sign_loaded(platform, zs, &files)
+    };
     let (zones, report) = ZoneSet::load_then(&files, Some(&cx.dns.zones), sign);
     *checkout = Some(next);
-    cx.storage.keep(cx.platform, Some(files));
+    local.note_serials(&zones);
+    cx.storage.keep(cx.platform, Some(local.into_files(files)));
     install_set(cx, zones, &report);
     Ok(())
 }

@@ -21,7 +21,9 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use gitns_dns::authority::Event;
 use gitns_dns::name::Name;
+use gitns_dns::prepare::Prepared;
 use gitns_git::checkout::Checkout;
 use gitns_git::daemon::DaemonFetch;
 use gitns_git::http_fetch::HttpFetch;
@@ -31,9 +33,11 @@ use gitns_git::schedule::Schedule;
 use gitns_git::smart_http::Auth;
 use gitns_git::transfer::{FetchError, Now, Transfer};
 use gitns_https::Anchors;
+use gitns_net::metrics::Text;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Platform;
+use gitns_store::local::Local;
 
 /// The fetch in flight and the socket under its current connection.
 struct Running {
@@ -57,6 +61,8 @@ pub struct PublicRemote {
     fetch_seq: u64,
     stats: GitStats,
     refused: u64,
+    /// The appliance's UPDATEs kept in the storage cache.
+    kept: u64,
     /// The protocol the last fetch spoke, for the log when it changes.
     spoke_v2: Option<bool>,
 }
@@ -90,6 +96,7 @@ impl PublicRemote {
             fetch_seq: 0,
             stats: GitStats::default(),
             refused: 0,
+            kept: 0,
             spoke_v2: None,
         })
     }
@@ -212,8 +219,56 @@ impl PublicRemote {
         cx.replies.extend(cx.dns.release(held));
     }
 
+    /// Install a fetch's files with the records kept over them.
     fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
-        install_fetched(cx, f, &mut self.checkout, self.location.branch())
+        let local = kept_locally(cx.storage.files());
+        install_fetched(
+            cx,
+            f,
+            &mut self.checkout,
+            self.location.branch(),
+            Some(local),
+        )
+    }
+
+    /// The appliance's own UPDATE (a certificate written back by ACME),
+    /// applied to the zones served: kept in the storage cache over the
+    /// remote's files (gitns_store::local), written before it is
+    /// acknowledged; SERVFAIL, withdrawn, when it could not be written.
+    fn keep_local<P: Platform>(&mut self, cx: &mut Cx<P>, d: &Deferred, mut p: Box<Prepared>) {
+        let mut local = kept_locally(cx.storage.files());
+        let failed = cx.storage.failed_writes();
+        let kept = local.add(&d.msg).map(|()| {
+            local.note_serials(&cx.dns.zones);
+            let files = local.into_files(cx.storage.files().to_vec());
+            cx.storage.keep(cx.platform, Some(files));
+        });
+        let dns = &mut *cx.dns;
+        let answer = match kept {
+            Ok(()) if cx.storage.failed_writes() == failed => {
+                log::info!(
+                    "UPDATE of {} (the appliance's certificate) kept in the storage cache over the read-only remote ({} record(s) kept)",
+                    p.zone,
+                    local.len()
+                );
+                self.kept += 1;
+                let ok = core::mem::take(&mut p.ok);
+                dns.push_event(Event::Updated(p.keep()));
+                ok
+            }
+            r => {
+                let why = r
+                    .err()
+                    .map_or("the storage write failed".to_string(), |e| e.to_string());
+                log::error!(
+                    "UPDATE of {} (the appliance's certificate) not kept: {why}",
+                    p.zone
+                );
+                p.withdraw(&mut dns.zones);
+                core::mem::take(&mut p.fail)
+            }
+        };
+        cx.replies.push(dns.update_reply(d, answer));
     }
 }
 
@@ -266,17 +321,27 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
     /// REFUSED, signed like the request, with a log line: the remote is
     /// read-only.
     fn update(&mut self, cx: &mut Cx<P>, d: Deferred, _now: u64) -> Result<(), Deferred> {
+        let storage = cx.platform.block_capacity().is_some();
         let dns = &mut *cx.dns;
         let msg = match dns.prepare(&d) {
             Prepare::Answer(msg) => msg,
+            Prepare::Change(p) if d.internal && storage => {
+                self.keep_local(cx, &d, p);
+                return Ok(());
+            }
             Prepare::Change(mut p) => {
                 p.withdraw(&mut dns.zones);
                 self.refused += 1;
+                let (who, hint) = match d.internal {
+                    true => (
+                        "the appliance (a certificate)".to_string(),
+                        "; with --storage it would be kept in the storage cache",
+                    ),
+                    false => (format!("{} from {}", p.key, d.peer), ""),
+                };
                 log::warn!(
-                    "UPDATE of {} by {} from {} refused: the zones come from the read-only remote {}",
+                    "UPDATE of {} by {who} refused: the zones come from the read-only remote {}{hint}",
                     p.zone,
-                    p.key,
-                    d.peer,
                     describe(&self.location)
                 );
                 Some(p.refused)
@@ -286,20 +351,43 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
         Ok(())
     }
 
+    /// The git lines, and the UPDATEs refused (read-only) or kept in the
+    /// storage cache.
     fn metrics(&self, out: &mut String) {
         self.stats
             .metrics(out, self.checkout.as_ref().map(|c| c.head));
+        let mut t = Text::from(core::mem::take(out));
+        let v = [("refused", self.refused), ("kept_locally", self.kept)];
+        let help = "UPDATEs to the read-only remote's zones by what became of them.";
+        t.by(
+            "gitns_read_only_updates_total",
+            "counter",
+            help,
+            "result",
+            &v,
+        );
+        *out = t.into_string();
     }
 
     fn log_counters(&self) {
         let s = self.stats;
         log::debug!(
-            "counters: git fetches {} failed {}, UPDATEs refused (read-only) {}",
+            "counters: git fetches {} failed {}, UPDATEs refused (read-only) {} kept locally {}",
             s.fetches,
             s.fetch_failures,
-            self.refused
+            self.refused,
+            self.kept
         );
     }
+}
+
+/// The records kept over the remote's files in the storage cache (none,
+/// logged, when they do not read).
+fn kept_locally(files: &[gitns_store::archive::File]) -> Local {
+    Local::from_files(files).unwrap_or_else(|e| {
+        log::error!("storage: {e}: starting the locally kept records afresh");
+        Local::default()
+    })
 }
 
 /// The remote as the log names it.

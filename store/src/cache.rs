@@ -189,6 +189,18 @@ fn replay_loaded(zs: &mut ZoneSet, rep: &mut LoadReport, j: &mut Journal, record
     }
 }
 
+/// The records kept over a read-only remote's files (crate::local), applied
+/// on the zones loaded with them.
+fn apply_local(zs: &mut ZoneSet, rep: &mut LoadReport, files: &[File]) {
+    match crate::local::Local::from_files(files) {
+        Ok(l) => l
+            .apply(zs, rep)
+            .iter()
+            .for_each(|n| log::warn!("storage: {n}")),
+        Err(e) => log::error!("storage: {e}: the certificates kept locally are not served"),
+    }
+}
+
 /// Load the zones of `contents` (after `previous`, when reloading) and
 /// replay its journal on them, then run `after` on the zones and the files
 /// (DNSSEC signing, before the zones are compared with `previous`): the
@@ -204,6 +216,7 @@ pub fn load(
             replay_loaded(zs, rep, &mut j, &records);
             journal = Some(j);
         }
+        apply_local(zs, rep, &contents.files);
         after(zs, &contents.files);
     });
     let c = Cache {

@@ -13,7 +13,8 @@
 //! trait), `archive` (ustar), `naming` (zone file names), `format` (slot
 //! layout, headers, checksums), `journal` (records, and the archive
 //! written into a slot), `read` (the newest valid state on a device),
-//! `cache` (commit, rewrite, load and replay). The format and its
+//! `cache` (commit, rewrite, load and replay), `local` (records kept over
+//! a read-only remote's files). The format and its
 //! invariants are described in docs/design.md ("Crash-safe storage").
 #![no_std]
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ mod cache;
 mod device;
 mod format;
 mod journal;
+pub mod local;
 mod naming;
 mod read;
 

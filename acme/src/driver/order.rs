@@ -112,6 +112,14 @@ impl Driver {
             self.log(Level::Info, line);
             self.counts.issued += 1;
             self.schedule.written(&host, &o.site.csr, unix);
+        } else if rcode == 5 {
+            // REFUSED: nowhere to keep it (a read-only remote without a
+            // storage device); ordering again at once would loop on the CA.
+            let wait = self.schedule.failed(&o.site.csr, unix);
+            let line = format!(
+                "acme: the certificate for {host} was refused (RCODE 5); ordering again in {wait} s"
+            );
+            self.log(Level::Error, line);
         } else {
             let line = format!(
                 "acme: writing the certificate for {host} failed (RCODE {rcode}); trying again later"
