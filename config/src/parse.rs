@@ -157,6 +157,14 @@ fn apply_net(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), 
 fn apply_git(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), ConfigError> {
     let bad = |expected| ConfigError::bad(option, value, expected);
     match option {
+        // The git connections are IPv4 (src/remote/): an IPv6 literal
+        // parses (`git@[fd00::1]:z.git`) and is refused by name.
+        "--remote" if Location::parse(value).is_ok_and(|l| l.host().parse::<Ipv6Address>().is_ok()) => {
+            return Err(ConfigError::Unsupported {
+                option,
+                why: "an IPv6 address as the git host is not supported yet: use an IPv4 address or a host name with an A record",
+            })
+        }
         "--remote" => cfg.remote = Some(parse_remote(value).map_err(|_| bad(REMOTE_FORM))?),
         "--ssh-key" => cfg.ssh_key = Some(parse_ssh_key(option, value)?),
         "--ssh-password" => cfg.ssh_key = Some(SshKey::Password(value.to_string())),
@@ -429,6 +437,28 @@ mod tests {
         );
         let c = parse("--remote=git://10.0.0.1/zones.git").unwrap();
         assert!(matches!(c.remote, Some(Location::Daemon(_))));
+        // An IPv6 literal in git's scp form parses as the host fd00::1 and
+        // is refused by name (the git connections are IPv4), in every form.
+        let l = Location::parse("git@[fd00::1]:zones.git").unwrap();
+        assert_eq!((l.host(), l.writable()), ("fd00::1", true));
+        for r in [
+            "git@[fd00::1]:zones.git --ssh-password=pw",
+            "ssh://git@[fd00::1]:2222/zones.git --ssh-password=pw",
+            "https://[fd00::1]/zones.git",
+            "git://[fd00::1]/zones.git",
+        ] {
+            assert!(
+                matches!(
+                    parse(&format!("--remote={r}")),
+                    Err(ConfigError::Unsupported {
+                        option: "--remote",
+                        ..
+                    })
+                ),
+                "{r}: {:?}",
+                parse(&format!("--remote={r}"))
+            );
+        }
         assert_eq!(
             parse("--remote=git://10.0.0.1/z --remote-token=x"),
             Err(ConfigError::Needs(

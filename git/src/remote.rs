@@ -75,15 +75,22 @@ impl Remote {
             None => (rest, ""),
         };
         let (user, hostport) = split_user(authority);
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|&p| p != 0)
-                    .ok_or_else(|| RemoteError::BadPort(p.to_string()))?,
-            ),
-            None => (hostport, 22),
+        // An IPv6 literal is bracketed (RFC 3986 3.2.2): `[fd00::1]:2222`.
+        let (host, port) = match bracketed(hostport) {
+            Some((h, "")) => (h, None),
+            Some((h, rest)) => (h, Some(rest.strip_prefix(':').unwrap_or(rest))),
+            None => match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            },
+        };
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| RemoteError::BadPort(p.to_string()))?,
+            None => 22,
         };
         // git strips the leading slash of `ssh://host/~user/repo`.
         let path = path.strip_prefix("/~").map_or(path.to_string(), |p| {
@@ -100,12 +107,27 @@ impl Remote {
         })
     }
 
-    /// scp-like `[user@]host:path`.
+    /// scp-like `[user@]host:path`, the host an IPv6 literal in brackets
+    /// as git writes it (`git@[fd00::1]:zones.git`).
     fn scp(addr: &str) -> Result<Remote, RemoteError> {
-        let Some((authority, path)) = addr.split_once(':') else {
-            return Err(RemoteError::Scheme(addr.to_string()));
+        let at = addr
+            .find('[')
+            .filter(|&i| i == 0 || addr[..i].ends_with('@'));
+        let (user, host, path) = match at {
+            Some(i) => {
+                let (host, rest) = bracketed(&addr[i..]).ok_or(RemoteError::BadChar('['))?;
+                let path = rest.strip_prefix(':').ok_or(RemoteError::BadChar('['))?;
+                let user = addr[..i].strip_suffix('@').unwrap_or("git");
+                (user, host, path)
+            }
+            None => {
+                let Some((authority, path)) = addr.split_once(':') else {
+                    return Err(RemoteError::Scheme(addr.to_string()));
+                };
+                let (user, host) = split_user(authority);
+                (user, host, path)
+            }
         };
-        let (user, host) = split_user(authority);
         Ok(Remote {
             user: user.to_string(),
             host: host.to_string(),
@@ -153,6 +175,13 @@ impl Remote {
 }
 
 /// `user@host` -> (user, host); no user means `git`, as in git@host:path.
+/// `[host]rest` -> (host, rest); None when `s` does not start with `[`
+/// or has no `]`.
+fn bracketed(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_prefix('[')?;
+    inner.split_once(']')
+}
+
 fn split_user(s: &str) -> (&str, &str) {
     match s.rsplit_once('@') {
         Some((u, h)) => (u, h),
@@ -201,6 +230,23 @@ mod tests {
                 "10.0.0.1:/srv/z.git",
                 r("git", "10.0.0.1", 22, "/srv/z.git", "main"),
             ),
+            // IPv6 literals in brackets, as git takes them.
+            (
+                "git@[fd00::1]:zones.git",
+                r("git", "fd00::1", 22, "zones.git", "main"),
+            ),
+            (
+                "[fd00::1]:/srv/z.git#b",
+                r("git", "fd00::1", 22, "/srv/z.git", "b"),
+            ),
+            (
+                "ssh://root@[fd00::1]:2222/srv/zones.git",
+                r("root", "fd00::1", 2222, "/srv/zones.git", "main"),
+            ),
+            (
+                "ssh://[fd00::1]/zones.git",
+                r("git", "fd00::1", 22, "/zones.git", "main"),
+            ),
         ];
         for (s, want) in cases {
             assert_eq!(Remote::parse(s), Ok(want), "{s}");
@@ -234,6 +280,18 @@ mod tests {
         assert_eq!(Remote::parse("git@:x"), Err(RemoteError::Empty("host")));
         assert_eq!(Remote::parse("git@h:x#"), Err(RemoteError::Empty("branch")));
         assert_eq!(Remote::parse("git@h:it's"), Err(RemoteError::BadChar('\'')));
+        assert_eq!(
+            Remote::parse("git@[fd00::1:zones.git"),
+            Err(RemoteError::BadChar('['))
+        );
+        assert_eq!(
+            Remote::parse("git@[fd00::1]zones.git"),
+            Err(RemoteError::BadChar('['))
+        );
+        assert_eq!(
+            Remote::parse("ssh://[fd00::1]:x/z"),
+            Err(RemoteError::BadPort("x".into()))
+        );
         assert_eq!(
             Remote::parse("justaname"),
             Err(RemoteError::Scheme("justaname".into()))
