@@ -193,21 +193,66 @@ fn a_failed_validation_withdraws_the_txt_and_backs_off() {
 }
 
 #[test]
-fn a_refused_commit_orders_again() {
+fn a_failed_commit_orders_again() {
+    let mut w = World::new(zone(""));
+    w.commit_rcode = 2;
+    let mut d = driver();
+    for _ in 0..500 {
+        w.step(&mut d);
+        if w.logged("(RCODE 2); trying again later") {
+            break;
+        }
+    }
+    assert!(d.order.is_none() && w.logged("(RCODE 2)"), "{:?}", w.logs);
+    assert_eq!(d.counts().issued, 0);
+    assert!(records::scan(&w.zones)[0].certs.is_empty());
+    w.commit_rcode = 0;
+    w.run_until(&mut d, 500, |d| d.counts().issued == 1);
+}
+
+/// REFUSED (a read-only remote without a storage device: nowhere to keep
+/// it) is not ordered again at once, which would loop on the CA, but after
+/// the order backoff.
+#[test]
+fn a_refused_commit_backs_off() {
     let mut w = World::new(zone(""));
     w.commit_rcode = 5;
     let mut d = driver();
     for _ in 0..500 {
         w.step(&mut d);
-        if w.logged("(RCODE 5); trying again later") {
+        if refused(&w) {
             break;
         }
     }
-    assert!(d.order.is_none() && w.logged("(RCODE 5)"), "{:?}", w.logs);
-    assert_eq!(d.counts().issued, 0);
-    assert!(records::scan(&w.zones)[0].certs.is_empty());
+    assert!(refused(&w), "{:?}", w.logs);
+    let orders = new_orders(&w);
     w.commit_rcode = 0;
+    for _ in 0..200 {
+        w.step(&mut d);
+    }
+    assert_eq!(
+        new_orders(&w),
+        orders,
+        "no new order within the backoff: {:?}",
+        w.logs
+    );
+    // Past the backoff, at the next walk of the zones (hourly when no
+    // serial moved).
+    w.now += 3601 * 1_000_000_000;
     w.run_until(&mut d, 500, |d| d.counts().issued == 1);
+    assert!(new_orders(&w) > orders);
+}
+
+fn refused(w: &World) -> bool {
+    w.logged("was refused (RCODE 5); ordering again in ")
+}
+
+/// The orders the CA was asked for.
+fn new_orders(w: &World) -> usize {
+    w.ca.log
+        .iter()
+        .filter(|l| l.starts_with("POST") && l.ends_with("/order"))
+        .count()
 }
 
 fn probing(d: &Driver) -> bool {
