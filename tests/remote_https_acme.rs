@@ -195,10 +195,97 @@ fn skip_all(test: &str) -> bool {
         )
 }
 
-/// With `--storage`: the certificate is issued, kept in the storage cache
-/// (a /metrics line), served, served at once after a reboot and after the
-/// fetch that follows it, and after a new commit of the zone; the remote
-/// never sees it. Without a device: refused, with the log line.
+/// Issued and kept in the storage cache (a /metrics line), served: the
+/// certificate (hex) and the SOA served.
+fn issued_and_kept(lab: &Lab, dev: &Path) -> (String, String) {
+    let g = lab.boot(Some(dev));
+    g.wait_for("git: main is at", T);
+    let leaf = lab.wait_leaf(&g);
+    g.wait_for("kept in the storage cache over the read-only remote", T);
+    wait_metric(
+        &lab.ns,
+        "gitns_read_only_updates_total{result=\"kept_locally\"} 1",
+    );
+    // 5 from the remote, + 1 for each change served since (the challenge
+    // TXT published and removed, the certificate).
+    let served = serial(&lab.ns);
+    assert!(!served.contains(" 5 "), "{served}");
+    (leaf, served)
+}
+
+/// Rebooted with the web server up: the cache serves the certificate at
+/// the serial served before, the fetch (up to date) keeps it, and a new
+/// commit is served with the certificate over it; the remote never gets
+/// it and nothing is ordered again.
+fn after_a_reboot_and_a_commit(lab: &Lab, dev: &Path, csr: &[u8], leaf: &str, served: &str) {
+    let g = lab.boot(Some(dev));
+    g.wait_for(" ready", T);
+    assert_eq!(leaves(&lab.ns), vec![leaf.to_string()], "{}", g.output());
+    assert_eq!(
+        serial(&lab.ns),
+        served,
+        "the serial served before the reboot"
+    );
+    g.wait_for("git: main is at", T);
+    assert_eq!(leaves(&lab.ns), vec![leaf.to_string()], "{}", g.output());
+
+    lab.srv
+        .commit(&[("example.org", &zone(9, csr))], "serial 9");
+    let key = format!("hmac-sha256:personal._update:{SECRET}");
+    let out = dig(
+        &lab.ns,
+        &["example.org", "SOA", "+opcode=notify", "+norec", "-y", &key],
+    );
+    assert!(out.contains("status: NOERROR"), "{out}");
+    eventually("the commit served", T, || {
+        dig(&lab.ns, &["www.example.org", "A", "+short"]).trim() == "192.0.2.9"
+    });
+    assert_eq!(leaves(&lab.ns), vec![leaf.to_string()], "{}", g.output());
+    let now = serial(&lab.ns);
+    assert!(
+        !now.contains(" 9 ") && now != served,
+        "9 + the certificate: {now}"
+    );
+    let file = xtask::gitread::file_at(&lab.srv.repo, "main", "example.org")
+        .unwrap()
+        .unwrap_or_default();
+    let file = String::from_utf8_lossy(&file).to_ascii_lowercase();
+    assert!(
+        !file.contains(&leaf[..40]),
+        "the read-only remote got the certificate"
+    );
+    let issued = g.output().matches("acme: certificate for").count();
+    assert_eq!(issued, 0, "no second order: {}", g.output());
+}
+
+/// Without a device: the write-back is refused with a log line saying why
+/// (a /metrics line), and not ordered again at once (that would loop on
+/// the CA) but after the order backoff.
+fn refused_without_a_device(lab: &Lab) {
+    let g = lab.boot(None);
+    g.wait_for("git: main is at", T);
+    g.wait_for(
+        "with --storage it would be kept in the storage cache",
+        ISSUE,
+    );
+    wait_metric(
+        &lab.ns,
+        "gitns_read_only_updates_total{result=\"refused\"} 1",
+    );
+    assert!(leaves(&lab.ns).is_empty(), "{}", g.output());
+    g.wait_for("was refused (RCODE 5); ordering again in", T);
+    std::thread::sleep(Duration::from_secs(5));
+    let orders = g
+        .output()
+        .matches("acme: ordering a certificate for")
+        .count();
+    assert_eq!(orders, 1, "{}", g.output());
+}
+
+/// With `--storage`: the certificate is issued, kept in the storage cache,
+/// served, served at once after a reboot and after the fetch that follows
+/// it, and after a new commit of the zone; the remote never sees it.
+/// Without a device: refused, with the log line.
 #[test]
 fn https_remote_certificates_kept_in_the_storage_cache() {
     let test = "https_remote_certificates_kept_in_the_storage_cache";
@@ -215,82 +302,7 @@ fn https_remote_certificates_kept_in_the_storage_cache() {
             ("example.org._keys", &keys()),
         ],
     );
-    let g = lab.boot(Some(&dev));
-    g.wait_for("git: main is at", T);
-    let leaf = lab.wait_leaf(&g);
-    g.wait_for("kept in the storage cache over the read-only remote", T);
-    wait_metric(
-        &lab.ns,
-        "gitns_read_only_updates_total{result=\"kept_locally\"} 1",
-    );
-    // 5 from the remote, + 1 for each change served since (the challenge
-    // TXT published and removed, the certificate).
-    let served = serial(&lab.ns);
-    assert!(!served.contains(" 5 "), "{served}");
-    drop(g);
-
-    // Rebooted with the web server up: the cache serves the certificate
-    // before the fetch, and the fetch (up to date) keeps it.
-    let g = lab.boot(Some(&dev));
-    g.wait_for(" ready", T);
-    assert_eq!(leaves(&lab.ns), vec![leaf.clone()], "{}", g.output());
-    assert_eq!(
-        serial(&lab.ns),
-        served,
-        "the serial served before the reboot"
-    );
-    g.wait_for("git: main is at", T);
-    assert_eq!(leaves(&lab.ns), vec![leaf.clone()], "{}", g.output());
-
-    // A new commit: its zone, with the certificate applied over it.
-    lab.srv
-        .commit(&[("example.org", &zone(9, &csr))], "serial 9");
-    let key = format!("hmac-sha256:personal._update:{SECRET}");
-    let out = dig(
-        &lab.ns,
-        &["example.org", "SOA", "+opcode=notify", "+norec", "-y", &key],
-    );
-    assert!(out.contains("status: NOERROR"), "{out}");
-    eventually("the commit served", T, || {
-        dig(&lab.ns, &["www.example.org", "A", "+short"]).trim() == "192.0.2.9"
-    });
-    assert_eq!(leaves(&lab.ns), vec![leaf.clone()], "{}", g.output());
-    let now = serial(&lab.ns);
-    assert!(
-        !now.contains(" 9 ") && now != served,
-        "9 + the certificate: {now}"
-    );
-    let file = xtask::gitread::file_at(&lab.srv.repo, "main", "example.org")
-        .unwrap()
-        .unwrap_or_default();
-    assert!(
-        !String::from_utf8_lossy(&file).contains(&leaf[..40]),
-        "the read-only remote got the certificate"
-    );
-    // No second order: the certificate kept is the one served.
-    let issued = g.output().matches("acme: certificate for").count();
-    assert_eq!(issued, 0, "{}", g.output());
-    drop(g);
-
-    // Without a device: the write-back is refused and says why.
-    let g = lab.boot(None);
-    g.wait_for("git: main is at", T);
-    g.wait_for(
-        "with --storage it would be kept in the storage cache",
-        ISSUE,
-    );
-    wait_metric(
-        &lab.ns,
-        "gitns_read_only_updates_total{result=\"refused\"} 1",
-    );
-    assert!(leaves(&lab.ns).is_empty(), "{}", g.output());
-    // Not ordered again at once (that would loop on the CA): after the
-    // order backoff.
-    g.wait_for("was refused (RCODE 5); ordering again in", T);
-    std::thread::sleep(Duration::from_secs(5));
-    let orders = g
-        .output()
-        .matches("acme: ordering a certificate for")
-        .count();
-    assert_eq!(orders, 1, "{}", g.output());
+    let (leaf, served) = issued_and_kept(&lab, &dev);
+    after_a_reboot_and_a_commit(&lab, &dev, &csr, &leaf, &served);
+    refused_without_a_device(&lab);
 }
