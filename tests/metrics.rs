@@ -7,7 +7,6 @@
 mod common;
 use common::*;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);
@@ -18,16 +17,7 @@ fn zone(serial: u32) -> String {
 }
 
 fn get(ns: &Netns, path: &str) -> String {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n");
-    ns.run_in(move || {
-        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").expect("connect to --metrics");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    })
-    .unwrap()
+    metrics_get(ns, path)
 }
 
 /// Parse Prometheus text strictly: HELP and TYPE before a metric's samples,

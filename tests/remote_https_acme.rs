@@ -14,7 +14,6 @@
 mod common;
 use base64::Engine;
 use common::*;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use xtask::githttp::{Place, WebGit};
@@ -70,26 +69,12 @@ fn serial(ns: &Netns) -> String {
     dig(ns, &["example.org", "SOA", "+short"])
 }
 
-/// The tender's /metrics page (served in the namespace on 127.0.0.1:9100).
-fn metrics(ns: &Netns) -> String {
-    let req = "GET /metrics HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n";
-    ns.run_in(move || {
-        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").expect("connect to --metrics");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    })
-    .unwrap()
-}
-
 /// Wait until the metrics page has a line `line` (the guest reports about
 /// once a second).
 fn wait_metric(ns: &Netns, line: &str) {
     let end = Instant::now() + T;
     loop {
-        let m = metrics(ns);
+        let m = metrics_get(ns, "/metrics");
         if m.lines().any(|l| l == line) {
             return;
         }

@@ -363,6 +363,23 @@ pub fn run_in(ns: &Netns, program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// The tender's `--metrics=127.0.0.1:9100` page at `path`, asked from
+/// inside `ns` (the whole HTTP response).
+#[allow(dead_code)]
+pub fn metrics_get(ns: &Netns, path: &str) -> String {
+    use std::io::{Read, Write};
+    let req = format!("GET {path} HTTP/1.1\r\nHost: gitns\r\nConnection: close\r\n\r\n");
+    ns.run_in(move || {
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9100").expect("connect to --metrics");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .unwrap()
+}
+
 /// dig @10.0.0.2 ARGS from inside `ns`.
 pub fn dig(ns: &Netns, args: &[&str]) -> String {
     let mut a = vec!["@10.0.0.2", "+tries=2", "+time=2"];

@@ -129,6 +129,17 @@ impl World {
         panic!("not done after {max_steps} steps; log: {:?}", self.logs);
     }
 
+    /// Step until a log line holds `what` (500 steps at most).
+    fn step_until_logged(&mut self, d: &mut Driver, what: &str) {
+        for _ in 0..500 {
+            self.step(d);
+            if self.logged(what) {
+                return;
+            }
+        }
+        panic!("no log line with {what:?}: {:?}", self.logs);
+    }
+
     fn logged(&self, what: &str) -> bool {
         self.logs.iter().any(|(_, l)| l.contains(what))
     }
@@ -197,13 +208,8 @@ fn a_failed_commit_orders_again() {
     let mut w = World::new(zone(""));
     w.commit_rcode = 2;
     let mut d = driver();
-    for _ in 0..500 {
-        w.step(&mut d);
-        if w.logged("(RCODE 2); trying again later") {
-            break;
-        }
-    }
-    assert!(d.order.is_none() && w.logged("(RCODE 2)"), "{:?}", w.logs);
+    w.step_until_logged(&mut d, "(RCODE 2); trying again later");
+    assert!(d.order.is_none(), "{:?}", w.logs);
     assert_eq!(d.counts().issued, 0);
     assert!(records::scan(&w.zones)[0].certs.is_empty());
     w.commit_rcode = 0;
@@ -218,13 +224,7 @@ fn a_refused_commit_backs_off() {
     let mut w = World::new(zone(""));
     w.commit_rcode = 5;
     let mut d = driver();
-    for _ in 0..500 {
-        w.step(&mut d);
-        if refused(&w) {
-            break;
-        }
-    }
-    assert!(refused(&w), "{:?}", w.logs);
+    w.step_until_logged(&mut d, "was refused (RCODE 5); ordering again in ");
     let orders = new_orders(&w);
     w.commit_rcode = 0;
     for _ in 0..200 {
@@ -241,10 +241,6 @@ fn a_refused_commit_backs_off() {
     w.now += 3601 * 1_000_000_000;
     w.run_until(&mut d, 500, |d| d.counts().issued == 1);
     assert!(new_orders(&w) > orders);
-}
-
-fn refused(w: &World) -> bool {
-    w.logged("was refused (RCODE 5); ordering again in ")
 }
 
 /// The orders the CA was asked for.
