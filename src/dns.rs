@@ -552,7 +552,7 @@ pub fn handle_events<P: Platform>(
                 let now = platform.monotonic_ns();
                 let mut ids = || platform.random_u16();
                 if let Some(z) = service.zones.zone(&zone) {
-                    if gitns_dns::dnssec::signed_offline(z) {
+                    if gitns_dns::dnssec::signed_offline(z) && !service.zones.signers.signs(&zone) {
                         log::warn!("zone {zone} is signed offline: the names this UPDATE changed have no valid signatures until it is signed again and pushed");
                     }
                     service

@@ -115,8 +115,25 @@ impl Prepared {
     }
 
     /// It is durable and stays applied: the zone changed (its secondaries
-    /// are notified, RFC 1996).
-    pub fn keep(self) -> Name {
+    /// are notified, RFC 1996). A zone the appliance signs has the change
+    /// signed in at `now` (seconds since the epoch), in the same version,
+    /// before anything is served (issue 26; RFC 4035 2, RFC 3007).
+    pub fn keep(self, zs: &mut ZoneSet, now: u64) -> Name {
+        if let Some(saved) = &self.saved {
+            let mut names: Vec<Name> = Vec::with_capacity(self.update.updates.len() + 1);
+            for n in self
+                .update
+                .updates
+                .iter()
+                .map(|u| &u.name)
+                .chain([&self.zone])
+            {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+            crate::dnssec::keeper::sign_update(zs, &self.zone, &names, saved, now);
+        }
         self.zone
     }
 
@@ -132,11 +149,11 @@ impl Prepared {
     /// checked change, RFC 2136 3.7: UPDATEs of a zone are prepared one at
     /// a time, so the zone is the version it was prepared against). The
     /// zone changed, or None when it changes nothing any more.
-    pub fn install(mut self, zs: &mut ZoneSet) -> Option<Name> {
+    pub fn install(mut self, zs: &mut ZoneSet, now: u64) -> Option<Name> {
         if self.saved.is_none() {
             self.saved = Some(zs.update_in_place(&self.update)?);
         }
-        Some(self.keep())
+        Some(self.keep(zs, now))
     }
 }
 
@@ -200,7 +217,7 @@ mod tests {
         assert_eq!((p.ok[3] & 0xf, p.fail[3] & 0xf), (0, Rcode::ServFail as u8));
         assert_eq!(p.refused[3] & 0xf, Rcode::Refused as u8);
         assert_eq!(&p.ok[..2], &[0x12, 0x34], "the request's id");
-        assert_eq!(p.keep(), origin());
+        assert_eq!(p.keep(&mut zs, 0), origin());
         assert!(has_www(&zs));
     }
 
@@ -214,7 +231,7 @@ mod tests {
         p.withdraw(&mut zs);
         assert_eq!(serial(&zs), Some(1), "withdrawing twice changes nothing");
         let to = p.to;
-        assert_eq!(p.install(&mut zs), Some(origin()));
+        assert_eq!(p.install(&mut zs, 0), Some(origin()));
         assert!(has_www(&zs));
         assert_eq!(serial(&zs), Some(to));
     }
@@ -224,7 +241,7 @@ mod tests {
         let mut zs = zones();
         let mut p = prepared(&mut zs);
         p.withdraw(&mut zs);
-        let _ = p.install(&mut zs);
+        let _ = p.install(&mut zs, 0);
         // The same record again: nothing changes, NOERROR at once.
         let policy = Policy::default();
         let mut ctx = Ctx::new(Transport::Tcp, 0, &policy);

@@ -2,6 +2,7 @@
 //! root-level file is a zone named by its file name; `NAME._keys` and
 //! `_keys` hold TSIG keys and are never served (DESIGN.md).
 
+use crate::dnssec::keeper::Signers;
 use crate::dnssec::keyfile;
 use crate::dnssec::policy::is_dnssec_file;
 use crate::journal::Journal;
@@ -29,6 +30,9 @@ pub struct ZoneSet {
     /// Origins of zones a secondary followed until they expired (keys as
     /// `zones`): names in them get SERVFAIL, not REFUSED.
     expired: BTreeSet<Vec<u8>>,
+    /// The signers of the zones the appliance signs (issue 26): they keep
+    /// them signed through UPDATEs and refreshes.
+    pub signers: Signers,
 }
 
 /// What loading a file set found.
@@ -154,6 +158,10 @@ impl ZoneSet {
         }
         then(&mut zs, &mut rep);
         if let Some(prev) = previous {
+            zs.signers.carry(&prev.signers, |o| {
+                let k = o.key();
+                matches!((zs.zones.get(&k[..]), prev.zones.get(&k[..])), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+            });
             zs.raise_serials(prev, &mut rep);
             zs.carry_journals(prev);
         }
@@ -226,6 +234,32 @@ impl ZoneSet {
                 .or_default()
                 .record_saved(z, &saved)
         }))
+    }
+
+    /// As [`ZoneSet::edit_in_place`], continuing the change last recorded
+    /// (its nodes as they were before it: `earlier`): one version in the
+    /// IXFR history, not two at one serial. An UPDATE of a signed zone is
+    /// signed this way.
+    pub fn amend_in_place(
+        &mut self,
+        origin: &Name,
+        earlier: &[Saved],
+        f: impl FnOnce(&mut Zone) -> Vec<Saved>,
+    ) -> Option<Vec<Saved>> {
+        let key = origin.key().to_vec();
+        let z = Arc::make_mut(self.zones.get_mut(&key[..])?);
+        let later = f(z);
+        let mut all = earlier.to_vec();
+        all.extend(
+            later
+                .iter()
+                .filter(|s| !earlier.iter().any(|e| e.key() == s.key()))
+                .cloned(),
+        );
+        let j = self.journals.entry(key).or_default();
+        j.undo();
+        j.record_saved(z, &all);
+        Some(all)
     }
 
     /// Stop serving zone `origin`; its IXFR history goes with it.

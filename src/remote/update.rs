@@ -199,7 +199,8 @@ fn acknowledge<P: Platform>(
 ) -> Option<Reply> {
     let p = u.prepared?;
     let ok = p.ok.clone();
-    match p.install(&mut cx.dns.zones) {
+    let now = cx.platform.wall_clock_ns() / 1_000_000_000;
+    match p.install(&mut cx.dns.zones, now) {
         Some(zone) => cx.dns.push_event(Event::Updated(zone)),
         None => log::warn!("the UPDATE pushed changes nothing served any more"),
     }

@@ -100,6 +100,33 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Make a change the appliance made itself to `zone` (a DNSSEC refresh:
+    /// its serial `from` -> `to`, as the UPDATE `message`) part of the
+    /// journal, so the UPDATEs after it replay at boot.
+    pub fn journal_internal<P: Platform>(
+        &mut self,
+        platform: &mut P,
+        zs: &ZoneSet,
+        zone: &Name,
+        (from, to): (u32, u32),
+        message: Vec<u8>,
+    ) {
+        if platform.block_capacity().is_none() {
+            return;
+        }
+        let now = platform.wall_clock_ns();
+        let record = Record { from, to, message };
+        if self
+            .cache
+            .commit(&mut PlatformStore(platform), zs, zone, &record, now)
+            .is_err()
+        {
+            log::warn!("storage: the change of {zone} to serial {to} was not written");
+        }
+    }
+}
+
 /// The storage cache as the zone source (no git remote).
 pub struct StorageSource;
 
@@ -163,7 +190,8 @@ impl<P: Platform> ZoneSource<P> for StorageSource {
                     p.key
                 );
                 let ok = core::mem::take(&mut p.ok);
-                dns.push_event(Event::Updated(p.keep()));
+                let zone = p.keep(&mut dns.zones, wall_ns / 1_000_000_000);
+                dns.push_event(Event::Updated(zone));
                 ok
             }
             Err(DeviceError) => {

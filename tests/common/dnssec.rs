@@ -2,6 +2,7 @@
 //! tests/dnssec_sign.rs: zones signed by gitns): the zone, the questions
 //! delv must validate and those asked of gitns and of Knot.
 
+#![allow(dead_code)]
 use super::common::*;
 use std::path::Path;
 use std::process::Command;
@@ -80,6 +81,16 @@ pub fn verdicts(
     zone: &str,
     ksk: &str,
 ) -> Vec<(String, String, String)> {
+    verdicts_of(ns, server, (dir, zone, ksk), VALIDATE)
+}
+
+/// [`verdicts`] on the `questions` given, in the form of [`VALIDATE`].
+pub fn verdicts_of(
+    ns: &Netns,
+    server: &[&str],
+    (dir, zone, ksk): (&Path, &str, &str),
+    questions: &[(&str, &str, bool)],
+) -> Vec<(String, String, String)> {
     let f: Vec<&str> = ksk.split_whitespace().collect();
     let anchors = dir.join(format!("{zone}.{}.anchors", f[2]));
     let line = format!(
@@ -92,7 +103,7 @@ pub fn verdicts(
     std::fs::write(&anchors, line).unwrap();
     let a = anchors.to_str().unwrap();
     let root = format!("+root={zone}");
-    VALIDATE
+    questions
         .iter()
         .map(|(rel, t, _)| {
             let name = fqdn(rel, zone);
@@ -110,9 +121,19 @@ pub fn verdicts(
 /// [`verdicts`] that are not "fully validated" (positive or negative as
 /// [`VALIDATE`] says): the failures.
 pub fn validate(ns: &Netns, server: &[&str], dir: &Path, zone: &str, ksk: &str) -> Vec<String> {
-    let got = verdicts(ns, server, dir, zone, ksk);
+    validate_of(ns, server, (dir, zone, ksk), VALIDATE)
+}
+
+/// [`validate`] on the `questions` given.
+pub fn validate_of(
+    ns: &Netns,
+    server: &[&str],
+    signed: (&Path, &str, &str),
+    questions: &[(&str, &str, bool)],
+) -> Vec<String> {
+    let got = verdicts_of(ns, server, signed, questions);
     got.into_iter()
-        .zip(VALIDATE)
+        .zip(questions)
         .filter_map(|((q, verdict, out), (_, _, negative))| {
             let want = match negative {
                 true => "; negative response, fully validated",

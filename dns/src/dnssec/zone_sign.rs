@@ -163,10 +163,10 @@ fn sign_one(
     })?;
     let n = signed.record_count();
     zs.insert(signed);
-    // Nothing re-signs the zone but its next load yet: say by when.
     let due = signer.next_refresh(now).unwrap_or(now);
+    zs.signers.insert(&origin, signer, now);
     Ok(format!(
-        "{zone}: signed, {n} records; load it again (a commit, a NOTIFY) before {due} (UNIX time) to refresh its signatures"
+        "{zone}: signed, {n} records; signatures refreshed from {due} (UNIX time)"
     ))
 }
 

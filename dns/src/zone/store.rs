@@ -1020,6 +1020,18 @@ impl Zone {
         true
     }
 
+    /// Make the node at `name` hold exactly `rrs` (type, TTL, RDATA),
+    /// RRSIGs included; none: the node goes. A signer writes the names it
+    /// changed this way (issue 26).
+    pub fn replace_node(&mut self, name: &Name, rrs: &[(u16, u32, &[u8])]) {
+        self.edit(name, true, |p| {
+            p.clear();
+            for &(t, ttl, rd) in rrs {
+                p.push(t, ttl, Src::default(), rd);
+            }
+        });
+    }
+
     /// Delete every RRset at `name` except the types in `keep`.
     pub fn delete_name(&mut self, name: &Name, keep: &[u16]) {
         self.edit(name, false, |p| p.retain(|t, _| keep.contains(&t)));

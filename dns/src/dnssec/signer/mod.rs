@@ -36,10 +36,12 @@ impl core::fmt::Display for SignError {
 }
 
 /// A zone being kept signed.
+#[derive(Clone)]
 pub struct Signer {
     tree: Tree,
     policy: Policy,
-    keys: Vec<Key>,
+    /// Shared by copies (keys are not copied).
+    keys: alloc::sync::Arc<Vec<Key>>,
     seed: u64,
     /// NSEC3 only: the hashes of the chain's names in order, with the name.
     hashes: BTreeMap<[u8; 20], Name>,
@@ -79,12 +81,17 @@ impl Signer {
         Ok(Signer {
             tree: Tree::new(origin),
             policy,
-            keys,
+            keys: alloc::sync::Arc::new(keys),
             seed,
             hashes: BTreeMap::new(),
             dirty: BTreeSet::new(),
             changed: BTreeMap::new(),
         })
+    }
+
+    /// The zone's apex.
+    pub fn origin(&self) -> Name {
+        self.tree.origin.clone()
     }
 
     /// Sign the zone `records` from scratch at `now` (seconds since the
@@ -126,9 +133,12 @@ impl Signer {
     }
 
     /// Re-sign every RRset whose signatures expire within the policy's
-    /// refresh time of `now`. The owners whose records changed.
+    /// refresh time (and its jitter) of `now`: called when the first is
+    /// due ([`Signer::next_refresh`]), it takes the whole generation signed
+    /// with it, so refreshes come in rounds (RFC 6781 4.4.2), not one per
+    /// jittered expiration. The owners whose records changed.
     pub fn refresh(&mut self, now: u64) -> Vec<Name> {
-        let horizon = now + self.policy.refresh as u64;
+        let horizon = now + self.policy.refresh as u64 + self.policy.jitter as u64;
         for (k, n) in &self.tree.nodes {
             for s in &n.sets {
                 if s.sigs.iter().any(|g| canon::expiration(g, now) <= horizon) {

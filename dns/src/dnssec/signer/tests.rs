@@ -265,6 +265,8 @@ fn refresh_resigns_before_expiry_with_jitter() {
         next > first,
         "the earliest were made again: {next} > {first}"
     );
+    // A round takes the whole generation, not only the first expiration.
+    assert!(next >= first + span - p.jitter as u64, "{next}");
     // Two weeks on, every signature was made again.
     let late = NOW + 14 * 86_400;
     s.refresh(late);

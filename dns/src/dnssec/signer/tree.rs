@@ -99,6 +99,7 @@ pub enum Status {
 }
 
 /// The names of a zone at `origin`.
+#[derive(Clone)]
 pub struct Tree {
     pub origin: Name,
     pub nodes: BTreeMap<NameKey, Node>,
