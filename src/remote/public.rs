@@ -253,7 +253,9 @@ impl PublicRemote {
                 );
                 self.kept += 1;
                 let ok = core::mem::take(&mut p.ok);
-                dns.push_event(Event::Updated(p.keep()));
+                let now = cx.platform.wall_clock_ns() / 1_000_000_000;
+                let zone = p.keep(&mut dns.zones, now);
+                dns.push_event(Event::Updated(zone));
                 ok
             }
             r => {
