@@ -10,6 +10,7 @@ mod boot;
 mod dns;
 mod dnssec;
 mod dnssec_qps;
+mod dnssec_update;
 mod flood;
 mod git;
 mod git_https;

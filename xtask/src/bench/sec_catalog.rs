@@ -100,6 +100,7 @@ pub fn run(dir: &Path, zones: u32) -> Result<String, String> {
         mem: 256,
         dev: None,
         metrics: false,
+        log: None,
         args: &args,
     };
     let _g = boot(&ns, 0, &vm)?;

@@ -113,6 +113,8 @@ pub(super) struct Vm<'a> {
     pub dev: Option<&'a Path>,
     /// The tender's `--metrics` on 127.0.0.1:9100 in the namespace.
     pub metrics: bool,
+    /// The console at log level info into this file (else level warn, dropped).
+    pub log: Option<&'a Path>,
     pub args: &'a [String],
 }
 
@@ -130,7 +132,16 @@ pub(super) fn boot(ns: &Netns, core: u32, vm: &Vm) -> Result<Kill, String> {
             .arg(build::image_storage(true)?),
         None => c.arg(build::image(true)?),
     };
-    c.args([&format!("--ipv4={}/24", vm.ip), "-l", "warn"])
+    let level = match vm.log {
+        Some(l) => {
+            let f = std::fs::File::create(l).map_err(|e| format!("{}: {e}", l.display()))?;
+            c.stderr(f.try_clone().map_err(|e| e.to_string())?)
+                .stdout(f);
+            "info"
+        }
+        None => "warn",
+    };
+    c.args([&format!("--ipv4={}/24", vm.ip), "-l", level])
         .args(vm.args);
     Ok(Kill(c.spawn().map_err(|e| e.to_string())?))
 }
@@ -294,11 +305,23 @@ fn transfer(
         retrans,
     };
     eprintln!(
-        "bench secondary: {addr}: AXFR {} s, peak {:.0} MiB, {retrans} retransmissions",
+        "bench secondary: {addr}: AXFR time {}, peak {:.0} MiB, {retrans} retransmissions",
         t.secs(),
         t.peak
     );
     Ok((t, child))
+}
+
+/// The last line of the console in `log`; with `print`, its last 30
+/// lines to stderr too (a slow or failed transfer).
+fn console(log: &Path, print: bool) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if print {
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        eprintln!("bench secondary: the gitns secondary's console (last lines, newest first):");
+        eprintln!("{}", tail.join("\n"));
+    }
+    text.lines().last().unwrap_or("").trim().to_string()
 }
 
 /// Item 1: the big zone into a gitns and a Knot secondary.
@@ -322,15 +345,18 @@ fn axfr_in(dir: &Path, names: u32) -> Result<String, String> {
     let last = format!("host{}.{BIG}", names - 1);
     let key = xfr_key("10.0.0.1", "10.0.0.3", BIG);
     let args = [format!("--keys={key}:SHA256:{SECRET}")];
+    let log = dir.join("gitns-secondary.log");
     let vm = Vm {
         tap: "tap1",
         ip: "10.0.0.3",
         mem: 2048,
         dev: None,
         metrics: true,
+        log: Some(&log),
         args: &args,
     };
     let (g, child) = transfer(&ns, "10.0.0.3", &last, || boot(&ns, 1, &vm))?;
+    let last_line = console(&log, g.secs.is_none_or(|s| s > 30.0));
     // The guest hands the tender its counters about once a second.
     std::thread::sleep(Duration::from_millis(1500));
     let heap = heap_used(&ns).unwrap_or(0.0) / (1 << 20) as f64;
@@ -346,9 +372,17 @@ fn axfr_in(dir: &Path, names: u32) -> Result<String, String> {
         zone_opts: SECONDARY_OPTS,
     };
     let (kt, _child) = transfer(&ns, "10.0.0.4", &last, || knot_on(dir, &k, 1))?;
-    let time = match (g.secs, kt.secs) {
-        (Some(g), Some(k)) => format!("{:.3}", k / g),
-        _ => "-".into(),
+    let ratios = match (g.secs, kt.secs) {
+        (Some(gs), Some(ks)) => format!(
+            "Ratios Knot / gitns (> 1: gitns ahead): time {:.3}, memory {:.2}.",
+            ks / gs,
+            kt.peak / g.peak
+        ),
+        _ => format!(
+            "No ratios: a secondary did not serve the zone. The gitns secondary's last console line\n\
+(`-l info`): `{}`.",
+            last_line
+        ),
     };
     Ok(format!(
         "### AXFR into a secondary: {names} names ({:.1} MB of zone text) from a Knot primary\n\n\
@@ -359,7 +393,7 @@ namespace meanwhile (the primary's side: /proc/net/snmp RetransSegs).\n\n\
 | secondary | seconds to serve | peak RSS MiB | guest heap in use after, MiB | TCP retransmissions |\n|---|---|---|---|---|\n\
 | gitns (VM, `--keys={key}:...`) | {} | {:.0} | {heap:.0} | {} |\n\
 | Knot (journal off, no zone file written) | {} | {:.0} | | {} |\n\n\
-Ratios Knot / gitns (> 1: gitns ahead): time {time}, memory {:.2}.\n",
+{ratios}\n",
         size as f64 / 1e6,
         g.secs(),
         g.peak,
@@ -367,7 +401,6 @@ Ratios Knot / gitns (> 1: gitns ahead): time {time}, memory {:.2}.\n",
         kt.secs(),
         kt.peak,
         kt.retrans,
-        kt.peak / g.peak
     ))
 }
 
@@ -453,6 +486,7 @@ fn gitns_secondary(ns: &Netns, primary: &str) -> Result<Kill, String> {
         mem: 256,
         dev: None,
         metrics: false,
+        log: None,
         args: &args,
     };
     boot(ns, 1, &vm)
@@ -482,6 +516,7 @@ fn update_latency(dir: &Path, runs: u32) -> Result<String, String> {
         mem: 256,
         dev: Some(&dev),
         metrics: false,
+        log: None,
         args: &[],
     };
     let p = boot(&ns, 0, &vm)?;
