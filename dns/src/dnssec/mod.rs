@@ -6,6 +6,7 @@
 //! The records are the zone's own: nothing is signed here.
 
 pub mod canon;
+pub mod kasp;
 pub mod keeper;
 pub mod key;
 pub mod keyfile;
