@@ -218,13 +218,19 @@ pub struct Step {
 pub fn step(ring: &mut Ring, t: &Timing, now: u64, event: Event) -> Step {
     let mut cx = rules::Cx::new(t, now);
     rules::event(ring, &mut cx, event);
+    let mut settled = false;
     for _ in 0..32 {
         let before = cx.out.len();
         cx.next = None;
         rules::pass(ring, &mut cx);
         if cx.out.len() == before {
+            settled = true;
             break;
         }
+    }
+    if !settled {
+        // More steps due than one call takes: come back at once.
+        cx.next = Some(now);
     }
     rules::ask(ring, &mut cx);
     Step {

@@ -36,6 +36,9 @@ struct Sim {
     next_tag: u16,
     parent_at: Option<u64>,
     lag: u64,
+    /// Does the parent check report DS gone (an operator's NOTIFY that
+    /// a DS is in place does not)?
+    gone: bool,
     next: Option<u64>,
     log: Vec<String>,
 }
@@ -53,6 +56,7 @@ impl Sim {
             next_tag: 100,
             parent_at: None,
             lag: 7200,
+            gone: true,
             next: None,
             log: Vec::new(),
         }
@@ -120,6 +124,9 @@ impl Sim {
         let old = core::mem::replace(&mut self.world.ds, new.clone());
         for &t in new.difference(&old) {
             self.feed(Event::DsSeen(t));
+        }
+        if !self.gone {
+            return;
         }
         for &t in old.difference(&new) {
             self.feed(Event::DsGone(t));
@@ -431,4 +438,32 @@ fn kasp_invariant_catches_a_hasty_algorithm_change() {
     s.t.dnskey_ttl = 1;
     s.lag = 0;
     s.run(s.now + 10 * DAY);
+}
+
+/// Told only that the new DS is in place (an operator's NOTIFY): a KSK
+/// rollover completes (the old DS shares the algorithm), an algorithm
+/// rollover keeps the old keys until the old DS is reported gone.
+#[test]
+fn kasp_ds_seen_without_ds_gone() {
+    let mut t = timing(false);
+    t.ksk_lifetime = Some(20 * DAY as u32);
+    let mut s = Sim::new(t);
+    s.gone = false;
+    s.run(s.now + 25 * DAY);
+    assert_eq!(s.count(Role::Ksk, Phase::Removed), 1);
+    s.t.algorithm = Algorithm::Ed25519;
+    s.truth.algorithm = Algorithm::Ed25519;
+    s.run(s.now + 10 * DAY);
+    let old: Vec<u16> = s
+        .world
+        .dnskey
+        .iter()
+        .copied()
+        .filter(|t| s.keys[t].1 == Algorithm::EcdsaP256Sha256)
+        .collect();
+    assert_eq!(old.len(), 2, "{:?}", s.ring.keys);
+    let ksk = *old.iter().find(|t| s.keys[t].0 == Role::Ksk).unwrap();
+    s.feed(Event::DsGone(ksk));
+    s.run(s.now + 3 * DAY);
+    settled(&s);
 }

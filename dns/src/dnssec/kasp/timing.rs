@@ -4,8 +4,11 @@
 use super::super::key::{Algorithm, Role};
 use super::super::policy::Policy;
 
-/// Seconds. The defaults follow Knot's KASP: one hour of propagation
-/// delay (the zone on every secondary), a day of parent DS TTL.
+/// Seconds. As Knot's policy: one hour of propagation delay (the zone
+/// on every secondary), the DNSKEY TTL the SOA's, lifetimes counted from
+/// Active. The parent's DS TTL is not the child's to know: a day unless
+/// told (a common TLD value), with an hour for the parent's own
+/// propagation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timing {
     pub algorithm: Algorithm,
