@@ -3,8 +3,10 @@
 //! RRset a resolver may hold (each served within its TTL plus the
 //! propagation delay), every algorithm of the DS set has a chain DS ->
 //! KSK signing the DNSKEY RRset -> key in it whose signature the data
-//! carries. The parent takes the CDS set as its DS set `lag` seconds after
-//! it appears, and then the machine hears DsSeen and DsGone.
+//! carries; and (RFC 4035 2.2) that every algorithm of the DNSKEY RRset
+//! signs it and the data. The parent takes the CDS set as its DS set
+//! `lag` seconds after it appears, and then the machine hears DsSeen and
+//! DsGone.
 
 use super::text::{parse, print};
 use super::*;
@@ -207,6 +209,16 @@ impl Sim {
             }
             if !zsk {
                 return Err(format!("no {a:?} DNSKEY -> data signer"));
+            }
+        }
+        // RFC 4035 2.2, for strict validators: a signature of every
+        // algorithm of the DNSKEY RRset, on it and on the data.
+        for a in keys.dnskey.iter().map(alg).filter(|_| !ds.is_empty()) {
+            if !keys.sig_keys.iter().any(|k| alg(k) == a) {
+                return Err(format!("{a:?} DNSKEY RRset without its {a:?} signature"));
+            }
+            if !data.sig_data.iter().any(|k| alg(k) == a) {
+                return Err(format!("{a:?} DNSKEY, data without its {a:?} signature"));
             }
         }
         Ok(())
@@ -424,10 +436,10 @@ fn kasp_invariant_catches_a_hasty_ksk_removal() {
     s.run(s.now + 30 * DAY);
 }
 
-/// Nor for algorithms: a DS of the new algorithm before every cached
-/// DNSKEY RRset holds the new keys.
+/// Nor for algorithms: new keys published before every cached RRset
+/// carries their signatures (RFC 4035 2.2 for strict validators).
 #[test]
-#[should_panic(expected = "no Ed25519 DS -> DNSKEY signer")]
+#[should_panic(expected = "data without its Ed25519 signature")]
 fn kasp_invariant_catches_a_hasty_algorithm_change() {
     let mut s = Sim::new(timing(true));
     s.run(s.now + 5 * DAY);
