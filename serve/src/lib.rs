@@ -5,8 +5,10 @@
 //! client side: one UDP socket loop ([`peers::UdpPeers`]) for the queries
 //! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes), one
 //! HTTPS request per TCP connection ([`https_conn::HttpsConn`], ACME). And
-//! the UDP echo of the bring-up check. Knows no platform and no zone: the
-//! appliance (src/app.rs) binds them and calls them each turn.
+//! the UDP echo of the bring-up check. The DNS service above the server
+//! ([`service::Dns`]): the zones answered, protection, the UPDATE queue,
+//! held NOTIFYs, outgoing NOTIFYs. Knows no concrete platform and no zone
+//! source: the appliance (src/app.rs) binds them and calls them each turn.
 #![no_std]
 #![forbid(unsafe_code)]
 extern crate alloc;
@@ -15,6 +17,7 @@ pub mod echo;
 pub mod https_conn;
 pub mod notify;
 pub mod peers;
+pub mod service;
 pub mod tcp;
 pub mod tcp_pool;
 pub mod udp;
