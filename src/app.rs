@@ -279,14 +279,12 @@ impl<'p, P: Platform> App<'p, P> {
             self.chores.next_metrics = now + METRICS_NS;
             let n = &self.sockets.notify;
             let heap = self.platform.heap_usage();
-            let mut text = metrics::render(
-                &self.service,
-                &self.stats,
-                (n.sent, n.answered),
+            let own = metrics::Own {
                 heap,
-                self.storage.failed_writes(),
-                self.acme.as_ref(),
-            );
+                failed_writes: self.storage.failed_writes(),
+                notify_out: (n.sent, n.answered),
+            };
+            let mut text = metrics::render(&self.service, &self.stats, own, self.acme.as_ref());
             for s in &self.sources {
                 s.metrics(&mut text);
             }

@@ -1,150 +1,42 @@
 //! The appliance's counters as Prometheus text lines, handed to the tender
 //! (METRICS hypercall) about once a second when they changed; the tender
 //! serves them (`gitns-hvt --metrics`). Names and counts only, no secrets.
-//! Written with [`gitns_net::metrics::Text`]; the transport and ACME write
-//! their own families.
+//! Each room writes its own families with [`gitns_net::metrics::Text`]
+//! (the DNS service, the transport, ACME; the zone sources after these).
 
 use crate::dns::Dns;
 use crate::server::Stats;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use gitns_net::metrics::Text;
 
-const RCODES: [&str; 11] = [
-    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
-    "NXRRSET", "NOTAUTH", "NOTZONE",
-];
-
-fn rcode(i: usize) -> String {
-    RCODES
-        .get(i)
-        .map_or_else(|| i.to_string(), |s| String::from(*s))
+/// What the appliance itself counts beside its rooms.
+pub struct Own {
+    /// Guest heap bytes in use and free, where the platform knows.
+    pub heap: Option<(usize, usize)>,
+    /// Storage device writes that failed.
+    pub failed_writes: u64,
+    /// Outgoing NOTIFYs sent and answered (their socket's counters).
+    pub notify_out: (u64, u64),
 }
 
 /// Render every counter.
-pub fn render(
-    dns: &Dns,
-    transport: &Stats,
-    notify_out: (u64, u64),
-    heap: Option<(usize, usize)>,
-    failed_writes: u64,
-    acme: Option<&crate::acme::Acme>,
-) -> String {
+pub fn render(dns: &Dns, transport: &Stats, own: Own, acme: Option<&crate::acme::Acme>) -> String {
     let mut t = Text::new();
     if let Some(a) = acme {
         a.metrics(&mut t);
     }
-    if let Some((used, free)) = heap {
+    if let Some((used, free)) = own.heap {
         let v = [("used", used), ("free", free)];
-        t.by(
-            "gitns_heap_bytes",
-            "gauge",
-            "Guest heap bytes in use and free.",
-            "state",
-            &v,
-        );
+        let help = "Guest heap bytes in use and free.";
+        t.by("gitns_heap_bytes", "gauge", help, "state", &v);
     }
     t.single(
         "gitns_storage_write_failures_total",
         "counter",
         "Storage device writes that failed (UPDATEs answered SERVFAIL, archives not switched to).",
-        failed_writes,
-    );
-    answers(&mut t, dns);
-    let v = [("sent", notify_out.0), ("answered", notify_out.1)];
-    let help = "Outgoing NOTIFYs sent (with retransmissions) and answered.";
-    t.by("gitns_notify_out_total", "counter", help, "result", &v);
-    let help = "Outgoing NOTIFYs not yet answered.";
-    t.single(
-        "gitns_notify_out_pending",
-        "gauge",
-        help,
-        dns.notifier.pending(),
+        own.failed_writes,
     );
     transport.metrics(&mut t);
-    zones(&mut t, dns);
+    dns.metrics(&mut t, own.notify_out);
     t.into_string()
-}
-
-/// Responses by transport and RCODE, drops, rate limiting, NOTIFYs and
-/// UPDATEs by RCODE.
-fn answers(t: &mut Text, dns: &Dns) {
-    let name = "gitns_dns_responses_total";
-    t.head(name, "counter", "DNS responses by transport and RCODE.");
-    for (i, transport) in ["udp", "tcp"].into_iter().enumerate() {
-        for (r, n) in dns.stats.rcodes[i]
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-        {
-            t.sample(name, &[("transport", transport), ("rcode", &rcode(r))], n);
-        }
-    }
-    let help = "Requests dropped without an answer.";
-    t.single(
-        "gitns_dns_dropped_total",
-        "counter",
-        help,
-        dns.stats.dropped,
-    );
-    if let Some(r) = &dns.rrl {
-        let c = &r.counters;
-        let v = [
-            ("slipped", c.slipped),
-            ("dropped", c.dropped),
-            ("exempt", c.exempt),
-        ];
-        let help = "UDP answers over the rate limit (slipped: sent truncated or BADCOOKIE; dropped: not sent), and answers to exempt networks.";
-        t.by("gitns_rrl_responses_total", "counter", help, "action", &v);
-    }
-    for (name, help, counts) in [
-        (
-            "gitns_notify_in_total",
-            "Incoming NOTIFYs by RCODE answered.",
-            &dns.stats.notify,
-        ),
-        (
-            "gitns_update_total",
-            "UPDATEs by RCODE answered.",
-            &dns.stats.update,
-        ),
-    ] {
-        t.head(name, "counter", help);
-        for (r, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-            t.sample(name, &[("rcode", &rcode(r))], n);
-        }
-    }
-}
-
-/// Per zone: the serial, when it last changed, why its file was last
-/// rejected.
-fn zones(t: &mut Text, dns: &Dns) {
-    t.single(
-        "gitns_zones",
-        "gauge",
-        "Zones served.",
-        dns.zones.zones().count(),
-    );
-    let name = "gitns_zone_serial";
-    t.head(name, "gauge", "SOA serial of each zone served.");
-    for z in dns.zones.zones() {
-        t.sample(
-            name,
-            &[("zone", &z.origin.to_text())],
-            z.serial().unwrap_or(0),
-        );
-    }
-    let name = "gitns_zone_last_change_seconds";
-    let help = "Unix time each zone last changed (new serial loaded, UPDATE).";
-    t.head(name, "gauge", help);
-    for (zone, st) in &dns.zone_status {
-        t.sample(name, &[("zone", zone)], st.changed);
-    }
-    let name = "gitns_zone_rejected";
-    let help = "1 for a zone whose file was last rejected (the last good version is served), with the error.";
-    t.head(name, "gauge", help);
-    for (zone, st) in &dns.zone_status {
-        if let Some(e) = &st.error {
-            t.sample(name, &[("zone", zone), ("error", e)], 1);
-        }
-    }
 }

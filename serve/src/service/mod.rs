@@ -6,6 +6,7 @@
 
 mod answer;
 mod events;
+mod metrics;
 mod protect;
 mod stats;
 mod status;
