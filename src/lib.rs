@@ -14,7 +14,7 @@ pub mod logger;
 mod metrics;
 use gitns_serve::{notify, peers};
 pub mod remote;
-pub mod resolve;
+pub use gitns_serve::resolve;
 mod signing;
 pub use gitns_serve as server;
 pub mod source;

@@ -3,8 +3,9 @@
 //! to a [`Handler`] (the appliance's DNS service) and sending back what it
 //! produces, with the TCP connection pool and its admission rules. The
 //! client side: one UDP socket loop ([`peers::UdpPeers`]) for the queries
-//! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes), one
-//! HTTPS request per TCP connection ([`https_conn::HttpsConn`], ACME). And
+//! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes), the
+//! socket of the stub resolver ([`resolve::Resolver`]), one HTTPS request
+//! per TCP connection ([`https_conn::HttpsConn`], ACME). And
 //! the UDP echo of the bring-up check. The DNS service above the server
 //! ([`service::Dns`]): the zones answered, protection, the UPDATE queue,
 //! held NOTIFYs, outgoing NOTIFYs. Knows no concrete platform and no zone
@@ -17,6 +18,7 @@ pub mod echo;
 pub mod https_conn;
 pub mod notify;
 pub mod peers;
+pub mod resolve;
 pub mod service;
 pub mod tcp;
 pub mod tcp_pool;
