@@ -1,42 +1,28 @@
-//! The `log` backend: one line per record, `TIME LEVEL target: message`,
-//! with the time in RFC 3339 UTC from the platform's wall clock.
+//! The `log` backend of the appliance: one line per record,
+//! `TIME LEVEL target: message`, with the time in RFC 3339 UTC from the
+//! platform's wall clock, written to the platform's console.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Writes a line to the console.
 pub type Sink = fn(&[u8]);
 /// Nanoseconds since the Unix epoch.
 pub type Clock = fn() -> u64;
 
-static SINK: AtomicUsize = AtomicUsize::new(0);
-static CLOCK: AtomicUsize = AtomicUsize::new(0);
-static LOGGER: Logger = Logger;
+/// The logger: where lines go and where their time comes from.
+struct Logger {
+    sink: Sink,
+    clock: Clock,
+}
 
-struct Logger;
-
-/// Install the logger with a maximum level. Later calls only change the level.
+/// Install the logger with a maximum level. The first call's sink and
+/// clock stay for the life of the process (`log` takes one logger, for
+/// good); later calls only change the level.
 pub fn init(level: log::LevelFilter, sink: Sink, clock: Clock) {
-    SINK.store(sink as usize, Ordering::Release);
-    CLOCK.store(clock as usize, Ordering::Release);
-    let _ = log::set_logger(&LOGGER);
+    let logger = alloc::boxed::Box::new(Logger { sink, clock });
+    // Leaked once per process: `log` keeps a `&'static` logger.
+    let _ = log::set_logger(alloc::boxed::Box::leak(logger));
     log::set_max_level(level);
-}
-
-fn sink() -> Option<Sink> {
-    let p = SINK.load(Ordering::Acquire);
-    // SAFETY: SINK only ever holds 0 or a value stored from a `Sink` fn pointer.
-    (p != 0).then(|| unsafe { core::mem::transmute::<usize, Sink>(p) })
-}
-
-fn clock() -> u64 {
-    let p = CLOCK.load(Ordering::Acquire);
-    if p == 0 {
-        return 0;
-    }
-    // SAFETY: CLOCK only ever holds 0 or a value stored from a `Clock` fn pointer.
-    let f = unsafe { core::mem::transmute::<usize, Clock>(p) };
-    f()
 }
 
 impl log::Log for Logger {
@@ -48,18 +34,17 @@ impl log::Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let Some(sink) = sink() else { return };
         let mut line = LineBuf::new();
         let _ = write!(
             line,
             "{} {:<5} {}: {}",
-            Rfc3339(clock()),
+            Rfc3339((self.clock)()),
             record.level(),
             record.target(),
             record.args()
         );
         line.finish();
-        sink(line.as_bytes());
+        (self.sink)(line.as_bytes());
     }
 
     fn flush(&self) {}
