@@ -1,15 +1,12 @@
-//! A read-only remote as the zone source (issue 28): the zones fetched
-//! over HTTPS (git's smart HTTP, `--remote=https://...`) or from a git
-//! daemon (`--remote=git://...`) at boot, on a signed NOTIFY and every
-//! `--sync-interval`, retried with backoff while the loaded zones are
-//! served (the storage cache's at boot), the last good version of a zone
-//! that stops parsing kept. A signed UPDATE is answered REFUSED with a log
-//! line: nothing can be pushed there (docs/design.md says why it is not
-//! journalled locally either).
-//!
-//! The fetch itself is sans-I/O in git/ ([`Transfer`]: [`HttpFetch`],
-//! [`DaemonFetch`]); this file resolves its host, keeps one TCP socket per
-//! connection it asks for and moves the bytes.
+//! A read-only remote as the zone source (issue 28): `--remote=https://...`
+//! (git's smart HTTP) or `--remote=git://...`. When to fetch, the fetch
+//! itself and what its end means are sans-I/O in git/
+//! ([`gitns_git::readonly::ReadOnly`]); this file resolves the host, keeps
+//! one TCP socket per connection the fetch asks for, moves the bytes and
+//! installs what came (the last good version of a zone that stops parsing
+//! kept). A signed UPDATE is answered REFUSED with a log line; the
+//! appliance's own (an ACME certificate) is kept in the storage cache over
+//! the remote's files when there is a device (docs/design.md says why).
 
 use super::conn::{self, Link, Pumped};
 use super::{install_fetched, pack_limits, GitStats, MAX_PACK};
@@ -25,46 +22,26 @@ use gitns_dns::authority::Event;
 use gitns_dns::name::Name;
 use gitns_dns::prepare::Prepared;
 use gitns_git::checkout::Checkout;
-use gitns_git::daemon::DaemonFetch;
-use gitns_git::http_fetch::HttpFetch;
-use gitns_git::location::Location;
-use gitns_git::proto::fetch::{Fetch, Fetched};
-use gitns_git::schedule::Schedule;
-use gitns_git::smart_http::Auth;
-use gitns_git::transfer::{FetchError, Now, Transfer};
-use gitns_https::Anchors;
+use gitns_git::proto::fetch::Fetched;
+use gitns_git::readonly::{Access, Ended, ReadOnly};
+use gitns_git::transfer::{Now, Transfer};
 use gitns_net::metrics::Text;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Platform;
-use gitns_store::local::Local;
-
-/// The fetch in flight and the socket under its current connection.
-struct Running {
-    transfer: Box<dyn Transfer>,
-    /// Fetch number (NOTIFYs held for it wait for its end).
-    seq: u64,
-    link: Option<Link>,
-    /// The last address connected to, for the log.
-    target: Option<IpEndpoint>,
-}
+use gitns_store::local::{self, Local};
 
 /// An `https://` or `git://` remote.
 pub struct PublicRemote {
-    location: Location,
-    auth: Auth,
-    anchors: Anchors,
-    schedule: Schedule,
-    running: Option<Running>,
+    remote: ReadOnly,
+    /// The socket under the fetch's current connection.
+    link: Option<Link>,
     closing: Vec<SocketHandle>,
     checkout: Option<Checkout>,
-    fetch_seq: u64,
     stats: GitStats,
+    /// UPDATEs refused (read-only), and the appliance's kept locally.
     refused: u64,
-    /// The appliance's UPDATEs kept in the storage cache.
     kept: u64,
-    /// The protocol the last fetch spoke, for the log when it changes.
-    spoke_v2: Option<bool>,
 }
 
 impl PublicRemote {
@@ -73,162 +50,113 @@ impl PublicRemote {
     pub fn from_config(cfg: &Config, now: u64) -> Option<PublicRemote> {
         let location = cfg.remote.clone().filter(|l| !l.writable())?;
         let h = &cfg.remote_http;
-        let anchors = if h.ca.is_empty() {
-            Anchors::public()
-        } else {
-            let mut a = Anchors::empty();
-            for der in &h.ca {
-                if a.add_der(der).is_err() {
-                    log::error!("--remote-ca: a certificate that does not parse is left out");
-                }
-            }
-            a
+        let access = Access {
+            user: h.user.as_deref(),
+            token: h.token.as_deref(),
+            ca: &h.ca,
         };
-        log::info!("zones from read-only git remote {}", describe(&location));
+        let sync_ns = cfg.sync_interval_s.saturating_mul(1_000_000_000);
+        let (remote, notes) = ReadOnly::new(location, access, now, sync_ns);
+        notes.iter().for_each(|n| log::error!("{n}"));
+        log::info!("zones from read-only git remote {remote}");
         Some(PublicRemote {
-            auth: Auth::from_options(h.user.as_deref(), h.token.as_deref()),
-            anchors,
-            schedule: Schedule::new(now, cfg.sync_interval_s.saturating_mul(1_000_000_000)),
-            location,
-            running: None,
+            remote,
+            link: None,
             closing: Vec::new(),
             checkout: None,
-            fetch_seq: 0,
             stats: GitStats::default(),
             refused: 0,
             kept: 0,
-            spoke_v2: None,
         })
     }
 
     fn now<P: Platform>(platform: &mut P, now: u64) -> Now {
-        Now {
-            ns: now,
-            unix: platform.wall_clock_ns() / 1_000_000_000,
-        }
+        let unix = platform.wall_clock_ns() / 1_000_000_000;
+        Now { ns: now, unix }
     }
 
-    /// Start the fetch that is due.
-    fn start<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) {
+    /// Start the fetch that is due; whether one started.
+    fn start<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         let haves = self.checkout.iter().map(|c| c.head).collect();
         let max_pack = pack_limits(cx.platform).max_total.min(MAX_PACK);
-        let fetch = Fetch::new(self.location.branch(), haves, true, max_pack);
         let t = Self::now(cx.platform, now);
-        let transfer: Box<dyn Transfer> = match &self.location {
-            Location::Https(r) => Box::new(HttpFetch::new(
-                &r.url,
-                self.auth.clone(),
-                fetch,
-                self.anchors.clone(),
-                max_pack,
-                t,
-            )),
-            Location::Daemon(r) => Box::new(DaemonFetch::new(r, fetch, t)),
-            Location::Ssh(_) => return,
+        let Some(seq) = self.remote.start(t, haves, max_pack) else {
+            return false;
         };
-        self.fetch_seq += 1;
-        cx.dns.holds.started(self.fetch_seq);
-        log::debug!("git: fetching {}", describe(&self.location));
-        self.running = Some(Running {
-            transfer,
-            seq: self.fetch_seq,
-            link: None,
-            target: None,
-        });
+        cx.dns.holds.started(seq);
+        log::debug!("git: fetching {}", self.remote);
+        true
     }
 
     /// Open the socket of the connection the fetch asks for (a new
     /// generation closes the old one); Err when it cannot be made.
     fn connect<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> Result<(), String> {
-        let Some(run) = self.running.as_mut() else {
+        let Some(t) = self.remote.transfer() else {
             return Ok(());
         };
-        let generation = run.transfer.generation();
-        if run
+        let generation = t.generation();
+        if self
             .link
             .as_ref()
             .is_some_and(|l| l.generation == generation)
         {
             return Ok(());
         }
-        if let Some(old) = run.link.take() {
+        if let Some(old) = self.link.take() {
             old.close(cx.net, &mut self.closing);
         }
-        let (host, port) = run.transfer.endpoint();
+        let (host, port) = t.endpoint();
         let Some(ip) = resolve(cx, host, now)? else {
             return Ok(()); // asked; again on a later turn
         };
         let target = IpEndpoint::new(IpAddress::Ipv4(ip), port);
-        let port = cx.platform.ephemeral_port();
-        run.link = Some(Link::open(cx.net, target, port, generation)?);
-        run.target = Some(target);
+        let local_port = cx.platform.ephemeral_port();
+        self.link = Some(Link::open(cx.net, target, local_port, generation)?);
+        self.remote.connecting(target.to_string());
         Ok(())
     }
 
     /// Move bytes between the socket and the fetch; whether any moved.
     fn pump<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        let t = Self::now(cx.platform, now);
-        let Some(run) = self.running.as_mut() else {
-            return false;
-        };
-        let Some(link) = run.link.as_mut() else {
-            return false;
-        };
-        let mut p = FetchPump {
-            t: run.transfer.as_mut(),
-            now: t,
-        };
-        link.pump_with(cx.net, &mut p)
+        let now = Self::now(cx.platform, now);
+        match (self.link.as_mut(), self.remote.transfer()) {
+            (Some(link), Some(t)) => link.pump_with(cx.net, &mut FetchPump { t, now }),
+            _ => false,
+        }
     }
 
     /// The fetch ended: install what it brought, or log why not and back
     /// off; the NOTIFYs held for it are answered either way.
-    fn finish<P: Platform>(
-        &mut self,
-        cx: &mut Cx<P>,
-        run: Running,
-        r: Result<Fetched, String>,
-        now: u64,
-    ) {
-        if let Some(link) = run.link {
+    fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, end: Ended, now: u64) {
+        if let Some(link) = self.link.take() {
             link.close(cx.net, &mut self.closing);
         }
-        match r.and_then(|f| self.fetched(cx, f)) {
+        match end.result.and_then(|f| self.fetched(cx, f)) {
             Ok(()) => {
-                let v2 = run.transfer.protocol_v2();
-                if self.spoke_v2 != Some(v2) {
-                    let v = if v2 { "v2" } else { "v0" };
+                if let Some(v) = self.remote.succeeded(end.v2) {
                     log::info!("git: the remote speaks protocol {v}");
-                    self.spoke_v2 = Some(v2);
                 }
-                self.schedule.succeeded();
                 self.stats.fetches += 1;
                 self.stats.last_sync_s = cx.platform.wall_clock_ns() / 1_000_000_000;
             }
             Err(e) => {
                 self.stats.fetch_failures += 1;
-                let wait = self.schedule.failed(now);
+                let wait = self.remote.failed(now) / 1_000_000_000;
                 log::error!(
-                    "git: fetch from {} failed: {e}; retrying in {} s, serving the loaded zones",
-                    describe(&self.location),
-                    wait / 1_000_000_000
+                    "git: fetch from {} failed: {e}; retrying in {wait} s, serving the loaded zones",
+                    self.remote
                 );
             }
         }
-        let held = cx.dns.holds.finished(run.seq);
+        let held = cx.dns.holds.finished(end.seq);
         cx.replies.extend(cx.dns.release(held));
     }
 
     /// Install a fetch's files with the records kept over them.
     fn fetched<P: Platform>(&mut self, cx: &mut Cx<P>, f: Fetched) -> Result<(), String> {
-        let local = kept_locally(cx.storage.files());
-        install_fetched(
-            cx,
-            f,
-            &mut self.checkout,
-            self.location.branch(),
-            Some(local),
-        )
+        let local = Local::or_fresh(cx.storage.files());
+        let branch = self.remote.location().branch();
+        install_fetched(cx, f, &mut self.checkout, branch, Some(local))
     }
 
     /// The appliance's own UPDATE (a certificate written back by ACME),
@@ -236,21 +164,19 @@ impl PublicRemote {
     /// remote's files (gitns_store::local), written before it is
     /// acknowledged; SERVFAIL, withdrawn, when it could not be written.
     fn keep_local<P: Platform>(&mut self, cx: &mut Cx<P>, d: &Deferred, mut p: Box<Prepared>) {
-        let mut local = kept_locally(cx.storage.files());
         let failed = cx.storage.failed_writes();
-        let kept = local.add(&d.msg).map(|()| {
-            local.note_serials(&cx.dns.zones);
-            let files = local.into_files(cx.storage.files().to_vec());
-            cx.storage.keep(cx.platform, Some(files));
-        });
+        let kept = local::with_update(cx.storage.files(), &d.msg, &cx.dns.zones)
+            .map_err(|e| e.to_string())
+            .and_then(|(files, n)| {
+                cx.storage.keep(cx.platform, Some(files));
+                let ok = cx.storage.failed_writes() == failed;
+                ok.then_some(n)
+                    .ok_or_else(|| "the storage write failed".to_string())
+            });
         let dns = &mut *cx.dns;
         let answer = match kept {
-            Ok(()) if cx.storage.failed_writes() == failed => {
-                log::info!(
-                    "UPDATE of {} (the appliance's certificate) kept in the storage cache over the read-only remote ({} record(s) kept)",
-                    p.zone,
-                    local.len()
-                );
+            Ok(n) => {
+                log::info!("UPDATE of {} (the appliance's certificate) kept in the storage cache over the read-only remote ({n} record(s) kept)", p.zone);
                 self.kept += 1;
                 let ok = core::mem::take(&mut p.ok);
                 let now = cx.platform.wall_clock_ns() / 1_000_000_000;
@@ -258,10 +184,7 @@ impl PublicRemote {
                 dns.push_event(Event::Updated(zone));
                 ok
             }
-            r => {
-                let why = r
-                    .err()
-                    .map_or("the storage write failed".to_string(), |e| e.to_string());
+            Err(why) => {
                 log::error!(
                     "UPDATE of {} (the appliance's certificate) not kept: {why}",
                     p.zone
@@ -277,37 +200,18 @@ impl PublicRemote {
 impl<P: Platform> ZoneSource<P> for PublicRemote {
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         conn::reap(cx.net, &mut self.closing);
-        let mut busy = false;
-        if self.running.is_some() {
-            let connected = self.connect(cx, now);
-            busy |= self.pump(cx, now);
-            let t = Self::now(cx.platform, now);
-            let run = self.running.as_mut().expect("running");
-            let result =
-                match connected {
-                    Err(e) => Some(Err(e)),
-                    Ok(()) => run.transfer.poll(t).cloned().map(|r| {
-                        r.map_err(|e| explain(&e, run.target, run.transfer.was_connected()))
-                    }),
-                };
-            if let Some(r) = result {
-                let run = self.running.take().expect("running");
-                self.finish(cx, run, r, now);
-                busy = true;
-            }
-        }
-        if self.running.is_none() && self.schedule.due(now) {
-            self.start(cx, now);
+        let broken = self.connect(cx, now).err();
+        let mut busy = self.pump(cx, now);
+        let t = Self::now(cx.platform, now);
+        if let Some(end) = self.remote.poll(t, broken) {
+            self.finish(cx, end, now);
             busy = true;
         }
-        busy
+        busy | self.start(cx, now)
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        Some(match &self.running {
-            Some(r) => r.transfer.next_deadline(),
-            None => self.schedule.next_deadline(),
-        })
+        Some(self.remote.next_deadline())
     }
 
     /// Every zone comes from the remote's branch.
@@ -317,11 +221,11 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
 
     fn resync(&mut self, _cx: &mut Cx<P>, zone: &Name, now: u64) {
         log::info!("NOTIFY for {zone}: fetching from the git remote");
-        self.schedule.now(now);
+        self.remote.resync(now);
     }
 
-    /// REFUSED, signed like the request, with a log line: the remote is
-    /// read-only.
+    /// REFUSED, signed like the request, with a log line (the remote is
+    /// read-only); the appliance's own kept locally when there is a device.
     fn update(&mut self, cx: &mut Cx<P>, d: Deferred, _now: u64) -> Result<(), Deferred> {
         let storage = cx.platform.block_capacity().is_some();
         let dns = &mut *cx.dns;
@@ -341,11 +245,7 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
                     ),
                     false => (format!("{} from {}", p.key, d.peer), ""),
                 };
-                log::warn!(
-                    "UPDATE of {} by {who} refused: the zones come from the read-only remote {}{hint}",
-                    p.zone,
-                    describe(&self.location)
-                );
+                log::warn!("UPDATE of {} by {who} refused: the zones come from the read-only remote {}{hint}", p.zone, self.remote);
                 Some(p.refused)
             }
         };
@@ -353,8 +253,7 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
         Ok(())
     }
 
-    /// The git lines, and the UPDATEs refused (read-only) or kept in the
-    /// storage cache.
+    /// The git lines, and the UPDATEs refused or kept locally.
     fn metrics(&self, out: &mut String) {
         self.stats
             .metrics(out, self.checkout.as_ref().map(|c| c.head));
@@ -380,34 +279,6 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
             self.refused,
             self.kept
         );
-    }
-}
-
-/// The records kept over the remote's files in the storage cache (none,
-/// logged, when they do not read).
-fn kept_locally(files: &[gitns_store::archive::File]) -> Local {
-    Local::from_files(files).unwrap_or_else(|e| {
-        log::error!("storage: {e}: starting the locally kept records afresh");
-        Local::default()
-    })
-}
-
-/// The remote as the log names it.
-fn describe(l: &Location) -> String {
-    match l {
-        Location::Https(r) => format!("{}#{}", r.url, r.branch),
-        Location::Daemon(r) => format!("git://{}:{}{}#{}", r.host, r.port, r.path, r.branch),
-        Location::Ssh(r) => format!("{}:{}", r.host, r.path),
-    }
-}
-
-/// Why a fetch failed, for the log: a connection that never came up is
-/// "cannot connect", whatever the layer above made of it.
-fn explain(e: &FetchError, target: Option<IpEndpoint>, connected: bool) -> String {
-    match target {
-        Some(t) if !connected => format!("cannot connect to {t}"),
-        Some(t) => format!("{t}: {e}"),
-        None => e.to_string(),
     }
 }
 
