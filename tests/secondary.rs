@@ -115,6 +115,14 @@ fn axfr(ns: &Netns, server: &str, key: &str) -> Vec<String> {
     lines
 }
 
+/// Knot keeps names in lower case (its AXFR prints `mixed.mirage. CNAME
+/// www.mirage.`): a Knot control is compared without case.
+fn lower(v: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|l| l.to_lowercase()).collect();
+    v.sort();
+    v
+}
+
 fn vm(test: &str) -> bool {
     kvm_or_skip(test) && netns_or_skip(test) && needs(test, have_program("knotd"), "knotd")
 }
@@ -145,15 +153,7 @@ fn seed_001_secondary_of_a_gitns_primary() {
         reference,
         "gitns secondary"
     );
-    // Knot keeps names in lower case (its AXFR prints `mixed.mirage. CNAME
-    // www.mirage.`): the control is compared without case.
-    let lower = |v: &[String]| -> Vec<String> {
-        let mut v: Vec<String> = v.iter().map(|l| l.to_lowercase()).collect();
-        v.sort();
-        v
-    };
-    let knot_key = "10.0.42.2.10.0.42.1._transfer.mirage";
-    let knot_copy = axfr(&ns, "@10.0.42.1", knot_key);
+    let knot_copy = axfr(&ns, "@10.0.42.1", "10.0.42.2.10.0.42.1._transfer.mirage");
     assert_eq!(lower(&knot_copy), lower(&reference), "Knot");
     assert!(
         reference.iter().any(|l| l.contains("CNAME WWW.mirage.")),
@@ -238,6 +238,16 @@ fn knot_primary_keyed(ns: &Netns, text: &str, secret: &str) -> Daemon {
     spawn_knot(ns, dir, &conf)
 }
 
+/// The Knot primary's zone becomes `text` (a raised serial): reloaded,
+/// it NOTIFYs.
+fn knot_change(ns: &Netns, knot: &Daemon, text: &str) {
+    std::fs::write(knot.dir.join("mirage.zone"), text).unwrap();
+    let conf = knot.dir.join("knot.conf");
+    let conf = conf.to_str().unwrap();
+    let out = run_in(ns, "knotc", &["-c", conf, "zone-reload", "mirage"]);
+    assert!(out.contains("OK"), "{out}");
+}
+
 #[test]
 fn secondary_of_knot_kept_across_a_reboot() {
     if !vm("secondary_of_knot_kept_across_a_reboot") {
@@ -253,18 +263,7 @@ fn secondary_of_knot_kept_across_a_reboot() {
     wait_answer(&ns, "@10.0.42.3", "www.mirage", "A", "1.1.1.1");
     g.wait_for("AXFR to serial 10", T);
     // A change at Knot: its NOTIFY, the difference by IXFR.
-    std::fs::write(
-        knot.dir.join("mirage.zone"),
-        mirage(11) + "new A 192.0.2.11\n",
-    )
-    .unwrap();
-    let conf = knot.dir.join("knot.conf");
-    let out = run_in(
-        &ns,
-        "knotc",
-        &["-c", conf.to_str().unwrap(), "zone-reload", "mirage"],
-    );
-    assert!(out.contains("OK"), "{out}");
+    knot_change(&ns, &knot, &(mirage(11) + "new A 192.0.2.11\n"));
     wait_answer(&ns, "@10.0.42.3", "new.mirage", "A", "192.0.2.11");
     g.wait_for("IXFR to serial 11", T);
     // The primary goes away, the secondary reboots: it serves its copy
@@ -358,18 +357,8 @@ fn status(ns: &Netns, server: &str, name: &str) -> String {
 
 /// Wait until `server` answers `name` with `want` (an rcode name).
 fn wait_status(ns: &Netns, server: &str, name: &str, want: &str) {
-    let end = Instant::now() + T;
-    loop {
-        let got = status(ns, server, name);
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < end,
-            "{server}: {name} is {got}, never {want}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let what = format!("{server} to answer {name} with {want}");
+    eventually(&what, T, || status(ns, server, name) == want);
 }
 
 /// RFC 1035 3.3.13 / RFC 1034 4.3.5: a secondary whose primary is gone
@@ -527,14 +516,16 @@ fn relay_tcp(mut client: TcpStream, cut: bool) {
 
 /// Wait until the guest's output after byte `from` contains `needle`.
 fn wait_after(g: &Guest, from: usize, needle: &str) {
+    let seen = || g.output().get(from..).is_some_and(|o| o.contains(needle));
     let end = Instant::now() + T;
-    while Instant::now() < end {
-        if g.output().get(from..).is_some_and(|o| o.contains(needle)) {
-            return;
-        }
+    while !seen() {
+        let out = g.output();
+        assert!(
+            Instant::now() < end,
+            "no `{needle}` after byte {from}: {out}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("no `{needle}` after byte {from}: {}", g.output());
 }
 
 /// `dig +short` of `name` `rtype` at the secondary.
@@ -575,18 +566,7 @@ fn bad_transfers_keep_the_last_good_copy() {
     // A truncated stream: IXFR cut, AXFR cut, the copy at 10 stays.
     fake.cut.store(true, SeqCst);
     let from = g.output().len();
-    std::fs::write(
-        knot.dir.join("mirage.zone"),
-        quick(11, "new A 192.0.2.11\n"),
-    )
-    .unwrap();
-    let conf = knot.dir.join("knot.conf");
-    let out = run_in(
-        &ns,
-        "knotc",
-        &["-c", conf.to_str().unwrap(), "zone-reload", "mirage"],
-    );
-    assert!(out.contains("OK"), "{out}");
+    knot_change(&ns, &knot, &quick(11, "new A 192.0.2.11\n"));
     wait_after(
         &g,
         from,

@@ -103,17 +103,18 @@ fn one(zone: &mut Zone, d: &Diff, undo: &mut Undo) -> Result<(), ApplyError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::journal;
     use crate::zone::parser::parse_str;
     use alloc::format;
 
-    fn origin() -> Name {
+    pub(crate) fn origin() -> Name {
         Name::parse("example.org.", &Name::root()).unwrap()
     }
 
-    fn zone(serial: u32, body: &str) -> Zone {
+    /// example.org at `serial` with `body` besides the apex and `ns`.
+    pub(crate) fn zone(serial: u32, body: &str) -> Zone {
         let t = format!(
             "$TTL 60\n@ SOA ns hm {serial} 3600 600 7200 60\n@ NS ns\nns A 192.0.2.1\n{body}"
         );

@@ -17,11 +17,13 @@
 
 pub mod action;
 pub mod follow;
+pub mod install;
 pub mod ixfr_apply;
 pub mod notify_in;
 pub mod request;
 pub mod response;
 pub mod source;
+pub mod stream;
 pub mod timers;
 pub mod tsig_chain;
 pub mod update_in;
@@ -30,12 +32,14 @@ pub mod xfr_in;
 use crate::message::Rcode;
 use crate::name::Name;
 use crate::tsig::TsigError;
+use crate::zoneset::ZoneSet;
 pub use action::{Action, Now};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 use follow::Follow;
+use install::Installed;
 use notify_in::{Notify, Signer};
 pub use request::HeldSoa;
 use source::Source;
@@ -51,6 +55,8 @@ pub struct Secondary {
     /// Root-key sources and when their primary is asked for "." next.
     catch_all: Vec<(Source, u64)>,
     out: Vec<Action>,
+    /// Versions installed (whole or differences).
+    installed: u64,
 }
 
 impl Secondary {
@@ -61,8 +67,15 @@ impl Secondary {
             zones: BTreeMap::new(),
             catch_all: Vec::new(),
             out: Vec::new(),
+            installed: 0,
         };
         for src in sources {
+            let what = match src.is_catch_all() {
+                true => alloc::string::String::from("every zone"),
+                false => format!("zone {}", src.zone),
+            };
+            let line = format!("secondary: {what} from primary {}", src.primary);
+            s.out.push(Action::Log(line));
             if src.is_catch_all() {
                 s.catch_all.push((src, now));
             } else {
@@ -108,18 +121,34 @@ impl Secondary {
         self.zones.get_mut(&zone.key()[..])
     }
 
+    /// A zone served from storage at boot ([`Secondary::restore`] with
+    /// the zone's own SOA); a zone without one is skipped.
+    pub fn restore_zone(&mut self, z: &crate::zone::Zone, now: u64) {
+        let Some(soa) = z.soa() else { return };
+        let Some(rdata) = soa.rdatas.first() else {
+            return;
+        };
+        let held = HeldSoa {
+            ttl: soa.ttl,
+            rdata: rdata.to_vec(),
+        };
+        self.restore(&z.origin, held, now);
+    }
+
     /// A NOTIFY for `zone` that the caller's authority already checked
     /// (signed by a key the primary holds, RFC 1996 3.11 with RFC 8945):
     /// check the zone now. A zone under a root key is followed from then
     /// on. False: the zone is none of ours.
     pub fn notified(&mut self, zone: &Name, serial: Option<u32>, now: u64) -> bool {
-        match self.follow_new(zone, now) {
-            Some(f) => {
-                f.notified(serial, now);
-                true
-            }
-            None => false,
-        }
+        let Some(f) = self.follow_new(zone, now) else {
+            let why = format!("secondary: NOTIFY for {zone} ignored: not a zone we follow");
+            self.out.push(Action::Log(why));
+            return false;
+        };
+        f.notified(serial, now);
+        let line = format!("secondary {zone}: NOTIFY, checking the primary");
+        self.out.push(Action::Log(line));
+        true
     }
 
     /// Would a NOTIFY or UPDATE for `zone` be ours (followed, or under a
@@ -180,6 +209,52 @@ impl Secondary {
         self.zones
             .get_mut(&zone.key()[..])
             .is_some_and(|f| f.on_message(msg, now, out))
+    }
+
+    /// What a transfer connection of `zone` brought: its whole `msgs`,
+    /// then whether it `closed`. False once the connection is done with
+    /// (the transfer ended, failed, or the connection is gone): the
+    /// caller closes it.
+    pub fn on_stream(&mut self, zone: &Name, msgs: &[Vec<u8>], closed: bool, now: Now) -> bool {
+        for m in msgs {
+            if !self.on_transfer(zone, m, now) {
+                return false;
+            }
+        }
+        if closed {
+            self.on_closed(zone, now);
+        }
+        !closed
+    }
+
+    /// Serve what a transfer brought ([`Action::Install`]) in `zs`; true
+    /// when the served zone changed. Differences that do not fit our copy
+    /// change nothing: logged, and the zone is asked again by AXFR.
+    pub fn install(&mut self, zs: &mut ZoneSet, zone: &Name, data: Received, now: Now) -> bool {
+        match install::install(zs, zone, data) {
+            Installed::Current => false,
+            Installed::Changed => {
+                self.installed += 1;
+                true
+            }
+            Installed::DidNotApply(e) => {
+                if let Some(e) = e {
+                    let why = format!("secondary {zone}: the IXFR does not fit our copy: {e:?}");
+                    self.out.push(Action::Log(why));
+                }
+                self.apply_failed(zone, now);
+                false
+            }
+        }
+    }
+
+    /// Its lines of the metrics page (Prometheus text).
+    pub fn metrics(&self, out: &mut alloc::string::String) {
+        out.push_str(&format!(
+            "# TYPE gitns_secondary_zones gauge\ngitns_secondary_zones {}\n# TYPE gitns_secondary_installed_total counter\ngitns_secondary_installed_total {}\n",
+            self.zones.len(),
+            self.installed
+        ));
     }
 
     /// The transfer connection of `zone` closed, or could not open.
@@ -411,13 +486,8 @@ mod tests {
                     if let Some(t) = self.tamper {
                         t(&mut msgs);
                     }
-                    let mut open = true;
-                    for m in &msgs {
-                        open = open && self.sec.on_transfer(&zone, m, now);
-                    }
-                    if open {
-                        self.sec.on_closed(&zone, now);
-                    }
+                    // The whole answer, then the primary closes.
+                    self.sec.on_stream(&zone, &msgs, true, now);
                 }
                 Action::Transfer { zone, .. } => self.sec.on_closed(&zone, now),
                 Action::Install { zone, data } => self.install(zone, data),
