@@ -270,7 +270,6 @@ fn ixfr_chain_knot_gitns_knot() {
 }
 
 #[test]
-#[ignore = "issue 23: a NOTIFY to a secondary that is down (no ARP answer) holds back gitns's NOTIFYs to the others"]
 fn a_secondary_that_is_down_holds_back_no_notify() {
     let test = "a_secondary_that_is_down_holds_back_no_notify";
     if !vm(test, &["knotd", "knotc", "dig"]) {

@@ -46,6 +46,13 @@ pub struct Net {
     /// Frames received and sent since boot.
     pub frames_in: u64,
     pub frames_out: u64,
+    /// The addresses and gateway the interface was set up with.
+    pub(crate) config: NetConfig,
+    /// On-link neighbours known to answer ARP, and the UDP datagrams
+    /// waiting for the others ([`Net::send_udp`]).
+    pub neighbours: crate::udp_out::Table,
+    /// The time of the last poll, for sends between polls.
+    pub(crate) now_ns: u64,
 }
 
 /// Monotonic nanoseconds as a smoltcp instant.
@@ -87,6 +94,9 @@ impl Net {
             mtu,
             frames_in: 0,
             frames_out: 0,
+            config: *cfg,
+            neighbours: crate::udp_out::Table::new(),
+            now_ns: platform.monotonic_ns(),
         }
     }
 
@@ -115,6 +125,7 @@ impl Net {
         hook: &mut dyn FrameHook,
     ) -> bool {
         let now = instant(now_ns);
+        self.now_ns = now_ns;
         self.iface.poll_maintenance(now);
         let mut changed = false;
         loop {
@@ -127,17 +138,22 @@ impl Net {
                 }
             };
             self.frames_in += 1;
+            let answered = crate::arp::answered_by(self.bufs.rx(len), self.config.ipv4);
             hook.before(self.bufs.rx(len), &mut self.sockets);
             let mut dev = PlatformDevice::with_frame(platform, &mut self.bufs, len);
             let r = self
                 .iface
                 .poll_ingress_single(now, &mut dev, &mut self.sockets);
             self.frames_out += dev.frames_out as u64;
+            if let Some(addr) = answered {
+                self.neighbour_answered(addr);
+            }
             if r == PollIngressSingleResult::SocketStateChanged {
                 changed = true;
                 hook.after(&mut self.sockets);
             }
         }
+        self.poll_neighbours(platform);
         let mut dev = PlatformDevice::new(platform, &mut self.bufs);
         while self.iface.poll_egress(now, &mut dev, &mut self.sockets)
             == PollResult::SocketStateChanged
@@ -190,8 +206,13 @@ impl Net {
 
     /// Monotonic nanoseconds at which smoltcp next needs a poll, if any.
     pub fn poll_at_ns(&mut self, now_ns: u64) -> Option<u64> {
-        self.iface
+        let smol = self
+            .iface
             .poll_delay(instant(now_ns), &self.sockets)
-            .map(|d| now_ns.saturating_add(d.total_micros().saturating_mul(1000)))
+            .map(|d| now_ns.saturating_add(d.total_micros().saturating_mul(1000)));
+        match (smol, self.neighbours.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

@@ -5,11 +5,14 @@
 #![forbid(unsafe_code)]
 extern crate alloc;
 
+pub mod arp;
 pub mod device;
 pub mod frame;
 pub mod iface;
 pub mod metrics;
+pub mod neigh;
 pub mod platform;
+pub mod udp_out;
 
 pub use frame::FrameHook;
 pub use iface::{Net, NetConfig};

@@ -56,11 +56,11 @@ impl UdpPeers {
         due: Vec<(Target, Vec<u8>)>,
         mut answer: impl FnMut(IpEndpoint, Target, &[u8]) -> bool,
     ) -> Moved {
-        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         let mut moved = Moved::default();
         for (t, msg) in due {
             let ep = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::from_octets(t.addr)), t.port);
-            match sock.send_slice(&msg, ep) {
+            // A peer that is down (no ARP answer) holds back none of the others.
+            match net.send_udp(self.handle, &msg, ep) {
                 Ok(()) => {
                     moved.sent += 1;
                     log::debug!("{} sent to {ep}", self.what);
@@ -69,6 +69,7 @@ impl UdpPeers {
             }
             moved.busy = true;
         }
+        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         while let Ok((len, meta)) = sock.recv_slice(&mut self.buf) {
             moved.busy = true;
             if let IpAddress::Ipv4(a) = meta.endpoint.addr {

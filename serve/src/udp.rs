@@ -29,8 +29,7 @@ impl UdpServer {
 
     /// Send a response that was held back (a deferred UPDATE's).
     pub fn send_to(&self, net: &mut Net, to: IpEndpoint, msg: &[u8]) -> bool {
-        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
-        sock.send_slice(msg, to).is_ok()
+        net.send_udp(self.handle, msg, to).is_ok()
     }
 
     /// Answer every queued datagram; returns how many were handled.
@@ -41,9 +40,12 @@ impl UdpServer {
         now_ns: u64,
         stats: &mut Stats,
     ) -> usize {
-        let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
         let mut n = 0;
-        while sock.can_send() {
+        loop {
+            let sock = net.sockets.get_mut::<udp::Socket>(self.handle);
+            if !sock.can_send() {
+                break;
+            }
             let Ok((len, meta)) = sock.recv_slice(&mut self.buf) else {
                 break;
             };
@@ -57,7 +59,9 @@ impl UdpServer {
                 Transport::Udp,
                 now_ns,
                 &mut |resp| {
-                    if !sent && sock.send_slice(resp, meta).is_ok() {
+                    // Through the neighbour table: an answer to an on-link
+                    // address nobody answers ARP for must not block the rest.
+                    if !sent && net.send_udp(self.handle, resp, meta).is_ok() {
                         sent = true;
                     }
                 },
