@@ -158,6 +158,7 @@ impl ZoneSet {
         }
         then(&mut zs, &mut rep);
         if let Some(prev) = previous {
+            crate::dnssec::keeper::keep_last_signed(&mut zs, prev, files, &mut rep);
             zs.signers.carry(&prev.signers, |o| {
                 let k = o.key();
                 matches!((zs.zones.get(&k[..]), prev.zones.get(&k[..])), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
@@ -181,6 +182,12 @@ impl ZoneSet {
             }
         }
         (zs, rep)
+    }
+
+    /// Serve `z`, a version already served (shared with it).
+    pub(crate) fn insert_shared(&mut self, z: Arc<Zone>) {
+        self.expired.remove(&z.origin.key()[..]);
+        self.zones.insert(z.origin.key().to_vec(), z);
     }
 
     pub fn insert(&mut self, z: Zone) {

@@ -229,6 +229,39 @@ fn refresh_zone(
     Some((origin.clone(), from, to))
 }
 
+/// After a load (`zs`, from `files`) that replaces `prev`: a zone with a
+/// policy that was signed before and could not be signed now (a broken
+/// key file or policy: the signing logged why) keeps its last good signed
+/// version, with its signer, rather than going out unsigned under a DS.
+/// The report says so.
+pub fn keep_last_signed(
+    zs: &mut ZoneSet,
+    prev: &ZoneSet,
+    files: &[(alloc::string::String, Vec<u8>)],
+    rep: &mut crate::zoneset::LoadReport,
+) {
+    for zone in files
+        .iter()
+        .filter_map(|(n, _)| super::policy::policy_zone(n))
+    {
+        let Ok(origin) = Name::parse(zone, &Name::root()) else {
+            continue;
+        };
+        if zs.signers.signs(&origin) || !prev.signers.signs(&origin) {
+            continue;
+        }
+        let Some(old) = prev.shared(&origin) else {
+            continue;
+        };
+        rep.warnings.push(alloc::format!(
+            "{zone}: not signed; keeping the last good signed version (serial {})",
+            old.serial().unwrap_or(0)
+        ));
+        zs.insert_shared(old);
+        zs.signers.carry(&prev.signers, |o| *o == origin);
+    }
+}
+
 /// The UPDATE (RFC 2136 2) that raises zone `origin`'s SOA to `rdata`
 /// (TTL `ttl`): how a refresh's new version is written to the storage
 /// journal, so the UPDATEs after it replay at the serials they were made at.
@@ -330,6 +363,35 @@ mod tests {
         assert!(chain
             .iter()
             .all(|d| d.added.iter().any(|r| r.rtype == RRSIG)));
+    }
+
+    #[test]
+    fn a_broken_key_file_keeps_the_last_good_signed_version() {
+        let prev = signed();
+        let o = n("example.org.");
+        let files = [
+            f("example.org", &ZONE.replace("192.0.2.3", "192.0.2.4")),
+            f("example.org._dnssec", POLICY),
+            f("example.org._dnssec_keys", "csk 13 1 AA==\n"),
+        ];
+        let (zs, rep) = ZoneSet::load_then(&files, Some(&prev), |zs, _| {
+            let done = zone_sign::sign_zones(zs, &files, NOW + 5, 3);
+            assert!(done[0].is_err(), "{done:?}");
+        });
+        assert!(
+            rep.warnings
+                .iter()
+                .any(|w| w.contains("keeping the last good signed version")),
+            "{rep:?}"
+        );
+        let (a, b) = (zs.shared(&o).unwrap(), prev.shared(&o).unwrap());
+        assert!(Arc::ptr_eq(&a, &b), "the signed version served before");
+        assert!(zs.signers.signs(&o), "and kept signed");
+        // A zone never signed before is served as loaded.
+        let (zs, _) = ZoneSet::load_then(&files, Some(&ZoneSet::default()), |zs, _| {
+            zone_sign::sign_zones(zs, &files, NOW + 5, 3);
+        });
+        assert!(!crate::dnssec::signed_offline(zs.zone(&o).unwrap()));
     }
 
     #[test]
