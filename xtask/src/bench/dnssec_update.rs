@@ -6,8 +6,8 @@
 //! UPDATE.
 
 use super::dns::{pinned, VethPair, ZONE};
+use super::guest::{boot, Vm};
 use super::ops::{poll_soa_long, update_key, SECRET};
-use super::secondary::{boot, Vm};
 use super::Kill;
 use crate::build;
 use crate::netns::{run_in_named, Netns};

@@ -14,6 +14,7 @@ mod dnssec_update;
 mod flood;
 mod git;
 mod git_https;
+mod guest;
 pub mod icmp;
 mod idle;
 mod ops;

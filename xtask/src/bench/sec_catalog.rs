@@ -5,8 +5,8 @@
 //! RFC 9432) serves it too.
 
 use super::dns::pinned;
+use super::guest::{boot, Vm};
 use super::ops::{poll_soa_long, SECRET};
-use super::secondary::{boot, Vm};
 use super::stats::summary;
 use super::Kill;
 use crate::netns::Netns;
