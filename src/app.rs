@@ -383,7 +383,9 @@ fn tcp_config(cfg: &Config) -> TcpConfig {
 /// the zones restored from the storage cache.
 fn zone_sources<P: Platform>(cfg: &Config, dns: &mut Dns, now: u64) -> Sources<P> {
     let mut sources: Sources<P> = Vec::new();
-    sources.push(alloc::boxed::Box::new(crate::signing::Refresh::default()));
+    sources.push(alloc::boxed::Box::new(
+        crate::source::refresh::Refresh::default(),
+    ));
     if let Some(c) = &cfg.catalog {
         sources.push(alloc::boxed::Box::new(CatalogSource::new(c.clone())));
     }

@@ -4,17 +4,12 @@
 //! keys committed in `ZONE._dnssec_keys`, before the zones are compared
 //! with those served); then kept signed by the core's signers
 //! (gitns_dns::dnssec::keeper): an UPDATE is signed as it is kept
-//! (gitns_dns::prepare), and [`Refresh`] re-signs signatures before they
-//! expire, on the App's deadline.
+//! (gitns_dns::prepare), and the zone source `source::refresh::Refresh`
+//! re-signs signatures before they expire, on the App's deadline.
 
-use crate::dns::Deferred;
-use crate::source::{Cx, ZoneSource};
 use alloc::string::String;
 use alloc::vec::Vec;
-use gitns_dns::authority::Event;
-use gitns_dns::dnssec::keeper;
 use gitns_dns::dnssec::zone_sign::sign_zones;
-use gitns_dns::name::Name;
 use gitns_dns::zoneset::ZoneSet;
 use gitns_net::Platform;
 
@@ -32,61 +27,5 @@ pub fn sign_loaded<P: Platform>(
             Ok(done) => log::info!("dnssec: {done}"),
             Err(e) => log::error!("dnssec: {e}"),
         }
-    }
-}
-
-/// The refresh timer of the signed zones: when the core says signatures
-/// are due (the policy's refresh time before the first expires), the
-/// zones due are re-signed where due, in a new version (serial raised,
-/// IXFR history, storage journal), and their secondaries notified. In the
-/// App's list of zone sources; it owns no zone.
-#[derive(Default)]
-pub struct Refresh {
-    /// Monotonic time of the next refresh.
-    deadline: Option<u64>,
-}
-
-impl<P: Platform> ZoneSource<P> for Refresh {
-    fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        let wall = cx.platform.wall_clock_ns() / 1_000_000_000;
-        let mut moved = false;
-        if cx.dns.zones.signers.next_due().is_some_and(|d| d <= wall) {
-            for (zone, from, to) in keeper::refresh(&mut cx.dns.zones, wall) {
-                log::info!("dnssec: {zone}: signatures refreshed, serial {from} -> {to}");
-                if let Some((ttl, rdata)) = cx.dns.zones.zone(&zone).and_then(|z| {
-                    let soa = z.soa()?;
-                    Some((soa.ttl, soa.rdatas.first()?.to_vec()))
-                }) {
-                    let msg = keeper::soa_update(&zone, ttl, &rdata);
-                    cx.storage
-                        .journal_internal(cx.platform, &cx.dns.zones, &zone, (from, to), msg);
-                }
-                cx.dns.push_event(Event::Updated(zone));
-                moved = true;
-            }
-        }
-        self.deadline = cx
-            .dns
-            .zones
-            .signers
-            .next_due()
-            .map(|d| now.saturating_add(d.saturating_sub(wall).saturating_mul(1_000_000_000)));
-        moved
-    }
-
-    fn next_deadline(&self) -> Option<u64> {
-        self.deadline
-    }
-
-    fn owns(&self, _zone: &Name) -> bool {
-        false
-    }
-
-    /// Never called: it owns no zone and is never last.
-    fn resync(&mut self, _cx: &mut Cx<P>, _zone: &Name, _now: u64) {}
-
-    /// Never called, as [`Refresh::resync`].
-    fn update(&mut self, _cx: &mut Cx<P>, d: Deferred, _now: u64) -> Result<(), Deferred> {
-        Err(d)
     }
 }

@@ -2,9 +2,9 @@
 //! root-level file is a zone named by its file name; `NAME._keys` and
 //! `_keys` hold TSIG keys and are never served (DESIGN.md).
 
-use crate::dnssec::keeper::Signers;
 use crate::dnssec::keyfile;
 use crate::dnssec::policy::is_dnssec_file;
+use crate::dnssec::signers::Signers;
 use crate::journal::Journal;
 use crate::keys::{self, Key};
 use crate::name::Name;
@@ -158,7 +158,7 @@ impl ZoneSet {
         }
         then(&mut zs, &mut rep);
         if let Some(prev) = previous {
-            crate::dnssec::keeper::keep_last_signed(&mut zs, prev, files, &mut rep);
+            zs.keep_last_signed(prev, files, &mut rep);
             zs.signers.carry(&prev.signers, |o| {
                 let k = o.key();
                 matches!((zs.zones.get(&k[..]), prev.zones.get(&k[..])), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
@@ -431,6 +431,41 @@ impl ZoneSet {
 
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
+    }
+}
+
+impl ZoneSet {
+    /// After a load (this set, from `files`) that replaces `prev`: a zone with a
+    /// policy that was signed before and could not be signed now (a broken
+    /// key file or policy: the signing logged why) keeps its last good signed
+    /// version, with its signer, rather than going out unsigned under a DS.
+    /// The report says so.
+    fn keep_last_signed(
+        &mut self,
+        prev: &ZoneSet,
+        files: &[(alloc::string::String, Vec<u8>)],
+        rep: &mut LoadReport,
+    ) {
+        for zone in files
+            .iter()
+            .filter_map(|(n, _)| crate::dnssec::policy::policy_zone(n))
+        {
+            let Ok(origin) = Name::parse(zone, &Name::root()) else {
+                continue;
+            };
+            if self.signers.signs(&origin) || !prev.signers.signs(&origin) {
+                continue;
+            }
+            let Some(old) = prev.shared(&origin) else {
+                continue;
+            };
+            rep.warnings.push(alloc::format!(
+                "{zone}: not signed; keeping the last good signed version (serial {})",
+                old.serial().unwrap_or(0)
+            ));
+            self.insert_shared(old);
+            self.signers.carry(&prev.signers, |o| *o == origin);
+        }
     }
 }
 

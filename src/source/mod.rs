@@ -7,6 +7,7 @@
 //! behind one interface").
 
 pub mod catalog;
+pub mod refresh;
 pub mod secondary;
 pub mod storage;
 mod xfr_link;

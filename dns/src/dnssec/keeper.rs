@@ -1,5 +1,5 @@
 //! Zones kept signed after their load (issue 26): the [`Signer`] of each
-//! zone the appliance signed stays beside the zone ([`Signers`], in the
+//! zone the appliance signed stays beside the zone (`Signers`, in the
 //! [`ZoneSet`]); an UPDATE's change is signed into the zone at its own
 //! serial before it is served ([`sign_update`]), and signatures are
 //! refreshed before they expire ([`refresh`], RFC 6781 4.4.2) in a new
@@ -13,75 +13,7 @@ use crate::rtype::{IN, NSEC, NSEC3, NSEC3PARAM, RRSIG, SOA};
 use crate::zone::parser::Record;
 use crate::zone::{Saved, Zone};
 use crate::zoneset::ZoneSet;
-use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
-
-/// A zone's signer and when it has signatures to refresh next.
-#[derive(Clone)]
-struct Kept {
-    signer: Signer,
-    due: u64,
-}
-
-/// The signers of the signed zones, by the key of their origin (shared
-/// between copies of the zone set; copied on change).
-#[derive(Clone, Default)]
-pub struct Signers {
-    map: BTreeMap<Vec<u8>, Arc<Kept>>,
-}
-
-impl core::fmt::Debug for Signers {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Signers({} zones)", self.map.len())
-    }
-}
-
-impl Signers {
-    /// Keep `signer` for the zone `origin`, signed at `now`.
-    pub fn insert(&mut self, origin: &Name, signer: Signer, now: u64) {
-        let due = signer.next_refresh(now).unwrap_or(u64::MAX);
-        self.map
-            .insert(origin.key().to_vec(), Arc::new(Kept { signer, due }));
-    }
-
-    /// Is zone `origin` kept signed here?
-    pub fn signs(&self, origin: &Name) -> bool {
-        self.map.contains_key(&origin.key()[..])
-    }
-
-    /// When the earliest zone has signatures to refresh (seconds since the
-    /// epoch); None: no zone is signed.
-    pub fn next_due(&self) -> Option<u64> {
-        self.map.values().map(|k| k.due).min()
-    }
-
-    /// Take over the signers of `prev` for the zones `kept` says are the
-    /// same version as before (a file that failed to load keeps its last
-    /// good zone, and that zone its signer).
-    pub fn carry(&mut self, prev: &Signers, kept: impl Fn(&Name) -> bool) {
-        for (k, v) in &prev.map {
-            if !self.map.contains_key(k) && kept(&v.signer.origin()) {
-                self.map.insert(k.clone(), v.clone());
-            }
-        }
-    }
-
-    fn take(&mut self, origin: &Name) -> Option<Kept> {
-        let k = self.map.remove(&origin.key()[..])?;
-        Some(Arc::try_unwrap(k).unwrap_or_else(|k| (*k).clone()))
-    }
-
-    /// Keep `kept` again; due at the earliest a second on (a zone whose
-    /// refresh failed is tried again, not in a loop).
-    fn put(&mut self, origin: &Name, mut kept: Kept, now: u64) {
-        kept.due = kept
-            .signer
-            .next_refresh(now)
-            .map_or(u64::MAX, |d| d.max(now + 1));
-        self.map.insert(origin.key().to_vec(), Arc::new(kept));
-    }
-}
 
 /// Types the signer makes itself (never taken from the zone's records).
 fn generated(t: u16) -> bool {
@@ -184,13 +116,7 @@ pub fn sign_update(zs: &mut ZoneSet, origin: &Name, names: &[Name], earlier: &[S
 /// each in a new version (the serial raised, RFC 1982), recorded in its
 /// IXFR history. The zones refreshed, with their serials before and after.
 pub fn refresh(zs: &mut ZoneSet, now: u64) -> Vec<(Name, u32, u32)> {
-    let due: Vec<Name> = zs
-        .signers
-        .map
-        .values()
-        .filter(|k| k.due <= now)
-        .map(|k| k.signer.origin())
-        .collect();
+    let due = zs.signers.due_at(now);
     let mut out = Vec::new();
     for origin in due {
         let Some(mut kept) = zs.signers.take(&origin) else {
@@ -227,39 +153,6 @@ fn refresh_zone(
     zs.edit_in_place(origin, |z| Ok::<_, ()>(write(z, s, &owners)))?
         .ok()?;
     Some((origin.clone(), from, to))
-}
-
-/// After a load (`zs`, from `files`) that replaces `prev`: a zone with a
-/// policy that was signed before and could not be signed now (a broken
-/// key file or policy: the signing logged why) keeps its last good signed
-/// version, with its signer, rather than going out unsigned under a DS.
-/// The report says so.
-pub fn keep_last_signed(
-    zs: &mut ZoneSet,
-    prev: &ZoneSet,
-    files: &[(alloc::string::String, Vec<u8>)],
-    rep: &mut crate::zoneset::LoadReport,
-) {
-    for zone in files
-        .iter()
-        .filter_map(|(n, _)| super::policy::policy_zone(n))
-    {
-        let Ok(origin) = Name::parse(zone, &Name::root()) else {
-            continue;
-        };
-        if zs.signers.signs(&origin) || !prev.signers.signs(&origin) {
-            continue;
-        }
-        let Some(old) = prev.shared(&origin) else {
-            continue;
-        };
-        rep.warnings.push(alloc::format!(
-            "{zone}: not signed; keeping the last good signed version (serial {})",
-            old.serial().unwrap_or(0)
-        ));
-        zs.insert_shared(old);
-        zs.signers.carry(&prev.signers, |o| *o == origin);
-    }
 }
 
 /// The UPDATE (RFC 2136 2) that raises zone `origin`'s SOA to `rdata`
@@ -385,7 +278,7 @@ mod tests {
             "{rep:?}"
         );
         let (a, b) = (zs.shared(&o).unwrap(), prev.shared(&o).unwrap());
-        assert!(Arc::ptr_eq(&a, &b), "the signed version served before");
+        assert!(alloc::sync::Arc::ptr_eq(&a, &b), "the signed version served before");
         assert!(zs.signers.signs(&o), "and kept signed");
         // A zone never signed before is served as loaded.
         let (zs, _) = ZoneSet::load_then(&files, Some(&ZoneSet::default()), |zs, _| {

@@ -14,6 +14,7 @@ mod nsec;
 mod nsec3;
 pub mod policy;
 pub mod signer;
+pub mod signers;
 pub mod zone_sign;
 
 use crate::answer::{Out, OutData, Section};
