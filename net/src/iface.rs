@@ -50,7 +50,7 @@ pub struct Net {
     pub(crate) config: NetConfig,
     /// On-link neighbours known to answer ARP, and the UDP datagrams
     /// waiting for the others ([`Net::send_udp`]).
-    pub neighbours: crate::udp_out::Table,
+    pub neighbours: crate::held::Table,
     /// The time of the last poll, for sends between polls.
     pub(crate) now_ns: u64,
 }
@@ -95,7 +95,7 @@ impl Net {
             frames_in: 0,
             frames_out: 0,
             config: *cfg,
-            neighbours: crate::udp_out::Table::new(),
+            neighbours: crate::held::Table::new(),
             now_ns: platform.monotonic_ns(),
         }
     }

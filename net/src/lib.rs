@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod arp;
 pub mod device;
 pub mod frame;
+pub mod held;
 pub mod iface;
 pub mod metrics;
 pub mod neigh;

@@ -4,23 +4,13 @@
 //! behind it until the neighbour appears).
 
 use crate::arp;
+use crate::held::Held;
 use crate::iface::Net;
-use crate::neigh::Neighbours;
 use crate::platform::Platform;
 use alloc::vec::Vec;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp::{self, UdpMetadata};
 use smoltcp::wire::{HardwareAddress, IpAddress, Ipv4Address};
-
-/// A datagram waiting for its neighbour.
-pub struct Held {
-    handle: SocketHandle,
-    payload: Vec<u8>,
-    meta: UdpMetadata,
-}
-
-/// The neighbour table of the interface.
-pub type Table = Neighbours<Held>;
 
 impl Net {
     /// Send `payload` from the UDP socket `handle` to `meta`'s endpoint:
