@@ -78,10 +78,12 @@ impl Resolver {
                 log::debug!("resolve: ignored an unmatched response");
             }
         }
-        let server = self.server;
+        let (server, socket) = (self.server, self.socket);
         let done = self.core.poll(now_ns, &mut |query| {
             busy = true;
-            let sent = sock.send_slice(query, server);
+            // Through the neighbour table: a resolver on the link that
+            // stopped answering ARP holds no datagram at the socket's head.
+            let sent = net.send_udp(socket, query, server);
             if let Err(e) = sent {
                 log::debug!("resolve: cannot send to {server}: {e}");
             }

@@ -155,8 +155,9 @@ impl SecondarySource {
         match a {
             Action::Query { to, msg } => {
                 let Some(h) = self.udp else { return };
-                let sock = cx.net.sockets.get_mut::<udp::Socket>(h);
-                if let Err(e) = sock.send_slice(&msg, IpEndpoint::from(to)) {
+                // Through the neighbour table: a dead on-link primary holds
+                // back no query to the others.
+                if let Err(e) = cx.net.send_udp(h, &msg, IpEndpoint::from(to)) {
                     log::warn!("secondary: SOA query to {to}: {e}");
                 }
             }
