@@ -99,7 +99,7 @@ impl Driver {
                 break (udp, tcp);
             }
         };
-        let sources = source::of_keys(&[k], source::Primary::Named(primary_port));
+        let sources = source::of_keys(&[k], source::Primary::Named(primary_port), &[]);
         assert_eq!(sources.len(), 1, "the key names the zone and the primary");
         Driver {
             sec: Secondary::new(sources, 0),

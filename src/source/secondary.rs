@@ -42,7 +42,9 @@ impl SecondarySource {
         let at = s
             .primary
             .map_or(Primary::Named(source::PORT), Primary::Given);
-        let sources = source::of_keys(&s.keys, at);
+        let mut ours = alloc::vec![core::net::IpAddr::V4(cfg.net.ipv4.address())];
+        ours.extend(cfg.net.ipv6.map(|c| core::net::IpAddr::V6(c.address())));
+        let sources = source::of_keys(&s.keys, at, &ours);
         (!sources.is_empty()).then(|| SecondarySource {
             core: Secondary::new(sources, now_ns / 1_000_000),
             keys: s.keys.clone(),

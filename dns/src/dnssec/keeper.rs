@@ -278,7 +278,10 @@ mod tests {
             "{rep:?}"
         );
         let (a, b) = (zs.shared(&o).unwrap(), prev.shared(&o).unwrap());
-        assert!(alloc::sync::Arc::ptr_eq(&a, &b), "the signed version served before");
+        assert!(
+            alloc::sync::Arc::ptr_eq(&a, &b),
+            "the signed version served before"
+        );
         assert!(zs.signers.signs(&o), "and kept signed");
         // A zone never signed before is served as loaded.
         let (zs, _) = ZoneSet::load_then(&files, Some(&ZoneSet::default()), |zs, _| {

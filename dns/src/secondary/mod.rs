@@ -400,7 +400,7 @@ mod tests {
             let mut primary = ZoneSet::default();
             primary_zones.iter().for_each(|z| primary.insert(z.clone()));
             primary.keys = keys;
-            let sources = source::of_keys(secondary_keys, source::Primary::Named(53));
+            let sources = source::of_keys(secondary_keys, source::Primary::Named(53), &[]);
             Net {
                 primary,
                 up: true,

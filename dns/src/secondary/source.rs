@@ -65,9 +65,15 @@ pub fn of_key(key: &Key, primary: Primary) -> Option<Source> {
     })
 }
 
-/// Every source among `keys` (other keys are left out), in key order.
-pub fn of_keys(keys: &[Key], primary: Primary) -> Vec<Source> {
-    keys.iter().filter_map(|k| of_key(k, primary)).collect()
+/// Every source among `keys` (other keys are left out), in key order. A
+/// key naming one of `ours` as the primary is not a source: it is the key
+/// of one of our own secondaries (seed 001's chain names them so), and
+/// following it would mean asking ourselves for the zone.
+pub fn of_keys(keys: &[Key], primary: Primary, ours: &[IpAddr]) -> Vec<Source> {
+    keys.iter()
+        .filter_map(|k| of_key(k, primary))
+        .filter(|s| !ours.contains(&s.primary.ip()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -138,8 +144,25 @@ mod tests {
             key("personal._update.mirage."),
             key("1.2.3.4.5.6.7.8._transfer.a.example."),
         ];
-        let s = of_keys(&keys, Primary::Named(PORT));
+        let s = of_keys(&keys, Primary::Named(PORT), &[]);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].zone.to_text(), "a.example.");
+    }
+
+    #[test]
+    fn keys_of_our_own_secondaries_are_not_sources() {
+        let keys = [
+            key("10.0.42.2.10.0.42.3._transfer.mirage"),
+            key("10.0.42.3.10.0.42.5._transfer.mirage"),
+        ];
+        let ours = [IpAddr::V4(Ipv4Addr::new(10, 0, 42, 3))];
+        let s = of_keys(&keys, Primary::Named(PORT), &ours);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].primary, "10.0.42.2:53".parse().unwrap());
+        // In the other order too: the first key no longer decides.
+        let rev = [keys[1].clone(), keys[0].clone()];
+        let s = of_keys(&rev, Primary::Named(PORT), &ours);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].primary, "10.0.42.2:53".parse().unwrap());
     }
 }
