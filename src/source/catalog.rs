@@ -30,7 +30,10 @@ impl CatalogSource {
 
 impl<P: Platform> ZoneSource<P> for CatalogSource {
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        if now < self.next_check {
+        // A whole new set (a fetch, a reload) dropped the catalog: put it
+        // back on the next turn, not at the next check a second later.
+        let served = cx.dns.zones.zone(self.catalog.origin()).is_some();
+        if now < self.next_check && served {
             return false;
         }
         self.next_check = now + CHECK_NS;
