@@ -65,9 +65,9 @@ fuzz_target!(|data: &[u8]| {
     if ctl & 2 != 0 {
         // Durable later (a git push): withdrawn, then installed again.
         p.withdraw(&mut zs);
-        assert!(p.install(&mut zs).is_some(), "installed again, it changes the zone again");
+        assert!(p.install(&mut zs, NOW).is_some(), "installed again, it changes the zone again");
     } else {
-        let _ = p.keep();
+        let _ = p.keep(&mut zs, NOW);
     }
     let z = zs.zone(&origin).unwrap();
     assert_eq!(z.serial(), Some(to), "the serial it was prepared with");
