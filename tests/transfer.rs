@@ -199,8 +199,7 @@ fn knot_secondary_transfers_from_gitns() {
 }
 
 fn nsd_secondary(ns: &Netns) -> Daemon {
-    let dir = std::env::temp_dir().join(format!("{}-nsd", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = ns.scratch("nsd");
     std::fs::create_dir_all(&dir).unwrap();
     let conf = format!(
         "server:\n  ip-address: 10.0.0.1\n  port: 53\n  username: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  verbosity: 1\nremote-control:\n  control-enable: no\nkey:\n  name: \"personal._update.x25519.net\"\n  algorithm: hmac-sha256\n  secret: \"{SECRET}\"\nzone:\n  name: x25519.net\n  zonefile: x25519.net.zone\n  request-xfr: 10.0.0.2@53 personal._update.x25519.net\n  allow-notify: 10.0.0.2 personal._update.x25519.net\n",

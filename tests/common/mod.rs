@@ -343,13 +343,12 @@ pub fn udp_roundtrip(ns: &Netns, port: u16, payload: &'static [u8]) -> Option<Ve
 
 /// Write `zones` into a directory and pack it as a storage device file.
 pub fn zone_device(ns: &Netns, zones: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{}-zones", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = ns.scratch("zones");
     std::fs::create_dir_all(&dir).expect("zone dir");
     for (name, text) in zones {
         std::fs::write(dir.join(name), text).expect("write zone");
     }
-    let dev = std::env::temp_dir().join(format!("{}-storage.tar", ns.name));
+    let dev = ns.scratch("storage.tar");
     xtask::zones::pack(&dir, &dev).expect("pack zones")
 }
 
@@ -483,8 +482,7 @@ pub fn spawn_nsd(ns: &Netns, dir: PathBuf, conf: &str, log: bool) -> Daemon {
 /// Knot on 10.0.0.1@53 in `ns` as a TSIG secondary of gitns (10.0.0.2)
 /// for `zone`, taking NOTIFY from it, with key `key` (hmac-sha256).
 pub fn knot_secondary(ns: &Netns, zone: &str, key: &str, secret: &str) -> Daemon {
-    let dir = std::env::temp_dir().join(format!("{}-knot", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = ns.scratch("knot");
     std::fs::create_dir_all(&dir).unwrap();
     let conf = format!(
         "server:\n  listen: 10.0.0.1@53\n  rundir: {d}\n  user: root\nkey:\n  - id: {key}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: 10.0.0.2@53\n    key: {key}\nacl:\n  - id: notify_from_primary\n    address: 10.0.0.2\n    key: {key}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n    journal-content: none\nzone:\n  - domain: {zone}\n    master: primary\n    acl: notify_from_primary\n",
@@ -511,8 +509,7 @@ pub fn knot_transfers(ns: &Netns, tag: &str, zone: &str, text: &str) -> Daemon {
 /// authority: the resolver the image is pointed at for host names.
 #[allow(dead_code)]
 pub fn knot_authority(ns: &Netns, zone: &str, text: &str) -> Daemon {
-    let dir = std::env::temp_dir().join(format!("{}-knotauth", ns.name));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = ns.scratch("knotauth");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{zone}.zone")), text).unwrap();
     let conf = format!(

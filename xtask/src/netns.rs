@@ -4,12 +4,17 @@
 //! 10.0.0.1/24 in the namespace, the guest is 10.0.0.2.
 
 use crate::util::run_ok;
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 
-/// A network namespace holding `tap0` at 10.0.0.1/24; deleted on drop.
+/// A network namespace holding `tap0` at 10.0.0.1/24; deleted on drop,
+/// with the scratch files and directories made for it (kept when the
+/// thread is panicking, so a failed test leaves them to look at).
 pub struct Netns {
     pub name: String,
     pub tap: String,
+    scratch: Mutex<Vec<PathBuf>>,
 }
 
 impl Netns {
@@ -24,6 +29,7 @@ impl Netns {
         let ns = Netns {
             name: name.to_string(),
             tap: "tap0".to_string(),
+            scratch: Mutex::new(Vec::new()),
         };
         ns.exec_ok(&["ip", "link", "set", "lo", "up"])?;
         ns.exec_ok(&["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
@@ -39,6 +45,15 @@ impl Netns {
         c
     }
 
+    /// A fresh path in the temporary directory named after the namespace
+    /// and `what` (whatever was there is removed), removed again on drop.
+    pub fn scratch(&self, what: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("{}-{what}", self.name));
+        remove_path(&path);
+        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        path
+    }
+
     fn exec_ok(&self, argv: &[&str]) -> Result<(), String> {
         let mut c = self.command(argv[0]);
         c.args(&argv[1..]);
@@ -51,7 +66,15 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+        if !std::thread::panicking() {
+            let scratch = self.scratch.get_mut().unwrap_or_else(|e| e.into_inner());
+            scratch.iter().for_each(|p| remove_path(p));
+        }
     }
+}
+
+fn remove_path(path: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
 }
 
 impl Netns {
