@@ -50,7 +50,10 @@ impl Netns {
     pub fn scratch(&self, what: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!("{}-{what}", self.name));
         remove_path(&path);
-        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        self.scratch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.clone());
         path
     }
 
