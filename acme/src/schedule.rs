@@ -74,14 +74,16 @@ impl Schedule {
     }
 
     /// Should the zones be walked for CSRs at `unix`? Yes when a zone or
-    /// serial differs from the last walk's `zones` (name, serial), or
-    /// RESCAN_SECS went by.
+    /// serial differs from the last walk's `zones` (name, serial), when
+    /// RESCAN_SECS went by, or when a CSR's hold after a failure ended.
     pub fn rescan(&mut self, zones: Vec<(Vec<u8>, u32)>, unix: u64) -> bool {
         if zones == self.scanned && unix < self.rescan_at {
             return false;
         }
         self.scanned = zones;
-        self.rescan_at = unix.saturating_add(RESCAN_SECS);
+        // The next walk: hourly, or when the first hold ends if sooner.
+        let hold_ends = self.hold.values().filter(|&&t| t > unix && t != u64::MAX);
+        self.rescan_at = hold_ends.fold(unix.saturating_add(RESCAN_SECS), |a, &t| a.min(t));
         true
     }
 
@@ -135,7 +137,11 @@ impl Schedule {
         let n = self.failures.entry(csr.to_vec()).or_insert(0);
         *n = n.saturating_add(1);
         let wait = retry_wait(*n);
-        self.hold.insert(csr.to_vec(), unix.saturating_add(wait));
+        let until = unix.saturating_add(wait);
+        self.hold.insert(csr.to_vec(), until);
+        // The zones are walked again when the hold ends, not at the next
+        // serial change or hourly walk (the log promised "next try in N s").
+        self.rescan_at = self.rescan_at.min(until);
         wait
     }
 
@@ -202,6 +208,33 @@ mod tests {
             Decision::Order("no certificate yet")
         );
         assert_eq!(s.failed(csr, t + 300), 600);
+        s.written(OWNER, csr, t + 1000);
+        assert_eq!(s.failed(csr, t + 5000), 300); // the count starts again
+    }
+
+    #[test]
+    fn a_failed_order_is_walked_again_when_its_hold_ends() {
+        let mut s = Schedule::new(14 * DAY);
+        let t = 1_800_000_000;
+        let zones = || alloc::vec![(b"example".to_vec(), 7)];
+        assert!(s.rescan(zones(), t));
+        assert!(!s.rescan(zones(), t + 1));
+        assert_eq!(s.failed(testdata::CSR_DER, t + 10), 300);
+        assert!(!s.rescan(zones(), t + 309), "walked before the hold ended");
+        assert!(s.rescan(zones(), t + 310), "not walked when the hold ended");
+        assert!(
+            !s.rescan(zones(), t + 311),
+            "the next walk is the hourly one"
+        );
+        assert!(s.rescan(zones(), t + 310 + RESCAN_SECS));
+    }
+
+    #[test]
+    fn the_count_starts_again_after_a_certificate() {
+        let mut s = Schedule::new(14 * DAY);
+        let csr = testdata::CSR_DER;
+        let t = 1_800_000_000;
+        assert_eq!(s.failed(csr, t), 300);
         s.written(OWNER, csr, t + 1000);
         assert_eq!(s.failed(csr, t + 5000), 300); // the count starts again
     }
