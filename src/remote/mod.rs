@@ -291,11 +291,14 @@ fn install_fetched<P: Platform>(
     let files = next.files();
     let platform = &mut *cx.platform;
     let mut local = local.unwrap_or_default();
+    let mut key_files = Vec::new();
+    let prev = &cx.dns.zones;
     let sign = |zs: &mut ZoneSet, rep: &mut _| {
         local.apply(zs, rep).iter().for_each(|n| log::warn!("{n}"));
-        crate::signing::sign_loaded(platform, zs, &files)
+        key_files = crate::signing::sign_loaded(platform, zs, &files, Some(&prev.signers));
     };
-    let (zones, report) = ZoneSet::load_then(&files, Some(&cx.dns.zones), sign);
+    let (zones, report) = ZoneSet::load_then(&files, Some(prev), sign);
+    crate::signing::unsaved(&key_files);
     *checkout = Some(next);
     local.note_serials(&zones);
     cx.storage.keep(cx.platform, Some(local.into_files(files)));

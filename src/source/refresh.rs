@@ -1,7 +1,7 @@
 //! The refresh timer of the signed zones (issue 26) as a zone source that
-//! owns no zone: signatures are re-signed before they expire
-//! (gitns_dns::dnssec::keeper::refresh), each refresh a new version with
-//! its storage journal record, its secondaries notified.
+//! owns no zone: key steps are taken and signatures re-signed before they
+//! expire (gitns_dns::dnssec::keeper::refresh), each change a new version
+//! with its storage journal record, its secondaries notified.
 
 use super::{Cx, ZoneSource};
 use crate::dns::Deferred;
@@ -26,8 +26,21 @@ impl<P: Platform> ZoneSource<P> for Refresh {
         let wall = cx.platform.wall_clock_ns() / 1_000_000_000;
         let mut moved = false;
         if cx.dns.zones.signers.next_due().is_some_and(|d| d <= wall) {
-            for (zone, from, to) in keeper::refresh(&mut cx.dns.zones, wall) {
-                log::info!("dnssec: {zone}: signatures refreshed, serial {from} -> {to}");
+            let platform = &mut *cx.platform;
+            let mut random = |b: &mut [u8]| platform.fill_random(b);
+            let done = keeper::refresh(&mut cx.dns.zones, wall, &mut random);
+            for r in done {
+                let zone = r.zone;
+                r.log.iter().for_each(|l| log::info!("dnssec: {zone}: {l}"));
+                crate::signing::unsaved(r.key_file.as_slice());
+                let Some((from, to)) = r.serials else {
+                    continue;
+                };
+                let what = match r.log.is_empty() {
+                    true => "signatures refreshed",
+                    false => "key step signed in",
+                };
+                log::info!("dnssec: {zone}: {what}, serial {from} -> {to}");
                 if let Some((ttl, rdata)) = cx.dns.zones.zone(&zone).and_then(|z| {
                     let soa = z.soa()?;
                     Some((soa.ttl, soa.rdatas.first()?.to_vec()))

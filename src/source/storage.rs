@@ -50,9 +50,13 @@ impl Storage {
         previous: Option<&ZoneSet>,
     ) -> Result<(ZoneSet, LoadReport), String> {
         let contents = gitns_store::read(&mut PlatformStore(platform))?;
-        let sign =
-            |zs: &mut ZoneSet, files: &[File]| crate::signing::sign_loaded(platform, zs, files);
+        let mut key_files = Vec::new();
+        let sign = |zs: &mut ZoneSet, files: &[File]| {
+            let prev = previous.map(|p| &p.signers);
+            key_files = crate::signing::sign_loaded(platform, zs, files, prev);
+        };
         let (zones, report, cache) = gitns_store::load(contents, previous, sign);
+        crate::signing::unsaved(&key_files);
         self.cache = cache;
         Ok((zones, report))
     }

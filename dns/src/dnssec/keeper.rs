@@ -7,12 +7,15 @@
 //! Only the names the signer changed are written into the served zone.
 //! Time (seconds since the epoch) is passed in.
 
+use super::kasp::Event;
 use super::signer::Signer;
+use super::signers::Kept;
 use crate::name::Name;
 use crate::rtype::{IN, NSEC, NSEC3, NSEC3PARAM, RRSIG, SOA};
 use crate::zone::parser::Record;
 use crate::zone::{Saved, Zone};
 use crate::zoneset::ZoneSet;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Types the signer makes itself (never taken from the zone's records).
@@ -112,30 +115,75 @@ pub fn sign_update(zs: &mut ZoneSet, origin: &Name, names: &[Name], earlier: &[S
     zs.signers.put(origin, kept, now);
 }
 
-/// Refresh the signatures of every zone due at `now` (RFC 6781 4.4.2):
-/// each in a new version (the serial raised, RFC 1982), recorded in its
-/// IXFR history. The zones refreshed, with their serials before and after.
-pub fn refresh(zs: &mut ZoneSet, now: u64) -> Vec<(Name, u32, u32)> {
+/// What [`refresh`] did to a zone.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub zone: Name,
+    /// The new version's serials, before and after; None: no new version
+    /// (a key step that changed nothing served).
+    pub serials: Option<(u32, u32)>,
+    /// The key steps taken (RFC 7583), for the log and the status page.
+    pub log: Vec<String>,
+    /// The key file's name and new text (keys made, key steps taken), to
+    /// commit to the private remote.
+    pub key_file: Option<(String, String)>,
+}
+
+/// Take the key steps and refresh the signatures of every zone due at
+/// `now` (RFC 6781 4.4.2), keys made from `random`: each zone whose
+/// served records changed (keys published or withdrawn, signed by other
+/// keys, signatures refreshed) in a new version (the serial raised, RFC
+/// 1982), recorded in its IXFR history.
+pub fn refresh(zs: &mut ZoneSet, now: u64, random: &mut dyn FnMut(&mut [u8])) -> Vec<Refreshed> {
     let due = zs.signers.due_at(now);
     let mut out = Vec::new();
     for origin in due {
         let Some(mut kept) = zs.signers.take(&origin) else {
             continue;
         };
-        if let Some(serials) = refresh_zone(zs, &origin, &mut kept.signer, now) {
-            out.push(serials);
-        }
+        let (log, rekeyed) = roll(&mut kept, now, random);
+        let serials = new_version(zs, &origin, &mut kept.signer, rekeyed, now);
+        out.push(Refreshed {
+            zone: origin.clone(),
+            serials,
+            log,
+            key_file: kept.roll.unsaved(),
+        });
         zs.signers.put(&origin, kept, now);
     }
     out
 }
 
-fn refresh_zone(
+/// The key steps due at `now`: their log lines, and the owners the
+/// signer changed when the keys' uses did.
+fn roll(kept: &mut Kept, now: u64, random: &mut dyn FnMut(&mut [u8])) -> (Vec<String>, Vec<Name>) {
+    if kept.roll.next.is_none_or(|n| n > now) {
+        return (Vec::new(), Vec::new());
+    }
+    match kept.roll.turn(now, Event::Tick, random) {
+        Ok(t) if t.rekey => (t.log, kept.signer.rekey(kept.roll.keyset(), now)),
+        Ok(t) => (t.log, Vec::new()),
+        Err(e) => (
+            alloc::vec![alloc::format!("a key could not be made: {e}")],
+            Vec::new(),
+        ),
+    }
+}
+
+/// Write `changed` and what is due for refresh at `now` into zone
+/// `origin` as a new version, its SOA serial raised; None when nothing
+/// changed.
+fn new_version(
     zs: &mut ZoneSet,
     origin: &Name,
     s: &mut Signer,
+    changed: Vec<Name>,
     now: u64,
-) -> Option<(Name, u32, u32)> {
+) -> Option<(u32, u32)> {
+    let owners = merge(changed, s.refresh(now));
+    if owners.is_empty() {
+        return None;
+    }
     let z = zs.zone(origin)?;
     let soa = z.soa()?;
     let (ttl, old) = (soa.ttl, soa.rdatas.first()?.to_vec());
@@ -144,15 +192,15 @@ fn refresh_zone(
     let mut new = old.clone();
     let at = new.len().checked_sub(20)?;
     new[at..at + 4].copy_from_slice(&to.to_be_bytes());
-    let changed = s.change(
+    let soa_changed = s.change(
         &[record(origin, SOA, ttl, &old)],
         &[record(origin, SOA, ttl, &new)],
         now,
     );
-    let owners = merge(changed, s.refresh(now));
+    let owners = merge(owners, soa_changed);
     zs.edit_in_place(origin, |z| Ok::<_, ()>(write(z, s, &owners)))?
         .ok()?;
-    Some((origin.clone(), from, to))
+    Some((from, to))
 }
 
 /// The UPDATE (RFC 2136 2) that raises zone `origin`'s SOA to `rdata`
@@ -205,7 +253,7 @@ mod tests {
             .unwrap();
         let files = [&files[..], &[f("example.org._dnssec_keys", &keys)]].concat();
         let (mut zs, _) = ZoneSet::load(&files, None);
-        for r in zone_sign::sign_zones(&mut zs, &files, NOW, 3) {
+        for r in zone_sign::sign_at(&mut zs, &files, NOW, 3).lines {
             r.unwrap();
         }
         zs
@@ -234,13 +282,16 @@ mod tests {
         assert!(zs.signers.signs(&o));
         let due = zs.signers.next_due().unwrap();
         assert!(due > NOW + 30 && due <= NOW + 40, "{due}");
-        assert!(refresh(&mut zs, due - 1).is_empty(), "nothing before due");
+        assert!(
+            refresh(&mut zs, due - 1, &mut |_| {}).is_empty(),
+            "nothing before due"
+        );
         let mut now = NOW;
         // Three validities with a refresh each time one is due: the
         // signatures served never come within 20 s of expiring.
         while now < NOW + 180 {
             now = zs.signers.next_due().unwrap();
-            let done = refresh(&mut zs, now);
+            let done = refresh(&mut zs, now, &mut |_| {});
             assert_eq!(done.len(), 1);
             assert!(earliest(&zs, &o, now) > now + 20, "at {now}");
         }
@@ -258,6 +309,86 @@ mod tests {
             .all(|d| d.added.iter().any(|r| r.rtype == RRSIG)));
     }
 
+    /// The tags of the zone's DNSKEYs, and of the keys its RRSIGs name.
+    fn tags(zs: &ZoneSet, o: &Name) -> (Vec<u16>, Vec<u16>) {
+        let z = zs.zone(o).unwrap();
+        let keys = z.node(o).unwrap().get(crate::rtype::DNSKEY).unwrap();
+        let mut dnskeys: Vec<u16> = keys
+            .rdatas
+            .iter()
+            .map(crate::dnssec::key::key_tag)
+            .collect();
+        let mut signers: Vec<u16> = z
+            .nodes()
+            .flat_map(|n| n.rrsets().collect::<Vec<_>>())
+            .filter(|s| s.rtype == RRSIG)
+            .flat_map(|s| {
+                s.rdatas
+                    .iter()
+                    .map(|rd| u16::from_be_bytes([rd[16], rd[17]]))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        dnskeys.sort_unstable();
+        signers.sort_unstable();
+        signers.dedup();
+        (dnskeys, signers)
+    }
+
+    /// A zone with a policy and no keys: keys made at load; the ZSK
+    /// rolls at its lifetime by pre-publication (RFC 7583 3.2), each
+    /// step a new version; every signature always names a published key.
+    #[test]
+    fn a_zsk_rolls_in_new_versions() {
+        let zone = "$TTL 5\n@ SOA ns1 hm 1 7200 3600 1209600 5\n@ NS ns1\nns1 A 10.0.0.2\n";
+        let policy = "keys ksk+zsk\nvalidity 60\nrefresh 20\njitter 5\ninception 5\n\
+            zsk-lifetime 30\npropagation-delay 2\nparent-ds-ttl 4\nparent-propagation-delay 2\n";
+        let files = [f("example.org", zone), f("example.org._dnssec", policy)];
+        let (mut zs, _) = ZoneSet::load(&files, None);
+        let done = zone_sign::sign_at(&mut zs, &files, NOW, 3);
+        assert_eq!(done.key_files.len(), 1, "{done:?}");
+        let o = n("example.org.");
+        let (first, _) = tags(&zs, &o);
+        assert_eq!(first.len(), 2);
+        let mut c = 100u8;
+        let mut random = |b: &mut [u8]| {
+            c += 1;
+            b.fill(c)
+        };
+        let (mut now, mut most, mut log) = (NOW, 0, Vec::new());
+        while now < NOW + 100 {
+            now = zs.signers.next_due().unwrap();
+            for r in refresh(&mut zs, now, &mut random) {
+                log.extend(r.log);
+            }
+            let (dnskeys, signers) = tags(&zs, &o);
+            assert!(
+                signers.iter().all(|t| dnskeys.contains(t)),
+                "at {now}: {signers:?} {dnskeys:?}"
+            );
+            assert_eq!(signers.len(), 2, "one KSK, one ZSK sign at {now}");
+            most = most.max(dnskeys.len());
+        }
+        assert_eq!(most, 3, "the new ZSK pre-published");
+        assert!(
+            log.iter()
+                .any(|l| l.contains("(zsk ed25519") || l.contains("(zsk ecdsap256sha256")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter()
+                .any(|l| l.contains("removed from the DNSKEY RRset")),
+            "{log:?}"
+        );
+        let (last, _) = tags(&zs, &o);
+        assert_ne!(last, first, "the ZSK changed");
+        let serial = zs.zone(&o).unwrap().serial().unwrap();
+        assert_eq!(
+            zs.journal(&o).unwrap().chain(1, serial).unwrap().len() as u32,
+            serial - 1
+        );
+    }
+
     #[test]
     fn a_broken_key_file_keeps_the_last_good_signed_version() {
         let prev = signed();
@@ -268,7 +399,7 @@ mod tests {
             f("example.org._dnssec_keys", "csk 13 1 AA==\n"),
         ];
         let (zs, rep) = ZoneSet::load_then(&files, Some(&prev), |zs, _| {
-            let done = zone_sign::sign_zones(zs, &files, NOW + 5, 3);
+            let done = zone_sign::sign_at(zs, &files, NOW + 5, 3).lines;
             assert!(done[0].is_err(), "{done:?}");
         });
         assert!(
@@ -285,7 +416,7 @@ mod tests {
         assert!(zs.signers.signs(&o), "and kept signed");
         // A zone never signed before is served as loaded.
         let (zs, _) = ZoneSet::load_then(&files, Some(&ZoneSet::default()), |zs, _| {
-            zone_sign::sign_zones(zs, &files, NOW + 5, 3);
+            zone_sign::sign_at(zs, &files, NOW + 5, 3);
         });
         assert!(!crate::dnssec::signed_offline(zs.zone(&o).unwrap()));
     }

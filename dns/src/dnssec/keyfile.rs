@@ -10,9 +10,11 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Parse the key file `file` with contents `text`.
+/// Parse the key file `file` with contents `text`: its key lines (the
+/// rollover machine's `kasp` lines are [`super::kasp::text`]'s).
 pub fn parse(file: &str, text: &str) -> Result<Vec<Key>, FileError> {
     lines(text)
+        .filter(|(_, l)| l.split_whitespace().next() != Some(super::kasp::text::WORD))
         .map(|(n, l)| {
             Key::from_line(l).map_err(|e| FileError {
                 file: file.into(),
@@ -28,12 +30,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Key>, FileError> {
 pub fn check(file: &str, text: &str) -> Result<(), FileError> {
     match super::policy::policy_zone(file) {
         Some(_) => super::policy::parse(file, text).map(|_| ()),
-        None => parse(file, text).map(|_| ()),
+        None => parse(file, text).and(super::kasp::text::parse(file, text).map(|_| ())),
     }
 }
 
 /// The file's text for `keys`.
-pub fn print(zone: &str, keys: &[Key]) -> String {
+pub fn print<'k>(zone: &str, keys: impl IntoIterator<Item = &'k Key>) -> String {
     let mut s = format!("# DNSSEC keys of {zone} (gitns; private: never served)\n");
     for k in keys {
         s.push_str(&k.to_line());

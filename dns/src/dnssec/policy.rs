@@ -14,7 +14,13 @@
 //! zsk-lifetime 90d
 //! dnskey-ttl 1h               # default: the SOA's TTL
 //! cds none                    # always: CDS and CDNSKEY of the KSK at the apex (RFC 7344, 8078)
+//! propagation-delay 1h        # a change reaches every server of the zone (RFC 7583 Dprp)
+//! parent-ds-ttl 1d            # the parent's DS TTL (TTLds)
+//! parent-propagation-delay 1h # the parent's Dprp
 //! ```
+//!
+//! The last three and the lifetimes are what key rollovers wait on
+//! ([`super::kasp::Timing`]); short values make a fast clock for tests.
 //!
 //! Durations are TTL syntax (`3600`, `1h`, `1w2d`). Every directive is
 //! optional (the defaults are shown above, `denial nsec`); each may appear
@@ -70,6 +76,10 @@ pub struct Policy {
     pub dnskey_ttl: Option<u32>,
     /// Publish CDS and CDNSKEY for the key the parent's DS should name.
     pub cds: bool,
+    /// RFC 7583 3.1's Dprp, TTLds and Dprp-parent, in seconds.
+    pub propagation: u32,
+    pub parent_ds_ttl: u32,
+    pub parent_propagation: u32,
 }
 
 impl Default for Policy {
@@ -86,6 +96,9 @@ impl Default for Policy {
             zsk_lifetime: Some(90 * 86_400),
             dnskey_ttl: None,
             cds: false,
+            propagation: 3600,
+            parent_ds_ttl: 86_400,
+            parent_propagation: 3600,
         }
     }
 }
@@ -152,6 +165,9 @@ fn directive(p: &mut Policy, name: &str, v: &str) -> Result<(), String> {
         "ksk-lifetime" => p.ksk_lifetime = lifetime(v)?,
         "zsk-lifetime" => p.zsk_lifetime = lifetime(v)?,
         "dnskey-ttl" => p.dnskey_ttl = Some(duration(v)?),
+        "propagation-delay" => p.propagation = duration(v)?,
+        "parent-ds-ttl" => p.parent_ds_ttl = duration(v)?,
+        "parent-propagation-delay" => p.parent_propagation = duration(v)?,
         "cds" => {
             p.cds = match v {
                 "always" => true,
@@ -213,7 +229,8 @@ mod tests {
         );
         let text = "algorithm ED25519\ndenial nsec3-opt-out ; comment\nkeys ksk+zsk\n\
             validity 30d\nrefresh 10d\njitter 1d\ninception 2h\nksk-lifetime 365d\n\
-            zsk-lifetime never\ndnskey-ttl 600\ncds always\n";
+            zsk-lifetime never\ndnskey-ttl 600\ncds always\npropagation-delay 2\n\
+            parent-ds-ttl 4\nparent-propagation-delay 3\n";
         let p = parse("z._dnssec", text).unwrap();
         assert_eq!(p.algorithm, Algorithm::Ed25519);
         assert_eq!(p.denial, Denial::Nsec3 { opt_out: true });
@@ -227,6 +244,10 @@ mod tests {
             (Some(31_536_000), None, Some(600))
         );
         assert!(p.cds);
+        assert_eq!(
+            (p.propagation, p.parent_ds_ttl, p.parent_propagation),
+            (2, 4, 3)
+        );
     }
 
     #[test]

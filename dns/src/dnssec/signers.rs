@@ -1,18 +1,32 @@
-//! The signers of the zones kept signed (issue 26): each zone's [`Signer`]
-//! and when its signatures are next due, held in the zone set (a leaf:
-//! the zone set holds it, `keeper` works on both).
+//! The signers of the zones kept signed (issue 26): each zone's [`Signer`],
+//! its keys under the rollover machine ([`Roll`]) and when either is next
+//! due, held in the zone set (a leaf: the zone set holds it, `keeper`
+//! works on both).
 
+use super::roll::Roll;
 use super::signer::Signer;
 use crate::name::Name;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-/// A zone's signer and when it has signatures to refresh next.
+/// A zone's signer, its keys, and when it has signatures to refresh or
+/// a key step to take next.
 #[derive(Clone)]
 pub(crate) struct Kept {
     pub(crate) signer: Signer,
+    pub(crate) roll: Roll,
     pub(crate) due: u64,
+}
+
+impl Kept {
+    /// The earliest of the next refresh and the next key step; at the
+    /// earliest `not_before`.
+    fn due(&self, now: u64, not_before: u64) -> u64 {
+        let refresh = self.signer.next_refresh(now).unwrap_or(u64::MAX);
+        let roll = self.roll.next.unwrap_or(u64::MAX);
+        refresh.min(roll).max(not_before)
+    }
 }
 
 /// The signers of the signed zones, by the key of their origin (shared
@@ -29,11 +43,25 @@ impl core::fmt::Debug for Signers {
 }
 
 impl Signers {
-    /// Keep `signer` for the zone `origin`, signed at `now`.
-    pub fn insert(&mut self, origin: &Name, signer: Signer, now: u64) {
-        let due = signer.next_refresh(now).unwrap_or(u64::MAX);
-        self.map
-            .insert(origin.key().to_vec(), Arc::new(Kept { signer, due }));
+    /// Keep `signer` and `roll` for the zone `origin`, signed at `now`.
+    pub fn insert(&mut self, origin: &Name, signer: Signer, roll: Roll, now: u64) {
+        let mut kept = Kept {
+            signer,
+            roll,
+            due: 0,
+        };
+        kept.due = kept.due(now, 0);
+        self.map.insert(origin.key().to_vec(), Arc::new(kept));
+    }
+
+    /// The keys of zone `origin` kept signed here.
+    pub fn roll(&self, origin: &Name) -> Option<&Roll> {
+        self.map.get(&origin.key()[..]).map(|k| &k.roll)
+    }
+
+    /// Every zone kept signed with its keys (for the status page).
+    pub fn rolls(&self) -> impl Iterator<Item = (Name, &Roll)> + '_ {
+        self.map.values().map(|k| (k.signer.origin(), &k.roll))
     }
 
     /// Is zone `origin` kept signed here?
@@ -75,10 +103,7 @@ impl Signers {
     /// Keep `kept` again; due at the earliest a second on (a zone whose
     /// refresh failed is tried again, not in a loop).
     pub(crate) fn put(&mut self, origin: &Name, mut kept: Kept, now: u64) {
-        kept.due = kept
-            .signer
-            .next_refresh(now)
-            .map_or(u64::MAX, |d| d.max(now + 1));
+        kept.due = kept.due(now, now + 1);
         self.map.insert(origin.key().to_vec(), Arc::new(kept));
     }
 }

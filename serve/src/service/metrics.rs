@@ -34,6 +34,7 @@ impl Dns {
             self.notifier.pending(),
         );
         zones(t, self);
+        super::dnssec::keys(t, self);
     }
 }
 

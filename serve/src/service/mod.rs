@@ -5,6 +5,7 @@
 //! Knows no zone source: the App (src/app.rs) routes its events.
 
 mod answer;
+mod dnssec;
 mod events;
 mod metrics;
 mod protect;

@@ -125,6 +125,19 @@ impl KeyRec {
             .map_or(Phase::Generated, |&(_, p)| p)
     }
 
+    /// When it entered its phase.
+    pub fn since(&self) -> u64 {
+        let t = match self.phase() {
+            Phase::Generated => None,
+            Phase::Published => self.published,
+            Phase::Ready => self.ready,
+            Phase::Active => self.active,
+            Phase::Retired => self.retired,
+            Phase::Removed => self.removed,
+        };
+        t.unwrap_or(self.generated)
+    }
+
     pub fn signing(&self) -> bool {
         self.sign_from.is_some() && self.sign_until.is_none()
     }

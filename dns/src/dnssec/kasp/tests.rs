@@ -294,7 +294,9 @@ fn kasp_ksk_rollover_with_ds_seen() {
 
 #[test]
 fn kasp_csk_rollover() {
-    let mut s = Sim::new(timing(true));
+    let mut t = timing(true);
+    t.ksk_lifetime = t.zsk_lifetime;
+    let mut s = Sim::new(t);
     s.run(s.now + 70 * DAY);
     assert_eq!(s.count(Role::Csk, Phase::Removed), 2);
     assert_eq!(s.logged("DS seen"), 3);

@@ -19,7 +19,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-const WORD: &str = "kasp";
+/// The first word of a ring line.
+pub const WORD: &str = "kasp";
 
 /// The `kasp` lines of `ring`.
 pub fn print(ring: &Ring) -> String {

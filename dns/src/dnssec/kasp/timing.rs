@@ -35,11 +35,11 @@ impl Timing {
         Timing {
             algorithm: p.algorithm,
             csk: p.csk,
-            propagation: 3600,
+            propagation: p.propagation,
             dnskey_ttl,
             max_ttl: max_ttl.max(dnskey_ttl),
-            ds_ttl: 86400,
-            parent_delay: 3600,
+            ds_ttl: p.parent_ds_ttl,
+            parent_delay: p.parent_propagation,
             zsk_lifetime: p.zsk_lifetime,
             ksk_lifetime: p.ksk_lifetime,
         }
@@ -72,12 +72,9 @@ impl Timing {
     pub fn lifetime(&self, role: Role) -> Option<u32> {
         match role {
             Role::Zsk => self.zsk_lifetime,
-            Role::Ksk => self.ksk_lifetime,
-            // A CSK is the zone's only key: the shorter of the two.
-            Role::Csk => match (self.zsk_lifetime, self.ksk_lifetime) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            // A CSK is what the parent's DS names: its rollover needs the
+            // parent, as a KSK's does (Knot reads ksk-lifetime for it too).
+            Role::Csk | Role::Ksk => self.ksk_lifetime,
         }
     }
 

@@ -12,8 +12,8 @@ mod chain_nsec3;
 mod tree;
 
 use super::canon::{self, RRset, Window};
-use super::key::Key;
-use super::keyfile;
+use super::key::{Key, Role};
+use super::keyset::KeySet;
 use super::policy::{Denial, Policy};
 use crate::name::{Key as NameKey, Name};
 use crate::rtype::{CDNSKEY, CDS, DNSKEY, IN, NSEC, NSEC3, NSEC3PARAM, RRSIG};
@@ -41,7 +41,7 @@ pub struct Signer {
     tree: Tree,
     policy: Policy,
     /// Shared by copies (keys are not copied).
-    keys: alloc::sync::Arc<Vec<Key>>,
+    keys: KeySet,
     seed: u64,
     /// NSEC3 only: the hashes of the chain's names in order, with the name.
     hashes: BTreeMap<[u8; 20], Name>,
@@ -74,14 +74,25 @@ impl Signer {
         keys: Vec<Key>,
         seed: u64,
     ) -> Result<Signer, SignError> {
-        let want = if policy.csk { 1 } else { 2 };
-        if keyfile::active(&policy, &keys).len() != want {
+        let keys = KeySet::newest(&policy, keys);
+        Signer::with_keys(origin, policy, keys, seed)
+    }
+
+    /// As [`Signer::new`], with the keys' uses decided by the caller (the
+    /// rollover machine, [`super::kasp`]).
+    pub fn with_keys(
+        origin: Name,
+        policy: Policy,
+        keys: KeySet,
+        seed: u64,
+    ) -> Result<Signer, SignError> {
+        if !keys.complete() {
             return Err(SignError::NoKey);
         }
         Ok(Signer {
             tree: Tree::new(origin),
             policy,
-            keys: alloc::sync::Arc::new(keys),
+            keys,
             seed,
             hashes: BTreeMap::new(),
             dirty: BTreeSet::new(),
@@ -203,13 +214,8 @@ impl Signer {
             .and_then(|n| n.get(crate::rtype::SOA))
             .map_or(3600, |s| s.ttl);
         let ttl = self.policy.dnskey_ttl.unwrap_or(soa_ttl);
-        let mut want: Vec<Vec<u8>> = keyfile::active(&self.policy, &self.keys)
-            .iter()
-            .map(|key| key.dnskey().to_vec())
-            .collect();
-        if self.policy.cds {
-            self.apex_cds();
-        }
+        let mut want: Vec<Vec<u8>> = self.keys.dnskeys();
+        self.apex_cds();
         let node = self.tree.node(k.clone(), &origin);
         let set = node.entry(DNSKEY, ttl);
         for rd in &set.rdatas {
@@ -227,14 +233,18 @@ impl Signer {
     }
 
     /// CDS and CDNSKEY at the apex (RFC 7344 3, RFC 8078): the DS the
-    /// parent should hold for each KSK (or CSK), and its DNSKEY; replacing
-    /// any the zone had. TTL 0, as Knot publishes them (RFC 7344 sets none):
+    /// parent should hold for each key with CDS (the rollover machine's
+    /// PublishCds, or `cds always`), and its DNSKEY; replacing any the
+    /// zone had (with no such key the zone's own stay). TTL 0, as Knot publishes them (RFC 7344 sets none):
     /// the parent's scanner never acts on a stale copy.
     fn apex_cds(&mut self) {
         let ttl = 0;
         let origin = self.tree.origin.clone();
-        let cds = self.parent_ds();
-        let cdnskey: Vec<Vec<u8>> = self.sep_keys().iter().map(|k| k.to_vec()).collect();
+        let cds = ds_of(&self.keys, &origin);
+        let cdnskey = cdnskeys(&self.keys);
+        if cds.is_empty() {
+            return;
+        }
         let k = origin.key();
         let node = self.tree.node(k.clone(), &origin);
         for (t, want) in [(CDS, cds), (CDNSKEY, cdnskey)] {
@@ -247,6 +257,50 @@ impl Signer {
             self.dirty.insert((k.clone(), t));
             self.changed.insert(k.clone(), origin.clone());
         }
+    }
+
+    /// Take `keys` as the zone's keys from `now` (a rollover step,
+    /// [`super::kasp`]): the DNSKEY RRset, CDS and CDNSKEY follow their
+    /// new uses, and every RRset whose signing keys changed is signed
+    /// again (RFC 7583 3.2: a new ZSK signs the data, 3.3: a new KSK the
+    /// DNSKEY RRset). The owners whose records changed.
+    pub fn rekey(&mut self, keys: KeySet, now: u64) -> Vec<Name> {
+        let old = core::mem::replace(&mut self.keys, keys);
+        let origin = self.tree.origin.clone();
+        let k = origin.key();
+        let new = &self.keys;
+        let stale = [
+            (DNSKEY, old.dnskeys(), new.dnskeys()),
+            (CDS, ds_of(&old, &origin), ds_of(new, &origin)),
+            (CDNSKEY, cdnskeys(&old), cdnskeys(new)),
+        ];
+        if let Some(node) = self.tree.nodes.get_mut(&k) {
+            for (t, was, is) in stale {
+                let Some(set) = node.get_mut(t) else { continue };
+                let before = set.rdatas.len();
+                set.rdatas.retain(|rd| is.contains(rd) || !was.contains(rd));
+                if set.rdatas.len() != before {
+                    if set.rdatas.is_empty() {
+                        node.remove(t);
+                    }
+                    self.dirty.insert((k.clone(), t));
+                    self.changed.insert(k.clone(), origin.clone());
+                }
+            }
+        }
+        for role in [Role::Csk, Role::Ksk, Role::Zsk] {
+            if !self.keys.signing_changed(&old, role) {
+                continue;
+            }
+            for (nk, n) in &self.tree.nodes {
+                for s in n.sets.iter().filter(|s| role.signs(s.rtype)) {
+                    self.dirty.insert((nk.clone(), s.rtype));
+                }
+            }
+        }
+        self.apex_keys();
+        self.sign_dirty(now);
+        self.finish()
     }
 
     /// Mark every name at or below `cut` changed (it became or stopped
@@ -303,8 +357,9 @@ impl Signer {
             };
             let w = self.window(&k, t, now);
             let sigs: Vec<Vec<u8>> = match node.get(t) {
-                Some(set) if signed => keyfile::active(&self.policy, &self.keys)
-                    .iter()
+                Some(set) if signed => self
+                    .keys
+                    .signing()
                     .filter(|key| key.role.signs(t))
                     .map(|key| {
                         let rs = RRset {
@@ -375,8 +430,8 @@ impl Signer {
 
     /// The DS RDATA (SHA-256) the parent should publish for the zone.
     pub fn parent_ds(&self) -> Vec<Vec<u8>> {
-        keyfile::active(&self.policy, &self.keys)
-            .into_iter()
+        self.keys
+            .signing()
             .filter(|k| k.role.signs(DNSKEY))
             .map(|k| k.ds(&self.tree.origin))
             .collect()
@@ -385,12 +440,21 @@ impl Signer {
     /// The DNSKEY RDATA of the key the parent's DS points at (the KSK or
     /// CSK): what a validator takes as trust anchor.
     pub fn sep_keys(&self) -> Vec<&[u8]> {
-        keyfile::active(&self.policy, &self.keys)
-            .into_iter()
+        self.keys
+            .signing()
             .filter(|k| k.role.signs(DNSKEY))
             .map(|k| k.dnskey())
             .collect()
     }
+}
+
+/// The CDS RDATA of the keys of `keys` with CDS, at `origin`.
+fn ds_of(keys: &KeySet, origin: &Name) -> Vec<Vec<u8>> {
+    keys.cds().map(|k| k.ds(origin)).collect()
+}
+
+fn cdnskeys(keys: &KeySet) -> Vec<Vec<u8>> {
+    keys.cds().map(|k| k.dnskey().to_vec()).collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::dnssec::key::{Algorithm, Role};
+use crate::dnssec::keyfile;
 use crate::dnssec::policy::Denial;
 use crate::rtype::{A, DS, NS, SOA};
 use crate::zone::parser::parse_str;
