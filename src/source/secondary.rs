@@ -207,8 +207,13 @@ impl SecondarySource {
 }
 
 /// Write every served zone to the storage cache as a master file, so a
-/// reboot serves them before the primary answers.
+/// reboot serves them before the primary answers. Without a storage
+/// device nothing is printed: the text of a 1,000,000-name zone took 2 s
+/// and 52 MB of heap for nothing (issue 23).
 fn keep<P: Platform>(cx: &mut Cx<P>) {
+    if cx.platform.block_capacity().is_none() {
+        return;
+    }
     let files = install::master_files(&cx.dns.zones);
     cx.storage.keep(cx.platform, Some(files));
 }

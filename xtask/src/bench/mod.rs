@@ -102,7 +102,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
         acme::run(quick)?;
     }
     if all || which.contains(&"secondary") {
-        secondary::run(quick)?;
+        secondary::run(quick, &args)?;
     }
     if all || which.contains(&"dnssec") {
         dnssec::run(quick)?;
