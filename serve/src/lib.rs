@@ -5,9 +5,10 @@
 //! client side: one UDP socket loop ([`peers::UdpPeers`]) for the queries
 //! sans-I/O cores send to peers (outgoing NOTIFYs, ACME TXT probes), the
 //! socket of the stub resolver ([`resolve::Resolver`]), one HTTPS request
-//! per TCP connection ([`https_conn::HttpsConn`], ACME); the `log` backend
-//! writing to the platform's console ([`logger`]). And
-//! the UDP echo of the bring-up check. The DNS service above the server
+//! per TCP connection ([`https_conn::HttpsConn`], ACME), the TCP connections
+//! of the zone sources ([`link::Link`]: git, read-only fetches, transfers
+//! in); the `log` backend writing to the platform's console ([`logger`]).
+//! And the UDP echo of the bring-up check. The DNS service above the server
 //! ([`service::Dns`]): the zones answered, protection, the UPDATE queue,
 //! held NOTIFYs, outgoing NOTIFYs. Knows no concrete platform and no zone
 //! source: the appliance (src/app.rs) binds them and calls them each turn.
@@ -17,6 +18,8 @@ extern crate alloc;
 
 pub mod echo;
 pub mod https_conn;
+pub mod link;
+pub mod link_pumps;
 pub mod logger;
 pub mod notify;
 pub mod peers;

@@ -6,7 +6,6 @@
 //! kept open between commands (up to [`KEEP_NS`] idle), so a NOTIFY's fetch
 //! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
-pub(crate) mod conn;
 mod public;
 mod stats;
 mod update;
@@ -19,7 +18,6 @@ use crate::resolve::ResolveState;
 use crate::source::{install_set, Cx, ZoneSource};
 use alloc::string::String;
 use alloc::vec::Vec;
-use conn::Link;
 use gitns_dns::name::Name;
 use gitns_dns::zoneset::ZoneSet;
 use gitns_git::checkout::Checkout;
@@ -32,6 +30,8 @@ use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
+use gitns_serve::link::{self, Link};
+use gitns_serve::link_pumps::describe;
 use gitns_store::local::Local;
 pub use stats::GitStats;
 
@@ -216,7 +216,7 @@ impl GitRemote {
     fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, done: Done, now: u64) {
         let target = self.link.as_ref().map(|l| l.target);
         let outcome = done.outcome.map_err(|e| match target {
-            Some(t) => conn::describe(&e, t, done.connected),
+            Some(t) => describe(&e, t, done.connected),
             None => alloc::format!("{e}"),
         });
         let seq = match done.job {
@@ -309,7 +309,7 @@ fn install_fetched<P: Platform>(
 impl<P: Platform> ZoneSource<P> for GitRemote {
     /// Drive the connection, finish what ended and start the next job.
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        conn::reap(cx.net, &mut self.closing);
+        link::reap(cx.net, &mut self.closing);
         let mut busy = match (self.link.as_mut(), self.client.conn()) {
             (Some(link), Some(c)) => link.pump(cx.net, now, c),
             _ => false,

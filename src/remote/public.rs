@@ -8,7 +8,6 @@
 //! appliance's own (an ACME certificate) is kept in the storage cache over
 //! the remote's files when there is a device (docs/design.md says why).
 
-use super::conn::{self, Link, Pumped};
 use super::{install_fetched, pack_limits, GitStats, MAX_PACK};
 use crate::config::Config;
 use crate::dns::{Deferred, Prepare};
@@ -24,11 +23,12 @@ use gitns_dns::prepare::Prepared;
 use gitns_git::checkout::Checkout;
 use gitns_git::proto::fetch::Fetched;
 use gitns_git::readonly::{Access, Ended, ReadOnly};
-use gitns_git::transfer::{Now, Transfer};
+use gitns_git::transfer::Now;
 use gitns_net::metrics::Text;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Platform;
+use gitns_serve::link::{self, Link};
 use gitns_store::local::{self, Local};
 
 /// An `https://` or `git://` remote.
@@ -120,7 +120,7 @@ impl PublicRemote {
     fn pump<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         let now = Self::now(cx.platform, now);
         match (self.link.as_mut(), self.remote.transfer()) {
-            (Some(link), Some(t)) => link.pump_with(cx.net, &mut FetchPump { t, now }),
+            (Some(link), Some(t)) => link.pump_fetch(cx.net, now, t),
             _ => false,
         }
     }
@@ -199,7 +199,7 @@ impl PublicRemote {
 
 impl<P: Platform> ZoneSource<P> for PublicRemote {
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        conn::reap(cx.net, &mut self.closing);
+        link::reap(cx.net, &mut self.closing);
         let broken = self.connect(cx, now).err();
         let mut busy = self.pump(cx, now);
         let t = Self::now(cx.platform, now);
@@ -301,32 +301,5 @@ fn resolve<P: Platform>(
         ResolveState::Ready(other) => Err(format!("{host} resolves to {other}, not IPv4")),
         ResolveState::Pending => Ok(None),
         ResolveState::Failed(e) => Err(format!("cannot resolve {host}: {e:?}")),
-    }
-}
-
-/// A fetch at the time of this turn, for [`Link::pump_with`].
-struct FetchPump<'a> {
-    t: &'a mut dyn Transfer,
-    now: Now,
-}
-
-impl Pumped for FetchPump<'_> {
-    fn was_connected(&self) -> bool {
-        self.t.was_connected()
-    }
-    fn transport_up(&mut self) {
-        self.t.transport_up()
-    }
-    fn input(&mut self, data: &[u8]) {
-        self.t.input(self.now, data)
-    }
-    fn pending_output(&mut self) -> &[u8] {
-        self.t.pending_output()
-    }
-    fn consume_output(&mut self, n: usize) {
-        self.t.consume_output(n)
-    }
-    fn transport_closed(&mut self) {
-        self.t.transport_closed(self.now)
     }
 }

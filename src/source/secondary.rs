@@ -93,7 +93,7 @@ impl<P: Platform> ZoneSource<P> for SecondarySource {
         for a in actions {
             self.act(cx, a, now);
         }
-        crate::remote::conn::reap(cx.net, &mut self.closing);
+        gitns_serve::link::reap(cx.net, &mut self.closing);
         busy
     }
 

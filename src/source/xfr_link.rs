@@ -1,40 +1,20 @@
 //! One TCP connection of the secondary to its primary (a SOA query or a
-//! transfer): the socket pump of src/remote/conn.rs under the core's
+//! transfer): the socket pump of serve/src/link.rs under the core's
 //! [`Stream`] (framing: RFC 1035 4.2.2, RFC 7766 8).
 
-use crate::remote::conn::{Link, Pumped};
 use alloc::vec::Vec;
 use gitns_dns::name::Name;
 use gitns_dns::secondary::stream::Stream;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::IpEndpoint;
 use gitns_net::Net;
+use gitns_serve::link::Link;
 
 /// A connection for `zone`.
 pub struct XfrLink {
     pub zone: Name,
     link: Link,
     stream: Stream,
-}
-
-/// The stream's bytes in and out of the socket.
-impl Pumped for Stream {
-    fn was_connected(&self) -> bool {
-        true
-    }
-    fn transport_up(&mut self) {}
-    fn input(&mut self, data: &[u8]) {
-        self.received(data)
-    }
-    fn pending_output(&mut self) -> &[u8] {
-        self.unsent()
-    }
-    fn consume_output(&mut self, n: usize) {
-        self.sent(n)
-    }
-    fn transport_closed(&mut self) {
-        self.closed()
-    }
 }
 
 impl XfrLink {
@@ -58,7 +38,7 @@ impl XfrLink {
         (self.stream.messages(), self.stream.is_closed())
     }
 
-    /// Close the connection (reaped by `remote::conn::reap`).
+    /// Close the connection (reaped by `gitns_serve::link::reap`).
     pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {
         self.link.close(net, closing);
     }

@@ -1,11 +1,10 @@
-//! The byte pump between one smoltcp TCP socket and the sans-I/O git
-//! connection ([`Conn`]: the SSH session, its reuse between commands),
-//! and the sockets' closing.
+//! One outgoing TCP connection of a zone source (the git remote's SSH
+//! session, a read-only fetch, a secondary's SOA query or transfer): the
+//! byte pump between a smoltcp socket and the sans-I/O stream above it
+//! ([`Pumped`]), and the closing of its sockets.
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use gitns_git::conn::Conn;
-use gitns_git::session::SessionError;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::tcp;
 use gitns_net::smoltcp::wire::IpEndpoint;
@@ -16,16 +15,19 @@ use gitns_net::Net;
 const RX_BYTES: usize = 256 * 1024;
 const TX_BYTES: usize = 64 * 1024;
 
-/// The TCP connection under the git client's connection number
-/// `generation` ([`gitns_git::client::Client::generation`]).
+/// Sockets closing at once before the oldest is aborted.
+const MAX_CLOSING: usize = 8;
+
+/// The TCP connection under a sans-I/O connection number `generation`
+/// (e.g. [`gitns_git::client::Client::generation`]).
 pub struct Link {
     handle: SocketHandle,
     pub target: IpEndpoint,
     pub generation: u64,
 }
 
-/// What a socket's bytes go to and come from: the SSH connection, or a
-/// read-only fetch (src/remote/public.rs), with the time of this turn.
+/// What a socket's bytes go to and come from (the time of the turn is the
+/// implementor's: see [`crate::link_pumps`]).
 pub trait Pumped {
     fn was_connected(&self) -> bool;
     fn transport_up(&mut self);
@@ -33,41 +35,6 @@ pub trait Pumped {
     fn pending_output(&mut self) -> &[u8];
     fn consume_output(&mut self, n: usize);
     fn transport_closed(&mut self);
-}
-
-/// The SSH connection at time `now`.
-struct SshPump<'a> {
-    conn: &'a mut Conn,
-    now: u64,
-}
-
-impl Pumped for SshPump<'_> {
-    fn was_connected(&self) -> bool {
-        self.conn.was_connected()
-    }
-    fn transport_up(&mut self) {
-        self.conn.transport_up()
-    }
-    fn input(&mut self, data: &[u8]) {
-        self.conn.input(self.now, data)
-    }
-    fn pending_output(&mut self) -> &[u8] {
-        self.conn.pending_output()
-    }
-    fn consume_output(&mut self, n: usize) {
-        self.conn.consume_output(n)
-    }
-    fn transport_closed(&mut self) {
-        self.conn.transport_closed()
-    }
-}
-
-/// How a connection attempt or session ended badly, for the log.
-pub fn describe(e: &SessionError, target: IpEndpoint, established: bool) -> String {
-    match e {
-        SessionError::Closed if !established => alloc::format!("cannot connect to {target}"),
-        e => alloc::format!("{target}: {e}"),
-    }
 }
 
 impl Link {
@@ -86,18 +53,12 @@ impl Link {
         })
     }
 
-    /// Move bytes both ways between the socket and `conn`; whether any
-    /// moved.
-    pub fn pump(&mut self, net: &mut Net, now: u64, conn: &mut Conn) -> bool {
-        self.pump_with(net, &mut SshPump { conn, now })
-    }
-
     /// Move bytes both ways between the socket and `p`; whether any moved.
     pub fn pump_with(&mut self, net: &mut Net, p: &mut dyn Pumped) -> bool {
         let sock = net.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut busy = false;
         if !p.was_connected() && sock.state() == tcp::State::Established {
-            log::debug!("git: connected to {}", self.target);
+            log::debug!("connected to {}", self.target);
             p.transport_up();
         }
         while sock.can_recv() {
@@ -124,11 +85,12 @@ impl Link {
         busy
     }
 
-    /// Close the connection; the socket is reaped by [`reap`] once done.
+    /// Close the connection; the socket is reaped by [`reap`] once done
+    /// (the oldest of more than [`MAX_CLOSING`] is aborted).
     pub fn close(self, net: &mut Net, closing: &mut Vec<SocketHandle>) {
         net.sockets.get_mut::<tcp::Socket>(self.handle).close();
         closing.push(self.handle);
-        if closing.len() > 8 {
+        if closing.len() > MAX_CLOSING {
             let h = closing.remove(0);
             net.sockets.get_mut::<tcp::Socket>(h).abort();
             net.sockets.remove(h);
