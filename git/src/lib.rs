@@ -28,6 +28,8 @@ pub mod oid;
 pub mod pack;
 pub mod pktline;
 pub mod proto;
+#[cfg(feature = "ssh")]
+pub mod push_queue;
 #[cfg(feature = "http")]
 pub mod readonly;
 pub mod remote;

@@ -24,6 +24,7 @@ use gitns_git::checkout::Checkout;
 use gitns_git::client::{Client, Done, Job, Start};
 use gitns_git::pack::Limits;
 use gitns_git::proto::fetch::{Fetch, Fetched};
+use gitns_git::push_queue::PushQueue;
 use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome};
 use gitns_git::ssh::{Credential, SshExec};
@@ -52,13 +53,12 @@ pub struct GitRemote {
     client: Client,
     cred: Credential,
     pin: Option<String>,
-    /// Our address, for the committer e-mail.
-    own: String,
     checkout: Option<Checkout>,
     /// The socket under the client's connection.
     link: Option<Link>,
     closing: Vec<SocketHandle>,
-    update: Option<update::Pending>,
+    /// UPDATEs committed and pushed, one at a time.
+    updates: PushQueue<update::Pending>,
     pub stats: GitStats,
     /// The remote host's address, once known.
     addr: Option<Ipv4Address>,
@@ -76,16 +76,16 @@ impl GitRemote {
         };
         let sync_ns = cfg.sync_interval_s.saturating_mul(1_000_000_000);
         let pin = cfg.ssh_authenticator.clone();
+        let own = alloc::format!("{}", cfg.net.ipv4.address());
         Some(GitRemote {
+            updates: PushQueue::new(&remote.branch, &own),
             client: Client::new(remote.clone(), pin.is_some(), now, sync_ns),
             remote,
             cred,
             pin,
-            own: alloc::format!("{}", cfg.net.ipv4.address()),
             checkout: None,
             link: None,
             closing: Vec::new(),
-            update: None,
             stats: GitStats::default(),
             addr: None,
             fetch_seq: 0,
@@ -145,8 +145,8 @@ impl GitRemote {
     /// The next job on a free connection: the UPDATE in progress (a
     /// rejected push fetches first), else a fetch when due.
     fn start_next<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        if let Some(u) = self.update.take() {
-            return self.step_update(cx, u, now);
+        if self.step_update(cx, now) {
+            return true;
         }
         if self.client.schedule.due(now) {
             self.start_fetch(cx, now);
@@ -251,7 +251,7 @@ impl GitRemote {
             self.remote.host,
             wait / 1_000_000_000
         );
-        if let Some(u) = self.update.take() {
+        if let Some(u) = self.updates.give_up() {
             cx.replies
                 .extend(u.fail(cx.dns, "the fetch before re-applying failed"));
         }
@@ -343,26 +343,29 @@ impl<P: Platform> ZoneSource<P> for GitRemote {
     /// Commit and push `d` when the connection is free (one UPDATE at a
     /// time: the next waits for this one's push).
     fn update(&mut self, cx: &mut Cx<P>, d: Deferred, now: u64) -> Result<(), Deferred> {
-        if self.update.is_some() || !self.ready(cx, now) {
+        if self.updates.busy() || !self.ready(cx, now) {
             return Err(d);
         }
-        self.step_update(cx, update::Pending::new(d), now);
+        self.updates
+            .offer(update::Pending::new(d))
+            .map_err(|u| u.d)?;
+        self.step_update(cx, now);
         Ok(())
     }
 
     fn metrics(&self, out: &mut String) {
-        self.stats.metrics(out, self.head());
+        self.stats.metrics(out, self.head(), self.updates.counts());
     }
 
     fn log_counters(&self) {
-        let s = self.stats;
+        let (s, p) = (self.stats, self.updates.counts());
         log::debug!(
             "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
             s.fetches,
             s.fetch_failures,
-            s.pushes,
-            s.push_rejections,
-            s.push_failures
+            p.ok,
+            p.rejected,
+            p.failed
         );
     }
 }

@@ -255,8 +255,11 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
 
     /// The git lines, and the UPDATEs refused or kept locally.
     fn metrics(&self, out: &mut String) {
-        self.stats
-            .metrics(out, self.checkout.as_ref().map(|c| c.head));
+        self.stats.metrics(
+            out,
+            self.checkout.as_ref().map(|c| c.head),
+            Default::default(),
+        );
         let mut t = Text::from(core::mem::take(out));
         let v = [("refused", self.refused), ("kept_locally", self.kept)];
         let help = "UPDATEs to the read-only remote's zones by what became of them.";

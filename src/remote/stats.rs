@@ -1,6 +1,8 @@
 //! Counters of a git remote (SSH or read-only) and their /metrics lines.
 
 use alloc::string::{String, ToString};
+use gitns_git::oid::Oid;
+use gitns_git::push_queue::PushCounts;
 use gitns_net::metrics::Text;
 
 /// Counters of the git side.
@@ -8,9 +10,6 @@ use gitns_net::metrics::Text;
 pub struct GitStats {
     pub fetches: u64,
     pub fetch_failures: u64,
-    pub pushes: u64,
-    pub push_rejections: u64,
-    pub push_failures: u64,
     /// Wall-clock seconds of the last successful fetch.
     pub last_sync_s: u64,
 }
@@ -18,15 +17,15 @@ pub struct GitStats {
 impl GitStats {
     /// The git remote's lines (appended to `o`): fetches, pushes, the last
     /// sync, the commit served.
-    pub fn metrics(&self, o: &mut String, head_commit: Option<gitns_git::oid::Oid>) {
+    pub fn metrics(&self, o: &mut String, head_commit: Option<Oid>, pushes: PushCounts) {
         let mut t = Text::from(core::mem::take(o));
         let v = [("ok", self.fetches), ("error", self.fetch_failures)];
         let help = "Fetches from the git remote by result.";
         t.by("gitns_git_fetches_total", "counter", help, "result", &v);
         let v = [
-            ("ok", self.pushes),
-            ("rejected", self.push_rejections),
-            ("error", self.push_failures),
+            ("ok", pushes.ok),
+            ("rejected", pushes.rejected),
+            ("error", pushes.failed),
         ];
         let help = "Pushes to the git remote by result.";
         t.by("gitns_git_pushes_total", "counter", help, "result", &v);

@@ -1,44 +1,33 @@
 //! The git remote as the sink of the UPDATE pipeline (RFC 2136 +
-//! DESIGN.md): the core prepares the UPDATE once; its new zone is printed,
-//! the change withdrawn, the file committed on the remote head and pushed;
-//! once pushed the prepared change is installed and its NOERROR answer
-//! sent. A push rejected because someone pushed first makes a fetch and a
-//! fresh preparation on the new head (bounded); a failure sends the
-//! prepared SERVFAIL answer and leaves the remote the truth.
+//! DESIGN.md): the core prepares the UPDATE once; its new zone is printed
+//! and the change withdrawn; the push queue (sans-I/O,
+//! [`gitns_git::push_queue`]) commits the file on the remote head and says
+//! when it is pushed; then the prepared change is installed and its
+//! NOERROR answer sent. A rejected push makes a fetch and a fresh
+//! preparation on the new head (bounded); a failure sends the prepared
+//! SERVFAIL answer and leaves the remote the truth.
 
 use super::{GitRemote, Job};
 use crate::dns::{Deferred, Dns, Prepare, Reply};
 use crate::source::Cx;
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
 use gitns_dns::authority::Event;
 use gitns_dns::prepare::Prepared;
-use gitns_git::object::Signature;
-use gitns_git::proto::push::{Push, Pushed};
-use gitns_git::session::{Op, Outcome};
+use gitns_git::checkout::Checkout;
+use gitns_git::push_queue::{Applying, Commit, Edit, Ended, Next};
+use gitns_git::session::Outcome;
 use gitns_net::Platform;
-
-/// Pushes tried for one UPDATE before it is answered SERVFAIL.
-const MAX_ATTEMPTS: u8 = 3;
 
 /// The UPDATE being committed.
 pub struct Pending {
     pub d: Deferred,
-    pub attempts: u8,
-    /// The last push was rejected: fetch, then try again.
-    pub refetch: bool,
     /// The change being pushed (withdrawn from the zones until pushed).
     prepared: Option<Box<Prepared>>,
 }
 
 impl Pending {
     pub fn new(d: Deferred) -> Pending {
-        Pending {
-            d,
-            attempts: 0,
-            refetch: false,
-            prepared: None,
-        }
+        Pending { d, prepared: None }
     }
 
     /// Give up: the authority's answer when the change cannot be made
@@ -64,127 +53,95 @@ impl Pending {
 }
 
 impl GitRemote {
-    /// Make progress on `u`: fetch first if the last push lost a race,
-    /// else apply it and push the commit (or answer when nothing changes).
-    pub(super) fn step_update<P: Platform>(
-        &mut self,
-        cx: &mut Cx<P>,
-        mut u: Pending,
-        now: u64,
-    ) -> bool {
-        let Some(checkout) = self.checkout.as_ref() else {
-            let r = u.fail(cx.dns, "not synchronised with the git remote yet");
-            cx.replies.extend(r);
-            return true;
-        };
-        if u.refetch {
-            u.refetch = false;
-            self.update = Some(u);
-            self.start_fetch(cx, now);
-            return true;
+    /// Make progress on the waiting UPDATE: fetch first if the last push
+    /// lost a race, else apply it and push the commit (or answer when
+    /// nothing changes). False: none waits.
+    pub(super) fn step_update<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
+        match self.updates.next(self.checkout.is_some()) {
+            None => return false,
+            Some(Next::Fail(u, why)) => cx.replies.extend(u.fail(cx.dns, why)),
+            Some(Next::Fetch) => self.start_fetch(cx, now),
+            Some(Next::Apply(a)) => self.apply(cx, a, now),
         }
+        true
+    }
+
+    /// Prepare the UPDATE on the remote's head and push its zone's file.
+    fn apply<P: Platform>(&mut self, cx: &mut Cx<P>, mut a: Applying<Pending>, now: u64) {
         let (dns, replies) = (&mut *cx.dns, &mut *cx.replies);
+        let u = &mut a.change;
         let mut p = match dns.prepare(&u.d) {
             Prepare::Change(p) => p,
-            Prepare::Answer(a) => {
+            Prepare::Answer(m) => {
                 // Refused, a prerequisite failed, or nothing to change: final.
-                replies.extend(a.map(|m| dns.update_reply(&u.d, m)));
-                return true;
+                replies.extend(m.map(|m| dns.update_reply(&u.d, m)));
+                return;
             }
         };
         // The new zone's file, then the zones as they were until pushed.
-        let Some(text) = dns.zones.zone(&p.zone).map(gitns_dns::zone::printer::print) else {
-            p.withdraw(&mut dns.zones);
-            u.prepared = Some(p);
-            replies.extend(u.fail(dns, "the zone it changes is gone"));
-            return true;
-        };
+        let text = dns.zones.zone(&p.zone).map(gitns_dns::zone::printer::print);
         p.withdraw(&mut dns.zones);
-        let (zone, key) = (p.zone.clone(), p.key.clone());
+        let (zone, key) = (p.zone.clone(), p.key.to_text());
         u.prepared = Some(p);
-        let file = gitns_store::zone_file_name(cx.storage.files(), &zone);
-        let key_text = key.to_text();
-        let sig = Signature {
-            name: alloc::format!("{} via gitns", key_text.trim_end_matches('.')),
-            email: alloc::format!("gitns@{}", self.own),
-            time: cx.platform.wall_clock_ns() / 1_000_000_000,
-            tz: "+0000".to_string(),
+        let Some(text) = text else {
+            replies.extend(a.change.fail(dns, "the zone it changes is gone"));
+            return;
         };
         let message = if u.d.internal {
             alloc::format!("certificate for {zone} from ACME\n")
         } else {
-            alloc::format!("UPDATE of {zone} by {key_text} from {}\n", u.d.peer.addr)
+            alloc::format!("UPDATE of {zone} by {key} from {}\n", u.d.peer.addr)
         };
-        match checkout.commit(&[(file, Some(text.into_bytes()))], &sig, &message) {
-            None => {
-                // The remote's file already says this.
+        let edit = Edit {
+            file: gitns_store::zone_file_name(cx.storage.files(), &zone),
+            text: text.into_bytes(),
+            author: key.trim_end_matches('.').into(),
+            message,
+            time: cx.platform.wall_clock_ns() / 1_000_000_000,
+        };
+        let Some(head) = self.checkout.as_ref() else {
+            let why = "not synchronised with the git remote yet";
+            return cx.replies.extend(a.change.fail(cx.dns, why));
+        };
+        match self.updates.commit(a, head, edit) {
+            // The remote's file already says this.
+            Commit::Unchanged(u) => {
                 let r = acknowledge(cx, u, None);
                 cx.replies.extend(r);
             }
-            Some((next, pack)) => {
-                let op = Op::Push(Push::new(
-                    &self.remote.branch,
-                    checkout.head,
-                    next.head,
-                    pack,
-                ));
-                log::debug!("git: pushing {} ({})", next.head, message.trim_end());
+            Commit::Push(op, next) => {
+                log::debug!("git: pushing {} ({})", next.head, zone);
                 let command = self.remote.command("git-receive-pack");
-                match self.open(cx, &command, op, Job::Push(next), now) {
-                    // Waiting: the commit is made again next turn.
-                    Ok(_) => self.update = Some(u),
-                    Err(e) => {
-                        let why = alloc::format!("cannot connect to the remote: {e}");
-                        cx.replies.extend(u.fail(cx.dns, &why));
-                    }
+                // Waiting: the commit is made again next turn.
+                if let Err(e) = self.open(cx, &command, *op, Job::Push(next), now) {
+                    let why = alloc::format!("cannot connect to the remote: {e}");
+                    let u = self.updates.give_up();
+                    cx.replies.extend(u.and_then(|u| u.fail(cx.dns, &why)));
                 }
             }
         }
-        true
     }
 
     /// A push ended.
     pub(super) fn pushed<P: Platform>(
         &mut self,
         cx: &mut Cx<P>,
-        next: gitns_git::checkout::Checkout,
-        outcome: Result<Outcome, String>,
+        next: Checkout,
+        outcome: Result<Outcome, alloc::string::String>,
     ) {
-        let Some(mut u) = self.update.take() else {
-            return;
-        };
-        let (dns, replies) = (&mut *cx.dns, &mut *cx.replies);
-        match outcome {
-            Ok(Outcome::Pushed(Pushed::Ok)) => {
-                self.stats.pushes += 1;
+        match self.updates.ended(next, outcome) {
+            None => {}
+            Some(Ended::Pushed(u, next)) => {
                 log::info!("git: pushed {} to {}", next.head, self.remote.branch);
                 let files = next.files();
                 self.checkout = Some(next);
                 let r = acknowledge(cx, u, Some(files));
                 cx.replies.extend(r);
             }
-            Ok(Outcome::Pushed(Pushed::Rejected(why))) => {
-                self.stats.push_rejections += 1;
-                u.attempts += 1;
-                if u.attempts >= MAX_ATTEMPTS {
-                    let why = alloc::format!("push rejected {} times (last: {why})", u.attempts);
-                    replies.extend(u.fail(dns, &why));
-                } else {
-                    log::warn!(
-                        "git: push rejected ({why}); fetching and applying the UPDATE again"
-                    );
-                    u.refetch = true;
-                    self.update = Some(u);
-                }
+            Some(Ended::Retry(why)) => {
+                log::warn!("git: push rejected ({why}); fetching and applying the UPDATE again")
             }
-            Ok(other) => {
-                self.stats.push_failures += 1;
-                replies.extend(u.fail(dns, &alloc::format!("unexpected {other:?}")));
-            }
-            Err(e) => {
-                self.stats.push_failures += 1;
-                replies.extend(u.fail(dns, &alloc::format!("push failed: {e}")));
-            }
+            Some(Ended::Failed(u, why)) => cx.replies.extend(u.fail(cx.dns, &why)),
         }
     }
 }
