@@ -17,6 +17,7 @@
 extern crate alloc;
 
 pub mod echo;
+pub mod git_stats;
 pub mod https_conn;
 pub mod link;
 pub mod link_pumps;

@@ -7,11 +7,13 @@
 //! cache, or starts a lookup that the next [`Resolver::run`] sends; callers
 //! ask again later (e.g. on their next retry) and get the address.
 
+use alloc::format;
+use alloc::string::String;
 use gitns_dns::resolver::{self, Resolved};
 use gitns_dns::stub::StubError;
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::socket::udp;
-use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint};
+use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::Net;
 
 /// The answer of [`Resolver::resolve`].
@@ -21,6 +23,29 @@ pub enum ResolveState {
     /// A lookup is under way: ask again later.
     Pending,
     Failed(StubError),
+}
+
+/// The IPv4 address of `host` for a connection: an IPv4 literal, or
+/// through `resolver` (`--resolver`); Ok(None) while the lookup runs, Err
+/// (why, for the log) when there is none.
+pub fn ipv4_of(
+    resolver: Option<&mut Resolver>,
+    host: &str,
+    now_ns: u64,
+    rng: &mut dyn FnMut() -> u16,
+) -> Result<Option<Ipv4Address>, String> {
+    if let Ok(ip) = host.parse::<Ipv4Address>() {
+        return Ok(Some(ip));
+    }
+    let Some(r) = resolver else {
+        return Err(format!("{host} is a name and there is no --resolver"));
+    };
+    match r.resolve(host, now_ns, rng) {
+        ResolveState::Ready(IpAddress::Ipv4(ip)) => Ok(Some(ip)),
+        ResolveState::Ready(other) => Err(format!("{host} resolves to {other}, not IPv4")),
+        ResolveState::Pending => Ok(None),
+        ResolveState::Failed(e) => Err(format!("cannot resolve {host}: {e:?}")),
+    }
 }
 
 /// The stub resolver of the appliance: its socket and the core.

@@ -7,14 +7,12 @@
 //! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
 mod public;
-mod stats;
 mod update;
 
 pub use public::PublicRemote;
 
 use crate::config::{Config, SshKey};
 use crate::dns::Deferred;
-use crate::resolve::ResolveState;
 use crate::source::{install_set, Cx, ZoneSource};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,10 +29,11 @@ use gitns_git::ssh::{Credential, SshExec};
 use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
+use gitns_serve::git_stats::GitStats;
 use gitns_serve::link::{self, Link};
 use gitns_serve::link_pumps::describe;
+use gitns_serve::resolve::ipv4_of;
 use gitns_store::local::Local;
-pub use stats::GitStats;
 
 /// Largest pack a fetch takes.
 const MAX_PACK: usize = 256 << 20;
@@ -117,23 +116,18 @@ impl GitRemote {
     /// Find the remote's address (a name through the resolver, its TTL
     /// honoured by the resolver's cache); false while it is unknown.
     fn resolve<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        if let Ok(ip) = self.remote.host.parse::<Ipv4Address>() {
-            self.addr = Some(ip);
-            return true;
-        }
-        let Some(r) = cx.resolver.as_mut() else {
-            return false;
-        };
         let platform = &mut *cx.platform;
-        match r.resolve(&self.remote.host, now, &mut || platform.random_u16()) {
-            ResolveState::Ready(IpAddress::Ipv4(ip)) => {
-                self.addr = Some(ip);
-                true
+        let resolver = cx.resolver.as_deref_mut();
+        match ipv4_of(resolver, &self.remote.host, now, &mut || {
+            platform.random_u16()
+        }) {
+            Ok(ip) => {
+                self.addr = ip.or(self.addr);
+                ip.is_some()
             }
-            ResolveState::Ready(_) | ResolveState::Pending => false,
             // The resolver holds a failure 5 s before it asks again; the
             // last address known stays usable meanwhile.
-            ResolveState::Failed(_) => self.addr.is_some(),
+            Err(_) => self.addr.is_some(),
         }
     }
 
@@ -227,8 +221,7 @@ impl GitRemote {
             (Job::Fetch(_), Ok(Outcome::Fetched(f))) => match self.fetched(cx, f) {
                 Ok(()) => {
                     self.client.schedule.succeeded();
-                    self.stats.fetches += 1;
-                    self.stats.last_sync_s = cx.platform.wall_clock_ns() / 1_000_000_000;
+                    self.stats.fetched(cx.platform.wall_clock_ns());
                 }
                 Err(e) => self.fetch_failed(cx, &e, now),
             },
@@ -358,15 +351,7 @@ impl<P: Platform> ZoneSource<P> for GitRemote {
     }
 
     fn log_counters(&self) {
-        let (s, p) = (self.stats, self.updates.counts());
-        log::debug!(
-            "counters: git fetches {} failed {}, pushes {} rejected {} failed {}",
-            s.fetches,
-            s.fetch_failures,
-            p.ok,
-            p.rejected,
-            p.failed
-        );
+        self.stats.log_counters(self.updates.counts());
     }
 }
 

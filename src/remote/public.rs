@@ -8,10 +8,9 @@
 //! appliance's own (an ACME certificate) is kept in the storage cache over
 //! the remote's files when there is a device (docs/design.md says why).
 
-use super::{install_fetched, pack_limits, GitStats, MAX_PACK};
+use super::{install_fetched, pack_limits, MAX_PACK};
 use crate::config::Config;
 use crate::dns::{Deferred, Prepare};
-use crate::resolve::ResolveState;
 use crate::source::{Cx, ZoneSource};
 use alloc::boxed::Box;
 use alloc::format;
@@ -24,11 +23,12 @@ use gitns_git::checkout::Checkout;
 use gitns_git::proto::fetch::Fetched;
 use gitns_git::readonly::{Access, Ended, ReadOnly};
 use gitns_git::transfer::Now;
-use gitns_net::metrics::Text;
 use gitns_net::smoltcp::iface::SocketHandle;
-use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
+use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint};
 use gitns_net::Platform;
+use gitns_serve::git_stats::{GitStats, ReadOnlyUpdates};
 use gitns_serve::link::{self, Link};
+use gitns_serve::resolve::ipv4_of;
 use gitns_store::local::{self, Local};
 
 /// An `https://` or `git://` remote.
@@ -38,10 +38,8 @@ pub struct PublicRemote {
     link: Option<Link>,
     closing: Vec<SocketHandle>,
     checkout: Option<Checkout>,
+    /// Its counters, with the UPDATEs refused and kept locally.
     stats: GitStats,
-    /// UPDATEs refused (read-only), and the appliance's kept locally.
-    refused: u64,
-    kept: u64,
 }
 
 impl PublicRemote {
@@ -64,10 +62,16 @@ impl PublicRemote {
             link: None,
             closing: Vec::new(),
             checkout: None,
-            stats: GitStats::default(),
-            refused: 0,
-            kept: 0,
+            stats: GitStats {
+                read_only: Some(ReadOnlyUpdates::default()),
+                ..GitStats::default()
+            },
         })
+    }
+
+    /// The UPDATEs refused or kept locally.
+    fn counts(&mut self) -> &mut ReadOnlyUpdates {
+        self.stats.read_only.get_or_insert_default()
     }
 
     fn now<P: Platform>(platform: &mut P, now: u64) -> Now {
@@ -106,7 +110,9 @@ impl PublicRemote {
             old.close(cx.net, &mut self.closing);
         }
         let (host, port) = t.endpoint();
-        let Some(ip) = resolve(cx, host, now)? else {
+        let platform = &mut *cx.platform;
+        let resolver = cx.resolver.as_deref_mut();
+        let Some(ip) = ipv4_of(resolver, host, now, &mut || platform.random_u16())? else {
             return Ok(()); // asked; again on a later turn
         };
         let target = IpEndpoint::new(IpAddress::Ipv4(ip), port);
@@ -136,8 +142,7 @@ impl PublicRemote {
                 if let Some(v) = self.remote.succeeded(end.v2) {
                     log::info!("git: the remote speaks protocol {v}");
                 }
-                self.stats.fetches += 1;
-                self.stats.last_sync_s = cx.platform.wall_clock_ns() / 1_000_000_000;
+                self.stats.fetched(cx.platform.wall_clock_ns());
             }
             Err(e) => {
                 self.stats.fetch_failures += 1;
@@ -177,7 +182,7 @@ impl PublicRemote {
         let answer = match kept {
             Ok(n) => {
                 log::info!("UPDATE of {} (the appliance's certificate) kept in the storage cache over the read-only remote ({n} record(s) kept)", p.zone);
-                self.kept += 1;
+                self.counts().kept += 1;
                 let ok = core::mem::take(&mut p.ok);
                 let now = cx.platform.wall_clock_ns() / 1_000_000_000;
                 let zone = p.keep(&mut dns.zones, now);
@@ -237,7 +242,7 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
             }
             Prepare::Change(mut p) => {
                 p.withdraw(&mut dns.zones);
-                self.refused += 1;
+                self.counts().refused += 1;
                 let (who, hint) = match d.internal {
                     true => (
                         "the appliance (a certificate)".to_string(),
@@ -255,54 +260,11 @@ impl<P: Platform> ZoneSource<P> for PublicRemote {
 
     /// The git lines, and the UPDATEs refused or kept locally.
     fn metrics(&self, out: &mut String) {
-        self.stats.metrics(
-            out,
-            self.checkout.as_ref().map(|c| c.head),
-            Default::default(),
-        );
-        let mut t = Text::from(core::mem::take(out));
-        let v = [("refused", self.refused), ("kept_locally", self.kept)];
-        let help = "UPDATEs to the read-only remote's zones by what became of them.";
-        t.by(
-            "gitns_read_only_updates_total",
-            "counter",
-            help,
-            "result",
-            &v,
-        );
-        *out = t.into_string();
+        let head = self.checkout.as_ref().map(|c| c.head);
+        self.stats.metrics(out, head, Default::default());
     }
 
     fn log_counters(&self) {
-        let s = self.stats;
-        log::debug!(
-            "counters: git fetches {} failed {}, UPDATEs refused (read-only) {} kept locally {}",
-            s.fetches,
-            s.fetch_failures,
-            self.refused,
-            self.kept
-        );
-    }
-}
-
-/// The address of `host`: an IPv4 literal, or through `--resolver`;
-/// Ok(None) while the lookup runs.
-fn resolve<P: Platform>(
-    cx: &mut Cx<P>,
-    host: &str,
-    now: u64,
-) -> Result<Option<Ipv4Address>, String> {
-    if let Ok(ip) = host.parse::<Ipv4Address>() {
-        return Ok(Some(ip));
-    }
-    let platform = &mut *cx.platform;
-    let Some(r) = cx.resolver.as_deref_mut() else {
-        return Err(format!("{host} is a name and there is no --resolver"));
-    };
-    match r.resolve(host, now, &mut || platform.random_u16()) {
-        ResolveState::Ready(IpAddress::Ipv4(ip)) => Ok(Some(ip)),
-        ResolveState::Ready(other) => Err(format!("{host} resolves to {other}, not IPv4")),
-        ResolveState::Pending => Ok(None),
-        ResolveState::Failed(e) => Err(format!("cannot resolve {host}: {e:?}")),
+        self.stats.log_counters(Default::default());
     }
 }
