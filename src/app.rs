@@ -5,14 +5,10 @@
 use crate::acme::Acme;
 use crate::config::Config;
 use crate::dns::{self, Dns, Reply};
-use crate::echo::Echo;
 use crate::metrics;
-use crate::notify::NotifySocket;
 use crate::remote::{GitRemote, PublicRemote};
-use crate::resolve::Resolver;
-use crate::server::tcp::{TcpConfig, TcpServer};
-use crate::server::udp::UdpServer;
-use crate::server::{self, Transport};
+use crate::server;
+use crate::server::sockets::Sockets;
 use crate::source::catalog::CatalogSource;
 use crate::source::secondary::SecondarySource;
 use crate::source::storage::{Storage, StorageSource};
@@ -25,23 +21,11 @@ use gitns_net::{Net, Platform};
 /// How often the counters are logged (at debug level).
 const REPORT_NS: u64 = 60_000_000_000;
 
-/// Local UDP port outgoing NOTIFYs are sent from.
-const NOTIFY_PORT: u16 = 40053;
-
 /// How often counters go to the tender when it takes them.
 const METRICS_NS: u64 = 1_000_000_000;
 
 /// Longest sleep of the main loop when nothing is scheduled.
 const IDLE_POLL_NS: u64 = 1_000_000_000;
-
-/// The sockets the appliance listens and sends on.
-struct Sockets {
-    udp: UdpServer,
-    tcp: TcpServer,
-    notify: NotifySocket,
-    echo: Option<Echo>,
-    resolver: Option<Resolver>,
-}
 
 /// When the periodic chores are due.
 struct Chores {
@@ -68,12 +52,6 @@ pub struct App<'p, P: Platform> {
     chores: Chores,
 }
 
-/// Log a failed bind and give the configuration exit status.
-fn bind_failed(what: &str, e: impl core::fmt::Display) -> i32 {
-    log::error!("{what}: {e}");
-    exit::CONFIG
-}
-
 impl<'p, P: Platform> App<'p, P> {
     /// Build every part from `cfg`: the network, the zones from the
     /// storage cache, the sockets, the git remote and ACME. Err: the exit
@@ -87,7 +65,11 @@ impl<'p, P: Platform> App<'p, P> {
             platform.mtu()
         );
         let mut net = Net::new(platform, &cfg.net);
-        let sockets = Sockets::bind(platform, &mut net, cfg)?;
+        let port = &mut || platform.ephemeral_port();
+        let sockets = Sockets::bind(&mut net, cfg, port).map_err(|e| {
+            log::error!("{e}");
+            exit::CONFIG
+        })?;
         let (storage, zones, report) = Storage::boot(platform);
         let mut service = Dns::new(platform, cfg, zones);
         service.report(&report);
@@ -139,7 +121,8 @@ impl<'p, P: Platform> App<'p, P> {
         self.chores(now);
         self.net
             .poll_with(self.platform, now, &mut self.sockets.tcp);
-        let mut busy = self.serve(now);
+        let (net, stats) = (&mut self.net, &mut self.stats);
+        let mut busy = self.sockets.serve(net, &mut self.service, now, stats);
         let wall = self.platform.wall_clock_ns() / 1_000_000_000;
         let platform = &mut *self.platform;
         self.service.rotate_cookies(wall, || {
@@ -172,18 +155,6 @@ impl<'p, P: Platform> App<'p, P> {
         } else if self.chores.growing {
             self.chores.growing = self.sockets.tcp.grow(&mut self.net);
         }
-    }
-
-    /// Answer the DNS traffic that arrived (and echo); true when any did.
-    fn serve(&mut self, now: u64) -> bool {
-        let s = &mut self.sockets;
-        let (net, service, stats) = (&mut self.net, &mut self.service, &mut self.stats);
-        let mut busy = s.udp.serve(net, service, now, stats) > 0;
-        busy |= s.tcp.serve(net, service, now, stats);
-        if let Some(e) = s.echo.as_mut() {
-            busy |= e.serve(net) > 0;
-        }
-        busy
     }
 
     /// Drive the zone sources, hand them the queued UPDATEs, and drive
@@ -236,12 +207,8 @@ impl<'p, P: Platform> App<'p, P> {
                 }
                 continue;
             }
-            let s = &mut self.sockets;
-            let sent = match r.transport {
-                Transport::Udp => s.udp.send_to(&mut self.net, r.peer, &r.msg),
-                Transport::Tcp => s.tcp.send_to(&mut self.net, r.peer, &r.msg),
-            };
-            if sent {
+            let net = &mut self.net;
+            if self.sockets.send_to(net, r.transport, r.peer, &r.msg) {
                 self.service.stats.count(r.transport, &r.msg);
             } else {
                 log::warn!("a held-back answer to {} could not be sent", r.peer);
@@ -315,65 +282,6 @@ impl Chores {
         let report = log::log_enabled!(log::Level::Debug).then_some(self.next_report);
         let metrics = metrics.then_some(self.next_metrics);
         report.into_iter().chain(metrics).min()
-    }
-}
-
-impl Sockets {
-    /// Bind DNS over UDP and TCP, the NOTIFY socket, the echo and the
-    /// resolver's socket as configured.
-    fn bind<P: Platform>(platform: &mut P, net: &mut Net, cfg: &Config) -> Result<Sockets, i32> {
-        let echo = match cfg.udp_echo {
-            None => None,
-            Some(port) => {
-                let e =
-                    Echo::bind(net, port).map_err(|e| bind_failed("udp echo: cannot bind", e))?;
-                log::info!("udp echo listening on port {port}");
-                Some(e)
-            }
-        };
-        let port = cfg.dns_port;
-        let udp = UdpServer::bind(net, port)
-            .map_err(|e| bind_failed(&alloc::format!("dns: cannot bind UDP port {port}"), e))?;
-        let tcp = TcpServer::bind(net, tcp_config(cfg)).map_err(|e| {
-            bind_failed(&alloc::format!("dns: cannot listen on TCP port {port}"), e)
-        })?;
-        let notify = NotifySocket::bind(net, NOTIFY_PORT).map_err(|e| {
-            bind_failed(
-                &alloc::format!("notify: cannot bind UDP port {NOTIFY_PORT}"),
-                e,
-            )
-        })?;
-        let resolver = match cfg.resolver {
-            None => None,
-            Some(ip) => {
-                let port = platform.ephemeral_port();
-                let r = Resolver::bind(net, ip.into(), port).map_err(|e| {
-                    bind_failed(&alloc::format!("resolve: cannot bind UDP port {port}"), e)
-                })?;
-                Some(r)
-            }
-        };
-        Ok(Sockets {
-            udp,
-            tcp,
-            notify,
-            echo,
-            resolver,
-        })
-    }
-}
-
-/// The DNS over TCP listener's settings from the configuration.
-fn tcp_config(cfg: &Config) -> TcpConfig {
-    TcpConfig {
-        port: cfg.dns_port,
-        limits: server::tcp_pool::Limits {
-            clients: cfg.tcp.clients,
-            per_source: cfg.tcp.per_source,
-            ..TcpConfig::default().limits
-        },
-        idle_ns: cfg.tcp.idle_s * 1_000_000_000,
-        ..Default::default()
     }
 }
 

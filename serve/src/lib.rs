@@ -26,6 +26,7 @@ pub mod notify;
 pub mod peers;
 pub mod resolve;
 pub mod service;
+pub mod sockets;
 pub mod tcp;
 pub mod tcp_pool;
 pub mod udp;
