@@ -45,12 +45,12 @@ pub fn sign_loaded<P: Platform>(
     done.key_files
 }
 
-/// Key files changed by the appliance (keys made, key steps taken) that
-/// are not committed: said in the log (their text is private).
-pub fn unsaved(files: &[(String, String)]) {
-    for (name, _) in files {
-        log::warn!(
-            "dnssec: {name} changed but is not committed: keys made here are lost at a restart"
-        );
+/// Queue the key files `files` changed (keys made, key steps taken) for
+/// the zone source to make durable (a file queued again is replaced).
+pub fn queue(unsaved: &mut Vec<(String, Vec<u8>)>, files: Vec<(String, String)>) {
+    for (name, text) in files {
+        log::info!("dnssec: {name} changed (keys made, or a key step)");
+        unsaved.retain(|(n, _)| *n != name);
+        unsaved.push((name, text.into_bytes()));
     }
 }

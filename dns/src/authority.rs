@@ -28,6 +28,10 @@ const UDP_MIN: usize = 512;
 pub enum Event {
     /// A signed NOTIFY for this zone: fetch and reload it (RFC 1996).
     Resync(Name),
+    /// A signed NOTIFY for this zone's DS (issue 26): the operator says
+    /// the parent now serves the DS its CDS asked for (RFC 7344 4.1's
+    /// acceptance, told rather than polled): the key rollover goes on.
+    DsSeen(Name),
     /// An UPDATE changed this zone (already committed and served).
     Updated(Name),
     /// A signed SOA query over TCP, by a key allowed to transfer the zone:
@@ -481,7 +485,12 @@ fn notify(zs: &ZoneSet, a: &Asked, out: &mut [u8]) -> Option<(usize, Option<Even
     let qd = question(&mut w, req).ok()?;
     w.set_u16(4, qd);
     end_opt(&mut w, a.opt, 0, 0).ok()?;
-    Some((w.len(), Some(Event::Resync(q.name.to_lowercase()))))
+    let zone = q.name.to_lowercase();
+    let event = match q.qtype {
+        crate::rtype::DS if ours => Event::DsSeen(zone),
+        _ => Event::Resync(zone),
+    };
+    Some((w.len(), Some(event)))
 }
 
 /// Should this failed verification hold the NOTIFY for a reload (see
@@ -1415,6 +1424,14 @@ mod zoneset_tests {
         let (r, ev) = run(&msg(4, "New.Zone.", SOA, Some(&all)), Transport::Udp, true);
         assert_eq!(r.unwrap().0 & 0x040f, 0, "NOERROR without AA");
         assert_eq!(ev, Some(Event::Resync(n("new.zone."))));
+        // NOTIFY for a served zone's DS: the parent's DS is in place.
+        let (r, ev) = run(
+            &msg(4, "Example.org.", DS, Some(&all)),
+            Transport::Udp,
+            false,
+        );
+        assert_eq!(r.unwrap().0 & 0x040f, 0x0400, "NOERROR, AA");
+        assert_eq!(ev, Some(Event::DsSeen(n("example.org."))));
         // A _notify root key may notify; nobody may notify the root.
         let (r, _) = run(
             &msg(4, "x.", SOA, Some(&key("n._notify."))),

@@ -291,7 +291,7 @@ fn install_fetched<P: Platform>(
         key_files = crate::signing::sign_loaded(platform, zs, &files, Some(&prev.signers));
     };
     let (zones, report) = ZoneSet::load_then(&files, Some(prev), sign);
-    crate::signing::unsaved(&key_files);
+    crate::signing::queue(&mut cx.storage.unsaved, key_files);
     *checkout = Some(next);
     local.note_serials(&zones);
     cx.storage.keep(cx.platform, Some(local.into_files(files)));

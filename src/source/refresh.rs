@@ -32,7 +32,7 @@ impl<P: Platform> ZoneSource<P> for Refresh {
             for r in done {
                 let zone = r.zone;
                 r.log.iter().for_each(|l| log::info!("dnssec: {zone}: {l}"));
-                crate::signing::unsaved(r.key_file.as_slice());
+                crate::signing::queue(&mut cx.storage.unsaved, r.key_file.into_iter().collect());
                 let Some((from, to)) = r.serials else {
                     continue;
                 };

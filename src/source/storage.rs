@@ -39,6 +39,9 @@ impl<P: Platform> Device for PlatformStore<'_, P> {
 #[derive(Default)]
 pub struct Storage {
     cache: Cache,
+    /// Files the appliance changed itself (DNSSEC key files), waiting for
+    /// the zone source to make them durable (crate::signing).
+    pub unsaved: Vec<File>,
 }
 
 impl Storage {
@@ -56,7 +59,7 @@ impl Storage {
             key_files = crate::signing::sign_loaded(platform, zs, files, prev);
         };
         let (zones, report, cache) = gitns_store::load(contents, previous, sign);
-        crate::signing::unsaved(&key_files);
+        crate::signing::queue(&mut self.unsaved, key_files);
         self.cache = cache;
         Ok((zones, report))
     }
@@ -105,6 +108,20 @@ impl Storage {
 }
 
 impl Storage {
+    /// Keep `file` (a DNSSEC key file the appliance changed) in the
+    /// archive, with the zones the journal changed folded in.
+    pub fn put_file<P: Platform>(&mut self, platform: &mut P, zs: &ZoneSet, file: File) {
+        if platform.block_capacity().is_none() {
+            return;
+        }
+        let (name, now) = (file.0.clone(), platform.wall_clock_ns());
+        let mut dev = PlatformStore(platform);
+        match self.cache.put_file(&mut dev, zs, file, now) {
+            Ok(()) => log::info!("storage: {name} kept in the zone cache"),
+            Err(DeviceError) => log::error!("storage: {name} was not written"),
+        }
+    }
+
     /// Make a change the appliance made itself to `zone` (a DNSSEC refresh:
     /// its serial `from` -> `to`, as the UPDATE `message`) part of the
     /// journal, so the UPDATEs after it replay at boot.
@@ -135,7 +152,12 @@ impl Storage {
 pub struct StorageSource;
 
 impl<P: Platform> ZoneSource<P> for StorageSource {
-    fn run(&mut self, _cx: &mut Cx<P>, _now: u64) -> bool {
+    /// Files the appliance changed (DNSSEC key files) into the archive.
+    fn run(&mut self, cx: &mut Cx<P>, _now: u64) -> bool {
+        let files = core::mem::take(&mut cx.storage.unsaved);
+        for file in files {
+            cx.storage.put_file(cx.platform, &cx.dns.zones, file);
+        }
         false
     }
 

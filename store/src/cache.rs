@@ -64,6 +64,27 @@ impl Cache {
         self.switch(dev, files, now_ns)
     }
 
+    /// Keep `file`, one the appliance changed itself (a zone's DNSSEC key
+    /// file, issue 26), in place of the archive's file of that name: the
+    /// archive written again with it and the zones the journal changed
+    /// (a new generation, as when the journal is full).
+    pub fn put_file(
+        &mut self,
+        dev: &mut dyn Device,
+        zs: &ZoneSet,
+        file: File,
+        now_ns: u64,
+    ) -> Result<(), DeviceError> {
+        let dirty = self
+            .journal
+            .as_ref()
+            .map_or(Vec::new(), |j| j.dirty.clone());
+        let mut files = with_zones(&self.files, zs, &dirty);
+        files.retain(|(n, _)| *n != file.0);
+        files.push(file);
+        self.switch(dev, files, now_ns)
+    }
+
     /// Write the archive of the files again, with a new journal (the zones
     /// came from the git remote: the files are what it holds).
     pub fn rewrite(&mut self, dev: &mut dyn Device, now_ns: u64) -> Result<(), DeviceError> {
@@ -267,6 +288,31 @@ mod tests {
             to,
             message: msg,
         }
+    }
+
+    #[test]
+    fn a_file_put_survives_with_the_updates_before_it() {
+        let (mut zs, mut c) = fresh();
+        let mut dev = disk(64 * 1024);
+        c.rewrite(&mut dev, 1).unwrap();
+        let r = update(&mut zs, 1);
+        c.commit(&mut dev, &zs, &zone(), &r, 2).unwrap();
+        let key = (String::from("example.org._dnssec_keys"), b"csk".to_vec());
+        c.put_file(&mut dev, &zs, key.clone(), 3).unwrap();
+        let back = read_back(&dev);
+        assert!(back.files.contains(&key));
+        let (again, _) = ZoneSet::load(&back.files, None);
+        let h1 = Name::parse("h1.example.org.", &Name::root()).unwrap();
+        assert!(
+            again.zone(&zone()).unwrap().node(&h1).is_some(),
+            "the UPDATE folded in"
+        );
+        // Put again: replaced, not added.
+        let key2 = (key.0.clone(), b"csk 2".to_vec());
+        c.put_file(&mut dev, &zs, key2.clone(), 4).unwrap();
+        let back = read_back(&dev);
+        assert_eq!(back.files.iter().filter(|f| f.0 == key.0).count(), 1);
+        assert!(back.files.contains(&key2));
     }
 
     #[test]

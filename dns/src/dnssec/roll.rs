@@ -27,6 +27,8 @@ pub struct Roll {
     saved: String,
     /// The key file's name (`ZONE._dnssec_keys`).
     pub name: String,
+    /// Events heard since the last turn (the parent's DS seen).
+    pending: Vec<Event>,
 }
 
 /// What one [`Roll::turn`] did.
@@ -84,7 +86,26 @@ impl Roll {
             next: None,
             saved: String::from(text),
             name: String::from(name),
+            pending: Vec::new(),
         }
+    }
+
+    /// The parent serves the DS the CDS asked for (the operator's NOTIFY
+    /// for the zone's DS): each key with its CDS up is seen at the next
+    /// turn, due at `now`. The tags, none when no CDS is up.
+    pub fn ds_seen(&mut self, now: u64) -> Vec<u16> {
+        let tags: Vec<u16> = self
+            .ring
+            .keys
+            .iter()
+            .filter(|k| k.cds.is_some())
+            .filter_map(|k| k.tag)
+            .collect();
+        self.pending.extend(tags.iter().map(|&t| Event::DsSeen(t)));
+        if !tags.is_empty() {
+            self.next = Some(now);
+        }
+        tags
     }
 
     /// This ring and its keys carried on under `policy` and `timing` (a
@@ -122,9 +143,11 @@ impl Roll {
         random: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Turn, KeyError> {
         let mut out = Turn::default();
-        let mut event = event;
+        let mut events: Vec<Event> = core::mem::take(&mut self.pending);
+        events.push(event);
+        let mut event = events.remove(0);
         // A made key whose tag clashes is asked for again: a few rounds.
-        for _ in 0..4 {
+        for _ in 0..4 + events.len() {
             let step = kasp::step(&mut self.ring, &self.timing, now, event);
             self.next = step.next;
             let mut made = Vec::new();
@@ -140,10 +163,11 @@ impl Roll {
                     _ => out.rekey = true,
                 }
             }
-            if made.is_empty() {
-                break;
-            }
-            event = Event::KeysLoaded(made);
+            event = match (made.is_empty(), events.is_empty()) {
+                (false, _) => Event::KeysLoaded(made),
+                (true, false) => events.remove(0),
+                (true, true) => break,
+            };
         }
         self.prune();
         Ok(out)
@@ -262,6 +286,35 @@ mod tests {
         assert!(back.ring.keys.iter().all(|k| k.tag.is_some()));
         assert!(back.missing_key().is_none());
         assert!(back.latest() > 1000);
+    }
+
+    #[test]
+    fn a_csk_is_active_once_its_ds_is_notified() {
+        let p = Policy {
+            algorithm: Algorithm::Ed25519,
+            ..Policy::default()
+        };
+        let t = Timing::fast(p.algorithm, true);
+        let mut r = Roll::start("z._dnssec_keys", &p, Vec::new(), Ring::default(), ("", t));
+        r.turn(100, Event::Tick, &mut counter()).unwrap();
+        assert!(r.ds_seen(101).is_empty(), "no CDS up yet");
+        let mut now = 100;
+        while r.ring.keys[0].cds.is_none() {
+            now = r.next.unwrap();
+            r.turn(now, Event::Tick, &mut counter()).unwrap();
+        }
+        assert_eq!(r.keyset().cds().count(), 1);
+        assert_eq!(r.ds_seen(now + 1), [r.ring.keys[0].tag.unwrap()]);
+        assert_eq!(r.next, Some(now + 1));
+        let turn = r.turn(now + 1, Event::Tick, &mut counter()).unwrap();
+        assert!(
+            turn.log.iter().any(|l| l.contains("DS seen")),
+            "{:?}",
+            turn.log
+        );
+        assert_eq!(r.ring.keys[0].phase(), Phase::Active);
+        assert!(turn.rekey, "the CDS withdrawn");
+        assert_eq!(r.keyset().cds().count(), 0);
     }
 
     #[test]

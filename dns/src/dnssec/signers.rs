@@ -86,6 +86,19 @@ impl Signers {
         }
     }
 
+    /// The parent serves zone `origin`'s DS (the operator's NOTIFY): its
+    /// keys with CDS up are seen at the zone's next step, due at `now`.
+    /// Their tags (none: no CDS up, or the zone is not signed here).
+    pub fn ds_seen(&mut self, origin: &Name, now: u64) -> Vec<u16> {
+        let Some(mut kept) = self.take(origin) else {
+            return Vec::new();
+        };
+        let tags = kept.roll.ds_seen(now);
+        kept.due = kept.due.min(now);
+        self.map.insert(origin.key().to_vec(), Arc::new(kept));
+        tags
+    }
+
     /// The zones with signatures to refresh at `now`.
     pub fn due_at(&self, now: u64) -> Vec<Name> {
         self.map

@@ -34,6 +34,15 @@ pub fn handle_events<P: Platform>(
                 }
             }
             Event::Resync(zone) => resync.push(zone),
+            Event::DsSeen(zone) => {
+                let wall = platform.wall_clock_ns() / 1_000_000_000;
+                match &service.zones.signers.ds_seen(&zone, wall)[..] {
+                    [] => log::warn!("NOTIFY for the DS of {zone}: no key of it waits for its DS"),
+                    tags => log::info!(
+                        "NOTIFY for the DS of {zone}: DS of key {tags:?} seen at the parent"
+                    ),
+                }
+            }
             Event::Secondary { .. }
             | Event::SecondaryOfAll { .. }
             | Event::Held { .. }
