@@ -5,9 +5,9 @@
 use crate::acme::Acme;
 use crate::config::Config;
 use crate::dns::{self, Dns, Reply};
-use crate::metrics;
 use crate::remote::{GitRemote, PublicRemote};
 use crate::server;
+use crate::server::metrics;
 use crate::server::sockets::Sockets;
 use crate::source::catalog::CatalogSource;
 use crate::source::secondary::SecondarySource;
@@ -244,14 +244,16 @@ impl<'p, P: Platform> App<'p, P> {
         }
         if self.platform.metrics_enabled() && now >= self.chores.next_metrics {
             self.chores.next_metrics = now + METRICS_NS;
-            let n = &self.sockets.notify;
-            let heap = self.platform.heap_usage();
+            let mut t = gitns_net::metrics::Text::new();
+            if let Some(a) = self.acme.as_ref() {
+                a.metrics(&mut t);
+            }
             let own = metrics::Own {
-                heap,
+                heap: self.platform.heap_usage(),
                 failed_writes: self.storage.failed_writes(),
-                notify_out: (n.sent, n.answered),
             };
-            let mut text = metrics::render(&self.service, &self.stats, own, self.acme.as_ref());
+            let (d, s, st) = (&self.service, &self.sockets, &self.stats);
+            let mut text = metrics::render(t, d, s, st, own);
             for s in &self.sources {
                 s.metrics(&mut text);
             }
@@ -265,11 +267,7 @@ impl<'p, P: Platform> App<'p, P> {
     /// The counters, at debug level.
     fn log_counters(&self) {
         let (st, d) = (&self.stats, &self.service);
-        log::debug!(
-            "counters: udp in {} out {} dropped {}, tcp conns {} open {} in {} out {} timeouts {} evicted {} refused {} stalled {}, answered {} dropped {}, frames in {} out {}, notifies pending {}",
-            st.udp_in, st.udp_out, st.udp_dropped, st.tcp_conns, self.sockets.tcp.open(), st.tcp_in, st.tcp_out, st.tcp_timeouts, st.tcp_evicted, st.tcp_refused, st.tcp_stalled,
-            d.stats.answered, d.stats.dropped, self.net.frames_in, self.net.frames_out, d.notifier.pending()
-        );
+        metrics::log_counters(&self.net, &self.sockets, st, d);
         for s in &self.sources {
             s.log_counters();
         }

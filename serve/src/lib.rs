@@ -22,6 +22,7 @@ pub mod https_conn;
 pub mod link;
 pub mod link_pumps;
 pub mod logger;
+pub mod metrics;
 pub mod notify;
 pub mod peers;
 pub mod resolve;
