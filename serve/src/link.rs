@@ -98,6 +98,54 @@ impl Link {
     }
 }
 
+/// A zone source's connection socket (the one for connection
+/// `generation` of its sans-I/O client) and its sockets still closing.
+#[derive(Default)]
+pub struct Links {
+    link: Option<Link>,
+    closing: Vec<SocketHandle>,
+}
+
+impl Links {
+    /// The open socket, when it carries connection `generation`.
+    pub fn of(&mut self, generation: u64) -> Option<&mut Link> {
+        self.link.as_mut().filter(|l| l.generation == generation)
+    }
+
+    /// The open socket's peer.
+    pub fn target(&self) -> Option<IpEndpoint> {
+        self.link.as_ref().map(|l| l.target)
+    }
+
+    /// Close the open socket unless it carries connection `live` (None:
+    /// none is live), and reap the sockets done closing.
+    pub fn keep_only(&mut self, net: &mut Net, live: Option<u64>) {
+        if let Some(l) = self.link.take_if(|l| Some(l.generation) != live) {
+            l.close(net, &mut self.closing);
+        }
+        self.reap(net);
+    }
+
+    /// Remove the sockets done closing.
+    pub fn reap(&mut self, net: &mut Net) {
+        reap(net, &mut self.closing);
+    }
+
+    /// Connect to `target` from `local_port` for connection `generation`,
+    /// in place of the socket open before.
+    pub fn open(
+        &mut self,
+        net: &mut Net,
+        target: IpEndpoint,
+        local_port: u16,
+        generation: u64,
+    ) -> Result<(), String> {
+        self.keep_only(net, None);
+        self.link = Some(Link::open(net, target, local_port, generation)?);
+        Ok(())
+    }
+}
+
 /// Remove closed sockets from the set.
 pub fn reap(net: &mut Net, closing: &mut Vec<SocketHandle>) {
     closing.retain(|&h| {

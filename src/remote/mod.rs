@@ -26,11 +26,10 @@ use gitns_git::push_queue::PushQueue;
 use gitns_git::remote::Remote;
 use gitns_git::session::{Op, Outcome};
 use gitns_git::ssh::{Credential, SshExec};
-use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use gitns_net::{Net, Platform};
 use gitns_serve::git_stats::GitStats;
-use gitns_serve::link::{self, Link};
+use gitns_serve::link::Links;
 use gitns_serve::link_pumps::describe;
 use gitns_serve::resolve::ipv4_of;
 use gitns_store::local::Local;
@@ -54,8 +53,7 @@ pub struct GitRemote {
     pin: Option<String>,
     checkout: Option<Checkout>,
     /// The socket under the client's connection.
-    link: Option<Link>,
-    closing: Vec<SocketHandle>,
+    links: Links,
     /// UPDATEs committed and pushed, one at a time.
     updates: PushQueue<update::Pending>,
     pub stats: GitStats,
@@ -83,8 +81,7 @@ impl GitRemote {
             cred,
             pin,
             checkout: None,
-            link: None,
-            closing: Vec::new(),
+            links: Links::default(),
             stats: GitStats::default(),
             addr: None,
             fetch_seq: 0,
@@ -104,13 +101,7 @@ impl GitRemote {
             .conn()
             .is_some()
             .then(|| self.client.generation());
-        if let Some(link) = self.link.take() {
-            if Some(link.generation) == live {
-                self.link = Some(link);
-            } else {
-                link.close(net, &mut self.closing);
-            }
-        }
+        self.links.keep_only(net, live);
     }
 
     /// Find the remote's address (a name through the resolver, its TTL
@@ -193,13 +184,11 @@ impl GitRemote {
             .and_then(|ip| {
                 let target = IpEndpoint::new(IpAddress::Ipv4(ip), self.remote.port);
                 let generation = self.client.generation();
-                Link::open(cx.net, target, cx.platform.ephemeral_port(), generation)
+                let port = cx.platform.ephemeral_port();
+                self.links.open(cx.net, target, port, generation)
             });
         match opened {
-            Ok(link) => {
-                self.link = Some(link);
-                Ok(Opened::Started)
-            }
+            Ok(()) => Ok(Opened::Started),
             Err(e) => {
                 self.client.abandon();
                 Err(e)
@@ -208,7 +197,7 @@ impl GitRemote {
     }
 
     fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, done: Done, now: u64) {
-        let target = self.link.as_ref().map(|l| l.target);
+        let target = self.links.target();
         let outcome = done.outcome.map_err(|e| match target {
             Some(t) => describe(&e, t, done.connected),
             None => alloc::format!("{e}"),
@@ -302,8 +291,9 @@ fn install_fetched<P: Platform>(
 impl<P: Platform> ZoneSource<P> for GitRemote {
     /// Drive the connection, finish what ended and start the next job.
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        link::reap(cx.net, &mut self.closing);
-        let mut busy = match (self.link.as_mut(), self.client.conn()) {
+        self.close_stale(cx.net);
+        let generation = self.client.generation();
+        let mut busy = match (self.links.of(generation), self.client.conn()) {
             (Some(link), Some(c)) => link.pump(cx.net, now, c),
             _ => false,
         };

@@ -15,7 +15,6 @@ use crate::source::{Cx, ZoneSource};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use gitns_dns::authority::Event;
 use gitns_dns::name::Name;
 use gitns_dns::prepare::Prepared;
@@ -23,11 +22,10 @@ use gitns_git::checkout::Checkout;
 use gitns_git::proto::fetch::Fetched;
 use gitns_git::readonly::{Access, Ended, ReadOnly};
 use gitns_git::transfer::Now;
-use gitns_net::smoltcp::iface::SocketHandle;
 use gitns_net::smoltcp::wire::{IpAddress, IpEndpoint};
 use gitns_net::Platform;
 use gitns_serve::git_stats::{GitStats, ReadOnlyUpdates};
-use gitns_serve::link::{self, Link};
+use gitns_serve::link::Links;
 use gitns_serve::resolve::ipv4_of;
 use gitns_store::local::{self, Local};
 
@@ -35,8 +33,7 @@ use gitns_store::local::{self, Local};
 pub struct PublicRemote {
     remote: ReadOnly,
     /// The socket under the fetch's current connection.
-    link: Option<Link>,
-    closing: Vec<SocketHandle>,
+    links: Links,
     checkout: Option<Checkout>,
     /// Its counters, with the UPDATEs refused and kept locally.
     stats: GitStats,
@@ -59,8 +56,7 @@ impl PublicRemote {
         log::info!("zones from read-only git remote {remote}");
         Some(PublicRemote {
             remote,
-            link: None,
-            closing: Vec::new(),
+            links: Links::default(),
             checkout: None,
             stats: GitStats {
                 read_only: Some(ReadOnlyUpdates::default()),
@@ -99,16 +95,10 @@ impl PublicRemote {
             return Ok(());
         };
         let generation = t.generation();
-        if self
-            .link
-            .as_ref()
-            .is_some_and(|l| l.generation == generation)
-        {
+        if self.links.of(generation).is_some() {
             return Ok(());
         }
-        if let Some(old) = self.link.take() {
-            old.close(cx.net, &mut self.closing);
-        }
+        self.links.keep_only(cx.net, None);
         let (host, port) = t.endpoint();
         let platform = &mut *cx.platform;
         let resolver = cx.resolver.as_deref_mut();
@@ -117,7 +107,7 @@ impl PublicRemote {
         };
         let target = IpEndpoint::new(IpAddress::Ipv4(ip), port);
         let local_port = cx.platform.ephemeral_port();
-        self.link = Some(Link::open(cx.net, target, local_port, generation)?);
+        self.links.open(cx.net, target, local_port, generation)?;
         self.remote.connecting(target.to_string());
         Ok(())
     }
@@ -125,18 +115,17 @@ impl PublicRemote {
     /// Move bytes between the socket and the fetch; whether any moved.
     fn pump<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
         let now = Self::now(cx.platform, now);
-        match (self.link.as_mut(), self.remote.transfer()) {
-            (Some(link), Some(t)) => link.pump_fetch(cx.net, now, t),
-            _ => false,
-        }
+        let Some(t) = self.remote.transfer() else {
+            return false;
+        };
+        let link = self.links.of(t.generation());
+        link.is_some_and(|l| l.pump_fetch(cx.net, now, t))
     }
 
     /// The fetch ended: install what it brought, or log why not and back
     /// off; the NOTIFYs held for it are answered either way.
     fn finish<P: Platform>(&mut self, cx: &mut Cx<P>, end: Ended, now: u64) {
-        if let Some(link) = self.link.take() {
-            link.close(cx.net, &mut self.closing);
-        }
+        self.links.keep_only(cx.net, None);
         match end.result.and_then(|f| self.fetched(cx, f)) {
             Ok(()) => {
                 if let Some(v) = self.remote.succeeded(end.v2) {
@@ -204,7 +193,7 @@ impl PublicRemote {
 
 impl<P: Platform> ZoneSource<P> for PublicRemote {
     fn run(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        link::reap(cx.net, &mut self.closing);
+        self.links.reap(cx.net);
         let broken = self.connect(cx, now).err();
         let mut busy = self.pump(cx, now);
         let t = Self::now(cx.platform, now);
