@@ -344,6 +344,7 @@ pub fn udp_roundtrip(ns: &Netns, port: u16, payload: &'static [u8]) -> Option<Ve
 /// Write `zones` into a directory and pack it as a storage device file.
 pub fn zone_device(ns: &Netns, zones: &[(&str, &str)]) -> PathBuf {
     let dir = ns.scratch("zones");
+    let _ = std::fs::remove_dir_all(&dir); // only these zones
     std::fs::create_dir_all(&dir).expect("zone dir");
     for (name, text) in zones {
         std::fs::write(dir.join(name), text).expect("write zone");

@@ -45,15 +45,18 @@ impl Netns {
         c
     }
 
-    /// A fresh path in the temporary directory named after the namespace
-    /// and `what` (whatever was there is removed), removed again on drop.
+    /// A path in the temporary directory named after the namespace and
+    /// `what`, removed again on drop. The first time it is asked for,
+    /// whatever an earlier run left there is removed; asked again, it is
+    /// the same path untouched (a storage device a VM holds open is
+    /// rewritten in place: unlinked, the VM would keep the old file).
     pub fn scratch(&self, what: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!("{}-{what}", self.name));
-        remove_path(&path);
-        self.scratch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(path.clone());
+        let mut paths = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        if !paths.contains(&path) {
+            remove_path(&path);
+            paths.push(path.clone());
+        }
         path
     }
 
