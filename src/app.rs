@@ -7,36 +7,19 @@ use crate::config::Config;
 use crate::dns::{self, Dns, Reply};
 use crate::remote::{GitRemote, PublicRemote};
 use crate::server;
+use crate::server::chores::Chores;
 use crate::server::metrics;
 use crate::server::sockets::Sockets;
 use crate::source::catalog::CatalogSource;
 use crate::source::secondary::SecondarySource;
 use crate::source::storage::{Storage, StorageSource};
 use crate::source::{self, Cx, Sources};
-use alloc::string::String;
 use alloc::vec::Vec;
 use gitns_abi::exit;
 use gitns_net::{Net, Platform};
 
-/// How often the counters are logged (at debug level).
-const REPORT_NS: u64 = 60_000_000_000;
-
-/// How often counters go to the tender when it takes them.
-const METRICS_NS: u64 = 1_000_000_000;
-
 /// Longest sleep of the main loop when nothing is scheduled.
 const IDLE_POLL_NS: u64 = 1_000_000_000;
-
-/// When the periodic chores are due.
-struct Chores {
-    next_report: u64,
-    next_metrics: u64,
-    last_metrics: String,
-    /// Big TCP send buffers are made on idle turns after ready, one
-    /// socket a turn (~1.6 ms each under PVM): not on the way to the
-    /// first answer.
-    growing: bool,
-}
 
 /// The appliance.
 pub struct App<'p, P: Platform> {
@@ -50,6 +33,10 @@ pub struct App<'p, P: Platform> {
     sources: Sources<P>,
     acme: Option<Acme>,
     chores: Chores,
+    /// Big TCP send buffers are made on idle turns after ready, one
+    /// socket a turn (~1.6 ms each under PVM): not on the way to the
+    /// first answer.
+    growing: bool,
 }
 
 impl<'p, P: Platform> App<'p, P> {
@@ -100,12 +87,8 @@ impl<'p, P: Platform> App<'p, P> {
             storage,
             sources,
             acme: Acme::from_config(&cfg.acme),
-            chores: Chores {
-                next_report: now + REPORT_NS,
-                next_metrics: now,
-                last_metrics: String::new(),
-                growing: true,
-            },
+            chores: Chores::new(now),
+            growing: true,
         })
     }
 
@@ -152,8 +135,8 @@ impl<'p, P: Platform> App<'p, P> {
                 }
             });
             self.deliver(replies, wall);
-        } else if self.chores.growing {
-            self.chores.growing = self.sockets.tcp.grow(&mut self.net);
+        } else if self.growing {
+            self.growing = self.sockets.tcp.grow(&mut self.net);
         }
     }
 
@@ -222,6 +205,7 @@ impl<'p, P: Platform> App<'p, P> {
         let now = self.platform.monotonic_ns();
         let unix = self.platform.wall_clock_ns() / 1_000_000_000;
         let s = &self.sockets;
+        let debug = log::log_enabled!(log::Level::Debug);
         let parts = [
             self.net.poll_at_ns(now),
             Some(now + IDLE_POLL_NS),
@@ -231,19 +215,20 @@ impl<'p, P: Platform> App<'p, P> {
             self.sources.iter().filter_map(|s| s.next_deadline()).min(),
             s.resolver.as_ref().and_then(|r| r.next_deadline()),
             self.acme.as_ref().map(|a| a.next_deadline(now, unix)),
-            self.chores.next_due(self.platform.metrics_enabled()),
+            self.chores.next_due(debug, self.platform.metrics_enabled()),
         ];
         parts.into_iter().flatten().min().unwrap_or(u64::MAX)
     }
 
     /// Log the counters and hand the metrics to the tender when due.
     fn chores(&mut self, now: u64) {
-        if now >= self.chores.next_report {
-            self.chores.next_report = now + REPORT_NS;
+        if self.chores.report_due(now) {
             self.log_counters();
         }
-        if self.platform.metrics_enabled() && now >= self.chores.next_metrics {
-            self.chores.next_metrics = now + METRICS_NS;
+        if self
+            .chores
+            .metrics_due(now, self.platform.metrics_enabled())
+        {
             let mut t = gitns_net::metrics::Text::new();
             if let Some(a) = self.acme.as_ref() {
                 a.metrics(&mut t);
@@ -257,9 +242,8 @@ impl<'p, P: Platform> App<'p, P> {
             for s in &self.sources {
                 s.metrics(&mut text);
             }
-            if text != self.chores.last_metrics {
+            if let Some(text) = self.chores.changed(text) {
                 self.platform.report_metrics(text.as_bytes());
-                self.chores.last_metrics = text;
             }
         }
     }
@@ -271,15 +255,6 @@ impl<'p, P: Platform> App<'p, P> {
         for s in &self.sources {
             s.log_counters();
         }
-    }
-}
-
-impl Chores {
-    /// The next report or metrics hand-over, when either is on.
-    fn next_due(&self, metrics: bool) -> Option<u64> {
-        let report = log::log_enabled!(log::Level::Debug).then_some(self.next_report);
-        let metrics = metrics.then_some(self.next_metrics);
-        report.into_iter().chain(metrics).min()
     }
 }
 

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 extern crate alloc;
 
+pub mod chores;
 pub mod echo;
 pub mod git_stats;
 pub mod https_conn;
