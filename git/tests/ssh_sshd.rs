@@ -218,15 +218,47 @@ fn clone_over_ssh_with_pinned_host_key() {
     assert!(clone_over_ssh(d.port, [7u8; 32], Some(&d.fingerprint), &cmd).is_err());
 }
 
-/// Clone, fetch after a new commit, push a commit, and a push that lost a
-/// race: all through sshd + git-upload-pack/git-receive-pack, the result
-/// read back with git itself.
+/// Someone else's commit of `file` pushed with git from the work tree
+/// `work` to the bare repository `bare`.
+fn push_with_git(work: &Path, bare: &Path, file: &str, text: &str) {
+    std::fs::write(work.join(file), text).unwrap();
+    common::git(work, &["add", "-A"]);
+    let who = ["-c", "user.name=o", "-c", "user.email=o@e"];
+    common::git(work, &[&who[..], &["commit", "-q", "-m", file]].concat());
+    common::git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+}
+
+/// The checkout of `main` after a fetch through `d` with `cmd` (the
+/// upload-pack), on top of `have`.
+fn fetch_main(
+    d: &Sshd,
+    cred: Credential,
+    cmd: &str,
+    have: Option<&gitns_git::checkout::Checkout>,
+) -> gitns_git::checkout::Checkout {
+    let haves = have.map(|c| vec![c.head]).unwrap_or_default();
+    let op = Op::Fetch(Fetch::new("main", haves, false, 64 << 20));
+    let limits = gitns_git::pack::Limits::default();
+    match run(d.port, cred, Some(&d.fingerprint), cmd, op).unwrap() {
+        Outcome::Fetched(Fetched::Pack { head, pack }) => {
+            gitns_git::checkout::Checkout::from_pack(&pack, head, limits, have).unwrap()
+        }
+        Outcome::Fetched(Fetched::UpToDate(h)) => {
+            let c = have.unwrap().clone();
+            assert_eq!(c.head, h);
+            c
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Clone, fetch after a new commit, push an UPDATE's commit through the
+/// push queue, and a push that lost a race: all through sshd +
+/// git-upload-pack/git-receive-pack, the result read back with git itself.
 #[test]
 fn clone_fetch_push_and_a_lost_race() {
     use gitns_git::checkout::Checkout;
-    use gitns_git::object::Signature;
-    use gitns_git::pack::Limits;
-    use gitns_git::proto::push::{Push, Pushed};
+    use gitns_git::push_queue::{Commit, Edit, Ended, Next, PushQueue};
     let seed = [43u8; 32];
     let Some(d) = sshd(&public_key_line(&seed, "gitns-test")) else {
         return;
@@ -236,67 +268,45 @@ fn clone_fetch_push_and_a_lost_race() {
     let receive = format!("git-receive-pack '{}'", r.display());
     let cred = || Credential::Ed25519Seed(seed);
     let pin = Some(d.fingerprint.as_str());
-    let fetch = |have: Option<&Checkout>| -> Checkout {
-        let haves = have.map(|c| vec![c.head]).unwrap_or_default();
-        let op = Op::Fetch(Fetch::new("main", haves, false, 64 << 20));
-        match run(d.port, cred(), pin, &upload, op).unwrap() {
-            Outcome::Fetched(Fetched::Pack { head, pack }) => {
-                Checkout::from_pack(&pack, head, Limits::default(), have).unwrap()
-            }
-            Outcome::Fetched(Fetched::UpToDate(h)) => {
-                let c = have.unwrap().clone();
-                assert_eq!(c.head, h);
-                c
-            }
-            other => panic!("{other:?}"),
-        }
-    };
+    let fetch = |have: Option<&Checkout>| fetch_main(&d, cred(), &upload, have);
     let first = fetch(None);
     assert_eq!(first.files().len(), 1);
     assert_eq!(first.files()[0].0, "example.org");
     // Nothing new: up to date, no pack.
     assert_eq!(fetch(Some(&first)), first);
     // Someone pushes a second zone; the fetch sends our head as a have.
-    let w = d.dir.join("work");
-    std::fs::write(w.join("example.net"), "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n").unwrap();
-    common::git(&w, &["add", "-A"]);
-    common::git(
-        &w,
-        &[
-            "-c",
-            "user.name=o",
-            "-c",
-            "user.email=o@e",
-            "commit",
-            "-q",
-            "-m",
-            "net",
-        ],
-    );
-    common::git(&w, &["push", "-q", r.to_str().unwrap(), "main"]);
+    let net = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n";
+    push_with_git(&d.dir.join("work"), &r, "example.net", net);
     let second = fetch(Some(&first));
     let names: Vec<String> = second.files().into_iter().map(|f| f.0).collect();
     assert_eq!(names, ["example.net", "example.org"]);
-    // Our commit on top of it.
-    let sig = Signature {
-        name: "personal._update.example.org via gitns".into(),
-        email: "gitns@10.0.0.2".into(),
-        time: 1_700_000_100,
-        tz: "+0000".into(),
-    };
+    // An UPDATE's commit on top of it, through the push queue.
     let zone = b"$TTL 60\n@ SOA ns hm 2 2 3 4 5\n@ NS ns\n".to_vec();
-    let push = |base: &Checkout, msg: &str| {
-        let (next, pack) = base
-            .commit(&[("example.org".into(), Some(zone.clone()))], &sig, msg)
-            .unwrap();
-        let op = Op::Push(Push::new("main", base.head, next.head, pack));
-        match run(d.port, cred(), pin, &receive, op).unwrap() {
-            Outcome::Pushed(p) => (next, p),
-            other => panic!("{other:?}"),
-        }
+    let mut q = PushQueue::new("main", "10.0.0.2");
+    let mut push = |base: &Checkout, msg: &'static str| {
+        q.offer(msg).unwrap();
+        let Some(Next::Apply(a)) = q.next(true) else {
+            panic!("not applied");
+        };
+        let edit = Edit {
+            file: "example.org".into(),
+            text: zone.clone(),
+            author: "personal._update.example.org".into(),
+            message: msg.into(),
+            time: 1_700_000_100,
+        };
+        let Commit::Push(op, next) = q.commit(a, base, edit) else {
+            panic!("nothing to push");
+        };
+        let outcome = run(d.port, cred(), pin, &receive, *op).map_err(|e| format!("{e:?}"));
+        let end = q.ended(next, outcome).expect("a change waited");
+        (end, q.next(true))
     };
-    let (ours, status) = push(&second, "UPDATE from 10.0.0.1");
-    assert_eq!(status, Pushed::Ok);
+    let (end, after) = push(&second, "UPDATE from 10.0.0.1");
+    let Ended::Pushed("UPDATE from 10.0.0.1", ours) = end else {
+        panic!("{end:?}");
+    };
+    assert_eq!(after, None, "nothing waits after the push");
     let bare = |args: &[&str]| common::git(&r, args);
     assert_eq!(bare(&["rev-parse", "main"]).trim(), ours.head.to_string());
     assert_eq!(
@@ -305,14 +315,15 @@ fn clone_fetch_push_and_a_lost_race() {
     );
     assert_eq!(bare(&["show", "main:example.org"]).as_bytes(), &zone[..]);
     assert_eq!(
-        bare(&["log", "-1", "--format=%an|%ae|%at|%s", "main"]).trim(),
-        "personal._update.example.org via gitns|gitns@10.0.0.2|1700000100|UPDATE from 10.0.0.1"
+        bare(&["log", "-1", "--format=%an|%ae|%at|%cn|%ce|%s", "main"]).trim(),
+        "personal._update.example.org via gitns|gitns@10.0.0.2|1700000100|personal._update.example.org via gitns|gitns@10.0.0.2|UPDATE from 10.0.0.1"
     );
     assert_eq!(bare(&["fsck", "--strict"]), "");
     // A push built on a head that is no longer the remote's is rejected,
-    // and the remote keeps its head.
-    let (_, status) = push(&second, "stale");
-    assert!(matches!(status, Pushed::Rejected(_)), "{status:?}");
+    // the remote keeps its head, and the queue fetches before trying again.
+    let (end, after) = push(&second, "stale");
+    assert!(matches!(end, Ended::Retry(_)), "{end:?}");
+    assert_eq!(after, Some(Next::Fetch));
     assert_eq!(bare(&["rev-parse", "main"]).trim(), ours.head.to_string());
 }
 
