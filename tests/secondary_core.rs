@@ -222,7 +222,7 @@ impl Driver {
                 eprintln!("{l}");
                 self.log.push(l);
             }
-            Action::Close { .. } => {}
+            Action::Close { .. } | Action::Dropped { .. } => {}
         }
     }
 

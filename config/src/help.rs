@@ -67,6 +67,9 @@ options:
                           in their names (IPv6: [ADDR]:PORT; port 53)
   --catalog=NAME          publish a catalog zone NAME listing the zones
                           served (RFC 9432), e.g. catalog.invalid
+  --follow-catalog=NAME   follow every member zone of the catalog zone NAME
+                          (RFC 9432) from its primary, with its key (a
+                          key of NAME or of the root)
   --help                  print this text
 ";
 
@@ -112,6 +115,7 @@ pub const OPTIONS: &[(&[&str], &str)] = &[
     (&["--keys"], "--keys"),
     (&["--primary"], "--primary"),
     (&["--catalog"], "--catalog"),
+    (&["--follow-catalog"], "--follow-catalog"),
 ];
 
 #[cfg(test)]

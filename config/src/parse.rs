@@ -78,6 +78,7 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
             },
         ));
     }
+    check_follow_catalog(cfg)?;
     if cfg.remote.as_ref().is_some_and(needs_resolver) && cfg.resolver.is_none() {
         return Err(ConfigError::Needs(
             "--remote with a host name",
@@ -85,6 +86,33 @@ fn check(cfg: &Config) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// `--follow-catalog=NAME` needs a key that transfers NAME (its own or
+/// the root's) from a primary; the catalog followed is served as
+/// transferred, so `--catalog` cannot publish another under its name.
+fn check_follow_catalog(cfg: &Config) -> Result<(), ConfigError> {
+    let Some(cat) = &cfg.secondary.catalog else {
+        return Ok(());
+    };
+    if cfg.catalog.as_ref() == Some(cat) {
+        return Err(ConfigError::Excludes {
+            a: "--catalog",
+            b: "--follow-catalog",
+            why: "the same name: the catalog followed is served as transferred",
+        });
+    }
+    let covers = |k: &&gitns_dns::keys::Key| {
+        names_a_primary(cfg, k)
+            && gitns_dns::tsig::permission(&k.name).is_some_and(|(_, z)| z.is_root() || z == *cat)
+    };
+    match cfg.secondary.keys.iter().find(covers) {
+        Some(_) => Ok(()),
+        None => Err(ConfigError::Needs(
+            "--follow-catalog",
+            "--keys with a _transfer key of the catalog or of the root",
+        )),
+    }
 }
 
 /// One option (by its canonical name) and its value.
@@ -102,7 +130,9 @@ fn apply(cfg: &mut Config, option: &'static str, value: &str) -> Result<(), Conf
         "--account-key-seed" | "--email" | "--acme-server" | "--acme-ca" | "--renew-days" => {
             apply_acme(cfg, option, value)
         }
-        "--keys" | "--primary" | "--catalog" => apply_secondary(cfg, option, value),
+        "--keys" | "--primary" | "--catalog" | "--follow-catalog" => {
+            apply_secondary(cfg, option, value)
+        }
         _ => apply_answers(cfg, option, value),
     }
 }
@@ -243,9 +273,13 @@ fn apply_secondary(cfg: &mut Config, option: &'static str, value: &str) -> Resul
             }
         }
         "--primary" => cfg.secondary.primary = Some(parse_primary(value).ok_or(bad(PRIMARY_FORM))?),
-        "--catalog" => {
+        "--catalog" | "--follow-catalog" => {
             let name = Name::parse(value, &Name::root()).ok();
-            cfg.catalog = Some(name.filter(|n| !n.is_root()).ok_or(bad("a domain name"))?)
+            let name = Some(name.filter(|n| !n.is_root()).ok_or(bad("a domain name"))?);
+            match option {
+                "--catalog" => cfg.catalog = name,
+                _ => cfg.secondary.catalog = name,
+            }
         }
         _ => return Err(ConfigError::Unknown(option.to_string())),
     }
@@ -665,5 +699,49 @@ mod tests {
         // Meaningful with a secondary: a catalog of what it follows,
         // unsigned transfers to its own secondaries.
         assert!(parse(&alloc::format!("{keys} --catalog=catalog.invalid --axfr")).is_ok());
+    }
+
+    #[test]
+    fn follow_catalog_needs_a_key_that_transfers_it() {
+        const S: &str = "cDK6sKyvlt8UBerZlmxuD84ih2KookJGDagJlLVNo20=";
+        let root = alloc::format!("--keys=10.0.42.2.10.0.42.3._transfer.:SHA256:{S}");
+        let own = alloc::format!("--keys=10.0.42.2.10.0.42.3._transfer.Catalog.Invalid:SHA256:{S}");
+        for keys in [&root, &own] {
+            let c = parse(&alloc::format!("{keys} --follow-catalog=catalog.invalid")).unwrap();
+            assert_eq!(
+                c.secondary.catalog.map(|n| n.to_text()).as_deref(),
+                Some("catalog.invalid.")
+            );
+            // Publishing another catalog of what it serves: another name.
+            assert!(parse(&alloc::format!(
+                "{keys} --follow-catalog=catalog.invalid --catalog=mine.invalid"
+            ))
+            .is_ok());
+            let e = parse(&alloc::format!(
+                "{keys} --follow-catalog=catalog.invalid --catalog=CATALOG.invalid"
+            ))
+            .unwrap_err();
+            assert!(matches!(e, ConfigError::Excludes { .. }), "{e:?}");
+        }
+        let needs = ConfigError::Needs(
+            "--follow-catalog",
+            "--keys with a _transfer key of the catalog or of the root",
+        );
+        for keys in [
+            "".to_string(),
+            alloc::format!("--keys=10.0.42.2.10.0.42.3._transfer.other.invalid:SHA256:{S}"),
+            alloc::format!("--keys=10.0.42.2.10.0.42.3._notify.:SHA256:{S}"),
+            alloc::format!("--keys=x._transfer.:SHA256:{S}"),
+        ] {
+            let r = parse(&alloc::format!("{keys} --follow-catalog=catalog.invalid"));
+            assert!(
+                r == Err(needs.clone()) || matches!(r, Err(ConfigError::Key(_))),
+                "{keys}: {r:?}"
+            );
+        }
+        for bad in ["--follow-catalog=.", "--follow-catalog=a..b"] {
+            let e = parse(&alloc::format!("{root} {bad}")).unwrap_err();
+            assert!(matches!(e, ConfigError::BadValue { .. }), "{bad}: {e:?}");
+        }
     }
 }

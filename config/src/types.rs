@@ -62,6 +62,9 @@ pub struct SecondaryConfig {
     /// `--primary=IP[:PORT]`: the primary of every key, instead of the
     /// address in the key's name (IPv6, another port).
     pub primary: Option<SocketAddr>,
+    /// `--follow-catalog=NAME`: follow the members of catalog zone NAME
+    /// (RFC 9432), from the primary and with the key of the catalog.
+    pub catalog: Option<Name>,
 }
 
 impl Default for Config {

@@ -269,10 +269,12 @@ impl ZoneSet {
         Some(all)
     }
 
-    /// Stop serving zone `origin`; its IXFR history goes with it.
+    /// Stop serving zone `origin`; its IXFR history (and an expired
+    /// mark) goes with it.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
         let key = origin.key();
         self.journals.remove(&key[..]);
+        self.expired.remove(&key[..]);
         self.zones.remove(&key[..])
     }
 

@@ -45,8 +45,13 @@ impl SecondarySource {
         let mut ours = alloc::vec![core::net::IpAddr::V4(cfg.net.ipv4.address())];
         ours.extend(cfg.net.ipv6.map(|c| core::net::IpAddr::V6(c.address())));
         let sources = source::of_keys(&s.keys, at, &ours);
-        (!sources.is_empty()).then(|| SecondarySource {
-            core: Secondary::new(sources, now_ns / 1_000_000),
+        let any = !sources.is_empty();
+        let mut core = Secondary::new(sources, now_ns / 1_000_000);
+        if let Some(c) = &s.catalog {
+            core.consume(c.clone(), now_ns / 1_000_000);
+        }
+        any.then(|| SecondarySource {
+            core,
             keys: s.keys.clone(),
             udp: None,
             links: Vec::new(),
@@ -65,9 +70,7 @@ impl<P: Platform> ZoneSource<P> for SecondarySource {
     /// Zones read from the storage cache at boot: served already, checked
     /// now.
     fn restore(&mut self, dns: &crate::dns::Dns, now: u64) {
-        for z in dns.zones.zones() {
-            self.core.restore_zone(z, now / 1_000_000);
-        }
+        self.core.restore_set(&dns.zones, now / 1_000_000);
     }
 
     fn run(&mut self, cx: &mut Cx<P>, now_ns: u64) -> bool {
@@ -175,6 +178,10 @@ impl SecondarySource {
                 cx.dns.zones.expire(&zone);
                 zone_changed(cx, &zone);
                 keep(cx);
+            }
+            Action::Dropped { zone } => {
+                cx.dns.notifier.forget(&zone);
+                cx.dns.zone_status.remove(&zone.to_text());
             }
             Action::Log(l) => log::info!("{l}"),
         }

@@ -47,5 +47,10 @@ pub enum Action {
     Expire {
         zone: Name,
     },
+    /// `zone` left the catalog we follow (or is reset): it was taken out
+    /// of the served set; forget what else is kept about it.
+    Dropped {
+        zone: Name,
+    },
     Log(String),
 }

@@ -8,6 +8,8 @@
 //! a received zone in the served set, expiring one, log lines.
 //!
 //! - [`source`]: what to follow, from the seed's key names.
+//! - [`catalog_in`], [`catalog_follow`]: the members of a catalog zone
+//!   followed (RFC 9432 consumer, `--follow-catalog`).
 //! - [`timers`]: REFRESH / RETRY / EXPIRE of one zone.
 //! - [`follow`]: one zone's cycle: SOA query, transfer, failure.
 //! - [`request`], [`response`], [`xfr_in`], [`tsig_chain`]: the messages.
@@ -16,6 +18,8 @@
 //! - [`update_in`]: UPDATE sent to a secondary (NOTAUTH).
 
 pub mod action;
+mod catalog_follow;
+pub mod catalog_in;
 pub mod follow;
 pub mod install;
 pub mod ixfr_apply;
@@ -57,6 +61,8 @@ pub struct Secondary {
     out: Vec<Action>,
     /// Versions installed (whole or differences).
     installed: u64,
+    /// The catalog whose members we follow (`--follow-catalog`).
+    catalog: Option<catalog_in::Consumer>,
 }
 
 impl Secondary {
@@ -68,6 +74,7 @@ impl Secondary {
             catch_all: Vec::new(),
             out: Vec::new(),
             installed: 0,
+            catalog: None,
         };
         for src in sources {
             let what = match src.is_catch_all() {
@@ -124,15 +131,9 @@ impl Secondary {
     /// A zone served from storage at boot ([`Secondary::restore`] with
     /// the zone's own SOA); a zone without one is skipped.
     pub fn restore_zone(&mut self, z: &crate::zone::Zone, now: u64) {
-        let Some(soa) = z.soa() else { return };
-        let Some(rdata) = soa.rdatas.first() else {
-            return;
-        };
-        let held = HeldSoa {
-            ttl: soa.ttl,
-            rdata: rdata.to_vec(),
-        };
-        self.restore(&z.origin, held, now);
+        if let Some(held) = held_soa(z) {
+            self.restore(&z.origin, held, now);
+        }
     }
 
     /// A NOTIFY for `zone` that the caller's authority already checked
@@ -235,6 +236,9 @@ impl Secondary {
             Installed::Current => false,
             Installed::Changed => {
                 self.installed += 1;
+                if self.is_catalog(zone) {
+                    self.catalog_installed(zs, now.mono_ms);
+                }
                 true
             }
             Installed::DidNotApply(e) => {
@@ -255,6 +259,12 @@ impl Secondary {
             self.zones.len(),
             self.installed
         ));
+        if let Some(c) = &self.catalog {
+            out.push_str(&format!(
+                "# TYPE gitns_secondary_catalog_members gauge\ngitns_secondary_catalog_members {}\n",
+                c.len()
+            ));
+        }
     }
 
     /// The transfer connection of `zone` closed, or could not open.
@@ -318,6 +328,15 @@ impl Secondary {
     }
 }
 
+/// The SOA `z` serves, as a copy held.
+fn held_soa(z: &crate::zone::Zone) -> Option<HeldSoa> {
+    let soa = z.soa()?;
+    Some(HeldSoa {
+        ttl: soa.ttl,
+        rdata: soa.rdatas.first()?.to_vec(),
+    })
+}
+
 /// The answer to a NOTIFY whose TSIG failed (RFC 8945 5.2).
 fn refusal(n: &Notify, e: &TsigError, wall: u64) -> Vec<u8> {
     match e {
@@ -348,14 +367,14 @@ mod tests {
     use alloc::string::String;
     use alloc::vec;
 
-    const PRIMARY: IpAddr = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1));
-    const WALL: u64 = 1_800_000_000;
+    pub(super) const PRIMARY: IpAddr = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1));
+    pub(super) const WALL: u64 = 1_800_000_000;
 
-    fn name(s: &str) -> Name {
+    pub(super) fn name(s: &str) -> Name {
         Name::parse(s, &Name::root()).unwrap()
     }
 
-    fn key(zone: &str, secret: u8) -> Key {
+    pub(super) fn key(zone: &str, secret: u8) -> Key {
         Key {
             name: name(&format!("10.0.0.1.10.0.0.2._transfer.{zone}")),
             algorithm: Algorithm::Sha256,
@@ -363,7 +382,7 @@ mod tests {
         }
     }
 
-    fn zone(origin: &str, serial: u32, hosts: usize) -> Zone {
+    pub(super) fn zone(origin: &str, serial: u32, hosts: usize) -> Zone {
         let mut t =
             format!("$TTL 60\n@ SOA ns hm {serial} 3600 600 7200 60\n@ NS ns\nns A 192.0.2.1\n");
         for i in 0..hosts {
@@ -377,26 +396,29 @@ mod tests {
 
     /// The secondary core against our own authority as the primary, with
     /// the caller's part played here: the served copies, expiry, the log.
-    struct Net {
-        primary: ZoneSet,
-        up: bool,
+    pub(super) struct Net {
+        pub(super) primary: ZoneSet,
+        pub(super) up: bool,
         /// Applied to every transfer answer on its way (a bad primary).
-        tamper: Option<fn(&mut Vec<Vec<u8>>)>,
+        pub(super) tamper: Option<fn(&mut Vec<Vec<u8>>)>,
         /// UDP answers come back truncated (TC); SOA queries seen on TCP.
-        udp_tc: bool,
-        tcp_soa: usize,
-        sec: Secondary,
-        served: BTreeMap<Vec<u8>, Zone>,
-        expired: Vec<Name>,
-        log: Vec<String>,
-        installs: Vec<&'static str>,
-        queries: usize,
-        now: Now,
-        id: u16,
+        pub(super) udp_tc: bool,
+        pub(super) tcp_soa: usize,
+        pub(super) sec: Secondary,
+        pub(super) served: BTreeMap<Vec<u8>, Zone>,
+        /// When set, installs go through [`Secondary::install`] into this
+        /// set (as the appliance does) instead of `served`.
+        pub(super) zs: Option<ZoneSet>,
+        pub(super) expired: Vec<Name>,
+        pub(super) log: Vec<String>,
+        pub(super) installs: Vec<&'static str>,
+        pub(super) queries: usize,
+        pub(super) now: Now,
+        pub(super) id: u16,
     }
 
     impl Net {
-        fn new(primary_zones: &[Zone], keys: Vec<Key>, secondary_keys: &[Key]) -> Net {
+        pub(super) fn new(primary_zones: &[Zone], keys: Vec<Key>, secondary_keys: &[Key]) -> Net {
             let mut primary = ZoneSet::default();
             primary_zones.iter().for_each(|z| primary.insert(z.clone()));
             primary.keys = keys;
@@ -409,6 +431,7 @@ mod tests {
                 tcp_soa: 0,
                 sec: Secondary::new(sources, 0),
                 served: BTreeMap::new(),
+                zs: None,
                 expired: Vec::new(),
                 log: Vec::new(),
                 installs: Vec::new(),
@@ -423,7 +446,7 @@ mod tests {
 
         /// A primary with example.org at serial 1 (`hosts` names besides
         /// the apex), its key, and the secondary after its first load.
-        fn loaded(hosts: usize) -> (Net, Key) {
+        pub(super) fn loaded(hosts: usize) -> (Net, Key) {
             let k = key("example.org.", 1);
             let z = zone("example.org.", 1, hosts);
             let mut net = Net::new(&[z], vec![k.clone()], core::slice::from_ref(&k));
@@ -447,7 +470,7 @@ mod tests {
         }
 
         /// Poll and carry out every action until nothing is left.
-        fn run(&mut self) {
+        pub(super) fn run(&mut self) {
             for _ in 0..50 {
                 let mut id = self.id;
                 let acts = self.sec.poll(self.now, &mut || {
@@ -492,15 +515,28 @@ mod tests {
                 Action::Transfer { zone, .. } => self.sec.on_closed(&zone, now),
                 Action::Install { zone, data } => self.install(zone, data),
                 Action::Expire { zone } => {
+                    if let Some(zs) = &mut self.zs {
+                        zs.expire(&zone);
+                    }
                     self.served.remove(&zone.key()[..]);
                     self.expired.push(zone);
                 }
                 Action::Log(l) => self.log.push(l),
+                Action::Dropped { zone } => {
+                    self.served.remove(&zone.key()[..]);
+                }
                 Action::Close { .. } => {}
             }
         }
 
         fn install(&mut self, zone: Name, data: Received) {
+            if let Some(zs) = &mut self.zs {
+                let full = matches!(data, Received::Full(_));
+                self.installs
+                    .push(if full { "full" } else { "incremental" });
+                self.sec.install(zs, &zone, data, self.now);
+                return;
+            }
             match data {
                 Received::Full(z) => {
                     self.installs.push("full");
@@ -517,7 +553,7 @@ mod tests {
             }
         }
 
-        fn at(&mut self, mono_ms: u64) {
+        pub(super) fn at(&mut self, mono_ms: u64) {
             self.now = Now {
                 mono_ms,
                 wall: WALL + mono_ms / 1000,
@@ -525,12 +561,15 @@ mod tests {
             self.run();
         }
 
-        fn served(&self, z: &str) -> Option<&Zone> {
+        pub(super) fn served(&self, z: &str) -> Option<&Zone> {
+            if let Some(zs) = &self.zs {
+                return zs.zone(&name(z));
+            }
             self.served.get(&name(z).key()[..])
         }
 
         /// The primary NOTIFYs us, signed with `k`, from `from`.
-        fn notify(&mut self, z: &str, k: &Key, from: IpAddr) -> u16 {
+        pub(super) fn notify(&mut self, z: &str, k: &Key, from: IpAddr) -> u16 {
             let zone = self.primary.zone(&name(z)).unwrap().clone();
             let msg = crate::tsig::sign_request(
                 &crate::notify_out::request(&zone, 4242),
