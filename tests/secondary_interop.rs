@@ -313,13 +313,16 @@ fn catalog_keys() -> String {
 
 /// Knot at CONTROL following only the catalog of 10.0.42.2.
 fn knot_catalog_control(ns: &Netns) -> Daemon {
-    let dir = dir_of(ns, "knotcat");
     let k = format!("10.0.42.2.{CONTROL}._transfer");
-    let conf = format!(
-        "server:\n  listen: {CONTROL}@53\n  rundir: {d}\n  user: root\ndatabase:\n  storage: {d}\nkey:\n  - id: {k}\n    algorithm: hmac-sha256\n    secret: {SECRET}\nremote:\n  - id: primary\n    address: 10.0.42.2@53\n    key: {k}\nacl:\n  - id: notify\n    address: 10.0.42.2\n    key: {k}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n  - id: member\n    storage: {d}\n    master: primary\n    acl: notify\nzone:\n  - domain: catalog.invalid\n    master: primary\n    acl: notify\n    catalog-role: interpret\n    catalog-template: member\n",
-        d = dir.display()
-    );
-    spawn_knot(ns, dir, &conf)
+    knot_catalog_consumer(
+        ns,
+        &Follows {
+            ip: CONTROL,
+            primary: "10.0.42.2",
+            zone: "catalog.invalid",
+            key: (&k, SECRET),
+        },
+    )
 }
 
 /// The gitns primary at 10.0.42.2 with `--catalog=catalog.invalid` (and

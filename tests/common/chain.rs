@@ -162,6 +162,47 @@ pub fn knot_secondary_of(ns: &Netns, f: &Follows) -> Daemon {
     spawn_knot(ns, dir, &conf)
 }
 
+/// Knot at `ip` as a catalog consumer (`catalog-role: interpret`) of
+/// `zone` from `primary` with `key`: its members from the same primary
+/// with the same key, NOTIFYs taken from it.
+pub fn knot_catalog_consumer(ns: &Netns, f: &Follows) -> Daemon {
+    let Follows {
+        ip,
+        primary,
+        zone,
+        key: (k, secret),
+    } = *f;
+    let dir = dir_of(ns, &format!("knotcat-{ip}"));
+    let conf = format!(
+        "{}key:\n  - id: {k}\n    algorithm: hmac-sha256\n    secret: {secret}\nremote:\n  - id: primary\n    address: {primary}@53\n    key: {k}\nacl:\n  - id: notify\n    address: {primary}\n    key: {k}\n    action: notify\ntemplate:\n  - id: default\n    storage: {d}\n  - id: member\n    storage: {d}\n    master: primary\n    acl: notify\nzone:\n  - domain: {zone}\n    master: primary\n    acl: notify\n    catalog-role: interpret\n    catalog-template: member\n",
+        knot_head(ip, &dir),
+        d = dir.display()
+    );
+    spawn_knot(ns, dir, &conf)
+}
+
+/// The rcode `ip` answers `name` A with (dig's `status:`).
+pub fn status_at(ns: &Netns, ip: &str, name: &str) -> String {
+    let out = dig_at(ns, ip, &[name, "A"]);
+    out.split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("no answer")
+        .to_string()
+}
+
+/// Wait until `ip` answers `name` A with rcode `want`.
+pub fn wait_status(ns: &Netns, ip: &str, name: &str, want: &str) {
+    let end = Instant::now() + T;
+    while status_at(ns, ip, name) != want {
+        if Instant::now() > end {
+            let full = dig_at(ns, ip, &[name, "A"]);
+            panic!("{ip} never answered {name} with {want}: {full}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// Knot at 10.0.42.1 as the primary of `zone` (file `text`), keeping
 /// differences of its zone file edits, NOTIFYing `notify` (addresses)
 /// with `key` and letting the key transfer.

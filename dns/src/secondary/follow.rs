@@ -1,7 +1,7 @@
 //! One zone followed from its primary: idle until the refresh is due (or
 //! a NOTIFY makes it due), then a SOA query over UDP (RFC 1034 4.3.5,
 //! resent twice; asked again over TCP when the answer is truncated, RFC
-//! 7766 5), then, when the primary's serial is newer (RFC 1982), a
+//! 7766 5, or refused), then, when the primary's serial is newer (RFC 1982), a
 //! transfer over TCP: IXFR from the version held, AXFR when nothing is
 //! held or the IXFR failed (RFC 1995 4 fallback). Failures wait RETRY;
 //! EXPIRE without a successful refresh drops the zone (Knot's behaviour:
@@ -28,6 +28,8 @@ pub const QUERY_WAIT_MS: u64 = 2_000;
 pub const QUERY_TRIES: u8 = 3;
 /// A transfer that brings nothing for this long has failed.
 pub const TRANSFER_IDLE_MS: u64 = 30_000;
+/// RCODE REFUSED (RFC 1035 4.1.1).
+const REFUSED: u8 = 5;
 
 /// What [`Follow::poll`] has to do.
 enum Step {
@@ -264,7 +266,11 @@ impl Follow {
             return false;
         };
         match primary_soa(msg, sent, now.wall) {
-            Err(XfrError::Tc) if matches!(self.phase, Phase::Asking { .. }) => {
+            // Truncated (RFC 7766 5), or REFUSED: Knot answers a catalog
+            // zone's SOA only over TCP (its own consumers ask so).
+            Err(XfrError::Tc | XfrError::Rcode(REFUSED))
+                if matches!(self.phase, Phase::Asking { .. }) =>
+            {
                 self.ask_over_tcp(now.mono_ms, out);
                 false
             }

@@ -403,6 +403,8 @@ mod tests {
         pub(super) tamper: Option<fn(&mut Vec<Vec<u8>>)>,
         /// UDP answers come back truncated (TC); SOA queries seen on TCP.
         pub(super) udp_tc: bool,
+        /// UDP answers come back REFUSED (Knot's for a catalog zone).
+        pub(super) udp_refused: bool,
         pub(super) tcp_soa: usize,
         pub(super) sec: Secondary,
         pub(super) served: BTreeMap<Vec<u8>, Zone>,
@@ -428,6 +430,7 @@ mod tests {
                 up: true,
                 tamper: None,
                 udp_tc: false,
+                udp_refused: false,
                 tcp_soa: 0,
                 sec: Secondary::new(sources, 0),
                 served: BTreeMap::new(),
@@ -498,6 +501,9 @@ mod tests {
                     for mut m in self.ask(&msg, Transport::Udp) {
                         if self.udp_tc {
                             m[2] |= 0x02;
+                        }
+                        if self.udp_refused {
+                            m[3] = (m[3] & 0xf0) | 5;
                         }
                         self.sec.on_udp(&m, to, now, &mut || 999);
                     }
@@ -675,6 +681,32 @@ mod tests {
             "{:?}",
             net.log
         );
+    }
+
+    #[test]
+    fn a_refused_soa_answer_over_udp_is_asked_again_over_tcp() {
+        let k = key("example.org.", 1);
+        let z = zone("example.org.", 1, 5);
+        let mut net = Net::new(
+            core::slice::from_ref(&z),
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.udp_refused = true;
+        net.at(0);
+        assert_eq!(net.served("example.org."), Some(&z));
+        assert_eq!((net.tcp_soa, &net.installs[..]), (1, &["full"][..]));
+        // An error over TCP too (NOTAUTH: the key is gone): the check
+        // fails, the copy stays.
+        net.primary.keys.clear();
+        net.at(3_600_000);
+        assert_eq!(net.tcp_soa, 2);
+        assert!(
+            net.log.iter().any(|l| l.contains("NOTAUTH")),
+            "{:?}",
+            net.log
+        );
+        assert_eq!(net.served("example.org."), Some(&z));
     }
 
     #[test]
