@@ -125,33 +125,6 @@ impl Secondary {
             }
         }
     }
-
-    /// Zones read from the storage cache at boot (served already): the
-    /// catalog first, whose stored version names the members; each
-    /// followed zone is checked at once. A stored zone that no key or
-    /// catalog covers is served as stored, not refreshed (logged).
-    pub fn restore_set(&mut self, zs: &ZoneSet, now: u64) {
-        let cat = self.catalog.as_ref().map(|c| c.name.clone());
-        if let Some(z) = cat.as_ref().and_then(|c| zs.zone(c)) {
-            self.restore_zone(z, now);
-            self.catalog_changed(zs, now);
-        }
-        for z in zs.zones() {
-            let member = self.catalog.as_ref().is_some_and(|c| c.has(&z.origin));
-            if member || self.is_catalog(&z.origin) {
-                continue;
-            }
-            if self.catalog.is_some() && !self.follows(&z.origin) {
-                let why = format!(
-                    "secondary: {} from storage is in no catalog or key we follow: served as stored, not refreshed",
-                    z.origin
-                );
-                self.out.push(Action::Log(why));
-                continue;
-            }
-            self.restore_zone(z, now);
-        }
-    }
 }
 
 #[cfg(test)]

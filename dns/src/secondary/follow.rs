@@ -279,13 +279,16 @@ impl Follow {
                 false
             }
             Ok(theirs) => match self.serial() {
+                // Older (RFC 1982): not a refresh, EXPIRE keeps running
+                // (Knot: "remote is outdated", a failed refresh).
+                Some(ours) if serial::gt(ours, theirs) => {
+                    let m = format!(
+                        "the primary's serial {theirs} is older than ours {ours}; keeping ours, not a refresh"
+                    );
+                    self.failed(now.mono_ms, &m, out);
+                    false
+                }
                 Some(ours) if !serial::gt(theirs, ours) => {
-                    if serial::gt(ours, theirs) {
-                        let m = format!(
-                            "the primary's serial {theirs} is older than ours {ours}; keeping ours"
-                        );
-                        log(out, &self.origin, &m);
-                    }
                     self.refreshed(now.mono_ms);
                     false
                 }

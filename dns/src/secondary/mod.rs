@@ -15,6 +15,7 @@
 //! - [`request`], [`response`], [`xfr_in`], [`tsig_chain`]: the messages.
 //! - [`ixfr_apply`]: IXFR differences applied to the served zone.
 //! - [`notify_in`]: NOTIFY from the primary.
+//! - `restore`: the zones kept on the storage cache taken up at boot.
 //! - [`update_in`]: UPDATE sent to a secondary (NOTAUTH).
 
 pub mod action;
@@ -26,6 +27,7 @@ pub mod ixfr_apply;
 pub mod notify_in;
 pub mod request;
 pub mod response;
+mod restore;
 pub mod source;
 pub mod stream;
 pub mod timers;
@@ -707,6 +709,32 @@ mod tests {
             net.log
         );
         assert_eq!(net.served("example.org."), Some(&z));
+    }
+
+    #[test]
+    fn an_older_serial_at_the_primary_is_not_a_refresh() {
+        let k = key("example.org.", 1);
+        let mut net = Net::new(
+            &[zone("example.org.", 5, 3)],
+            vec![k.clone()],
+            core::slice::from_ref(&k),
+        );
+        net.at(0);
+        // The primary goes back to serial 3 and keeps answering: ours
+        // stays, and expires EXPIRE (7200 s) after the last real refresh.
+        net.primary.replace(zone("example.org.", 3, 3));
+        let mut t = 0;
+        while net.expired.is_empty() {
+            t += 1_000;
+            net.at(t);
+            assert!(t < 10_000_000);
+        }
+        assert_eq!(t, 7_200_000);
+        let older = "the primary's serial 3 is older than ours 5";
+        assert!(net.log.iter().any(|l| l.contains(older)), "{:?}", net.log);
+        // Expired, nothing held: what the primary has now is taken whole.
+        assert_eq!(net.installs, ["full", "full"]);
+        assert_eq!(net.served("example.org.").and_then(Zone::serial), Some(3));
     }
 
     #[test]
