@@ -6,6 +6,7 @@
 //! kept open between commands (up to [`KEEP_NS`] idle), so a NOTIFY's fetch
 //! or an UPDATE's push skips the TCP, key exchange and login round trips.
 
+mod keys;
 mod public;
 mod update;
 
@@ -56,6 +57,12 @@ pub struct GitRemote {
     links: Links,
     /// UPDATEs committed and pushed, one at a time.
     updates: PushQueue<update::Pending>,
+    /// DNSSEC key files the appliance changed, pushed while no UPDATE
+    /// waits (keys.rs); whether the push under way is one of them; no key
+    /// push before this monotonic time (one failed).
+    keys: PushQueue<gitns_store::archive::File>,
+    pushing_keys: bool,
+    keys_hold: u64,
     pub stats: GitStats,
     /// The remote host's address, once known.
     addr: Option<Ipv4Address>,
@@ -76,6 +83,9 @@ impl GitRemote {
         let own = alloc::format!("{}", cfg.net.ipv4.address());
         Some(GitRemote {
             updates: PushQueue::new(&remote.branch, &own),
+            keys: PushQueue::new(&remote.branch, &own),
+            pushing_keys: false,
+            keys_hold: 0,
             client: Client::new(remote.clone(), pin.is_some(), now, sync_ns),
             remote,
             cred,
@@ -130,7 +140,7 @@ impl GitRemote {
     /// The next job on a free connection: the UPDATE in progress (a
     /// rejected push fetches first), else a fetch when due.
     fn start_next<P: Platform>(&mut self, cx: &mut Cx<P>, now: u64) -> bool {
-        if self.step_update(cx, now) {
+        if self.step_update(cx, now) || self.step_keys(cx, now) {
             return true;
         }
         if self.client.schedule.due(now) {
@@ -216,6 +226,9 @@ impl GitRemote {
             },
             (Job::Fetch(_), Ok(other)) => self.fetch_failed(cx, &alloc::format!("{other:?}"), now),
             (Job::Fetch(_), Err(e)) => self.fetch_failed(cx, &e, now),
+            (Job::Push(next), outcome) if self.pushing_keys => {
+                self.keys_pushed(cx, next, outcome, now)
+            }
             (Job::Push(next), outcome) => self.pushed(cx, next, outcome),
         }
         // NOTIFYs held for this fetch: answered with the keys it brought.
@@ -326,7 +339,7 @@ impl<P: Platform> ZoneSource<P> for GitRemote {
     /// Commit and push `d` when the connection is free (one UPDATE at a
     /// time: the next waits for this one's push).
     fn update(&mut self, cx: &mut Cx<P>, d: Deferred, now: u64) -> Result<(), Deferred> {
-        if self.updates.busy() || !self.ready(cx, now) {
+        if self.updates.busy() || self.keys.busy() || !self.ready(cx, now) {
             return Err(d);
         }
         self.updates

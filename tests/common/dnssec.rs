@@ -72,7 +72,8 @@ pub fn fqdn(rel: &str, zone: &str) -> String {
 
 /// delv's verdict (its first `; ` line) on each [`VALIDATE`] question
 /// of `zone` asked at `server` (`@IP`, then more arguments such as `-p
-/// PORT`) with the trust anchor `ksk` (`257 3 ALG BASE64`): (question,
+/// PORT`) with the trust anchor `ksk` (`257 3 ALG BASE64`, or a DS as
+/// `ds TAG ALG DIGEST-TYPE HEX`): (question,
 /// verdict, delv's whole output).
 pub fn verdicts(
     ns: &Netns,
@@ -91,10 +92,15 @@ pub fn verdicts_of(
     (dir, zone, ksk): (&Path, &str, &str),
     questions: &[(&str, &str, bool)],
 ) -> Vec<(String, String, String)> {
+    // `257 3 ALG KEY`: the key; `ds TAG ALG TYPE DIGEST`: a DS.
     let f: Vec<&str> = ksk.split_whitespace().collect();
-    let anchors = dir.join(format!("{zone}.{}.anchors", f[2]));
+    let (kind, f) = match f[0] {
+        "ds" => ("static-ds", &f[1..]),
+        _ => ("static-key", &f[..]),
+    };
+    let anchors = dir.join(format!("{zone}.{}.{}.anchors", f[0], f[2]));
     let line = format!(
-        "trust-anchors {{ {zone}. static-key {} {} {} \"{}\"; }};\n",
+        "trust-anchors {{ {zone}. {kind} {} {} {} \"{}\"; }};\n",
         f[0],
         f[1],
         f[2],
