@@ -32,6 +32,12 @@ pub trait Pumped {
     fn was_connected(&self) -> bool;
     fn transport_up(&mut self);
     fn input(&mut self, data: &[u8]);
+    /// Bytes it takes in now at most; the rest stays in the socket, whose
+    /// window then holds the peer back (a zone transfer parses what it
+    /// took before the loop can advertise the freed window).
+    fn room(&self) -> usize {
+        usize::MAX
+    }
     fn pending_output(&mut self) -> &[u8];
     fn consume_output(&mut self, n: usize);
     fn transport_closed(&mut self);
@@ -61,9 +67,10 @@ impl Link {
             log::debug!("connected to {}", self.target);
             p.transport_up();
         }
-        while sock.can_recv() {
+        while sock.can_recv() && p.room() > 0 {
             let n = sock
                 .recv(|d| {
+                    let d = &d[..d.len().min(p.room())];
                     p.input(d);
                     (d.len(), d.len())
                 })

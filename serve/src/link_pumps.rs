@@ -98,6 +98,9 @@ impl Pumped for Stream {
     fn input(&mut self, data: &[u8]) {
         self.received(data)
     }
+    fn room(&self) -> usize {
+        Stream::room(self)
+    }
     fn pending_output(&mut self) -> &[u8] {
         self.unsent()
     }

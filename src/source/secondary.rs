@@ -82,7 +82,7 @@ impl<P: Platform> ZoneSource<P> for SecondarySource {
         let mut busy = self.receive_udp(cx, now);
         for i in (0..self.links.len()).rev() {
             let (msgs, closed) = self.links[i].pump(cx.net);
-            busy |= closed || !msgs.is_empty();
+            busy |= closed || !msgs.is_empty() || self.links[i].more();
             if !self
                 .core
                 .on_stream(&self.links[i].zone.clone(), &msgs, closed, now)
@@ -101,9 +101,14 @@ impl<P: Platform> ZoneSource<P> for SecondarySource {
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        let t = self.core.deadline()?.saturating_mul(1_000_000);
-        // Links in flight are pumped every turn of the loop.
-        Some(if self.links.is_empty() { t } else { t.min(1) })
+        // A link is pumped again at once only when it moved bytes or left
+        // some in the socket; else the next packet wakes the loop (a
+        // loop spinning through a transfer took the CPU the VM needs to
+        // ACK on a loaded host, and the primary gave up on us).
+        if self.links.iter().any(|l| l.more()) {
+            return Some(1);
+        }
+        self.core.deadline().map(|t| t.saturating_mul(1_000_000))
     }
 
     fn owns(&self, zone: &Name) -> bool {

@@ -15,6 +15,9 @@ pub struct XfrLink {
     pub zone: Name,
     link: Link,
     stream: Stream,
+    /// The last pump moved bytes, or left some in the socket (the stream
+    /// held all it takes at once): run again at once.
+    more: bool,
 }
 
 impl XfrLink {
@@ -28,14 +31,25 @@ impl XfrLink {
     ) -> Result<XfrLink, alloc::string::String> {
         let link = Link::open(net, to, port, 0)?;
         let stream = Stream::new(msg);
-        Ok(XfrLink { zone, link, stream })
+        Ok(XfrLink {
+            zone,
+            link,
+            stream,
+            more: true,
+        })
     }
 
     /// Move the bytes: the whole messages that arrived, and whether the
     /// connection is gone (closed, reset, never established).
     pub fn pump(&mut self, net: &mut Net) -> (Vec<Vec<u8>>, bool) {
-        self.link.pump_with(net, &mut self.stream);
+        let moved = self.link.pump_with(net, &mut self.stream);
+        self.more = moved || self.stream.room() == 0;
         (self.stream.messages(), self.stream.is_closed())
+    }
+
+    /// Should the loop come back at once (not wait for the next packet)?
+    pub fn more(&self) -> bool {
+        self.more
     }
 
     /// Close the connection (reaped by `gitns_serve::link::reap`).

@@ -1,5 +1,6 @@
-//! One zone followed from its primary: idle until the refresh is due (or
-//! a NOTIFY makes it due), then a SOA query over UDP (RFC 1034 4.3.5,
+//! One zone followed from its primary: idle until the refresh is due
+//! (a NOTIFY skips the SOA query below: the transfer at once), then a SOA
+//! query over UDP (RFC 1034 4.3.5,
 //! resent twice; asked again over TCP when the answer is truncated, RFC
 //! 7766 5, or refused), then, when the primary's serial is newer (RFC 1982), a
 //! transfer over TCP: IXFR from the version held, AXFR when nothing is
@@ -69,8 +70,8 @@ pub struct Follow {
     axfr_next: bool,
     /// A NOTIFY came while busy: check again when done.
     recheck: bool,
-    /// The primary's SOA (asked over TCP) was newer: transfer at the next
-    /// poll without asking again.
+    /// The primary's SOA (asked over TCP) was newer, or the primary's
+    /// NOTIFY said so: transfer at the next poll without asking (again).
     newer: bool,
     limits: Limits,
 }
@@ -116,14 +117,23 @@ impl Follow {
         self.limits = limits;
     }
 
-    /// A NOTIFY announcing `serial` (if it said) was accepted.
+    /// A NOTIFY announcing `serial` (if it said) was accepted: transfer
+    /// at once, without the SOA query first. The NOTIFY is signed by the
+    /// primary's key, so it is the primary saying its zone changed, and an
+    /// IXFR answer opens with the primary's SOA (a current client gets that
+    /// SOA alone, RFC 1995 2): the SOA query would only cost a round trip
+    /// of both sides (issue 23: UPDATE -> served). A NOTIFY during a check
+    /// or a transfer asks for one more check after it, by SOA query.
     pub fn notified(&mut self, serial: Option<u32>, now: u64) {
         let known = matches!((serial, self.serial()), (Some(s), Some(h)) if !serial::gt(s, h));
         if known {
             return;
         }
         match self.phase {
-            Phase::Idle => self.timers.check_now(now),
+            Phase::Idle => {
+                self.timers.check_now(now);
+                self.newer = true;
+            }
             _ => self.recheck = true,
         }
     }

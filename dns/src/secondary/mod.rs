@@ -630,12 +630,18 @@ mod tests {
         // The primary moves on and notifies: acted on at once.
         net.primary.replace(zone("example.org.", 2, 520));
         net.at(10_000);
+        let asked = net.queries;
         assert_eq!(net.notify("example.org.", &k, PRIMARY), 0);
         assert_eq!(
             net.served("example.org."),
             Some(&zone("example.org.", 2, 520))
         );
         assert_eq!(net.installs, ["full", "incremental"]);
+        // Straight to IXFR: no SOA query in between (a round trip less).
+        assert_eq!(net.queries, asked);
+        // A NOTIFY of the serial we hold: answered, nothing asked.
+        assert_eq!(net.notify("example.org.", &k, PRIMARY), 0);
+        assert_eq!((net.queries, net.installs.len()), (asked, 2));
         // Nothing new: the refresh timer's check transfers nothing.
         net.at(10_000 + 3_600_000);
         assert_eq!(net.installs.len(), 2);

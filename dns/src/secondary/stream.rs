@@ -4,6 +4,16 @@
 
 use alloc::vec::Vec;
 
+/// Most bytes held that are not yet taken as messages: past one whole
+/// message of the largest size (two length bytes and 65535), so a message
+/// always fits, and small enough that parsing what one turn took is short.
+/// The primary waits on the TCP window meanwhile, and a primary gives up
+/// on a secondary that does not take a message within its timeout (Knot:
+/// `tcp-io-timeout`, 500 ms per message): taking everything the socket
+/// held (256 KiB) and parsing it before the window could be advertised
+/// again took longer than that on a loaded machine (issue 23).
+pub const HELD: usize = 128 * 1024;
+
 /// The framing state of one connection.
 #[derive(Clone, Debug, Default)]
 pub struct Stream {
@@ -37,6 +47,11 @@ impl Stream {
     /// `n` bytes of [`Stream::unsent`] went out.
     pub fn sent(&mut self, n: usize) {
         self.sent = (self.sent + n).min(self.request.len());
+    }
+
+    /// How many more bytes to take now ([`HELD`] at most held).
+    pub fn room(&self) -> usize {
+        HELD.saturating_sub(self.rx.len())
     }
 
     /// Bytes that arrived.
@@ -92,6 +107,14 @@ mod tests {
         assert_eq!(s.messages(), [b"abc".to_vec()]);
         s.received(b"\x00\x00");
         assert_eq!(s.messages(), [Vec::new()], "an empty message is one");
+        // The largest message fits in what is held; then nothing more.
+        assert_eq!(s.room(), HELD);
+        s.received(&[0xff; HELD - 1]);
+        assert_eq!(s.room(), 1);
+        assert_eq!(s.messages().len(), 1, "65535 bytes taken, the rest waits");
+        assert_eq!(s.room(), 65_538);
+        s.received(&[0; 65_538]);
+        assert_eq!(s.room(), 0);
         assert!(!s.is_closed());
         s.closed();
         assert!(s.is_closed());
