@@ -196,6 +196,27 @@ fn notify_ds(ns: &Netns, g: &Guest) {
     assert!(out.contains("status: NOERROR"), "{out}\n{}", g.output());
 }
 
+/// dnsviz's view of the zone served at 10.0.0.2 under the DS `ds` (`ds
+/// TAG ALG TYPE HEX`): `dnsviz probe` (authoritative analysis, the
+/// delegation and DS given, nothing asked above the zone), then `dnsviz
+/// grok`: what it printed (the zone "SECURE", no "errors" when fine).
+fn dnsviz(ns: &Netns, dir: &std::path::Path, ds: &str) -> String {
+    let probe = dir.join("probe.json");
+    let probe = probe.to_str().unwrap();
+    let f: Vec<&str> = ds.split_whitespace().collect();
+    let ds = format!("{ZONE_NAME}:{} {} {} {}", f[1], f[2], f[3], f[4..].concat());
+    let x = format!("{ZONE_NAME}:10.0.0.2");
+    let n = format!("{ZONE_NAME}:ns1.{ZONE_NAME}=10.0.0.2");
+    let args = [
+        "probe", "-A", "-a", ZONE_NAME, "-x", &x, "-N", &n, "-D", &ds, "-o", probe, ZONE_NAME,
+    ];
+    let out = ns.command("dnsviz").args(args).output().expect("dnsviz");
+    if !out.status.success() {
+        return format!("dnsviz probe: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    run_in(ns, "dnsviz", &["grok", "-P", "-r", probe])
+}
+
 #[test]
 fn a_csk_rolls_with_the_parents_ds_while_delv_validates() {
     let t = "a_csk_rolls_with_the_parents_ds_while_delv_validates";
@@ -223,6 +244,14 @@ fn a_csk_rolls_with_the_parents_ds_while_delv_validates() {
     notify_ds(&ns, &g);
     g.wait_for("DS seen at the parent", T);
     eventually("the CDS withdrawn", T, || cds(&ns).is_none());
+    let viz = have_program("dnsviz");
+    if viz {
+        let grok = dnsviz(&ns, &dir, &ds[0]);
+        assert!(
+            grok.contains("SECURE") && !grok.contains("\"errors\""),
+            "{grok}"
+        );
+    }
 
     // The lifetime ends: a second CSK, its CDS; every DS the parent has
     // served keeps validating while its key is in the zone.
@@ -250,6 +279,13 @@ fn a_csk_rolls_with_the_parents_ds_while_delv_validates() {
         for anchor in live {
             let signed = (dir.as_path(), ZONE_NAME, anchor.as_str());
             failed.extend(validate_of(&ns, &at, signed, QUESTIONS));
+            // Mid-rollover (two CSKs), from each DS: dnsviz too.
+            if viz && keys.len() == 2 {
+                let grok = dnsviz(&ns, &dir, anchor);
+                if !grok.contains("SECURE") || grok.contains("\"errors\"") {
+                    failed.push(format!("dnsviz from {anchor}: {grok}"));
+                }
+            }
         }
         std::thread::sleep(Duration::from_secs(2));
     }

@@ -23,6 +23,7 @@ pub const TEST_TOOLS: &[(&str, &str)] = &[
     ("kzonecheck", "knot-dnssecutils"),
     ("ldns-signzone", "ldnsutils"),
     ("delv", "bind9-dnsutils"),
+    ("dnsviz", "dnsviz"),
     ("nsupdate", "dnsutils"),
     ("sshd", "openssh-server"),
     ("ssh-keygen", "openssh-client"),
