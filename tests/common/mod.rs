@@ -349,13 +349,7 @@ pub fn zone_device(ns: &Netns, zones: &[(&str, &str)]) -> PathBuf {
     for (name, text) in zones {
         std::fs::write(dir.join(name), text).expect("write zone");
     }
-    // Packed again in place (same file): a guest running on it sees the
-    // new zones (a fresh file would leave it reading the unlinked one).
-    let again = std::env::temp_dir().join(format!("{}-storage.tar", ns.name));
-    let dev = match again.exists() {
-        true => again,
-        false => ns.scratch("storage.tar"),
-    };
+    let dev = ns.scratch("storage.tar");
     xtask::zones::pack(&dir, &dev).expect("pack zones")
 }
 
