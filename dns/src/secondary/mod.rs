@@ -451,10 +451,16 @@ mod tests {
 
         /// A primary with example.org at serial 1 (`hosts` names besides
         /// the apex), its key, and the secondary after its first load.
+        /// A primary serving `z` only, and its secondary with one key of
+        /// it (both sides), before the first turn.
+        pub(super) fn of(z: &Zone) -> (Net, Key) {
+            let k = key(&z.origin.to_text(), 1);
+            let keys = vec![k.clone()];
+            (Net::new(core::slice::from_ref(z), keys.clone(), &keys), k)
+        }
+
         pub(super) fn loaded(hosts: usize) -> (Net, Key) {
-            let k = key("example.org.", 1);
-            let z = zone("example.org.", 1, hosts);
-            let mut net = Net::new(&[z], vec![k.clone()], core::slice::from_ref(&k));
+            let (mut net, k) = Net::of(&zone("example.org.", 1, hosts));
             net.at(0);
             assert_eq!(
                 net.served("example.org."),
@@ -660,12 +666,7 @@ mod tests {
 
     #[test]
     fn a_truncated_soa_answer_is_asked_again_over_tcp() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 1, 5)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
+        let (mut net, _) = Net::of(&zone("example.org.", 1, 5));
         net.udp_tc = true;
         net.at(0);
         assert_eq!(
@@ -693,13 +694,8 @@ mod tests {
 
     #[test]
     fn a_refused_soa_answer_over_udp_is_asked_again_over_tcp() {
-        let k = key("example.org.", 1);
         let z = zone("example.org.", 1, 5);
-        let mut net = Net::new(
-            core::slice::from_ref(&z),
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
+        let (mut net, _) = Net::of(&z);
         net.udp_refused = true;
         net.at(0);
         assert_eq!(net.served("example.org."), Some(&z));
@@ -719,12 +715,7 @@ mod tests {
 
     #[test]
     fn an_older_serial_at_the_primary_is_not_a_refresh() {
-        let k = key("example.org.", 1);
-        let mut net = Net::new(
-            &[zone("example.org.", 5, 3)],
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
+        let (mut net, _) = Net::of(&zone("example.org.", 5, 3));
         net.at(0);
         // The primary goes back to serial 3 and keeps answering: ours
         // stays, and expires EXPIRE (7200 s) after the last real refresh.
@@ -898,13 +889,8 @@ mod tests {
 
     #[test]
     fn a_restored_copy_is_served_and_checked_at_once() {
-        let k = key("example.org.", 1);
         let z = zone("example.org.", 1, 10);
-        let mut net = Net::new(
-            core::slice::from_ref(&z),
-            vec![k.clone()],
-            core::slice::from_ref(&k),
-        );
+        let (mut net, _) = Net::of(&z);
         net.served.insert(z.origin.key().to_vec(), z.clone());
         let soa = z.soa().unwrap();
         let held = HeldSoa {
