@@ -243,3 +243,73 @@ fn gitns_follows_a_knot_catalog_producer() {
     g.wait_for("catalog.invalid.: NOTIFY, checking the primary", T);
     g.wait_for("catalog.invalid.: IXFR to serial", T);
 }
+
+/// A catalog written by hand (version `version`, serial `serial`, members
+/// as (id, zone)).
+fn hand_catalog(serial: u32, version: &str, members: &[(&str, &str)]) -> String {
+    let mut t = format!("$ORIGIN {CATALOG}.\n@ 0 SOA invalid. invalid. {serial} 3600 600 2147483646 0\n@ 0 NS invalid.\nversion 0 TXT \"{version}\"\n");
+    for (id, zone) in members {
+        t.push_str(&format!("{id}.zones 0 PTR {zone}.\n"));
+    }
+    t
+}
+
+/// Knot at 10.0.42.1 serving the hand-written catalog and its members as
+/// plain zones from files, NOTIFYing both consumers.
+fn knot_hand_catalog(ns: &Netns, catalog: &str) -> Daemon {
+    let dir = dir_of(ns, "knothand");
+    for (z, ip) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        std::fs::write(dir.join(format!("{z}.zone")), small(z, ip)).unwrap();
+    }
+    std::fs::write(dir.join(format!("{CATALOG}.zone")), catalog).unwrap();
+    // The generating producer's configuration, the catalog a plain zone.
+    let conf = knot_producer_conf(&dir, &[]).replace(
+        "    catalog-role: generate\n",
+        "  - domain: a.test\n  - domain: b.test\n",
+    );
+    spawn_knot(ns, dir, &conf)
+}
+
+/// The hand-written catalog becomes `text`: Knot reloads it and NOTIFYs.
+fn hand_publish(ns: &Netns, knot: &Daemon, text: &str) {
+    std::fs::write(knot.dir.join(format!("{CATALOG}.zone")), text).unwrap();
+    knot_reload(ns, knot, CATALOG);
+}
+
+#[test]
+fn a_member_under_a_new_id_is_reset_a_broken_catalog_changes_nothing() {
+    let test = "a_member_under_a_new_id_is_reset_a_broken_catalog_changes_nothing";
+    if !vm(test, &["knotd", "knotc", "dig"]) {
+        return;
+    }
+    let ns = netns("cathand");
+    bridge(&ns, &[CONTROL]);
+    let both = [("m1", "a.test"), ("m2", "b.test")];
+    let knot = knot_hand_catalog(&ns, &hand_catalog(1, "2", &both));
+    let _control = control_of(&ns, "10.0.42.1");
+    let g = gitns_consumer(&ns, "10.0.42.1", None);
+    for (ip, name) in [("192.0.2.1", "www.a.test"), ("192.0.2.2", "www.b.test")] {
+        wait_answer(&ns, CONTROL, name, "A", ip);
+        gitns_answers(&ns, &g, name, ip);
+    }
+    // a.test listed under another id (RFC 9432 5.4): dropped, transferred
+    // afresh; the control follows it too.
+    hand_publish(
+        &ns,
+        &knot,
+        &hand_catalog(2, "2", &[("m9", "a.test"), ("m2", "b.test")]),
+    );
+    g.wait_for("member a.test. listed under a new id", T);
+    gitns_answers(&ns, &g, "www.a.test", "192.0.2.1");
+    wait_answer(&ns, CONTROL, "www.a.test", "A", "192.0.2.1");
+    let out = g.output();
+    let reset = &out[out.find("listed under a new id").unwrap()..];
+    assert!(reset.contains("a.test.: AXFR to serial 1"), "{out}");
+    // A version we do not understand: the catalog is served as sent, the
+    // members stay.
+    hand_publish(&ns, &knot, &hand_catalog(3, "1", &[("m2", "b.test")]));
+    g.wait_for("catalog catalog.invalid. is broken", T);
+    assert_eq!(serial_at(&ns, GITNS, CATALOG), Some(3));
+    gitns_answers(&ns, &g, "www.a.test", "192.0.2.1");
+    gitns_answers(&ns, &g, "www.b.test", "192.0.2.2");
+}

@@ -35,7 +35,7 @@ impl Secondary {
         };
         self.catch_all.clear();
         let line = format!(
-            "secondary: catalog {name} from primary {}: its members are followed (RFC 9432)",
+            "secondary: catalog {name} from primary {}: its members are followed (RFC 9432); a root key stands for the catalog only",
             src.primary
         );
         self.out.push(Action::Log(line));
