@@ -5,7 +5,8 @@
 //! ZSK rolls on a fast clock (the policy's own times: lifetime 30 s,
 //! propagation 2 s, TTLs 3-5 s) by pre-publication, and at every step
 //! delv, with the KSK as trust anchor, validates positive, NXDOMAIN and
-//! NODATA answers; a reboot on the same device signs with the same keys.
+//! NODATA answers (and dnsviz mid-rollover); a reboot on the same device
+//! signs with the same keys.
 //! With a git remote the key file is committed and pushed; an appliance
 //! booted afresh from the remote signs with the same keys. A CSK rolls
 //! (double signature, CDS for the parent): the test plays the parent,
@@ -86,6 +87,7 @@ fn keys_made_kept_and_the_zsk_rolled_while_delv_validates() {
 
     // Two ZSK lifetimes and a bit: delv validates every few seconds.
     let (mut failed, mut zsks, mut most) = (Vec::new(), BTreeSet::new(), 0);
+    let (viz, mut vizzed) = (have_program("dnsviz"), false);
     let until = Instant::now() + Duration::from_secs(75);
     while Instant::now() < until {
         let keys = dnskeys(&ns);
@@ -93,9 +95,19 @@ fn keys_made_kept_and_the_zsk_rolled_while_delv_validates() {
         zsks.extend(keys.into_iter().filter(|(f, _)| f == "256").map(|(_, k)| k));
         let signed = (dir.as_path(), ZONE_NAME, anchor.as_str());
         failed.extend(validate_of(&ns, &at, signed, QUESTIONS));
+        // The first KSK's CDS stands for the parent's DS: dnsviz, while
+        // the next ZSK is pre-published.
+        if let Some(ds) = cds(&ns).filter(|_| viz && most == 3 && !vizzed) {
+            let grok = dnsviz(&ns, &dir, &ds);
+            if !grok.contains("SECURE") || grok.contains("\"errors\"") {
+                failed.push(format!("dnsviz from {ds}: {grok}"));
+            }
+            vizzed = true;
+        }
         std::thread::sleep(Duration::from_secs(2));
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(vizzed, viz, "dnsviz ran mid-rollover");
     let out = g.output();
     assert!(zsks.len() >= 3, "two ZSK rollovers: {zsks:?}\n{out}");
     assert_eq!(most, 3, "the next ZSK pre-published beside the two");
