@@ -469,6 +469,17 @@ mod tests {
             (net, k)
         }
 
+        /// A second at a time until a zone expires: the time it did.
+        pub(super) fn until_expired(&mut self) -> u64 {
+            let mut t = self.now.mono_ms;
+            while self.expired.is_empty() {
+                t += 1_000;
+                self.at(t);
+                assert!(t < 10_000_000, "never expired: {:?}", self.log);
+            }
+            t
+        }
+
         fn ask(&mut self, msg: &[u8], transport: Transport) -> Vec<Vec<u8>> {
             let policy = Policy::default();
             let mut ctx = Ctx::new(transport, self.now.wall, &policy);
@@ -720,12 +731,7 @@ mod tests {
         // The primary goes back to serial 3 and keeps answering: ours
         // stays, and expires EXPIRE (7200 s) after the last real refresh.
         net.primary.replace(zone("example.org.", 3, 3));
-        let mut t = 0;
-        while net.expired.is_empty() {
-            t += 1_000;
-            net.at(t);
-            assert!(t < 10_000_000);
-        }
+        let t = net.until_expired();
         assert_eq!(t, 7_200_000);
         let older = "the primary's serial 3 is older than ours 5";
         assert!(net.log.iter().any(|l| l.contains(older)), "{:?}", net.log);
@@ -738,12 +744,7 @@ mod tests {
     fn expire_then_the_primary_comes_back() {
         let (mut net, _) = Net::loaded(10);
         net.up = false;
-        let mut t = 0;
-        while net.expired.is_empty() {
-            t += 1_000;
-            net.at(t);
-            assert!(t < 10_000_000);
-        }
+        let t = net.until_expired();
         // EXPIRE (7200 s) after the last successful refresh at 0.
         assert_eq!(t, 7_200_000);
         assert!(net.served("example.org.").is_none());
