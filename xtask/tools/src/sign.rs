@@ -18,7 +18,8 @@ use gitns_dns::dnssec::keyfile;
 use gitns_dns::dnssec::policy::{self, Policy};
 use gitns_dns::dnssec::signer::Signer;
 use gitns_dns::name::Name;
-use std::io::Read;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub const USAGE: &str =
@@ -93,20 +94,24 @@ fn load_keys(
     Ok(keys)
 }
 
-/// The signed zone as a zone file.
-fn print(s: &Signer) -> String {
-    let mut out = String::new();
+/// Write the signed zone as a zone file to `out`, a record at a time (a
+/// signed zone's text is several times the zone: never held whole).
+fn print(s: &Signer, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let (mut line, mut result) = (String::new(), Ok(()));
     s.for_each(&mut |r| {
-        out.push_str(&format!(
-            "{}\t{}\tIN\t{}\t",
-            r.owner,
-            r.ttl,
-            gitns_dns::rtype::to_text(r.rtype)
-        ));
-        gitns_dns::rdata::write_text_rdata(&mut out, r.rtype, r.rdata);
-        out.push('\n');
+        if result.is_err() {
+            return;
+        }
+        line.clear();
+        let t = gitns_dns::rtype::to_text(r.rtype);
+        let _ = write!(line, "{}\t{}\tIN\t{t}\t", r.owner, r.ttl);
+        gitns_dns::rdata::write_text_rdata(&mut line, r.rtype, r.rdata);
+        line.push('\n');
+        result = out.write_all(line.as_bytes());
     });
-    out
+    result?;
+    out.flush()
 }
 
 /// `gitns sign ARGS`.
@@ -134,9 +139,11 @@ pub fn main(args: &[String]) -> ToolResult {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     };
-    let text = read(file)?;
-    let parsed = gitns_dns::zone::parser::parse_str(&file.display().to_string(), &text, &origin)
-        .map_err(|e| e.to_string())?;
+    let parsed = {
+        let text = read(file)?;
+        gitns_dns::zone::parser::parse_str(&file.display().to_string(), &text, &origin)
+            .map_err(|e| e.to_string())?
+    };
     let policy = load_policy(&p, file)?;
     let keys = load_keys(&p, file, &policy, &origin, now)?;
     let mut seed = [0u8; 8];
@@ -144,6 +151,7 @@ pub fn main(args: &[String]) -> ToolResult {
     let mut s = Signer::new(origin.clone(), policy, keys, u64::from_le_bytes(seed))
         .map_err(|e| e.to_string())?;
     s.load(&parsed.records, now);
+    drop(parsed);
     for k in s.sep_keys() {
         eprintln!(
             "trust anchor: {origin} DNSKEY {}",
@@ -154,13 +162,12 @@ pub fn main(args: &[String]) -> ToolResult {
         let text = gitns_dns::rdata::to_text_rdata(gitns_dns::rtype::DS, &ds);
         eprintln!("for the parent: {origin} DS {text}");
     }
-    let zone = print(&s);
     match p.get("--out") {
-        Some(o) => std::fs::write(o, zone).map_err(|e| format!("{o}: {e}").into()),
-        None => {
-            print!("{zone}");
-            Ok(())
-        }
+        Some(o) => std::fs::File::create(o)
+            .and_then(|mut f| print(&s, &mut f))
+            .map_err(|e| format!("{o}: {e}").into()),
+        None => print(&s, &mut std::io::stdout().lock())
+            .map_err(|e| format!("stdout: {e}").into()),
     }
 }
 

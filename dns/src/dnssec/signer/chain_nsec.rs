@@ -46,6 +46,7 @@ impl Tree {
         types.extend([NSEC, RRSIG]);
         let mut rd = next.wire().to_vec();
         crate::rdata::bitmap_encode(&mut types, &mut rd);
+        rd.shrink_to_fit();
         Some(rd)
     }
 }
@@ -65,7 +66,7 @@ impl Signer {
             let Some(node) = self.tree.nodes.get_mut(&k) else {
                 continue;
             };
-            if !node.put_one(NSEC, want, ttl) {
+            if !node.put_one(NSEC, want, ttl) || self.bulk {
                 continue;
             }
             self.changed.insert(k.clone(), node.name.clone());

@@ -81,7 +81,10 @@ impl Signer {
         let depth = self.tree.origin.label_count();
         let mut candidates: BTreeMap<NameKey, Name> = BTreeMap::new();
         for k in names {
-            let Some(name) = self.changed.get(k) else {
+            // A name that left is only in `changed`; in a load, where
+            // `changed` is not kept, every name is in the tree.
+            let name = self.changed.get(k);
+            let Some(name) = name.or_else(|| self.tree.nodes.get(k).map(|n| &n.name)) else {
                 continue;
             };
             for i in depth..=name.label_count() {
@@ -125,6 +128,7 @@ impl Signer {
         let mut rd = alloc::vec![1, u8::from(opt_out), 0, 0, 0, 20];
         rd.extend_from_slice(&next);
         crate::rdata::bitmap_encode(&mut self.tree.nsec3_types(name), &mut rd);
+        rd.shrink_to_fit();
         Some(rd)
     }
 
@@ -139,7 +143,7 @@ impl Signer {
         let ttl = self.tree.denial_ttl();
         let node = self.tree.node(k.clone(), &owner);
         node.nsec3_owner = true;
-        if !node.put_one(NSEC3, rd, ttl) {
+        if !node.put_one(NSEC3, rd, ttl) || self.bulk {
             return;
         }
         self.changed.insert(k.clone(), owner);

@@ -9,6 +9,7 @@
 
 mod chain_nsec;
 mod chain_nsec3;
+mod load;
 mod tree;
 
 use super::canon::{self, RRset, Window};
@@ -49,6 +50,9 @@ pub struct Signer {
     dirty: BTreeSet<(NameKey, u16)>,
     /// The owners whose records changed in the step under way.
     changed: BTreeMap<NameKey, Name>,
+    /// Signing from scratch ([`Signer::load`]): everything is signed, so
+    /// nothing is collected in `dirty` and `changed`.
+    bulk: bool,
 }
 
 /// One record of the signed zone, borrowed.
@@ -97,18 +101,13 @@ impl Signer {
             hashes: BTreeMap::new(),
             dirty: BTreeSet::new(),
             changed: BTreeMap::new(),
+            bulk: false,
         })
     }
 
     /// The zone's apex.
     pub fn origin(&self) -> Name {
         self.tree.origin.clone()
-    }
-
-    /// Sign the zone `records` from scratch at `now` (seconds since the
-    /// epoch). The owners whose records changed.
-    pub fn load(&mut self, records: &[Record], now: u64) -> Vec<Name> {
-        self.change(&[], records, now)
     }
 
     /// Apply a change (`removed`, then `added`) at `now` and sign what it
@@ -122,7 +121,7 @@ impl Signer {
             .map(|r| (r, false))
             .chain(added.iter().map(|r| (r, true)))
         {
-            if generated(r.rtype) || r.class != IN || !r.name.is_at_or_below(&self.tree.origin) {
+            if !self.takes(r) {
                 continue;
             }
             self.apply(r, add);
@@ -174,6 +173,12 @@ impl Signer {
         Some(earliest.saturating_sub(self.policy.refresh as u64))
     }
 
+    /// Is `r` the zone's own data (not made by the signer, class IN, at
+    /// or below the apex)?
+    fn takes(&self, r: &Record) -> bool {
+        !generated(r.rtype) && r.class == IN && r.name.is_at_or_below(&self.tree.origin)
+    }
+
     /// Add or remove one record, marking its RRset to sign again.
     fn apply(&mut self, r: &Record, add: bool) {
         let k = r.name.key();
@@ -185,7 +190,10 @@ impl Signer {
             .iter()
             .position(|x| canon::rdata(r.rtype, x) == canon_rd);
         match (add, at) {
-            (true, None) => set.rdatas.push(r.rdata.clone()),
+            (true, None) => {
+                set.rdatas.reserve_exact(1);
+                set.rdatas.push(r.rdata.clone());
+            }
             (true, Some(_)) => {}
             (false, Some(i)) => {
                 set.rdatas.swap_remove(i);
@@ -198,8 +206,10 @@ impl Signer {
         if set.rdatas.is_empty() {
             node.remove(r.rtype);
         }
-        self.dirty.insert((k.clone(), r.rtype));
-        self.changed.insert(k, r.name.clone());
+        if !self.bulk {
+            self.dirty.insert((k.clone(), r.rtype));
+            self.changed.insert(k, r.name.clone());
+        }
     }
 
     /// The apex's DNSKEY RRset: the active keys (RFC 4035 2.1) with the
@@ -346,8 +356,19 @@ impl Signer {
     /// role signs their type. Others lose their RRSIGs.
     fn sign_dirty(&mut self, now: u64) {
         for (k, t) in core::mem::take(&mut self.dirty) {
-            let Some(node) = self.tree.nodes.get(&k) else {
+            let Some(name) = self.tree.nodes.get(&k).map(|n| n.name.clone()) else {
                 continue;
+            };
+            self.sign_set(&k, t, now);
+            self.changed.insert(k, name);
+        }
+    }
+
+    /// Sign the RRset of type `t` at `k` (see [`Signer::sign_dirty`]).
+    fn sign_set(&mut self, k: &NameKey, t: u16, now: u64) {
+        {
+            let Some(node) = self.tree.nodes.get(k) else {
+                return;
             };
             let status = self.tree.status(&node.name);
             let signed = match status {
@@ -355,29 +376,26 @@ impl Signer {
                 Status::Cut => matches!(t, crate::rtype::DS | NSEC),
                 Status::Occluded => false,
             };
-            let w = self.window(&k, t, now);
-            let sigs: Vec<Vec<u8>> = match node.get(t) {
-                Some(set) if signed => self
-                    .keys
-                    .signing()
-                    .filter(|key| key.role.signs(t))
-                    .map(|key| {
-                        let rs = RRset {
-                            owner: &node.name,
-                            rtype: t,
-                            ttl: set.ttl,
-                            rdatas: &set.rdatas,
-                        };
-                        canon::rrsig(&rs, key, &self.tree.origin, w)
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let name = node.name.clone();
-            if let Some(set) = self.tree.nodes.get_mut(&k).and_then(|n| n.get_mut(t)) {
+            let w = self.window(k, t, now);
+            let mut sigs: Vec<Vec<u8>> = Vec::new();
+            if let Some(set) = node.get(t).filter(|_| signed) {
+                let keys: Vec<&Key> = self.keys.signing().filter(|k| k.role.signs(t)).collect();
+                // Exactly as many as there are keys (a filter's collect
+                // would start at 4: 72 bytes per RRset for nothing).
+                sigs.reserve_exact(keys.len());
+                let rs = RRset {
+                    owner: &node.name,
+                    rtype: t,
+                    ttl: set.ttl,
+                    rdatas: &set.rdatas,
+                };
+                for key in keys {
+                    sigs.push(canon::rrsig(&rs, key, &self.tree.origin, w));
+                }
+            }
+            if let Some(set) = self.tree.nodes.get_mut(k).and_then(|n| n.get_mut(t)) {
                 set.sigs = sigs;
             }
-            self.changed.insert(k, name);
         }
     }
 

@@ -47,6 +47,8 @@ impl Node {
                     rdatas: Vec::new(),
                     sigs: Vec::new(),
                 };
+                // Most names hold one or two sets: grow by one, not to 4.
+                self.sets.reserve_exact(1);
                 self.sets.insert(i, set);
                 i
             }
