@@ -103,7 +103,7 @@ impl Role {
 enum Secret {
     /// ring's key pair (about 5x faster than p256 0.14's signing, which
     /// has no assembly), and p256's for the fallback of [`ecdsa_sign`].
-    Ecdsa(EcdsaKeyPair, p256::ecdsa::SigningKey),
+    Ecdsa(alloc::boxed::Box<(EcdsaKeyPair, p256::ecdsa::SigningKey)>),
     Ed25519(ring::signature::Ed25519KeyPair),
 }
 
@@ -175,7 +175,7 @@ impl Key {
                 )
                 .map_err(|_| KeyError::BadPrivate)?;
                 // RFC 6605 4: x | y, without SEC1's leading 0x04.
-                (Secret::Ecdsa(pair, k), sec1.as_bytes()[1..].to_vec())
+                (Secret::Ecdsa((pair, k).into()), sec1.as_bytes()[1..].to_vec())
             }
             Algorithm::Ed25519 => {
                 let k = ring::signature::Ed25519KeyPair::from_seed_unchecked(&private)
@@ -246,7 +246,7 @@ impl Key {
     /// 4) or the 64-byte Ed25519 signature (RFC 8080 4).
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {
         match &self.secret {
-            Secret::Ecdsa(pair, k) => ecdsa_sign(pair, k, data),
+            Secret::Ecdsa(keys) => ecdsa_sign(&keys.0, &keys.1, data),
             Secret::Ed25519(k) => k.sign(data).as_ref().to_vec(),
         }
     }
@@ -401,10 +401,10 @@ mod tests {
             &ring::signature::ECDSA_P256_SHA256_FIXED,
             &sec1,
         );
-        let Secret::Ecdsa(_, p) = &k.secret else {
+        let Secret::Ecdsa(keys) = &k.secret else {
             unreachable!()
         };
-        let fallback = rfc6979_sign(p, b"data");
+        let fallback = rfc6979_sign(&keys.1, b"data");
         for sig in [k.sign(b"data"), fallback.clone()] {
             assert_eq!(sig.len(), 64);
             let s = p256::ecdsa::Signature::from_slice(&sig).unwrap();

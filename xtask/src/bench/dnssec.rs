@@ -1,9 +1,11 @@
 //! `cargo xtask bench dnssec [--quick]`: the figures of issue 26.
 //! - Signing a 1,000,000-name zone (`--quick`: 100,000) from scratch:
-//!   `gitns sign` against Knot's `kzonesign`, the same algorithm
-//!   (ECDSAP256SHA256 and ED25519 rows), one combined key, NSEC3 with 0
-//!   iterations and no salt (RFC 9276), one signing thread, both pinned to
-//!   core 1: seconds and peak RSS (wait4(2)), keys made in the run.
+//!   `gitns sign` against Knot's `kzonesign` and ldns's `ldns-signzone`,
+//!   the same algorithm (ECDSAP256SHA256 and ED25519 rows), one combined
+//!   key, NSEC3 with 0 iterations and no salt (RFC 9276), one signing
+//!   thread, all pinned to core 1: seconds and peak RSS (wait4(2)), keys
+//!   made in the run. A signer still at work after [`limit`] seconds is
+//!   stopped and its row says so.
 //! - Queries with DO=1 on the signed bench zone of `bench dns`: the gitns
 //!   VM, NSD and Knot serving the same file (signed once by `gitns sign`),
 //!   dnsperf `-D`, the runner pieces of `bench dns`.
@@ -11,11 +13,11 @@
 
 use super::report;
 use super::stats::{summary, Summary};
-use super::zone::measure;
 use crate::build;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const BIG: &str = "big.test";
 const ALGORITHMS: [&str; 2] = ["ecdsap256sha256", "ed25519"];
@@ -23,6 +25,7 @@ const ALGORITHMS: [&str; 2] = ["ecdsap256sha256", "ed25519"];
 pub fn run(quick: bool) -> Result<(), String> {
     crate::deps::install(&[
         ("kzonesign", "knot-dnssecutils"),
+        ("ldns-signzone", "ldnsutils"),
         ("knotd", "knot"),
         ("nsd", "nsd"),
         ("dnsperf", "dnsperf"),
@@ -87,11 +90,82 @@ fn knot_conf(d: &Path, alg: &str) -> String {
     )
 }
 
-/// One signer's runs: (seconds, MiB, (RRSIGs, NSEC3s) of the output).
-type Signed = (Summary, Summary, (usize, usize));
+/// One signer's runs: (seconds, MiB, (RRSIGs, NSEC3s) of the output);
+/// None when a run did not finish within the limit.
+type Signed = Option<(Summary, Summary, (usize, usize))>;
+
+/// Seconds one signing run may take: a 1,000,000-name zone took gitns
+/// 81 s and Knot about 200 s on the loaded bench machine.
+fn limit(names: u32) -> u64 {
+    if names > 100_000 {
+        1800
+    } else {
+        600
+    }
+}
+
+/// Run `cmd`, stopped after `limit` seconds: (seconds, peak RSS in MiB)
+/// from wait4(2), None when it was stopped.
+fn measure_bounded(cmd: &mut Command, limit: u64) -> Result<Option<(f64, f64)>, String> {
+    let t0 = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
+    let pid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by the kernel.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: polling our own child with valid out-pointers.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if rc == pid {
+            break;
+        }
+        if rc < 0 {
+            return Err(format!("{cmd:?}: wait4 failed"));
+        }
+        if t0.elapsed() >= Duration::from_secs(limit) {
+            // SAFETY: our own child, not yet reaped, so the pid is its.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut ru);
+            }
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    if status != 0 {
+        return Err(format!("{cmd:?} failed (status {status})"));
+    }
+    Ok(Some((secs, ru.ru_maxrss as f64 / 1024.0)))
+}
+
+/// Time and peak RSS of `runs` runs of the command `make` gives (after
+/// `prepare`), then the counts of the file `out`; None at the first run
+/// over the limit.
+fn runs_of(
+    runs: usize,
+    limit: u64,
+    prepare: &mut dyn FnMut() -> Result<Command, String>,
+    out: &Path,
+) -> Result<Signed, String> {
+    let (mut t, mut m) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let mut c = prepare()?;
+        let Some((s, mib)) = measure_bounded(&mut c, limit)? else {
+            return Ok(None);
+        };
+        t.push(s);
+        m.push(mib);
+    }
+    Ok(Some((summary(&t), summary(&m), count(out)?)))
+}
 
 /// `gitns sign` of `zone` with `alg`, keys made afresh each run.
-fn gitns_sign(dir: &Path, zone: &str, alg: &str, runs: usize) -> Result<Signed, String> {
+fn gitns_sign(dir: &Path, zone: &str, alg: &str, runs: usize, lim: u64) -> Result<Signed, String> {
     let d = dir.join(format!("gitns-{alg}"));
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
     let file = d.join(BIG);
@@ -101,25 +175,21 @@ fn gitns_sign(dir: &Path, zone: &str, alg: &str, runs: usize) -> Result<Signed, 
     std::fs::write(&policy, text).map_err(|e| e.to_string())?;
     let (keys, out) = (d.join("keys"), d.join("signed"));
     let tool = build::tools(true)?;
-    let (mut t, mut m) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
+    let mut prepare = || {
         let _ = std::fs::remove_file(&keys);
         let mut c = Command::new("taskset");
         c.args(["-c", "1"]).arg(&tool).arg("sign").arg(&file);
         c.arg("--policy").arg(&policy).arg("--keys").arg(&keys);
         c.arg("--out").arg(&out);
-        let (s, mib) = measure(&mut c)?;
-        t.push(s);
-        m.push(mib);
-    }
-    Ok((summary(&t), summary(&m), count(&out)?))
+        Ok(c)
+    };
+    runs_of(runs, lim, &mut prepare, &out)
 }
 
 /// `kzonesign` of `zone` with `alg`, a fresh KASP database each run.
-fn knot_sign(dir: &Path, zone: &str, alg: &str, runs: usize) -> Result<Signed, String> {
-    let (mut t, mut m) = (Vec::new(), Vec::new());
+fn knot_sign(dir: &Path, zone: &str, alg: &str, runs: usize, lim: u64) -> Result<Signed, String> {
     let d = dir.join(format!("knot-{alg}"));
-    for _ in 0..runs {
+    let mut prepare = || {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("out")).map_err(|e| e.to_string())?;
         std::fs::write(d.join(BIG), zone).map_err(|e| e.to_string())?;
@@ -128,54 +198,107 @@ fn knot_sign(dir: &Path, zone: &str, alg: &str, runs: usize) -> Result<Signed, S
         c.args(["-c", "1", "kzonesign", "-c"])
             .arg(d.join("knot.conf"));
         c.arg("-o").arg(d.join("out")).arg(BIG);
-        let (s, mib) = measure(&mut c)?;
-        t.push(s);
-        m.push(mib);
-    }
-    Ok((summary(&t), summary(&m), count(&d.join("out").join(BIG))?))
+        Ok(c)
+    };
+    runs_of(runs, lim, &mut prepare, &d.join("out").join(BIG))
+}
+
+/// `ldns-signzone -n -t 0` (NSEC3, 0 iterations, no salt) of `zone` with
+/// `alg`, a key made by `ldns-keygen -k` (a KSK: one key signs all) each run.
+fn ldns_sign(dir: &Path, zone: &str, alg: &str, runs: usize, lim: u64) -> Result<Signed, String> {
+    let d = dir.join(format!("ldns-{alg}"));
+    let out = d.join("signed");
+    let mut prepare = || {
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+        std::fs::write(d.join(BIG), zone).map_err(|e| e.to_string())?;
+        let k = Command::new("ldns-keygen")
+            .args(["-a", &alg.to_uppercase(), "-k", BIG])
+            .current_dir(&d)
+            .output()
+            .map_err(|e| format!("ldns-keygen: {e}"))?;
+        let key = String::from_utf8_lossy(&k.stdout).trim().to_string();
+        if !k.status.success() || key.is_empty() {
+            return Err(format!(
+                "ldns-keygen -a {alg}: {}",
+                String::from_utf8_lossy(&k.stderr)
+            ));
+        }
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", "ldns-signzone", "-n", "-t", "0", "-o", BIG, "-f"]);
+        c.arg(&out).arg(BIG).arg(key).current_dir(&d);
+        Ok(c)
+    };
+    runs_of(runs, lim, &mut prepare, &out)
 }
 
 /// The signing table.
 fn signing(dir: &Path, names: u32, runs: usize) -> Result<String, String> {
     let zone = super::zone::big_zone(names);
+    let lim = limit(names);
     let mut t = format!(
         "### Signing a {names}-name zone from scratch ({runs} run(s); NSEC3, 0 iterations, no salt; one key)\n\n\
 `gitns sign FILE --policy P --keys K --out F` (policy `denial nsec3`, `keys csk`) against\n\
 `kzonesign` (Knot policy `single-type-signing: on`, `nsec3-iterations: 0`,\n\
-`nsec3-salt-length: 0`, `signing-threads: 1`), each pinned to core 1, keys made in the run.\n\
-Peak RSS from wait4(2). Records counted in each output (Knot adds CDS/CDNSKEY and their RRSIGs).\n\n\
-| algorithm | signer | s min | s median | s max | peak RSS MiB | RRSIGs | NSEC3s | time Knot / gitns | memory Knot / gitns |\n\
+`nsec3-salt-length: 0`, `signing-threads: 1`) and `ldns-signzone -n -t 0` (one KSK), each\n\
+pinned to core 1, keys made in the run, each run stopped after {lim} s. Peak RSS from\n\
+wait4(2). Records counted in each output (Knot adds CDS/CDNSKEY and their RRSIGs). The\n\
+ratios are the peer's over gitns's (> 1: gitns ahead).\n\n\
+| algorithm | signer | s min | s median | s max | peak RSS MiB | RRSIGs | NSEC3s | time peer / gitns | memory peer / gitns |\n\
 |---|---|---|---|---|---|---|---|---|---|\n"
     );
     for alg in ALGORITHMS {
-        let g = gitns_sign(dir, &zone, alg, runs)?;
-        let k = knot_sign(dir, &zone, alg, runs)?;
-        eprintln!(
-            "bench dnssec: {alg}: gitns {:.2} s {:.0} MiB, Knot {:.2} s {:.0} MiB",
-            g.0.median, g.1.median, k.0.median, k.1.median
-        );
-        if g.2 .1 != k.2 .1 || g.2 .1 < names as usize {
-            return Err(format!(
-                "bench dnssec: {alg}: NSEC3 records: gitns {}, Knot {} ({names} names)",
-                g.2 .1, k.2 .1
-            ));
-        }
-        for (who, (s, m, (sigs, nsec3))) in [("gitns sign", &g), ("kzonesign (Knot)", &k)] {
+        let rows = [
+            ("gitns sign", gitns_sign(dir, &zone, alg, runs, lim)?),
+            ("kzonesign (Knot)", knot_sign(dir, &zone, alg, runs, lim)?),
+            ("ldns-signzone", ldns_sign(dir, &zone, alg, runs, lim)?),
+        ];
+        check_nsec3(alg, names, &rows)?;
+        let gitns = rows[0].1.as_ref();
+        for (who, r) in &rows {
+            let Some((s, m, (sigs, nsec3))) = r else {
+                let _ = writeln!(
+                    t,
+                    "| {alg} | {who} | not finished in {lim} s | | | | | | | |"
+                );
+                eprintln!("bench dnssec: {alg}: {who} not finished in {lim} s");
+                continue;
+            };
+            eprintln!(
+                "bench dnssec: {alg}: {who} {:.2} s {:.0} MiB",
+                s.median, m.median
+            );
             let _ = write!(
                 t,
                 "| {alg} | {who} | {:.2} | {:.2} | {:.2} | {:.0} | {sigs} | {nsec3} |",
                 s.min, s.median, s.max, m.median
             );
-            let _ = match who {
-                "gitns sign" => writeln!(
+            let _ = match gitns {
+                Some((gs, gm, _)) if *who != "gitns sign" => writeln!(
                     t,
                     " {:.2} | {:.2} |",
-                    k.0.median / g.0.median,
-                    k.1.median / g.1.median
+                    s.median / gs.median,
+                    m.median / gm.median
                 ),
                 _ => writeln!(t, " | |"),
             };
         }
     }
     Ok(t)
+}
+
+/// Every signer that finished made the same NSEC3 chain: one NSEC3 a
+/// name at least (the zone's names and its apex).
+fn check_nsec3(alg: &str, names: u32, rows: &[(&str, Signed)]) -> Result<(), String> {
+    let counts: Vec<(&str, usize)> = rows
+        .iter()
+        .filter_map(|(who, r)| r.as_ref().map(|r| (*who, r.2 .1)))
+        .collect();
+    let first = counts.first().map_or(0, |c| c.1);
+    if counts.iter().any(|c| c.1 != first || c.1 < names as usize) {
+        return Err(format!(
+            "bench dnssec: {alg}: NSEC3 records {counts:?} ({names} names)"
+        ));
+    }
+    Ok(())
 }

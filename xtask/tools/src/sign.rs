@@ -166,8 +166,7 @@ pub fn main(args: &[String]) -> ToolResult {
         Some(o) => std::fs::File::create(o)
             .and_then(|mut f| print(&s, &mut f))
             .map_err(|e| format!("{o}: {e}").into()),
-        None => print(&s, &mut std::io::stdout().lock())
-            .map_err(|e| format!("stdout: {e}").into()),
+        None => print(&s, &mut std::io::stdout().lock()).map_err(|e| format!("stdout: {e}").into()),
     }
 }
 
