@@ -92,16 +92,14 @@ pub fn rrsig(set: &RRset<'_>, key: &Key, origin: &Name, w: Window) -> Vec<u8> {
     // RFC 4034 3.1.3: the labels of the owner, a leading `*` not counted.
     let wild = owner.wire().get(..2) == Some(&[1, b'*'][..]);
     let labels = owner.label_count() - usize::from(wild);
-    let signer = origin.to_lowercase();
-    // Exact: the RRSIG is kept for as long as the zone is signed.
-    let mut rd = Vec::with_capacity(18 + signer.wire().len() + key.signature_len());
+    let mut rd = Vec::with_capacity(128);
     rd.extend_from_slice(&set.rtype.to_be_bytes());
     rd.extend_from_slice(&[key.algorithm.number(), labels as u8]);
     rd.extend_from_slice(&set.ttl.to_be_bytes());
     rd.extend_from_slice(&(w.expiration as u32).to_be_bytes());
     rd.extend_from_slice(&(w.inception as u32).to_be_bytes());
     rd.extend_from_slice(&key.tag().to_be_bytes());
-    rd.extend_from_slice(signer.wire());
+    rd.extend_from_slice(origin.to_lowercase().wire());
     let mut data = rd.clone();
     for r in order(set.rtype, set.rdatas) {
         data.extend_from_slice(owner.wire());

@@ -251,12 +251,6 @@ impl Key {
         }
     }
 
-    /// The length of its signatures: 64 bytes for both algorithms (RFC
-    /// 6605 4, RFC 8080 4).
-    pub fn signature_len(&self) -> usize {
-        64
-    }
-
     /// The key file line: `ROLE ALGORITHM CREATED PRIVATE-BASE64 ; tag N`.
     pub fn to_line(&self) -> String {
         format!(

@@ -139,19 +139,21 @@ pub fn main(args: &[String]) -> ToolResult {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     };
-    let parsed = {
-        let text = read(file)?;
-        gitns_dns::zone::parser::parse_str(&file.display().to_string(), &text, &origin)
-            .map_err(|e| e.to_string())?
-    };
+    let text = read(file)?;
     let policy = load_policy(&p, file)?;
     let keys = load_keys(&p, file, &policy, &origin, now)?;
     let mut seed = [0u8; 8];
     urandom(&mut seed);
     let mut s = Signer::new(origin.clone(), policy, keys, u64::from_le_bytes(seed))
         .map_err(|e| e.to_string())?;
-    s.load(&parsed.records, now);
-    drop(parsed);
+    // The records go to the signer as they are read, never held as a list.
+    let (path, mut parsed) = (file.display().to_string(), Ok(()));
+    s.load_with(now, &mut |sink| {
+        parsed = gitns_dns::zone::parser::parse_each(&path, &text, &origin, &|_| None, sink)
+            .map(drop)
+    });
+    parsed.map_err(|e| e.to_string())?;
+    drop(text);
     for k in s.sep_keys() {
         eprintln!(
             "trust anchor: {origin} DNSKEY {}",
@@ -212,6 +214,14 @@ mod tests {
             e.to_string().contains("example.org._dnssec:2: refresh"),
             "{e}"
         );
+        // A zone that does not read says where (the records are signed as
+        // they are read: nothing is written).
+        std::fs::remove_file(dir.join("example.org._dnssec")).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        std::fs::write(&zone, format!("{zone_text}x A 192.0.2\n")).unwrap();
+        let e = main(&args(&[z, &o])).unwrap_err();
+        assert!(e.to_string().contains("example.org:5:"), "{e}");
+        assert!(!out.exists());
         let e = main(&args(&[dir.join("nope").to_str().unwrap()])).unwrap_err();
         assert!(matches!(e, ToolError::Failed(_)), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();

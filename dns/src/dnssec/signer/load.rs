@@ -4,26 +4,67 @@
 //! entry for every RRset and name of the zone: about a quarter of the
 //! signer's peak memory). Every RRset is signed in one walk of the names.
 
-use super::{NameKey, Record, Signer};
+use super::{NameKey, Record, RecordRef, Signer};
 use crate::dnssec::policy::Denial;
 use alloc::vec::Vec;
 use core::ops::Bound::{Excluded, Unbounded};
 use smallvec::SmallVec;
+
+/// What [`Signer::load_with`] reads: a function handing each record to
+/// the sink it is given.
+pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(RecordRef<'_>)) + 'a;
+
+/// `r` borrowed, as the parser hands records out.
+pub(super) fn borrow(r: &Record) -> RecordRef<'_> {
+    RecordRef {
+        name: &r.name,
+        rtype: r.rtype,
+        class: r.class,
+        ttl: r.ttl,
+        rdata: &r.rdata,
+        file: r.file,
+        line: r.line,
+        col: r.col,
+    }
+}
+
+/// `r` owned.
+fn owned(r: RecordRef<'_>) -> Record {
+    Record {
+        name: r.name.clone(),
+        rtype: r.rtype,
+        class: r.class,
+        ttl: r.ttl,
+        rdata: r.rdata.to_vec(),
+        file: r.file,
+        line: r.line,
+        col: r.col,
+    }
+}
 
 impl Signer {
     /// Sign the zone `records` from scratch at `now` (seconds since the
     /// epoch). The number of owners of the signed zone. A signer that
     /// holds a zone already takes them as a change instead.
     pub fn load(&mut self, records: &[Record], now: u64) -> usize {
+        self.load_with(now, &mut |sink| records.iter().for_each(|r| sink(borrow(r))))
+    }
+
+    /// [`Signer::load`] of the records `feed` passes to the sink it is
+    /// given (a zone file's parser, [`crate::zone::parser::parse_each`]:
+    /// the zone is never held as a list of records beside the signer).
+    pub fn load_with(&mut self, now: u64, feed: &mut Feed<'_>) -> usize {
         if !self.tree.nodes.is_empty() {
-            return self.change(&[], records, now).len();
+            let mut records = Vec::new();
+            feed(&mut |r| records.push(owned(r)));
+            return self.change(&[], &records, now).len();
         }
         self.bulk = true;
-        for r in records {
-            if self.takes(r) {
+        feed(&mut |r| {
+            if self.takes(r.name, r.rtype, r.class) {
                 self.apply(r, true);
             }
-        }
+        });
         self.apex_keys();
         let names: Vec<NameKey> = self.tree.nodes.keys().cloned().collect();
         match self.policy.denial {

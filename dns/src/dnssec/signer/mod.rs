@@ -10,6 +10,7 @@
 mod chain_nsec;
 mod chain_nsec3;
 mod load;
+mod packed;
 mod tree;
 
 use super::canon::{self, RRset, Window};
@@ -18,7 +19,7 @@ use super::keyset::KeySet;
 use super::policy::{Denial, Policy};
 use crate::name::{Key as NameKey, Name};
 use crate::rtype::{CDNSKEY, CDS, DNSKEY, IN, NSEC, NSEC3, NSEC3PARAM, RRSIG};
-use crate::zone::parser::Record;
+use crate::zone::parser::{Record, RecordRef};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use tree::{Status, Tree};
@@ -121,10 +122,10 @@ impl Signer {
             .map(|r| (r, false))
             .chain(added.iter().map(|r| (r, true)))
         {
-            if !self.takes(r) {
+            if !self.takes(&r.name, r.rtype, r.class) {
                 continue;
             }
-            self.apply(r, add);
+            self.apply(load::borrow(r), add);
             if r.rtype == crate::rtype::NS && r.name != self.tree.origin {
                 cuts.push(r.name.clone());
             }
@@ -175,16 +176,16 @@ impl Signer {
 
     /// Is `r` the zone's own data (not made by the signer, class IN, at
     /// or below the apex)?
-    fn takes(&self, r: &Record) -> bool {
-        !generated(r.rtype) && r.class == IN && r.name.is_at_or_below(&self.tree.origin)
+    fn takes(&self, name: &Name, rtype: u16, class: u16) -> bool {
+        !generated(rtype) && class == IN && name.is_at_or_below(&self.tree.origin)
     }
 
     /// Add or remove one record, marking its RRset to sign again.
-    fn apply(&mut self, r: &Record, add: bool) {
+    fn apply(&mut self, r: RecordRef<'_>, add: bool) {
         let k = r.name.key();
-        let node = self.tree.node(k.clone(), &r.name);
+        let node = self.tree.node(k.clone(), r.name);
         let set = node.entry(r.rtype, r.ttl);
-        let canon_rd = canon::rdata(r.rtype, &r.rdata);
+        let canon_rd = canon::rdata(r.rtype, r.rdata);
         let at = set
             .rdatas
             .iter()
@@ -192,7 +193,7 @@ impl Signer {
         match (add, at) {
             (true, None) => {
                 set.rdatas.reserve_exact(1);
-                set.rdatas.push(r.rdata.clone());
+                set.rdatas.push(r.rdata.to_vec());
             }
             (true, Some(_)) => {}
             (false, Some(i)) => {
@@ -379,22 +380,18 @@ impl Signer {
             let w = self.window(k, t, now);
             let mut sigs: Vec<Vec<u8>> = Vec::new();
             if let Some(set) = node.get(t).filter(|_| signed) {
-                let keys: Vec<&Key> = self.keys.signing().filter(|k| k.role.signs(t)).collect();
-                // Exactly as many as there are keys (a filter's collect
-                // would start at 4: 72 bytes per RRset for nothing).
-                sigs.reserve_exact(keys.len());
                 let rs = RRset {
                     owner: &node.name,
                     rtype: t,
                     ttl: set.ttl,
                     rdatas: &set.rdatas,
                 };
-                for key in keys {
+                for key in self.keys.signing().filter(|k| k.role.signs(t)) {
                     sigs.push(canon::rrsig(&rs, key, &self.tree.origin, w));
                 }
             }
             if let Some(set) = self.tree.nodes.get_mut(k).and_then(|n| n.get_mut(t)) {
-                set.sigs = sigs;
+                set.sigs = packed::Packed::of(&sigs);
             }
         }
     }
@@ -435,7 +432,7 @@ impl Signer {
                     rdata: rd,
                 });
             }
-            for g in &s.sigs {
+            for g in s.sigs.iter() {
                 f(Rr {
                     owner: &n.name,
                     rtype: RRSIG,

@@ -4,6 +4,7 @@
 //! (glue and occluded names: not signed, not in the chain, RFC 4035 2.2,
 //! 2.3; below a DNAME likewise, RFC 6672 2.4).
 
+use super::packed::Packed;
 use crate::name::{Key as NameKey, Name};
 use crate::rtype::{DNAME, DS, NS, NSEC, NSEC3};
 use alloc::collections::BTreeMap;
@@ -15,7 +16,7 @@ pub struct Set {
     pub rtype: u16,
     pub ttl: u32,
     pub rdatas: Vec<Vec<u8>>,
-    pub sigs: Vec<Vec<u8>>,
+    pub sigs: Packed,
 }
 
 /// A name and its RRsets, by type.
@@ -45,7 +46,7 @@ impl Node {
                     rtype: t,
                     ttl,
                     rdatas: Vec::new(),
-                    sigs: Vec::new(),
+                    sigs: Packed::default(),
                 };
                 // Most names hold one or two sets: grow by one, not to 4.
                 self.sets.reserve_exact(1);

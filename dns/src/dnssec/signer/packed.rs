@@ -1,0 +1,64 @@
+//! RDATAs packed one after another in one buffer, each after its 2-byte
+//! length (RDATA is at most 65535 bytes, RFC 1035 3.2.1): an RRset's
+//! RRSIGs in one allocation of their size, not one for the list and one
+//! for each (about 60 bytes less an RRset signed by one key).
+
+use alloc::vec::Vec;
+
+/// Packed RDATAs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Packed(Vec<u8>);
+
+impl Packed {
+    /// `rdatas` packed, in an allocation of exactly their size. RDATA
+    /// over 65535 bytes (never made here) is left out.
+    pub fn of(rdatas: &[Vec<u8>]) -> Packed {
+        let fits = || rdatas.iter().filter(|r| r.len() <= u16::MAX as usize);
+        let mut b = Vec::with_capacity(fits().map(|r| 2 + r.len()).sum());
+        for r in fits() {
+            b.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            b.extend_from_slice(r);
+        }
+        Packed(b)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The RDATAs in the order they were packed.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(&self.0)
+    }
+}
+
+/// The RDATAs of a [`Packed`].
+pub struct Iter<'a>(&'a [u8]);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.0.split_first_chunk::<2>()?;
+        let (rd, rest) = rest.split_at_checked(u16::from_be_bytes(*len) as usize)?;
+        self.0 = rest;
+        Some(rd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rdatas_come_back_in_order_in_one_exact_buffer() {
+        let rds = alloc::vec![alloc::vec![1, 2, 3], Vec::new(), alloc::vec![9; 300]];
+        let p = Packed::of(&rds);
+        assert_eq!(p.iter().collect::<Vec<_>>(), [&[1, 2, 3][..], &[], &[9; 300]]);
+        assert_eq!((p.0.len(), p.0.capacity()), (2 + 3 + 2 + 2 + 300, 309));
+        assert!(Packed::of(&[]).is_empty() && Packed::default().iter().next().is_none());
+        // Too long for its length field: left out, not cut.
+        let p = Packed::of(&[alloc::vec![0; 70_000], alloc::vec![5]]);
+        assert_eq!(p.iter().collect::<Vec<_>>(), [&[5][..]]);
+    }
+}
