@@ -175,7 +175,10 @@ impl Key {
                 )
                 .map_err(|_| KeyError::BadPrivate)?;
                 // RFC 6605 4: x | y, without SEC1's leading 0x04.
-                (Secret::Ecdsa((pair, k).into()), sec1.as_bytes()[1..].to_vec())
+                (
+                    Secret::Ecdsa((pair, k).into()),
+                    sec1.as_bytes()[1..].to_vec(),
+                )
             }
             Algorithm::Ed25519 => {
                 let k = ring::signature::Ed25519KeyPair::from_seed_unchecked(&private)

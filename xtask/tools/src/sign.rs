@@ -149,8 +149,8 @@ pub fn main(args: &[String]) -> ToolResult {
     // The records go to the signer as they are read, never held as a list.
     let (path, mut parsed) = (file.display().to_string(), Ok(()));
     s.load_with(now, &mut |sink| {
-        parsed = gitns_dns::zone::parser::parse_each(&path, &text, &origin, &|_| None, sink)
-            .map(drop)
+        parsed =
+            gitns_dns::zone::parser::parse_each(&path, &text, &origin, &|_| None, sink).map(drop)
     });
     parsed.map_err(|e| e.to_string())?;
     drop(text);

@@ -156,10 +156,10 @@ impl Signer {
         let ttl = self.tree.denial_ttl();
         let k = origin.key();
         let set = self.tree.node(k.clone(), &origin).entry(NSEC3PARAM, ttl);
-        if set.rdatas.len() == 1 && set.rdatas[0] == PARAM && set.ttl == ttl {
+        if set.rdatas.len() == 1 && set.rdatas.first() == Some(&PARAM[..]) && set.ttl == ttl {
             return;
         }
-        set.rdatas = alloc::vec![PARAM.to_vec()];
+        set.rdatas = super::packed::Packed::of(&[PARAM.to_vec()]);
         set.ttl = ttl;
         self.dirty.insert((k.clone(), NSEC3PARAM));
         self.changed.insert(k, origin);

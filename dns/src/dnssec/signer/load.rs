@@ -47,7 +47,9 @@ impl Signer {
     /// epoch). The number of owners of the signed zone. A signer that
     /// holds a zone already takes them as a change instead.
     pub fn load(&mut self, records: &[Record], now: u64) -> usize {
-        self.load_with(now, &mut |sink| records.iter().for_each(|r| sink(borrow(r))))
+        self.load_with(now, &mut |sink| {
+            records.iter().for_each(|r| sink(borrow(r)))
+        })
     }
 
     /// [`Signer::load`] of the records `feed` passes to the sink it is

@@ -192,12 +192,11 @@ impl Signer {
             .position(|x| canon::rdata(r.rtype, x) == canon_rd);
         match (add, at) {
             (true, None) => {
-                set.rdatas.reserve_exact(1);
-                set.rdatas.push(r.rdata.to_vec());
+                set.rdatas.push(r.rdata);
             }
             (true, Some(_)) => {}
             (false, Some(i)) => {
-                set.rdatas.swap_remove(i);
+                set.rdatas.remove(i);
             }
             (false, None) => {}
         }
@@ -229,14 +228,14 @@ impl Signer {
         self.apex_cds();
         let node = self.tree.node(k.clone(), &origin);
         let set = node.entry(DNSKEY, ttl);
-        for rd in &set.rdatas {
-            if !want.contains(rd) {
-                want.push(rd.clone());
+        for rd in set.rdatas.iter() {
+            if !want.iter().any(|w| w[..] == *rd) {
+                want.push(rd.to_vec());
             }
         }
         let same = set.ttl == ttl && want.len() == set.rdatas.len();
         if !same || set.sigs.is_empty() {
-            set.rdatas = want;
+            set.rdatas = packed::Packed::of(&want);
             set.ttl = ttl;
             self.dirty.insert((k.clone(), DNSKEY));
             self.changed.insert(k, origin);
@@ -260,11 +259,11 @@ impl Signer {
         let node = self.tree.node(k.clone(), &origin);
         for (t, want) in [(CDS, cds), (CDNSKEY, cdnskey)] {
             let set = node.entry(t, ttl);
-            if set.ttl == ttl && canon::order(t, &set.rdatas) == canon::order(t, &want) {
+            if set.ttl == ttl && canon::order(t, &set.rdatas.to_vecs()) == canon::order(t, &want) {
                 continue;
             }
             set.ttl = ttl;
-            set.rdatas = want;
+            set.rdatas = packed::Packed::of(&want);
             self.dirty.insert((k.clone(), t));
             self.changed.insert(k.clone(), origin.clone());
         }
@@ -380,11 +379,12 @@ impl Signer {
             let w = self.window(k, t, now);
             let mut sigs: Vec<Vec<u8>> = Vec::new();
             if let Some(set) = node.get(t).filter(|_| signed) {
+                let rdatas = set.rdatas.to_vecs();
                 let rs = RRset {
                     owner: &node.name,
                     rtype: t,
                     ttl: set.ttl,
-                    rdatas: &set.rdatas,
+                    rdatas: &rdatas,
                 };
                 for key in self.keys.signing().filter(|k| k.role.signs(t)) {
                     sigs.push(canon::rrsig(&rs, key, &self.tree.origin, w));
@@ -424,7 +424,7 @@ impl Signer {
 
     fn node_records(n: &tree::Node, f: &mut dyn FnMut(Rr<'_>)) {
         for s in &n.sets {
-            for rd in &s.rdatas {
+            for rd in s.rdatas.iter() {
                 f(Rr {
                     owner: &n.name,
                     rtype: s.rtype,

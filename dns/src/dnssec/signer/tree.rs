@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 pub struct Set {
     pub rtype: u16,
     pub ttl: u32,
-    pub rdatas: Vec<Vec<u8>>,
+    pub rdatas: Packed,
     pub sigs: Packed,
 }
 
@@ -45,7 +45,7 @@ impl Node {
                 let set = Set {
                     rtype: t,
                     ttl,
-                    rdatas: Vec::new(),
+                    rdatas: Packed::default(),
                     sigs: Packed::default(),
                 };
                 // Most names hold one or two sets: grow by one, not to 4.
@@ -68,14 +68,14 @@ impl Node {
         let have = self.get(t).map(|s| (s.rdatas.first(), s.ttl));
         match (&rd, have) {
             (None, None) => return false,
-            (Some(w), Some((Some(h), old))) if w == h && old == ttl => return false,
+            (Some(w), Some((Some(h), old))) if w[..] == *h && old == ttl => return false,
             _ => {}
         }
         match rd {
             Some(rd) => {
                 let set = self.entry(t, ttl);
                 set.ttl = ttl;
-                set.rdatas = alloc::vec![rd];
+                set.rdatas = Packed::of(core::slice::from_ref(&rd));
             }
             None => {
                 self.remove(t);
@@ -189,10 +189,7 @@ mod tests {
 
     fn put(t: &mut Tree, name: &str, rtype: u16) {
         let nm = n(name);
-        t.node(nm.key(), &nm)
-            .entry(rtype, 60)
-            .rdatas
-            .push(alloc::vec![0]);
+        t.node(nm.key(), &nm).entry(rtype, 60).rdatas.push(&[0]);
     }
 
     #[test]
