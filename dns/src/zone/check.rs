@@ -25,16 +25,7 @@ pub type Checked = Result<(Zone, Vec<Finding>), Finding>;
 pub fn build(origin: &Name, p: &Parsed) -> Checked {
     let mut l = Loader::new(origin);
     for r in &p.records {
-        l.take(RecordRef {
-            name: &r.name,
-            rtype: r.rtype,
-            class: r.class,
-            ttl: r.ttl,
-            rdata: &r.rdata,
-            file: r.file,
-            line: r.line,
-            col: r.col,
-        });
+        l.take(r.borrow());
     }
     l.finish(&p.files)
 }

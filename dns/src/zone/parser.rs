@@ -67,6 +67,38 @@ pub struct RecordRef<'r> {
     pub col: u32,
 }
 
+impl Record {
+    /// The record borrowed, as [`parse_each`] hands records out.
+    pub fn borrow(&self) -> RecordRef<'_> {
+        RecordRef {
+            name: &self.name,
+            rtype: self.rtype,
+            class: self.class,
+            ttl: self.ttl,
+            rdata: &self.rdata,
+            file: self.file,
+            line: self.line,
+            col: self.col,
+        }
+    }
+}
+
+impl RecordRef<'_> {
+    /// The record owned.
+    pub fn owned(&self) -> Record {
+        Record {
+            name: self.name.clone(),
+            rtype: self.rtype,
+            class: self.class,
+            ttl: self.ttl,
+            rdata: self.rdata.to_vec(),
+            file: self.file,
+            line: self.line,
+            col: self.col,
+        }
+    }
+}
+
 /// The result of parsing one zone's files.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
@@ -98,16 +130,7 @@ pub fn parse(
 ) -> Result<Parsed, ParseError> {
     let mut records = Vec::new();
     let files = parse_each(file, text, origin, include, &mut |r| {
-        records.push(Record {
-            name: r.name.clone(),
-            rtype: r.rtype,
-            class: r.class,
-            ttl: r.ttl,
-            rdata: r.rdata.to_vec(),
-            file: r.file,
-            line: r.line,
-            col: r.col,
-        })
+        records.push(r.owned())
     })?;
     Ok(Parsed { records, files })
 }

@@ -16,8 +16,7 @@ use super::stats::{summary, Summary};
 use crate::build;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const BIG: &str = "big.test";
 const ALGORITHMS: [&str; 2] = ["ecdsap256sha256", "ed25519"];
@@ -104,45 +103,6 @@ fn limit(names: u32) -> u64 {
     }
 }
 
-/// Run `cmd`, stopped after `limit` seconds: (seconds, peak RSS in MiB)
-/// from wait4(2), None when it was stopped.
-fn measure_bounded(cmd: &mut Command, limit: u64) -> Result<Option<(f64, f64)>, String> {
-    let t0 = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
-    let pid = child.id() as i32;
-    let mut status = 0;
-    // SAFETY: rusage is plain data filled by the kernel.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: polling our own child with valid out-pointers.
-        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if rc == pid {
-            break;
-        }
-        if rc < 0 {
-            return Err(format!("{cmd:?}: wait4 failed"));
-        }
-        if t0.elapsed() >= Duration::from_secs(limit) {
-            // SAFETY: our own child, not yet reaped, so the pid is its.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::wait4(pid, &mut status, 0, &mut ru);
-            }
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    if status != 0 {
-        return Err(format!("{cmd:?} failed (status {status})"));
-    }
-    Ok(Some((secs, ru.ru_maxrss as f64 / 1024.0)))
-}
-
 /// Time and peak RSS of `runs` runs of the command `make` gives (after
 /// `prepare`), then the counts of the file `out`; None at the first run
 /// over the limit.
@@ -155,7 +115,7 @@ fn runs_of(
     let (mut t, mut m) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let mut c = prepare()?;
-        let Some((s, mib)) = measure_bounded(&mut c, limit)? else {
+        let Some((s, mib)) = super::zone::measure_bounded(&mut c, limit)? else {
             return Ok(None);
         };
         t.push(s);

@@ -8,7 +8,7 @@ use super::stats::{summary, Summary};
 use std::fmt::Write as _;
 
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A zone with `n` names (A records, every 5th with AAAA).
 pub fn big_zone(n: u32) -> String {
@@ -51,22 +51,46 @@ pub fn parse_main(args: &[String]) -> Result<(), String> {
 
 /// Run a command; return (seconds, peak RSS in MiB) from wait4(2).
 pub(super) fn measure(cmd: &mut Command) -> Result<(f64, f64), String> {
+    measure_bounded(cmd, u64::MAX)?.ok_or_else(|| format!("{cmd:?}: stopped"))
+}
+
+/// Run `cmd`, stopped after `limit` seconds: (seconds, peak RSS in MiB)
+/// from wait4(2), None when it was stopped.
+pub(super) fn measure_bounded(cmd: &mut Command, limit: u64) -> Result<Option<(f64, f64)>, String> {
     let t0 = Instant::now();
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("{cmd:?}: {e}"))?;
+    let pid = child.id() as i32;
     let mut status = 0;
     // SAFETY: rusage is plain data filled by the kernel.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child with valid out-pointers.
-    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    loop {
+        // SAFETY: polling our own child with valid out-pointers.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if rc == pid {
+            break;
+        }
+        if rc < 0 {
+            return Err(format!("{cmd:?}: wait4 failed"));
+        }
+        if t0.elapsed() >= Duration::from_secs(limit) {
+            // SAFETY: our own child, not yet reaped, so the pid is its.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut ru);
+            }
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let secs = t0.elapsed().as_secs_f64();
-    if rc < 0 || status != 0 {
+    if status != 0 {
         return Err(format!("{cmd:?} failed (status {status})"));
     }
-    Ok((secs, ru.ru_maxrss as f64 / 1024.0))
+    Ok(Some((secs, ru.ru_maxrss as f64 / 1024.0)))
 }
 
 pub fn run(quick: bool) -> Result<(), String> {

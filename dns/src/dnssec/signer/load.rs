@@ -14,41 +14,13 @@ use smallvec::SmallVec;
 /// the sink it is given.
 pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(RecordRef<'_>)) + 'a;
 
-/// `r` borrowed, as the parser hands records out.
-pub(super) fn borrow(r: &Record) -> RecordRef<'_> {
-    RecordRef {
-        name: &r.name,
-        rtype: r.rtype,
-        class: r.class,
-        ttl: r.ttl,
-        rdata: &r.rdata,
-        file: r.file,
-        line: r.line,
-        col: r.col,
-    }
-}
-
-/// `r` owned.
-fn owned(r: RecordRef<'_>) -> Record {
-    Record {
-        name: r.name.clone(),
-        rtype: r.rtype,
-        class: r.class,
-        ttl: r.ttl,
-        rdata: r.rdata.to_vec(),
-        file: r.file,
-        line: r.line,
-        col: r.col,
-    }
-}
-
 impl Signer {
     /// Sign the zone `records` from scratch at `now` (seconds since the
     /// epoch). The number of owners of the signed zone. A signer that
     /// holds a zone already takes them as a change instead.
     pub fn load(&mut self, records: &[Record], now: u64) -> usize {
         self.load_with(now, &mut |sink| {
-            records.iter().for_each(|r| sink(borrow(r)))
+            records.iter().for_each(|r| sink(r.borrow()))
         })
     }
 
@@ -58,7 +30,7 @@ impl Signer {
     pub fn load_with(&mut self, now: u64, feed: &mut Feed<'_>) -> usize {
         if !self.tree.nodes.is_empty() {
             let mut records = Vec::new();
-            feed(&mut |r| records.push(owned(r)));
+            feed(&mut |r| records.push(r.owned()));
             return self.change(&[], &records, now).len();
         }
         self.bulk = true;

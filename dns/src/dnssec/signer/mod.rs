@@ -125,7 +125,7 @@ impl Signer {
             if !self.takes(&r.name, r.rtype, r.class) {
                 continue;
             }
-            self.apply(load::borrow(r), add);
+            self.apply(r.borrow(), add);
             if r.rtype == crate::rtype::NS && r.name != self.tree.origin {
                 cuts.push(r.name.clone());
             }
