@@ -288,7 +288,8 @@ impl Signer {
             for (t, was, is) in stale {
                 let Some(set) = node.get_mut(t) else { continue };
                 let before = set.rdatas.len();
-                set.rdatas.retain(|rd| is.contains(rd) || !was.contains(rd));
+                let has = |l: &[Vec<u8>], rd: &[u8]| l.iter().any(|x| x[..] == *rd);
+                set.rdatas.retain(|rd| has(&is, rd) || !has(&was, rd));
                 if set.rdatas.len() != before {
                     if set.rdatas.is_empty() {
                         node.remove(t);

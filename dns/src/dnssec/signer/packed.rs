@@ -58,6 +58,16 @@ impl Packed {
         }
     }
 
+    /// Keep only the RDATAs `keep` says yes to (in their order).
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        let kept: Vec<Vec<u8>> = self
+            .iter()
+            .filter(|rd| keep(rd))
+            .map(<[u8]>::to_vec)
+            .collect();
+        *self = Packed::of(&kept);
+    }
+
     /// The RDATAs as a list (for [`crate::dnssec::canon`]).
     pub fn to_vecs(&self) -> Vec<Vec<u8>> {
         self.iter().map(|r| r.to_vec()).collect()
@@ -115,6 +125,9 @@ mod tests {
         assert_eq!(p.to_vecs(), [alloc::vec![1], alloc::vec![3, 3, 3]]);
         p.remove(5);
         assert_eq!(p.len(), 2);
+        p.push(&[4; 4]);
+        p.retain(|rd| rd.len() > 3);
+        assert_eq!(p.to_vecs(), [alloc::vec![4; 4]]);
         p.remove(0);
         p.remove(0);
         assert!(p.is_empty());
