@@ -142,11 +142,20 @@ impl GitServer {
         self.sshd = Some(child);
     }
 
-    /// Stop sshd (the repository stays); only the process we started.
+    /// Stop sshd (the repository stays): the process we started and the
+    /// sessions it forked. A session whose client was a VM that is gone
+    /// never sees the connection close (no FIN comes from a deleted
+    /// namespace) and would outlive the test with its git-upload-pack.
     pub fn stop_sshd(&mut self) {
         if let Some(mut c) = self.sshd.take() {
+            let sessions = children_of(c.id());
             let _ = c.kill();
             let _ = c.wait();
+            for pid in sessions {
+                // SAFETY: kill(2) on a PID read from /proc as a child of the
+                // sshd we started; no memory is touched.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
         }
     }
 
@@ -204,6 +213,22 @@ impl GitServer {
     pub fn remote(&self) -> String {
         format!("--remote=root@10.0.0.1:{}", self.repo.display())
     }
+}
+
+/// The PIDs whose parent is `parent`, from /proc/PID/stat.
+fn children_of(parent: u32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after.split_whitespace().nth(1) == Some(&parent.to_string())
+        })
+        .collect()
 }
 
 impl Drop for GitServer {
