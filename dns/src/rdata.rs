@@ -12,6 +12,9 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+mod check;
+use check::fields_ok;
+
 /// One field of a type's RDATA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum F {
@@ -109,7 +112,7 @@ pub fn from_text(t: u16, toks: &[Tok], origin: &Name) -> Result<Vec<u8>, RdataEr
     if toks.first().is_some_and(|k| k.text == "\\#" && !k.quoted) {
         let w = generic(toks)?;
         // RFC 3597 5: the generic form of a known type must be valid RDATA.
-        if spec(t).is_some_and(|f| print_fields(f, &w).is_none()) {
+        if spec(t).is_some_and(|f| !fields_ok(f, &w)) {
             return Err(err(
                 1,
                 format!("\\# data is not valid {} RDATA", to_text(t)),
@@ -467,10 +470,23 @@ fn char_string<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
 /// Decode RDATA from a message at `r` (its `len` bytes), decompressing names
 /// for the types that allow it, and check it against the type's fields.
 pub fn from_wire(t: u16, r: &mut Reader, len: usize) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(len + 16);
+    from_wire_into(t, r, len, &mut out)?;
+    Ok(out)
+}
+
+/// [`from_wire`] into `out` (cleared first), so a caller taking many
+/// records reuses one buffer (a transfer, issue 23).
+pub fn from_wire_into(
+    t: u16,
+    r: &mut Reader,
+    len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    out.clear();
     let end = r.pos().checked_add(len).ok_or(WireError::Short)?;
-    let out = match spec(t) {
+    match spec(t) {
         Some(fields) if fields.contains(&F::Name) && compressible(t) => {
-            let mut out = Vec::with_capacity(len + 16);
             for f in fields {
                 match f {
                     F::Name => out.extend_from_slice(r.name()?.wire()),
@@ -479,17 +495,16 @@ pub fn from_wire(t: u16, r: &mut Reader, len: usize) -> Result<Vec<u8>, WireErro
                     _ => return Err(WireError::BadName),
                 }
             }
-            out
         }
-        _ => r.bytes(len)?.to_vec(),
-    };
+        _ => out.extend_from_slice(r.bytes(len)?),
+    }
     if r.pos() != end {
         return Err(WireError::Short);
     }
-    if spec(t).is_some() && print_fields(spec(t).unwrap_or(&[]), &out).is_none() {
+    if spec(t).is_some_and(|f| !fields_ok(f, out)) {
         return Err(WireError::BadName);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Names inside RDATA that additional-section processing follows

@@ -108,8 +108,28 @@ pub fn open<'m>(msg: &'m [u8], sent: &Sent, first: bool) -> Result<(Header, Read
 
 /// The next answer record (class IN only).
 pub fn read_rr(r: &mut Reader) -> Result<Rr, XfrError> {
+    let mut rr = Rr::empty();
+    read_rr_into(r, &mut rr)?;
+    Ok(rr)
+}
+
+impl Rr {
+    /// A record to read into ([`read_rr_into`]): the root, no RDATA.
+    pub fn empty() -> Rr {
+        Rr {
+            owner: Name::root(),
+            rtype: 0,
+            ttl: 0,
+            rdata: Vec::new(),
+        }
+    }
+}
+
+/// [`read_rr`] into `rr`, its RDATA buffer reused: a transfer reads every
+/// record through one (issue 23: 1,000,000 records, one allocation each).
+pub fn read_rr_into(r: &mut Reader, rr: &mut Rr) -> Result<(), XfrError> {
     let bad = |_| XfrError::Malformed;
-    let owner = r.name().map_err(bad)?;
+    rr.owner = r.name().map_err(bad)?;
     let (rtype, class, ttl) = (
         r.u16().map_err(bad)?,
         r.u16().map_err(bad)?,
@@ -119,13 +139,9 @@ pub fn read_rr(r: &mut Reader) -> Result<Rr, XfrError> {
     if class != IN {
         return Err(XfrError::Malformed);
     }
-    let rdata = crate::rdata::from_wire(rtype, r, len).map_err(bad)?;
-    Ok(Rr {
-        owner,
-        rtype,
-        ttl,
-        rdata,
-    })
+    crate::rdata::from_wire_into(rtype, r, len, &mut rr.rdata).map_err(bad)?;
+    (rr.rtype, rr.ttl) = (rtype, ttl);
+    Ok(())
 }
 
 /// Past the authority section (after the answers were read): where the

@@ -518,16 +518,18 @@ impl Pending {
         let data = &self.data;
         let rd = |r: &Rec| &data[r.at as usize..(r.at + r.len) as usize];
         for g in self.recs.chunk_by(|a, b| same_set(data, a, b)) {
-            let t = crate::rtype::to_text(g[0].rtype);
+            // Named only for a note (one string per RRset otherwise).
+            let t = || crate::rtype::to_text(g[0].rtype);
             let first = g.iter().min_by_key(|r| r.seq).map_or(0, |r| r.ttl);
             let odd = g.iter().filter(|r| r.ttl != first).min_by_key(|r| r.seq);
             if let Some(r) = odd {
                 let min = g.iter().map(|r| r.ttl).min().unwrap_or(0);
                 notes.push(r.src, || {
                     alloc::format!(
-                        "{} {t}: TTL {} differs from {first} of the RRset's first record; \
+                        "{} {}: TTL {} differs from {first} of the RRset's first record; \
                          all are served with {min} (RFC 2181 5.2)",
                         owner(),
+                        t(),
                         r.ttl
                     )
                 });
@@ -535,7 +537,7 @@ impl Pending {
             for w in g.windows(2).filter(|w| rd(&w[0]) == rd(&w[1])) {
                 let dup = if w[0].seq > w[1].seq { &w[0] } else { &w[1] };
                 notes.push(dup.src, || {
-                    alloc::format!("{} {t}: duplicate record, one copy kept", owner())
+                    alloc::format!("{} {}: duplicate record, one copy kept", owner(), t())
                 });
             }
         }
